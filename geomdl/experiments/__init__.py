@@ -1,0 +1,1 @@
+"""Experiments: each turns a config into a recorded :class:`geomdl.trace.Trace`."""

@@ -1,0 +1,94 @@
+"""Snapshot recorder: the geometry of a network on its data at chosen training steps (spec 2.5, trace.md).
+
+At each snapshot it computes, in float64 numpy from the model's current parameters: cumulative ``W^(l), b^(l)``,
+cones (base points and edges), the truncation chain ``T_l(X)``, the truncation state ``k_{l,r}``, per-class
+collapsed / partially truncated fractions, distances to the base point and within-class variances, outputs,
+the representation residual and the rank of every ``W^(l)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomdl import geometry
+
+
+class Recorder:
+    """Collect snapshots; :meth:`arrays` stacks them into the trace arrays of ``trace.md``.
+
+    ``X: (N, M)``, ``labels: (N,)``; ``q`` classes. Layers narrower than ``M`` are NaN-padded.
+    """
+
+    def __init__(self, X: np.ndarray, labels: np.ndarray, q: int):
+        self.X = np.asarray(X, dtype=float)
+        self.labels = np.asarray(labels)
+        self.q = q
+        self.class_masks = [self.labels == j for j in range(q)]
+        self.class_sizes = np.array([m.sum() for m in self.class_masks])
+        self.class_spread = np.array([np.sqrt(((self.X[m] - self.X[m].mean(0)) ** 2).sum(1).mean())
+                                      for m in self.class_masks])
+        self.class_var = self.class_spread ** 2
+        self.rows: dict[str, list] = {}
+
+    def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
+               W_out: np.ndarray, b_out: np.ndarray) -> None:
+        """Snapshot the network given by per-layer float64 parameters."""
+        X, N, M, L = self.X, len(self.X), self.X.shape[1], len(Ws)
+        Wc, bc = geometry.cumulative_params(Ws, bs)
+        chain = geometry.truncation_chain(X, Wc, bc)
+        hidden = geometry.hidden_activations(X, Ws, bs)
+        out = hidden[-1] @ W_out.T + b_out
+
+        W_pad = np.full((L, M, M), np.nan)
+        b_pad = np.full((L, M), np.nan)
+        E_pad = np.full((L, M, M), np.nan)
+        collapsed = np.zeros((L, self.q))
+        partial = np.zeros((L, self.q))
+        dist = np.zeros((L, self.q))
+        wvar = np.zeros((L, self.q))
+        for l in range(L):
+            ml = Wc[l].shape[0]
+            W_pad[l, :ml] = Wc[l]
+            b_pad[l, :ml] = bc[l]
+            E_pad[l, :, :ml] = chain.cones[l].edges
+            k = chain.k[l]
+            Tl = chain.truncated[l]
+            d = np.linalg.norm(Tl - chain.cones[l].base, axis=1)
+            for j, m in enumerate(self.class_masks):
+                collapsed[l, j] = np.mean(k[m] == ml)
+                partial[l, j] = np.mean((k[m] > 0) & (k[m] < ml))
+                dist[l, j] = d[m].mean() / max(self.class_spread[j], 1e-300)
+                wvar[l, j] = ((Tl[m] - Tl[m].mean(0)) ** 2).sum(1).mean() / max(self.class_var[j], 1e-300)
+        row = {
+            "steps": step,
+            "loss": loss,
+            "W_cum": W_pad,
+            "b_cum": b_pad,
+            "base_points": np.stack([c.base for c in chain.cones]),
+            "edges": E_pad,
+            "truncated": np.stack(chain.truncated),
+            "outputs": out,
+            "k_trunc": np.stack(chain.k).astype(np.int8),
+            "collapsed_frac": collapsed,
+            "partial_frac": partial,
+            "dist_to_base": dist,
+            "within_var": wvar,
+            "residual": geometry.representation_residual(hidden, chain, Wc, bc),
+            "rank": np.array(chain.rank),
+        }
+        for key, val in row.items():
+            self.rows.setdefault(key, []).append(val)
+
+    def __len__(self) -> int:
+        return len(self.rows.get("steps", []))
+
+    @property
+    def last_step(self) -> int | None:
+        return self.rows["steps"][-1] if len(self) else None
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {k: np.stack([np.asarray(v) for v in vals]) for k, vals in self.rows.items()}
+        out["steps"] = out["steps"].astype(np.int64)
+        out["rank"] = out["rank"].astype(np.int64)
+        out["loss"] = out["loss"].astype(np.float64)
+        return out

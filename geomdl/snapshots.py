@@ -1,0 +1,28 @@
+"""Which training steps to snapshot: every k steps, or log-spaced (dense early, sparse late)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomdl.errors import GeomdlError
+
+SPACINGS = ("linear", "log")
+
+
+def snapshot_steps(steps: int, count: int, spacing: str = "linear") -> np.ndarray:
+    """Sorted unique steps in ``0..steps`` (both ends included), about ``count`` of them. (S,) int64
+
+    ``linear``: every ``max(1, steps // (count - 1))`` steps; ``log``: ``0`` and ``geomspace(1, steps)``.
+    """
+    if spacing not in SPACINGS:
+        raise GeomdlError(f"unknown snapshot spacing {spacing!r}; known: {', '.join(SPACINGS)}")
+    if count < 2:
+        raise GeomdlError(f"need at least 2 snapshots (got {count})")
+    if steps < 1:
+        raise GeomdlError(f"steps must be >= 1 (got {steps})")
+    if spacing == "linear":
+        every = max(1, steps // (count - 1))
+        s = np.arange(0, steps + 1, every)
+    else:
+        s = np.concatenate([[0], np.round(np.geomspace(1, steps, count - 1))])
+    return np.unique(np.append(s, steps).astype(np.int64))
