@@ -67,7 +67,7 @@ def to_layers(Wc: list[np.ndarray], bc: list[np.ndarray], rtol: float = 1e-8) ->
     """Cumulative -> per-layer parameters (spec 2.1), then verify by recomputing the cumulative ones."""
     Ws, bs = geometry.layer_params(Wc, bc)
     Wc2, bc2 = geometry.cumulative_params(Ws, bs)
-    for l, (a, b, a2, b2) in enumerate(zip(Wc, bc, Wc2, bc2)):
+    for l, (a, b, a2, b2) in enumerate(zip(Wc, bc, Wc2, bc2, strict=False)):
         scale = max(1.0, float(np.abs(a).max()), float(np.abs(b).max()))
         if not (np.allclose(a, a2, rtol=0, atol=rtol * scale) and np.allclose(b, b2, rtol=0, atol=rtol * scale)):
             raise GeomdlError(f"cumulative parameters of layer {l + 1} cannot be converted to per-layer ones "

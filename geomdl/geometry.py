@@ -98,8 +98,24 @@ class ChainState:
         return self.k[l] == self.pre[l].shape[1]
 
 
+def safe_pinv(W: np.ndarray) -> np.ndarray:
+    """``W^+``, or all-NaN when ``W`` is not finite (a diverging run's cumulative product can overflow)."""
+    if np.isfinite(W).all():
+        try:
+            return np.linalg.pinv(W)
+        except np.linalg.LinAlgError:
+            pass
+    return np.full(W.T.shape, np.nan)
+
+
 def matrix_rank(W: np.ndarray) -> int:
-    s = np.linalg.svd(W, compute_uv=False)
+    """Numerical rank of ``W``; ``-1`` when it is undefined (``W`` not finite, SVD failed)."""
+    if not np.isfinite(W).all():
+        return -1
+    try:
+        s = np.linalg.svd(W, compute_uv=False)
+    except np.linalg.LinAlgError:
+        return -1
     return int((s > RANK_RTOL * max(W.shape) * (s[0] if s.size else 0.0)).sum())
 
 
@@ -109,7 +125,7 @@ def truncation_chain(X: np.ndarray, Wc: list[np.ndarray], bc: list[np.ndarray],
     T = np.asarray(X, dtype=float)
     truncated, pre, ks, cones, ranks = [], [], [], [], []
     for W, b in zip(Wc, bc, strict=True):
-        Wp = np.linalg.pinv(W)
+        Wp = safe_pinv(W)
         A = T @ W.T + b
         pre.append(A)
         ks.append((A < 0).sum(axis=1).astype(np.int64))

@@ -38,7 +38,7 @@ class ReLUMLP(nn.Module):
     def __init__(self, in_dim: int, widths: list[int], out_dim: int):
         super().__init__()
         dims = [in_dim, *widths]
-        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=False))
         self.out = nn.Linear(dims[-1], out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +77,7 @@ def check_widths(in_dim: int, widths: list[int], q: int) -> None:
     if not widths:
         raise GeomdlError("the network needs at least one hidden layer")
     chain = [in_dim, *widths]
-    if any(b > a for a, b in zip(chain[:-1], chain[1:])):
+    if any(b > a for a, b in zip(chain[:-1], chain[1:], strict=False)):
         raise GeomdlError(f"hidden widths must be non-increasing from the input dimension: {chain}")
     if widths[-1] < q:
         raise GeomdlError(f"the last hidden width {widths[-1]} must be >= Q={q}")

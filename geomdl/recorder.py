@@ -33,7 +33,7 @@ class Recorder:
     def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
                W_out: np.ndarray, b_out: np.ndarray) -> None:
         """Snapshot the network given by per-layer float64 parameters."""
-        X, N, M, L = self.X, len(self.X), self.X.shape[1], len(Ws)
+        X, _N, M, L = self.X, len(self.X), self.X.shape[1], len(Ws)
         Wc, bc = geometry.cumulative_params(Ws, bs)
         chain = geometry.truncation_chain(X, Wc, bc)
         hidden = geometry.hidden_activations(X, Ws, bs)

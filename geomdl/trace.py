@@ -120,6 +120,13 @@ def load(path: str | Path) -> Trace:
     if path.is_dir():
         raise GeomdlError(f"trace path {path} is a folder, not a trace file")
     if not zipfile.is_zipfile(path):
+        try:
+            with open(path, "rb") as fh:
+                starts_like_zip = fh.read(4) == b"PK\x03\x04"
+        except OSError as e:
+            raise GeomdlError(f"cannot read trace file {path}: {e.strerror or e}") from None
+        if starts_like_zip:  # a cut-off write or download: the zip's central directory at the end is missing
+            raise GeomdlError(f"{path} is truncated or corrupt (an .npz archive whose end is missing)")
         raise GeomdlError(f"{path} is not a geomdl trace (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:

@@ -87,6 +87,9 @@ def train(model: ReLUMLP, X: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
     cfg.validate()
     p0 = next(model.parameters())
     dev, dt = p0.device, p0.dtype
+    if dt.is_floating_point and cfg.lr > torch.finfo(dt).max:  # torch's SGD step would raise a RuntimeError
+        raise GeomdlError(f"learning rate {cfg.lr:g} does not fit the model's dtype {dt} "
+                          f"(max {torch.finfo(dt).max:g})")
     Xt = torch.as_tensor(X, dtype=dt, device=dev)
     yt = torch.as_tensor(labels, dtype=torch.int64, device=dev)
     q = model.out.out_features

@@ -1,0 +1,110 @@
+"""Video and image export: H.264 MP4 (yuv420p), palette GIF (looping), PNG stills. All writes atomic.
+
+Uses the ffmpeg binary that ships inside ``imageio-ffmpeg`` (with libx264), so no system ffmpeg is needed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+
+from geomdl.atomic import atomic_path
+from geomdl.errors import GeomdlError
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Manim's presets: ``-ql`` 480p15, ``-qm`` 720p30, ``-qh`` 1080p60, ``-qk`` 2160p60."""
+
+    key: str
+    width: int
+    height: int
+    fps: int
+
+    @property
+    def tag(self) -> str:
+        return f"{self.height}p{self.fps}"
+
+
+QUALITIES = {
+    "l": Quality("l", 854, 480, 15),
+    "m": Quality("m", 1280, 720, 30),
+    "h": Quality("h", 1920, 1080, 60),
+    "k": Quality("k", 3840, 2160, 60),
+}
+FORMATS = ("mp4", "gif", "png")
+
+
+def quality(key: str) -> Quality:
+    if key not in QUALITIES:
+        raise GeomdlError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, 2160p60)")
+    return QUALITIES[key]
+
+
+def ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def write_mp4(frames: Iterable[np.ndarray], out_path: Path, width: int, height: int, fps: int,
+              pix_fmt_in: str = "rgb24") -> Path:
+    """Encode frames (``(H, W, 3)`` rgb24 or ``(H, W, 4)`` rgba, uint8) to H.264 yuv420p MP4 (atomic)."""
+    with atomic_path(out_path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_in=pix_fmt_in, pix_fmt_out="yuv420p",
+            quality=None, bitrate=None, macro_block_size=2,
+            output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
+            ffmpeg_log_level="error")
+        writer.send(None)
+        try:
+            for fr in frames:
+                writer.send(np.ascontiguousarray(fr))
+        finally:
+            writer.close()
+    return out_path
+
+
+def gif_fps(src_fps: int) -> float:
+    """GIF delays are in 10 ms units: pick the largest rate <= the source with an exact delay (<= 25 fps)."""
+    for f in (25.0, 20.0, 12.5, 10.0):
+        if f <= src_fps:
+            return f
+    return float(src_fps)
+
+
+def _run_ffmpeg(args: list[str], what: str) -> None:
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GeomdlError(f"ffmpeg failed to {what}: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
+
+
+def mp4_to_gif(mp4: Path, gif: Path, src_fps: int, width: int | None = None) -> Path:
+    """Two-pass palette GIF (palettegen + paletteuse), looping forever, at an exact GIF frame rate."""
+    fps = gif_fps(src_fps)
+    scale = f",scale={width}:-1:flags=lanczos" if width else ""
+    vf = (f"fps={fps}{scale},split[a][b];[a]palettegen=max_colors=128:stats_mode=diff[p];"
+          "[b][p]paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle")
+    with atomic_path(gif) as tmp:
+        _run_ffmpeg(["-i", str(mp4), "-vf", vf, "-loop", "0", "-f", "gif", str(tmp)], "make the GIF")
+    return gif
+
+
+def last_frame_png(mp4: Path, png: Path) -> Path:
+    """The last frame of a video as PNG."""
+    with atomic_path(png) as tmp:
+        _run_ffmpeg(["-sseof", "-1", "-i", str(mp4), "-update", "1", "-f", "image2", "-c:v", "png", str(tmp)],
+                    "extract the last frame")
+    return png
+
+
+def write_png(rgb: np.ndarray, png: Path) -> Path:
+    import imageio.v3 as iio  # noqa: PLC0415
+
+    with atomic_path(png) as tmp:
+        iio.imwrite(tmp, rgb, extension=".png")
+    return png

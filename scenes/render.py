@@ -1,0 +1,102 @@
+"""Render a trace to media files with the chosen renderer, format, quality and theme.
+
+This is the renderers' entry point (the CLI and notebooks call it). It never trains: it reads a trace.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from geomdl.atomic import ensure_writable_dir
+from geomdl.errors import GeomdlError
+from geomdl.trace import Trace
+from scenes import export
+from scenes.frames import THEMES, TruncationFrames
+
+RENDERERS = ("auto", "manim", "matplotlib")
+
+
+def manim_available() -> bool:
+    return importlib.util.find_spec("manim") is not None
+
+
+def resolve_renderer(name: str) -> tuple[str, str | None]:
+    """``auto`` -> Manim when importable, else matplotlib (with a one-line notice)."""
+    if name not in RENDERERS:
+        raise GeomdlError(f"unknown renderer {name!r}; known: {', '.join(RENDERERS)}")
+    if name == "auto":
+        if manim_available():
+            return "manim", None
+        return "matplotlib", "notice: Manim is not installed here; rendering with the matplotlib fallback"
+    if name == "manim" and not manim_available():
+        raise GeomdlError("--renderer manim asked for, but Manim is not installed (run scripts/setup.sh, "
+                          "or use --renderer matplotlib)")
+    return name, None
+
+
+def check_renderable(trace: Trace, force: bool = False) -> None:
+    """A failed run (diverged, dead network) is reported, not rendered as a result, unless forced."""
+    if trace.failed and not force:
+        msg = trace.meta.get("stop_message") or trace.meta.get("stop_reason")
+        raise GeomdlError(f"not rendering a failed run: {msg} (use --force to render it anyway)")
+
+
+def make_frames(trace: Trace, fps: int, duration: float, theme: str) -> TruncationFrames:
+    if theme not in THEMES:
+        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+    if not duration > 0:
+        raise GeomdlError(f"duration must be > 0 seconds (got {duration})")
+    return TruncationFrames(trace, fps=fps, duration=duration, theme=theme)
+
+
+def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
+                 renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
+                 progress: Callable[[int, int], None] | None = None, force: bool = False) -> list[Path]:
+    """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
+
+    ``fmt``: ``mp4``; ``gif`` (the MP4 plus a palette GIF); ``png`` (the last frame only).
+    ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
+    """
+    if fmt not in export.FORMATS:
+        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+    if renderer not in ("manim", "matplotlib"):
+        raise GeomdlError(f"unknown renderer {renderer!r}; resolve 'auto' first")
+    q = export.quality(quality)
+    check_renderable(trace, force)
+    ensure_writable_dir(out_dir)
+    frames = make_frames(trace, q.fps, duration, theme)
+    mp4 = out_dir / f"{stem}.mp4"
+    png = out_dir / f"{stem}.png"
+
+    if fmt == "png" and renderer == "matplotlib":
+        from scenes.mpl_renderer import render_mpl_png  # noqa: PLC0415
+
+        return [render_mpl_png(frames, png, quality)]
+
+    if fmt == "png":  # Manim: render the clip privately and keep only its last frame
+        tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
+        try:
+            clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
+            return [export.last_frame_png(clip, png)]
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+    out = [_render_mp4(frames, mp4, quality, renderer, progress)]
+    if fmt == "gif":
+        out.append(export.mp4_to_gif(mp4, out_dir / f"{stem}.gif", q.fps))
+    return out
+
+
+def _render_mp4(frames: TruncationFrames, path: Path, quality: str, renderer: str,
+                progress: Callable[[int, int], None] | None) -> Path:
+    if renderer == "manim":
+        from scenes.manim_scenes import render_manim  # noqa: PLC0415
+
+        return render_manim(frames, path, quality, progress=progress)
+    from scenes.mpl_renderer import render_mpl  # noqa: PLC0415
+
+    return render_mpl(frames, path, quality, progress=progress)

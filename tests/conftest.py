@@ -1,0 +1,18 @@
+"""Shared fixtures: one small recorded truncation-speed run (cheap: ~0.1 s) reused by trace and recorder tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from geomdl.experiments import truncation_speed as ts
+
+SMALL = dict(q=3, n_per_class=12, steps=30, snapshots=4)
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """``(trace, result, cfg)`` of a tiny, healthy truncation-speed run (Q=3, M=3, 36 points, 30 GD steps)."""
+    cfg = ts.TruncationSpeedConfig(**SMALL)
+    trace, result = ts.run(cfg)
+    assert result.stop_reason == "budget", result
+    return trace, result, cfg
