@@ -14,6 +14,11 @@ from typing import Annotated
 
 import click
 import typer
+
+try:  # typer >= 0.2x vendors its own copy of click; older releases use click itself
+    from typer._click import exceptions as _tcx
+except ImportError:  # pragma: no cover
+    _tcx = click.exceptions
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,17 +40,17 @@ class OneLineErrorTyper(typer.Typer):
     def __call__(self, *args, **kwargs):
         try:
             return typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
-        except click.exceptions.NoArgsIsHelpError as e:
-            click.echo(e.ctx.get_help())
+        except (_tcx.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
+            print(e.ctx.get_help())
             sys.exit(0)
-        except click.UsageError as e:
+        except (_tcx.UsageError, click.UsageError) as e:
             hint = f" (see: geomdl {e.ctx.command_path.split(' ', 1)[1]} --help)" if e.ctx and " " in (
                 e.ctx.command_path or "") else " (see: geomdl --help)"
             print(f"error: {e.format_message()}{hint}", file=sys.stderr)
             sys.exit(2)
-        except click.exceptions.Exit as e:
+        except (typer.Exit, click.exceptions.Exit) as e:
             sys.exit(e.exit_code)
-        except click.Abort:
+        except (typer.Abort, click.Abort):
             print("error: interrupted; no partial output was left behind", file=sys.stderr)
             sys.exit(130)
         except KeyboardInterrupt:
@@ -54,7 +59,7 @@ class OneLineErrorTyper(typer.Typer):
         except GeomdlError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(1)
-        except click.ClickException as e:
+        except (_tcx.ClickException, click.ClickException) as e:
             print(f"error: {e.format_message()}", file=sys.stderr)
             sys.exit(e.exit_code)
 
@@ -150,8 +155,9 @@ def build_config(q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
 
 
 def progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err, transient=False)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                    console=err, transient=False)
 
 
 def run_experiment(cfg):
@@ -234,8 +240,8 @@ def train(
 @app.command()
 def render(
     scene: Annotated[str, typer.Argument(help="Scene to render (see: geomdl list).")],
-    trace: Annotated[Path | None, typer.Option("--trace", help="Render this recorded trace instead of "
-                                                              "training (experiment options are then ignored).")] = None,
+    trace: Annotated[Path | None, typer.Option(
+        "--trace", help="Render this recorded trace instead of training (experiment options then unused).")] = None,
     quality: Annotated[str, typer.Option("--quality", help="l 480p15, m 720p30, h 1080p60, k 2160p60.")] = "m",
     fmt: Annotated[str, typer.Option("--format", help="mp4; gif (MP4 plus a looping palette GIF); png "
                                                       "(last frame).")] = "mp4",

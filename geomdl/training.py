@@ -134,7 +134,7 @@ def train(model: ReLUMLP, X: np.ndarray, labels: np.ndarray, cfg: TrainConfig,
             break
         if step >= cfg.patience:
             before = history[step - cfg.patience]
-            if (before - lv) < cfg.stuck_tol * max(abs(before), 1e-300):
+            if (before - lv) > cfg.stuck_tol * max(abs(before), 1e-300):
                 reason = "stuck"
                 message = f"loss decreased by less than {cfg.stuck_tol:g} (relative) over {cfg.patience} steps"
                 break

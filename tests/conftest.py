@@ -1,4 +1,4 @@
-"""Shared fixtures: one small recorded truncation-speed run (cheap: ~0.1 s) reused by trace and recorder tests."""
+"""Shared fixtures: one small recorded truncation-speed run (~0.1 s), reused by trace and recorder tests."""
 
 from __future__ import annotations
 

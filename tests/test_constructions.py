@@ -21,7 +21,7 @@ from geomdl.model import ReLUMLP
 def forward(X, Ws, bs, W_out, b_out):
     """Plain forward pass: pre-activations of every hidden layer and the outputs."""
     pres, h = [], X
-    for W, b in zip(Ws, bs):
+    for W, b in zip(Ws, bs, strict=True):
         a = h @ W.T + b
         pres.append(a)
         h = np.maximum(a, 0.0)
@@ -35,7 +35,8 @@ def mse(out, labels):
 
 def wmse(out, labels):
     Y = np.eye(out.shape[1])[labels]
-    return sum(np.sum((out[labels == j] - Y[labels == j]) ** 2) / np.sum(labels == j) for j in range(out.shape[1]))
+    q = out.shape[1]
+    return sum(np.sum((out[labels == j] - Y[labels == j]) ** 2) / np.sum(labels == j) for j in range(q))
 
 
 def torch_outputs(X, Ws, bs, W_out, b_out):
@@ -83,7 +84,7 @@ def test_clustered_construction_zero_loss_numpy_and_torch(case):
     assert np.array_equal(out_t.argmax(1), labels)
     # the torch model's parameters are exactly what was loaded
     Ws2, bs2, Wo2, bo2 = model.layer_arrays()
-    for a, b in zip([*Ws2, *bs2, Wo2, bo2], [*Ws, *bs, con.W_out, con.b_out]):
+    for a, b in zip([*Ws2, *bs2, Wo2, bo2], [*Ws, *bs, con.W_out, con.b_out], strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -110,7 +111,7 @@ def test_each_layer_collapses_exactly_its_class(case, rnd):
     Wc = [Ws[0]]
     for W in Ws[1:]:
         Wc.append(W @ Wc[-1])
-    for a, b in zip(Wc, con.Wc):
+    for a, b in zip(Wc, con.Wc, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-8)
 
 
@@ -119,7 +120,7 @@ def test_construction_collapses_each_class_to_its_base_point():
     con = constructions.clustered_construction(X, labels)
     T = X.copy()
     bases = []
-    for W, b in zip(con.Wc, con.bc):  # the truncation chain, written out with np.linalg.inv (square)
+    for W, b in zip(con.Wc, con.bc, strict=True):  # the truncation chain, written out (square: inv)
         V = np.linalg.inv(W)
         T = (np.maximum(T @ W.T + b, 0) - b) @ V.T
         bases.append(-V @ b)

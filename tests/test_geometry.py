@@ -78,7 +78,7 @@ def ref_tau(x: np.ndarray, W: np.ndarray, b: np.ndarray, keep_kernel: bool = Fal
 def ref_forward(x: np.ndarray, Ws, bs):
     """One point: pre-activations and activations of every hidden layer."""
     pres, hs, h = [], [], x
-    for W, b in zip(Ws, bs):
+    for W, b in zip(Ws, bs, strict=True):
         a = W @ h + b
         h = np.array([max(ai, 0.0) for ai in a])
         pres.append(a)
@@ -89,7 +89,7 @@ def ref_forward(x: np.ndarray, Ws, bs):
 def ref_chain(x: np.ndarray, Wc, bc, keep_kernel: bool = False):
     """One point: ``T_1(x), ..., T_L(x)``."""
     out, T = [], x
-    for W, b in zip(Wc, bc):
+    for W, b in zip(Wc, bc, strict=True):
         T = ref_tau(T, W, b, keep_kernel)
         out.append(T)
     return out
@@ -249,7 +249,8 @@ def test_backward_cone_collapses_to_base_point_narrow(M, data):
     K = np.eye(M) - V @ W                       # projector onto ker W
     C = rng.exponential(1.0, (20, ml))
     Z = rng.standard_normal((20, M)) @ K.T
-    np.testing.assert_allclose(geometry.truncate(p - C @ V.T + Z, W, b), np.broadcast_to(p, (20, M)), atol=1e-9)
+    bwd = p - C @ V.T + Z
+    np.testing.assert_allclose(geometry.truncate(bwd, W, b), np.broadcast_to(p, (20, M)), atol=1e-9)
     fwd = p + C @ V.T + Z
     np.testing.assert_allclose(geometry.truncate(fwd, W, b), fwd - Z, atol=1e-9)
     np.testing.assert_allclose(geometry.truncate(fwd, W, b, keep_kernel=True), fwd, atol=1e-9)
@@ -335,7 +336,8 @@ def test_keep_kernel_keeps_the_kernel_component():
     W, b = np.eye(3)[:2], np.zeros(2)
     X = np.array([[1.0, 2.0, 5.0], [-1.0, 2.0, -3.0]])
     np.testing.assert_allclose(geometry.truncate(X, W, b), [[1, 2, 0], [0, 2, 0]], atol=1e-14)
-    np.testing.assert_allclose(geometry.truncate(X, W, b, keep_kernel=True), [[1, 2, 5], [0, 2, -3]], atol=1e-14)
+    kept = geometry.truncate(X, W, b, keep_kernel=True)
+    np.testing.assert_allclose(kept, [[1, 2, 5], [0, 2, -3]], atol=1e-14)
 
 
 def test_residual_nonzero_for_rank_deficient_layer():

@@ -1,0 +1,165 @@
+"""The recorder's arrays against trace.md and independent recomputations (spec math.md 2.5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geomdl.projection import fit_pca, project, project_directions
+from geomdl.recorder import Recorder
+
+
+def test_shapes_and_dtypes_match_trace_md(small_run):
+    tr, res, cfg = small_run
+    S, L, N, M, Q = 4, cfg.q, cfg.q * cfg.n_per_class, 3, cfg.q
+    shapes = {
+        "X": (N, M), "labels": (N,), "steps": (S,), "loss": (S,), "W_cum": (S, L, M, M), "b_cum": (S, L, M),
+        "base_points": (S, L, M), "edges": (S, L, M, M), "truncated": (S, L, N, M), "outputs": (S, N, Q),
+        "k_trunc": (S, L, N), "collapsed_frac": (S, L, Q), "residual": (S, L), "rank": (S, L),
+        "pca_mean": (M,), "pca_components": (3, M),
+        "partial_frac": (S, L, Q), "dist_to_base": (S, L, Q), "within_var": (S, L, Q),
+    }
+    for k, shape in shapes.items():
+        assert tr[k].shape == shape, (k, tr[k].shape, shape)
+    assert tr["k_trunc"].dtype == np.int8
+    assert tr["labels"].dtype.kind == "i" and tr["steps"].dtype == np.int64 and tr["rank"].dtype == np.int64
+    for k in ("loss", "W_cum", "b_cum", "base_points", "edges", "truncated", "outputs", "collapsed_frac",
+              "residual", "pca_mean", "pca_components"):
+        assert tr[k].dtype == np.float64, k
+    assert tr["steps"].tolist() == [0, 10, 20, 30]
+    # square, full-rank network: exact picture, nothing padded
+    assert (tr["rank"] == M).all() and (tr["residual"] < 1e-9).all()
+    for k in ("W_cum", "b_cum", "base_points", "edges", "truncated"):
+        assert np.isfinite(tr[k]).all(), k
+
+
+def test_arrays_agree_with_an_independent_recomputation(small_run):
+    """From W_cum, b_cum alone: cones, the chain, k counts, collapsed fractions, outputs' consistency."""
+    tr, _, cfg = small_run
+    X, labels = tr["X"], tr["labels"]
+    S, L = tr["steps"].shape[0], tr["W_cum"].shape[1]
+    for s in range(S):
+        T = X
+        for l in range(L):
+            W, b = tr["W_cum"][s, l], tr["b_cum"][s, l]
+            V = np.linalg.inv(W)
+            np.testing.assert_allclose(tr["edges"][s, l], V, atol=1e-9)
+            np.testing.assert_allclose(tr["base_points"][s, l], -V @ b, atol=1e-9)
+            A = T @ W.T + b
+            np.testing.assert_array_equal(tr["k_trunc"][s, l], (A < 0).sum(axis=1))
+            T = (np.maximum(A, 0) - b) @ V.T
+            np.testing.assert_allclose(tr["truncated"][s, l], T, atol=1e-9)
+            for j in range(cfg.q):
+                assert tr["collapsed_frac"][s, l, j] == np.mean(tr["k_trunc"][s, l, labels == j] == 3)
+        # the last hidden layer's representation determines the outputs affinely: same class -> same
+        # output once that class is collapsed in the last layer
+        collapsed_last = tr["k_trunc"][s, L - 1] == 3
+        if collapsed_last.sum() > 1:
+            out = tr["outputs"][s][collapsed_last]
+            np.testing.assert_allclose(out, np.broadcast_to(out[0], out.shape), atol=1e-9)
+
+
+def test_collapsed_counts_follow_the_construction(small_run):
+    """At step 0 layer 1 has round(0.22 * n) of class 0 collapsed; layers 2, 3 all of their class."""
+    tr, _, cfg = small_run
+    n = cfg.n_per_class
+    c0 = tr["collapsed_frac"][0]
+    assert abs(c0[0, 0] * n - round(0.22 * n)) <= 1
+    assert c0[1, 1] == 1.0 and c0[2, 2] == 1.0
+    assert c0[0, 1] == c0[0, 2] == 0.0
+    assert tr.meta["start_collapsed"] == [round(0.22 * n), n, n]
+
+
+def random_narrow_params(rng, M, widths, q):
+    dims = [M, *widths]
+    Ws = [rng.standard_normal((dims[i + 1], dims[i])) for i in range(len(widths))]
+    bs = [0.3 * rng.standard_normal(w) for w in widths]
+    return Ws, bs, rng.standard_normal((q, widths[-1])), rng.standard_normal(q)
+
+
+@settings(deadline=None, max_examples=25)
+@given(M=st.integers(3, 6), data=st.data())
+def test_narrowing_network_nan_padding(M, data):
+    q = 2
+    L = data.draw(st.integers(1, 3), label="L")
+    widths = sorted((data.draw(st.integers(q, M), label="w") for _ in range(L)), reverse=True)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1), label="seed"))
+    N = 15
+    X = rng.standard_normal((N, M))
+    labels = np.repeat([0, 1], [7, 8])
+    rec = Recorder(X, labels, q)
+    for step in (0, 5):
+        rec.record(step, 0.5, *random_narrow_params(rng, M, widths, q))
+    a = rec.arrays()
+    assert len(rec) == 2 and rec.last_step == 5
+    assert a["W_cum"].shape == (2, L, M, M) and a["edges"].shape == (2, L, M, M)
+    assert a["truncated"].shape == (2, L, N, M) and a["outputs"].shape == (2, N, q)
+    for l, ml in enumerate(widths):
+        assert np.isfinite(a["W_cum"][:, l, :ml, :]).all() and np.isnan(a["W_cum"][:, l, ml:, :]).all()
+        assert np.isfinite(a["b_cum"][:, l, :ml]).all() and np.isnan(a["b_cum"][:, l, ml:]).all()
+        assert np.isfinite(a["edges"][:, l, :, :ml]).all() and np.isnan(a["edges"][:, l, :, ml:]).all()
+        assert np.isfinite(a["base_points"][:, l]).all() and np.isfinite(a["truncated"][:, l]).all()
+        assert (a["k_trunc"][:, l] <= ml).all()
+        assert (a["rank"][:, l] == ml).all()
+        for s in range(2):
+            for j in range(q):
+                want = np.mean(a["k_trunc"][s, l, labels == j] == ml)
+                assert a["collapsed_frac"][s, l, j] == want
+                kj = a["k_trunc"][s, l, labels == j]
+                partial = np.mean((kj > 0) & (kj < ml))
+                assert a["partial_frac"][s, l, j] == partial
+    # full row rank narrowing layers: still an exact picture
+    assert (a["residual"] < 1e-8 * max(1.0, np.abs(a["outputs"]).max())).all()
+
+
+def test_recorder_other_quantities():
+    """dist_to_base and within_var on a hand example: layer 1 collapses class 0 entirely onto p."""
+    X = np.array([[-1.0, -1.0], [-2.0, -1.0], [1.0, 1.0], [3.0, 1.0]])
+    labels = np.array([0, 0, 1, 1])
+    rec = Recorder(X, labels, 2)
+    rec.record(0, 1.0, [np.eye(2)], [np.zeros(2)], np.eye(2), np.zeros(2))
+    a = rec.arrays()
+    np.testing.assert_array_equal(a["collapsed_frac"][0, 0], [1.0, 0.0])
+    np.testing.assert_array_equal(a["k_trunc"][0, 0], [2, 2, 0, 0])
+    # class 0 collapsed to p = 0: no spread left; class 1 untouched: its variance ratio is 1
+    np.testing.assert_allclose(a["within_var"][0, 0], [0.0, 1.0])
+    spread1 = 1.0                                            # points (1,1), (3,1): distances 1 from the mean
+    np.testing.assert_allclose(a["dist_to_base"][0, 0], [0.0, np.mean([np.sqrt(2), np.sqrt(10)]) / spread1])
+    np.testing.assert_allclose(a["outputs"][0], [[0, 0], [0, 0], [1, 1], [3, 1]])
+
+
+# ---------------------------------------------------------------- PCA
+def test_trace_pca_components_orthonormal(small_run):
+    tr = small_run[0]
+    C = tr["pca_components"]
+    np.testing.assert_allclose(C @ C.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(tr["pca_mean"], tr["X"].mean(axis=0), atol=1e-12)
+
+
+@settings(deadline=None, max_examples=30)
+@given(M=st.integers(3, 8), N=st.integers(5, 60), seed=st.integers(0, 2**31 - 1))
+def test_fit_pca_is_the_top_eigenspace(M, N, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, M)) * np.linspace(3, 0.5, M) + rng.standard_normal(M)
+    mean, C = fit_pca(X, 3)
+    np.testing.assert_allclose(C @ C.T, np.eye(3), atol=1e-10)
+    evals, evecs = np.linalg.eigh(np.cov(X.T))
+    top = evals[::-1][:3]
+    np.testing.assert_allclose(np.sum((X - mean) @ C.T * ((X - mean) @ C.T), axis=0) / (N - 1), top,
+                               rtol=1e-8, atol=1e-10)
+    for i in range(3):                                       # sign convention: largest entry positive
+        assert C[i, np.argmax(np.abs(C[i]))] > 0
+    P = project(X, mean, C)
+    np.testing.assert_allclose(P.mean(axis=0), 0.0, atol=1e-10)
+    np.testing.assert_allclose(project_directions(C[0], C), [1.0, 0.0, 0.0], atol=1e-12)
+
+
+@pytest.mark.parametrize("M", [1, 2])
+def test_fit_pca_low_dimension_pads_with_zero_rows(M):
+    X = np.random.default_rng(0).standard_normal((20, M))
+    _, C = fit_pca(X, 3)
+    assert C.shape == (3, M)
+    np.testing.assert_allclose(C[:M] @ C[:M].T, np.eye(M), atol=1e-12)
+    assert (C[M:] == 0).all()
