@@ -98,25 +98,32 @@ class ChainState:
         return self.k[l] == self.pre[l].shape[1]
 
 
-def safe_pinv(W: np.ndarray) -> np.ndarray:
-    """``W^+``, or all-NaN when ``W`` is not finite (a diverging run's cumulative product can overflow)."""
+def pinv_and_rank(W: np.ndarray) -> tuple[np.ndarray, int]:
+    """Moore-Penrose inverse ``(n, m)`` and numerical rank of ``W: (m, n)`` from one SVD.
+
+    Singular values below ``RANK_RTOL * max(m, n) * s_max`` count as zero (for both results). When ``W`` is
+    not finite (a diverging run's cumulative product can overflow) or the SVD fails: all-NaN and rank ``-1``.
+    """
     if np.isfinite(W).all():
         try:
-            return np.linalg.pinv(W)
+            U, s, Vt = np.linalg.svd(W, full_matrices=False)
         except np.linalg.LinAlgError:
             pass
-    return np.full(W.T.shape, np.nan)
+        else:
+            tol = RANK_RTOL * max(W.shape) * (s[0] if s.size else 0.0)
+            keep = s > tol
+            return (Vt[keep].T / s[keep]) @ U[:, keep].T, int(keep.sum())
+    return np.full(W.T.shape, np.nan), -1
+
+
+def safe_pinv(W: np.ndarray) -> np.ndarray:
+    """``W^+``, or all-NaN when ``W`` is not finite."""
+    return pinv_and_rank(W)[0]
 
 
 def matrix_rank(W: np.ndarray) -> int:
     """Numerical rank of ``W``; ``-1`` when it is undefined (``W`` not finite, SVD failed)."""
-    if not np.isfinite(W).all():
-        return -1
-    try:
-        s = np.linalg.svd(W, compute_uv=False)
-    except np.linalg.LinAlgError:
-        return -1
-    return int((s > RANK_RTOL * max(W.shape) * (s[0] if s.size else 0.0)).sum())
+    return pinv_and_rank(W)[1]
 
 
 def truncation_chain(X: np.ndarray, Wc: list[np.ndarray], bc: list[np.ndarray],
@@ -125,14 +132,14 @@ def truncation_chain(X: np.ndarray, Wc: list[np.ndarray], bc: list[np.ndarray],
     T = np.asarray(X, dtype=float)
     truncated, pre, ks, cones, ranks = [], [], [], [], []
     for W, b in zip(Wc, bc, strict=True):
-        Wp = safe_pinv(W)
+        Wp, rank = pinv_and_rank(W)
         A = T @ W.T + b
         pre.append(A)
         ks.append((A < 0).sum(axis=1).astype(np.int64))
         T = T + (np.maximum(A, 0.0) - A) @ Wp.T if keep_kernel else (np.maximum(A, 0.0) - b) @ Wp.T
         truncated.append(T)
         cones.append(Cone(base=-Wp @ b, edges=Wp))
-        ranks.append(matrix_rank(W))
+        ranks.append(rank)
     return ChainState(truncated=truncated, pre=pre, k=ks, cones=cones, rank=ranks)
 
 

@@ -28,6 +28,7 @@ class Recorder:
         self.class_spread = np.array([np.sqrt(((self.X[m] - self.X[m].mean(0)) ** 2).sum(1).mean())
                                       for m in self.class_masks])
         self.class_var = self.class_spread ** 2
+        self.class_avg = np.stack(self.class_masks, axis=1) / np.maximum(self.class_sizes, 1)  # (N, Q)
         self.rows: dict[str, list] = {}
 
     def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
@@ -42,33 +43,33 @@ class Recorder:
         W_pad = np.full((L, M, M), np.nan)
         b_pad = np.full((L, M), np.nan)
         E_pad = np.full((L, M, M), np.nan)
-        collapsed = np.zeros((L, self.q))
-        partial = np.zeros((L, self.q))
-        dist = np.zeros((L, self.q))
-        wvar = np.zeros((L, self.q))
         for l in range(L):
             ml = Wc[l].shape[0]
             W_pad[l, :ml] = Wc[l]
             b_pad[l, :ml] = bc[l]
             E_pad[l, :, :ml] = chain.cones[l].edges
-            k = chain.k[l]
-            Tl = chain.truncated[l]
-            d = np.linalg.norm(Tl - chain.cones[l].base, axis=1)
-            for j, m in enumerate(self.class_masks):
-                collapsed[l, j] = np.mean(k[m] == ml)
-                partial[l, j] = np.mean((k[m] > 0) & (k[m] < ml))
-                dist[l, j] = d[m].mean() / max(self.class_spread[j], 1e-300)
-                wvar[l, j] = ((Tl[m] - Tl[m].mean(0)) ** 2).sum(1).mean() / max(self.class_var[j], 1e-300)
+        # per-class statistics, vectorised with the normalised one-hot matrix C: (N, Q)
+        widths = np.array([W.shape[0] for W in Wc])[:, None]
+        k = np.stack(chain.k)                                       # (L, N)
+        T = np.stack(chain.truncated)                               # (L, N, M)
+        P = np.stack([c.base for c in chain.cones])                 # (L, M)
+        C = self.class_avg
+        collapsed = (k == widths).astype(float) @ C                 # (L, Q)
+        partial = ((k > 0) & (k < widths)).astype(float) @ C
+        dist = (np.linalg.norm(T - P[:, None, :], axis=2) @ C) / np.maximum(self.class_spread, 1e-300)
+        means = np.einsum("nq,lnm->lqm", C, T)                      # class means of T_l(X)
+        sq = (T ** 2).sum(axis=2) @ C                               # mean squared norm per class
+        wvar = np.maximum(sq - (means ** 2).sum(axis=2), 0.0) / np.maximum(self.class_var, 1e-300)
         row = {
             "steps": step,
             "loss": loss,
             "W_cum": W_pad,
             "b_cum": b_pad,
-            "base_points": np.stack([c.base for c in chain.cones]),
+            "base_points": P,
             "edges": E_pad,
-            "truncated": np.stack(chain.truncated),
+            "truncated": T,
             "outputs": out,
-            "k_trunc": np.stack(chain.k).astype(np.int8),
+            "k_trunc": k.astype(np.int8),
             "collapsed_frac": collapsed,
             "partial_frac": partial,
             "dist_to_base": dist,
