@@ -28,7 +28,8 @@ class Recorder:
         self.class_spread = np.array([np.sqrt(((self.X[m] - self.X[m].mean(0)) ** 2).sum(1).mean())
                                       for m in self.class_masks])
         self.class_var = self.class_spread ** 2
-        self.class_avg = np.stack(self.class_masks, axis=1) / np.maximum(self.class_sizes, 1)  # (N, Q)
+        self.onehot = np.stack(self.class_masks, axis=1).astype(float)                 # (N, Q)
+        self.class_avg = self.onehot / np.maximum(self.class_sizes, 1)
         self.rows: dict[str, list] = {}
 
     def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
@@ -54,8 +55,9 @@ class Recorder:
         T = np.stack(chain.truncated)                               # (L, N, M)
         P = np.stack([c.base for c in chain.cones])                 # (L, M)
         C = self.class_avg
-        collapsed = (k == widths).astype(float) @ C                 # (L, Q)
-        partial = ((k > 0) & (k < widths)).astype(float) @ C
+        # fractions as integer counts / class sizes, so a fully collapsed class records exactly 1.0
+        collapsed = ((k == widths).astype(float) @ self.onehot) / np.maximum(self.class_sizes, 1)    # (L, Q)
+        partial = (((k > 0) & (k < widths)).astype(float) @ self.onehot) / np.maximum(self.class_sizes, 1)
         dist = (np.linalg.norm(T - P[:, None, :], axis=2) @ C) / np.maximum(self.class_spread, 1e-300)
         means = np.einsum("nq,lnm->lqm", C, T)                      # class means of T_l(X)
         sq = (T ** 2).sum(axis=2) @ C                               # mean squared norm per class
