@@ -39,7 +39,7 @@ class OneLineErrorTyper(typer.Typer):
 
     def __call__(self, *args, **kwargs):
         try:
-            return typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
+            rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
         except (_tcx.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
             print(e.ctx.get_help())
             sys.exit(0)
@@ -62,6 +62,13 @@ class OneLineErrorTyper(typer.Typer):
         except (_tcx.ClickException, click.ClickException) as e:
             print(f"error: {e.format_message()}", file=sys.stderr)
             sys.exit(e.exit_code)
+        # Without standalone mode, click returns the code of a raised typer.Exit instead of exiting, and
+        # typer >= 0.2x turns Ctrl-C (KeyboardInterrupt) into Exit(130) itself: exit here, with the message.
+        if isinstance(rv, int):
+            if rv == 130:
+                print("error: interrupted; no partial output was left behind", file=sys.stderr)
+            sys.exit(rv)
+        return rv
 
 
 app = OneLineErrorTyper(
@@ -107,7 +114,8 @@ def experiment_name(name: str) -> str:
 # ---------------------------------------------------------------- shared options
 QOpt = Annotated[int, typer.Option("--q", help="Number of classes Q (>= 2); also the number of hidden layers.")]
 MOpt = Annotated[int, typer.Option("--m", help="Input dimension M (>= Q); 0 means max(3, Q).")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for data, construction and training.")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1,  # numpy and torch reject other seeds
+                                       help="Seed for data, construction and training.")]
 StepsOpt = Annotated[int, typer.Option("--steps", help="Training step budget (optimizer updates, >= 1).")]
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate (> 0). 0.02 falls into a bad minimum, "
                                                    "0.05 kills the network (Q=3 defaults).")]
@@ -193,7 +201,7 @@ def clip_stem(cfg, renderer: str, theme: str, tag: str) -> str:
 
 def report_failure(result, path: Path | None) -> None:
     where = f" (trace kept for inspection: {path})" if path else ""
-    err.print(f"[bold red]training failed[/]: {result.message}{where}")
+    print(f"error: training failed: {result.message}{where}", file=sys.stderr)  # one line, never wrapped
 
 
 # ---------------------------------------------------------------- commands
@@ -274,6 +282,8 @@ def render(
         raise GeomdlError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
     if theme not in ("light", "dark"):
         raise GeomdlError(f"unknown theme {theme!r}; known: light, dark")
+    if not 0 < duration < float("inf"):  # checked before training, not after it
+        raise GeomdlError(f"--duration must be a positive number of seconds (got {duration})")
     out_dir = ensure_writable_dir(out / info.name)
     rname, notice = resolve_renderer(renderer)
     if notice:

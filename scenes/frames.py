@@ -194,7 +194,7 @@ class TruncationFrames:
         self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6))
         self.plot = Rect(11.3, 0.95, 4.3, 3.6)
         self.point_r = 0.028 * (self.panels[0].w / 3.7) ** 0.5
-        self.plot_ymax = max(1, int(self.counts.max()))
+        self.plot_ymax = nice_ceil(1.08 * max(1, int(self.counts.max())))  # headroom: a full count stays visible
         self.step_max = max(1, int(self.steps[-1]))
 
     # -- geometry helpers -------------------------------------------------------------------------
@@ -293,7 +293,14 @@ class TruncationFrames:
                     if inside and np.any(E[l - 1]):
                         segs.append([p, _clip_to(panel, p, e)])
                         seg_c.append(c)
-                base_xy.append(p if inside else self._pin(p[None], panel)[0])
+                if inside:
+                    base_xy.append(p)
+                else:  # pinned to the border, with a chevron pointing to where it really is
+                    q = self._pin(p[None], panel, inset=8.0 * self.point_r)[0]
+                    base_xy.append(q)
+                    for a, b in _chevron(q, p - q, 2.5 * self.point_r, 6.0 * self.point_r):
+                        segs.append([a, b])
+                        seg_c.append(c)
                 base_c.append(l - 1)
         f.segments.append(Segments("axes_and_cones", np.array(segs), seg_c, 0.02))
         f.points.append(Points("points", np.concatenate(pts_xy), np.concatenate(pts_c), self.point_r))
@@ -324,6 +331,23 @@ class TruncationFrames:
                                   f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.22,
                                   class_color(l)))
         return f
+
+
+def nice_ceil(x: float) -> int:
+    """Smallest of 1, 2, 2.5, 5 times a power of ten that is >= x."""
+    mag = 10 ** np.floor(np.log10(max(x, 1.0)))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * mag >= x:
+            return int(m * mag)
+    return int(10 * mag)
+
+
+def _chevron(at: np.ndarray, direction: np.ndarray, size: float, offset: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Two segments forming an arrow head ``offset`` beyond ``at``, pointing along ``direction`` (off-view)."""
+    d = direction / max(float(np.linalg.norm(direction)), 1e-300)
+    n = np.array([-d[1], d[0]])
+    tip = at + offset * d
+    return [(tip - size * (d + 0.6 * n), tip), (tip - size * (d - 0.6 * n), tip)]
 
 
 def _clip_to(panel: Rect, p: np.ndarray, e: np.ndarray) -> np.ndarray:

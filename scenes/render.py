@@ -48,8 +48,8 @@ def check_renderable(trace: Trace, force: bool = False) -> None:
 def make_frames(trace: Trace, fps: int, duration: float, theme: str) -> TruncationFrames:
     if theme not in THEMES:
         raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
-    if not duration > 0:
-        raise GeomdlError(f"duration must be > 0 seconds (got {duration})")
+    if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
+        raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
     return TruncationFrames(trace, fps=fps, duration=duration, theme=theme)
 
 
