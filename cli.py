@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +30,7 @@ from rich.progress import (
 
 from geomdl.errors import GeomdlError
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OneLineErrorTyper(typer.Typer):
@@ -79,87 +78,45 @@ app = OneLineErrorTyper(
 )
 
 
-# ---------------------------------------------------------------- scenes and experiments registry
-@dataclass(frozen=True)
-class SceneInfo:
-    name: str
-    experiment: str
-    about: str
-
-
-SCENES = {
-    "truncation-speed": SceneInfo(
-        "truncation-speed", "truncation-speed",
-        "Q clustered classes, a network starting partially truncated, trained with GD: clusters collapse "
-        "toward their cones' base points; live collapsed-count plot."),
-}
-EXPERIMENTS = {
-    "truncation-speed": "Partially truncating construction on clustered data, trained and recorded "
-                        "(spec sections 5-6).",
-}
-
-
-def scene_info(name: str) -> SceneInfo:
-    if name not in SCENES:
-        raise GeomdlError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
-    return SCENES[name]
-
-
-def experiment_name(name: str) -> str:
-    if name not in EXPERIMENTS:
-        raise GeomdlError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)} (see: geomdl list)")
-    return name
-
-
 # ---------------------------------------------------------------- shared options
-QOpt = Annotated[int, typer.Option("--q", help="Number of classes Q (>= 2); also the number of hidden layers.")]
-MOpt = Annotated[int, typer.Option("--m", help="Input dimension M (>= Q); 0 means max(3, Q).")]
-SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1,  # numpy and torch reject other seeds
-                                       help="Seed for data, construction and training.")]
-StepsOpt = Annotated[int, typer.Option("--steps", help="Training step budget (optimizer updates, >= 1).")]
-LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate (> 0). 0.02 falls into a bad minimum, "
-                                                   "0.05 kills the network (Q=3 defaults).")]
-OptimOpt = Annotated[str, typer.Option("--optimizer", help="gd (full batch) or sgd (mini-batches).")]
-LossOpt = Annotated[str, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce.")]
-StartOpt = Annotated[str, typer.Option(
+# Experiment options default to None: "the experiment's own default" (see its module docstring / `geomdl list`).
+# Only the options the chosen experiment has may be given; --set KEY=VALUE reaches any other config field.
+QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2). [default: 3]")]
+MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). [default: max(3, Q)]")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1,
+                                                help="Seed for data, construction and training. [default: 0]")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). [default: 1200]")]
+LrOpt = Annotated[float | None, typer.Option(
+    "--lr", help="Learning rate (> 0). For Q=3, 0.02 falls into a bad minimum and 0.05 kills the network. "
+                 "[default: 0.01]")]
+OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. [default: gd]")]
+LossOpt = Annotated[str | None, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce. "
+                                                               "[default: mse]")]
+StartOpt = Annotated[str | None, typer.Option(
     "--start-fraction",
-    help="Fraction of class l collapsed at the start, per hidden layer l, comma-separated; layers not "
-         "listed start fully collapsed (1). Default: layer 1 starts with 22% of class 1 collapsed.")]
-RadiusOpt = Annotated[float, typer.Option("--radius", help="Cluster radius (uniform balls around e_j).")]
-NOpt = Annotated[int, typer.Option("--n-per-class", help="Points per class.")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", help="Mini-batch size for --optimizer sgd.")]
-MomOpt = Annotated[float, typer.Option("--momentum", help="SGD momentum in [0, 1).")]
-SnapOpt = Annotated[int, typer.Option("--snapshots", help="Number of recorded snapshots (>= 2).")]
-SpacingOpt = Annotated[str, typer.Option("--spacing", help="Snapshot spacing: linear (every k steps) or log.")]
-DtypeOpt = Annotated[str, typer.Option("--dtype", help="float64 (bit-reproducible) or float32.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder: clips go to OUT/<scene>/, traces to "
-                                                    "OUT/traces/.")]
+    help="Fraction of class l collapsed at the start, per hidden layer l, comma-separated; layers not listed "
+         "start fully collapsed. [default: 0.22, i.e. 44 of 200 points of class 1 at layer 1]")]
+RadiusOpt = Annotated[float | None, typer.Option("--radius", help="Cluster radius. [default: 0.25]")]
+NOpt = Annotated[int | None, typer.Option("--n-per-class", help="Points per class. [default: 200]")]
+SnapOpt = Annotated[int | None, typer.Option("--snapshots", help="Recorded snapshots (>= 2). [default: 121]")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (CUDA when present), cpu or cuda. "
+                                                                   "[default: cpu]")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
+                  "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder: clips go to OUT/<scene>/, traces to OUT/traces/.")]
 
 
-def parse_fractions(text: str) -> tuple[float, ...]:
-    try:
-        vals = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise GeomdlError(f"--start-fraction must be comma-separated numbers in [0, 1], got {text!r}") from None
-    if not vals:
-        raise GeomdlError("--start-fraction needs at least one number")
-    return vals
+def experiment_config(name: str, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class,
+                      snapshots, device, sets):
+    """The experiment's module and its validated config from the CLI options."""
+    from geomdl import experiments  # noqa: PLC0415
 
-
-def build_config(q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class, batch_size,
-                 momentum, snapshots, spacing, dtype, device):
-    from geomdl.experiments.truncation_speed import TruncationSpeedConfig  # noqa: PLC0415
-    from geomdl.model import resolve_device, resolve_dtype  # noqa: PLC0415
-
-    resolve_dtype(dtype)
-    dev = str(resolve_device(device))
-    cfg = TruncationSpeedConfig(
-        q=q, m=(m or None), n_per_class=n_per_class, radius=radius, start_fractions=parse_fractions(start_fraction),
-        optimizer=optimizer, lr=lr, steps=steps, batch_size=batch_size, momentum=momentum, loss=loss,
-        dtype=dtype, device=dev, seed=seed, snapshots=snapshots, spacing=spacing)
-    cfg.validate()
-    return cfg
+    mod = experiments.get(name)
+    opts = {"q": q, "m": m, "seed": seed, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
+            "start_fractions": start_fraction, "radius": radius, "n_per_class": n_per_class,
+            "snapshots": snapshots, "device": device}
+    return mod, experiments.make_config(mod, opts, sets)
 
 
 def progress_bar() -> Progress:
@@ -168,35 +125,37 @@ def progress_bar() -> Progress:
                     console=err, transient=False)
 
 
-def run_experiment(cfg):
-    """Train and record with a progress bar; returns the trace (failed runs included)."""
-    from geomdl.experiments import truncation_speed  # noqa: PLC0415
+def run_experiment(mod, cfg):
+    """Train and record with a progress bar; returns the trace and the result (failed runs included)."""
+    import torch  # noqa: PLC0415
 
-    truncation_speed.torch_threads()
+    torch.set_num_threads(1)  # small networks: one thread is fastest, and CPU results stay bit-identical
+    total = getattr(cfg, "steps", None)
     with progress_bar() as bar:
-        task = bar.add_task("training", total=cfg.steps, info="")
+        task = bar.add_task("training", total=total, info="")
 
         def tick(step: int, loss: float) -> None:
-            if step % 10 == 0 or step == cfg.steps:
+            if step % 10 == 0 or step == total:
                 bar.update(task, completed=step, info=f"loss {loss:.3e}")
 
-        trace, result = truncation_speed.run(cfg, progress=tick)
-        bar.update(task, completed=result.final_step, info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
+        trace, result = mod.run(cfg, progress=tick)
+        bar.update(task, completed=result.final_step,
+                   info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
     return trace, result
 
 
-def trace_cache_path(out: Path, cfg) -> Path:
+def trace_cache_path(out: Path, mod, cfg) -> Path:
     from geomdl.trace import config_hash  # noqa: PLC0415
 
-    return out / "traces" / f"truncation-speed_{config_hash('truncation-speed', cfg.to_dict())}.npz"
+    return out / "traces" / f"{mod.KIND}_{config_hash(mod.KIND, cfg.to_dict())}.npz"
 
 
-def clip_stem(cfg, renderer: str, theme: str, tag: str) -> str:
+def clip_stem(scene: str, mod, cfg, renderer: str, theme: str, tag: str) -> str:
     from geomdl.trace import config_hash  # noqa: PLC0415
 
-    h = config_hash("truncation-speed", cfg.to_dict())[:6]
-    return (f"truncation-speed_q{cfg.q}_seed{cfg.seed}_{cfg.optimizer}_lr{cfg.lr:g}_steps{cfg.steps}_{h}"
-            f"_{renderer}_{theme}_{tag}")
+    h = config_hash(mod.KIND, cfg.to_dict())[:6]
+    params = mod.stem(cfg) if hasattr(mod, "stem") else f"seed{getattr(cfg, 'seed', 0)}"
+    return f"{scene}_{params}_{h}_{renderer}_{theme}_{tag}"
 
 
 def report_failure(result, path: Path | None) -> None:
@@ -207,36 +166,43 @@ def report_failure(result, path: Path | None) -> None:
 # ---------------------------------------------------------------- commands
 @app.command("list")
 def list_cmd() -> None:
-    """List the scenes you can render and the experiments you can run."""
+    """List the scenes you can render and the experiments you can run, with their parameters."""
+    import dataclasses  # noqa: PLC0415
+
+    from geomdl.experiments import TRACE_EXPERIMENTS  # noqa: PLC0415
+    from scenes.render import SCENES  # noqa: PLC0415
+
     typer.echo("Scenes (geomdl render SCENE):")
     for s in SCENES.values():
         typer.echo(f"  {s.name:<18} {s.about}")
-    typer.echo("Experiments (geomdl train EXPERIMENT):")
-    for name, about in EXPERIMENTS.items():
-        typer.echo(f"  {name:<18} {about}")
+    typer.echo("Experiments (geomdl train EXPERIMENT), with their parameters and defaults:")
+    for name, spec in TRACE_EXPERIMENTS.items():
+        typer.echo(f"  {name:<18} {spec.about}")
+        cfg = spec.load().Config()
+        params = ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))
+        typer.echo(f"  {'':<18} {params}")
 
 
 @app.command()
 def train(
     experiment: Annotated[str, typer.Argument(help="Experiment to run (see: geomdl list).")],
-    trace: Annotated[Path | None, typer.Option("--trace", help="Where to write the trace (.npz). "
-                                                              "Default: OUT/traces/<experiment>_<hash>.npz")] = None,
-    q: QOpt = 3, m: MOpt = 0, seed: SeedOpt = 0, steps: StepsOpt = 1200, lr: LrOpt = 0.01,
-    optimizer: OptimOpt = "gd", loss: LossOpt = "mse", start_fraction: StartOpt = "0.22", radius: RadiusOpt = 0.25,
-    n_per_class: NOpt = 200, batch_size: BatchOpt = 64, momentum: MomOpt = 0.0, snapshots: SnapOpt = 121,
-    spacing: SpacingOpt = "linear", dtype: DtypeOpt = "float64", device: DeviceOpt = "cpu", out: OutOpt = Path("media"),
+    trace: Annotated[Path | None, typer.Option(
+        "--trace", help="Where to write the trace (.npz). [default: OUT/traces/<experiment>_<hash>.npz]")] = None,
+    q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
+    optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
+    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, sets: SetOpt = None,
+    out: OutOpt = Path("media"),
 ) -> None:
-    """Train and record a trace (no rendering). Re-running with the same options gives the same trace."""
+    """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
-    experiment_name(experiment)
-    cfg = build_config(q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class, batch_size,
-                       momentum, snapshots, spacing, dtype, device)
-    path = trace if trace is not None else trace_cache_path(out, cfg)
+    mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
+                                 n_per_class, snapshots, device, sets)
+    path = trace if trace is not None else trace_cache_path(out, mod, cfg)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     ensure_writable_dir(path.parent)
-    tr, result = run_experiment(cfg)
+    tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
         report_failure(result, path)
@@ -260,10 +226,10 @@ def render(
                                                                "holds at both ends).")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
-    q: QOpt = 3, m: MOpt = 0, seed: SeedOpt = 0, steps: StepsOpt = 1200, lr: LrOpt = 0.01,
-    optimizer: OptimOpt = "gd", loss: LossOpt = "mse", start_fraction: StartOpt = "0.22", radius: RadiusOpt = 0.25,
-    n_per_class: NOpt = 200, batch_size: BatchOpt = 64, momentum: MomOpt = 0.0, snapshots: SnapOpt = 121,
-    spacing: SpacingOpt = "linear", dtype: DtypeOpt = "float64", device: DeviceOpt = "cpu", out: OutOpt = Path("media"),
+    q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
+    optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
+    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, sets: SetOpt = None,
+    out: OutOpt = Path("media"),
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
 
@@ -272,9 +238,9 @@ def render(
     from geomdl import trace as trace_mod  # noqa: PLC0415
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes import export  # noqa: PLC0415
-    from scenes.render import RENDERERS, render_trace, resolve_renderer  # noqa: PLC0415
+    from scenes.render import RENDERERS, render_trace, resolve_renderer, scene_spec  # noqa: PLC0415
 
-    info = scene_info(scene)
+    spec = scene_spec(scene)
     qual = export.quality(quality)
     if fmt not in export.FORMATS:
         raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
@@ -284,21 +250,20 @@ def render(
         raise GeomdlError(f"unknown theme {theme!r}; known: light, dark")
     if not 0 < duration < float("inf"):  # checked before training, not after it
         raise GeomdlError(f"--duration must be a positive number of seconds (got {duration})")
-    out_dir = ensure_writable_dir(out / info.name)
     rname, notice = resolve_renderer(renderer)
-    if notice:
-        err.print(notice)
 
     if trace is not None:
         tr = trace_mod.load(trace)
-        if tr.meta.get("kind") != info.experiment:
+        if tr.meta.get("kind") != spec.experiment:
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
-                              f"{info.experiment!r}")
+                              f"{spec.experiment!r}")
         stem = f"{trace.stem}_{rname}_{theme}_{qual.tag}"
+        out_dir = ensure_writable_dir(out / spec.name)
     else:
-        cfg = build_config(q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class, batch_size,
-                           momentum, snapshots, spacing, dtype, device)
-        path = trace_cache_path(out, cfg)
+        mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
+                                     radius, n_per_class, snapshots, device, sets)
+        out_dir = ensure_writable_dir(out / spec.name)
+        path = trace_cache_path(out, mod, cfg)
         tr = None
         if path.exists() and not retrain:
             try:
@@ -308,12 +273,14 @@ def render(
                 err.print(f"cached trace unusable ({e}); training again")
         if tr is None:
             ensure_writable_dir(path.parent)
-            tr, result = run_experiment(cfg)
+            tr, result = run_experiment(mod, cfg)
             tr.save(path)
             if result.failed and not force:
                 report_failure(result, path)
                 raise typer.Exit(3)
-        stem = clip_stem(cfg, rname, theme, qual.tag)
+        stem = clip_stem(spec.name, mod, cfg, rname, theme, qual.tag)
+    if notice:
+        err.print(notice)
 
     with progress_bar() as bar:
         task = bar.add_task(f"rendering ({rname})", total=None, info="")
@@ -322,7 +289,7 @@ def render(
             bar.update(task, completed=i, total=n)
 
         files = render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme,
-                             duration=duration, progress=tick, force=force)
+                             duration=duration, progress=tick, force=force, scene=spec.name)
     for f in files:
         typer.echo(str(f))
 

@@ -18,6 +18,9 @@ from geomdl.errors import GeomdlError
 def ensure_writable_dir(folder: Path) -> Path:
     """Create ``folder`` if needed and check that files can be written in it (clear error otherwise)."""
     folder = Path(folder)
+    for part in [folder, *folder.parents]:
+        if part.exists() and not part.is_dir():
+            raise GeomdlError(f"output path {folder} cannot be created: {part} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

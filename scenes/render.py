@@ -5,19 +5,54 @@ This is the renderers' entry point (the CLI and notebooks call it). It never tra
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from geomdl.atomic import ensure_writable_dir
 from geomdl.errors import GeomdlError
 from geomdl.trace import Trace
 from scenes import export
-from scenes.frames import THEMES, TruncationFrames
+from scenes.frames import THEMES
 
 RENDERERS = ("auto", "manim", "matplotlib")
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """A clip: the trace experiment that records its data and the frame model that draws it.
+
+    ``frames``: ``"module:Class"``, constructed as ``Class(trace, fps=..., duration=..., theme=...)``; it must
+    provide ``fps``, ``n_frames``, ``theme``, ``static()`` and ``frame(i)`` (see :mod:`scenes.frames`), which
+    is all both renderers use.
+    """
+
+    name: str
+    experiment: str
+    frames: str
+    about: str
+
+    def frames_class(self):
+        mod, cls = self.frames.split(":")
+        return getattr(importlib.import_module(mod), cls)
+
+
+SCENES: dict[str, SceneSpec] = {
+    "truncation-speed": SceneSpec(
+        "truncation-speed", "truncation-speed", "scenes.frames:TruncationFrames",
+        "Q clustered classes, a network starting partially truncated, trained with GD: clusters collapse toward "
+        "their cones' base points; live collapsed-count plot."),
+}
+
+
+def scene_spec(name: str) -> SceneSpec:
+    if name not in SCENES:
+        raise GeomdlError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
+    return SCENES[name]
 
 
 def manim_available() -> bool:
@@ -45,17 +80,30 @@ def check_renderable(trace: Trace, force: bool = False) -> None:
         raise GeomdlError(f"not rendering a failed run: {msg} (use --force to render it anyway)")
 
 
-def make_frames(trace: Trace, fps: int, duration: float, theme: str) -> TruncationFrames:
+def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None):
+    """The frame model of ``scene`` (default: the scene registered for the trace's kind)."""
     if theme not in THEMES:
         raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
-    return TruncationFrames(trace, fps=fps, duration=duration, theme=theme)
+    if scene is None:
+        kind = trace.meta.get("kind")
+        matches = [s for s in SCENES.values() if s.experiment == kind]
+        if not matches:
+            raise GeomdlError(f"no scene draws traces of kind {kind!r}")
+        spec = matches[0]
+    else:
+        spec = scene_spec(scene)
+        if trace.meta.get("kind") != spec.experiment:
+            raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a "
+                              f"{trace.meta.get('kind')!r} run")
+    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme)
 
 
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
-                 progress: Callable[[int, int], None] | None = None, force: bool = False) -> list[Path]:
+                 progress: Callable[[int, int], None] | None = None, force: bool = False,
+                 scene: str | None = None) -> list[Path]:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
 
     ``fmt``: ``mp4``; ``gif`` (the MP4 plus a palette GIF); ``png`` (the last frame only).
@@ -68,7 +116,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     q = export.quality(quality)
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    frames = make_frames(trace, q.fps, duration, theme)
+    frames = make_frames(trace, q.fps, duration, theme, scene)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 
@@ -91,7 +139,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     return out
 
 
-def _render_mp4(frames: TruncationFrames, path: Path, quality: str, renderer: str,
+def _render_mp4(frames, path: Path, quality: str, renderer: str,
                 progress: Callable[[int, int], None] | None) -> Path:
     if renderer == "manim":
         from scenes.manim_scenes import render_manim  # noqa: PLC0415

@@ -1,1 +1,95 @@
-"""Experiments: each turns a config into a recorded :class:`geomdl.trace.Trace`."""
+"""Experiments: each turns a config into a recorded :class:`geomdl.trace.Trace`.
+
+The registry maps an experiment name to its module, imported only when used (keeps ``geomdl --help`` fast).
+A *trace experiment* module defines:
+
+- ``KIND``: its name (also the trace's ``meta["kind"]``);
+- ``Config``: a frozen dataclass with ``validate()`` and ``to_dict()`` (every field has a default);
+- ``run(cfg, progress=None) -> (Trace, result)``, ``result`` having ``failed``, ``message``, ``stop_reason``,
+  ``final_step``, ``final_loss``; ``progress(step, loss)`` is called as it goes;
+- optionally ``stem(cfg) -> str``: the parameter part of output file names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import types
+from dataclasses import dataclass
+from typing import Any
+
+from geomdl.errors import GeomdlError
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    name: str
+    module: str
+    about: str
+
+    def load(self) -> types.ModuleType:
+        return importlib.import_module(self.module)
+
+
+TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
+    "truncation-speed": ExperimentSpec(
+        "truncation-speed", "geomdl.experiments.truncation_speed",
+        "Partially truncating construction on Q clustered classes, trained with GD and recorded (spec 5-6)."),
+}
+
+
+def get(name: str) -> types.ModuleType:
+    if name not in TRACE_EXPERIMENTS:
+        raise GeomdlError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
+    return TRACE_EXPERIMENTS[name].load()
+
+
+def _coerce(text: str, default: Any, annotation: str, key: str) -> Any:
+    """Parse a CLI string for a config field, from the field's default value and annotation."""
+    try:
+        if "tuple" in annotation:
+            item = float if "float" in annotation else int if "int" in annotation else str
+            return tuple(item(v) for v in text.split(",") if v.strip())
+        if isinstance(default, bool) or annotation == "bool":
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if text.lower() == "none" and "None" in annotation:
+            return None
+        if isinstance(default, int) or annotation.startswith("int"):
+            return int(text)
+        if isinstance(default, float) or annotation.startswith("float"):
+            return float(text)
+    except ValueError:
+        raise GeomdlError(f"bad value {text!r} for {key} (expected {annotation})") from None
+    return text
+
+
+def make_config(module: types.ModuleType, options: dict[str, Any], overrides: list[str] | None = None):
+    """Build ``module.Config`` from CLI options (``None`` = the experiment's default) and ``KEY=VALUE`` overrides.
+
+    Strings are parsed by the field's type (comma-separated lists for tuple fields). An option that the
+    experiment does not have is a clear error, never silently ignored.
+    """
+    cls = module.Config
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    kw: dict[str, Any] = {}
+    items = [(k, v) for k, v in options.items() if v is not None]
+    for ov in overrides or []:
+        if "=" not in ov:
+            raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
+        k, v = ov.split("=", 1)
+        items.append((k.strip().replace("-", "_"), v.strip()))
+    for key, value in items:
+        if key not in fields:
+            raise GeomdlError(f"experiment {module.KIND!r} has no parameter {key!r}; "
+                              f"its parameters: {', '.join(fields)}")
+        if isinstance(value, str):
+            value = _coerce(value, getattr(defaults, key), str(fields[key].type), key)
+        kw[key] = value
+    cfg = cls(**kw)
+    cfg.validate()
+    return cfg

@@ -29,7 +29,7 @@ import torch
 
 from geomdl import constructions, data, projection, snapshots
 from geomdl.errors import GeomdlError
-from geomdl.model import build_model, resolve_device
+from geomdl.model import DEVICES, build_model, resolve_device, resolve_dtype
 from geomdl.recorder import Recorder
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 from geomdl.training import TrainConfig, TrainResult, train
@@ -39,6 +39,8 @@ KIND = "truncation-speed"
 
 @dataclass(frozen=True)
 class TruncationSpeedConfig:
+    """Every field has the calibrated default described in the module docstring."""
+
     q: int = 3
     m: int | None = None
     n_per_class: int = 200
@@ -66,6 +68,11 @@ class TruncationSpeedConfig:
                            momentum=self.momentum, loss=self.loss, seed=self.seed)
 
     def validate(self) -> None:
+        if not 0 <= self.seed < 2**32:
+            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        resolve_dtype(self.dtype)
+        if self.device not in DEVICES:
+            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
         self.data_config().validate()
         self.train_config().validate()
         fr = self.start_fractions
@@ -92,6 +99,14 @@ class TruncationSpeedConfig:
         if "start_fractions" in kw:
             kw["start_fractions"] = tuple(kw["start_fractions"])
         return cls(**kw)
+
+
+Config = TruncationSpeedConfig
+
+
+def stem(cfg: TruncationSpeedConfig) -> str:
+    """The parameter part of output file names."""
+    return f"q{cfg.q}_seed{cfg.seed}_{cfg.optimizer}_lr{cfg.lr:g}_steps{cfg.steps}"
 
 
 def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
