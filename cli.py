@@ -164,6 +164,12 @@ def report_failure(result, path: Path | None) -> None:
 
 
 # ---------------------------------------------------------------- commands
+experiment_app = typer.Typer(
+    no_args_is_help=True, help="Run an experiment that writes figures (PNG + PDF) and tables (CSV) rather than a "
+                               "clip. Outputs go to OUT/experiments/<name>/.")
+app.add_typer(experiment_app, name="experiment")
+
+
 @app.command("list")
 def list_cmd() -> None:
     """List the scenes you can render and the experiments you can run, with their parameters."""
@@ -292,6 +298,10 @@ def render(
                              duration=duration, progress=tick, force=force, scene=spec.name)
     for f in files:
         typer.echo(str(f))
+
+
+# ---------------------------------------------------------------- experiment commands
+# Each `geomdl experiment NAME` command is a thin layer over a function in geomdl/experiments/ (add below).
 
 
 def main() -> None:  # pragma: no cover - convenience for `python cli.py`
