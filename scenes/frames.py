@@ -303,8 +303,9 @@ class TruncationFrames:
                         seg_c.append(c)
                 base_c.append(l - 1)
         f.segments.append(Segments("axes_and_cones", np.array(segs), seg_c, 0.02))
-        f.points.append(Points("points", np.concatenate(pts_xy), np.concatenate(pts_c), self.point_r))
-        f.points.append(Points("collapsed", np.concatenate(ring_xy), np.concatenate(ring_c),
+        f.points.append(Points("points", *_unique_points(np.concatenate(pts_xy), np.concatenate(pts_c)),
+                               self.point_r))
+        f.points.append(Points("collapsed", *_unique_points(np.concatenate(ring_xy), np.concatenate(ring_c)),
                                self.point_r * 1.5, ring=True))
         f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
                                self.point_r * 3.2, ring=True))
@@ -331,6 +332,17 @@ class TruncationFrames:
                                   f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.22,
                                   class_color(l)))
         return f
+
+
+def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop exact repeats (same place, same colour): collapsed points all sit on their base point, and
+    drawing the same marker hundreds of times costs time and changes nothing. Drawing order is kept."""
+    if len(xy) < 2:
+        return xy, color
+    key = np.c_[np.round(xy, 6), color]
+    _, first = np.unique(key, axis=0, return_index=True)
+    keep = np.sort(first)
+    return xy[keep], color[keep]
 
 
 def nice_ceil(x: float) -> int:
