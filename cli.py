@@ -101,6 +101,8 @@ NOpt = Annotated[int | None, typer.Option("--n-per-class", help="Points per clas
 SnapOpt = Annotated[int | None, typer.Option("--snapshots", help="Recorded snapshots (>= 2). [default: 121]")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (CUDA when present), cpu or cuda. "
                                                                    "[default: cpu]")]
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float64 (bit-reproducible on CPU) or float32. "
+                                                                 "[default: float64]")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -108,14 +110,14 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Output folder: clips go to 
 
 
 def experiment_config(name: str, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class,
-                      snapshots, device, sets):
+                      snapshots, device, sets, dtype=None):
     """The experiment's module and its validated config from the CLI options."""
     from geomdl import experiments  # noqa: PLC0415
 
     mod = experiments.get(name)
     opts = {"q": q, "m": m, "seed": seed, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
             "start_fractions": start_fraction, "radius": radius, "n_per_class": n_per_class,
-            "snapshots": snapshots, "device": device}
+            "snapshots": snapshots, "device": device, "dtype": dtype}
     return mod, experiments.make_config(mod, opts, sets)
 
 
@@ -196,14 +198,14 @@ def train(
         "--trace", help="Where to write the trace (.npz). [default: OUT/traces/<experiment>_<hash>.npz]")] = None,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
-    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, sets: SetOpt = None,
-    out: OutOpt = Path("media"),
+    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
+    sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
-                                 n_per_class, snapshots, device, sets)
+                                 n_per_class, snapshots, device, sets, dtype)
     path = trace if trace is not None else trace_cache_path(out, mod, cfg)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -234,8 +236,8 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
-    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, sets: SetOpt = None,
-    out: OutOpt = Path("media"),
+    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
+    sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
 
@@ -267,7 +269,7 @@ def render(
         out_dir = ensure_writable_dir(out / spec.name)
     else:
         mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
-                                     radius, n_per_class, snapshots, device, sets)
+                                     radius, n_per_class, snapshots, device, sets, dtype)
         out_dir = ensure_writable_dir(out / spec.name)
         path = trace_cache_path(out, mod, cfg)
         tr = None
