@@ -76,14 +76,55 @@ class Label:
     color: str
     ha: str = "left"
     va: str = "center"
+    alpha: float = 1.0
 
 
 @dataclass
 class Frame:
+    """One frame's primitives. ``cover`` (0..1) is the opacity of a background-coloured sheet drawn over
+    everything else, and ``card`` the labels drawn on top of it: a title card that fades out."""
+
     points: list[Points] = field(default_factory=list)
     segments: list[Segments] = field(default_factory=list)
     lines: list[Polyline] = field(default_factory=list)
     labels: list[Label] = field(default_factory=list)
+    cover: float = 0.0
+    card: list[Label] = field(default_factory=list)
+
+
+class TitleCard:
+    """A title card of ``seconds`` (full) plus ``fade`` seconds (fading out) at the start of a clip.
+
+    ``lines``: the title, then parameter lines. Frame models call :meth:`apply` in ``frame(i)``; card labels
+    keep their names in every frame (alpha 0 once faded) so renderers can update them in place.
+    """
+
+    def __init__(self, lines: list[str], fps: int, theme: dict, seconds: float = 2.0, fade: float = 0.6):
+        self.lines = lines
+        self.n_full = int(round(seconds * fps))
+        self.n_fade = max(1, int(round(fade * fps)))
+        self.theme = theme
+
+    @property
+    def n_frames(self) -> int:
+        return self.n_full + self.n_fade
+
+    def alpha(self, i: int) -> float:
+        if i < self.n_full:
+            return 1.0
+        return float(max(0.0, 1.0 - (i - self.n_full + 1) / self.n_fade))
+
+    def apply(self, f: Frame, i: int) -> Frame:
+        a = self.alpha(i)
+        f.cover = a
+        th = self.theme
+        y = 5.6
+        for k, text in enumerate(self.lines):
+            big = k == 0
+            f.card.append(Label(f"card{k}", FIG_W / 2, y, text, 0.42 if big else 0.24,
+                                th["fg"] if big else th["muted"], "center", "center", alpha=a))
+            y -= 0.95 if big else 0.5
+        return f
 
 
 @dataclass
@@ -145,13 +186,14 @@ class TruncationFrames:
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 0.6,
                  hold_end: float = 1.4, theme: str = "light", orbit_deg: float = 50.0,
-                 elevation_deg: float = 30.0, azimuth_deg: float = 20.0):
+                 elevation_deg: float = 30.0, azimuth_deg: float = 20.0, card_seconds: float = 2.0):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
         self.tr = trace
         self.fps = int(fps)
         self.theme = THEMES[theme]
-        self.n_hold0 = int(round(hold_start * fps))
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.n_hold0 = int(round(hold_start * fps)) + (self.card.n_frames if self.card else 0)
         self.n_anim = max(2, int(round(duration * fps)))
         self.n_hold1 = int(round(hold_end * fps))
         self.n_frames = self.n_hold0 + self.n_anim + self.n_hold1
@@ -196,6 +238,25 @@ class TruncationFrames:
         self.point_r = 0.028 * (self.panels[0].w / 3.7) ** 0.5
         self.plot_ymax = nice_ceil(1.08 * max(1, int(self.counts.max())))  # headroom: a full count stays visible
         self.step_max = max(1, int(self.steps[-1]))
+
+    @staticmethod
+    def card_lines(trace) -> list[str]:
+        """Title and parameters of the run, for the title card."""
+        cfg, meta = trace.meta.get("config", {}), trace.meta
+        N = len(trace.arrays["X"])
+        fr = cfg.get("start_fractions", [])
+        lines = [
+            "Speed of truncation during training",
+            f"Q = {meta['Q']} clustered classes in R^{meta['M']}, {N} points "
+            f"({cfg.get('cluster_kind', 'ball')}s of radius {cfg.get('radius', '?')})",
+            f"ReLU network, {len(meta.get('widths', []))} hidden layers of width {meta['M']}, started from the "
+            f"zero-loss construction",
+            "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
+            f"{str(cfg.get('optimizer', '?')).upper()}, lr {cfg.get('lr', '?')}, {str(meta.get('loss', '?')).upper()}, "
+            f"{cfg.get('steps', '?')} steps, seed {meta.get('seed', '?')}, {cfg.get('dtype', '')}",
+            f"stopped: {meta.get('stop_reason', '?')}   ·   geomdl {meta.get('versions', {}).get('geomdl', '')}",
+        ]
+        return [ln for ln in lines if ln]
 
     # -- geometry helpers -------------------------------------------------------------------------
     def _to3(self, P: np.ndarray) -> np.ndarray:
@@ -331,7 +392,7 @@ class TruncationFrames:
             f.labels.append(Label(f"count_label{l}", 11.3, y - 1.05 - 0.42 * l,
                                   f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.22,
                                   class_color(l)))
-        return f
+        return self.card.apply(f, i) if self.card else f
 
 
 def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

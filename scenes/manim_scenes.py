@@ -33,6 +33,7 @@ from manim import (
     Group,
     ManimColor,
     PMobject,
+    Rectangle,
     Scene,
     Text,
     VGroup,
@@ -309,17 +310,26 @@ class TruncationScene(Scene):
                 mob.clear_points()
         for pts in f.points:
             self._points_group(pts, layers["rings" if pts.ring else "points"])
-        for lab in f.labels:
+        if f.card or f.cover > 0 or self._cover is not None:
+            if self._cover is None:
+                self._cover = Rectangle(width=FIG_W * UNIT * 1.05, height=FIG_H * UNIT * 1.05, stroke_width=0,
+                                        fill_color=self.frames.theme["bg"], fill_opacity=1.0)
+                layers["cover"].add(self._cover)
+            self._cover.set_fill(opacity=f.cover)
+        for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
             holder = self._labels.get(lab.name)
             if holder is None:
                 holder = VGroup()
                 self._labels[lab.name] = holder
-                layers["labels"].add(holder)
+                layers[layer].add(holder)
             shown = self._label_shown.get(lab.name)
             if shown == lab:
                 continue
-            if shown is None or not self._text.update_digits(shown, lab, holder.submobjects[0]):
+            if shown is not None and shown.text == lab.text and shown.alpha != lab.alpha:
+                holder.set_fill(opacity=lab.alpha)   # fading only: no new glyphs
+            elif shown is None or not self._text.update_digits(shown, lab, holder.submobjects[0]):
                 holder.submobjects = [self._text.make(lab)]
+                holder.set_fill(opacity=lab.alpha)
             self._label_shown[lab.name] = lab
 
     # -- scene --------------------------------------------------------------------------------------
@@ -343,10 +353,11 @@ class TruncationScene(Scene):
         self._lines: dict[str, VMobject] = {}
         self._labels: dict[str, VGroup] = {}
         self._label_shown: dict[str, Label] = {}
+        self._cover = None
 
         def layers() -> dict[str, Group]:
             # drawing order as in the matplotlib renderer: segments, lines, points, rings, labels
-            return {k: Group() for k in ("segments", "lines", "points", "rings", "labels")}
+            return {k: Group() for k in ("segments", "lines", "points", "rings", "labels", "cover", "card")}
 
         static = layers()
         self._draw(fr.static(), static)

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes import export  # noqa: E402
 from scenes.frames import FIG_H, FIG_W, PALETTE, Frame, TruncationFrames  # noqa: E402
@@ -88,21 +89,31 @@ class MplFrameDrawer:
                                           mew=max(0.6, 0.25 * diameter) if pts.ring else 0.0)
                     self._new(name, art)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
-        for lab in f.labels:
+        if f.card or f.cover > 0 or "cover" in self.artists:
+            cover = self.artists.get("cover")
+            if cover is None:
+                cover = Rectangle((0, 0), FIG_W, FIG_H, facecolor=th["bg"], edgecolor="none", zorder=10)
+                self.ax.add_patch(cover)
+                self._new("cover", cover)
+            cover.set_alpha(f.cover)
+            cover.set_visible(f.cover > 0)
+        for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
             art = self.artists.get(lab.name)
             if art is None:
-                art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=5,
+                art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
                 self._new(lab.name, art)
             else:
                 art.set_text(lab.text)
+            art.set_alpha(lab.alpha)
+            art.set_visible(lab.alpha > 0)
 
     def draw(self, i: int) -> np.ndarray:
         """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it)."""
         self._draw_items(self.frames.frame(i))
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
-        for art in sorted((a for n, a in self.artists.items() if n not in self.static_names),
+        for art in sorted((a for n, a in self.artists.items() if n not in self.static_names and a.get_visible()),
                           key=lambda a: a.get_zorder()):
             self.ax.draw_artist(art)
         return np.asarray(canvas.buffer_rgba())
