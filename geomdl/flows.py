@@ -49,7 +49,10 @@ the slides' time ``t = 1 - e^{-s/N}`` (dense early, where the flows move fast; t
 (default) chooses them at the start of the interval from (a) stability of the linearised output dynamics,
 whose fastest rate is ``max(a) ((1 - alpha) s_max(D)^2 + alpha)``: sub-step ``<= 0.5 c / rate`` (``c = 2``
 Euler, ``2.785`` RK4 on the negative real axis), and (b) accuracy: sub-step ``<= 0.1 / max(a)`` (a tenth of
-the adapted flow's time constant, ``N`` for ``mse``); capped at ``max_substeps``. Euler on ``grid="s"`` with
+the adapted flow's time constant, ``N`` for ``mse``); capped at ``max_substeps``. A sub-step is also shortened
+so that it never moves ``theta`` by more than ``max_dtheta`` (near-singular ``D`` makes ``|D^+ g|`` huge and
+the output-space rates above meaningless); an interval that would need more than ``max_substeps`` sub-steps
+stops the flow with ``stop_reason = "stiff"`` (reported, like a rank collapse). Euler on ``grid="s"`` with
 ``substeps = 1`` and ``alpha = 0`` is plain full-batch gradient descent with learning rate ``tau_max N /
 steps``, step for step.
 
@@ -76,13 +79,14 @@ quantities of the outputs (:func:`output_collapse`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import jvp, vjp, vmap
 
+from geomdl import metrics
 from geomdl.errors import GeomdlError
 from geomdl.jacobian import ParamLayout, flat_params, jacobian, outputs_and_vjp
 from geomdl.model import ReLUMLP, resolve_device, resolve_dtype
@@ -95,7 +99,7 @@ ACCURACY = 0.1     # sub-step at most ACCURACY / max(a): a tenth of the adapted 
 SOLVERS = ("auto", "lstsq", "svd", "cholesky")
 INTEGRATORS = ("euler", "rk4")
 STABILITY = {"euler": 2.0, "rk4": 2.785}     # stability interval of each scheme on the negative real axis
-STOP_REASONS = ("completed", "rank-collapse", "diverged")
+STOP_REASONS = ("completed", "rank-collapse", "stiff", "diverged")
 CHATTER = 3    # a (point, unit) pre-activation that changes sign this often is sliding along its kink
 
 
@@ -109,6 +113,7 @@ class FlowConfig:
     integrator: str = "rk4"
     substeps: int = 0
     max_substeps: int = 200
+    max_dtheta: float = 1.0
     solver: str = "auto"
     least_squares: bool = False
     rank_rtol: float = 1e-9
@@ -128,6 +133,8 @@ class FlowConfig:
             raise GeomdlError(f"steps must be >= 1 (got {self.steps})")
         if self.integrator not in INTEGRATORS:
             raise GeomdlError(f"unknown integrator {self.integrator!r}; known: {', '.join(INTEGRATORS)}")
+        if not (np.isfinite(self.max_dtheta) and self.max_dtheta > 0):
+            raise GeomdlError(f"max_dtheta must be a positive number (got {self.max_dtheta})")
         if self.substeps < 0 or self.max_substeps < 1:
             raise GeomdlError(f"substeps must be >= 0 (0 = automatic) and max_substeps >= 1 "
                               f"(got {self.substeps}, {self.max_substeps})")
@@ -223,6 +230,18 @@ def preactivation_signs(model: nn.Module, X: torch.Tensor, theta: torch.Tensor) 
         return (zmap(theta) > 0).reshape(X.shape[0], -1).cpu().numpy()
 
 
+class TooStiff(Exception):
+    """A grid interval needs more than ``max_substeps`` sub-steps (parameter speed too high)."""
+
+    def __init__(self, speed: float):
+        super().__init__(f"parameter speed {speed:.3g}")
+        self.speed = speed
+
+
+class NonFinite(Exception):
+    """``D`` or ``g`` is not finite: the flow has diverged."""
+
+
 class RankCollapse(Exception):
     """Raised inside a strict (not least-squares) flow when ``rank D < QN``."""
 
@@ -296,41 +315,32 @@ def output_collapse(outputs: np.ndarray, labels: np.ndarray, q: int) -> dict[str
 
     - ``within_var: (S, Q)``: ``V_j = (1/N_j) sum_i |x_{j,i} - xbar_j|^2`` (within-class variance);
     - ``mean_dist: (S, Q)``: ``|xbar_j - y_j|`` (distance of the class mean to its one-hot target);
-    - ``nc1: (S,)``: Papyan et al.'s NC1 in its trace-pinv form, ``tr(Sigma_W Sigma_B^+) / Q`` with
-      ``Sigma_W`` the average within-class covariance of the outputs and ``Sigma_B`` the covariance of the
-      class means about their average (NaN where the class means coincide).
+    - ``nc1: (S,)``: :func:`geomdl.metrics.nc1_trace_pinv` of the outputs (``tr(Sigma_W Sigma_B^+) / Q``; NaN
+      where the class means coincide).
 
     Along the adapted flow (``mse``, full rank) ``V_j(s) = e^{-2s/N} V_j(0)`` and ``mean_dist_j(s) =
     e^{-s/N} mean_dist_j(0)``: both collapse at the uniform rate (CE23's split of the weighted cost into
-    these two sums is exact: ``C_wmse = sum_j V_j + sum_j mean_dist_j^2``).
+    these two sums is exact: ``C_wmse = sum_j V_j + sum_j mean_dist_j^2``). Rows with non-finite outputs
+    (after a flow stopped) are NaN.
     """
     outputs = np.asarray(outputs, dtype=float)
     labels = np.asarray(labels)
-    S, _N, Q = outputs.shape
+    S = outputs.shape[0]
+    within = np.full((S, q), np.nan)
+    mdist = np.full((S, q), np.nan)
+    nc1 = np.full(S, np.nan)
     eye = np.eye(q)
-    within = np.zeros((S, q))
-    mdist = np.zeros((S, q))
-    means = np.zeros((S, q, Q))
-    sw = np.zeros((S, Q, Q))
+    ok = np.isfinite(outputs).all(axis=(1, 2))
     for j in range(q):
         xj = outputs[:, labels == j]                      # (S, N_j, Q)
         if xj.shape[1] == 0:
-            within[:, j] = np.nan
-            mdist[:, j] = np.nan
             continue
         mj = xj.mean(axis=1)
-        means[:, j] = mj
-        dev = xj - mj[:, None]
-        within[:, j] = (dev ** 2).sum(axis=2).mean(axis=1)
-        mdist[:, j] = np.linalg.norm(mj - eye[j][:Q], axis=1)
-        sw += np.einsum("sni,snj->sij", dev, dev) / xj.shape[1]
-    sw /= q
-    mc = means - means.mean(axis=1, keepdims=True)
-    sb = np.einsum("ski,skj->sij", mc, mc) / q
-    nc1 = np.full(S, np.nan)
-    for k in range(S):
-        if np.linalg.norm(sb[k]) > 1e-300:
-            nc1[k] = float(np.trace(sw[k] @ np.linalg.pinv(sb[k], rcond=1e-12, hermitian=True))) / q
+        within[:, j] = ((xj - mj[:, None]) ** 2).sum(axis=2).mean(axis=1)
+        mdist[:, j] = np.linalg.norm(mj - eye[j][: outputs.shape[2]], axis=1)
+    for k in np.flatnonzero(ok):
+        nc1[k] = metrics.nc1_trace_pinv(outputs[k], labels, q)
+    within[~ok], mdist[~ok] = np.nan, np.nan
     return {"within_var": within, "mean_dist": mdist, "nc1": nc1}
 
 
@@ -469,6 +479,8 @@ class _Field:
         if alpha == 0.0 and not use_jacobian:
             return -pull(g)
         D = jacobian(self.model, self.X, theta)
+        if not (bool(torch.isfinite(D).all()) and bool(torch.isfinite(g).all())):
+            raise NonFinite()
         v = (1.0 - alpha) * (D.T @ g) if alpha < 1.0 else torch.zeros_like(theta)
         if alpha > 0.0:
             u, _ = penrose_apply(D, g, self.solver, self.cfg.rank_rtol, self.cfg.least_squares)
@@ -484,6 +496,8 @@ class _Field:
         until no pair is left to freeze). Then the orbit keeps its activation pattern, ``x(theta)`` stays smooth
         along it, and ``x' = -g`` exactly (up to the solve's residual)."""
         base = u
+        gn = max(float(torch.linalg.vector_norm(g)), 1e-300)
+        base_miss = float(torch.linalg.vector_norm(D @ u - g)) / gn   # > 0 only for the least-squares variant
         z, dz = jvp(self.zmap, (theta,), (-u,))                 # velocity of the adapted part is -u
         heading = (z * dz < 0) | ((z == 0) & (dz != 0))
         near = z.abs() <= self.cfg.kink_lookahead * self.h * dz.abs()
@@ -502,8 +516,8 @@ class _Field:
             have = have | frozen
             rhs = torch.cat([g, torch.zeros(len(A) - len(g), dtype=g.dtype, device=g.device)])
             u = gram_min_norm(A, rhs)
-            miss = float(torch.linalg.vector_norm(D @ u - g)) / max(float(torch.linalg.vector_norm(g)), 1e-300)
-            if miss > 1e-8:                                     # constraints incompatible with x' = -g
+            miss = float(torch.linalg.vector_norm(D @ u - g)) / gn
+            if miss > base_miss + 1e-8:                         # constraints incompatible with x' = -P g
                 self.kink_infeasible += 1
                 self.frozen_prev = torch.zeros_like(frozen)
                 return base
@@ -533,10 +547,11 @@ class _Field:
 
 
 def _step(fieldfn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, h: float,
-          integrator: str) -> torch.Tensor:
+          integrator: str, k1: torch.Tensor | None = None) -> torch.Tensor:
+    """One Euler or classical RK4 step of size ``h`` (``k1``: the field at ``theta`` when already known)."""
+    k1 = fieldfn(theta) if k1 is None else k1
     if integrator == "euler":
-        return theta + h * fieldfn(theta)
-    k1 = fieldfn(theta)
+        return theta + h * k1
     k2 = fieldfn(theta + 0.5 * h * k1)
     k3 = fieldfn(theta + 0.5 * h * k2)
     k4 = fieldfn(theta + h * k3)
@@ -642,14 +657,36 @@ def integrate(model: nn.Module, X: np.ndarray, labels: np.ndarray, cfg: FlowConf
         h = ds / n_sub
         fld.h = h
         try:
-            for _ in range(n_sub):
-                theta = _step(fld.velocity, theta, h, cfg.integrator)
+            left, used = ds, 0
+            while left > 1e-12 * ds:
+                fld.h = min(h, left)
+                k1 = fld.velocity(theta)
+                speed = float(torch.linalg.vector_norm(k1))
+                hk = min(h, left, cfg.max_dtheta / speed if speed > 0 else h)
+                if used >= cfg.max_substeps or (hk < left and (left - hk) / hk > cfg.max_substeps - used):
+                    raise TooStiff(speed)
+                fld.h = hk
+                theta = _step(fld.velocity, theta, hk, cfg.integrator, k1)
+                left -= hk
+                used += 1
+                if not bool(torch.isfinite(theta).all()):
+                    break
                 if track_kinks:
                     sign = preactivation_signs(model, Xt, theta)
                     changed = sign != prev_sign
                     flips += changed
                     crossings[k] += int(changed.sum())
                     prev_sign = sign
+            subs[k] = used
+        except TooStiff as e:
+            stop = "stiff"
+            message = (f"the parameter speed |theta'| = {e.speed:.3g} between s = {s[k]:.4g} and {s[k + 1]:.4g} "
+                       f"needs more than max_substeps = {cfg.max_substeps} sub-steps of |dtheta| <= "
+                       f"{cfg.max_dtheta:g} (D nearly singular: sigma_min = {d['sigma_min']:.3g}); flow stopped")
+            break
+        except NonFinite:
+            stop, message = "diverged", f"D or grad_x C became non-finite between s = {s[k]:.4g} and {s[k + 1]:.4g}"
+            break
         except RankCollapse as e:
             stop = "rank-collapse"
             message = (f"rank D dropped below QN = {QN} (rank {e.rank if e.rank >= 0 else '< QN'}) between "
@@ -681,6 +718,7 @@ def summarize(res: FlowResult, labels: np.ndarray, q: int, y: np.ndarray, a: np.
     scale = float(np.linalg.norm(out[0] - y.reshape(out.shape[1:]), axis=1).max())
     law = np.abs(res.cost[v] / res.predicted[v] - 1.0)
     trapped = res.trap_ratio[v] < res.config.trap_eps
+    dwell = np.diff(s)                                     # time spent in each interval, from its start state
     deficient = res.rank[v] < res.QN
     nc = output_collapse(out, labels, q)
     hit = np.flatnonzero(res.kink_crossings[: max(len(s) - 1, 0)] > 0)
@@ -703,7 +741,7 @@ def summarize(res: FlowResult, labels: np.ndarray, q: int, y: np.ndarray, a: np.
         "sigma_min_min": float(np.nanmin(res.sigma_min[v])),
         "trap_eps": res.config.trap_eps, "trap_ratio_min": float(np.nanmin(res.trap_ratio[v])),
         "trapped_first_s": float(s[trapped][0]) if trapped.any() else float("nan"),
-        "trapped_fraction": float(trapped.mean()),
+        "trapped_fraction": float((dwell * trapped[:-1]).sum() / dwell.sum()) if len(s) > 1 else float(trapped[0]),
         "within_var_rate": [float(r) for r in np.atleast_1d(wv_rate)],
         "mean_dist_rate": [float(r) for r in np.atleast_1d(md_rate)],
         "theta_dist_end": float(res.theta_dist[v][-1]),
@@ -715,7 +753,3 @@ def summarize(res: FlowResult, labels: np.ndarray, q: int, y: np.ndarray, a: np.
         "kink_infeasible": res.kink_infeasible,
         "substeps_total": int(res.substeps.sum()),
     }
-
-
-def config_dict(cfg: FlowConfig) -> dict:
-    return asdict(cfg)

@@ -158,8 +158,8 @@ class FlowsFrames:
         lines = [
             "Gradient flows in output space: standard vs adapted",
             f"Q = {meta['Q']} clustered classes in R^{meta['M']}, {N} points; outputs x in R^{meta['Q']}",
-            f"{meta.get('activation', 'relu')} network, hidden widths {cfg.get('widths', '?')}, K = {meta.get('K')} "
-            f">= QN = {meta.get('QN')} parameters",
+            f"{meta.get('activation', 'relu')} network, hidden widths {cfg.get('widths', '?')}: K = {meta.get('K')} "
+            f"parameters >= QN = {meta.get('QN')} outputs",
             "standard: theta' = -D^T grad_x C      adapted: theta' = -D^+ grad_x C",
             f"cost {meta.get('loss', 'mse')}, {str(cfg.get('integrator', '')).upper()} to s = "
             f"{cfg.get('tau_max', '?')} N, {cfg.get('dtype', '')}, seed {meta.get('seed', '?')}",
@@ -184,9 +184,11 @@ class FlowsFrames:
             colors.append(th["panel"])
             f.labels.append(Label(f"ytick{d}", pl.x - 0.08, y, f"1e{d}", 0.13, th["muted"], "right", "center"))
         f.segments.append(Segments("frames", np.array(segs), colors, 0.012))
-        # the law e^{-2s/N} C(0), dashed
+        # the law e^{-2s/N} C(0), dashed (on its own uniform grid in s/N: even dashes)
         tau = self.s / self.N
-        xy = np.c_[self._px(tau), self._py(self.predicted)]
+        fine = np.linspace(0.0, self.tau_max, 121)
+        law = np.exp(np.interp(fine, tau, np.log(np.maximum(self.predicted, 1e-300))))
+        xy = np.c_[self._px(fine), self._py(law)]
         dash = [xy[k:k + 2] for k in range(0, len(xy) - 1, 2)]
         f.segments.append(Segments("law", np.array(dash).reshape(-1, 2, 2), [th["muted"]] * len(dash), 0.03))
         names = ["standard gradient flow  (alpha = 0)", self._adapted_name()]
@@ -279,12 +281,12 @@ class FlowsFrames:
         f.labels.append(Label("time", x0, y, f"s/N = {s_now / self.N:5.2f}    t = {t_now:5.3f}", 0.22, th["fg"]))
         f.labels.append(Label("cost_std_text", x0, y - 0.5, f"standard  C = {fmt_loss(vals[0][0])}", 0.2,
                               STANDARD_COLOR))
-        f.labels.append(Label("trap_text", x0, y - 0.88, f"   |D^T g|/|g| = {vals[0][1]:6.3f}{trapped}", 0.17,
+        f.labels.append(Label("trap_text", x0 + 0.3, y - 0.88, f"|D^T g|/|g| = {vals[0][1]:6.3f}{trapped}", 0.17,
                               STANDARD_COLOR))
         f.labels.append(Label("cost_ad_text", x0, y - 1.38, f"adapted   C = {fmt_loss(vals[1][0])}", 0.2,
                               ADAPTED_COLOR))
         law = float(np.interp(u, np.arange(self.S), self.predicted))
-        f.labels.append(Label("law_text", x0, y - 1.76, f"   e^(-2s/N) C(0) = {fmt_loss(law)}", 0.17,
+        f.labels.append(Label("law_text", x0 + 0.3, y - 1.76, f"law e^(-2s/N) C(0) = {fmt_loss(law)}", 0.17,
                               ADAPTED_COLOR))
         f.labels.append(Label("rank_text", x0, y - 2.3, f"rank D = {vals[0][2]} | {vals[1][2]}  of QN = "
                               f"{self.tr.meta['QN']}", 0.17, th["fg"]))

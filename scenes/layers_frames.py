@@ -148,6 +148,9 @@ class LayerTraceView:
         self.out_radius = max(_robust_radius(self.O3[-1] - self.out_center),
                               1.15 * float(np.max(np.linalg.norm(self.Y3 - self.out_center, axis=1))))
         self.scalars = {k: a[k].astype(float) for k in ("train_acc", "test_acc", "nc1_hidden", "delta_p") if k in a}
+        if "train_acc" not in self.scalars:   # traces that do not record it: the outputs say it
+            pred = np.argmax(out[:, :, targets], axis=2)
+            self.scalars["train_acc"] = (pred == self.labels[None, :]).mean(axis=1)
 
     def _rays(self, E: np.ndarray) -> np.ndarray:
         """Edge rays per snapshot and layer ``(S, L, R, 3)`` as displacement vectors in units of the radius."""

@@ -63,6 +63,10 @@ SCENES: dict[str, SceneSpec] = {
         "flows", "flows", "scenes.flows_frames:FlowsFrames",
         "Outputs in R^Q under standard gradient descent (curves) vs the adapted Penrose flow (straight lines), "
         "side by side, with both costs on a log axis against the law e^{-2s/N} C(0)."),
+    "cones": SceneSpec(
+        "cones", "cones", "scenes.cones_frames:ConesFrames",
+        "A geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric), layer by layer: each "
+        "layer's cone appears and the truncation T_{l-1} -> T_l collapses its class onto the base point."),
 }
 
 

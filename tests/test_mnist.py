@@ -341,3 +341,14 @@ def test_layers_clip_of_an_mnist_trace_renders_with_manim(tmp_path, mnist_trace)
                    "--duration", "1", "--out", tmp_path / "media", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip().splitlines()[-1]).stat().st_size > 10_000
+
+
+def test_multi_value_digits_are_joined_before_parsing():
+    from cli import join_multi_values
+
+    assert join_multi_values(["render", "layers", "--digits", "0", "1", "2", "--quality", "l"]) == [
+        "render", "layers", "--digits", "0,1,2", "--quality", "l"]
+    assert join_multi_values(["experiment", "mnist", "--digits", "0", "1", "2", "--digits", "0", "1", "6"]) == [
+        "experiment", "mnist", "--digits", "0,1,2", "--digits", "0,1,6"]
+    assert join_multi_values(["render", "--digits", "0", "1", "layers"]) == ["render", "--digits", "0,1", "layers"]
+    assert join_multi_values(["--digits", "0,1,2", "--seed", "3"]) == ["--digits", "0,1,2", "--seed", "3"]

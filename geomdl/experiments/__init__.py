@@ -43,6 +43,10 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
         "flows", "geomdl.experiments.flows",
         "Standard gradient flow vs the adapted (Penrose) flow theta' = -D^+ grad_x C and the homotopy between them "
         "on a small overparametrized net (spec 8): exponential law, straight lines, rank of D, trapping, NC."),
+    "cones": ExperimentSpec(
+        "cones", "geomdl.experiments.cones",
+        "One recorded snapshot of a geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric): "
+        "cones, truncation chain T_l(X), collapsed fractions per class (spec 4)."),
 }
 
 

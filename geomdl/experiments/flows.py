@@ -317,7 +317,7 @@ def summary_lines(trace: Trace) -> list[str]:
                 f"law err {s['law_rel_err_max']:.2e}; off-line {s['line_dist_rel']:.2e}; rank {s['rank_min']}"
                 f"..{s['rank_max']}/{s['QN']}; rho_min {s['trap_ratio_min']:.3g}, trapped "
                 f"{s['trapped_fraction']:.0%}")
-        if not math.isnan(s["trapped_first_s"]):
+        if not math.isnan(s["trapped_first_s"]) and s["trapped_fraction"] > 0:
             line += f" from s/N={s['trapped_first_s'] / N:.3g}"
         line += (f"; NC rates (per s/N) var {np.mean(s['within_var_rate']):.3g}, mean "
                  f"{np.mean(s['mean_dist_rate']):.3g}; kink crossings {s['kink_crossings']} "
