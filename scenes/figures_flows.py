@@ -21,22 +21,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from geomdl.atomic import atomic_path, ensure_writable_dir  # noqa: E402
+from geomdl.atomic import ensure_writable_dir  # noqa: E402
+from scenes.figure_io import save_figure  # noqa: E402
 from scenes.frames import PALETTE  # noqa: E402
 
 FLOW_COLORS = ["#1A1A1A", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#999999"]
-
-
-def save_figure(fig, stem: Path) -> list[Path]:
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` atomically; close the figure."""
-    out = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
-        out.append(path)
-    plt.close(fig)
-    return out
 
 
 def flow_style(trace, f: int) -> dict:

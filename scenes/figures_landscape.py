@@ -16,21 +16,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from geomdl.atomic import atomic_path  # noqa: E402
 from geomdl.sweep import read_results  # noqa: E402
+from scenes.figure_io import save_figure as save  # noqa: E402
 
 FLOOR = 1e-30
-
-
-def save(fig, stem: Path) -> list[Path]:
-    out = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=150 if ext == "png" else None, bbox_inches="tight")
-        out.append(path)
-    plt.close(fig)
-    return out
 
 
 def plot_perturbation(results_csv: Path, out_dir: Path, title: str, zero_tol: float, stem: str = "perturbation"

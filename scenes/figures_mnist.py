@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from scenes.figures_truncation_speed import save_figure  # noqa: E402
+from scenes.figure_io import save_figure  # noqa: E402
 from scenes.frames import PALETTE  # noqa: E402
 
 HYPER_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F"]

@@ -10,20 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from geomdl.atomic import atomic_path  # noqa: E402
+from scenes.figure_io import save_figure  # noqa: E402
 from scenes.frames import PALETTE  # noqa: E402
-
-
-def save_figure(fig, stem: Path) -> list[Path]:
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` atomically; close the figure."""
-    out = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
-        out.append(path)
-    plt.close(fig)
-    return out
 
 
 def plot_study(result: dict, out_dir: Path) -> list[Path]:
