@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,16 +41,12 @@ from geomdl.model import build_model  # noqa: E402
 from geomdl.recorder import Recorder  # noqa: E402
 from geomdl.wide_chain import SolvedChain  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_foundation import median_time  # noqa: E402
+
 GEOMDL = str(Path(sys.executable).with_name("geomdl"))
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def snapshot_rows(digits: tuple[int, ...], test_fraction: float, repeats: int) -> list[tuple[str, str, float]]:

@@ -32,6 +32,7 @@ from scenes.frames import (
     TitleCard,
     camera_basis,
     class_color,
+    clip_timeline,
     fmt_loss,
     panel_grid,
 )
@@ -67,10 +68,8 @@ class FlowsFrames:
         self.fps = int(fps)
         self.theme = THEMES[theme]
         self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
-        self.n_hold0 = int(round(hold_start * fps)) + (self.card.n_frames if self.card else 0)
-        self.n_anim = max(2, int(round(duration * fps)))
-        self.n_hold1 = int(round(hold_end * fps))
-        self.n_frames = self.n_hold0 + self.n_anim + self.n_hold1
+        self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
+            self.fps, duration, hold_start, hold_end, self.card.n_frames if self.card else 0)
         self.orbit, self.elev, self.azim0 = np.deg2rad(orbit_deg), np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
 
         a, meta = trace.arrays, trace.meta

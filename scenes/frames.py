@@ -30,6 +30,20 @@ THEMES = {
 FIG_W, FIG_H = 16.0, 9.0
 
 
+def clip_timeline(fps: int, duration: float, hold_start: float, hold_end: float,
+                  lead_frames: int = 0) -> tuple[int, int, int, int]:
+    """Frame counts of a clip: ``(n_hold0, n_anim, n_hold1, n_frames)``.
+
+    ``lead_frames`` (e.g. a title card) come first, then ``hold_start`` seconds still, ``duration`` seconds of
+    animation (at least 2 frames) and ``hold_end`` seconds still. The animation position of frame ``i`` is
+    ``min(max(i - n_hold0, 0), n_anim - 1) / (n_anim - 1)``.
+    """
+    n_hold0 = lead_frames + int(round(hold_start * fps))
+    n_anim = max(2, int(round(duration * fps)))
+    n_hold1 = int(round(hold_end * fps))
+    return n_hold0, n_anim, n_hold1, n_hold0 + n_anim + n_hold1
+
+
 def class_color(j: int) -> str:
     return PALETTE[j % len(PALETTE)]
 
@@ -193,10 +207,8 @@ class TruncationFrames:
         self.fps = int(fps)
         self.theme = THEMES[theme]
         self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
-        self.n_hold0 = int(round(hold_start * fps)) + (self.card.n_frames if self.card else 0)
-        self.n_anim = max(2, int(round(duration * fps)))
-        self.n_hold1 = int(round(hold_end * fps))
-        self.n_frames = self.n_hold0 + self.n_anim + self.n_hold1
+        self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
+            self.fps, duration, hold_start, hold_end, self.card.n_frames if self.card else 0)
         self.orbit = np.deg2rad(orbit_deg)
         self.elev = np.deg2rad(elevation_deg)
         self.azim0 = np.deg2rad(azimuth_deg)

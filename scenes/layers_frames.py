@@ -39,6 +39,7 @@ from scenes.frames import (
     _unique_points,
     camera_basis,
     class_color,
+    clip_timeline,
     fmt_loss,
     panel_grid,
 )
@@ -230,10 +231,7 @@ class TrainingFrames(_Base):
                  hold_start: float = 0.6, hold_end: float = 1.4):
         super().__init__(trace, fps, theme)
         v = self.v
-        self.n_hold0 = int(round(hold_start * fps))
-        self.n_anim = max(2, int(round(duration * fps)))
-        self.n_hold1 = int(round(hold_end * fps))
-        self.n_frames = self.n_hold0 + self.n_anim + self.n_hold1
+        self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(fps, duration, hold_start, hold_end)
         self.panels = panel_grid(v.L + 2, Rect(0.3, 0.35, 10.4, 7.6))
         self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
         self.plot_loss = Rect(11.6, 2.9, 4.0, 1.7)
