@@ -33,6 +33,7 @@ from scenes.frames import (
     Polyline,
     Rect,
     Segments,
+    TitleCard,
     TruncationFrames,
     _chevron,
     _clip_to,
@@ -53,6 +54,56 @@ def dataset_name(meta: dict) -> str:
     if meta.get("dataset") == "clustered":
         return "clustered balls in R^3"
     return str(meta.get("kind", "?"))
+
+
+def _num(v) -> str:
+    return f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+
+def run_lines(trace) -> list[str]:
+    """The run's parameters as title-card lines, for a ``layers`` trace (MNIST or clustered) or a
+    ``truncation-speed`` trace (both scenes draw either): data, network, training, thresholds or stop reason."""
+    meta, cfg = trace.meta, trace.meta.get("config", {})
+    N = len(trace.arrays["X"])
+    Q, M = meta["Q"], meta["M"]
+    widths = list(meta.get("widths") or [])
+    seed, version = meta.get("seed", cfg.get("seed", "?")), meta.get("versions", {}).get("geomdl", "")
+    opt, loss = str(cfg.get("optimizer", meta.get("optimizer", "?"))).upper(), str(meta.get("loss", "?")).upper()
+    stopped = f"stopped: {meta.get('stop_reason', '?')} at step {meta.get('final_step', '?')}   ·   geomdl {version}"
+    if meta.get("kind") == "truncation-speed":
+        fr = cfg.get("start_fractions", [])
+        return [
+            f"Q = {Q} clustered classes in R^{M}, {N} points ({cfg.get('cluster_kind', 'ball')}s of radius "
+            f"{_num(cfg.get('radius', '?'))})",
+            f"ReLU network, {len(widths)} hidden layers of width {M}, started from the zero-loss construction",
+            "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
+            f"{opt}, lr {_num(cfg.get('lr', '?'))}, {loss}, {cfg.get('steps', '?')} steps, seed {seed}, "
+            f"{cfg.get('dtype', '')}",
+            stopped,
+        ]
+    held = f", {_num(100 * cfg['test_fraction'])}% held out for testing" if "test_fraction" in cfg else ""
+    if meta.get("dataset") == "mnist":
+        data = f"{dataset_name(meta)} (Q = {Q}): {N} training digits in R^{M}{held}"
+    else:
+        data = f"Q = {Q} clustered classes: {N} training points in R^{M}{held}"
+    source = str(meta.get("source", "")).removeprefix("clustered: ")
+    out_dim = meta.get("output_dim", Q)
+    batch = f", batch {cfg.get('batch_size')}" if str(cfg.get("optimizer")).lower() == "sgd" else ""
+    mom = f", momentum {_num(cfg['momentum'])}" if cfg.get("momentum") else ""
+    thresholds = cfg.get("thresholds") or []
+    reached = meta.get("thresholds_reached", {})
+    marks = [f"{t:g} at step {reached[f'{t:g}'][0]}" if f"{t:g}" in reached else f"{t:g} not reached"
+             for t in thresholds]
+    return [
+        data,
+        f"data: {source}" if source else "",
+        f"ReLU network, random init: {len(widths)} hidden layers (widths {', '.join(map(str, widths))}), "
+        f"{out_dim} outputs",
+        f"{opt}, lr {_num(cfg.get('lr', '?'))}{batch}{mom}, {loss}, at most {cfg.get('steps', '?')} steps, "
+        f"seed {seed}, {cfg.get('dtype', '')}",
+        "loss thresholds: " + ", ".join(marks) if marks else "",
+        stopped,
+    ]
 
 
 def _robust_radius(P: np.ndarray, floor: float = 1e-9) -> float:
@@ -228,10 +279,12 @@ class TrainingFrames(_Base):
     """The per-layer picture evolving over the training snapshots (scene ``training``)."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
-                 hold_start: float = 0.6, hold_end: float = 1.4):
+                 hold_start: float = 0.6, hold_end: float = 1.4, card_seconds: float = 2.0):
         super().__init__(trace, fps, theme)
         v = self.v
-        self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(fps, duration, hold_start, hold_end)
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
+            self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
         self.panels = panel_grid(v.L + 2, Rect(0.3, 0.35, 10.4, 7.6))
         self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
         self.plot_loss = Rect(11.6, 2.9, 4.0, 1.7)
@@ -242,6 +295,11 @@ class TrainingFrames(_Base):
         self.xs = np.log10(1.0 + v.steps.astype(float))
         self.x_hi = max(float(self.xs[-1]), 1e-9)
 
+    @staticmethod
+    def card_lines(trace) -> list[str]:
+        """Title and parameters of the run, for the title card."""
+        return [ln for ln in ["Training, layer by layer", *run_lines(trace)] if ln]
+
     def snapshot_position(self, i: int) -> float:
         j = min(max(i - self.n_hold0, 0), self.n_anim - 1)
         return j / (self.n_anim - 1) * (self.v.S - 1)
@@ -251,10 +309,10 @@ class TrainingFrames(_Base):
         meta = self.tr.meta
         cfg = meta.get("config", {})
         what = dataset_name(meta)
-        title = (f"Training, layer by layer  ·  {what}  ·  M={v.M}, {v.L} hidden  ·  "
+        title = (f"Training  ·  {what}  ·  M={v.M}, {v.L} hidden  ·  "
                  f"{meta.get('loss', '?').upper()}  ·  "
                  f"{str(cfg.get('optimizer', '?')).upper()} lr {cfg.get('lr', '?')}  ·  seed {meta.get('seed', '?')}")
-        f.labels.append(Label("title", 0.35, 8.55, title, 0.24, th["fg"]))
+        f.labels.append(Label("title", 0.35, 8.55, title, 0.22, th["fg"]))
         borders = [p.border() for p in [*self.panels, self.plot_loss, self.plot_acc]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for l, p in enumerate(self.panels):
@@ -367,7 +425,7 @@ class TrainingFrames(_Base):
                               0.2, th["fg"]))
         f.labels.append(Label("counts", 11.6, y - 1.98, "collapsed/layer " + " ".join(
             f"{int(c)}" for c in v.counts[sn]), 0.2, th["fg"]))
-        return f
+        return self.card.apply(f, i) if self.card else f
 
 
 PALETTE_ACC = "#0072B2"
@@ -376,15 +434,20 @@ PALETTE_ACC = "#0072B2"
 class LayersFrames(_Base):
     """The final snapshot's data moving through the layers, then into the output space (scene ``layers``)."""
 
-    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold: float = 0.35):
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold: float = 0.35,
+                 card_seconds: float = 2.0):
         super().__init__(trace, fps, theme, orbit_deg=30.0)
         v = self.v
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.n_lead = self.card.n_frames if self.card else 0
         self.n_stages = v.L + 2                          # X, T_1..T_L, outputs
         self.n_moves = self.n_stages - 1
         total = max(2 * self.n_moves, int(round(duration * fps)))
         self.hold = max(1, int(round(hold * fps)))
         self.per_move = max(2, (total - self.hold * (self.n_moves + 1)) // self.n_moves)
-        self.n_frames = self.hold * (self.n_moves + 1) + self.per_move * self.n_moves
+        n_stages = self.hold * (self.n_moves + 1) + self.per_move * self.n_moves   # the stage sequence
+        self.n_hold0, self.n_anim, _, self.n_frames = clip_timeline(self.fps, n_stages / self.fps, 0.0, 0.0,
+                                                                    lead_frames=self.n_lead)
         self.big = Rect(0.5, 0.4, 7.8, 7.8)
         n = self.n_stages
         cols = 2 if n <= 4 else 3
@@ -398,10 +461,16 @@ class LayersFrames(_Base):
         self.stage3 = [v.X3, *[v.T3[s, l] for l in range(v.L)]]   # input-space stages
         self.out3 = v.O3[s]
 
+    @staticmethod
+    def card_lines(trace) -> list[str]:
+        """Title and parameters of the run, for the title card."""
+        return [ln for ln in ["Data through the layers: T_0 -> ... -> T_L", *run_lines(trace)] if ln]
+
     def stage_of(self, i: int) -> tuple[int, float]:
-        """``(k, w)``: moving from stage ``k`` to ``k + 1`` with eased progress ``w`` (0 during holds)."""
+        """``(k, w)``: moving from stage ``k`` to ``k + 1`` with eased progress ``w`` (0 during holds and the
+        title card, which shows stage 0)."""
         period = self.hold + self.per_move
-        k, r = divmod(i, period)
+        k, r = divmod(max(i - self.n_hold0, 0), period)
         if k >= self.n_moves:
             return self.n_moves, 0.0
         if r < self.hold:
@@ -428,7 +497,7 @@ class LayersFrames(_Base):
         what = dataset_name(meta)
         title = (f"Through the layers  ·  {what}  ·  {meta.get('loss', '?').upper()}  ·  trained to step "
                  f"{int(v.steps[-1])}, loss {fmt_loss(float(v.loss[-1]))}")
-        f.labels.append(Label("title", 0.35, 8.6, title, 0.26, th["fg"]))
+        f.labels.append(Label("title", 0.35, 8.6, title, 0.22, th["fg"]))
         borders = [p.border() for p in [self.big, *self.thumbs]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for k, p in enumerate(self.thumbs):
@@ -516,4 +585,4 @@ class LayersFrames(_Base):
             info, info2 = f"{v.N} training points, coloured by class", ""
         f.labels.append(Label("info", 9.0, 2.55, info, 0.17, th["fg"]))
         f.labels.append(Label("info2", 9.0, 2.15, info2, 0.17, th["muted"]))
-        return f
+        return self.card.apply(f, i) if self.card else f
