@@ -326,13 +326,21 @@ class TruncationFrames:
         return f
 
     def frame(self, i: int) -> Frame:
-        th, f = self.theme, Frame()
-        u = self.snapshot_position(i)
-        s0 = int(np.floor(u))
+        f = Frame()
+        s0, s1, w, sn = self.bracket(self.snapshot_position(i))
+        self.draw_panels(f, s0, s1, w, sn, self.azimuth(i))
+        self.draw_readout(f, s0, s1, w, sn)
+        return self.card.apply(f, i) if self.card else f
+
+    def bracket(self, u: float) -> tuple[int, int, float, int]:
+        """Snapshots around the fractional position ``u``: ``(s0, s1, weight of s1, nearest)``."""
+        s0 = min(int(np.floor(u)), self.S - 1)
         s1 = min(s0 + 1, self.S - 1)
-        w = u - s0
-        sn = int(round(u))
-        az = self.azimuth(i)
+        return s0, s1, float(u - s0), min(int(round(u)), self.S - 1)
+
+    def draw_panels(self, f: Frame, s0: int, s1: int, w: float, sn: int, az: float) -> None:
+        """The 3D panels (X, then T_l(X) per layer) with axes, cones, base points, interpolated at ``w``."""
+        th = self.theme
         T = (1 - w) * self.T3[s0] + w * self.T3[s1]          # (L, N, 3)
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
@@ -383,6 +391,9 @@ class TruncationFrames:
         f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
                                self.point_r * 3.2, ring=True))
 
+    def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
+        """The live collapsed-count plot and the step / loss / count readouts."""
+        th = self.theme
         # live plot: counts per layer up to u (interpolated last point)
         pl = self.plot
         for l in range(self.L):
@@ -404,7 +415,6 @@ class TruncationFrames:
             f.labels.append(Label(f"count_label{l}", 11.3, y - 1.05 - 0.42 * l,
                                   f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.22,
                                   class_color(l)))
-        return self.card.apply(f, i) if self.card else f
 
 
 def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ paints them as unblended pixel squares), with diameter ``stroke_width`` pixels.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -325,7 +326,7 @@ class TruncationScene(Scene):
             shown = self._label_shown.get(lab.name)
             if shown == lab:
                 continue
-            if shown is not None and shown.text == lab.text and shown.alpha != lab.alpha:
+            if shown is not None and shown == dataclasses.replace(lab, alpha=shown.alpha):
                 holder.set_fill(opacity=lab.alpha)   # fading only: no new glyphs
             elif shown is None or not self._text.update_digits(shown, lab, holder.submobjects[0]):
                 holder.submobjects = [self._text.make(lab)]

@@ -103,8 +103,10 @@ class MplFrameDrawer:
                 art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
                 self._new(lab.name, art)
-            else:
+            else:  # labels keep their name across frames; anything about them may change
                 art.set_text(lab.text)
+                art.set_color(lab.color)
+                art.set_position((lab.x, lab.y))
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
 

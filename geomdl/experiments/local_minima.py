@@ -1,0 +1,137 @@
+"""Experiment ``local-minima``: the toggle points of the clustered construction, recorded for the tour clip
+(spec 5, notes of Oct 28; issue 5 clip 4).
+
+``Q`` clustered classes and the zero-loss (CE24) construction. A *toggle pattern* ``p`` in ``{0, 1}^Q`` keeps
+layer ``l``'s collapse of its class when ``p[l] = 1`` and shifts the layer's base point back along its cone axis
+when ``p[l] = 0`` (the identity on the data), with the output layer refit by least squares
+(:func:`geomdl.landscape.toggle_network`). The ``2^Q - 1`` patterns other than all ones are the suboptimal
+"minima" of the notes; all ones is the global minimum (loss ~0) and closes the tour.
+
+For every pattern (most collapses first, the global minimum last) the trace records one snapshot of the toggle
+point and, with ``polish`` (default), a second snapshot of where local descent takes it: float64 L-BFGS from the
+toggle point (:func:`geomdl.landscape.polish`). So the trace has ``S = P`` or ``2 P`` snapshots (``P = 2^Q``); its
+``steps`` axis is the tour index ``0..S-1`` (not a training step). Extra arrays:
+
+- ``pattern`` (S, Q) int8: the pattern of each snapshot; ``stage`` (S,) int8: 0 toggle point, 1 after L-BFGS;
+- ``grad_norm`` (S,): the loss gradient's norm; ``grad_norm_hidden`` (S,): its hidden-layer part;
+- ``accuracy`` (S,); ``region_infimum`` (S,): the best affine least-squares loss on the uncollapsed classes
+  (:func:`geomdl.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
+
+Measured (Q=3, 120 points/class, seed 0): the one- and two-collapse patterns have loss 0.015-0.021 and hidden
+gradient 0.14-0.55, so they are not stationary (the notes' claim fails here, see the README); L-BFGS takes the
+two-collapse patterns to zero loss and the one-collapse patterns to ~4e-3; ``000`` is stationary (gradient 1e-14).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from geomdl import constructions, geometries, landscape, projection
+from geomdl.errors import GeomdlError
+from geomdl.recorder import Recorder
+from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
+
+KIND = "local-minima"
+STAGES = ("toggle point", "after L-BFGS")
+
+
+@dataclass(frozen=True)
+class Config:
+    """``q`` clustered classes in ``R^m`` (``None``: ``M = Q``, at least 3), ``n_per_class``, ``radius``, ``seed``;
+    ``polish``: also record where L-BFGS goes from each toggle point (``polish_iters`` per round, 3 rounds)."""
+
+    q: int = 3
+    m: int | None = None
+    n_per_class: int = 120
+    radius: float = 0.25
+    seed: int = 0
+    polish: bool = True
+    polish_iters: int = 600
+
+    def geometry_config(self) -> geometries.GeometryConfig:
+        return geometries.GeometryConfig("clustered", q=self.q, m=self.m, n_per_class=self.n_per_class,
+                                         radius=self.radius, seed=self.seed)
+
+    def validate(self) -> None:
+        if not 2 <= self.q <= 6:
+            raise GeomdlError(f"local-minima tours the 2^Q toggle patterns: Q must be in 2..6 (got {self.q})")
+        if self.polish_iters < 1:
+            raise GeomdlError(f"polish_iters must be >= 1 (got {self.polish_iters})")
+        self.geometry_config().validate()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LocalMinimaResult:
+    failed: bool
+    message: str
+    stop_reason: str
+    final_step: int
+    final_loss: float
+
+
+def stem(cfg: Config) -> str:
+    return f"q{cfg.q}_seed{cfg.seed}" + ("" if cfg.polish else "_nopolish")
+
+
+def tour_patterns(q: int) -> list[tuple[int, ...]]:
+    """The ``2^Q - 1`` suboptimal patterns (most collapses first), then the global minimum (all ones)."""
+    return [*landscape.toggle_patterns(q), (1,) * q]
+
+
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, LocalMinimaResult]:
+    """Build the data, every toggle network (and its L-BFGS end point), record one snapshot each."""
+    cfg.validate()
+    X, labels = geometries.make_data(cfg.geometry_config())
+    X = np.asarray(X, dtype=float)
+    q, M = cfg.q, X.shape[1]
+    rec = Recorder(X, labels, q)
+    extra: dict[str, list] = {k: [] for k in ("pattern", "stage", "grad_norm", "grad_norm_hidden", "accuracy",
+                                              "region_infimum")}
+    rows = []
+    for pat in tour_patterns(q):
+        net = landscape.toggle_network(X, labels, pat)
+        nets = [net]
+        if cfg.polish:
+            nets.append(landscape.polish(net, X, labels, iters=cfg.polish_iters)[0])
+        uncollapsed = [j for j in range(q) if not pat[j]]
+        inf = landscape.affine_ls_loss(X, labels, uncollapsed, q)
+        for stage, nt in enumerate(nets):
+            out = nt.outputs(X)
+            loss = constructions.mse_loss(out, labels)
+            gn, per = landscape.gradient_norms(nt, X, labels)
+            rec.record(len(rec), loss, nt.Ws, nt.bs, nt.W_out, nt.b_out)
+            extra["pattern"].append(pat)
+            extra["stage"].append(stage)
+            extra["grad_norm"].append(gn)
+            extra["grad_norm_hidden"].append(float(np.sqrt(sum(v * v for v in per[:-2]))))
+            extra["accuracy"].append(float(np.mean(out.argmax(1) == labels)))
+            extra["region_infimum"].append(inf)
+            if progress is not None:
+                progress(len(rec) - 1, loss)
+        rows.append("".join(map(str, pat)))
+    arrays = rec.arrays()
+    arrays.update(pattern=np.array(extra["pattern"], dtype=np.int8), stage=np.array(extra["stage"], dtype=np.int8),
+                  **{k: np.array(extra[k], dtype=float) for k in ("grad_norm", "grad_norm_hidden", "accuracy",
+                                                                    "region_infimum")})
+    mean, comps = projection.fit_pca(X, 3)
+    arrays.update(X=X, labels=np.asarray(labels), pca_mean=mean, pca_components=comps)
+    notes = ["steps is the tour index (one snapshot per toggle pattern and stage), not a training step"]
+    bad = float(np.nanmax(arrays["residual"]))
+    if bad > 1e-6:
+        notes.append(f"representation residual up to {bad:.2g} (L-BFGS end points can be rank-deficient): "
+                     "the truncation picture is approximate there")
+    S = len(arrays["steps"])
+    meta = {
+        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
+        "versions": package_versions(), "Q": q, "M": M, "widths": [M] * q, "loss": "mse",
+        "stop_reason": "tour", "stop_message": f"{len(rows)} toggle patterns recorded", "final_step": S - 1,
+        "notes": notes, "patterns": rows, "stages": list(STAGES), "polished": cfg.polish,
+    }
+    final = float(arrays["loss"][-1])
+    return Trace(meta=meta, arrays=arrays), LocalMinimaResult(False, meta["stop_message"], "tour", S - 1, final)

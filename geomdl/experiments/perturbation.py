@@ -1,0 +1,140 @@
+"""Experiment ``perturbation``: one perturbed zero-loss construction, retrained by SGD and recorded (spec 5;
+issue 5 clip 5, the trajectory behind one sample of the ``geomdl experiment perturb`` histograms).
+
+The data and construction of ``geometry`` (:mod:`geomdl.geometries`; square layers only: clustered, sls,
+nonsep) are perturbed exactly as trial ``trial`` of a perturbation sweep with seed ``seed``
+(:func:`geomdl.landscape.trial_seeds`: every tensor ``T += lam G/|G|_F``, the same ``G`` for every ``lam``; SGD
+mini-batches from the trial's own seed). So ``geomdl render perturbation --set lam=0.5 --set trial=17`` replays
+trial 17 of ``geomdl experiment perturb --lambdas ...,0.5,...`` step for step (same stop rules and defaults as the
+sweep: SGD lr 0.01, batch 64, threshold 1e-10, stuck over 500 steps).
+
+Snapshots are log-spaced by default (re-convergence, when it happens, is fast at first). Extra arrays:
+``reference_base_points`` (L, M): the unperturbed construction's base points (where the cones should return);
+meta ``construction_loss`` and ``initial_loss`` (after the perturbation).
+
+Measured (seed 0, trial 0, 120 points/class, 3000 steps): clustered re-converges at ``lam = 0.1`` (loss
+2.9e-7 after 3000 steps) and is dead at step 0 for ``lam >= 0.5`` (some layer collapses every point: reported,
+not rendered unless ``--force``); sls gets stuck at loss ~0.17 already at ``lam = 0.1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from geomdl import constructions, geometries, landscape, projection, snapshots
+from geomdl.errors import GeomdlError
+from geomdl.model import ReLUMLP
+from geomdl.recorder import Recorder
+from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.training import TrainConfig, TrainResult, train
+
+KIND = "perturbation"
+SQUARE_GEOMETRIES = ("clustered", "sls", "nonsep")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Data: ``geometry``, ``q`` (``None``: the geometry's default), ``m``, ``n_per_class``, ``radius``, ``seed``.
+    Perturbation: size ``lam``, sweep trial index ``trial``. Training (the sweep's defaults): ``optimizer``,
+    ``lr``, ``steps``, ``batch_size``, ``loss``, ``loss_threshold``, ``stuck_tol``, ``patience``. Recording:
+    ``snapshots`` steps, ``spacing`` linear|log."""
+
+    geometry: str = "clustered"
+    q: int | None = None
+    m: int | None = None
+    n_per_class: int = 120
+    radius: float = 0.25
+    seed: int = 0
+    lam: float = 0.1
+    trial: int = 0
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    steps: int = 3000
+    batch_size: int = 64
+    loss: str = "mse"
+    loss_threshold: float = 1e-10
+    stuck_tol: float = 1e-6
+    patience: int = 500
+    snapshots: int = 121
+    spacing: str = "log"
+
+    def geometry_config(self) -> geometries.GeometryConfig:
+        q = self.q if self.q is not None else (geometries.default_q(self.geometry)
+                                               if self.geometry in geometries.GEOMETRIES else 3)
+        return geometries.GeometryConfig(self.geometry, q=q, m=self.m, n_per_class=self.n_per_class,
+                                         radius=self.radius, seed=self.seed)
+
+    def train_config(self, sgd_seed: int = 0) -> TrainConfig:
+        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps, batch_size=self.batch_size,
+                           loss=self.loss, loss_threshold=self.loss_threshold, stuck_tol=self.stuck_tol,
+                           patience=self.patience, seed=sgd_seed)
+
+    def validate(self) -> None:
+        if self.geometry not in SQUARE_GEOMETRIES:
+            raise GeomdlError(f"the perturbation clip needs square layers: geometry must be one of "
+                              f"{', '.join(SQUARE_GEOMETRIES)} (got {self.geometry!r})")
+        if not (np.isfinite(self.lam) and self.lam >= 0):
+            raise GeomdlError(f"lam must be a number >= 0 (got {self.lam})")
+        if self.trial < 0:
+            raise GeomdlError(f"trial must be >= 0 (got {self.trial})")
+        if not 0 <= self.seed < 2**32:
+            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        self.geometry_config().validate()
+        self.train_config().validate()
+        snapshots.snapshot_steps(self.steps, self.snapshots, self.spacing)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def stem(cfg: Config) -> str:
+    return f"{cfg.geometry}_lam{cfg.lam:g}_trial{cfg.trial}_seed{cfg.seed}_{cfg.optimizer}_lr{cfg.lr:g}"
+
+
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
+    """Build data and construction, perturb (trial ``trial``), train with SGD, record."""
+    cfg.validate()
+    gcfg = cfg.geometry_config()
+    X, labels, net = geometries.build(gcfg)
+    X = np.asarray(X, dtype=float)
+    q, M = gcfg.q, X.shape[1]
+    if any(W.shape != (M, M) for W in net.Ws):
+        raise GeomdlError(f"the {gcfg.geometry} construction has non-square layers; the perturbation clip needs "
+                          "square ones")
+    base_loss = constructions.mse_loss(net.outputs(X), labels)
+    rng, sgd_seed = landscape.trial_seeds(cfg.seed, cfg.trial)
+    ten = landscape.perturb(net.tensors(), cfg.lam, rng)
+    model = ReLUMLP(M, net.widths, q).double()
+    model.load_arrays(ten[0:-2:2], ten[1:-2:2], ten[-2], ten[-1])
+
+    ref = Recorder(X, labels, q)
+    ref.record(0, base_loss, net.Ws, net.bs, net.W_out, net.b_out)
+    reference_base = ref.arrays()["base_points"][0]
+
+    rec = Recorder(X, labels, q)
+    at = snapshots.snapshot_steps(cfg.steps, cfg.snapshots, cfg.spacing)
+    result = train(model, X, labels, cfg.train_config(sgd_seed), snapshot_at=at, recorder=rec, progress=progress)
+    if result.stop_reason == "dead" and result.final_step == 0:
+        result.message = (f"the perturbation (lam={cfg.lam:g}, trial {cfg.trial}) leaves a dead network before "
+                          f"any training: {result.message.split(': ', 1)[-1].split(';')[0]}; try a smaller lam")
+    arrays = rec.arrays()
+    mean, comps = projection.fit_pca(X, 3)
+    arrays.update(X=X, labels=np.asarray(labels), pca_mean=mean, pca_components=comps,
+                  reference_base_points=reference_base)
+    notes = []
+    if result.failed:
+        notes.append(result.message)
+    bad = float(np.nanmax(arrays["residual"])) if len(rec) else 0.0
+    if bad > 1e-6:
+        notes.append(f"representation residual up to {bad:.2g}: the truncation picture is approximate")
+    meta = {
+        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
+        "versions": package_versions(), "Q": q, "M": M, "widths": net.widths, "loss": cfg.loss,
+        "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
+        "notes": notes, "geometry": gcfg.geometry, "construction": net.name, "construction_loss": base_loss,
+        "initial_loss": float(arrays["loss"][0]) if len(rec) else float("nan"), "sgd_seed": sgd_seed,
+    }
+    return Trace(meta=meta, arrays=arrays), result
