@@ -146,9 +146,10 @@ class LocalMinimaFrames(TruncationFrames):
         f.labels.append(Label("chart_top", pl.x - 0.1, pl.y + pl.h, f"1e{int(self.log_top)}", 0.15, th["muted"],
                               "right"))
         f.labels.append(Label("chart_bot", pl.x - 0.1, pl.y, f"<=1e{int(self.log_bot)}", 0.15, th["muted"], "right"))
-        for p in range(self.P):
-            pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
-            f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.2, pat, 0.15, th["muted"], "center"))
+        if self.P <= 8:  # room for every pattern's name; otherwise only the current one is named (draw_readout)
+            for p in range(self.P):
+                pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
+                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.2, pat, 0.15, th["muted"], "center"))
         return f
 
     def _chart_x(self, p: int) -> float:
@@ -200,6 +201,9 @@ class LocalMinimaFrames(TruncationFrames):
             if self.polished:
                 rings.append([x, self._chart_y(self.loss[self.polish_snap[p]])])
                 ring_c.append(c)
+        if self.P > 8:
+            f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.2, "".join(map(str, pat)), 0.15,
+                                  class_color(HIGHLIGHT), "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:
