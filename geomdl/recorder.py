@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomdl import geometry
+from geomdl import geometry, projection
 
 
 class Recorder:
@@ -95,3 +95,19 @@ class Recorder:
         out["rank"] = out["rank"].astype(np.int64)
         out["loss"] = out["loss"].astype(np.float64)
         return out
+
+
+def data_arrays(X: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """The trace's data arrays: ``X: (N, M)``, ``labels: (N,)`` and the fixed PCA of ``X`` to ``R^3``
+    (``pca_mean: (M,)``, ``pca_components: (3, M)``) that every renderer uses for ``M > 3``."""
+    mean, comps = projection.fit_pca(X, 3)
+    return {"X": X, "labels": np.asarray(labels), "pca_mean": mean, "pca_components": comps}
+
+
+def residual_notes(arrays: dict[str, np.ndarray], tol: float = 1e-6, why: str = "") -> list[str]:
+    """A trace note when the representation residual (spec 2.4) exceeds ``tol``: the picture is then approximate."""
+    res = arrays.get("residual")
+    bad = float(np.nanmax(res)) if res is not None and res.size else 0.0
+    if bad > tol:
+        return [f"representation residual up to {bad:.2g}{why}: the truncation picture is approximate"]
+    return []

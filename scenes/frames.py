@@ -305,13 +305,7 @@ class TruncationFrames:
         title = (f"Truncation during training  ·  Q={self.tr.meta['Q']}, M={self.M}  ·  "
                  f"{cfg.get('optimizer', '?').upper()} lr={cfg.get('lr', '?')}  ·  "
                  f"{self.tr.meta.get('loss', '?').upper()}  ·  seed {self.tr.meta.get('seed', '?')}")
-        f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
-        borders = [p.border() for p in [*self.panels, self.plot]]
-        f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
-        for l, p in enumerate(self.panels):
-            name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
-            color = th["fg"] if l == 0 else class_color(l - 1)
-            f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.22, name, 0.22, color))
+        self.static_panels(f, title, [self.plot])
         pl = self.plot
         f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "collapsed points per layer", 0.2,
                               th["fg"], "left", "center"))
@@ -323,6 +317,18 @@ class TruncationFrames:
         f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", 0.16, th["muted"],
                               "right", "center"))
         f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", 0.16, th["muted"], "right", "center"))
+        return f
+
+    def static_panels(self, f: Frame, title: str, boxes: list[Rect]) -> Frame:
+        """The clip's title, the borders of the layer panels and of ``boxes``, and the panels' names."""
+        th = self.theme
+        f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
+        borders = [p.border() for p in [*self.panels, *boxes]]
+        f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
+        for l, p in enumerate(self.panels):
+            name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
+            color = th["fg"] if l == 0 else class_color(l - 1)
+            f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.22, name, 0.22, color))
         return f
 
     def frame(self, i: int) -> Frame:

@@ -127,13 +127,7 @@ class LocalMinimaFrames(TruncationFrames):
         th, f = self.theme, Frame()
         q = self.Q
         title = f"Suboptimal minima  ·  Q={q}  ·  {2**q - 1} toggle points + the global minimum"
-        f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
-        borders = [p.border() for p in self.panels]
-        f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
-        for l, p in enumerate(self.panels):
-            name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
-            color = th["fg"] if l == 0 else class_color(l - 1)
-            f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.22, name, 0.22, color))
+        self.static_panels(f, title, [])
         pl = self.plot
         f.segments.append(Segments("chart_axes", np.array([[[pl.x, pl.y], [pl.x + pl.w, pl.y]],
                                                            [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
@@ -256,13 +250,7 @@ class PerturbationFrames(TruncationFrames):
         title = (f"Perturbation  ·  {self.tr.meta.get('geometry', '?')}, Q={self.tr.meta['Q']}  ·  "
                  f"lam={cfg.get('lam', '?')}, trial {cfg.get('trial', '?')}  ·  "
                  f"{str(cfg.get('optimizer', '?')).upper()} lr={cfg.get('lr', '?')}")
-        f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
-        borders = [p.border() for p in [*self.panels, self.plot, self.loss_plot]]
-        f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
-        for l, p in enumerate(self.panels):
-            name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
-            color = th["fg"] if l == 0 else class_color(l - 1)
-            f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.22, name, 0.22, color))
+        self.static_panels(f, title, [self.plot, self.loss_plot])
         f.labels.append(Label("ref_key", 0.35, 0.15, "grey cross: the unperturbed construction's base point p_l", 0.16,
                               th["muted"]))
         lp, pl = self.loss_plot, self.plot

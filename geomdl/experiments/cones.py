@@ -31,9 +31,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, geometry, projection
+from geomdl import constructions, geometries, geometry
 from geomdl.errors import GeomdlError
-from geomdl.recorder import Recorder
+from geomdl.experiments.result import RecordResult
+from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 
 KIND = "cones"
@@ -67,15 +68,6 @@ class Config:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class ConesResult:
-    failed: bool
-    message: str
-    stop_reason: str
-    final_step: int
-    final_loss: float
 
 
 def stem(cfg: Config) -> str:
@@ -141,7 +133,7 @@ def wide_arrays(X: np.ndarray, labels: np.ndarray, q: int, net: constructions.Ne
     return {key: v[None] for key, v in arr.items()}
 
 
-def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, ConesResult]:
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, RecordResult]:
     """Build the data and the construction, record one snapshot. Returns the trace and the result."""
     cfg.validate()
     gcfg = cfg.geometry_config()
@@ -162,11 +154,8 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
                      "point, the others kept; first M rows of W_cum stored, all unit normals in edges_all); "
                      f"pinv-chain representation residual up to {float(np.nanmax(arrays['residual'])):.3g}")
     if square:
-        bad = float(np.nanmax(arrays["residual"]))
-        if bad > 1e-6:
-            notes.append(f"representation residual up to {bad:.2g}: the truncation picture is approximate")
-    mean, comps = projection.fit_pca(X, 3)
-    arrays.update(X=X, labels=np.asarray(labels), pca_mean=mean, pca_components=comps)
+        notes += residual_notes(arrays)
+    arrays.update(data_arrays(X, labels))
     if progress is not None:
         progress(0, loss)
     meta = {
@@ -177,5 +166,5 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
         "collapses": [int(c) for c in net.collapses], "square": square,
         "n_per_class": gcfg.n_per_class, "construction_loss": loss,
     }
-    result = ConesResult(False, f"{net.name} construction, loss {loss:.3g}", "construction", 0, loss)
+    result = RecordResult(False, f"{net.name} construction, loss {loss:.3g}", "construction", 0, loss)
     return Trace(meta=meta, arrays=arrays), result

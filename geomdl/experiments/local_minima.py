@@ -29,9 +29,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, landscape, projection
+from geomdl import constructions, geometries, landscape
 from geomdl.errors import GeomdlError
-from geomdl.recorder import Recorder
+from geomdl.experiments.result import RecordResult
+from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 
 KIND = "local-minima"
@@ -66,15 +67,6 @@ class Config:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class LocalMinimaResult:
-    failed: bool
-    message: str
-    stop_reason: str
-    final_step: int
-    final_loss: float
-
-
 def stem(cfg: Config) -> str:
     return f"q{cfg.q}_seed{cfg.seed}" + ("" if cfg.polish else "_nopolish")
 
@@ -84,7 +76,7 @@ def tour_patterns(q: int) -> list[tuple[int, ...]]:
     return [*landscape.toggle_patterns(q), (1,) * q]
 
 
-def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, LocalMinimaResult]:
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, RecordResult]:
     """Build the data, every toggle network (and its L-BFGS end point), record one snapshot each."""
     cfg.validate()
     X, labels = geometries.make_data(cfg.geometry_config())
@@ -119,13 +111,9 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     arrays.update(pattern=np.array(extra["pattern"], dtype=np.int8), stage=np.array(extra["stage"], dtype=np.int8),
                   **{k: np.array(extra[k], dtype=float) for k in ("grad_norm", "grad_norm_hidden", "accuracy",
                                                                     "region_infimum")})
-    mean, comps = projection.fit_pca(X, 3)
-    arrays.update(X=X, labels=np.asarray(labels), pca_mean=mean, pca_components=comps)
-    notes = ["steps is the tour index (one snapshot per toggle pattern and stage), not a training step"]
-    bad = float(np.nanmax(arrays["residual"]))
-    if bad > 1e-6:
-        notes.append(f"representation residual up to {bad:.2g} (L-BFGS end points can be rank-deficient): "
-                     "the truncation picture is approximate there")
+    arrays.update(data_arrays(X, labels))
+    notes = ["steps is the tour index (one snapshot per toggle pattern and stage), not a training step",
+             *residual_notes(arrays, why=" (L-BFGS end points can be rank-deficient)")]
     S = len(arrays["steps"])
     meta = {
         "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
@@ -134,4 +122,4 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
         "notes": notes, "patterns": rows, "stages": list(STAGES), "polished": cfg.polish,
     }
     final = float(arrays["loss"][-1])
-    return Trace(meta=meta, arrays=arrays), LocalMinimaResult(False, meta["stop_message"], "tour", S - 1, final)
+    return Trace(meta=meta, arrays=arrays), RecordResult(False, meta["stop_message"], "tour", S - 1, final)

@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, landscape, projection, snapshots
+from geomdl import constructions, geometries, landscape, snapshots
 from geomdl.errors import GeomdlError
 from geomdl.model import ReLUMLP
-from geomdl.recorder import Recorder
+from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 from geomdl.training import TrainConfig, TrainResult, train
 
@@ -121,15 +121,8 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
         result.message = (f"the perturbation (lam={cfg.lam:g}, trial {cfg.trial}) leaves a dead network before "
                           f"any training: {result.message.split(': ', 1)[-1].split(';')[0]}; try a smaller lam")
     arrays = rec.arrays()
-    mean, comps = projection.fit_pca(X, 3)
-    arrays.update(X=X, labels=np.asarray(labels), pca_mean=mean, pca_components=comps,
-                  reference_base_points=reference_base)
-    notes = []
-    if result.failed:
-        notes.append(result.message)
-    bad = float(np.nanmax(arrays["residual"])) if len(rec) else 0.0
-    if bad > 1e-6:
-        notes.append(f"representation residual up to {bad:.2g}: the truncation picture is approximate")
+    arrays.update(data_arrays(X, labels), reference_base_points=reference_base)
+    notes = ([result.message] if result.failed else []) + residual_notes(arrays)
     meta = {
         "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
         "versions": package_versions(), "Q": q, "M": M, "widths": net.widths, "loss": cfg.loss,

@@ -24,13 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
 import torch
 
-from geomdl import constructions, data, projection, snapshots
+from geomdl import constructions, data, snapshots
 from geomdl.errors import GeomdlError
 from geomdl.model import DEVICES, build_model, resolve_device, resolve_dtype
-from geomdl.recorder import Recorder
+from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 from geomdl.training import TrainConfig, TrainResult, train
 
@@ -125,14 +124,8 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
     result = train(model, X, labels, cfg.train_config(), snapshot_at=at, recorder=rec, progress=progress)
 
     arrays = rec.arrays()
-    mean, comps = projection.fit_pca(X, 3)
-    arrays.update(X=X, labels=labels, pca_mean=mean, pca_components=comps)
-    notes = []
-    if result.failed:
-        notes.append(result.message)
-    bad = np.nanmax(arrays["residual"]) if len(rec) else 0.0
-    if bad > 1e-6:
-        notes.append(f"representation residual up to {bad:.2g}: the truncation picture is approximate")
+    arrays.update(data_arrays(X, labels))
+    notes = ([result.message] if result.failed else []) + residual_notes(arrays)
     meta = {
         "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
         "versions": package_versions(), "Q": cfg.q, "M": M, "widths": [M] * cfg.q, "loss": cfg.loss,
