@@ -14,15 +14,60 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes import export  # noqa: E402
 from scenes.frames import FIG_H, FIG_W, PALETTE, Frame, TruncationFrames  # noqa: E402
+from scenes.raster import RASTER_MIN, splat  # noqa: E402
 
 DPI = 100
 # Text height in figure units -> font size: cap height is about 0.72 em for DejaVu Sans
 CAP_HEIGHT = 0.72
+
+
+PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
+
+
+class PointRaster(Artist):
+    """A large ``Points`` group drawn as one image (:func:`scenes.raster.splat`) in place of its markers.
+
+    Discs of ``radius`` px, ringed (``ring`` px, in ``ring_rgb``) for ring groups, drawn colour by colour
+    like the per-colour marker lines, each centred on the pixel Agg would snap the marker to.
+    """
+
+    def __init__(self, zorder: float, ring_rgb: tuple[float, float, float]):
+        super().__init__()
+        self.set_zorder(zorder)
+        self.ring_rgb = np.asarray(ring_rgb, dtype=float)
+        self.xy: np.ndarray | None = None
+
+    def set_points(self, xy: np.ndarray | None, color: np.ndarray, radius: float, ring: float) -> None:
+        """``xy: (n, 2)`` figure units (``None``: draw nothing), ``color: (n,)`` palette indices."""
+        if xy is None or len(xy) == 0:
+            self.xy = None
+            return
+        c = np.asarray(color, dtype=np.int64) % len(PALETTE)
+        order = np.argsort(c, kind="stable")                  # colour by colour, as the marker lines
+        self.xy, self.rgb = np.asarray(xy, dtype=float)[order], PALETTE_RGB[c[order]]
+        self.radius, self.ring = radius, ring
+
+    def draw(self, renderer) -> None:
+        if self.xy is None or not self.get_visible():
+            return
+        W, H = int(renderer.width), int(renderer.height)
+        d = self.get_transform().transform(self.xy)           # display pixels, y up
+        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y))
+        pix = np.c_[d[:, 0] + 0.5, H - d[:, 1] + 0.5]
+        sp = splat(pix, self.rgb, W, H, self.radius, self.ring, self.ring_rgb)
+        if sp is None:
+            return
+        x0, y0, img = sp.patch()
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, x0, H - y0 - img.shape[0], img[::-1])
+        gc.restore()
 
 
 class MplFrameDrawer:
@@ -74,11 +119,20 @@ class MplFrameDrawer:
                 self._new(pl.name, art)
             art.set_data(pl.xy[:, 0], pl.xy[:, 1])
         for pts in f.points:
-            # one Line2D of markers per (group, colour): Agg's cached-marker path is ~5x faster than scatter
+            # one Line2D of markers per (group, colour): Agg's cached-marker path is ~5x faster than scatter;
+            # a large group is drawn as one image instead (scenes.raster), with the same discs in the same order
             diameter = 2 * pts.radius * self.unit_pt
+            edge = max(0.6, 0.25 * diameter) if pts.ring else 0.0
+            big = len(pts.xy) >= RASTER_MIN
+            ras = self.artists.get(f"{pts.name}/raster")
+            if ras is None:   # created with the group, so it keeps the group's place in the drawing order
+                ras = PointRaster(zorder=4 if pts.ring else 3, ring_rgb=to_rgb(th["collapsed"]))
+                self.ax.add_artist(ras)
+                self._new(f"{pts.name}/raster", ras)
+            ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
             for c in range(len(PALETTE)):
                 name = f"{pts.name}/{c}"
-                sel = pts.color % len(PALETTE) == c
+                sel = (pts.color % len(PALETTE) == c) & (not big)
                 art = self.artists.get(name)
                 if art is None:
                     if not sel.any():
@@ -86,7 +140,7 @@ class MplFrameDrawer:
                     (art,) = self.ax.plot([], [], "o", ms=diameter, mfc=PALETTE[c], ls="none",
                                           zorder=4 if pts.ring else 3,
                                           mec=th["collapsed"] if pts.ring else "none",
-                                          mew=max(0.6, 0.25 * diameter) if pts.ring else 0.0)
+                                          mew=edge)
                     self._new(name, art)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
         if f.card or f.cover > 0 or "cover" in self.artists:

@@ -1,0 +1,203 @@
+"""The numpy point rasteriser (scenes.raster) and the renderers' raster paths for large point groups."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from scenes import raster
+
+RED, BLUE = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
+
+
+def dense(sp: raster.Splat | None, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Premultiplied RGB (H, W, 3) and alpha (H, W) of a splat."""
+    rgb, a = np.zeros((height * width, 3)), np.zeros(height * width)
+    if sp is not None:
+        rgb[sp.idx], a[sp.idx] = sp.rgb, sp.alpha
+    return rgb.reshape(height, width, 3), a.reshape(height, width)
+
+
+def reference(xy, rgb, width, height, radius, ring=0.0, ring_rgb=(0.0, 0.0, 0.0)):
+    """Brute force: every stamp composited over the image one after another (source-over, premultiplied)."""
+    st = raster.stamp(radius, ring)
+    out_rgb, out_a = np.zeros((height, width, 3)), np.zeros((height, width))
+    side, K = st.side, st.K
+    fill = st.fill.reshape(side, side)
+    under = st.ring.reshape(side, side)
+    alpha = st.alpha.reshape(side, side)
+    for (x, y), c in zip(xy, rgb, strict=True):
+        ix, iy = int(np.floor(x)), int(np.floor(y))
+        for dy in range(-K, K + 1):
+            for dx in range(-K, K + 1):
+                px, py = ix + dx, iy + dy
+                a = alpha[dy + K, dx + K]
+                if a == 0 or not (0 <= px < width and 0 <= py < height):
+                    continue
+                src = fill[dy + K, dx + K] * np.asarray(c) + under[dy + K, dx + K] * np.asarray(ring_rgb)
+                out_rgb[py, px] = src + out_rgb[py, px] * (1 - a)
+                out_a[py, px] = a + out_a[py, px] * (1 - a)
+    return out_rgb, out_a
+
+
+@pytest.mark.parametrize("radius, ring", [(2.2, 0.0), (5.0, 0.0), (3.3, 1.7)])
+def test_stamp_areas(radius, ring):
+    st = raster.stamp(radius, ring)
+    outer, inner = radius + ring / 2, radius - ring / 2
+    assert st.alpha.sum() == pytest.approx(np.pi * outer**2, rel=0.02)
+    assert st.fill.sum() == pytest.approx(np.pi * inner**2, rel=0.03)
+    assert st.alpha.max() == pytest.approx(1.0) and st.alpha.min() >= 0
+
+
+def test_point_lands_on_the_pixel_that_holds_it():
+    sp = raster.splat(np.array([[10.3, 20.7]]), RED[None], 40, 30, 2.2)
+    rgb, a = dense(sp, 40, 30)
+    ys, xs = np.indices(a.shape)
+    assert (a * xs).sum() / a.sum() == pytest.approx(10.0, abs=1e-9)   # centred on pixel (10, 20)
+    assert (a * ys).sum() / a.sum() == pytest.approx(20.0, abs=1e-9)
+    assert a[20, 10] == 1.0 and np.allclose(rgb[20, 10], RED)
+    assert a.sum() == pytest.approx(np.pi * 2.2**2, rel=0.02)
+    assert a[20, 16] == 0 and a[26, 10] == 0                              # nothing beyond the radius
+
+
+def test_drawing_order_is_kept():
+    xy = np.array([[10.5, 10.5], [11.5, 10.5]])
+    rgb, _ = dense(raster.splat(xy, np.array([RED, BLUE]), 30, 30, 3.0), 30, 30)
+    assert np.allclose(rgb[10, 10], BLUE) and np.allclose(rgb[10, 11], BLUE)     # the later one is on top
+    rgb, _ = dense(raster.splat(xy[::-1], np.array([BLUE, RED]), 30, 30, 3.0), 30, 30)
+    assert np.allclose(rgb[10, 10], RED) and np.allclose(rgb[10, 11], RED)
+
+
+@pytest.mark.parametrize("ring", [0.0, 1.6])
+def test_matches_the_painters_algorithm(ring):
+    """Distinct pixel positions (no repeats to merge): exactly the brute-force composite, fringes included."""
+    rng = np.random.default_rng(3)
+    cells = rng.choice(36 * 28, size=120, replace=False)
+    xy = np.c_[cells % 36, cells // 36] + rng.uniform(0, 1, (120, 2)) - 2.0      # some stamps cross the border
+    rgb = rng.uniform(0, 1, (120, 3))
+    sp = raster.splat(xy, rgb, 32, 24, 2.4, ring, np.array([0.1, 0.2, 0.3]))
+    got_rgb, got_a = dense(sp, 32, 24)
+    want_rgb, want_a = reference(xy, rgb, 32, 24, 2.4, ring, (0.1, 0.2, 0.3))
+    assert np.allclose(got_a, want_a, atol=1e-9)
+    assert np.allclose(got_rgb, want_rgb, atol=1e-9)
+
+
+def test_repeats_keep_the_last_and_off_image_points_are_dropped():
+    xy = np.array([[5.2, 5.2], [5.8, 5.9], [-50.0, 3.0], [np.nan, 1.0]])
+    rgb, _ = dense(raster.splat(xy, np.array([RED, BLUE, RED, RED]), 20, 20, 2.0), 20, 20)
+    assert np.allclose(rgb[5, 5], BLUE) and not np.any(rgb[:, :2, 0])
+    assert raster.splat(np.array([[-50.0, -50.0]]), RED[None], 20, 20, 2.0) is None
+
+
+def test_patch_and_composite_agree():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(5, 60, (300, 2))
+    sp = raster.splat(xy, rng.uniform(0, 1, (300, 3)), 70, 66, 2.5)
+    img = np.full((66, 70, 4), 255, np.uint8)
+    sp.composite_over(img)
+    x0, y0, patch = sp.patch()
+    a = patch[..., 3:] / 255.0
+    over = patch[..., :3] * a + 255 * (1 - a)
+    h, w = patch.shape[:2]
+    assert np.abs(img[y0:y0 + h, x0:x0 + w, :3] - over).max() <= 2.0      # two 8-bit roundings
+
+
+def test_large_cloud_is_fast():
+    rng = np.random.default_rng(1)
+    xy = np.r_[rng.normal((300, 300), 40, (50_000, 2)), rng.normal((800, 400), 60, (50_000, 2))]
+    rgb = np.repeat(np.eye(3), [40_000, 30_000, 30_000], axis=0)
+    raster.splat(xy[:100], rgb[:100], 1280, 720, 2.2)                     # stamp cached
+    t = time.perf_counter()
+    sp = raster.splat(xy, rgb, 1280, 720, 2.2)
+    elapsed = time.perf_counter() - t
+    assert elapsed < 0.5, f"100k points took {elapsed:.2f} s"            # ~15 ms on a 2-core VM
+    assert len(sp.idx) > 10_000
+
+
+# -- the renderers' raster paths draw what their marker paths draw ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def frames():
+    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
+    from scenes.render import make_frames  # noqa: PLC0415
+
+    trace, _ = ts.run(ts.TruncationSpeedConfig(q=3, n_per_class=120, steps=60, snapshots=7))
+    return make_frames(trace, 15, 1.0, "light")
+
+
+def test_matplotlib_raster_path_matches_markers(frames, monkeypatch):
+    import scenes.mpl_renderer as mr  # noqa: PLC0415
+
+    i = frames.n_frames - 1
+    imgs = {}
+    for lim in (10**9, 0):
+        monkeypatch.setattr(mr, "RASTER_MIN", lim)
+        d = mr.MplFrameDrawer(frames, 854, 480)
+        try:
+            imgs[lim] = d.draw(i)[..., :3].astype(int)
+        finally:
+            d.close()
+    diff = np.abs(imgs[0] - imgs[10**9])
+    assert diff.mean() < 0.3, diff.mean()
+    assert (diff.max(axis=2) > 48).mean() < 0.002
+    # the points are there: the frame's plain points show their class colour where they sit
+    f = frames.frame(i)
+    pts = f.points[0]
+    px = np.c_[pts.xy[:, 0] * 854 / 16, 480 - pts.xy[:, 1] * 480 / 9].round().astype(int)
+    got = imgs[0][px[:, 1].clip(0, 479), px[:, 0].clip(0, 853)]
+    assert (np.abs(got - imgs[10**9][px[:, 1].clip(0, 479), px[:, 0].clip(0, 853)]).max(axis=1) < 10).mean() > 0.95
+    assert (got.sum(axis=1) < 3 * 250).mean() > 0.95                       # coloured, not background
+
+
+def test_manim_raster_path_matches_cairo_discs(monkeypatch):
+    pytest.importorskip("manim")
+    from manim import PMobject, tempconfig  # noqa: PLC0415
+
+    import scenes.manim_scenes as ms  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    pts = np.c_[rng.normal(0, 1.2, (600, 2)), np.zeros(600)]
+    col = rng.integers(0, 3, 600)
+    mixed, single = {}, {}
+    with tempconfig({"pixel_width": 320, "pixel_height": 180, "frame_height": 8.0, "frame_width": 8.0 * 16 / 9,
+                     "background_color": "#FFFFFF"}):
+        cam = ms.DiscCamera()
+
+        def draw(*mobs) -> np.ndarray:
+            cam.reset()
+            for mob in mobs:
+                cam.display_point_cloud(mob, mob.points, mob.rgbas, cam.adjusted_thickness(mob.stroke_width),
+                                        cam.pixel_array)
+            return cam.pixel_array[..., :3].astype(int).copy()
+
+        for lim in (10**9, 0):
+            monkeypatch.setattr(ms, "RASTER_MIN", lim)
+            plain = PMobject(stroke_width=5)
+            plain.points, plain.rgbas = pts, ms.PALETTE_RGBA[col]
+            rings = ms.RingCloud(np.array([0.0, 0.0, 0.0, 1.0]), 1.2, stroke_width=6)
+            rings.points, rings.rgbas = pts[:100] + np.array([3.0, 0.0, 0.0]), ms.PALETTE_RGBA[col[:100]]
+            mixed[lim] = draw(plain, rings)
+            one = PMobject(stroke_width=5)
+            one.points, one.rgbas = pts * 2, ms.PALETTE_RGBA[np.zeros(600, int)]
+            single[lim] = draw(one)
+    # one colour: the same ink at the same place (Cairo draws at the exact sub-pixel place, the raster path at
+    # the pixel centre: <= 0.5 px off, unbiased), and it is orange (#E69F00): RGBA channel order
+    ink = {k: (255 - v).sum(axis=2).astype(float) for k, v in single.items()}
+    ys, xs = np.indices(ink[0].shape)
+    for k in ink:
+        assert single[k][np.unravel_index(np.argmax(ink[k]), ink[k].shape)].tolist() == pytest.approx(
+            [0xE6, 0x9F, 0x00], abs=30)
+    assert ink[0].sum() == pytest.approx(ink[10**9].sum(), rel=0.03)
+    for grid in (xs, ys):
+        assert (ink[0] * grid).sum() / ink[0].sum() == pytest.approx((ink[10**9] * grid).sum() / ink[10**9].sum(),
+                                                                     abs=0.1)
+    # three colours and rings: Cairo fills a colour's discs as one path (their union), the raster path blends
+    # each disc's fringe, so in this dense cloud at 180p a colour's footprint differs by a few percent
+    ref = np.r_[ms.PALETTE_RGBA[:3, :3] * 255, [[255.0, 255.0, 255.0]]]          # 3 classes, background
+    nearest = {k: np.argmin(((v[:, :, None, :] - ref) ** 2).sum(axis=3), axis=2) for k, v in mixed.items()}
+    for c in range(3):
+        assert (nearest[0] == c).sum() == pytest.approx((nearest[10**9] == c).sum(), rel=0.1)
+    small = {k: v.reshape(45, 4, 80, 4, 3).mean(axis=(1, 3)) for k, v in mixed.items()}
+    assert np.abs(small[0] - small[10**9]).mean() < 3.0
