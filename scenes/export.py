@@ -133,13 +133,18 @@ def video_size(mp4: Path) -> tuple[int, int, float, int]:
 
 
 def frames_at(mp4: Path, times: list[float]) -> list[np.ndarray]:
-    """RGB frames ``(H, W, 3) uint8`` of a video at the given times in seconds (clamped to the clip)."""
+    """RGB frames ``(H, W, 3) uint8`` of a video at the given times in seconds: the frame nearest each time,
+    clamped to the clip.
+
+    Seeks half a frame before that frame's timestamp: ffmpeg returns the first frame at or after the seek time,
+    and a seek to exactly the last frame's timestamp (rounded up in the command line) returns nothing."""
     w, h, fps, n = video_size(mp4)
-    last = max(0.0, (n - 1) / fps) if n else 0.0
     out = []
     for t in times:
-        t = min(max(float(t), 0.0), last)
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-ss", f"{t:.4f}", "-i", str(mp4),
+        k = min(max(int(round(float(t) * fps)), 0), max(n - 1, 0))
+        t = k / fps
+        seek = max(0.0, (k - 0.5) / fps)
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-ss", f"{seek:.4f}", "-i", str(mp4),
                                "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True)
         if proc.returncode != 0 or len(proc.stdout) < w * h * 3:
             raise GeomdlError(f"could not read the frame at {t:.2f} s of {mp4}")
