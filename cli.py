@@ -169,9 +169,8 @@ def progress_bar() -> Progress:
 
 def run_experiment(mod, cfg):
     """Train and record with a progress bar; returns the trace and the result (failed runs included)."""
-    import torch  # noqa: PLC0415
+    from geomdl import experiments  # noqa: PLC0415
 
-    torch.set_num_threads(1)  # small networks: one thread is fastest, and CPU results stay bit-identical
     total = getattr(cfg, "steps", None)
     with progress_bar() as bar:
         task = bar.add_task("training", total=total, info="")
@@ -180,7 +179,7 @@ def run_experiment(mod, cfg):
             if step % 10 == 0 or step == total:
                 bar.update(task, completed=step, info=f"loss {loss:.3e}")
 
-        trace, result = mod.run(cfg, progress=tick)
+        trace, result = experiments.run(mod.KIND, progress=tick, cfg=cfg)  # one torch thread, as documented
         bar.update(task, completed=result.final_step,
                    info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
     return trace, result
@@ -190,14 +189,6 @@ def trace_cache_path(out: Path, mod, cfg) -> Path:
     from geomdl.trace import config_hash  # noqa: PLC0415
 
     return out / "traces" / f"{mod.KIND}_{config_hash(mod.KIND, cfg.to_dict())}.npz"
-
-
-def clip_stem(scene: str, mod, cfg, renderer: str, theme: str, tag: str) -> str:
-    from geomdl.trace import config_hash  # noqa: PLC0415
-
-    h = config_hash(mod.KIND, cfg.to_dict())[:6]
-    params = mod.stem(cfg) if hasattr(mod, "stem") else f"seed{getattr(cfg, 'seed', 0)}"
-    return f"{scene}_{params}_{h}_{renderer}_{theme}_{tag}"
 
 
 def report_failure(result, path: Path | None) -> None:
@@ -292,7 +283,8 @@ def render(
     from geomdl import trace as trace_mod  # noqa: PLC0415
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes import export  # noqa: PLC0415
-    from scenes.render import RENDERERS, render_trace, resolve_renderer, scene_spec  # noqa: PLC0415
+    from scenes.render import RENDERERS, resolve_renderer, scene_spec  # noqa: PLC0415
+    from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
     qual = export.quality(quality)
@@ -322,12 +314,12 @@ def render(
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
         stem = f"{trace.stem}_{rname}_{theme}_{qual.tag}"
-        out_dir = ensure_writable_dir(out / spec.name)
+        ensure_writable_dir(out / spec.name)
     else:
         mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
                                      radius, n_per_class, snapshots, device, sets, dtype, dataset=dataset,
                                      digits=digits, data=data, geometry=geometry)
-        out_dir = ensure_writable_dir(out / spec.name)
+        ensure_writable_dir(out / spec.name)   # before training: an unwritable output fails early
         path = trace_cache_path(out, mod, cfg)
         tr = None
         if path.exists() and not retrain:
@@ -343,7 +335,7 @@ def render(
             if result.failed and not force:
                 report_failure(result, path)
                 raise typer.Exit(3)
-        stem = clip_stem(spec.name, mod, cfg, rname, theme, qual.tag)
+        stem = None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
     if notice:
         err.print(notice)
 
@@ -353,8 +345,8 @@ def render(
         def tick(i: int, n: int) -> None:
             bar.update(task, completed=i, total=n)
 
-        files = render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme,
-                             duration=duration, progress=tick, force=force, scene=spec.name, at=at_times)
+        files = render_clip(tr, scene=spec.name, out=out, fmt=fmt, quality=quality, renderer=rname, theme=theme,
+                            duration=duration, stem=stem, at=at_times, force=force, progress=tick)
     for f in files:
         typer.echo(str(f))
 

@@ -1,6 +1,8 @@
 """Render a trace to media files with the chosen renderer, format, quality and theme.
 
 This is the renderers' entry point (the CLI and notebooks call it). It never trains: it reads a trace.
+:func:`render` is the documented convenience (``docs/api.md``): it resolves ``renderer="auto"``, picks the
+scene, the folder ``out/<scene>/`` and the file name, and calls :func:`render_trace`.
 """
 
 from __future__ import annotations
@@ -109,6 +111,14 @@ def check_renderable(trace: Trace, force: bool = False) -> None:
         raise GeomdlError(f"not rendering a failed run: {msg} (use --force to render it anyway)")
 
 
+def default_scene(kind: str | None) -> SceneSpec:
+    """The scene registered for traces of ``kind`` (the first in :data:`SCENES` whose experiment it is)."""
+    matches = [s for s in SCENES.values() if s.experiment == kind]
+    if not matches:
+        raise GeomdlError(f"no scene draws traces of kind {kind!r}")
+    return matches[0]
+
+
 def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None):
     """The frame model of ``scene`` (default: the scene registered for the trace's kind)."""
     if theme not in THEMES:
@@ -116,11 +126,7 @@ def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str 
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
     if scene is None:
-        kind = trace.meta.get("kind")
-        matches = [s for s in SCENES.values() if s.experiment == kind]
-        if not matches:
-            raise GeomdlError(f"no scene draws traces of kind {kind!r}")
-        spec = matches[0]
+        spec = default_scene(trace.meta.get("kind"))
     else:
         spec = scene_spec(scene)
         if not spec.draws(trace.meta.get("kind")):
@@ -173,6 +179,59 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     elif fmt == "storyboard":
         out += export.storyboard(mp4, out_dir / f"{stem}_storyboard", title=stem)
     return out
+
+
+def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str = "mp4",
+           quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
+           stem: str | None = None, at: list[float] | None = None, force: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Render ``trace`` (a :class:`~geomdl.trace.Trace` or the path of a saved one) and return the files written.
+
+    ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
+    Files go to ``out/<scene>/<stem>.<ext>``; the default ``stem`` is
+    ``<scene>_<run>_<renderer>_<theme>_<quality tag>``, ``<run>`` being
+    :func:`geomdl.experiments.output_stem` of the trace's config: the name ``geomdl render`` gives the same
+    run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
+    ``manim`` or ``matplotlib``. ``fmt``, ``quality``, ``theme``, ``duration`` (seconds of animation, after
+    the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
+    run) and ``progress(i, n)`` as in :func:`render_trace`. Bad input raises :class:`GeomdlError` before
+    anything is written.
+    """
+    import warnings  # noqa: PLC0415
+
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl import trace as trace_mod  # noqa: PLC0415
+
+    tr = trace if isinstance(trace, Trace) else trace_mod.load(trace)
+    kind = tr.meta.get("kind")
+    spec = default_scene(kind) if scene is None else scene_spec(scene)
+    if not spec.draws(kind):
+        raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a {kind!r} run")
+    if fmt not in export.FORMATS:
+        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+    if at is not None:
+        if fmt != "png":
+            raise GeomdlError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
+        if not at or not all(0 <= float(t) < float("inf") for t in at):
+            raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
+    if not 0 < duration < float("inf"):
+        raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
+    if theme not in THEMES:
+        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+    q = export.quality(quality)
+    rname, notice = resolve_renderer(renderer)
+    check_renderable(tr, force)
+    if notice:
+        warnings.warn(notice.removeprefix("notice: "), stacklevel=2)
+    if stem is None:
+        try:
+            run = experiments.output_stem(kind, tr.meta.get("config", {}))
+        except GeomdlError:   # a kind with no registered experiment: name it by its seed
+            run = f"seed{tr.meta.get('seed', 0)}"
+        stem = f"{spec.name}_{run}_{rname}_{theme}_{q.tag}"
+    out_dir = ensure_writable_dir(Path(out) / spec.name)
+    return render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme, duration=duration,
+                        progress=progress, force=force, scene=spec.name, at=at)
 
 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,

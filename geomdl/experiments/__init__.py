@@ -8,6 +8,10 @@ A *trace experiment* module defines:
 - ``run(cfg, progress=None) -> (Trace, result)``, ``result`` having ``failed``, ``message``, ``stop_reason``,
   ``final_step``, ``final_loss``; ``progress(step, loss)`` is called as it goes;
 - optionally ``stem(cfg) -> str``: the parameter part of output file names.
+
+The Python API (the CLI is a thin layer over it; see ``docs/api.md``): :func:`config` builds a validated config
+from parameters by field name, :func:`run` trains and records (``-> (Trace, result)``), :func:`output_stem` is the
+parameter-and-hash part of the file names the CLI and :func:`scenes.render.render` give a run's outputs.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geomdl.errors import GeomdlError
+
+if TYPE_CHECKING:
+    from geomdl.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -113,3 +121,67 @@ def make_config(module: types.ModuleType, options: dict[str, Any], overrides: li
     cfg = cls(**kw)
     cfg.validate()
     return cfg
+
+
+def config(name: str, **params: Any):
+    """The validated config of experiment ``name`` (see :data:`TRACE_EXPERIMENTS`), its fields set by ``params``.
+
+    ``params`` go by config field name (``geomdl list`` shows every field and its default); ``None`` keeps the
+    default, a list is taken as a tuple, and a string is parsed by the field's type as on the command line
+    (``digits="0,1,2"``, ``dtype="float32"``). An unknown experiment or field, or a bad value, raises
+    :class:`~geomdl.errors.GeomdlError` with a one-line message that lists the valid names.
+    """
+    mod = get(name)
+    fields = {f.name: f for f in dataclasses.fields(mod.Config)}
+    opts = {k: (tuple(v) if isinstance(v, list) and "tuple" in str(fields[k].type) else v) if k in fields else v
+            for k, v in params.items()}
+    return make_config(mod, opts)
+
+
+def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg: Any = None,
+        **params: Any) -> tuple[Trace, Any]:
+    """Train and record experiment ``name``; returns ``(trace, result)``.
+
+    The config is :func:`config(name, **params) <config>`, or ``cfg`` when given (a config of that experiment,
+    e.g. from :func:`config`; then ``params`` must be empty). ``progress(step, loss)`` is called as training
+    goes. ``result`` has ``failed``, ``message``, ``stop_reason``, ``final_step`` and ``final_loss``: a failed
+    run (diverged, dead network) is returned, not raised, so that it can be inspected; :func:`scenes.render.render`
+    refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
+    small networks are fastest that way and CPU results are bit-identical between runs and with the CLI.
+    """
+    mod = get(name)
+    if cfg is None:
+        cfg = config(name, **params)
+    else:
+        if params:
+            raise GeomdlError(f"run({name!r}): give either cfg or parameters, not both (got {', '.join(params)})")
+        if not isinstance(cfg, mod.Config):
+            raise GeomdlError(f"run({name!r}): cfg is a {type(cfg).__name__}, not a config of experiment {name!r}")
+        cfg.validate()
+    import torch  # noqa: PLC0415 (kept out of ``geomdl.experiments`` import time)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return mod.run(cfg, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def output_stem(kind: str, cfg: Any) -> str:
+    """The run part of output file names: ``<parameters>_<6 hex digits of the config hash>``, e.g.
+    ``q3_seed0_gd_lr0.01_steps1200_25b60e``. ``cfg``: the experiment's config or its ``to_dict()`` (a trace's
+    ``meta["config"]``); both give the same name."""
+    from geomdl.trace import config_hash  # noqa: PLC0415 (keeps ``geomdl.experiments`` import light)
+
+    mod = get(kind)
+    d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
+    if not hasattr(cfg, "to_dict"):
+        fields = {f.name for f in dataclasses.fields(mod.Config)}
+        try:
+            cfg = mod.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in fields})
+        except (TypeError, ValueError):
+            cfg = None
+    params = mod.stem(cfg) if cfg is not None and hasattr(mod, "stem") else f"seed{d.get('seed', 0)}"
+    return f"{params}_{config_hash(kind, d)[:6]}"
+
