@@ -150,15 +150,16 @@ class DiscCamera(Camera):
         # the Cairo context's matrix (see Camera.get_cairo_context): Manim units -> pixels, y down
         xy = np.c_[(P[:, 0] - fc[0]) * pw / self.frame_width + pw / 2,
                    ph / 2 - (P[:, 1] - fc[1]) * ph / self.frame_height]
-        rgb = np.asarray(rgbas, dtype=float)[:, :3]
+        rgbas = np.asarray(rgbas, dtype=float)
+        packed = np.rint(rgbas * 255).astype(np.int64) @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
+        uniq, inverse = np.unique(packed, return_index=True, return_inverse=True)[1:]
+        inverse = inverse.reshape(-1)
+        palette = rgbas[uniq, :3]
         if isinstance(pmobject, RingCloud):     # point by point, as the Cairo path
-            ring, ring_rgb = pmobject.ring_px, pmobject.ring_rgba[:3]
+            ring, ring_rgb, order = pmobject.ring_px, pmobject.ring_rgba[:3], None
         else:                                    # colour by colour in np.unique's order, as the Cairo path
-            packed = np.rint(np.asarray(rgbas, dtype=float) * 255).astype(np.int64) @ np.array([1 << 24, 1 << 16,
-                                                                                              1 << 8, 1])
-            order = np.argsort(np.unique(packed, return_inverse=True)[1].reshape(-1), kind="stable")
-            xy, rgb, ring, ring_rgb = xy[order], rgb[order], 0.0, None
-        sp = splat(xy, rgb, pw, ph, 0.5 * thickness, ring, ring_rgb)
+            ring, ring_rgb, order = 0.0, None, inverse * len(inverse) + np.arange(len(inverse))
+        sp = splat(xy, inverse, palette, pw, ph, 0.5 * thickness, ring, ring_rgb, order)
         if sp is None:
             return
         surface = self.get_cairo_context(pixel_array).get_target()

@@ -49,9 +49,9 @@ class PointRaster(Artist):
         if xy is None or len(xy) == 0:
             self.xy = None
             return
-        c = np.asarray(color, dtype=np.int64) % len(PALETTE)
-        order = np.argsort(c, kind="stable")                  # colour by colour, as the marker lines
-        self.xy, self.rgb = np.asarray(xy, dtype=float)[order], PALETTE_RGB[c[order]]
+        self.xy = np.asarray(xy, dtype=float)
+        self.color = np.asarray(color, dtype=np.int64) % len(PALETTE)
+        self.order = self.color * len(self.xy) + np.arange(len(self.xy))   # colour by colour, as the marker lines
         self.radius, self.ring = radius, ring
 
     def draw(self, renderer) -> None:
@@ -61,7 +61,7 @@ class PointRaster(Artist):
         d = self.get_transform().transform(self.xy)           # display pixels, y up
         # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y))
         pix = np.c_[d[:, 0] + 0.5, H - d[:, 1] + 0.5]
-        sp = splat(pix, self.rgb, W, H, self.radius, self.ring, self.ring_rgb)
+        sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
         if sp is None:
             return
         x0, y0, img = sp.patch()

@@ -109,13 +109,14 @@ class Splat:
         flat[self.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
 
 
-def splat(xy: np.ndarray, rgb: np.ndarray, width: int, height: int, radius: float, ring: float = 0.0,
-          ring_rgb: np.ndarray | None = None) -> Splat | None:
-    """Rasterise points drawn in the order given.
+def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
+          ring: float = 0.0, ring_rgb: np.ndarray | None = None, order: np.ndarray | None = None) -> Splat | None:
+    """Rasterise points in drawing order.
 
     ``xy: (n, 2)`` pixel coordinates (x to the right, y down, pixel ``(i, j)`` spanning ``[i, i+1) x [j, j+1)``;
-    a point is drawn centred on the pixel that contains it); ``rgb: (n, 3)`` fill colours in 0..1;
-    ``radius``, ``ring`` in pixels (see :func:`stamp`); ``ring_rgb: (3,)`` (default black).
+    a point is drawn centred on the pixel that contains it); ``color: (n,)`` indices into ``palette: (k, 3)``
+    (fill colours in 0..1); ``radius``, ``ring`` in pixels (see :func:`stamp`); ``ring_rgb: (3,)`` (default
+    black); ``order: (n,)`` distinct integers, the drawing order (larger is drawn later; default: as given).
     Points whose stamp misses the image are dropped. Returns ``None`` when nothing is drawn.
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
@@ -126,19 +127,25 @@ def splat(xy: np.ndarray, rgb: np.ndarray, width: int, height: int, radius: floa
     ok = np.isfinite(x) & np.isfinite(y) & (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)
     if not ok.any():
         return None
-    order = np.flatnonzero(ok)                                   # drawing order of the kept points
-    ix, iy = x[order].astype(np.int64), y[order].astype(np.int64)
+    kept = np.flatnonzero(ok)
+    ix, iy = x[kept].astype(np.int64), y[kept].astype(np.int64)
+    key = np.arange(len(kept)) if order is None else np.asarray(order, dtype=np.int64)[kept]
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
     gx0, gy0 = int(ix.min()) - K, int(iy.min()) - K
     gw, gh = int(ix.max()) + K + 1 - gx0, int(iy.max()) + K + 1 - gy0
     pos = (iy - gy0) * gw + (ix - gx0)
     # repeats at one pixel: the last one drawn covers the others (same stamp, same place)
-    last = np.full(gw * gh, -1, np.int64)
-    np.maximum.at(last, pos, np.arange(len(pos)))
-    upos = np.flatnonzero(last >= 0)
-    by_rank = np.argsort(last[upos])
-    upos = upos[by_rank]                                         # distinct positions in drawing order
-    ucolor = np.asarray(rgb, dtype=float).reshape(-1, 3)[order[last[upos]]]
+    last = np.full(gw * gh, np.iinfo(np.int64).min, np.int64)
+    np.maximum.at(last, pos, key)
+    upos = np.flatnonzero(last > np.iinfo(np.int64).min)
+    ukey = last[upos]
+    by_rank = np.argsort(ukey)
+    upos, ukey = upos[by_rank], ukey[by_rank]                   # distinct positions in drawing order
+    # the colour of the point drawn last at each distinct position
+    top = key == last[pos]
+    winner = np.empty(gw * gh, np.int64)                         # read only at the distinct positions
+    winner[pos[top]] = kept[top]
+    ucolor = np.asarray(palette, dtype=float).reshape(-1, 3)[np.asarray(color).reshape(-1)[winner[upos]]]
     U, SS = len(upos), side * side
     rank = np.arange(U)
     # every (stamp, stamp pixel) pair that covers something: (U, S) pixel indices

@@ -12,6 +12,12 @@ from scenes import raster
 RED, BLUE = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
 
 
+def splat_rgb(xy, rgb, *args, **kw):
+    """Every point its own palette entry."""
+    rgb = np.asarray(rgb, dtype=float).reshape(-1, 3)
+    return raster.splat(xy, np.arange(len(rgb)), rgb, *args, **kw)
+
+
 def dense(sp: raster.Splat | None, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Premultiplied RGB (H, W, 3) and alpha (H, W) of a splat."""
     rgb, a = np.zeros((height * width, 3)), np.zeros(height * width)
@@ -52,7 +58,7 @@ def test_stamp_areas(radius, ring):
 
 
 def test_point_lands_on_the_pixel_that_holds_it():
-    sp = raster.splat(np.array([[10.3, 20.7]]), RED[None], 40, 30, 2.2)
+    sp = splat_rgb(np.array([[10.3, 20.7]]), RED[None], 40, 30, 2.2)
     rgb, a = dense(sp, 40, 30)
     ys, xs = np.indices(a.shape)
     assert (a * xs).sum() / a.sum() == pytest.approx(10.0, abs=1e-9)   # centred on pixel (10, 20)
@@ -64,9 +70,13 @@ def test_point_lands_on_the_pixel_that_holds_it():
 
 def test_drawing_order_is_kept():
     xy = np.array([[10.5, 10.5], [11.5, 10.5]])
-    rgb, _ = dense(raster.splat(xy, np.array([RED, BLUE]), 30, 30, 3.0), 30, 30)
+    rgb, _ = dense(splat_rgb(xy, np.array([RED, BLUE]), 30, 30, 3.0), 30, 30)
     assert np.allclose(rgb[10, 10], BLUE) and np.allclose(rgb[10, 11], BLUE)     # the later one is on top
-    rgb, _ = dense(raster.splat(xy[::-1], np.array([BLUE, RED]), 30, 30, 3.0), 30, 30)
+    rgb, _ = dense(splat_rgb(xy[::-1], np.array([BLUE, RED]), 30, 30, 3.0), 30, 30)
+    assert np.allclose(rgb[10, 10], RED) and np.allclose(rgb[10, 11], RED)
+    # an explicit drawing order: larger is drawn later, whatever the position in the arrays
+    rgb, _ = dense(raster.splat(xy, np.array([0, 1]), np.array([RED, BLUE]), 30, 30, 3.0,
+                                order=np.array([7, 3])), 30, 30)
     assert np.allclose(rgb[10, 10], RED) and np.allclose(rgb[10, 11], RED)
 
 
@@ -77,7 +87,7 @@ def test_matches_the_painters_algorithm(ring):
     cells = rng.choice(36 * 28, size=120, replace=False)
     xy = np.c_[cells % 36, cells // 36] + rng.uniform(0, 1, (120, 2)) - 2.0      # some stamps cross the border
     rgb = rng.uniform(0, 1, (120, 3))
-    sp = raster.splat(xy, rgb, 32, 24, 2.4, ring, np.array([0.1, 0.2, 0.3]))
+    sp = splat_rgb(xy, rgb, 32, 24, 2.4, ring, np.array([0.1, 0.2, 0.3]))
     got_rgb, got_a = dense(sp, 32, 24)
     want_rgb, want_a = reference(xy, rgb, 32, 24, 2.4, ring, (0.1, 0.2, 0.3))
     assert np.allclose(got_a, want_a, atol=1e-9)
@@ -86,15 +96,15 @@ def test_matches_the_painters_algorithm(ring):
 
 def test_repeats_keep_the_last_and_off_image_points_are_dropped():
     xy = np.array([[5.2, 5.2], [5.8, 5.9], [-50.0, 3.0], [np.nan, 1.0]])
-    rgb, _ = dense(raster.splat(xy, np.array([RED, BLUE, RED, RED]), 20, 20, 2.0), 20, 20)
+    rgb, _ = dense(splat_rgb(xy, np.array([RED, BLUE, RED, RED]), 20, 20, 2.0), 20, 20)
     assert np.allclose(rgb[5, 5], BLUE) and not np.any(rgb[:, :2, 0])
-    assert raster.splat(np.array([[-50.0, -50.0]]), RED[None], 20, 20, 2.0) is None
+    assert splat_rgb(np.array([[-50.0, -50.0]]), RED[None], 20, 20, 2.0) is None
 
 
 def test_patch_and_composite_agree():
     rng = np.random.default_rng(0)
     xy = rng.uniform(5, 60, (300, 2))
-    sp = raster.splat(xy, rng.uniform(0, 1, (300, 3)), 70, 66, 2.5)
+    sp = splat_rgb(xy, rng.uniform(0, 1, (300, 3)), 70, 66, 2.5)
     img = np.full((66, 70, 4), 255, np.uint8)
     sp.composite_over(img)
     x0, y0, patch = sp.patch()
@@ -108,9 +118,9 @@ def test_large_cloud_is_fast():
     rng = np.random.default_rng(1)
     xy = np.r_[rng.normal((300, 300), 40, (50_000, 2)), rng.normal((800, 400), 60, (50_000, 2))]
     rgb = np.repeat(np.eye(3), [40_000, 30_000, 30_000], axis=0)
-    raster.splat(xy[:100], rgb[:100], 1280, 720, 2.2)                     # stamp cached
+    splat_rgb(xy[:100], rgb[:100], 1280, 720, 2.2)                     # stamp cached
     t = time.perf_counter()
-    sp = raster.splat(xy, rgb, 1280, 720, 2.2)
+    sp = splat_rgb(xy, rgb, 1280, 720, 2.2)
     elapsed = time.perf_counter() - t
     assert elapsed < 0.5, f"100k points took {elapsed:.2f} s"            # ~15 ms on a 2-core VM
     assert len(sp.idx) > 10_000
