@@ -286,8 +286,11 @@ class TruncationFrames:
         c = np.array([panel.cx, panel.cy])
         d = xy - c
         half = np.array([panel.w / 2 - inset, panel.h / 2 - inset])
-        k = np.maximum(np.abs(d[:, 0]) / half[0], np.abs(d[:, 1]) / half[1])[:, None]  # faster than max(axis=1)
-        return np.where(k > 1, c + d / np.maximum(k, 1e-300), xy)
+        k = np.maximum(np.abs(d[:, 0]) / half[0], np.abs(d[:, 1]) / half[1])     # faster than max(axis=1)
+        out = np.array(xy, dtype=float)
+        far = np.flatnonzero(k > 1)                                                # usually few: move only those
+        out[far] = c + d[far] / k[far, None]
+        return out
 
     def snapshot_position(self, i: int) -> float:
         """Fractional snapshot index ``u`` in ``[0, S-1]`` of frame ``i``."""
