@@ -326,8 +326,9 @@ class TrainingFrames(_Base):
         for key, rect, text in (("loss", self.plot_loss, "training loss (log10)"),
                                 ("acc", self.plot_acc, "accuracy: train (solid), test (thin)")):
             f.labels.append(Label(f"{key}_title", rect.x, rect.y + rect.h + 0.2, text, 0.17, th["fg"]))
-            f.labels.append(Label(f"{key}_x", rect.cx, rect.y - 0.22, "training step (log)", 0.14, th["muted"],
-                                  "center"))
+            if key == "acc":  # one axis title for both plots (same step axis)
+                f.labels.append(Label(f"{key}_x", rect.cx, rect.y - 0.42, "training step (log)", 0.14, th["muted"],
+                                      "center"))
         pl = self.plot_loss
         f.labels.append(Label("loss_hi", pl.x - 0.08, pl.y + pl.h, f"1e{int(self.loss_hi)}", 0.14, th["muted"],
                               "right"))
@@ -335,6 +336,14 @@ class TrainingFrames(_Base):
         pa = self.plot_acc
         f.labels.append(Label("acc_hi", pa.x - 0.08, pa.y + pa.h, "1", 0.14, th["muted"], "right"))
         f.labels.append(Label("acc_lo", pa.x - 0.08, pa.y, "0", 0.14, th["muted"], "right"))
+        # step ticks on the log axis: 0, the decades that leave room, the last step
+        last = int(v.steps[-1])
+        ticks = [0] + [10**k for k in range(1, 8) if np.log10(1 + 10**k) < 0.85 * self.x_hi] + [last]
+        for key, rect in (("loss", self.plot_loss), ("acc", self.plot_acc)):
+            for t in ticks:
+                x = rect.x + rect.w * np.log10(1.0 + t) / self.x_hi
+                f.labels.append(Label(f"{key}_tick{t}", float(x), rect.y - 0.1, str(t), 0.12, th["muted"], "center",
+                                      "top"))
         return f
 
     def frame(self, i: int) -> Frame:
@@ -573,7 +582,7 @@ class LayersFrames(_Base):
         f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
                                self.point_r * 3.0, ring=True))
         name = self.stage_name(k) if w < 0.5 else self.stage_name(k + 1)
-        f.labels.append(Label("stage", 0.5, 8.05, name, 0.24, th["fg"]))
+        f.labels.append(Label("stage", self.big.x + 0.12, self.big.y + self.big.h - 0.22, name, 0.2, th["fg"]))
         if 1 <= layer <= v.L and not into_out:
             res = self.tr.arrays["residual"][s, layer - 1]
             rank = self.tr.arrays["rank"][s, layer - 1]
