@@ -331,7 +331,7 @@ class TruncationFrames:
         for l, p in enumerate(self.panels):
             name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
             color = th["fg"] if l == 0 else class_color(l - 1)
-            f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.22, name, 0.22, color))
+            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.16, name, 0.22, color, "left", "top"))
         return f
 
     def frame(self, i: int) -> Frame:

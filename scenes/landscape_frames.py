@@ -101,7 +101,7 @@ class LocalMinimaFrames(TruncationFrames):
         top = float(np.nanmax(self.loss))
         self.log_top = float(np.ceil(np.log10(max(top, 1e-300))))
         self.log_bot = self.log_top - 4
-        self.plot = Rect(11.3, 0.8, 4.3, 2.5)
+        self.plot = Rect(11.3, 0.95, 4.3, 2.4)
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -132,9 +132,9 @@ class LocalMinimaFrames(TruncationFrames):
         f.segments.append(Segments("chart_axes", np.array([[[pl.x, pl.y], [pl.x + pl.w, pl.y]],
                                                            [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
                                    [th["panel"]] * 2, 0.012))
-        f.labels.append(Label("chart_title", pl.x, pl.y + pl.h + 0.3, "loss of every pattern (log scale)", 0.2,
+        f.labels.append(Label("chart_title", pl.x, pl.y + pl.h + 0.25, "loss of every pattern (log scale)", 0.2,
                               th["fg"]))
-        f.labels.append(Label("chart_key", pl.x, pl.y + pl.h + 0.02,
+        f.labels.append(Label("chart_key", pl.x, pl.y - 0.5,
                               "dot: toggle point" + ("   ring: after L-BFGS" if self.polished else ""), 0.16,
                               th["muted"]))
         f.labels.append(Label("chart_top", pl.x - 0.1, pl.y + pl.h, f"1e{int(self.log_top)}", 0.15, th["muted"],
@@ -254,10 +254,10 @@ class PerturbationFrames(TruncationFrames):
         f.labels.append(Label("ref_key", 0.35, 0.15, "grey cross: the unperturbed construction's base point p_l", 0.16,
                               th["muted"]))
         lp, pl = self.loss_plot, self.plot
-        f.labels.append(Label("loss_title", lp.x, lp.y + lp.h + 0.22, "loss (log scale)", 0.2, th["fg"]))
+        f.labels.append(Label("loss_title", lp.x, lp.y + lp.h + 0.25, "loss (log scale)", 0.2, th["fg"]))
         f.labels.append(Label("loss_hi", lp.x - 0.1, lp.y + lp.h, f"1e{int(self.log_hi)}", 0.15, th["muted"], "right"))
         f.labels.append(Label("loss_lo", lp.x - 0.1, lp.y, f"1e{int(self.log_lo)}", 0.15, th["muted"], "right"))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.22, "collapsed points per layer", 0.2, th["fg"]))
+        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "collapsed points per layer", 0.2, th["fg"]))
         f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", 0.15, th["muted"], "right"))
         f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", 0.15, th["muted"], "right"))
         for name, r in (("loss_x", lp), ("plot_x", pl)):
