@@ -75,6 +75,14 @@ def _rgba(color: str, alpha: float = 1.0) -> np.ndarray:
 PALETTE_RGBA = np.array([_rgba(c) for c in PALETTE])
 
 
+def _pack(rgbas: np.ndarray) -> np.ndarray:
+    """RGBA rows in 0..1 -> one int64 each (8 bits a channel): sorts like the rows do."""
+    return np.rint(np.asarray(rgbas, dtype=float) * 255).astype(np.int64) @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
+
+
+PALETTE_RANK = np.argsort(np.argsort(_pack(PALETTE_RGBA)))   # place of each palette colour in np.unique's order
+
+
 class RingCloud(PMobject):
     """Point cloud whose discs each get an outline ring of one colour (``ring_rgba``, ``ring_px`` wide).
 
@@ -151,15 +159,19 @@ class DiscCamera(Camera):
         xy = np.c_[(P[:, 0] - fc[0]) * pw / self.frame_width + pw / 2,
                    ph / 2 - (P[:, 1] - fc[1]) * ph / self.frame_height]
         rgbas = np.asarray(rgbas, dtype=float)
-        packed = np.rint(rgbas * 255).astype(np.int64) @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
-        uniq, inverse = np.unique(packed, return_index=True, return_inverse=True)[1:]
-        inverse = inverse.reshape(-1)
-        palette = rgbas[uniq, :3]
+        index = getattr(pmobject, "palette_index", None)
+        if index is not None and len(index) == len(rgbas):   # set with rgbas by TruncationScene: no sort needed
+            color, palette, rank = index, PALETTE_RGBA[:, :3], PALETTE_RANK[index]
+        else:
+            packed = _pack(rgbas)
+            uniq, color = np.unique(packed, return_index=True, return_inverse=True)[1:]
+            color = color.reshape(-1)
+            palette, rank = rgbas[uniq, :3], color
         if isinstance(pmobject, RingCloud):     # point by point, as the Cairo path
             ring, ring_rgb, order = pmobject.ring_px, pmobject.ring_rgba[:3], None
         else:                                    # colour by colour in np.unique's order, as the Cairo path
-            ring, ring_rgb, order = 0.0, None, inverse * len(inverse) + np.arange(len(inverse))
-        sp = splat(xy, inverse, palette, pw, ph, 0.5 * thickness, ring, ring_rgb, order)
+            ring, ring_rgb, order = 0.0, None, rank * len(rank) + np.arange(len(rank))
+        sp = splat(xy, color, palette, pw, ph, 0.5 * thickness, ring, ring_rgb, order)
         if sp is None:
             return
         surface = self.get_cairo_context(pixel_array).get_target()
@@ -320,9 +332,10 @@ class TruncationScene(Scene):
             self._pt_groups[pts.name] = mob
             parent.add(mob)
         xy = np.asarray(pts.xy, dtype=float).reshape(-1, 2)
-        ok = np.isfinite(xy).all(axis=1)
+        ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
         mob.points = to_manim(xy[ok])
-        mob.rgbas = PALETTE_RGBA[np.asarray(pts.color, dtype=int).reshape(-1)[ok] % len(PALETTE)]
+        mob.palette_index = np.asarray(pts.color, dtype=int).reshape(-1)[ok] % len(PALETTE)   # for the raster path
+        mob.rgbas = PALETTE_RGBA[mob.palette_index]
 
     def _draw(self, f: Frame, layers: dict[str, Group]) -> None:
         for seg in f.segments:

@@ -5,14 +5,20 @@ their native markers). Drawing markers one by one costs O(points) in the rasteri
 pycairo called from Python ~10 us), while a dense cloud covers far fewer pixels than it has points: at 720p
 the 100k points of a dense frame land on ~20k distinct pixels.
 
-What is drawn (the same as the marker paths, up to anti-aliasing where stamps overlap):
+What is drawn (what the marker paths draw; ``tests/test_raster.py`` compares them):
 
 - a point is a disc of radius ``radius`` px in its colour, or for a ring group a disc of radius ``radius``
   with an outline ``ring`` px wide centred on that radius in ``ring_rgb`` (matplotlib's edged marker);
-- positions are snapped to pixel centres, as Agg snaps markers (at most half a pixel off the exact place);
-- the painter's algorithm in drawing order, a stamp's coverage of a pixel being its alpha there (as Agg and
-  Cairo blend anti-aliased shapes); where several points snap to one pixel only the last is drawn (it covers
-  the others; their anti-aliased fringes would have been blended twice).
+- a disc is centred on the pixel that holds its point. Agg snaps markers to the nearest pixel centre, and the
+  matplotlib renderer shifts positions by half a pixel to land on the same pixel; Cairo draws at the exact
+  place, so under Manim a disc moves by up to half a pixel (unbiased);
+- the painter's algorithm in drawing order, a stamp's coverage of a pixel being its alpha there (as Agg
+  blends each marker; Cairo fills one colour's discs as a single path, so overlapping fringes of one colour
+  blend slightly less there); where several points land on one pixel only the last is drawn (it covers the
+  others; their anti-aliased fringes would have been blended twice).
+
+``RASTER_MIN``: below it the marker paths keep their exact look (and Agg's markers are as fast); the golden
+frames use small clouds and are drawn by the marker paths.
 
 Cost: O(points) to snap and merge repeats, O(distinct pixels x stamp area) to find, per pixel, the last stamp
 covering it fully (``np.maximum.at``: nothing below it shows), then one sort of the few contributions left

@@ -189,6 +189,9 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
             rings = ms.RingCloud(np.array([0.0, 0.0, 0.0, 1.0]), 1.2, stroke_width=6)
             rings.points, rings.rgbas = pts[:100] + np.array([3.0, 0.0, 0.0]), ms.PALETTE_RGBA[col[:100]]
             mixed[lim] = draw(plain, rings)
+            if lim == 0:   # palette indices given with the colours (as TruncationScene does): the same image
+                plain.palette_index = col
+                assert np.array_equal(draw(plain, rings), mixed[0])
             one = PMobject(stroke_width=5)
             one.points, one.rgbas = pts * 2, ms.PALETTE_RGBA[np.zeros(600, int)]
             single[lim] = draw(one)
