@@ -447,6 +447,16 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     for v, a, b in zip(fields, lo, bits, strict=True):
         key <<= b
         key |= (v - a).astype(np.int64)
+    ks = np.sort(key)
+    rep = ks[1:][ks[1:] == ks[:-1]]                              # sorted: each repeated key, once per repeat
+    if len(rep) == 0:
+        return xy, color
+    repeated = rep[np.r_[True, rep[1:] != rep[:-1]]]             # keys that occur more than once
+    if len(repeated) <= 32:   # typically: the few base points that collapsed points sit on
+        keep = np.ones(len(xy), bool)
+        for k in repeated:
+            keep[np.flatnonzero(key == k)[1:]] = False
+        return xy[keep], color[keep]
     perm = np.argsort(key)
     ks = key[perm]
     first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
