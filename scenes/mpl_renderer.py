@@ -130,12 +130,13 @@ class MplFrameDrawer:
                 self.ax.add_artist(ras)
                 self._new(f"{pts.name}/raster", ras)
             ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
+            cls = None if big else pts.color % len(PALETTE)
             for c in range(len(PALETTE)):
                 name = f"{pts.name}/{c}"
-                sel = (pts.color % len(PALETTE) == c) & (not big)
+                sel = np.zeros(0, int) if big else np.flatnonzero(cls == c)
                 art = self.artists.get(name)
                 if art is None:
-                    if not sel.any():
+                    if len(sel) == 0:
                         continue
                     (art,) = self.ax.plot([], [], "o", ms=diameter, mfc=PALETTE[c], ls="none",
                                           zorder=4 if pts.ring else 3,

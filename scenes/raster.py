@@ -151,38 +151,44 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     top = key == last[pos]
     winner = np.empty(gw * gh, np.int64)                         # read only at the distinct positions
     winner[pos[top]] = kept[top]
-    ucolor = np.asarray(palette, dtype=float).reshape(-1, 3)[np.asarray(color).reshape(-1)[winner[upos]]]
+    palette = np.asarray(palette, dtype=float).reshape(-1, 3)
+    ucolor = np.asarray(color, dtype=np.int64).reshape(-1)[winner[upos]]   # palette index per distinct position
     U, SS = len(upos), side * side
     rank = np.arange(U)
     # every (stamp, stamp pixel) pair that covers something: (U, S) pixel indices
     sidx = np.flatnonzero(st.alpha > 0)
     dy, dx = np.divmod(sidx, side)
-    cpos = upos[:, None] + ((dy - K) * gw + (dx - K))[None, :]
+    off = (dy - K) * gw + (dx - K)
     # a pixel shows nothing from below the last stamp that covers it fully: drop those contributions
     full = st.alpha[sidx] >= 1.0
     base = np.full(gw * gh, -1, np.int64)
     if full.any():
-        np.maximum.at(base, cpos[:, full].ravel(), np.repeat(rank, int(full.sum())))
-    keep = rank[:, None] >= base[cpos]
+        np.maximum.at(base, (upos[:, None] + off[full][None, :]).ravel(), np.repeat(rank, int(full.sum())))
+    kept_flat = np.flatnonzero(rank[:, None] >= base[upos[:, None] + off[None, :]])  # (2D nonzero is slower)
+    ku, ks = np.divmod(kept_flat, len(sidx))                                          # kept (stamp, stamp pixel)
     # painter's algorithm on what is left: sort by (pixel, drawing order), composite each pixel's run
-    key = np.sort(((cpos * U + rank[:, None]) * SS + sidx[None, :])[keep])
+    key = np.sort(((upos[ku] + off[ks]) * U + ku) * SS + sidx[ks])
     cs = key % SS
     rest = key // SS
     crank, cpos = rest % U, rest // U
     a = st.alpha[cs]
     log_t = np.log(np.maximum(1.0 - a, np.exp(LOG_OPAQUE)))     # log transmittance (floored: summable)
-    starts = np.flatnonzero(np.r_[True, cpos[1:] != cpos[:-1]])
+    new_run = np.r_[True, cpos[1:] != cpos[:-1]]
+    starts = np.flatnonzero(new_run)
     ends = np.r_[starts[1:], len(cpos)]
     csum = np.cumsum(log_t)
     seg_total = np.add.reduceat(log_t, starts)
     above = np.repeat(csum[ends - 1], ends - starts) - csum      # log transmittance of what lies above each
     w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    fill = ucolor[crank]
-    contrib = (w * st.fill[cs])[:, None] * fill
+    run = np.cumsum(new_run) - 1
+    P, wf = len(palette), w * st.fill[cs]
+    if P <= 16:   # few colours: weights summed per (run, palette colour), then one small matrix product
+        out_rgb = np.bincount(run * P + ucolor[crank], wf, minlength=len(starts) * P).reshape(-1, P) @ palette
+    else:
+        out_rgb = np.add.reduceat(wf[:, None] * palette[ucolor[crank]], starts, axis=0)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
-        contrib += (w * st.ring[cs])[:, None] * g[None, :]
-    out_rgb = np.add.reduceat(contrib, starts, axis=0)
+        out_rgb += np.bincount(run, w * st.ring[cs], minlength=len(starts))[:, None] * g[None, :]
     out_a = np.where(seg_total <= LOG_OPAQUE, 1.0, -np.expm1(seg_total))
     hy, hx = np.divmod(cpos[starts], gw)
     px, py = hx + gx0, hy + gy0                                  # image pixel of each run

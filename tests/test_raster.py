@@ -81,13 +81,16 @@ def test_drawing_order_is_kept():
 
 
 @pytest.mark.parametrize("ring", [0.0, 1.6])
-def test_matches_the_painters_algorithm(ring):
+@pytest.mark.parametrize("n_colours", [3, 120])      # a small palette (summed per colour) and one per point
+def test_matches_the_painters_algorithm(ring, n_colours):
     """Distinct pixel positions (no repeats to merge): exactly the brute-force composite, fringes included."""
     rng = np.random.default_rng(3)
     cells = rng.choice(36 * 28, size=120, replace=False)
     xy = np.c_[cells % 36, cells // 36] + rng.uniform(0, 1, (120, 2)) - 2.0      # some stamps cross the border
-    rgb = rng.uniform(0, 1, (120, 3))
-    sp = splat_rgb(xy, rgb, 32, 24, 2.4, ring, np.array([0.1, 0.2, 0.3]))
+    palette = rng.uniform(0, 1, (n_colours, 3))
+    color = rng.integers(0, n_colours, 120)
+    rgb = palette[color]
+    sp = raster.splat(xy, color, palette, 32, 24, 2.4, ring, np.array([0.1, 0.2, 0.3]))
     got_rgb, got_a = dense(sp, 32, 24)
     want_rgb, want_a = reference(xy, rgb, 32, 24, 2.4, ring, (0.1, 0.2, 0.3))
     assert np.allclose(got_a, want_a, atol=1e-9)
