@@ -45,6 +45,13 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def encode_blank(n_frames: int, q: export.Quality, path: Path) -> Path:
+    """The encode floor's work: ``n_frames`` blank frames at ``q``'s size and rate, through the renderers'
+    encoder settings (libx264, yuv420p)."""
+    blank = np.zeros((q.height, q.width, 3), np.uint8)
+    return export.write_mp4((blank for _ in range(n_frames)), path, q.width, q.height, q.fps)
+
+
 def cli(args: list[str]) -> None:
     subprocess.run([GEOMDL, *args], check=True, capture_output=True)
 
@@ -89,9 +96,7 @@ def main() -> None:
         cfg = truncation_speed.TruncationSpeedConfig()
         tr, _ = truncation_speed.run(cfg)
         frames = make_frames(tr, q.fps, 8.0, "light")
-        blank = np.zeros((q.height, q.width, 3), np.uint8)
-        t_floor = median_time(lambda: export.write_mp4((blank for _ in range(frames.n_frames)), tmp / "blank.mp4",
-                                                       q.width, q.height, q.fps), args.repeats)
+        t_floor = median_time(lambda: encode_blank(frames.n_frames, q, tmp / "blank.mp4"), args.repeats)
         rows.append((f"encode floor ({frames.n_frames} blank frames, {q.tag})", f"{t_floor:.2f} s", "1.00x"))
         from scenes.mpl_renderer import render_mpl  # noqa: PLC0415
 
