@@ -78,8 +78,10 @@ def _cone(ax, base: np.ndarray, edges: np.ndarray, color: str, xlim, ylim) -> No
         k = float(np.max(np.abs(d) / half))
         q = c + d / k
         ax.annotate("", xy=q, xytext=c + d / k * 0.8, arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
-        ax.text(q[0], q[1], f"base point\n({b[0]:.3g}, {b[1]:.3g})", fontsize=6, color=color,
-                ha="right" if d[0] > 0 else "left", va="top" if d[1] > 0 else "bottom")
+        # the coordinates go in a corner of the panel (not at the arrow, where they covered data and ticks)
+        ax.text(0.03, 0.03, f"base point off view: ({b[0]:.3g}, {b[1]:.3g})", fontsize=6, color=color,
+                transform=ax.transAxes, ha="left", va="bottom",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.0})
 
 
 def _output_panel(ax, O: np.ndarray, labels: np.ndarray, targets: np.ndarray) -> None:
@@ -145,6 +147,10 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
                              f"collapsed {int((k == run.widths[c - 1]).sum())}, partial "
                              f"{int(((k > 0) & (k < run.widths[c - 1])).sum())}", fontsize=7)
             ax.tick_params(labelsize=6)
+            ax.locator_params(nbins=4)
+            ax.ticklabel_format(style="sci", axis="both", scilimits=(-3, 3))   # no overlapping "-60000-40000"
+            ax.xaxis.get_offset_text().set_fontsize(6)
+            ax.yaxis.get_offset_text().set_fontsize(6)
             ax.set_xlabel("PC1", fontsize=6, labelpad=1)
             ax.set_ylabel("PC2", fontsize=6, labelpad=1)
         ax = fig.add_subplot(len(runs), ncol, r_i * ncol + ncol, projection="3d")
@@ -197,7 +203,7 @@ def plot_hyperplanes(run, out_dir: Path, k: int = 8) -> list[Path]:
             sp.set_linewidth(3)
         ax.set_title(f"unit {u}\n" + " ".join(f"{dg}:{int(round(100 * f))}%" for dg, f in zip(d.digits, fr,
                                                                                             strict=True)),
-                     fontsize=7, color=color)
+                     fontsize=7)   # black text: the light unit colours were hard to read; the frame has it
         ax = axes[1, c]
         pos = (d.X_train @ W[u] + b[u]) > 0
         ax.scatter(X2[~pos, 0], X2[~pos, 1], s=2, color="#CCCCCC", linewidths=0, rasterized=True)
@@ -263,8 +269,8 @@ def plot_metrics(runs: list, out_dir: Path) -> list[Path]:
             ax.set_yscale("log")
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("training step + 1 (thin lines: thresholds reached)", fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=5.5, loc="best")
+        ax.tick_params(which="both", labelsize=7)   # minor labels too (a lone "6 x 10^-1" came out large)
+        ax.legend(fontsize=6.5, loc="best", framealpha=0.7)
     d = runs[0].data
     fig.suptitle(f"Metrics over training, digits {' '.join(map(str, d.digits))} ({len(d.y_train)} train / "
                  f"{len(d.y_test)} test digits, {d.source})", fontsize=10)

@@ -136,7 +136,7 @@ run .venv/bin/geomdl experiment mnist --digits 0 1 2 --out media/gallery
 for f in layers_012_loss0p1 layers_012_loss0p05 layers_012_loss0p01 hyperplanes_012_mse hyperplanes_012_ce; do
     keep "$MEDIA/experiments/mnist/$f.png" "experiments/mnist_$f.png"
 done
-# 8 panels with 5-pt legends: kept at full width (2385 px); they are unreadable at 1400
+# 8 panels with small (6.5 pt) legends: kept at full width (2385 px)
 keep "$MEDIA/experiments/mnist/metrics_012.png" experiments/mnist_metrics_012.png 2400
 
 echo >&2
