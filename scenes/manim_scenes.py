@@ -80,9 +80,6 @@ def _pack(rgbas: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(rgbas, dtype=float) * 255).astype(np.int64) @ np.array([1 << 24, 1 << 16, 1 << 8, 1])
 
 
-PALETTE_RANK = np.argsort(np.argsort(_pack(PALETTE_RGBA)))   # place of each palette colour in np.unique's order
-
-
 class RingCloud(PMobject):
     """Point cloud whose discs each get an outline ring of one colour (``ring_rgba``, ``ring_px`` wide).
 
@@ -139,7 +136,14 @@ class DiscCamera(Camera):
                 ctx.set_source_rgba(*fill)
                 ctx.fill()
             return
-        uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
+        index = getattr(pmobject, "palette_index", None)
+        if index is not None and len(index) == len(rgbas):
+            # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the same
+            # class ends on top where clouds overlap)
+            uniq, inverse = np.unique(index, return_inverse=True)
+            uniq = PALETTE_RGBA[uniq]
+        else:
+            uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         for k, color in enumerate(uniq):
             ctx.new_path()
@@ -161,7 +165,7 @@ class DiscCamera(Camera):
         rgbas = np.asarray(rgbas, dtype=float)
         index = getattr(pmobject, "palette_index", None)
         if index is not None and len(index) == len(rgbas):   # set with rgbas by TruncationScene: no sort needed
-            color, palette, rank = index, PALETTE_RGBA[:, :3], PALETTE_RANK[index]
+            color, palette, rank = index, PALETTE_RGBA[:, :3], index
         else:
             packed = _pack(rgbas)
             uniq, color = np.unique(packed, return_index=True, return_inverse=True)[1:]
@@ -169,7 +173,7 @@ class DiscCamera(Camera):
             palette, rank = rgbas[uniq, :3], color
         if isinstance(pmobject, RingCloud):     # point by point, as the Cairo path
             ring, ring_rgb, order = pmobject.ring_px, pmobject.ring_rgba[:3], None
-        else:                                    # colour by colour in np.unique's order, as the Cairo path
+        else:                                    # colour by colour, in the Cairo path's order
             ring, ring_rgb, order = 0.0, None, rank * len(rank) + np.arange(len(rank))
         sp = splat(xy, color, palette, pw, ph, 0.5 * thickness, ring, ring_rgb, order)
         if sp is None:

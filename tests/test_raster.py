@@ -191,10 +191,16 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
             plain.points, plain.rgbas = pts, ms.PALETTE_RGBA[col]
             rings = ms.RingCloud(np.array([0.0, 0.0, 0.0, 1.0]), 1.2, stroke_width=6)
             rings.points, rings.rgbas = pts[:100] + np.array([3.0, 0.0, 0.0]), ms.PALETTE_RGBA[col[:100]]
+            # palette indices given with the colours, as TruncationScene does: colours drawn in palette order
+            # (as matplotlib's marker lines); without them in np.unique's order of the RGBA rows
+            plain.palette_index = col
             mixed[lim] = draw(plain, rings)
-            if lim == 0:   # palette indices given with the colours (as TruncationScene does): the same image
-                plain.palette_index = col
-                assert np.array_equal(draw(plain, rings), mixed[0])
+            del plain.palette_index
+            unsorted = draw(plain, rings)
+            if lim == 0:
+                unsorted_raster = unsorted
+            else:
+                unsorted_cairo = unsorted
             one = PMobject(stroke_width=5)
             one.points, one.rgbas = pts * 2, ms.PALETTE_RGBA[np.zeros(600, int)]
             single[lim] = draw(one)
@@ -217,3 +223,8 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
         assert (nearest[0] == c).sum() == pytest.approx((nearest[10**9] == c).sum(), rel=0.1)
     small = {k: v.reshape(45, 4, 80, 4, 3).mean(axis=(1, 3)) for k, v in mixed.items()}
     assert np.abs(small[0] - small[10**9]).mean() < 3.0
+    down = [v.reshape(45, 4, 80, 4, 3).mean(axis=(1, 3)) for v in (unsorted_raster, unsorted_cairo)]
+    assert np.abs(down[0] - down[1]).mean() < 3.0
+    # the colour order matters where the classes overlap: palette order puts class 2 (green) on top
+    green_unsorted = np.argmin(((unsorted_raster[:, :, None, :] - ref) ** 2).sum(axis=3), axis=2) == 2
+    assert (nearest[0] == 2).sum() > green_unsorted.sum()

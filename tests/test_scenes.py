@@ -102,14 +102,15 @@ def colour_pixels(img: np.ndarray, hex_colour: str, tol: int = 40) -> int:
 
 
 def check_content(imgs: dict[int, np.ndarray], idx: tuple[int, int, int], q: int, what: str) -> None:
-    """Frames drawn (not one colour), every class colour in the middle and last frames, and moving."""
+    """Frames drawn (not one colour), every class colour in the middle and last frames (>= 5 pixels of the 4x
+    downscaled frame: classes may overlap; a missing class has none), and moving."""
     fade, mid, last = idx
     for i in idx:
         assert not videos.is_blank(imgs[i], min_std=10.0), f"{what} frame {i} is blank"
     for i in (mid, last):
         for j in range(q):
             n = colour_pixels(imgs[i], class_color(j))
-            assert n >= 10, f"{what} frame {i}: class {j} colour {class_color(j)} on only {n} pixels"
+            assert n >= 5, f"{what} frame {i}: class {j} colour {class_color(j)} on only {n} pixels"
     assert videos.mean_abs_diff(imgs[fade], imgs[mid]) > 1.0, f"{what}: card fade and middle frame are the same"
     assert videos.mean_abs_diff(imgs[mid], imgs[last]) > 0.1, f"{what}: middle and last frames are the same"
 
