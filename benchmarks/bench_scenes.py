@@ -7,7 +7,7 @@ Run:  .venv/bin/python benchmarks/bench_scenes.py [--scenes a,b] [--qualities l,
 Scenes (``scenes.render.SCENES``, whatever is registered when it runs): one trace per experiment is recorded
 once, before anything is timed, with the experiment's default config except where ``BENCH_CONFIGS`` says
 otherwise (``layers``/``training``: MNIST digits 0 1 2 as by default, but 128-wide hidden layers and one loss
-threshold, 0.1, so it records in ~20 s instead of minutes; the render draws the same 1200 digits). Each render
+threshold, 0.1, so it records in ~15 s instead of minutes; the render draws the same 1200 digits). Each render
 runs in-process on that trace, like ``bench_foundation.py`` (imports and the trace are not timed), with
 ``--duration`` seconds of animation (plus each clip's title card and holds: the frame count is in the table),
 ``--repeats`` times; figures are medians. The encode floor is ``bench_foundation.encode_blank``: the same number
