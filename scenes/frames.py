@@ -403,7 +403,6 @@ class TruncationFrames:
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         """The live collapsed-count plot and the step / loss / count readouts."""
-        th = self.theme
         # live plot: counts per layer up to u (interpolated last point)
         pl = self.plot
         for l in range(self.L):
@@ -418,12 +417,18 @@ class TruncationFrames:
         # readouts
         step = (1 - w) * self.steps[s0] + w * self.steps[s1]
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
-        y = 8.0
-        f.labels.append(Label("step", 11.3, y, f"step {int(round(step)):>6d} / {self.step_max}", 0.26, th["fg"]))
-        f.labels.append(Label("loss", 11.3, y - 0.45, f"loss {fmt_loss(loss)}", 0.26, th["fg"]))
+        self.step_loss_counts(f, step, loss, sn, 11.3, 8.0, first=1.05, row=0.42, size=0.22)
+
+    def step_loss_counts(self, f: Frame, step: float, loss: float, sn: int, x: float, y: float, first: float,
+                         row: float, size: float) -> None:
+        """Readout at ``(x, y)``: the step, the loss, then one row per layer with its collapsed count (snapshot
+        ``sn``), the first ``first`` below ``y`` and ``row`` apart, text height ``size``."""
+        th = self.theme
+        f.labels.append(Label("step", x, y, f"step {int(round(step)):>6d} / {self.step_max}", 0.26, th["fg"]))
+        f.labels.append(Label("loss", x, y - 0.45, f"loss {fmt_loss(loss)}", 0.26, th["fg"]))
         for l in range(self.L):
-            f.labels.append(Label(f"count_label{l}", 11.3, y - 1.05 - 0.42 * l,
-                                  f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.22,
+            f.labels.append(Label(f"count_label{l}", x, y - first - row * l,
+                                  f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", size,
                                   class_color(l)))
 
 

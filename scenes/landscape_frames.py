@@ -308,12 +308,7 @@ class PerturbationFrames(TruncationFrames):
             f.lines.append(Polyline(f"count{l}", np.c_[self._x(upto, pl), pl.y + pl.h * yc], class_color(l), 0.035))
         loss = float(10 ** ((1 - w) * logl[s0] + w * logl[s1]))
         y = 8.05
-        f.labels.append(Label("step", 11.0, y, f"step {int(round(step)):>6d} / {self.step_max}", 0.26, th["fg"]))
-        f.labels.append(Label("loss", 11.0, y - 0.45, f"loss {fmt_loss(loss)}", 0.26, th["fg"]))
-        for l in range(self.L):
-            f.labels.append(Label(f"count_label{l}", 11.0, y - 1.0 - 0.36 * l,
-                                  f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", 0.2,
-                                  class_color(l)))
+        self.step_loss_counts(f, step, loss, sn, 11.0, y, first=1.0, row=0.36, size=0.2)
         done = sn == self.S - 1 and s0 == self.S - 1
         d = (1 - w) * self.ref_dist[s0] + w * self.ref_dist[s1]
         f.labels.append(Label("ref_dist", 11.0, y - 1.0 - 0.36 * self.L, "|p_l - construction's|: "
