@@ -266,8 +266,8 @@ def render(
     renderer: Annotated[str, typer.Option("--renderer", help="auto (Manim when installed, else matplotlib), "
                                                              "manim or matplotlib.")] = "auto",
     theme: Annotated[str, typer.Option("--theme", help="light or dark (for slides).")] = "light",
-    duration: Annotated[float, typer.Option("--duration", help="Seconds of animated training (plus short "
-                                                               "holds at both ends).")] = 8.0,
+    duration: Annotated[float, typer.Option("--duration", help="Seconds of animation (training, the tour, the "
+                                                               "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
