@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomdl.errors import GeomdlError
 from scenes.frames import (
     Frame,
     Label,
@@ -73,6 +74,10 @@ class LocalMinimaFrames(TruncationFrames):
         a = trace.arrays
         self.pattern = np.asarray(a["pattern"]).astype(int)           # (S, Q)
         self.stage = np.asarray(a["stage"]).astype(int)               # (S,)
+        if "collapse_class" not in a:
+            raise GeomdlError("this local-minima trace predates the collapse_class array: record it again "
+                              "(geomdl render local-minima --retrain)")
+        self.collapse_class = np.asarray(a["collapse_class"]).astype(int)   # (S, L), -1: no collapse
         self.grad = np.asarray(a["grad_norm"], dtype=float)
         self.grad_hidden = np.asarray(a["grad_norm_hidden"], dtype=float)
         self.acc = np.asarray(a["accuracy"], dtype=float)
@@ -171,13 +176,13 @@ class LocalMinimaFrames(TruncationFrames):
                               0.19, th["muted"]))
         f.labels.append(Label("acc", x0, y - 1.78, f"accuracy {100 * self.acc[sn]:.1f}%", 0.19, th["muted"]))
         for l in range(self.L):
+            cls = int(self.collapse_class[sn, l])
             if pat[l]:
-                cls = l  # the clustered construction collapses class l at layer l (order 0..Q-1)
                 txt = f"layer {l + 1}: collapses class {cls} ({int(self.counts[sn, l])} pts)"
             else:
                 txt = f"layer {l + 1}: no collapse (identity)"
             f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, 0.19,
-                                  class_color(l) if pat[l] else th["muted"]))
+                                  class_color(cls) if pat[l] else th["muted"]))
         approx = self.residual[sn] > APPROX_RESIDUAL
         f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, "rank-deficient layer: approximate picture",
                               0.17, th["muted"], alpha=1.0 if approx else 0.0))

@@ -66,9 +66,12 @@ def test_tour_facts(lm_trace):
     assert (a["loss"][~toggle] <= a["loss"][toggle] * (1 + 1e-9)).all()   # L-BFGS never goes up
     k = a["k_trunc"].astype(int)
     labels = a["labels"]
+    order = a["collapse_class"][-1]                              # 111: layer l collapses class order[l]
+    assert sorted(order.tolist()) == [0, 1, 2]
     for s in np.flatnonzero(toggle):
+        assert (a["collapse_class"][s] == np.where(pat[s] == 1, order, -1)).all()
         for l in range(3):
-            collapsed_l = (k[s, l] == 3) & (labels == l)
+            collapsed_l = (k[s, l] == 3) & (labels == order[l])
             assert collapsed_l.sum() == (N_PER if pat[s, l] else 0), (pat[s], l)
 
 

@@ -13,6 +13,8 @@ toggle point (:func:`geomdl.landscape.polish`). So the trace has ``S = P`` or ``
 ``steps`` axis is the tour index ``0..S-1`` (not a training step). Extra arrays:
 
 - ``pattern`` (S, Q) int8: the pattern of each snapshot; ``stage`` (S,) int8: 0 toggle point, 1 after L-BFGS;
+- ``collapse_class`` (S, L) int8: the class layer ``l`` collapses at the toggle point (the construction's SLS
+  order), -1 where the pattern undoes it;
 - ``grad_norm`` (S,): the loss gradient's norm; ``grad_norm_hidden`` (S,): its hidden-layer part;
 - ``accuracy`` (S,); ``region_infimum`` (S,): the best affine least-squares loss on the uncollapsed classes
   (:func:`geomdl.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
@@ -84,7 +86,7 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     q, M = cfg.q, X.shape[1]
     rec = Recorder(X, labels, q)
     extra: dict[str, list] = {k: [] for k in ("pattern", "stage", "grad_norm", "grad_norm_hidden", "accuracy",
-                                              "region_infimum")}
+                                              "region_infimum", "collapse_class")}
     rows = []
     for pat in tour_patterns(q):
         net = landscape.toggle_network(X, labels, pat)
@@ -99,6 +101,7 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
             gn, per = landscape.gradient_norms(nt, X, labels)
             rec.record(len(rec), loss, nt.Ws, nt.bs, nt.W_out, nt.b_out)
             extra["pattern"].append(pat)
+            extra["collapse_class"].append(net.collapses)
             extra["stage"].append(stage)
             extra["grad_norm"].append(gn)
             extra["grad_norm_hidden"].append(float(np.sqrt(sum(v * v for v in per[:-2]))))
@@ -109,6 +112,7 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
         rows.append("".join(map(str, pat)))
     arrays = rec.arrays()
     arrays.update(pattern=np.array(extra["pattern"], dtype=np.int8), stage=np.array(extra["stage"], dtype=np.int8),
+                  collapse_class=np.array(extra["collapse_class"], dtype=np.int8),
                   **{k: np.array(extra[k], dtype=float) for k in ("grad_norm", "grad_norm_hidden", "accuracy",
                                                                     "region_infimum")})
     arrays.update(data_arrays(X, labels))
