@@ -33,6 +33,7 @@ from scenes.frames import (
     camera_basis,
     class_color,
     fmt_loss,
+    smoothstep,
 )
 
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
@@ -40,11 +41,6 @@ SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nons
 GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially linearly separable slabs",
                   "nonsep": "(c) wedge and chevron (not linearly separable)",
                   "concentric": "(d) concentric ball and shell"}
-
-
-def _ease(t: float) -> float:
-    t = min(max(t, 0.0), 1.0)
-    return t * t * (3 - 2 * t)
 
 
 class ConesFrames:
@@ -190,7 +186,7 @@ class ConesFrames:
         th, f = self.theme, Frame()
         l, phase, t = self.state(i)
         az = self.azimuth(i)
-        e = _ease(t)
+        e = float(smoothstep(t))
         # data positions
         if l < 0:
             P = self.T3[0]

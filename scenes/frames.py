@@ -30,6 +30,12 @@ THEMES = {
 FIG_W, FIG_H = 16.0, 9.0
 
 
+def smoothstep(t):
+    """Eased progress ``3 t^2 - 2 t^3`` of ``t`` clipped to [0, 1] (a float or an array)."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
 def clip_timeline(fps: int, duration: float, hold_start: float, hold_end: float,
                   lead_frames: int = 0) -> tuple[int, int, int, int]:
     """Frame counts of a clip: ``(n_hold0, n_anim, n_hold1, n_frames)``.

@@ -35,17 +35,13 @@ from scenes.frames import (
     class_color,
     fmt_loss,
     nice_ceil,
+    smoothstep,
 )
 
 HIGHLIGHT = 5      # palette index of the current pattern's marks (Okabe-Ito blue)
 OTHER = 7          # palette index of the other patterns' marks (grey)
 APPROX_RESIDUAL = 1e-6
 ZERO_TOL = 1e-6    # "re-converged" (geomdl.sweep.SweepConfig.zero_tol)
-
-
-def _smooth(t: np.ndarray) -> np.ndarray:
-    t = np.clip(t, 0.0, 1.0)
-    return t * t * (3 - 2 * t)
 
 
 def keyframe_positions(holds: list[int], moves: list[int], lead: int, tail: int) -> np.ndarray:
@@ -57,7 +53,7 @@ def keyframe_positions(holds: list[int], moves: list[int], lead: int, tail: int)
         parts.append(np.full(h, float(k)))
         if k < len(holds) - 1:
             m = moves[k]
-            parts.append(k + _smooth((np.arange(m) + 1) / m))
+            parts.append(k + smoothstep((np.arange(m) + 1) / m))
     parts.append(np.full(tail, float(len(holds) - 1)))
     return np.concatenate(parts)
 
@@ -219,6 +215,7 @@ class PerturbationFrames(TruncationFrames):
         self.logx = meta.get("config", {}).get("spacing") == "log"
         self.loss_plot = Rect(11.3, 3.1, 4.3, 1.3)
         self.plot = Rect(11.3, 0.75, 4.3, 1.6)
+        self.log_loss = np.log10(np.maximum(self.loss, 1e-300))        # (S,), once (not per frame)
         finite = self.loss[np.isfinite(self.loss) & (self.loss > 0)]
         hi = float(np.log10(finite.max())) if len(finite) else 0.0
         lo = float(np.log10(finite.min())) if len(finite) else -1.0
@@ -302,10 +299,9 @@ class PerturbationFrames(TruncationFrames):
         lp, pl = self.loss_plot, self.plot
 
         def curve(values: np.ndarray) -> np.ndarray:
-            v = np.append(values[: s0 + 1].astype(float), (1 - w) * values[s0] + w * values[s1])
-            return v
+            return np.append(values[: s0 + 1].astype(float), (1 - w) * values[s0] + w * values[s1])
 
-        logl = np.log10(np.maximum(self.loss, 1e-300))
+        logl = self.log_loss
         yl = np.clip((curve(logl) - self.log_lo) / (self.log_hi - self.log_lo), 0, 1)
         f.lines.append(Polyline("loss_curve", np.c_[self._x(upto, lp), lp.y + lp.h * yl], th["fg"], 0.03))
         for l in range(self.L):
