@@ -415,18 +415,18 @@ def experiment_mnist(
         "--widths", help="Hidden widths, comma-separated, non-increasing, >= Q (e.g. 784,256,64). "
                          "(default: Q layers of 784)")] = None,
     output_dim: Annotated[int | None, typer.Option(
-        "--output-dim", help="Q (one output per class) or 10 (one per digit, as in the notes). (default: Q)")] = None,
+        "--output-dim", help="Q (one output per class) or 10 (one per digit). (default: Q)")] = None,
     data: DataOpt = None,
     n_per_digit: Annotated[int | None, typer.Option(
         "--n-per-digit", help="Use at most this many digits of each class (before the split). (default: all)")] = None,
     sls_digits: Annotated[str, typer.Option(
-        "--sls-digits", help="Digits whose SLS order is checked (the notes: 0,1,6,4 are SLS in that order); "
+        "--sls-digits", help="Digits whose SLS order is checked (default 0,1,6,4: expected SLS in that order); "
                              "'none' to skip. The digit sets are always checked.")] = "0,1,6,4",
     seed: SeedOpt = None, lr: LrOpt = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Step budget per run. (default: 20000)")] = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
-    """MNIST experiments #1/#2: train with MSE and cross-entropy to each loss threshold; PCA panels of the truncated
+    """MNIST: train with MSE and cross-entropy to each loss threshold; PCA panels of the truncated
     digits with cones, outputs, pixel hyperplanes, neural collapse (NC1-NC4), delta_P, the network metric d; SLS
     check. Writes runs.csv, metrics.csv, layers.csv, sls.csv and figures (PNG + PDF) to OUT/experiments/mnist/.
     """
@@ -478,7 +478,7 @@ def experiment_mnist(
         typer.echo(str(f))
 
 
-# ---------------------------------------------------------------- constructions and loss landscape (issue 4)
+# ---------------------------------------------------------------- constructions and loss landscape
 LandGeomOpt = Annotated[str, typer.Option(
     "--geometry", help="clustered (Q balls), sls (slabs, sequentially separable), nonsep (wedge and chevron, 2 "
                        "classes) or concentric (ball and shell, 2 classes).")]
@@ -535,7 +535,7 @@ def construct(
     = False,
     out: OutOpt = Path("media"),
 ) -> None:
-    """Build the explicit zero-loss network of a data geometry (spec 4) and describe it."""
+    """Build the explicit zero-loss network of a data geometry (docs/math.md §4) and describe it."""
     import numpy as np  # noqa: PLC0415
     import torch  # noqa: PLC0415
 
@@ -656,7 +656,7 @@ def experiment_local_minima(
         typer.echo(str(f))
 
 
-# ---------------------------------------------------------------- gradient flows in output space (issue 7)
+# ---------------------------------------------------------------- gradient flows in output space
 @experiment_app.command("flows")
 def experiment_flows(
     q: QOpt = None, seed: SeedOpt = None,
@@ -672,7 +672,7 @@ def experiment_flows(
                                                             "wmse (CE24's class-weighted). (default: mse)")] = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
-    """Standard gradient flow, adapted (Penrose) flow and the homotopy between them from one theta_0 (spec 8).
+    """Standard gradient flow, adapted (Penrose) flow and the homotopy between them from one theta_0 (docs/math.md §8).
 
     Reports the exponential-law error, distance from the straight lines, rank of D, trapping and neural collapse
     per flow; writes flows_summary.csv, flows_series.csv, the trace flows.npz and the figures flows_cost,
@@ -720,7 +720,7 @@ def experiment_nc_feasibility(
                                                                       "no).")] = True,
     out: OutOpt = Path("media"),
 ) -> None:
-    """Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (seed 003): per class an LP
+    """Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (docs/math.md §9): per class an LP
     for w.x + b = 1 on the class and <= 0 on the others; a data set is feasible iff every class is. Sweeps d/n
     and sigma; writes nc_feasibility_grid.csv, nc_feasibility_trials.csv and the phase diagram
     nc_feasibility_phase (PNG + PDF) to OUT/experiments/nc-feasibility/.

@@ -1,4 +1,4 @@
-"""Batched perturbation trials vs a per-trial loop of models (issue: target >= 20x).
+"""Batched perturbation trials vs a per-trial loop of models (target: >= 20x).
 
 Setting: clustered Q=3 (200 points per class, radius 0.25, M=3), its zero-loss construction, lambda=0.1,
 SGD (lr 0.01, batch 64, MSE, float64, 1 thread), exactly 500 steps per trial (early stopping off). Batched:

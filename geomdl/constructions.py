@@ -1,10 +1,10 @@
-"""Explicit zero-loss constructions and partially truncating networks (spec sections 4 and 5).
+"""Explicit zero-loss constructions and partially truncating networks (docs/math.md §4, §5).
 
-Clustered / SLS construction (CE24, spec 4): hidden layer ``l`` is a cone ``(p_l, V_l)`` that collapses class
+Clustered / SLS construction (CE24, docs/math.md §4): hidden layer ``l`` is a cone ``(p_l, V_l)`` that collapses class
 ``order[l]`` to its base point and leaves every other current point (classes not yet collapsed, and the base
 points of classes already collapsed) in the forward cone, where the truncation map is the identity.
 
-Our concrete choices (the spec leaves them open):
+Our concrete choices (CE24 leaves them open):
 - the separating hyperplane ``n.x = c`` is the max-margin hyperplane for the L-infinity bound ``|n_i| <= 1``
   (a linear program, scipy HiGHS), then normalised so ``|n| = 1``; its Euclidean margin is ``m``;
 - the base point ``p_l`` is the projection of class ``l``'s centroid onto that hyperplane (so the class visibly
@@ -15,7 +15,7 @@ Our concrete choices (the spec leaves them open):
 - the output layer is the least-squares (min-norm) affine fit of the one-hot targets from the last hidden layer,
   exact because the ``Q`` collapsed points are affinely independent.
 
-Partial truncation (spec 5): since ``W_l n = 1`` (all ones), moving the bias by ``t s 1`` shifts every cone
+Partial truncation (docs/math.md §5): since ``W_l n = 1`` (all ones), moving the bias by ``t s 1`` shifts every cone
 coordinate by ``t s``; ``s`` is the smallest shift (plus the margin) that puts every current point in the forward
 cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. We shift the *cumulative* bias ``b^(l)``
 and keep the other layers' cumulative parameters, so the other cones stay where they are in input space; the
@@ -64,7 +64,7 @@ class Construction:
 
 
 def to_layers(Wc: list[np.ndarray], bc: list[np.ndarray], rtol: float = 1e-8) -> tuple[list, list]:
-    """Cumulative -> per-layer parameters (spec 2.1), then verify by recomputing the cumulative ones."""
+    """Cumulative -> per-layer parameters (docs/math.md §2.1), then verify by recomputing the cumulative ones."""
     Ws, bs = geometry.layer_params(Wc, bc)
     Wc2, bc2 = geometry.cumulative_params(Ws, bs)
     for l, (a, b, a2, b2) in enumerate(zip(Wc, bc, Wc2, bc2, strict=False)):
@@ -156,7 +156,7 @@ def _check_labels(X: np.ndarray, labels: np.ndarray) -> int:
 
 
 def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None) -> Construction:
-    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, spec 4).
+    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, docs/math.md §4).
 
     ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
     Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the rest.
@@ -184,7 +184,7 @@ def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | N
 
 
 def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
-    """The clustered case (a) of spec 4: the SLS construction in the natural order ``0..Q-1``."""
+    """The clustered case (a) of docs/math.md §4: the SLS construction in the natural order ``0..Q-1``."""
     return sls_construction(X, labels)
 
 
@@ -211,7 +211,7 @@ def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray
 
 def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: float | Sequence[float],
                          order: Sequence[int] | None = None) -> Construction:
-    """A partially truncating network (spec 5): layer ``l`` starts with ``start_fraction[l]`` of its class
+    """A partially truncating network (docs/math.md §5): layer ``l`` starts with ``start_fraction[l]`` of its class
     collapsed, obtained by interpolating its cumulative bias between "full collapse" and "no collapse".
     """
     full = sls_construction(X, labels, order)
@@ -229,7 +229,7 @@ def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: floa
 
 
 # =================================================================================================================
-# Zero-loss networks for every data geometry (spec 4), as per-layer parameters ready for the torch model.
+# Zero-loss networks for every data geometry (docs/math.md §4), as per-layer parameters ready for the torch model.
 # (Added for the landscape issue; the functions above are unchanged.)
 
 
@@ -380,7 +380,7 @@ def _place_base_points(X: np.ndarray, labels: np.ndarray, order: list[int], plan
 
 def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
                             targets: np.ndarray | None = None, name: str = "sls") -> Network:
-    """Zero-loss construction for sequentially linearly separable data (geometry (b); spec 4, CE24).
+    """Zero-loss construction for sequentially linearly separable data (geometry (b); docs/math.md §4, CE24).
 
     ``X: (N, M)``, ``labels: (N,)`` in ``0..P-1`` (classes, or *pieces* of classes); ``order``: the SLS order
     (default: :func:`geomdl.sls.find_sls_order`); ``targets: (N,)``: the class whose one-hot each point must
@@ -438,7 +438,7 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
 
 
 def wedge_construction(X: np.ndarray, labels: np.ndarray) -> Network:
-    """Zero-loss construction for geometry (c), the split-into-pieces route of spec 4: the chevron (class 1) is
+    """Zero-loss construction for geometry (c), the split-into-pieces route of docs/math.md §4: the chevron (class 1) is
     split into its left and right arms (:func:`geomdl.data.chevron_pieces`); arms and wedge are SLS; each layer
     collapses one piece; the output layer sends both arms' base points to class 1's one-hot and the wedge's to
     class 0's (exact: the three base points are affinely independent). Needs ``M >= 3``."""
@@ -510,7 +510,7 @@ def sphere_directions(m: int, k: int) -> np.ndarray:
 
 
 def concentric_construction(X: np.ndarray, labels: np.ndarray, k: int | None = None) -> Network:
-    """Zero-loss construction for geometry (d) (spec 4): a *wider* first layer, so not square.
+    """Zero-loss construction for geometry (d) (docs/math.md §4): a *wider* first layer, so not square.
 
     Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`; default ``K = 8`` in
     ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above), bias 0: ``s(x) = sum_k relu(u_k . x)`` is a norm-like
@@ -578,7 +578,7 @@ def ce23_wstar(q: int, eta: float = 0.5) -> np.ndarray:
 
 def ce23_layers(X: np.ndarray, labels: np.ndarray, mu: Sequence[float] | None = None,
                 eta: float = 0.5) -> list[CE23Layer]:
-    """The data-dependent pieces of the CE23 construction (spec 4), layer ``l`` collapsing class ``l``.
+    """The data-dependent pieces of the CE23 construction (docs/math.md §4), layer ``l`` collapsing class ``l``.
 
     ``f_l``: unit vector from the class mean ``xbar_l`` to the mean of the other classes' means; ``R_l`` maps
     it to ``u_Q/|u_Q|`` (``u_Q = (1..1)``); ``W^(l) = W_* R_l`` (:func:`ce23_wstar`), ``b^(l) = -W^(l) xbar_l +
@@ -610,7 +610,7 @@ def ce23_layers(X: np.ndarray, labels: np.ndarray, mu: Sequence[float] | None = 
 
 
 def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) -> Network:
-    """The CE23 ``mu``-parametrised family (``M = Q``, ``L = Q``; spec 4, seed 001).
+    """The CE23 ``mu``-parametrised family (``M = Q``, ``L = Q``; docs/math.md §4, arXiv 2309.10639).
 
     ``mu: (Q,)``. Every ``mu_l`` in the global range gives a global minimum (each class collapsed to its base
     point, exact output fit: loss 0); every ``mu_l`` in the local range makes every layer the identity on the

@@ -1,4 +1,4 @@
-"""Synthetic data geometries (spec section 3). Every generator is seeded and returns ``(X, labels)``.
+"""Synthetic data geometries (docs/math.md §3). Every generator is seeded and returns ``(X, labels)``.
 
 ``X: (N, M)`` float64, one point per row; ``labels: (N,)`` int64 in ``0..Q-1``, classes stored contiguously.
 """

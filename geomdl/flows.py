@@ -1,4 +1,4 @@
-"""Gradient flows in output space (spec section 8; Chen's slides, seed 004).
+"""Gradient flows in output space (docs/math.md §8; Chen & Muñoz Ewald, arXiv 2408.01517).
 
 Parameters ``theta in R^K``, stacked outputs ``x[theta] in R^{QN}`` (layout of :mod:`geomdl.jacobian`),
 targets ``y`` (the one-hot ``y_{w(r)}`` of each point, stacked the same way), Jacobian ``D = dx/dtheta: (QN, K)``
@@ -13,9 +13,9 @@ In output space ``x' = D theta' = -((1 - alpha) D D^T + alpha P) g`` with ``P = 
 
 Cost and the exponential law. The costs are quadratic, ``C = 1/2 sum_i a_i (x_i - y_i)^2``, ``g = a * (x - y)``:
 
-- ``mse``, the slides' ``C = |x - y|^2 / (2N)``: ``a_i = 1/N`` for every row, so along the adapted flow with
+- ``mse``, the paper's ``C = |x - y|^2 / (2N)``: ``a_i = 1/N`` for every row, so along the adapted flow with
   ``rank D = QN``, ``x' = -(x - y)/N``, ``x(s) - y = e^{-s/N} (x(0) - y)`` and **exactly**
-  ``C(s) = e^{-2s/N} C(0)``; this is the normalisation that gives the slides' rate (and the default);
+  ``C(s) = e^{-2s/N} C(0)``; this is the normalisation that gives the paper's rate (and the default);
 - ``wmse``, CE23/CE24's ``C = sum_j (1/N_j) sum_i |x_{j,i} - y_j|^2``: ``a = 2/N_j`` for the rows of class ``j``,
   so each class decays at its own rate, ``x_{j,i}(s) - y_j = e^{-2s/N_j}(...)``, and ``C(s)`` is a sum of
   ``e^{-4s/N_j}`` terms (for balanced classes ``e^{-4Qs/N} C(0)``): **not** the ``e^{-2s/N}`` law.
@@ -32,7 +32,7 @@ Solving for ``D^+ g`` (never an explicit inverse), ``solver``:
   condition number and needs ``rank D = QN`` (a failed factorisation is reported as a rank collapse);
 - ``auto``: ``lstsq`` on CPU, ``svd`` on CUDA.
 
-Rank-deficient (least-squares) variant (slides, "overparametrized with rank loss"): ``theta' = D^T Psi`` with
+Rank-deficient (least-squares) variant (paper, "overparametrized with rank loss"): ``theta' = D^T Psi`` with
 ``Psi = argmin |D D^T Psi + g|^2``. Every minimiser gives the same ``D^T Psi`` (minimisers differ by
 ``ker D D^T = ker D^T``), and the minimum-norm one is ``Psi = -(D D^T)^+ g``, so ``D^T Psi = -D^+ g`` with the
 pseudo-inverse: the same formula as above with a rank cut (``rank_rtol``), and ``x' = -P g``. It is used only
@@ -44,7 +44,7 @@ before anything runs, and a rank drop during the flow stops that flow with ``sto
 
 Integrator (the spec leaves it open): explicit **RK4** (default) or **Euler** in the flow time ``s`` over a
 fixed grid ``0 = s_0 < ... < s_steps = tau_max N`` recorded at every point: ``grid="t"`` (default) uniform in
-the slides' time ``t = 1 - e^{-s/N}`` (dense early, where the flows move fast; the clip's time axis), or
+the paper's time ``t = 1 - e^{-s/N}`` (dense early, where the flows move fast; the clip's time axis), or
 ``grid="s"`` uniform in ``s``. Each grid interval is split into ``substeps`` equal sub-steps; ``substeps = 0``
 (default) chooses them at the start of the interval from (a) stability of the linearised output dynamics,
 whose fastest rate is ``max(a) ((1 - alpha) s_max(D)^2 + alpha)``: sub-step ``<= 0.5 c / rate`` (``c = 2``
@@ -56,12 +56,12 @@ stops the flow with ``stop_reason = "stiff"`` (reported, like a rank collapse). 
 ``substeps = 1`` and ``alpha = 0`` is plain full-batch gradient descent with learning rate ``tau_max N /
 steps``, step for step.
 
-ReLU kinks (measured; not in the slides). The law needs ``x(theta)`` differentiable along the orbit, which the
-slides assume (smooth ``sigma``). With ReLU, ``-D^+ g`` drives pre-activations ``z`` of some (point, unit)
+ReLU kinks (measured; not in the paper). The law needs ``x(theta)`` differentiable along the orbit, which the
+paper assumes (smooth ``sigma``). With ReLU, ``-D^+ g`` drives pre-activations ``z`` of some (point, unit)
 pairs onto their kink ``z = 0`` from both sides: the orbit chatters along the kink (a Filippov sliding mode),
 where the two one-sided Jacobians differ and the sliding point's outputs do not move with ``-g``. This is not
 integration error (refining the step does not reduce it; with ``softplus`` it does). ``kinks="cross"`` (default:
-the slides' flow as defined) lets it happen and counts it (sign changes between sub-steps; a pair that changed
+the paper's flow as defined) lets it happen and counts it (sign changes between sub-steps; a pair that changed
 sign ``>= 3`` times is chattering). ``kinks="freeze"`` is a region-preserving adapted flow: of the velocities
 with ``D theta' = -g`` it takes the least-norm one that keeps every pre-activation about to reach its kink
 (within ``kink_lookahead`` sub-steps) where it is (``grad z . theta' = 0``), solved with the extra rows by
@@ -70,7 +70,7 @@ holds to integration accuracy (when those constraints are incompatible with ``D 
 step is taken and counted as ``kink_infeasible``).
 
 Recorded along the orbit (per grid point): outputs, cost, ``rank D``, its extreme singular values, the
-trapping ratio ``rho = |D^T g| / |g|`` (slides: the standard flow is trapped where ``rho < trap_eps``; for
+trapping ratio ``rho = |D^T g| / |g|`` (paper: the standard flow is trapped where ``rho < trap_eps``; for
 ``mse`` ``rho^2`` is the standard flow's instantaneous cost decay rate relative to the adapted flow's, since
 ``dC/ds = -|D^T g|^2`` vs ``-|P g|^2``), ``|theta - theta_0|``, the kink crossings, and the neural-collapse
 quantities of the outputs (:func:`output_collapse`).
@@ -160,7 +160,7 @@ class FlowMLP(ReLUMLP):
     """The spec's network (hidden layers ``sigma(W x + b)``, affine output) with any hidden widths (the flows
     need ``K >= QN``, so layers wider than the input are the point here) and a choice of ``sigma``:
     ``relu`` (the spec's) or ``softplus`` ``log(1 + e^{beta z}) / beta``, a smooth stand-in that satisfies the
-    slides' smoothness hypothesis (used to separate the effect of ReLU kinks from integration error).
+    paper's smoothness hypothesis (used to separate the effect of ReLU kinks from integration error).
     Parameter names and order are those of :class:`~geomdl.model.ReLUMLP`.
     """
 
@@ -291,7 +291,7 @@ def straight_line_errors(s: np.ndarray, outputs: np.ndarray, y: np.ndarray, a: n
     ``outputs: (S, N, Q)``, ``y: (N*Q,)``, ``a: (N*Q,)`` (constant within a point). Returns, per grid point:
     ``line_dist: (S,)``, the largest distance of an output ``x_r(s)`` from the line through ``x_r(0)`` and
     ``y_r``; ``interp_err: (S,)``, the largest ``|x_r(s) - ((1 - t_r) x_r(0) + t_r y_r)|`` with
-    ``t_r = 1 - e^{-a_r s}`` (the slides' time change; ``t = 1 - e^{-s/N}`` for ``mse``).
+    ``t_r = 1 - e^{-a_r s}`` (the paper's time change; ``t = 1 - e^{-s/N}`` for ``mse``).
     """
     S, N, Q = outputs.shape
     Y = y.reshape(N, Q)
@@ -358,7 +358,7 @@ def penrose_apply(D: torch.Tensor, g: torch.Tensor, solver: str, rank_rtol: floa
     """``(D^+ g: (K,), rank)`` for ``D: (QN, K)``, ``g: (QN,)`` (least squares; no explicit inverse).
 
     Raises :class:`RankCollapse` when ``rank D < QN`` unless ``least_squares`` (then the rank-cut
-    pseudo-inverse is applied: the slides' least-squares ``Psi``). ``cholesky`` reports ``rank = QN`` when the
+    pseudo-inverse is applied: the paper's least-squares ``Psi``). ``cholesky`` reports ``rank = QN`` when the
     factorisation succeeds (it does not measure the rank) and ``-1`` when it fails.
     """
     n = D.shape[0]
@@ -561,7 +561,7 @@ def _step(fieldfn: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, 
 def flow_grid(cfg: FlowConfig, N: int) -> np.ndarray:
     """The recorded grid ``s_0 = 0 < ... < s_steps = tau_max N``. ``(steps + 1,)``
 
-    ``grid="s"``: uniform in ``s``; ``grid="t"``: uniform in the slides' time ``t = 1 - e^{-s/N}``
+    ``grid="s"``: uniform in ``s``; ``grid="t"``: uniform in the paper's time ``t = 1 - e^{-s/N}``
     (``s_k = -N ln(1 - k t_max / steps)``, ``t_max = 1 - e^{-tau_max}``): dense where the flows move fast."""
     k = np.arange(cfg.steps + 1) / cfg.steps
     if cfg.grid == "s":

@@ -1,4 +1,4 @@
-"""The four data geometries of spec 3 by name, each with its zero-loss construction (spec 4).
+"""The four data geometries of docs/math.md §3 by name, each with its zero-loss construction (docs/math.md §4).
 
 ``clustered`` (a): Q balls around ``e_1..e_Q`` (CE24 construction, base point = projected centroid);
 ``sls`` (b): Q slabs cut by successive hyperplanes (SLS construction with placed base points);

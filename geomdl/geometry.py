@@ -1,4 +1,4 @@
-"""Cumulative parameters, truncation maps, cones and the truncation chain (spec section 2).
+"""Cumulative parameters, truncation maps, cones and the truncation chain (docs/math.md §2).
 
 All functions are pure numpy (float64) and take one point per row:
 ``X: (N, M)``; a layer ``W: (M_l, M_{l-1})``, ``b: (M_l,)``; cumulative ``W^(l): (M_l, M)``, ``b^(l): (M_l,)``.
@@ -14,7 +14,7 @@ RANK_RTOL = 1e-10
 
 
 def cumulative_params(Ws: list[np.ndarray], bs: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``W^(l) = W_l W^(l-1)``, ``b^(l) = W_l b^(l-1) + b_l`` (spec 2.1). Lists of length L."""
+    """``W^(l) = W_l W^(l-1)``, ``b^(l) = W_l b^(l-1) + b_l`` (docs/math.md §2.1). Lists of length L."""
     Wc, bc = [], []
     for W, b in zip(Ws, bs, strict=True):
         if not Wc:
@@ -46,7 +46,7 @@ def layer_params(Wc: list[np.ndarray], bc: list[np.ndarray]) -> tuple[list[np.nd
 
 @dataclass(frozen=True)
 class Cone:
-    """Cone of a layer (spec 2.3): base point ``p = -W^+ b: (M,)`` and edges ``V = W^+: (M, M_l)`` (columns)."""
+    """Cone of a layer (math.md §2.3): base point ``p = -W^+ b: (M,)`` and edges ``V = W^+: (M, M_l)`` (columns)."""
 
     base: np.ndarray
     edges: np.ndarray
@@ -128,7 +128,7 @@ def matrix_rank(W: np.ndarray) -> int:
 
 def truncation_chain(X: np.ndarray, Wc: list[np.ndarray], bc: list[np.ndarray],
                      keep_kernel: bool = False) -> ChainState:
-    """``T_0 = id``, ``T_l = tau_{W^(l), b^(l)} o T_{l-1}`` (spec 2.4), with the truncation state of 2.5."""
+    """``T_0 = id``, ``T_l = tau_{W^(l), b^(l)} o T_{l-1}`` (docs/math.md §2.4), with the truncation state of 2.5."""
     T = np.asarray(X, dtype=float)
     truncated, pre, ks, cones, ranks = [], [], [], [], []
     for W, b in zip(Wc, bc, strict=True):
@@ -145,7 +145,7 @@ def truncation_chain(X: np.ndarray, Wc: list[np.ndarray], bc: list[np.ndarray],
 
 def representation_residual(hidden: list[np.ndarray], chain: ChainState, Wc: list[np.ndarray],
                             bc: list[np.ndarray]) -> np.ndarray:
-    """``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per layer (spec 2.4). ``hidden[l]: (N, M_l)`` -> (L,).
+    """``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per layer (docs/math.md §2.4). ``hidden[l]: (N, M_l)`` -> (L,).
 
     ~0 when every ``W^(l)`` has full row rank: then the truncation picture is exact.
     """

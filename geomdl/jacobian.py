@@ -1,6 +1,6 @@
-"""The Jacobian ``D = dx/dtheta`` of all network outputs with respect to all parameters (spec section 8).
+"""The Jacobian ``D = dx/dtheta`` of all network outputs with respect to all parameters (docs/math.md §8).
 
-Notation (Chen's slides, seed 004): ``theta in R^K`` lists every weight and bias of the network in the order of
+Notation (arXiv 2408.01517): ``theta in R^K`` lists every weight and bias of the network in the order of
 ``model.named_parameters()`` (each tensor flattened row-major); the outputs of the ``N`` points are stacked
 point by point, ``x = (x_1^T, ..., x_N^T)^T in R^{QN}`` (row ``r * Q + q`` of ``D`` is output ``q`` of point
 ``r``), so ``D: (QN, K)`` and ``D[r*Q + q, k] = d x_{r,q} / d theta_k``.

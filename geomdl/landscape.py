@@ -1,4 +1,4 @@
-"""Loss landscape around explicit networks (spec 5; notes of Aug 1, Sept 13, Oct 28).
+"""Loss landscape around explicit networks (docs/math.md §5).
 
 Perturbation: every parameter tensor ``T`` (each ``W_l``, ``b_l``, and the output layer's) gets
 ``T + lambda G / |G|_F`` with ``G`` standard normal. Trial ``i`` of a sweep with seed ``s`` draws its ``G`` from
@@ -11,7 +11,7 @@ Trials are *batched*: the ``T`` trials' parameters are stacked into ``(T, ...)``
 with batched matrix products; each trial follows exactly the algorithm and stop rules of
 :func:`geomdl.training.train` (same mini-batch draws for the same seed), and is frozen when it stops.
 
-Toggle patterns (suboptimal minima, spec 5): see :func:`toggle_network` and :func:`local_minima_table`.
+Toggle patterns (suboptimal minima, docs/math.md §5): see :func:`toggle_network` and :func:`local_minima_table`.
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Toggle patterns: suboptimal "minima" of the clustered construction (spec 5, notes of Oct 28)
+# Toggle patterns: suboptimal "minima" of the clustered construction (docs/math.md §5)
 def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int]) -> Network:
     """The clustered (CE24) construction with layer ``l`` toggled: ``pattern[l] = 1`` keeps the full collapse
     of class ``l``; ``0`` shifts the layer's base point along its cone axis so that every point is in the forward

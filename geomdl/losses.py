@@ -1,6 +1,6 @@
-"""Training costs on the outputs (spec section 1). ``out: (N, Q)`` tensor, ``labels: (N,)`` int64.
+"""Training costs on the outputs (docs/math.md §1). ``out: (N, Q)`` tensor, ``labels: (N,)`` int64.
 
-- ``mse``: ``(1/2N) sum_r |x_r - y_{w(r)}|^2`` (the slides' plain MSE);
+- ``mse``: ``(1/2N) sum_r |x_r - y_{w(r)}|^2`` (the plain MSE of arXiv 2408.01517);
 - ``wmse``: CE23/CE24's weighted cost ``sum_j (1/N_j) sum_i |x_{j,i} - y_j|^2``;
 - ``ce``: cross-entropy of the softmax of the outputs (mean over points).
 """

@@ -1,4 +1,4 @@
-"""Metrics over training (spec 7): neural collapse NC1-NC4, delta_P, and the CE23 network metric d.
+"""Metrics over training (docs/math.md §7): neural collapse NC1-NC4, delta_P, and the CE23 network metric d.
 
 Conventions: features ``H: (N, D)`` one point per row, ``labels: (N,)`` in ``0..Q-1`` (every class present);
 class means ``mu_j``, global mean ``mu_G`` = mean of the class means (balanced-data convention of Papyan, Han
@@ -15,7 +15,7 @@ class means ``mu_j``, global mean ``mu_G`` = mean of the class means (balanced-d
   classes and ``M_c = [m_1 ... m_Q]: (D, Q)``.
 - NC4: the fraction of points where the network's prediction differs from the nearest-class-centre rule
   ``argmin_j |h - mu_j|``.
-- ``delta_P`` (seed 004): ``sup_r |(Xbar^red)^+ (tau(x_r) - xbar_{y_r})|`` with ``Xbar^red = [xbar_1 ...
+- ``delta_P`` (CE23): ``sup_r |(Xbar^red)^+ (tau(x_r) - xbar_{y_r})|`` with ``Xbar^red = [xbar_1 ...
   xbar_Q]: (M, Q)`` the class means of the truncated data ``tau(X)``; the pseudo-inverse replaces the inverse
   when ``M != Q`` (it is the inverse when ``M = Q`` and the means are independent). Also the mean over points.
 - Network metric (CE23): ``d(x, x') = |Y (Xbar^red)^+ (x - x')|``, ``Y = [y_1 ... y_Q]: (K, Q)`` the reference
@@ -129,7 +129,7 @@ def nc4(H: np.ndarray, labels: np.ndarray, q: int, predictions: np.ndarray) -> f
 
 
 def delta_p(T: np.ndarray, labels: np.ndarray, q: int) -> dict[str, float]:
-    """Barycentric deviation of truncated data ``T: (N, M)`` w.r.t. their class means (seed 004).
+    """Barycentric deviation of truncated data ``T: (N, M)`` w.r.t. their class means (CE23).
 
     ``sup`` (the spec's ``delta_P``) and ``mean`` over points of ``|(Xbar^red)^+ (tau(x) - xbar_{y(x)})|``.
     0 when every class is collapsed to one point.

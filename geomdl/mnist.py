@@ -13,11 +13,11 @@ Sources (nothing is downloaded at run time):
   labels) or Keras' ``x_train``/``y_train`` (+ ``x_test``/``y_test``). Images must be 28 x 28: ``(n, 784)`` or
   ``(n, 28, 28)``; labels ``(n,)`` integers in ``0..9``.
 
-Decisions (the spec leaves them open):
+Decisions (ours):
 
 - Pixel scaling: pixels are divided by the source's full-scale value (255 for MNIST, 16 for the 8 x 8 digits),
   so ``X`` is in ``[0, 1]``; no centring (the PCA of the figures centres on its own; the network sees raw
-  intensities, as in the notes' experiments).
+  intensities).
 - Split: per digit, the digits are shuffled with ``seed`` and the first ``round(test_fraction * n_digit)``
   go to the test set (stratified, deterministic). An ``.npz`` with ``x_test``/``y_test`` keeps its own test set.
 - ``n_per_digit`` (optional) keeps the first ``n_per_digit`` of each digit after the shuffle, before the split.

@@ -1,4 +1,4 @@
-"""The torch ReLU MLP: ``L`` hidden ReLU layers and an affine output layer (spec section 1)."""
+"""The torch ReLU MLP: ``L`` hidden ReLU layers and an affine output layer (docs/math.md §1)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class ReLUMLP(nn.Module):
 
 
 def check_widths(in_dim: int, widths: list[int], q: int) -> None:
-    """Spec 1: ``M >= M_1 >= ... >= M_L >= Q``; wider layers make the picture approximate, so refuse them here."""
+    """math.md §1: ``M >= M_1 >= ... >= M_L >= Q``; wider layers make the picture approximate, so refuse them here."""
     if not widths:
         raise GeomdlError("the network needs at least one hidden layer")
     chain = [in_dim, *widths]

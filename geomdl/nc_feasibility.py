@@ -1,4 +1,4 @@
-"""Exact neural-collapse feasibility for two-layer ReLU networks (seed 003, Hong & Ling's talk).
+"""Exact neural-collapse feasibility for two-layer ReLU networks (docs/math.md §9; Hong & Ling, arXiv 2409.01832).
 
 A first-layer neuron ``sigma(w . x + b)`` gives a *collapsed feature for class k* when it equals 1 on every point
 of class ``k`` and 0 (truncated) on every other point, i.e. when
@@ -6,7 +6,7 @@ of class ``k`` and 0 (truncated) on every other point, i.e. when
     w . x_i + b = 1  for every x_i of class k,      w . x_j + b <= 0  for every x_j of another class.   (*)
 
 This is a linear feasibility problem in ``(w, b) in R^{d+1}`` and is answered exactly by linear programming,
-never by thresholding a trained network. **Choice** (the talk leaves it open): a *data set* is NC-feasible iff
+never by thresholding a trained network. **Choice** (Hong & Ling leave it open): a *data set* is NC-feasible iff
 (*) is feasible for **every** class (one such neuron per class gives the collapsed features ``H = Ybar``).
 
 How (*) is decided, for class ``k`` (``scipy.optimize.linprog``, HiGHS):
@@ -28,7 +28,7 @@ passes when it is at most ``tol * (1 + |z|_2 max_i |(x_i, 1)|_2)`` (scale of the
 
 Two facts used as checks: generic class-k points with ``n_k >= d + 1`` span ``R^d`` affinely, so no hyperplane
 holds them and (*) is infeasible (needs ``d >= n_k``); points in general position with ``d + 1 >= N`` make
-``[X, 1]`` surjective, so (*) is feasible. For pure noise the talk's threshold is ``d / n > (K + 1) / 2``
+``[X, 1]`` surjective, so (*) is feasible. For pure noise Hong & Ling's threshold is ``d / n > (K + 1) / 2``
 (counting argument: ``n`` equalities leave ``d + 1 - n`` dimensions to place ``(K - 1) n`` points on one side,
 Cover's capacity ``2 (d + 1 - n)``).
 

@@ -1,4 +1,4 @@
-"""Snapshot recorder: the geometry of a network on its data at chosen training steps (spec 2.5, trace.md).
+"""Snapshot recorder: the geometry of a network on its data at chosen training steps (docs/math.md §2.5, docs/trace.md).
 
 At each snapshot it computes, in float64 numpy from the model's current parameters: cumulative ``W^(l), b^(l)``,
 cones (base points and edges), the truncation chain ``T_l(X)``, the truncation state ``k_{l,r}``, per-class
@@ -14,7 +14,7 @@ from geomdl import geometry, projection
 
 
 class Recorder:
-    """Collect snapshots; :meth:`arrays` stacks them into the trace arrays of ``trace.md``.
+    """Collect snapshots; :meth:`arrays` stacks them into the trace arrays of ``docs/trace.md``.
 
     ``X: (N, M)``, ``labels: (N,)``; ``q`` classes. Layers narrower than ``M`` are NaN-padded.
     """
@@ -105,7 +105,7 @@ def data_arrays(X: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def residual_notes(arrays: dict[str, np.ndarray], tol: float = 1e-6, why: str = "") -> list[str]:
-    """A trace note when the representation residual (spec 2.4) exceeds ``tol``: the picture is then approximate."""
+    """A trace note when the representation residual (math.md §2.4) exceeds ``tol``: the picture is then approximate."""
     res = arrays.get("residual")
     bad = float(np.nanmax(res)) if res is not None and res.size else 0.0
     if bad > tol:

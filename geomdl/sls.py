@@ -1,4 +1,4 @@
-"""Sequential linear separability (SLS, CE24's definition; spec section 3 (b)).
+"""Sequential linear separability (SLS, CE24's definition; docs/math.md §3 (b)).
 
 Labelled data ``X: (N, M)``, ``labels: (N,)`` in ``0..Q-1`` is SLS in the order ``(j_1, ..., j_Q)`` when, for
 every step ``k``, class ``j_k`` is strictly linearly separable from the union of the classes ``j_{k+1}..j_Q``

@@ -1,4 +1,4 @@
-"""Train until each of several loss thresholds is reached (or stuck), snapshotting on the way (notes, Aug 1).
+"""Train until each of several loss thresholds is reached (or stuck), snapshotting on the way.
 
 Mini-batch SGD over shuffled epochs (or full-batch GD), on the costs of :mod:`geomdl.losses`. Every
 ``eval_every`` steps the full training loss is computed; snapshots are taken at evaluations:

@@ -1,4 +1,4 @@
-"""The trace file: the one interface between the core and every renderer (``shared/spec/trace.md``).
+"""The trace file: the one interface between the core and every renderer (``docs/trace.md``).
 
 One ``.npz`` file (no pickled objects: it loads with ``allow_pickle=False``) holding the arrays and, under the
 key ``meta``, a 0-d unicode array with the JSON metadata. Written atomically.
@@ -72,7 +72,7 @@ def now_iso() -> str:
 
 @dataclass
 class Trace:
-    """``meta``: the JSON metadata; ``arrays``: name -> numpy array (see trace.md for names and shapes)."""
+    """``meta``: the JSON metadata; ``arrays``: name -> numpy array (see docs/trace.md for names and shapes)."""
 
     meta: dict
     arrays: dict[str, np.ndarray] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""Training with full-batch GD or mini-batch SGD, with stop rules and failure detection (spec section 1).
+"""Training with full-batch GD or mini-batch SGD, with stop rules and failure detection (docs/math.md §1).
 
 Stop reasons (recorded in the trace): ``threshold`` (loss below ``loss_threshold``), ``stuck`` (relative loss
 decrease below ``stuck_tol`` over ``patience`` steps), ``budget`` (``steps`` done), ``diverged`` (NaN/inf loss),

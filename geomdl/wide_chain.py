@@ -1,6 +1,6 @@
 """The truncation chain for wide layers (e.g. 784 x 784 on MNIST), with LU solves instead of pseudo-inverses.
 
-Same mathematics as :func:`geomdl.geometry.truncation_chain` (spec 2.1-2.4); what differs is how ``W^+`` is
+Same mathematics as :func:`geomdl.geometry.truncation_chain` (docs/math.md §2.1-2.4); what differs is how ``W^+`` is
 applied. For every cumulative layer ``W^(l): (M_l, M)``:
 
 - the rank comes from the singular values alone (``svd(..., compute_uv=False)``, about half the cost of a
@@ -128,7 +128,7 @@ class SolvedChain:
         return np.stack([ly.base_point for ly in self.layers])
 
     def truncate(self, X: np.ndarray, hidden: list[np.ndarray] | None = None) -> ChainResult:
-        """``T_l(X)`` for every hidden layer (spec 2.4); with ``hidden`` (the network's activations ``x^(l)``)
+        """``T_l(X)`` for every hidden layer (docs/math.md §2.4); with ``hidden`` (the network's activations ``x^(l)``)
         also the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per layer."""
         T = np.asarray(X, dtype=float)
         out, ks, res = [], [], []

@@ -1,4 +1,4 @@
-"""Renderer-agnostic frame model of the ``cones`` clip (issue 4, section 3): a zero-loss construction layer by layer.
+"""Renderer-agnostic frame model of the ``cones`` clip: a zero-loss construction layer by layer.
 
 Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After a title card, for each hidden layer
 ``l = 1..L``:

@@ -6,7 +6,7 @@
   superimposed (base point, and the 24 edges with the longest projections, drawn from the base point with
   lengths proportional to their projected length), and the output layer in ``R^Q`` (3D for Q = 3, no
   projection; reference outputs ``y_j`` as large rings).
-- ``hyperplanes_<digits>_<loss>``: pixel hyperplanes (notes, Aug 1) of the first layer at the last threshold
+- ``hyperplanes_<digits>_<loss>``: pixel hyperplanes of the first layer at the last threshold
   reached: the 8 units whose positive side separates the classes most (largest spread of the per-class
   fraction of points with ``w.x + b > 0``), each as a 28 x 28 weight image, and the data in PC1/PC2 coloured
   in that hyperplane's colour where ``w.x + b > 0`` (grey elsewhere), with the hyperplane's trace on the PCA

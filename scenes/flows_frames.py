@@ -6,9 +6,9 @@ left and the adapted flow on the right: every output ``x_r(s) in R^Q`` moves tow
 readouts (flow time, costs, trapping ratio, rank of ``D``) and the cost of both flows on a log axis against
 ``s/N``, with the law ``e^{-2s/N} C(0)`` dashed.
 
-Which adapted flow: the slides' ``alpha = 1`` flow when the trace has it, else the kink-freezing one.
+Which adapted flow: the paper's ``alpha = 1`` flow (arXiv 2408.01517) when the trace has it, else the kink-freezing one.
 
-Clip time is the slides' reparametrisation ``t = 1 - e^{-s/N}`` (uniform in ``t`` from 0 to
+Clip time is the reparametrisation of arXiv 2408.01517, ``t = 1 - e^{-s/N}`` (uniform in ``t`` from 0 to
 ``1 - e^{-s_max/N}``): under the adapted flow every output then moves at constant speed along its straight line
 ``(1 - t) x_r(0) + t y_r``. Positions between recorded grid points are interpolated linearly in ``s``.
 
@@ -137,7 +137,7 @@ class FlowsFrames:
         return self.plot.y + self.plot.h * (lc - self.log_lo) / (self.log_hi - self.log_lo)
 
     def clip_t(self, i: int) -> float:
-        """The slides' time ``t`` of frame ``i`` (uniform over the animated part)."""
+        """The flow time ``t`` of frame ``i`` (uniform over the animated part)."""
         j = min(max(i - self.n_hold0, 0), self.n_anim - 1)
         return self.t_max * j / (self.n_anim - 1)
 

@@ -1,4 +1,4 @@
-"""Frame models of the ``local-minima`` and ``perturbation`` clips (issue 5, clips 4 and 5; spec 5).
+"""Frame models of the ``local-minima`` and ``perturbation`` clips (docs/math.md §5).
 
 Both reuse the layer panels of :class:`scenes.frames.TruncationFrames` (input ``X`` and ``T_l(X)`` for every hidden
 layer, cones and base points, a slowly orbiting orthographic camera, the trace's fixed PCA for ``M > 3``; positions

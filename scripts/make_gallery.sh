@@ -3,7 +3,7 @@
 #   docs/gallery/scenes/<scene>.png        one 720p still per scene of `geomdl list`
 #   docs/gallery/experiments/<name>.png    the experiment figures (downscaled to <= 1400 px wide)
 # and refresh the figures the gallery links in place of copying them: docs/constructions/, docs/flows/,
-# docs/nc-feasibility/ (full size, PNG + PDF + CSV, as the README describes them).
+# docs/nc-feasibility/ (full size, PNG + PDF + CSV, as docs/results.md describes them).
 #
 # Everything is computed from scratch into the scratch folder media/gallery/ (git-ignored, cleared first, so
 # no cached trace is reused); then the chosen outputs are copied under stable names. The heavy steps run one

@@ -1,4 +1,4 @@
-"""The ``cones`` trace experiment and clip (issue 4, section 3).
+"""The ``cones`` trace experiment and clip.
 
 Collapses are checked against an independent plain-numpy forward pass (a point is collapsed at layer ``l`` when
 every pre-activation of the real layer ``l`` is ``<= 0``); base points against ``-(W^(l))^{-1} b^(l)`` computed

@@ -184,7 +184,7 @@ def test_partial_construction_per_layer_fractions_and_other_layers_unchanged():
 
 
 def test_partial_construction_t_one_is_identity_on_the_data():
-    """The identity shift s puts every current point in the forward cone (spec 5, "no collapse")."""
+    """The identity shift s puts every current point in the forward cone (docs/math.md §5, "no collapse")."""
     X, labels = data.clustered(data.ClusteredConfig(q=3, n_per_class=40, seed=2))
     full = constructions.clustered_construction(X, labels)
     for l in range(3):

@@ -1,4 +1,4 @@
-"""Gradient flows in output space (spec 8): the Jacobian against finite differences and an independent numpy
+"""Gradient flows in output space (docs/math.md §8): the Jacobian against finite differences and an independent numpy
 backprop, the flows' formulas against numpy pseudo-inverses, the exponential law and straight lines of the
 adapted flow, alpha = 0 against a plain gradient-descent loop, bad input, and the experiment end to end."""
 
@@ -224,7 +224,7 @@ def test_output_collapse_matches_loops(seed, q, n, S):
 
 # ------------------------------------------------------------------------------------------ the flows
 def test_adapted_flow_exponential_law_smooth_activation():
-    """Smooth sigma (the slides' hypothesis), full-rank D: C(s) = e^{-2s/N} C(0) and straight lines."""
+    """Smooth sigma (the hypothesis of arXiv 2408.01517), full-rank D: C(s) = e^{-2s/N} C(0) and straight lines."""
     X, labels, model = small_case(q=3, m=8, n=3, widths=(16,), activation="softplus", seed=0)
     theta0 = flat_params(model).clone()
     r = fl.integrate(model, X, labels, fl.FlowConfig(alpha=1.0, tau_max=3.0, steps=30))
@@ -249,7 +249,7 @@ def test_adapted_flow_relu_kinks_frozen_follows_law():
 
 
 def test_adapted_flow_relu_reports_kink_sliding():
-    """The slides' flow with ReLU: pre-activations chatter across kinks and the law breaks; it is counted."""
+    """The adapted flow with ReLU: pre-activations chatter across kinks and the law breaks; it is counted."""
     X, labels, model = small_case(q=3, m=10, n=4, widths=(32,), seed=0)
     r = fl.integrate(model, X, labels, fl.FlowConfig(alpha=1.0, tau_max=3.0, steps=30))
     S = r.summary
@@ -264,7 +264,7 @@ def test_alpha_zero_is_gradient_descent_step_for_step():
                         max_dtheta=1e9)
     r = fl.integrate(model, X, labels, cfg)
     lr = cfg.tau_max * len(labels) / cfg.steps
-    # independent loop: nn.Module forward, the MSE of spec 1, autograd, p -= lr * grad
+    # independent loop: nn.Module forward, the MSE of docs/math.md §1, autograd, p -= lr * grad
     Xt, yt = torch.as_tensor(X), torch.nn.functional.one_hot(torch.as_tensor(labels), 3).double()
     costs = []
     for step in range(cfg.steps + 1):

@@ -42,7 +42,7 @@ def ref_pinv(W: np.ndarray) -> np.ndarray:
 
 
 def ref_cumulative(Ws, bs):
-    """Closed form of spec 2.1, computed term by term (not by the recursion)."""
+    """Closed form of docs/math.md §2.1, computed term by term (not by the recursion)."""
     Wc, bc = [], []
     for l in range(len(Ws)):
         P = np.eye(Ws[0].shape[1])

@@ -1,4 +1,4 @@
-"""Loss-landscape experiments (spec 5): perturbations (batched vs a loop of models), toggle patterns, sweeps
+"""Loss-landscape experiments (docs/math.md §5): perturbations (batched vs a loop of models), toggle patterns, sweeps
 (local vs a real Dask LocalCluster, incremental writes, resume) and the CLI's handling of bad input."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``local-minima`` and ``perturbation`` traces and clips (issue 5, clips 4 and 5)."""
+"""The ``local-minima`` and ``perturbation`` traces and clips."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Metrics (spec 7): closed-form cases, an independent plain-numpy computation, and hypothesis properties."""
+"""Metrics (docs/math.md §7): closed-form cases, an independent plain-numpy computation, and hypothesis properties."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact NC feasibility (seed 003): LP answers checked independently (the neuron for yes, a Farkas certificate
+"""Exact NC feasibility (docs/math.md §9): LP answers checked independently (the neuron for yes, a Farkas certificate
 for no), obviously infeasible and obviously feasible constructions, linear-algebra facts as properties, and the
 sweep / CLI end to end."""
 

@@ -1,4 +1,4 @@
-"""The trace file (shared/spec/trace.md): round trip, atomic writes, clear errors; snapshot step choice."""
+"""The trace file (docs/trace.md): round trip, atomic writes, clear errors; snapshot step choice."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def test_dead_network_at_step_zero():
 
 
 def test_dead_network_during_training_is_detected():
-    """Spec 6 / module docstring: the default experiment with lr 0.05 kills the network."""
+    """Module docstring: the default experiment with lr 0.05 kills the network."""
     trace, res = ts.run(ts.TruncationSpeedConfig(lr=0.05))
     assert res.stop_reason == "dead" and res.final_step > 0
     assert trace.failed and trace.meta["stop_reason"] == "dead" and res.message in trace.meta["notes"]

@@ -42,7 +42,7 @@ class ExperimentSpec:
 TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed",
-        "Partially truncating construction on Q clustered classes, trained with GD and recorded (spec 5-6)."),
+        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md §5-§6)."),
     "layers": ExperimentSpec(
         "layers", "geomdl.experiments.layers",
         "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
@@ -50,19 +50,19 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "flows": ExperimentSpec(
         "flows", "geomdl.experiments.flows",
         "Standard gradient flow vs the adapted (Penrose) flow theta' = -D^+ grad_x C and the homotopy between them "
-        "on a small overparametrized net (spec 8): exponential law, straight lines, rank of D, trapping, NC."),
+        "on a small overparametrized net (docs/math.md §8): exponential law, straight lines, rank of D, trapping, NC."),
     "cones": ExperimentSpec(
         "cones", "geomdl.experiments.cones",
         "One recorded snapshot of a geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric): "
-        "cones, truncation chain T_l(X), collapsed fractions per class (spec 4)."),
+        "cones, truncation chain T_l(X), collapsed fractions per class (docs/math.md §4)."),
     "local-minima": ExperimentSpec(
         "local-minima", "geomdl.experiments.local_minima",
         "The 2^Q - 1 toggle points of the clustered construction (which layers collapse their class) and the global "
-        "minimum, each recorded with where L-BFGS takes it (spec 5)."),
+        "minimum, each recorded with where L-BFGS takes it (docs/math.md §5)."),
     "perturbation": ExperimentSpec(
         "perturbation", "geomdl.experiments.perturbation",
         "One perturbed zero-loss construction (trial --set trial=I of a perturb sweep, size --set lam=X) retrained "
-        "by SGD and recorded (spec 5)."),
+        "by SGD and recorded (docs/math.md §5)."),
 }
 
 

@@ -1,4 +1,4 @@
-"""Experiment ``cones``: one recorded snapshot of a geometry's zero-loss construction (spec 4, issue 4 section 3).
+"""Experiment ``cones``: one recorded snapshot of a geometry's zero-loss construction (docs/math.md §4).
 
 Builds the data of ``geometry`` (:mod:`geomdl.geometries`: clustered, sls, nonsep, concentric) and its exact
 construction, and records a single snapshot (``S = 1``, step 0, loss = the construction's MSE): cumulative
@@ -20,7 +20,7 @@ square cone, so the trace stores a documented *approximate* picture (said in ``m
 - ``W_cum``/``b_cum``: the first ``M`` rows (NaN-padded when narrower); ``edges``: the first ``M`` unit normals
   (rows of ``W^(l)``, normalised) as columns; ``edges_all`` (S, L, M, K_max): all of them (NaN-padded), which
   the ``cones`` clip draws as the layer's rays;
-- ``residual``: the representation residual of the ``pinv`` truncation chain (spec 2.4), large here, which is
+- ``residual``: the representation residual of the ``pinv`` truncation chain (docs/math.md §2.4), large here, which is
   why the picture above is used instead.
 """
 

@@ -1,4 +1,4 @@
-"""Experiment ``flows`` (spec section 8, seed 004): standard gradient flow vs the adapted (Penrose) flow and the
+"""Experiment ``flows`` (docs/math.md §8): standard gradient flow vs the adapted (Penrose) flow and the
 homotopy between them, on one small overparametrized network, all from the same ``theta_0``.
 
 Flows run (in this order, each a :class:`geomdl.flows.FlowConfig`): one per ``alphas`` entry with the slides'
@@ -6,9 +6,9 @@ definition ``theta' = -((1 - alpha) D^T g + alpha D^+ g)`` (``kinks="cross"``), 
 the adapted flow ``alpha = 1`` that keeps every ReLU on its side (``kinks="freeze"``, see below).
 
 What the flows show on the defaults (Q=3, M=10, 10 points per class, widths (32, 32), ReLU, seed 0, float64,
-RK4 with 100 steps to s = 4N; measured, see README):
+RK4 with 100 steps to s = 4N; measured, see docs/results.md):
 
-- **ReLU kinks break the slides' law.** The theorem's ``x' = -grad_x C`` needs ``x(theta)`` differentiable along
+- **ReLU kinks break the paper's law.** The theorem's ``x' = -grad_x C`` needs ``x(theta)`` differentiable along
   the orbit. With ReLU the min-norm velocity ``-D^+ g`` drives many (point, unit) pre-activations onto their
   kink and then chatters across it (a Filippov sliding mode): there the two one-sided Jacobians differ and
   ``x_r' != -g_r`` for the sliding point. Refining the step does not help (it is not integration error; with

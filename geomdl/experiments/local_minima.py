@@ -1,11 +1,11 @@
 """Experiment ``local-minima``: the toggle points of the clustered construction, recorded for the tour clip
-(spec 5, notes of Oct 28; issue 5 clip 4).
+(docs/math.md §5).
 
 ``Q`` clustered classes and the zero-loss (CE24) construction. A *toggle pattern* ``p`` in ``{0, 1}^Q`` keeps
 layer ``l``'s collapse of its class when ``p[l] = 1`` and shifts the layer's base point back along its cone axis
 when ``p[l] = 0`` (the identity on the data), with the output layer refit by least squares
 (:func:`geomdl.landscape.toggle_network`). The ``2^Q - 1`` patterns other than all ones are the suboptimal
-"minima" of the notes; all ones is the global minimum (loss ~0) and closes the tour.
+"minima" (docs/math.md §5); all ones is the global minimum (loss ~0) and closes the tour.
 
 For every pattern (most collapses first, the global minimum last) the trace records one snapshot of the toggle
 point and, with ``polish`` (default), a second snapshot of where local descent takes it: float64 L-BFGS from the
@@ -20,7 +20,7 @@ toggle point (:func:`geomdl.landscape.polish`). So the trace has ``S = P`` or ``
   (:func:`geomdl.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
 
 Measured (Q=3, 120 points/class, seed 0): the one- and two-collapse patterns have loss 0.015-0.021 and hidden
-gradient 0.14-0.55, so they are not stationary (the notes' claim fails here, see the README); L-BFGS takes the
+gradient 0.14-0.55, so they are not stationary (see docs/results.md); L-BFGS takes the
 two-collapse patterns to zero loss and the one-collapse patterns to ~4e-3; ``000`` is stationary (gradient 1e-14).
 """
 

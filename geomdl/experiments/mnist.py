@@ -1,7 +1,7 @@
-"""MNIST experiments #1/#2 (notes of June 21, July 3, Aug 1; spec sections 1, 2, 7).
+"""MNIST (docs/math.md §1, §2, §7).
 
-A ReLU network with ``L = Q`` hidden layers (``Q + 1`` affine layers, "L = Q+1 layers" in the notes), hidden
-widths ``784`` (configurable, non-increasing, ``>= Q``) and ``Q`` outputs (or 10, one per digit, as in the notes),
+A ReLU network with ``L = Q`` hidden layers (``Q + 1`` affine layers), hidden
+widths ``784`` (configurable, non-increasing, ``>= Q``) and ``Q`` outputs (or 10, one per digit),
 is trained on a digit subset with MSE or cross-entropy until each loss threshold (default 0.1, 0.05, 0.01) is
 reached or training is stuck. At every snapshot (start, a geometric schedule, each threshold, the end) the
 network's geometry is computed once (:class:`geomdl.wide_chain.SolvedChain`: LU solves for the 784 x 784
@@ -238,7 +238,7 @@ def predict(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs, W_out, b_out,
                      chain: SolvedChain, T_tr: list[np.ndarray], hidden_tr, out_tr) -> dict[str, float]:
-    """Every scalar metric of one snapshot (spec 7), from the cached chain and the training forward pass."""
+    """Every scalar metric of one snapshot (docs/math.md §7), from the cached chain and the training forward pass."""
     m: dict[str, float] = {}
     pred_tr = predict(out_tr, targets)
     m["train_acc"] = float(np.mean(pred_tr == y_tr))
@@ -464,7 +464,7 @@ class MnistExperimentResult:
 
 def sls_check(digits: tuple[int, ...], base: MnistConfig, claimed: tuple[int, ...] | None = None) -> dict:
     """SLS order of the training digits of ``digits`` (:func:`geomdl.sls.find_sls_order`, scipy LPs), and whether
-    the order ``claimed`` (the notes: 0, 1, 6, 4) is one. One row for the CSV; no order is a row, not an error."""
+    the order ``claimed`` (default 0, 1, 6, 4) is one. One row for the CSV; no order is a row, not an error."""
     from geomdl import sls  # noqa: PLC0415
 
     d = mnist.load_digits(digits, data=base.data, source=base.source, test_fraction=base.test_fraction,

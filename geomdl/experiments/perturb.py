@@ -1,4 +1,4 @@
-"""Experiments ``perturb`` and ``local-minima`` (spec 5): thin orchestration over :mod:`geomdl.sweep` and
+"""Experiments ``perturb`` and ``local-minima`` (docs/math.md §5): thin orchestration over :mod:`geomdl.sweep` and
 :mod:`geomdl.landscape`, called by ``geomdl experiment perturb|local-minima`` (figures come from
 ``scenes/figures_landscape.py``)."""
 

@@ -1,5 +1,5 @@
-"""Experiment ``perturbation``: one perturbed zero-loss construction, retrained by SGD and recorded (spec 5;
-issue 5 clip 5, the trajectory behind one sample of the ``geomdl experiment perturb`` histograms).
+"""Experiment ``perturbation``: one perturbed zero-loss construction, retrained by SGD and recorded (docs/math.md §5;
+the trajectory behind one sample of the ``geomdl experiment perturb`` histograms).
 
 The data and construction of ``geometry`` (:mod:`geomdl.geometries`; square layers only: clustered, sls,
 nonsep) are perturbed exactly as trial ``trial`` of a perturbation sweep with seed ``seed``

@@ -1,12 +1,12 @@
-"""Experiment ``truncation-speed`` (spec sections 5 and 6, notes of Oct 28).
+"""Experiment ``truncation-speed`` (docs/math.md §5, §6).
 
 ``Q`` clustered classes (uniform balls around ``e_1..e_Q``), a network that starts from the partially
 truncating construction (each hidden layer ``l`` has ``start_fraction`` of class ``l`` collapsed), trained
 with full-batch GD (or SGD) on the MSE, recorded at evenly spaced snapshots.
 
-Defaults, and why (calibrated on Q=3, seed 0, float64; spec 6 gives the calibration point lr 0.002 ->
+Defaults, and why (calibrated on Q=3, seed 0, float64; a first check gave, at lr 0.002, a
 collapsed count 44 -> 133 over 4000 steps, and lr 0.01 -> dead network):
-- ``radius=0.25``, ``n_per_class=200``: the spec's calibration data; clusters well separated (margin ~0.5);
+- ``radius=0.25``, ``n_per_class=200``: that first check's data; clusters well separated (margin ~0.5);
 - ``start_fractions=(0.22,)``: layer 1 starts with 44 of its 200 class-1 points collapsed, as in the
   calibration point; layers not listed start fully collapsed (fraction 1: the zero-loss construction's cone).
   Starting every layer partial (0.22, 0.22, 0.22) gives a violent transient (initial loss 3.7, layer 2 loses

@@ -1,4 +1,4 @@
-"""Speed of truncation, measured (spec 6; notes of Oct 28; T. Chen, arXiv 2501.07400).
+"""Speed of truncation, measured (docs/math.md §6; T. Chen, arXiv 2501.07400).
 
 For several start fractions and seeds, run the ``truncation-speed`` experiment (partially truncating
 construction, GD) and record the collapsed count ``n_l(t)`` of every partially started layer ``l`` (its own
