@@ -137,7 +137,7 @@ class FlowsFrames:
         return self.plot.y + self.plot.h * (lc - self.log_lo) / (self.log_hi - self.log_lo)
 
     def clip_t(self, i: int) -> float:
-        """The flow time ``t`` of frame ``i`` (uniform over the animated part)."""
+        """The reparametrised time ``t`` of frame ``i`` (uniform over the animated part)."""
         j = min(max(i - self.n_hold0, 0), self.n_anim - 1)
         return self.t_max * j / (self.n_anim - 1)
 
