@@ -568,7 +568,7 @@ class CE23Layer:
 
 
 def ce23_wstar(q: int, eta: float = 0.5) -> np.ndarray:
-    """Our ``W_*`` (the spec leaves it open): rows ``u/|u| + eta s_i``, ``s_i`` a regular simplex in ``u^perp``,
+    """Our ``W_*`` (our choice): rows ``u/|u| + eta s_i``, ``s_i`` a regular simplex in ``u^perp``,
     so ``W_* u/|u| = 1`` (all ones) and the cone of ``W_* R_l`` is a simplicial cone around ``f_l`` that gets
     wider as ``eta`` shrinks (``eta = 0.5``: rows of norm ``<= 1.12``, so ``|W_* dx| <= 2 delta`` keeps CE23's
     collapse bound valid). ``(Q, Q)``."""

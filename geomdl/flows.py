@@ -42,7 +42,7 @@ before anything runs, and a rank drop during the flow stops that flow with ``sto
 (recorded, never hidden). Rank is the number of singular values above ``rank_rtol * s_max`` (default
 ``1e-9``: a float64 ``D`` that is singular in exact arithmetic shows singular values near ``1e-16 s_max``).
 
-Integrator (the spec leaves it open): explicit **RK4** (default) or **Euler** in the flow time ``s`` over a
+Integrator (our choice): explicit **RK4** (default) or **Euler** in the flow time ``s`` over a
 fixed grid ``0 = s_0 < ... < s_steps = tau_max N`` recorded at every point: ``grid="t"`` (default) uniform in
 the paper's time ``t = 1 - e^{-s/N}`` (dense early, where the flows move fast; the clip's time axis), or
 ``grid="s"`` uniform in ``s``. Each grid interval is split into ``substeps`` equal sub-steps; ``substeps = 0``
@@ -157,9 +157,9 @@ class FlowConfig:
 
 
 class FlowMLP(ReLUMLP):
-    """The spec's network (hidden layers ``sigma(W x + b)``, affine output) with any hidden widths (the flows
+    """The network of math.md §1 (hidden layers ``sigma(W x + b)``, affine output) with any hidden widths (the flows
     need ``K >= QN``, so layers wider than the input are the point here) and a choice of ``sigma``:
-    ``relu`` (the spec's) or ``softplus`` ``log(1 + e^{beta z}) / beta``, a smooth stand-in that satisfies the
+    ``relu`` (docs/math.md §1) or ``softplus`` ``log(1 + e^{beta z}) / beta``, a smooth stand-in that satisfies the
     paper's smoothness hypothesis (used to separate the effect of ReLU kinks from integration error).
     Parameter names and order are those of :class:`~geomdl.model.ReLUMLP`.
     """

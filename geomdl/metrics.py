@@ -131,7 +131,7 @@ def nc4(H: np.ndarray, labels: np.ndarray, q: int, predictions: np.ndarray) -> f
 def delta_p(T: np.ndarray, labels: np.ndarray, q: int) -> dict[str, float]:
     """Barycentric deviation of truncated data ``T: (N, M)`` w.r.t. their class means (CE23).
 
-    ``sup`` (the spec's ``delta_P``) and ``mean`` over points of ``|(Xbar^red)^+ (tau(x) - xbar_{y(x)})|``.
+    ``sup`` (CE23's ``delta_P``) and ``mean`` over points of ``|(Xbar^red)^+ (tau(x) - xbar_{y(x)})|``.
     0 when every class is collapsed to one point.
     """
     T, labels = _check(T, labels, q)

@@ -32,7 +32,7 @@ def resolve_dtype(name: str) -> torch.dtype:
 class ReLUMLP(nn.Module):
     """``x^(l) = relu(W_l x^(l-1) + b_l)`` for ``l = 1..L``, then ``W_{L+1} x^(L) + b_{L+1}``.
 
-    ``widths``: hidden widths ``M_1..M_L`` (spec: non-increasing, ``>= Q``; checked by :func:`check_widths`).
+    ``widths``: hidden widths ``M_1..M_L`` (docs/math.md §1: non-increasing, ``>= Q``; checked by :func:`check_widths`).
     """
 
     def __init__(self, in_dim: int, widths: list[int], out_dim: int):
