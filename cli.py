@@ -186,7 +186,7 @@ def run_experiment(mod, cfg):
 
 
 def trace_cache_path(out: Path, mod, cfg) -> Path:
-    from geomdl.trace import config_hash  # noqa: PLC0415
+    from geomdl.io.trace import config_hash  # noqa: PLC0415
 
     return out / "traces" / f"{mod.KIND}_{config_hash(mod.KIND, cfg.to_dict())}.npz"
 
@@ -234,7 +234,7 @@ def train(
     sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
                                  n_per_class, snapshots, device, sets, dtype, dataset=dataset, digits=digits,
@@ -280,9 +280,9 @@ def render(
 
     The trace is cached under OUT/traces/ keyed by the config hash: re-rendering never retrains.
     """
-    from geomdl import trace as trace_mod  # noqa: PLC0415
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
-    from scenes import export  # noqa: PLC0415
+    from geomdl.io import trace as trace_mod  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from scenes.backends import export  # noqa: PLC0415
     from scenes.render import RENDERERS, resolve_renderer, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
@@ -371,9 +371,9 @@ def experiment_truncation_speed(
     Writes counts.csv, fits.csv, summary.csv/.json and truncation_speed.png/.pdf to OUT/experiments/truncation-speed/.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
-    from geomdl.experiments import truncation_speed_study as study  # noqa: PLC0415
+    from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     base = experiments.make_config(ts, {"q": q, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
                                         "snapshots": snapshots}, sets)
@@ -390,7 +390,7 @@ def experiment_truncation_speed(
     with progress_bar() as bar:
         task = bar.add_task("runs", total=len(fr) * seeds, info="")
         result = study.run_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
-    from scenes.figures_truncation_speed import plot_study  # noqa: PLC0415
+    from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
     files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
     for srow in result["summary"]:
@@ -430,9 +430,10 @@ def experiment_mnist(
     digits with cones, outputs, pixel hyperplanes, neural collapse (NC1-NC4), delta_P, the network metric d; SLS
     check. Writes runs.csv, metrics.csv, layers.csv, sls.csv and figures (PNG + PDF) to OUT/experiments/mnist/.
     """
-    from geomdl import experiments, mnist  # noqa: PLC0415
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
-    from geomdl.experiments import mnist as mx  # noqa: PLC0415
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.data import mnist  # noqa: PLC0415
+    from geomdl.experiments import mnist_thresholds as mx  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     if loss not in ("mse", "ce", "wmse", "both"):
         raise GeomdlError(f"unknown --loss {loss!r}; known: mse, ce, wmse, both")
@@ -460,7 +461,7 @@ def experiment_mnist(
         result = mx.run_experiment(
             cfg, progress=lambda name, step, v: bar.update(task, completed=step, info=f"step {step} loss {v:.3e}"),
             stage=lambda name: bar.update(task, description=name, completed=0, info=""))
-    from scenes.figures_mnist import draw_all  # noqa: PLC0415
+    from scenes.figures.mnist import draw_all  # noqa: PLC0415
 
     files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
     for r in result.runs:
@@ -497,9 +498,9 @@ LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per 
 
 def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trials: int, mode: str, steps: int,
                      lr: float, seed: int, chunk: int, scheduler, resume: bool, out: Path):
-    from geomdl import sweep  # noqa: PLC0415
     from geomdl.experiments import perturb as px  # noqa: PLC0415
-    from scenes.figures_landscape import plot_perturbation  # noqa: PLC0415
+    from geomdl.experiments import sweep  # noqa: PLC0415
+    from scenes.figures.landscape import plot_perturbation  # noqa: PLC0415
 
     cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
                             trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
@@ -539,14 +540,14 @@ def construct(
     import numpy as np  # noqa: PLC0415
     import torch  # noqa: PLC0415
 
-    from geomdl import constructions, geometries  # noqa: PLC0415
-    from geomdl.model import ReLUMLP  # noqa: PLC0415
+    from geomdl.math import constructions, geometries  # noqa: PLC0415
+    from geomdl.nn.model import ReLUMLP  # noqa: PLC0415
 
     if geometry == "all":
         if not figure or q is not None:
             raise GeomdlError("--geometry all is for --figure (every geometry with its default Q)")
-        from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
-        from scenes.figures_geometries import draw_construction, draw_geometries  # noqa: PLC0415
+        from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+        from scenes.figures.geometries import draw_construction, draw_geometries  # noqa: PLC0415
 
         folder = ensure_writable_dir(out / "constructions")
         files, sets_ = [], []
@@ -567,8 +568,8 @@ def construct(
     for note in net.notes:
         typer.echo(f"note: {note}")
     if figure:
-        from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
-        from scenes.figures_geometries import draw_construction  # noqa: PLC0415
+        from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+        from scenes.figures.geometries import draw_construction  # noqa: PLC0415
 
         for f in draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
                                    ensure_writable_dir(out / "constructions") / geometry):
@@ -627,9 +628,9 @@ def experiment_local_minima(
     bar chart), then the perturbation sweep (mode train or eval) around each pattern. Output:
     OUT/experiments/local-minima/.
     """
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from geomdl.experiments import perturb as px  # noqa: PLC0415
-    from scenes.figures_landscape import plot_local_minima  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from scenes.figures.landscape import plot_local_minima  # noqa: PLC0415
 
     if q < 2:
         raise GeomdlError(f"Q must be >= 2 (got {q})")
@@ -680,14 +681,14 @@ def experiment_flows(
     activation, integrator, solver, least_squares, freeze_adapted, ...) via --set KEY=VALUE.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from geomdl.experiments import flows as fx  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     cfg = experiments.make_config(fx, {"q": q, "seed": seed, "n_per_class": n_per_class, "widths": widths,
                                        "alphas": alphas, "steps": steps, "loss": loss}, sets)
     out_dir = ensure_writable_dir(out / "experiments" / "flows")
     trace, result = run_experiment(fx, cfg)
-    from scenes.figures_flows import write_figures  # noqa: PLC0415
+    from scenes.figures.flows import write_figures  # noqa: PLC0415
 
     files = [trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir) + write_figures(trace, out_dir)
     for line in fx.summary_lines(trace):
@@ -727,8 +728,8 @@ def experiment_nc_feasibility(
     """
     import numpy as np  # noqa: PLC0415
 
-    from geomdl import nc_feasibility as nf  # noqa: PLC0415
-    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.math import nc_feasibility as nf  # noqa: PLC0415
 
     def grid(text: str, name: str, log: bool) -> tuple[float, ...]:
         try:
@@ -749,7 +750,7 @@ def experiment_nc_feasibility(
         task = bar.add_task("LPs", total=total, info="data sets")
         result = nf.run_sweep(cfg, progress=lambda k, t: bar.update(task, completed=k) if k % 20 == 0 or k == t
                               else None)
-    from scenes.figures_nc_feasibility import write_figures  # noqa: PLC0415
+    from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
 
     files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
     for r in cfg.ratios:

@@ -23,9 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geomdl import data  # noqa: E402
-from geomdl import flows as fl  # noqa: E402
-from geomdl.jacobian import flat_params, jacobian, outputs_and_vjp  # noqa: E402
+from geomdl.data import synthetic as data  # noqa: E402
+from geomdl.math import gradient_flows as fl  # noqa: E402
+from geomdl.math.jacobian import flat_params, jacobian, outputs_and_vjp  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geomdl.experiments import truncation_speed  # noqa: E402
-from geomdl.model import build_model  # noqa: E402
-from geomdl.recorder import Recorder  # noqa: E402
-from geomdl.snapshots import snapshot_steps  # noqa: E402
-from geomdl.training import train  # noqa: E402
-from scenes import export  # noqa: E402
+from geomdl.io.recorder import Recorder  # noqa: E402
+from geomdl.nn.model import build_model  # noqa: E402
+from geomdl.nn.snapshots import snapshot_steps  # noqa: E402
+from geomdl.nn.training import train  # noqa: E402
+from scenes.backends import export  # noqa: E402
 from scenes.render import make_frames, manim_available  # noqa: E402
 
 GEOMDL = str(Path(sys.executable).with_name("geomdl"))
@@ -58,7 +58,8 @@ def cli(args: list[str]) -> None:
 
 def train_once(cfg, with_recorder: bool) -> None:
     """The experiment's training loop, with or without snapshots (same data and start)."""
-    from geomdl import constructions, data  # noqa: PLC0415
+    from geomdl.data import synthetic as data  # noqa: PLC0415
+    from geomdl.math import constructions  # noqa: PLC0415
 
     X, y = data.clustered(cfg.data_config())
     con = constructions.partial_construction(X, y, cfg.layer_fractions())
@@ -98,12 +99,12 @@ def main() -> None:
         frames = make_frames(tr, q.fps, 8.0, "light")
         t_floor = median_time(lambda: encode_blank(frames.n_frames, q, tmp / "blank.mp4"), args.repeats)
         rows.append((f"encode floor ({frames.n_frames} blank frames, {q.tag})", f"{t_floor:.2f} s", "1.00x"))
-        from scenes.mpl_renderer import render_mpl  # noqa: PLC0415
+        from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
 
         t_mpl = median_time(lambda: render_mpl(frames, tmp / "mpl.mp4", args.quality), args.repeats)
         rows.append(("matplotlib render", f"{t_mpl:.2f} s", f"{t_mpl / t_floor:.2f}x floor (target <= 2x)"))
         if manim_available():
-            from scenes.manim_scenes import render_manim  # noqa: PLC0415
+            from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
             t_manim = median_time(lambda: render_manim(frames, tmp / "manim.mp4", args.quality), args.repeats)
             rows.append(("Manim render", f"{t_manim:.2f} s", f"{t_manim / t_floor:.2f}x floor (target <= 4x); "

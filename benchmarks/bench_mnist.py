@@ -4,11 +4,11 @@ Run:  .venv/bin/python benchmarks/bench_mnist.py [--repeats 3] [--skip-full]
 
 Snapshot rows (median of ``--repeats``; ratios within this one run, the machine is noisy):
 
-- ``pinv recorder``: the foundation's :class:`geomdl.recorder.Recorder` (one SVD-based pseudo-inverse per
+- ``pinv recorder``: the foundation's :class:`geomdl.io.recorder.Recorder` (one SVD-based pseudo-inverse per
   layer, full ``T_l(X)``, ``W^(l)``, edges stored: what a small-M trace does);
-- ``LU chain``: :class:`geomdl.wide_chain.SolvedChain` alone (singular values for the rank, one LU per layer,
+- ``LU chain``: :class:`geomdl.math.wide_chain.SolvedChain` alone (singular values for the rank, one LU per layer,
   ``T_l(X)`` by solves, the residual);
-- ``MNIST snapshot``: :func:`geomdl.experiments.mnist.record_snapshot`, everything the experiment records per
+- ``MNIST snapshot``: :func:`geomdl.experiments.mnist_thresholds.record_snapshot`, everything the experiment records per
   snapshot (LU chain on train and test digits, PCA projections, projected edges, NC1-NC4, delta_P per layer,
   metric d), from one cached chain.
 
@@ -35,11 +35,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geomdl import mnist, projection  # noqa: E402
-from geomdl.experiments import mnist as mx  # noqa: E402
-from geomdl.model import build_model  # noqa: E402
-from geomdl.recorder import Recorder  # noqa: E402
-from geomdl.wide_chain import SolvedChain  # noqa: E402
+from geomdl.data import mnist  # noqa: E402
+from geomdl.experiments import mnist_thresholds as mx  # noqa: E402
+from geomdl.io import projection  # noqa: E402
+from geomdl.io.recorder import Recorder  # noqa: E402
+from geomdl.math.wide_chain import SolvedChain  # noqa: E402
+from geomdl.nn.model import build_model  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_foundation import median_time  # noqa: E402

@@ -2,8 +2,8 @@
 
 Setting: clustered Q=3 (200 points per class, radius 0.25, M=3), its zero-loss construction, lambda=0.1,
 SGD (lr 0.01, batch 64, MSE, float64, 1 thread), exactly 500 steps per trial (early stopping off). Batched:
-``geomdl.landscape.run_trials`` on all trials (blocks of 200 stacked trials). Loop: the same trials one model
-at a time with ``geomdl.training.train`` (identical mini-batches); by default on the first ``--loop-trials``
+``geomdl.math.landscape.run_trials`` on all trials (blocks of 200 stacked trials). Loop: the same trials one model
+at a time with ``geomdl.nn.training.train`` (identical mini-batches); by default on the first ``--loop-trials``
 (100) and extrapolated linearly to the full count (a trial's cost does not depend on the others), or on
 all of them with ``--loop-trials 1000``. Batched timings are medians of ``--repeats``. The two must agree on
 the trials both ran (max |final loss difference| is printed).
@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from geomdl import geometries, landscape
-from geomdl.training import TrainConfig
+from geomdl.math import geometries, landscape
+from geomdl.nn.training import TrainConfig
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ title card or holds. Per-frame cost = frame model + drawing, *excluding* encodin
 ``MplFrameDrawer.draw(i)``; Manim the interval between consecutive frames of the scene rendered with
 ``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to back ``--repeats``
 times and the ratio is the median of the paired ratios (the machine's speed drifts). ``--raster-min`` sets
-the point count from which both renderers splat point groups with numpy (``scenes.raster``; a huge value
+the point count from which both renderers splat point groups with numpy (``scenes.backends.raster``; a huge value
 measures the marker paths).
 """
 
@@ -44,7 +44,7 @@ from bench_foundation import encode_blank, median_time  # noqa: E402
 
 from geomdl import experiments  # noqa: E402
 from geomdl.experiments import truncation_speed  # noqa: E402
-from scenes import export  # noqa: E402
+from scenes.backends import export  # noqa: E402
 from scenes.render import SCENES, make_frames, manim_available  # noqa: E402
 
 # experiment -> config overrides for the recording (documented in the module docstring)
@@ -75,10 +75,10 @@ def record(scene_names: list[str]) -> dict[str, object]:
 
 def render(frames, renderer: str, quality: str, path: Path) -> Path:
     if renderer == "manim":
-        from scenes.manim_scenes import render_manim  # noqa: PLC0415
+        from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
         return render_manim(frames, path, quality)
-    from scenes.mpl_renderer import render_mpl  # noqa: PLC0415
+    from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
 
     return render_mpl(frames, path, quality)
 
@@ -110,7 +110,7 @@ def bench_scenes(args, tmp: Path) -> list[list[str]]:
 
 
 def mpl_frame_times(frames, quality: str) -> list[float]:
-    from scenes.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
+    from scenes.backends.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
 
     q = export.quality(quality)
     drawer = MplFrameDrawer(frames, q.width, q.height)
@@ -130,7 +130,7 @@ def manim_frame_times(frames, quality: str, tmp: Path) -> list[float]:
     """Intervals between consecutive frames of the Manim scene, rendered without writing a movie."""
     from manim import tempconfig  # noqa: PLC0415
 
-    from scenes.manim_scenes import TruncationScene, manim_config  # noqa: PLC0415
+    from scenes.backends.manim_scenes import TruncationScene, manim_config  # noqa: PLC0415
 
     stamps: list[float] = []
     cfg = manim_config(frames, export.quality(quality), tmp / "manim-media")
@@ -141,7 +141,7 @@ def manim_frame_times(frames, quality: str, tmp: Path) -> list[float]:
 
 
 def bench_points(args, tmp: Path) -> list[list[str]]:
-    from scenes.frames import TruncationFrames  # noqa: PLC0415
+    from scenes.clips.base import TruncationFrames  # noqa: PLC0415
 
     sizes = {}
     for label, npc in POINTS_N_PER_CLASS.items():
@@ -185,11 +185,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 def set_raster_min(n: int) -> None:
     """Override the point count from which both renderers splat point groups (their module-level copies)."""
-    import scenes.mpl_renderer as mr  # noqa: PLC0415
+    import scenes.backends.mpl_renderer as mr  # noqa: PLC0415
 
     mr.RASTER_MIN = n
     if manim_available():
-        import scenes.manim_scenes as ms  # noqa: PLC0415
+        import scenes.backends.manim_scenes as ms  # noqa: PLC0415
 
         ms.RASTER_MIN = n
 
@@ -204,7 +204,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=None, help="seconds of animation per clip (default 4)")
     ap.add_argument("--sections", type=csv, default=["scenes", "points"], help="scenes,points")
     ap.add_argument("--points-frames", type=int, default=None, help="frames per points measurement (default 30)")
-    ap.add_argument("--raster-min", type=int, default=None, help="override scenes.raster.RASTER_MIN")
+    ap.add_argument("--raster-min", type=int, default=None, help="override scenes.backends.raster.RASTER_MIN")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, 1 s, -ql, 5 points frames")
     args = ap.parse_args()
     args.repeats = args.repeats or (1 if args.quick else 3)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geomdl.atomic import ensure_writable_dir
 from geomdl.errors import GeomdlError
-from geomdl.trace import Trace
-from scenes import export
-from scenes.frames import THEMES
+from geomdl.io.atomic import ensure_writable_dir
+from geomdl.io.trace import Trace
+from scenes.backends import export
+from scenes.clips.base import THEMES
 
 RENDERERS = ("auto", "manim", "matplotlib")
 
@@ -29,7 +29,7 @@ class SceneSpec:
     """A clip: the trace experiment that records its data and the frame model that draws it.
 
     ``frames``: ``"module:Class"``, constructed as ``Class(trace, fps=..., duration=..., theme=...)``; it must
-    provide ``fps``, ``n_frames``, ``theme``, ``static()`` and ``frame(i)`` (see :mod:`scenes.frames`), which
+    provide ``fps``, ``n_frames``, ``theme``, ``static()`` and ``frame(i)`` (see :mod:`scenes.clips.base`), which
     is all both renderers use.
     """
 
@@ -49,32 +49,32 @@ class SceneSpec:
 
 SCENES: dict[str, SceneSpec] = {
     "truncation-speed": SceneSpec(
-        "truncation-speed", "truncation-speed", "scenes.frames:TruncationFrames",
+        "truncation-speed", "truncation-speed", "scenes.clips.base:TruncationFrames",
         "Q clustered classes, a network starting partially truncated, trained with GD: clusters collapse toward "
         "their cones' base points; live collapsed-count plot."),
     "layers": SceneSpec(
-        "layers", "layers", "scenes.layers_frames:LayersFrames",
+        "layers", "layers", "scenes.clips.layers:LayersFrames",
         "A trained network (default: MNIST digits 0 1 2, --dataset mnist|clustered): the data move through the "
         "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn.",
         kinds=("truncation-speed",)),
     "training": SceneSpec(
-        "training", "layers", "scenes.layers_frames:TrainingFrames",
+        "training", "layers", "scenes.clips.layers:TrainingFrames",
         "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
         "NC1 and delta_P readouts.", kinds=("truncation-speed",)),
     "flows": SceneSpec(
-        "flows", "flows", "scenes.flows_frames:FlowsFrames",
+        "flows", "flows", "scenes.clips.flows:FlowsFrames",
         "Outputs in R^Q under standard gradient descent (curves) vs the adapted Penrose flow (straight lines), "
         "side by side, with both costs on a log axis against the law e^{-2s/N} C(0)."),
     "cones": SceneSpec(
-        "cones", "cones", "scenes.cones_frames:ConesFrames",
+        "cones", "cones", "scenes.clips.cones:ConesFrames",
         "A geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric), layer by layer: each "
         "layer's cone appears and the truncation T_{l-1} -> T_l collapses its class onto the base point."),
     "local-minima": SceneSpec(
-        "local-minima", "local-minima", "scenes.landscape_frames:LocalMinimaFrames",
+        "local-minima", "local-minima", "scenes.clips.landscape:LocalMinimaFrames",
         "A tour of the 2^Q - 1 toggle points of the clustered construction (which layers collapse which class) and "
         "the global minimum: layer panels, loss and gradient readout, where L-BFGS takes each, loss chart."),
     "perturbation": SceneSpec(
-        "perturbation", "perturbation", "scenes.landscape_frames:PerturbationFrames",
+        "perturbation", "perturbation", "scenes.clips.landscape:PerturbationFrames",
         "A perturbed zero-loss construction (--set lam=0.1 --set trial=0) retrained by SGD: the cones moving back "
         "(or not) toward the construction's base points, loss and collapsed-count curves, the outcome."),
 }
@@ -157,7 +157,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     png = out_dir / f"{stem}.png"
 
     if fmt == "png" and renderer == "matplotlib" and not at:
-        from scenes.mpl_renderer import render_mpl_png  # noqa: PLC0415
+        from scenes.backends.mpl_renderer import render_mpl_png  # noqa: PLC0415
 
         return [render_mpl_png(frames, png, quality)]
 
@@ -185,7 +185,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
            progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Render ``trace`` (a :class:`~geomdl.trace.Trace` or the path of a saved one) and return the files written.
+    """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
     Files go to ``out/<scene>/<stem>.<ext>``; the default ``stem`` is
@@ -200,7 +200,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     import warnings  # noqa: PLC0415
 
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl import trace as trace_mod  # noqa: PLC0415
+    from geomdl.io import trace as trace_mod  # noqa: PLC0415
 
     tr = trace if isinstance(trace, Trace) else trace_mod.load(trace)
     kind = tr.meta.get("kind")
@@ -237,9 +237,9 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,
                 progress: Callable[[int, int], None] | None) -> Path:
     if renderer == "manim":
-        from scenes.manim_scenes import render_manim  # noqa: PLC0415
+        from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
         return render_manim(frames, path, quality, progress=progress)
-    from scenes.mpl_renderer import render_mpl  # noqa: PLC0415
+    from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
 
     return render_mpl(frames, path, quality, progress=progress)

@@ -15,8 +15,9 @@ import pytest
 from videos import is_blank, probe, read_gif, read_png
 
 import scenes.render
-from geomdl import experiments, trace
+from geomdl import experiments
 from geomdl.errors import GeomdlError
+from geomdl.io import trace
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 TINY = dict(n_per_class=20, steps=30, snapshots=4)           # on top of the example's own parameters

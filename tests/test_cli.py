@@ -114,7 +114,7 @@ def with_cache(out: Path, trace: Path) -> Path:
 
 
 def expected_frames(trace: Path, fps: int, duration: float) -> int:
-    from geomdl.trace import load  # noqa: PLC0415
+    from geomdl.io.trace import load  # noqa: PLC0415
     from scenes.render import make_frames  # noqa: PLC0415
 
     return make_frames(load(trace), fps, duration, "light").n_frames
@@ -219,8 +219,8 @@ def test_mp4_matplotlib_decodes_and_moves(first_render, cached_trace):
 def manim_missing() -> str | None:
     if importlib.util.find_spec("manim") is None:
         return "Manim is not installed"
-    if importlib.util.find_spec("scenes.manim_scenes") is None:
-        return "scenes/manim_scenes.py does not exist yet"
+    if importlib.util.find_spec("scenes.backends.manim_scenes") is None:
+        return "scenes/backends/manim_scenes.py does not exist yet"
     return None
 
 
@@ -231,7 +231,7 @@ needs_manim = pytest.mark.skipif(MANIM_MISSING is not None, reason=MANIM_MISSING
 def import_render_manim():
     """``render_manim``; skips only when Manim itself cannot be imported (a broken scenes module fails)."""
     pytest.importorskip("manim")
-    from scenes.manim_scenes import render_manim  # noqa: PLC0415
+    from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
     return render_manim
 
@@ -256,7 +256,7 @@ def test_mp4_manim_decodes_and_moves(tmp_path, cached_trace):
 def test_render_manim_api(tmp_path, monkeypatch, cached_trace):
     """``render_manim(frames, out_path, quality, progress)``: the MP4, every frame, progress up to n of n."""
     render_manim = import_render_manim()
-    from geomdl.trace import load  # noqa: PLC0415
+    from geomdl.io.trace import load  # noqa: PLC0415
     from scenes.render import make_frames  # noqa: PLC0415
 
     monkeypatch.chdir(tmp_path)

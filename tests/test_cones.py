@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import geometries, trace
 from geomdl.errors import GeomdlError
 from geomdl.experiments import TRACE_EXPERIMENTS, cones, make_config
-from scenes.cones_frames import ConesFrames
+from geomdl.io import trace
+from geomdl.math import geometries
+from scenes.clips.cones import ConesFrames
 from scenes.render import SCENES, render_trace
 
 SMALL = 25

@@ -1,7 +1,7 @@
 """Explicit zero-loss constructions and partially truncating networks (spec math.md sections 4 and 5).
 
 Losses, accuracies and truncation counts are computed here with a plain numpy forward pass (per-layer
-parameters), independent of geomdl.geometry, and again through the torch model.
+parameters), independent of geomdl.math.truncation, and again through the torch model.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import constructions, data
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.losses import loss_fn
-from geomdl.model import ReLUMLP
+from geomdl.math import constructions
+from geomdl.nn.losses import loss_fn
+from geomdl.nn.model import ReLUMLP
 
 
 def forward(X, Ws, bs, W_out, b_out):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import data
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 
 

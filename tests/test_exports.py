@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from videos import is_blank, probe, read_png
 
-from scenes import export
-from scenes.frames import TruncationFrames
+from scenes.backends import export
+from scenes.clips.base import TruncationFrames
 from scenes.render import render_trace
 
 

@@ -12,11 +12,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import data
-from geomdl import flows as fl
-from geomdl import trace as trace_mod
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.jacobian import ParamLayout, flat_params, jacobian, load_flat, output_map
+from geomdl.io import trace as trace_mod
+from geomdl.math import gradient_flows as fl
+from geomdl.math.jacobian import ParamLayout, flat_params, jacobian, load_flat, output_map
 
 torch.set_num_threads(1)
 
@@ -336,7 +336,7 @@ def tiny_trace():
 
 def test_experiment_trace_tables_and_figures(tiny_trace, tmp_path):
     from geomdl.experiments import flows as fx
-    from scenes.figures_flows import write_figures
+    from scenes.figures.flows import write_figures
 
     tr, res = tiny_trace
     assert res.stop_reason == "completed" and len(res.summaries) == 3
@@ -395,7 +395,7 @@ def test_clip_frames_have_stable_primitives(tiny_trace, tmp_path):
     # the adapted panel's trail points lie on straight lines: at the end every output is near its target
     last = fr.frame(fr.n_frames - 1)
     assert "t = 0.86" in next(lab.text for lab in last.labels if lab.name == "time")
-    from scenes.mpl_renderer import render_mpl_png
+    from scenes.backends.mpl_renderer import render_mpl_png
 
     png = render_mpl_png(fr, tmp_path / "last.png", "l")
     assert png.stat().st_size > 10_000

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from geomdl import constructions, data, geometries
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.model import ReLUMLP
+from geomdl.math import constructions, geometries
+from geomdl.nn.model import ReLUMLP
 
 
 def separable(A: np.ndarray, B: np.ndarray) -> bool:
@@ -208,7 +209,7 @@ def test_ce23_global_and_local_ranges():
     Y = np.eye(3)[labels]
     ls = 0.5 * np.mean(np.sum((H @ np.linalg.lstsq(H, Y, rcond=None)[0] - Y) ** 2, axis=1))
     np.testing.assert_allclose(losses, ls, rtol=1e-9)
-    from geomdl.landscape import gradient_norms
+    from geomdl.math.landscape import gradient_norms
 
     assert gradient_norms(net, X, labels)[0] < 1e-10          # stationary
     with pytest.raises(GeomdlError, match="neither range"):

@@ -1,6 +1,6 @@
-"""geomdl.geometry against an independent plain-numpy reference (spec math.md sections 2.1-2.5).
+"""geomdl.math.truncation against an independent plain-numpy reference (spec math.md sections 2.1-2.5).
 
-The reference below is written from the formulas, one point at a time, and never calls geomdl.geometry:
+The reference below is written from the formulas, one point at a time, and never calls geomdl.math.truncation:
 - cumulative parameters from the closed form ``W^(l) = W_l...W_1``, ``b^(l) = sum_k W_l...W_{k+1} b_k``;
 - ``W^+ = W^T (W W^T)^{-1}`` (full row rank), the cone ``p = -W^+ b``, ``v_i = W^+ e_i``;
 - ``tau(x) = p + sum_i max(a_i, 0) v_i`` with ``a = W x + b`` (cone coordinates).
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import geometry
+from geomdl.math import truncation as geometry
 
 SETTINGS = settings(deadline=None, max_examples=40)
 

@@ -49,8 +49,8 @@ def rendered(frames, tmp_path_factory):
 def render_frames(frames, renderer: str, tmp_path: Path) -> dict:
     if renderer == "matplotlib":
         return {i: downscale(img) for i, img in mpl_frames(frames, FRAMES).items()}
-    from scenes.export import frames_at  # noqa: PLC0415
-    from scenes.manim_scenes import render_manim  # noqa: PLC0415
+    from scenes.backends.export import frames_at  # noqa: PLC0415
+    from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
     clip = render_manim(frames, tmp_path / "g.mp4", "l")
     imgs = frames_at(clip, [i / frames.fps for i in FRAMES])

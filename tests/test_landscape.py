@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from geomdl import constructions, geometries, landscape, sweep
 from geomdl.errors import GeomdlError
-from geomdl.training import TrainConfig
+from geomdl.experiments import sweep
+from geomdl.math import constructions, geometries, landscape
+from geomdl.nn.training import TrainConfig
 
 GEOMDL = [sys.executable, "-c", "import cli; cli.app()"]
 
@@ -72,8 +73,8 @@ def test_batched_trials_equal_the_per_trial_loop(clustered, optimizer):
 def test_batched_loss_matches_losses_module(clustered):
     X, labels, net = clustered
     params, _ = landscape.perturbed_stack(net, 0.3, 0, range(4))
-    from geomdl.losses import loss_fn
-    from geomdl.model import ReLUMLP
+    from geomdl.nn.losses import loss_fn
+    from geomdl.nn.model import ReLUMLP
 
     for kind in ("mse", "wmse", "ce"):
         _, out = landscape.batched_forward(params, torch.as_tensor(X))

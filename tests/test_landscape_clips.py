@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from geomdl import constructions, geometries, landscape
 from geomdl.errors import GeomdlError
 from geomdl.experiments import local_minima as lm
 from geomdl.experiments import perturbation as pt
-from geomdl.trace import load
-from geomdl.training import TrainConfig
-from scenes.landscape_frames import LocalMinimaFrames, PerturbationFrames, keyframe_positions
+from geomdl.io.trace import load
+from geomdl.math import constructions, geometries, landscape
+from geomdl.nn.training import TrainConfig
+from scenes.clips.landscape import LocalMinimaFrames, PerturbationFrames, keyframe_positions
 from scenes.render import make_frames
 
 N_PER = 20

@@ -7,7 +7,7 @@ import torch
 
 from geomdl.experiments import layers as layers_exp
 from geomdl.experiments import truncation_speed as ts
-from scenes.layers_frames import LayersFrames, TrainingFrames
+from scenes.clips.layers import LayersFrames, TrainingFrames
 
 FPS = 10
 

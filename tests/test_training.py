@@ -8,13 +8,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geomdl import constructions, data
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.experiments import truncation_speed as ts
-from geomdl.losses import loss_fn
-from geomdl.model import ReLUMLP, build_model
-from geomdl.recorder import Recorder
-from geomdl.training import TrainConfig, dead_layer, train
+from geomdl.io.recorder import Recorder
+from geomdl.math import constructions
+from geomdl.nn.losses import loss_fn
+from geomdl.nn.model import ReLUMLP, build_model
+from geomdl.nn.training import TrainConfig, dead_layer, train
 
 
 def setup(fractions=(0.22, 1.0, 1.0), q=3, n=20, seed=0, dtype="float64"):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from geomdl.errors import GeomdlError
 from geomdl.experiments import truncation_speed as ts
-from geomdl.experiments import truncation_speed_study as study
+from geomdl.experiments import truncation_speed_fits as study
 
 GEOMDL = str(Path(sys.executable).with_name("geomdl"))
 

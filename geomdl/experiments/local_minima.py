@@ -4,12 +4,12 @@
 ``Q`` clustered classes and the zero-loss (CE24) construction. A *toggle pattern* ``p`` in ``{0, 1}^Q`` keeps
 layer ``l``'s collapse of its class when ``p[l] = 1`` and shifts the layer's base point back along its cone axis
 when ``p[l] = 0`` (the identity on the data), with the output layer refit by least squares
-(:func:`geomdl.landscape.toggle_network`). The ``2^Q - 1`` patterns other than all ones are the suboptimal
+(:func:`geomdl.math.landscape.toggle_network`). The ``2^Q - 1`` patterns other than all ones are the suboptimal
 "minima" (docs/math.md §5); all ones is the global minimum (loss ~0) and closes the tour.
 
 For every pattern (most collapses first, the global minimum last) the trace records one snapshot of the toggle
 point and, with ``polish`` (default), a second snapshot of where local descent takes it: float64 L-BFGS from the
-toggle point (:func:`geomdl.landscape.polish`). So the trace has ``S = P`` or ``2 P`` snapshots (``P = 2^Q``); its
+toggle point (:func:`geomdl.math.landscape.polish`). So the trace has ``S = P`` or ``2 P`` snapshots (``P = 2^Q``); its
 ``steps`` axis is the tour index ``0..S-1`` (not a training step). Extra arrays:
 
 - ``pattern`` (S, Q) int8: the pattern of each snapshot; ``stage`` (S,) int8: 0 toggle point, 1 after L-BFGS;
@@ -17,7 +17,7 @@ toggle point (:func:`geomdl.landscape.polish`). So the trace has ``S = P`` or ``
   order), -1 where the pattern undoes it;
 - ``grad_norm`` (S,): the loss gradient's norm; ``grad_norm_hidden`` (S,): its hidden-layer part;
 - ``accuracy`` (S,); ``region_infimum`` (S,): the best affine least-squares loss on the uncollapsed classes
-  (:func:`geomdl.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
+  (:func:`geomdl.math.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
 
 Measured (Q=3, 120 points/class, seed 0): the one- and two-collapse patterns have loss 0.015-0.021 and hidden
 gradient 0.14-0.55, so they are not stationary (see docs/results.md); L-BFGS takes the
@@ -31,11 +31,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, landscape
 from geomdl.errors import GeomdlError
 from geomdl.experiments.result import RecordResult
-from geomdl.recorder import Recorder, data_arrays, residual_notes
-from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.recorder import Recorder, data_arrays, residual_notes
+from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.math import constructions, geometries, landscape
 
 KIND = "local-minima"
 STAGES = ("toggle point", "after L-BFGS")

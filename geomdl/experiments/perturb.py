@@ -1,6 +1,6 @@
-"""Experiments ``perturb`` and ``local-minima`` (docs/math.md §5): thin orchestration over :mod:`geomdl.sweep` and
-:mod:`geomdl.landscape`, called by ``geomdl experiment perturb|local-minima`` (figures come from
-``scenes/figures_landscape.py``)."""
+"""Experiments ``perturb`` and ``local-minima`` (docs/math.md §5): thin orchestration over
+:mod:`geomdl.experiments.sweep` and :mod:`geomdl.math.landscape`, called by
+``geomdl experiment perturb|local-minima`` (figures come from ``scenes/figures/landscape.py``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import json
 import math
 from pathlib import Path
 
-from geomdl import geometries, landscape
-from geomdl.atomic import atomic_path
 from geomdl.errors import GeomdlError
+from geomdl.io.atomic import atomic_path
+from geomdl.math import geometries, landscape
 
 
 def parse_lambdas(text: str) -> tuple[float, ...]:

@@ -1,9 +1,9 @@
 """Experiment ``perturbation``: one perturbed zero-loss construction, retrained by SGD and recorded (docs/math.md §5;
 the trajectory behind one sample of the ``geomdl experiment perturb`` histograms).
 
-The data and construction of ``geometry`` (:mod:`geomdl.geometries`; square layers only: clustered, sls,
+The data and construction of ``geometry`` (:mod:`geomdl.math.geometries`; square layers only: clustered, sls,
 nonsep) are perturbed exactly as trial ``trial`` of a perturbation sweep with seed ``seed``
-(:func:`geomdl.landscape.trial_seeds`: every tensor ``T += lam G/|G|_F``, the same ``G`` for every ``lam``; SGD
+(:func:`geomdl.math.landscape.trial_seeds`: every tensor ``T += lam G/|G|_F``, the same ``G`` for every ``lam``; SGD
 mini-batches from the trial's own seed). So ``geomdl render perturbation --set lam=0.5 --set trial=17`` replays
 trial 17 of ``geomdl experiment perturb --lambdas ...,0.5,...`` step for step (same stop rules and defaults as the
 sweep: SGD lr 0.01, batch 64, threshold 1e-10, stuck over 500 steps).
@@ -24,12 +24,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, landscape, snapshots
 from geomdl.errors import GeomdlError
-from geomdl.model import ReLUMLP
-from geomdl.recorder import Recorder, data_arrays, residual_notes
-from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
-from geomdl.training import TrainConfig, TrainResult, train
+from geomdl.io.recorder import Recorder, data_arrays, residual_notes
+from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.math import constructions, geometries, landscape
+from geomdl.nn import snapshots
+from geomdl.nn.model import ReLUMLP
+from geomdl.nn.training import TrainConfig, TrainResult, train
 
 KIND = "perturbation"
 SQUARE_GEOMETRIES = ("clustered", "sls", "nonsep")

@@ -1,5 +1,5 @@
 """The result of an experiment run that records without training (``cones``, ``local-minima``): the same fields
-as :class:`geomdl.training.TrainResult`, which the CLI reports for every trace experiment."""
+as :class:`geomdl.nn.training.TrainResult`, which the CLI reports for every trace experiment."""
 
 from __future__ import annotations
 

@@ -26,12 +26,14 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from geomdl import constructions, data, snapshots
+from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.model import DEVICES, build_model, resolve_device, resolve_dtype
-from geomdl.recorder import Recorder, data_arrays, residual_notes
-from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
-from geomdl.training import TrainConfig, TrainResult, train
+from geomdl.io.recorder import Recorder, data_arrays, residual_notes
+from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.math import constructions
+from geomdl.nn import snapshots
+from geomdl.nn.model import DEVICES, build_model, resolve_device, resolve_dtype
+from geomdl.nn.training import TrainConfig, TrainResult, train
 
 KIND = "truncation-speed"
 

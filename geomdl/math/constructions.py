@@ -1,0 +1,659 @@
+"""Explicit zero-loss constructions and partially truncating networks (docs/math.md §4, §5).
+
+Clustered / SLS construction (CE24, docs/math.md §4): hidden layer ``l`` is a cone ``(p_l, V_l)`` that collapses class
+``order[l]`` to its base point and leaves every other current point (classes not yet collapsed, and the base
+points of classes already collapsed) in the forward cone, where the truncation map is the identity.
+
+Our concrete choices (CE24 leaves them open):
+- the separating hyperplane ``n.x = c`` is the max-margin hyperplane for the L-infinity bound ``|n_i| <= 1``
+  (a linear program, scipy HiGHS), then normalised so ``|n| = 1``; its Euclidean margin is ``m``;
+- the base point ``p_l`` is the projection of class ``l``'s centroid onto that hyperplane (so the class visibly
+  collapses onto a point beside it);
+- the rows are ``w_i = n + eta s_i`` with ``s_i`` the unit vertices of a regular simplex in ``n``'s orthogonal
+  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a current point: every cone
+  coordinate of class ``l`` is then ``<= -m/2`` and every other coordinate ``>= m/2``;
+- the output layer is the least-squares (min-norm) affine fit of the one-hot targets from the last hidden layer,
+  exact because the ``Q`` collapsed points are affinely independent.
+
+Partial truncation (docs/math.md §5): since ``W_l n = 1`` (all ones), moving the bias by ``t s 1`` shifts every cone
+coordinate by ``t s``; ``s`` is the smallest shift (plus the margin) that puts every current point in the forward
+cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. We shift the *cumulative* bias ``b^(l)``
+and keep the other layers' cumulative parameters, so the other cones stay where they are in input space; the
+per-layer parameters are recomputed from the cumulative ones. The output layer is the one of the full
+construction (it maps each base point to its one-hot target), so a partially truncating network has a
+positive loss that training can lower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+
+from geomdl.errors import GeomdlError
+from geomdl.math import truncation as geometry
+
+MARGIN_TOL = 1e-9
+
+
+@dataclass
+class Construction:
+    """A network given by cumulative hidden parameters plus an affine output layer.
+
+    ``Wc[l]: (M, M)``, ``bc[l]: (M,)`` cumulative; ``Ws, bs`` the per-layer parameters for the torch model;
+    ``W_out: (Q, M)``, ``b_out: (Q,)``; ``normals[l]``, ``shifts[l]``: the cone axis ``n`` and the identity
+    shift ``s`` of layer ``l``; ``order[l]``: the class that layer ``l`` collapses; ``t[l]``: bias interpolation
+    (0 = full collapse, 1 = identity on the data).
+    """
+
+    Wc: list[np.ndarray]
+    bc: list[np.ndarray]
+    W_out: np.ndarray
+    b_out: np.ndarray
+    normals: list[np.ndarray]
+    shifts: list[float]
+    order: list[int]
+    t: list[float] = field(default_factory=list)
+
+    @property
+    def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per-layer ``(Ws, bs)``, verified to reproduce the cumulative parameters."""
+        return to_layers(self.Wc, self.bc)
+
+
+def to_layers(Wc: list[np.ndarray], bc: list[np.ndarray], rtol: float = 1e-8) -> tuple[list, list]:
+    """Cumulative -> per-layer parameters (docs/math.md §2.1), then verify by recomputing the cumulative ones."""
+    Ws, bs = geometry.layer_params(Wc, bc)
+    Wc2, bc2 = geometry.cumulative_params(Ws, bs)
+    for l, (a, b, a2, b2) in enumerate(zip(Wc, bc, Wc2, bc2, strict=False)):
+        scale = max(1.0, float(np.abs(a).max()), float(np.abs(b).max()))
+        if not (np.allclose(a, a2, rtol=0, atol=rtol * scale) and np.allclose(b, b2, rtol=0, atol=rtol * scale)):
+            raise GeomdlError(f"cumulative parameters of layer {l + 1} cannot be converted to per-layer ones "
+                              "(W^(l-1) is not of full row rank)")
+    return Ws, bs
+
+
+def separating_hyperplane(inside: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Max-margin hyperplane with ``n.x < c`` on ``inside: (n1, M)`` and ``n.x > c`` on ``rest: (n2, M)``.
+
+    Returns unit ``n: (M,)``, ``c`` and the Euclidean margin ``m`` (``<= 0`` when not separable).
+    LP in ``(n, c, t)``: maximise ``t`` subject to ``n.x - c + t <= 0`` (inside), ``-n.x + c + t <= 0`` (rest),
+    ``-1 <= n_i <= 1``.
+    """
+    M = inside.shape[1]
+    A = np.vstack([np.c_[inside, -np.ones(len(inside)), np.ones(len(inside))],
+                   np.c_[-rest, np.ones(len(rest)), np.ones(len(rest))]])
+    cost = np.zeros(M + 2)
+    cost[-1] = -1.0
+    bounds = [(-1.0, 1.0)] * M + [(None, None), (None, 10.0)]
+    res = linprog(cost, A_ub=A, b_ub=np.zeros(len(A)), bounds=bounds, method="highs")
+    if res.status != 0:
+        raise GeomdlError(f"the separating-hyperplane linear program failed: {res.message}")
+    n, c, t = res.x[:M], res.x[M], res.x[M + 1]
+    norm = np.linalg.norm(n)
+    if norm == 0:
+        return n, c, 0.0
+    return n / norm, c / norm, t / norm
+
+
+def simplex_in_complement(n: np.ndarray) -> np.ndarray:
+    """Rows ``s_1..s_M``: unit vertices of a regular simplex in ``n``'s orthogonal complement. (M, M)
+
+    They sum to zero and span the complement, so ``1 n^T + eta S`` is invertible for ``eta > 0``.
+    """
+    M = n.shape[0]
+    E = np.eye(M) - 1.0 / M                      # centred standard basis: a regular simplex in 1^perp
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    ones = np.ones(M) / np.sqrt(M)
+    # orthonormal bases of 1^perp and n^perp (last M-1 columns of a QR with the normal first)
+    U = np.linalg.qr(np.c_[ones, np.eye(M)[:, : M - 1]])[0][:, 1:]
+    B = np.linalg.qr(np.c_[n, np.eye(M)[:, : M - 1]])[0][:, 1:]
+    if np.linalg.matrix_rank(np.c_[n, B]) < M:   # the identity columns were degenerate with n: pick others
+        B = np.linalg.svd(np.eye(M) - np.outer(n, n))[0][:, : M - 1]
+    return E @ U @ B.T
+
+
+def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One cumulative layer ``(W, b)`` with ``inside`` in the backward cone and ``rest`` in the forward cone.
+
+    Returns ``W: (M, M)``, ``b: (M,)``, the axis ``n`` (``W n = 1``) and the identity shift ``s``.
+    ``what`` names the class in the error message when the precondition (linear separability) fails.
+    """
+    n, c, m = separating_hyperplane(inside, rest)
+    if not m > MARGIN_TOL:
+        raise GeomdlError(f"{what} is not linearly separable from the remaining points "
+                          f"(best margin {m:.3g}); the construction needs it (try tighter clusters)")
+    mu = inside.mean(axis=0)
+    p = mu + (c - n @ mu) * n
+    pts = np.vstack([inside, rest])
+    R = float(np.max(np.linalg.norm(pts - p, axis=1)))
+    eta = m / (2.0 * R)
+    W = n[None, :] + eta * simplex_in_complement(n)
+    b = -W @ p
+    A = pts @ W.T + b
+    shift = float(max(0.0, -A.min()) + m)
+    return W, b, n, shift
+
+
+def refit_output(hidden_last: np.ndarray, labels: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares (min-norm) affine map from the last hidden layer ``(N, M_L)`` to one-hot targets."""
+    H = np.c_[hidden_last, np.ones(len(hidden_last))]
+    Y = np.eye(q)[labels]
+    B = np.linalg.lstsq(H, Y, rcond=None)[0]
+    return B[:-1].T.copy(), B[-1].copy()
+
+
+def _check_labels(X: np.ndarray, labels: np.ndarray) -> int:
+    if X.ndim != 2 or labels.shape != (X.shape[0],):
+        raise GeomdlError(f"data must be X: (N, M) with labels: (N,), got {X.shape} and {labels.shape}")
+    q = int(labels.max()) + 1
+    present = np.bincount(labels, minlength=q)
+    if q < 2 or (present == 0).any():
+        raise GeomdlError(f"labels must cover classes 0..Q-1 with Q >= 2 (counts per class: {present.tolist()})")
+    return q
+
+
+def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None) -> Construction:
+    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, docs/math.md §4).
+
+    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
+    Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the rest.
+    """
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    M = X.shape[1]
+    if M < q:
+        raise GeomdlError(f"the construction needs input dimension M >= Q (got M={M}, Q={q})")
+    order = list(range(q)) if order is None else [int(j) for j in order]
+    if sorted(order) != list(range(q)):
+        raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
+    Wc, bc, normals, shifts = [], [], [], []
+    T = X
+    for l, j in enumerate(order):
+        W, b, n, s = collapse_layer(T[labels == j], T[labels != j], f"class {j} (layer {l + 1})")
+        Wc.append(W)
+        bc.append(b)
+        normals.append(n)
+        shifts.append(s)
+        T = geometry.truncate(T, W, b)
+    Ws, bs = to_layers(Wc, bc)
+    W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
+    return Construction(Wc, bc, W_out, b_out, normals, shifts, order, t=[0.0] * q)
+
+
+def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
+    """The clustered case (a) of docs/math.md §4: the SLS construction in the natural order ``0..Q-1``."""
+    return sls_construction(X, labels)
+
+
+def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray, shift: float,
+                               fraction: float) -> tuple[float, int]:
+    """Bias interpolation ``t`` so that ``round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
+
+    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut between the
+    ``k``-th and ``(k+1)``-th value. Returns ``(t, k)``.
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise GeomdlError(f"start fraction must be in [0, 1] (got {fraction})")
+    u = np.sort((X_class @ W.T + b).max(axis=1))
+    n = len(u)
+    k = int(round(fraction * n))
+    if k >= n:
+        return 0.0, n
+    if k == 0:
+        cut = u[0] - 0.5 * max(u[-1] - u[0], 1e-3) / n
+    else:
+        cut = 0.5 * (u[k - 1] + u[k])
+    return float(min(1.0, -cut / shift)), k
+
+
+def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: float | Sequence[float],
+                         order: Sequence[int] | None = None) -> Construction:
+    """A partially truncating network (docs/math.md §5): layer ``l`` starts with ``start_fraction[l]`` of its class
+    collapsed, obtained by interpolating its cumulative bias between "full collapse" and "no collapse".
+    """
+    full = sls_construction(X, labels, order)
+    q = len(full.order)
+    fr = [float(start_fraction)] * q if np.isscalar(start_fraction) else [float(f) for f in start_fraction]
+    if len(fr) != q:
+        raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
+    bc, ts = [], []
+    for l, j in enumerate(full.order):
+        # layers before l leave class j unchanged (it is in their forward cones), so it reaches layer l as X
+        t, _ = interpolation_for_fraction(X[labels == j], full.Wc[l], full.bc[l], full.shifts[l], fr[l])
+        bc.append(full.bc[l] + t * full.shifts[l] * (full.Wc[l] @ full.normals[l]))
+        ts.append(t)
+    return Construction(full.Wc, bc, full.W_out, full.b_out, full.normals, full.shifts, full.order, t=ts)
+
+
+# =================================================================================================================
+# Zero-loss networks for every data geometry (docs/math.md §4), as per-layer parameters ready for the torch model.
+# (Added for the landscape issue; the functions above are unchanged.)
+
+
+@dataclass
+class Network:
+    """A ReLU network given by per-layer parameters: hidden ``Ws[l]: (M_l, M_{l-1})``, ``bs[l]: (M_l,)``, output
+    ``W_out: (Q, M_L)``, ``b_out: (Q,)``. ``Wc, bc``: cumulative parameters when the hidden layers are square
+    (the truncation picture is exact), else ``None``. ``base_points[l]: (M,)`` and ``edges[l]: (M, M)`` (columns)
+    of each square layer's cone, in input space; ``collapses[l]``: which label (class or piece) layer ``l``
+    collapses (``-1``: none / not a cone layer). ``name`` says which construction built it."""
+
+    Ws: list[np.ndarray]
+    bs: list[np.ndarray]
+    W_out: np.ndarray
+    b_out: np.ndarray
+    name: str
+    Wc: list[np.ndarray] | None = None
+    bc: list[np.ndarray] | None = None
+    collapses: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def widths(self) -> list[int]:
+        return [W.shape[0] for W in self.Ws]
+
+    @property
+    def q(self) -> int:
+        return self.W_out.shape[0]
+
+    def tensors(self) -> list[np.ndarray]:
+        """All parameter tensors in the torch model's order: ``W_1, b_1, ..., W_L, b_L, W_out, b_out``."""
+        out = []
+        for W, b in zip(self.Ws, self.bs, strict=True):
+            out += [W, b]
+        return out + [self.W_out, self.b_out]
+
+    def outputs(self, X: np.ndarray) -> np.ndarray:
+        """Plain numpy forward pass. ``X: (N, M)`` -> ``(N, Q)``."""
+        h = np.asarray(X, dtype=float)
+        for W, b in zip(self.Ws, self.bs, strict=True):
+            h = np.maximum(h @ W.T + b, 0.0)
+        return h @ self.W_out.T + self.b_out
+
+    def cones(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Base points ``(M,)`` and edge matrices ``(M, M)`` (edges as columns) of the square cumulative layers."""
+        if self.Wc is None:
+            raise GeomdlError(f"the {self.name} network has non-square layers: no cones in input space")
+        ps, Vs = [], []
+        for W, b in zip(self.Wc, self.bc, strict=True):
+            c = geometry.cone(W, b)
+            ps.append(c.base)
+            Vs.append(c.edges)
+        return ps, Vs
+
+
+def network_from_construction(con: Construction, name: str) -> Network:
+    Ws, bs = con.layers
+    return Network(Ws, bs, con.W_out.copy(), con.b_out.copy(), name, Wc=list(con.Wc), bc=list(con.bc),
+                   collapses=list(con.order))
+
+
+def mse_loss(out: np.ndarray, labels: np.ndarray) -> float:
+    """``(1/2N) sum_r |out_r - e_{label_r}|^2`` (the default training loss), plain numpy."""
+    Y = np.eye(out.shape[1])[labels]
+    return float(0.5 * np.mean(np.sum((out - Y) ** 2, axis=1)))
+
+
+def check_exact(net: Network, X: np.ndarray, labels: np.ndarray, tol: float = 1e-10) -> float:
+    """Verify that ``net`` classifies ``X`` with loss ``< tol``; raise :class:`GeomdlError` otherwise."""
+    out = net.outputs(X)
+    loss = mse_loss(out, labels)
+    if not (np.isfinite(loss) and loss < tol):
+        acc = float(np.mean(out.argmax(axis=1) == labels))
+        raise GeomdlError(f"the {net.name} construction is not exact on these data (loss {loss:.3g}, accuracy "
+                          f"{acc:.1%}): its collapsed points are not affinely independent or a cone condition "
+                          "failed numerically")
+    return loss
+
+
+def _cone_layer(n: np.ndarray, c: float, p: np.ndarray, inside: np.ndarray, rest: np.ndarray,
+                what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative layer with apex ``p`` on the plane ``n.x = c``: ``inside`` (``n.x < c``) in the backward cone,
+    ``rest`` (``n.x > c``) in the forward cone. Rows ``w_i = n + eta s_i`` with ``eta = m / (2R)``, ``m`` the
+    smaller of the two sides' distances to the plane, ``R`` the largest distance from ``p`` to a point; then
+    every cone coordinate of ``inside`` is ``<= -m/2`` and of ``rest`` ``>= m/2``."""
+    m_in = float(c - (inside @ n).max())
+    m_out = float((rest @ n).min() - c) if len(rest) else np.inf
+    m = min(m_in, m_out)
+    if not m > MARGIN_TOL:
+        side = "its own points" if m_in <= m_out else "the remaining points (and earlier base points)"
+        raise GeomdlError(f"{what}: the separating hyperplane does not separate {side} (margin {m:.3g})")
+    pts = np.vstack([inside, rest])
+    R = float(np.max(np.linalg.norm(pts - p, axis=1)))
+    W = n[None, :] + (m / (2.0 * R)) * simplex_in_complement(n)
+    return W, -W @ p
+
+
+def _place_base_points(X: np.ndarray, labels: np.ndarray, order: list[int], planes: list[tuple[np.ndarray, float]],
+                       ) -> tuple[list[np.ndarray], float]:
+    """Base points ``p_0..p_{Q-2}``, ``p_l`` on plane ``l``, on the far side of every later plane and of one
+    common hyperplane ``g.x = d`` that has the last class on its near side (so that the last layer can collapse
+    it away from all of them). ``g`` is tried among ``+-n_k``, ``+-e_i`` and the direction from the last class's
+    centroid to the data's centroid; the LP maximises the common slack ``t``; base points stay within twice the
+    data's radius of its centroid. Returns the base points and the slack."""
+    q = len(order)
+    M = X.shape[1]
+    centre = X.mean(axis=0)
+    B = 2.0 * float(np.max(np.linalg.norm(X - centre, axis=1)))
+    last = X[labels == order[-1]]
+    cands = [s * n for n, _ in planes for s in (1.0, -1.0)] + [s * e for e in np.eye(M) for s in (1.0, -1.0)]
+    v = centre - last.mean(axis=0)
+    if np.linalg.norm(v) > 0:
+        cands.append(v / np.linalg.norm(v))
+    nv = (q - 1) * M + 1
+    best: tuple[float, np.ndarray] | None = None
+    for g in cands:
+        d = float((last @ g).max())
+        A_ub, b_ub, A_eq, b_eq = [], [], [], []
+        for l in range(q - 1):
+            sl = slice(l * M, (l + 1) * M)
+            row = np.zeros(nv)
+            row[sl] = planes[l][0]
+            A_eq.append(row)
+            b_eq.append(planes[l][1])
+            for k in range(l + 1, q - 1):            # far side of every later plane: n_k.p >= c_k + t
+                row = np.zeros(nv)
+                row[sl] = -planes[k][0]
+                row[-1] = 1.0
+                A_ub.append(row)
+                b_ub.append(-planes[k][1])
+            row = np.zeros(nv)                        # beyond the last class: g.p >= d + t
+            row[sl] = -g
+            row[-1] = 1.0
+            A_ub.append(row)
+            b_ub.append(-d)
+        cost = np.zeros(nv)
+        cost[-1] = -1.0
+        bounds = [(float(centre[i % M] - B), float(centre[i % M] + B)) for i in range(nv - 1)] + [(None, B)]
+        res = linprog(cost, A_ub=np.array(A_ub), b_ub=np.array(b_ub), A_eq=np.array(A_eq), b_eq=np.array(b_eq),
+                      bounds=bounds, method="highs")
+        if res.status == 0 and (best is None or res.x[-1] > best[0]):
+            best = (float(res.x[-1]), res.x)
+    if best is None or not best[0] > MARGIN_TOL:
+        raise GeomdlError("no placement of the base points keeps every later class separable (the SLS order "
+                          "exists for the data, but not with the collapsed base points added)")
+    return [best[1][l * M:(l + 1) * M].copy() for l in range(q - 1)], best[0]
+
+
+def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
+                            targets: np.ndarray | None = None, name: str = "sls") -> Network:
+    """Zero-loss construction for sequentially linearly separable data (geometry (b); docs/math.md §4, CE24).
+
+    ``X: (N, M)``, ``labels: (N,)`` in ``0..P-1`` (classes, or *pieces* of classes); ``order``: the SLS order
+    (default: :func:`geomdl.math.separation.find_sls_order`); ``targets: (N,)``: the class whose one-hot each point must
+    reach (default ``labels``; pieces of one class share their class's target).
+
+    Unlike :func:`sls_construction` (base point = the class centroid projected onto its hyperplane, fine for
+    clusters), the base points are *placed* (:func:`_place_base_points`, a linear program) so that every later
+    class stays separable from them; for spread-out classes (slabs) the projected centroid lands among later
+    classes and the plain construction fails. The hyperplanes of steps ``0..P-2`` are the data-only max-margin
+    ones; the last layer separates the last class from the base points. Needs ``M >= P`` (square layers, one
+    per piece). Raises :class:`GeomdlError` naming the failed condition.
+    """
+    from geomdl.math import separation as sls  # noqa: PLC0415 (sls imports this module)
+
+    X = np.asarray(X, dtype=float)
+    npieces = _check_labels(X, labels)
+    M = X.shape[1]
+    if M < npieces:
+        raise GeomdlError(f"the construction needs one square hidden layer per class/piece: M={M} < {npieces}")
+    order = sls.find_sls_order(X, labels)[0] if order is None else [int(j) for j in order]
+    if sorted(order) != list(range(npieces)):
+        raise GeomdlError(f"order must be a permutation of 0..{npieces - 1}, got {order}")
+    planes = []
+    for k, j in enumerate(order[:-1]):
+        n, c, m = separating_hyperplane(X[labels == j], X[np.isin(labels, order[k + 1:])])
+        if not m > MARGIN_TOL:
+            raise GeomdlError(f"class {j} is not linearly separable from the classes after it in the order "
+                              f"{order} (margin {m:.3g}): the data are not SLS in this order")
+        planes.append((n, c))
+    bases, _ = _place_base_points(X, labels, order, planes)
+    Wc, bc = [], []
+    T = X.copy()
+    for k, j in enumerate(order):
+        inside = labels == j
+        if k < npieces - 1:
+            n, c = planes[k]
+            p = bases[k]
+        else:  # the last class against the base points only (everything else is collapsed by now)
+            n, c, m = separating_hyperplane(T[inside], T[~inside])
+            if not m > MARGIN_TOL:
+                raise GeomdlError(f"the last class {j} is not separable from the base points (margin {m:.3g})")
+            mu = T[inside].mean(axis=0)
+            p = mu + (c - n @ mu) * n
+        W, b = _cone_layer(n, c, p, T[inside], T[~inside], f"layer {k + 1} (class {j})")
+        Wc.append(W)
+        bc.append(b)
+        T = geometry.truncate(T, W, b)
+    Ws, bs = to_layers(Wc, bc)
+    tgt = labels if targets is None else np.asarray(targets)
+    q = int(tgt.max()) + 1
+    W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], tgt, q)
+    net = Network(Ws, bs, W_out, b_out, name, Wc=Wc, bc=bc, collapses=list(order))
+    check_exact(net, X, tgt)
+    return net
+
+
+def wedge_construction(X: np.ndarray, labels: np.ndarray) -> Network:
+    """Zero-loss construction for geometry (c), the split-into-pieces route of docs/math.md §4: the chevron (class 1) is
+    split into its left and right arms (:func:`geomdl.data.synthetic.chevron_pieces`); arms and wedge are SLS;
+    each layer
+    collapses one piece; the output layer sends both arms' base points to class 1's one-hot and the wedge's to
+    class 0's (exact: the three base points are affinely independent). Needs ``M >= 3``."""
+    from geomdl.data.synthetic import chevron_pieces  # noqa: PLC0415
+
+    if set(np.unique(labels).tolist()) != {0, 1}:
+        raise GeomdlError("the wedge construction needs exactly two classes (0 = wedge, 1 = chevron)")
+    pieces = chevron_pieces(X, labels)
+    if (np.bincount(pieces, minlength=3) == 0).any():
+        raise GeomdlError("the chevron class needs points on both arms (x1 < 0 and x1 >= 0)")
+    return sls_placed_construction(X, pieces, targets=labels, name="nonsep (pieces)")
+
+
+def sept13_construction(p: np.ndarray, v1: np.ndarray, v2: np.ndarray, X: np.ndarray | None = None,
+                        labels: np.ndarray | None = None) -> Network:
+    """The notes' recipe for (c) (Sept 13), in ``R^3``: cone 1 with apex ``p_1 = p + (0, -1/2, 0)`` and edges
+    ``v1 - e3, v2 - e3, v1 + v2 + e3`` (Ewa25 Lemma 2.1: ``W = V^{-1}``, ``b = -W p_1``); cone 2 with apex ``0``
+    and edges ``-v_i``; output layer: ``p_1 -> e_1`` (class 1), ``p_2 = 0 -> e_0`` (class 0), bias 0 as in the
+    notes when possible (else the least-squares affine map).
+
+    With data ``X, labels`` the result is checked: every class-1 point must end at ``p_1`` and every class-0
+    point at ``0`` after the two truncations; otherwise :class:`GeomdlError` says how many do not. (On our
+    chevron geometry the recipe collapses only narrow wedges around the axis ``v1 + v2``, so it raises there;
+    the pieces route, :func:`wedge_construction`, is the one used for (c).)
+    """
+    e3 = np.array([0.0, 0.0, 1.0])
+    V1 = np.c_[v1 - e3, v2 - e3, v1 + v2 + e3]
+    if abs(np.linalg.det(V1)) < 1e-12:
+        raise GeomdlError("the Sept 13 recipe needs v1 - e3, v2 - e3, v1 + v2 + e3 linearly independent")
+    p1 = np.asarray(p, dtype=float) + np.array([0.0, -0.5, 0.0])
+    W1, b1 = geometry.layer_from_cone(p1, V1)
+    W2, b2 = geometry.layer_from_cone(np.zeros(3), -V1)
+    Wc, bc = [W1, W2], [b1, b2]
+    Ws, bs = to_layers(Wc, bc)
+    # the hidden representation of the two base points; output: least squares through them (exact, bias 0 if
+    # the two representations are linearly independent)
+    H = geometry.hidden_activations(np.vstack([p1, np.zeros(3)]), Ws, bs)[-1]
+    W_out, b_out = refit_output(H, np.array([1, 0]), 2)
+    net = Network(Ws, bs, W_out, b_out, "nonsep (Sept 13 recipe)", Wc=Wc, bc=bc, collapses=[1, 0])
+    if X is not None:
+        chain = geometry.truncation_chain(X, Wc, bc)
+        T = chain.truncated[-1]
+        ok = np.where(labels == 1, np.linalg.norm(T - p1, axis=1) < 1e-9, np.linalg.norm(T, axis=1) < 1e-9)
+        if not ok.all():
+            raise GeomdlError(f"the Sept 13 recipe does not collapse these data: {int((~ok).sum())} of {len(X)} "
+                              "points do not end at their class's base point")
+        check_exact(net, X, labels)
+    return net
+
+
+def sphere_directions(m: int, k: int) -> np.ndarray:
+    """``k`` unit vectors spread over the sphere of ``R^m``: equally spaced angles for ``m = 2``, a Fibonacci
+    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus a seeded (seed 0) random
+    remainder. ``(k, m)``."""
+    if m == 2:
+        a = 2 * np.pi * np.arange(k) / k
+        return np.c_[np.cos(a), np.sin(a)]
+    if m == 3:
+        i = np.arange(k) + 0.5
+        z = 1 - 2 * i / k
+        phi = np.pi * (1 + 5 ** 0.5) * i
+        r = np.sqrt(1 - z ** 2)
+        return np.c_[r * np.cos(phi), r * np.sin(phi), z]
+    base = np.vstack([np.eye(m), -np.eye(m)])
+    if k <= len(base):
+        return base[:k]
+    g = np.random.default_rng(0).standard_normal((k - len(base), m))
+    return np.vstack([base, g / np.linalg.norm(g, axis=1, keepdims=True)])
+
+
+def concentric_construction(X: np.ndarray, labels: np.ndarray, k: int | None = None) -> Network:
+    """Zero-loss construction for geometry (d) (docs/math.md §4): a *wider* first layer, so not square.
+
+    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`; default ``K = 8`` in
+    ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above), bias 0: ``s(x) = sum_k relu(u_k . x)`` is a norm-like
+    radius proxy. Layer 2: two units ``relu(s - a)`` and ``relu(s - b)`` with ``a`` = the largest ``s`` on the
+    ball class (label 0) and ``b`` = the smallest on the shell class (label 1). Output
+    ``e_0 + (e_1 - e_0) (relu(s - a) - relu(s - b)) / (b - a)``: exactly ``e_0`` on the ball (``s <= a``) and
+    ``e_1`` on the shell (``s >= b``). Precondition ``a < b`` (raises otherwise). The cumulative picture does
+    not apply (``Wc = None``): no square cones.
+    """
+    X = np.asarray(X, dtype=float)
+    if set(np.unique(labels).tolist()) != {0, 1}:
+        raise GeomdlError("the concentric construction needs exactly two classes (0 = ball, 1 = shell)")
+    M = X.shape[1]
+    K = k if k is not None else (8 if M == 2 else 50 if M == 3 else max(50, 4 * M))
+    if K < M + 1:
+        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {K})")
+    U = sphere_directions(M, K)
+    s = np.maximum(X @ U.T, 0.0).sum(axis=1)
+    a, b = float(s[labels == 0].max()), float(s[labels == 1].min())
+    if not b - a > 1e-9 * max(1.0, b):
+        raise GeomdlError(f"the radius proxy does not separate ball and shell (max on the ball a={a:.4g} >= min "
+                          f"on the shell b={b:.4g}); use more directions K or a wider gap")
+    W1, b1 = U, np.zeros(K)
+    W2, b2 = np.ones((2, K)), np.array([-a, -b])
+    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b - a)
+    b_out = np.array([1.0, 0.0])
+    net = Network([W1, W2], [b1, b2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
+                  notes=[f"layer 1 has K={K} > M={M} rows: the truncation picture is approximate",
+                         f"a={a:.6g}, b={b:.6g}"])
+    check_exact(net, X, labels)
+    return net
+
+
+def _householder_to(f: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Orthogonal ``R`` with ``R f = u`` for unit vectors ``f, u`` (a Householder reflection; ``I`` if equal)."""
+    w = f - u
+    nw = float(w @ w)
+    if nw < 1e-30:
+        return np.eye(len(f))
+    return np.eye(len(f)) - 2.0 * np.outer(w, w) / nw
+
+
+@dataclass(frozen=True)
+class CE23Layer:
+    """One layer of the CE23 family: ``R: (Q, Q)`` orthogonal with ``R f = u_Q/|u_Q|``, the direction ``f``,
+    the class mean ``xbar``, the collapse bound ``2 delta |u_Q|``, ``D`` (the forward-cone bound) and the
+    cumulative weight ``W = W_* R``."""
+
+    W: np.ndarray
+    R: np.ndarray
+    f: np.ndarray
+    xbar: np.ndarray
+    lower: float
+    D: float
+
+
+def ce23_wstar(q: int, eta: float = 0.5) -> np.ndarray:
+    """Our ``W_*`` (our choice): rows ``u/|u| + eta s_i``, ``s_i`` a regular simplex in ``u^perp``,
+    so ``W_* u/|u| = 1`` (all ones) and the cone of ``W_* R_l`` is a simplicial cone around ``f_l`` that gets
+    wider as ``eta`` shrinks (``eta = 0.5``: rows of norm ``<= 1.12``, so ``|W_* dx| <= 2 delta`` keeps CE23's
+    collapse bound valid). ``(Q, Q)``."""
+    u = np.ones(q) / np.sqrt(q)
+    return np.outer(np.ones(q), u) + eta * simplex_in_complement(u)
+
+
+def ce23_layers(X: np.ndarray, labels: np.ndarray, mu: Sequence[float] | None = None,
+                eta: float = 0.5) -> list[CE23Layer]:
+    """The data-dependent pieces of the CE23 construction (docs/math.md §4), layer ``l`` collapsing class ``l``.
+
+    ``f_l``: unit vector from the class mean ``xbar_l`` to the mean of the other classes' means; ``R_l`` maps
+    it to ``u_Q/|u_Q|`` (``u_Q = (1..1)``); ``W^(l) = W_* R_l`` (:func:`ce23_wstar`), ``b^(l) = -W^(l) xbar_l +
+    mu_l R_l f_l``, so the cone coordinates are ``a = W^(l)(x - xbar_l) + (mu_l/sqrt(Q)) 1``.
+    ``delta`` = the largest distance of a point from its class mean; ``D_l = |u_Q| min_i (W^(l)(x - xbar_l))_i``
+    over the other classes' points and (when ``mu`` is given) the base points of the layers before ``l``.
+    Global range of ``mu_l``: ``(-D_l, -2 delta |u_Q|)``; local range: ``(2 delta |u_Q|, inf)``.
+    """
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    if X.shape[1] != q:
+        raise GeomdlError(f"the CE23 construction needs M = Q (got M={X.shape[1]}, Q={q})")
+    means = np.array([X[labels == j].mean(axis=0) for j in range(q)])
+    delta = max(float(np.max(np.linalg.norm(X[labels == j] - means[j], axis=1))) for j in range(q))
+    u = np.ones(q) / np.sqrt(q)
+    Wstar = ce23_wstar(q, eta)
+    out, bases = [], []
+    for l in range(q):
+        f = np.delete(means, l, axis=0).mean(axis=0) - means[l]
+        f /= np.linalg.norm(f)
+        R = _householder_to(f, u)
+        W = Wstar @ R
+        others = np.vstack([X[labels != l], *bases]) if bases else X[labels != l]
+        D = np.sqrt(q) * float(np.min((others - means[l]) @ W.T))
+        out.append(CE23Layer(W, R, f, means[l], 2.0 * delta * np.sqrt(q), D))
+        if mu is not None and mu[l] < 0:          # collapsed: the class is now its base point
+            bases.append((means[l] - mu[l] * f)[None, :])
+    return out
+
+
+def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) -> Network:
+    """The CE23 ``mu``-parametrised family (``M = Q``, ``L = Q``; docs/math.md §4, arXiv 2309.10639).
+
+    ``mu: (Q,)``. Every ``mu_l`` in the global range gives a global minimum (each class collapsed to its base
+    point, exact output fit: loss 0); every ``mu_l`` in the local range makes every layer the identity on the
+    data, giving the degenerate local minimum (the network is the least-squares affine map, loss > 0, the same
+    for all such ``mu``). Mixed signs are allowed (they are toggle patterns, see ``geomdl.math.landscape``). A
+    ``mu_l`` outside both ranges, or an empty global range (clusters too wide: ``D_l <= 2 delta |u_Q|``), raises
+    :class:`GeomdlError` naming the layer and the ranges. Output layer: least squares (exact when all collapse).
+    """
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    mu = [float(v) for v in mu]
+    if len(mu) != q:
+        raise GeomdlError(f"need one mu per layer (Q={q}), got {len(mu)}")
+    layers = ce23_layers(X, labels, mu)
+    Wc, bc = [], []
+    for l, (lay, m) in enumerate(zip(layers, mu, strict=True)):
+        if lay.D <= 0:
+            raise GeomdlError(f"layer {l + 1}: the other classes are not inside the cone around f_{l + 1} "
+                              f"(D={lay.D:.3g} <= 0); the data are not clustered enough for CE23")
+        if m < 0 and lay.D <= lay.lower:
+            raise GeomdlError(f"layer {l + 1}: the global range (-D, -2 delta |u_Q|) = ({-lay.D:.4g}, "
+                              f"{-lay.lower:.4g}) is empty: the clusters are too wide")
+        in_global = -lay.D < m < -lay.lower
+        in_local = m > lay.lower
+        if not (in_global or in_local):
+            raise GeomdlError(f"mu_{l + 1}={m:g} is in neither range: global ({-lay.D:.4g}, {-lay.lower:.4g}), "
+                              f"local ({lay.lower:.4g}, inf)")
+        Wc.append(lay.W.copy())
+        bc.append(-lay.W @ lay.xbar + m * (lay.R @ lay.f))
+    Ws, bs = to_layers(Wc, bc)
+    W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
+    kind = "global" if all(m < 0 for m in mu) else "local" if all(m > 0 for m in mu) else "mixed"
+    net = Network(Ws, bs, W_out, b_out, f"ce23 ({kind})", Wc=Wc, bc=bc,
+                  collapses=[l if m < 0 else -1 for l, m in enumerate(mu)])
+    if kind == "global":
+        check_exact(net, X, labels)
+    return net
+
+
+def ce23_ranges(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer: the global range ``(-D_l, -2 delta |u_Q|)`` as ``(Q, 2)`` rows ``(lo, hi)`` (``D_l`` from the
+    classes alone, before any base point exists; :func:`ce23_construction` re-checks with the base points) and
+    the local range's lower end ``2 delta |u_Q|``, ``(Q,)``."""
+    layers = ce23_layers(X, labels)
+    return np.array([[-lay.D, -lay.lower] for lay in layers]), np.array([lay.lower for lay in layers])

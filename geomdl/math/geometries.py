@@ -1,0 +1,89 @@
+"""The four data geometries of docs/math.md §3 by name, each with its zero-loss construction (docs/math.md §4).
+
+``clustered`` (a): Q balls around ``e_1..e_Q`` (CE24 construction, base point = projected centroid);
+``sls`` (b): Q slabs cut by successive hyperplanes (SLS construction with placed base points);
+``nonsep`` (c): wedge and chevron, two classes (split-into-pieces construction, 3 square layers);
+``concentric`` (d): ball and shell, two classes (wide first layer of K = 50 rows in R^3, then 2 units).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from geomdl.data import synthetic as data
+from geomdl.errors import GeomdlError
+from geomdl.math import constructions
+
+GEOMETRIES = ("clustered", "sls", "nonsep", "concentric")
+TWO_CLASS = ("nonsep", "concentric")
+
+
+@dataclass(frozen=True)
+class GeometryConfig:
+    """Which data set: ``geometry`` (one of :data:`GEOMETRIES`), ``q`` classes (clustered and sls only; the
+    two-class geometries need ``q = 2``), input dimension ``m`` (``None``: 3, or Q when Q > 3), points per
+    class, the cluster ``radius`` (clustered only) and the seed. Other parameters keep their generator's
+    defaults (see :mod:`geomdl.data.synthetic`)."""
+
+    geometry: str = "clustered"
+    q: int = 3
+    m: int | None = None
+    n_per_class: int = 200
+    radius: float = 0.25
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.geometry not in GEOMETRIES:
+            raise GeomdlError(f"unknown geometry {self.geometry!r}; known: {', '.join(GEOMETRIES)}")
+        if self.q < 2:
+            raise GeomdlError(f"Q must be >= 2 (got {self.q})")
+        if self.geometry in TWO_CLASS and self.q != 2:
+            raise GeomdlError(f"geometry {self.geometry!r} has exactly 2 classes (got Q={self.q}); "
+                              "use --q 2 or the clustered / sls geometry")
+        if self.n_per_class < 1:
+            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
+        if not 0 <= self.seed < 2**32:
+            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def default_q(geometry: str) -> int:
+    return 2 if geometry in TWO_CLASS else 3
+
+
+def make_data(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray]:
+    """``X: (N, M)``, ``labels: (N,)`` of the configured geometry."""
+    cfg.validate()
+    g = cfg.geometry
+    if g == "clustered":
+        return data.clustered(data.ClusteredConfig(q=cfg.q, m=cfg.m, n_per_class=cfg.n_per_class,
+                                                   radius=cfg.radius, seed=cfg.seed))
+    if g == "sls":
+        return data.sls_slabs(data.SLSConfig(q=cfg.q, m=cfg.m, n_per_class=cfg.n_per_class, seed=cfg.seed))
+    if g == "nonsep":
+        return data.wedge_chevron(data.WedgeConfig(n_per_class=cfg.n_per_class, m=cfg.m, seed=cfg.seed))
+    return data.concentric(data.ConcentricConfig(n_per_class=cfg.n_per_class, m=cfg.m, seed=cfg.seed))
+
+
+def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Network:
+    """The zero-loss network of the geometry (raises :class:`GeomdlError` when a precondition fails)."""
+    g = cfg.geometry
+    if g == "clustered":
+        return constructions.network_from_construction(constructions.sls_construction(X, labels), "clustered")
+    if g == "sls":
+        return constructions.sls_placed_construction(X, labels, name="sls")
+    if g == "nonsep":
+        return constructions.wedge_construction(X, labels)
+    if g == "concentric":
+        return constructions.concentric_construction(X, labels)
+    raise GeomdlError(f"unknown geometry {g!r}; known: {', '.join(GEOMETRIES)}")
+
+
+def build(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray, constructions.Network]:
+    """Data and its zero-loss network."""
+    X, labels = make_data(cfg)
+    return X, labels, construct(cfg, X, labels)

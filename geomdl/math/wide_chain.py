@@ -1,0 +1,150 @@
+"""The truncation chain for wide layers (e.g. 784 x 784 on MNIST), with LU solves instead of pseudo-inverses.
+
+Same mathematics as :func:`geomdl.math.truncation.truncation_chain` (docs/math.md §2.1-2.4); what differs is how
+``W^+`` is
+applied. For every cumulative layer ``W^(l): (M_l, M)``:
+
+- the rank comes from the singular values alone (``svd(..., compute_uv=False)``, about half the cost of a
+  full SVD), with the same tolerance as :func:`geomdl.math.truncation.pinv_and_rank`;
+- square and invertible in float64 (``s_min > INVERT_RTOL * s_max``; the default MNIST network: ``M_l = M =
+  784``): ``W^+ = W^{-1}`` is never formed; one
+  LU factorisation (``scipy.linalg.lu_factor``, ~20x cheaper than an SVD at 784) is reused for the truncated
+  data ``T_l(X) = W^{-1}(sigma(a) - b)``, the base point ``p = -W^{-1} b``, projected edge directions
+  ``C W^{-1}`` (a solve with ``W^T`` for the ``k`` projection rows ``C``) and for any further data set
+  (held-out digits) through :meth:`SolvedChain.truncate`;
+- otherwise (narrower layers, singular ``W``) it falls back to one SVD giving ``W^+`` (:func:`pinv_and_rank`).
+
+Rank and inverse use different tolerances, on purpose. ``rank`` is the foundation's numerical rank
+(singular values above ``1e-10 * max(M_l, M) * s_max``). Cumulative products of random 784 x 784 layers are
+often *ill-conditioned* (``s_min / s_max`` ~ 1e-8 at initialisation for ``W^(3)``) without being singular: the
+numerical rank then says 783, yet ``W^{-1}`` exists and the LU solve applies it to ~``cond * 1e-16``
+accuracy. Dropping that direction (a truncated pseudo-inverse) would make the picture wrong by up to ~0.1
+(the representation residual shows it), while the inverse gives residuals ~1e-9. So the inverse is used
+whenever ``s_min > INVERT_RTOL * s_max`` (1e-13), and the residual reports how exact the picture is.
+
+One :class:`SolvedChain` is built per snapshot and cached by the caller (a snapshot's training data, test data,
+metrics and figures all use the same factorisations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from geomdl.math import truncation as geometry
+
+INVERT_RTOL = 1e-13
+
+
+@dataclass
+class LayerSolve:
+    """Cumulative layer ``W: (M_l, M)``, ``b: (M_l,)`` with a way to apply ``W^+``.
+
+    ``lu``: LU factors when ``W`` is square and invertible, else ``None`` and ``pinv: (M, M_l)`` is set.
+    ``svals``: singular values (descending); ``rank``: numerical rank (``-1`` when ``W`` is not finite).
+    """
+
+    W: np.ndarray
+    b: np.ndarray
+    rank: int
+    svals: np.ndarray
+    lu: tuple | None = None
+    pinv: np.ndarray | None = None
+
+    @classmethod
+    def build(cls, W: np.ndarray, b: np.ndarray) -> LayerSolve:
+        W = np.asarray(W, dtype=float)
+        b = np.asarray(b, dtype=float)
+        if not np.isfinite(W).all():
+            return cls(W, b, -1, np.full(min(W.shape), np.nan), pinv=np.full(W.T.shape, np.nan))
+        m, n = W.shape
+        if m == n:
+            s = np.linalg.svd(W, compute_uv=False)
+            rank = int((s > _tol(W, s)).sum())
+            if s.size and s[-1] > INVERT_RTOL * s[0]:
+                return cls(W, b, rank, s, lu=sla.lu_factor(W, check_finite=False))
+        U, s, Vt = np.linalg.svd(W, full_matrices=False)    # same rule as geometry.pinv_and_rank, one SVD
+        keep = s > _tol(W, s)
+        return cls(W, b, int(keep.sum()), s, pinv=(Vt[keep].T / s[keep]) @ U[:, keep].T)
+
+    @property
+    def width(self) -> int:
+        return self.W.shape[0]
+
+    def apply_pinv(self, Z: np.ndarray) -> np.ndarray:
+        """``W^+ z`` for every row ``z`` of ``Z: (N, M_l)`` -> ``(N, M)``."""
+        if self.lu is not None:
+            return sla.lu_solve(self.lu, Z.T, check_finite=False).T
+        return Z @ self.pinv.T
+
+    def project_edges(self, C: np.ndarray) -> np.ndarray:
+        """Edges ``v_i = W^+ e_i`` seen through the rows of ``C: (k, M)``: ``(C W^+)^T``, shape ``(M_l, k)``."""
+        if self.lu is not None:
+            return sla.lu_solve(self.lu, C.T, trans=1, check_finite=False)
+        return (C @ self.pinv).T
+
+    @property
+    def base_point(self) -> np.ndarray:
+        """``p = -W^+ b: (M,)``."""
+        return -self.apply_pinv(self.b[None, :])[0]
+
+    def edges(self) -> np.ndarray:
+        """All edges as columns ``(M, M_l)`` (forms ``W^+``: only for small layers or tests)."""
+        return self.apply_pinv(np.eye(self.width)).T
+
+
+@dataclass
+class ChainResult:
+    """The chain on one data set ``X: (N, M)``: ``truncated[l] = T_{l+1}(X): (N, M)``, ``k[l]: (N,)`` the number
+    of negative cone coordinates, ``residual: (L,)`` when hidden activations were given (else NaN)."""
+
+    truncated: list[np.ndarray]
+    k: list[np.ndarray]
+    residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class SolvedChain:
+    """Cumulative parameters of a network and one :class:`LayerSolve` per hidden layer (built once)."""
+
+    layers: list[LayerSolve]
+
+    @classmethod
+    def from_layers(cls, Ws: list[np.ndarray], bs: list[np.ndarray]) -> SolvedChain:
+        Wc, bc = geometry.cumulative_params(Ws, bs)
+        return cls([LayerSolve.build(W, b) for W, b in zip(Wc, bc, strict=True)])
+
+    @property
+    def ranks(self) -> np.ndarray:
+        return np.array([ly.rank for ly in self.layers], dtype=np.int64)
+
+    @property
+    def widths(self) -> list[int]:
+        return [ly.width for ly in self.layers]
+
+    def base_points(self) -> np.ndarray:
+        """``(L, M)``."""
+        return np.stack([ly.base_point for ly in self.layers])
+
+    def truncate(self, X: np.ndarray, hidden: list[np.ndarray] | None = None) -> ChainResult:
+        """``T_l(X)`` for every hidden layer (docs/math.md §2.4); with ``hidden`` (the network's activations ``x^(l)``)
+        also the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per layer."""
+        T = np.asarray(X, dtype=float)
+        out, ks, res = [], [], []
+        for l, ly in enumerate(self.layers):
+            A = T @ ly.W.T + ly.b
+            ks.append((A < 0).sum(axis=1).astype(np.int64))
+            T = ly.apply_pinv(np.maximum(A, 0.0) - ly.b)
+            out.append(T)
+            if hidden is not None:
+                h = hidden[l]
+                res.append(float(np.max(np.linalg.norm(h - (T @ ly.W.T + ly.b), axis=1))) if len(h) else 0.0)
+        residual = np.array(res) if hidden is not None else np.full(len(self.layers), np.nan)
+        return ChainResult(truncated=out, k=ks, residual=residual)
+
+
+def _tol(W: np.ndarray, s: np.ndarray) -> float:
+    """Singular values at or below this count as zero (as in :func:`geomdl.math.truncation.pinv_and_rank`)."""
+    return geometry.RANK_RTOL * max(W.shape) * (float(s[0]) if s.size else 0.0)

@@ -1,0 +1,172 @@
+"""Train until each of several loss thresholds is reached (or stuck), snapshotting on the way.
+
+Mini-batch SGD over shuffled epochs (or full-batch GD), on the costs of :mod:`geomdl.nn.losses`. Every
+``eval_every`` steps the full training loss is computed; snapshots are taken at evaluations:
+
+- ``start`` (step 0), then on a geometric schedule (``snapshot_ratio``: steps ~ ``eval_every * ratio^k``), so
+  early training (where most changes happen) is dense;
+- ``threshold`` — the first evaluation whose loss is below a threshold (one snapshot serves every threshold it
+  crosses; each crossing is reported with the threshold);
+- ``final`` — the last state, whatever the stop reason.
+
+Stop reasons (as :mod:`geomdl.nn.training`): ``threshold`` (every threshold reached), ``stuck`` (the best loss did not
+improve by a relative ``stuck_tol`` over ``patience`` steps), ``budget`` (``max_steps``), ``diverged``,
+``dead`` (a hidden layer zero on every training point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from geomdl.errors import GeomdlError
+from geomdl.nn.losses import LOSSES, loss_fn
+from geomdl.nn.model import ReLUMLP
+from geomdl.nn.training import TrainResult, dead_layer, sgd_update
+
+OPTIMIZERS = ("sgd", "gd")
+
+
+@dataclass(frozen=True)
+class ThresholdTrainConfig:
+    """How to train. ``max_steps`` counts optimizer updates (a mini-batch for SGD)."""
+
+    loss: str = "mse"
+    thresholds: tuple[float, ...] = (0.1, 0.05, 0.01)
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    batch_size: int = 64
+    momentum: float = 0.0
+    max_steps: int = 20000
+    eval_every: int = 5
+    snapshot_ratio: float = 1.35
+    stuck_tol: float = 1e-3
+    patience: int = 3000
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.loss not in LOSSES:
+            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise GeomdlError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        if not self.thresholds:
+            raise GeomdlError("give at least one loss threshold")
+        if not all(np.isfinite(t) and t > 0 for t in self.thresholds):
+            raise GeomdlError(f"loss thresholds must be positive numbers (got {list(self.thresholds)})")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise GeomdlError(f"learning rate must be a positive number (got {self.lr})")
+        if self.batch_size < 1:
+            raise GeomdlError(f"batch size must be >= 1 (got {self.batch_size})")
+        if not 0.0 <= self.momentum < 1.0:
+            raise GeomdlError(f"momentum must be in [0, 1) (got {self.momentum})")
+        if self.max_steps < 1:
+            raise GeomdlError(f"max steps must be >= 1 (got {self.max_steps})")
+        if self.eval_every < 1:
+            raise GeomdlError(f"eval_every must be >= 1 (got {self.eval_every})")
+        if not self.snapshot_ratio > 1.0:
+            raise GeomdlError(f"snapshot ratio must be > 1 (got {self.snapshot_ratio})")
+        if self.patience < 1 or not self.stuck_tol >= 0:
+            raise GeomdlError("patience must be >= 1 and stuck_tol >= 0")
+
+    @property
+    def sorted_thresholds(self) -> list[float]:
+        return sorted({float(t) for t in self.thresholds}, reverse=True)
+
+
+# on_snapshot(step, loss, tags): tags like ["start"], ["threshold:0.05", "threshold:0.01"], ["final"]
+SnapshotFn = Callable[[int, float, list[str]], None]
+
+
+def train_to_thresholds(model: ReLUMLP, X: np.ndarray, targets: np.ndarray, cfg: ThresholdTrainConfig,
+                        on_snapshot: SnapshotFn, progress: Callable[[int, float], None] | None = None
+                        ) -> tuple[TrainResult, dict[float, tuple[int, float]]]:
+    """Train ``model`` in place on ``X: (N, M)`` with target indices ``targets: (N,)`` (output coordinates).
+
+    Returns the result and ``reached``: threshold -> (step, loss) of the snapshot that first went below it.
+    Deterministic on CPU for a given seed (epoch permutations from a seeded generator).
+    """
+    cfg.validate()
+    p0 = next(model.parameters())
+    dev, dt = p0.device, p0.dtype
+    Xt = torch.as_tensor(X, dtype=dt, device=dev)
+    yt = torch.as_tensor(targets, dtype=torch.int64, device=dev)
+    k_out = model.out.out_features
+    N = len(Xt)
+    params = list(model.parameters())
+    buffers: list[torch.Tensor | None] = [None] * len(params)
+    gen = torch.Generator(device="cpu").manual_seed(cfg.seed)
+    pending = cfg.sorted_thresholds
+    reached: dict[float, tuple[int, float]] = {}
+    next_sched = float(cfg.eval_every)
+    best, best_step = np.inf, 0
+    perm, pos = None, N
+    step = 0
+    reason, message, lv = "budget", f"step budget {cfg.max_steps} reached", float("nan")
+
+    def evaluate() -> tuple[float, list[torch.Tensor]]:
+        with torch.no_grad():
+            hidden, out = model.forward_all(Xt)
+            return float(loss_fn(cfg.loss, out, yt, k_out)), hidden
+
+    while True:
+        if step % cfg.eval_every == 0 or step >= cfg.max_steps:
+            lv, hidden = evaluate()
+            if progress is not None:
+                progress(step, lv)
+            if not np.isfinite(lv):
+                reason, message = "diverged", f"loss became {lv} at step {step}; try a smaller learning rate"
+                break
+            tags = []
+            if step == 0:
+                tags.append("start")
+            crossed = [t for t in pending if lv < t]
+            for t in crossed:
+                reached[t] = (step, lv)
+                tags.append(f"threshold:{t:g}")
+            pending = [t for t in pending if t not in crossed]
+            if step >= next_sched:
+                tags.append("schedule")
+                while next_sched <= step:
+                    next_sched *= cfg.snapshot_ratio
+            dl = dead_layer(hidden)
+            if tags and dl is None:
+                on_snapshot(step, lv, tags)
+            if dl is not None:
+                reason = "dead"
+                message = (f"dead network at step {step}: every point is collapsed in hidden layer {dl + 1} "
+                           f"(constant output, loss {lv:.4g}); try a smaller learning rate")
+                break
+            if not pending:
+                reason, message = "threshold", f"every threshold reached (loss {lv:.3g} at step {step})"
+                break
+            if lv < best * (1 - cfg.stuck_tol):
+                best, best_step = lv, step
+            elif step - best_step >= cfg.patience:
+                reason = "stuck"
+                message = (f"loss stuck: best {best:.4g} not improved by {cfg.stuck_tol:g} (relative) over "
+                           f"{cfg.patience} steps; thresholds not reached: {', '.join(f'{t:g}' for t in pending)}")
+                break
+            if step >= cfg.max_steps:
+                message = (f"step budget {cfg.max_steps} reached; thresholds not reached: "
+                           f"{', '.join(f'{t:g}' for t in pending)}")
+                break
+        for p in params:
+            p.grad = None
+        if cfg.optimizer == "sgd":
+            if pos >= N:
+                perm = torch.randperm(N, generator=gen).to(dev)
+                pos = 0
+            idx = perm[pos: pos + cfg.batch_size]
+            pos += cfg.batch_size
+            loss = loss_fn(cfg.loss, model(Xt[idx]), yt[idx], k_out)
+        else:
+            loss = loss_fn(cfg.loss, model(Xt), yt, k_out)
+        loss.backward()
+        sgd_update(params, buffers, cfg.lr, cfg.momentum)
+        step += 1
+    if reason != "diverged":  # NaN parameters have no geometry; at a step already snapshotted the caller
+        on_snapshot(step, lv, ["final"])  # merges the tag into that snapshot
+    return TrainResult(stop_reason=reason, final_step=step, final_loss=lv, message=message), reached

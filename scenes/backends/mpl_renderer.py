@@ -1,0 +1,211 @@
+"""Matplotlib fallback renderer: one reused figure whose artists are updated per frame (no re-plotting).
+
+Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning figure units
+(16 x 9), renders with Agg and pipes raw RGB frames to ffmpeg (libx264, yuv420p).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from scenes.backends import export  # noqa: E402
+from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, TruncationFrames  # noqa: E402
+
+DPI = 100
+# Text height in figure units -> font size: cap height is about 0.72 em for DejaVu Sans
+CAP_HEIGHT = 0.72
+
+
+PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
+
+
+class PointRaster(Artist):
+    """A large ``Points`` group drawn as one image (:func:`scenes.backends.raster.splat`) in place of its markers.
+
+    Discs of ``radius`` px, ringed (``ring`` px, in ``ring_rgb``) for ring groups, drawn colour by colour
+    like the per-colour marker lines, each centred on the pixel Agg would snap the marker to.
+    """
+
+    def __init__(self, zorder: float, ring_rgb: tuple[float, float, float]):
+        super().__init__()
+        self.set_zorder(zorder)
+        self.ring_rgb = np.asarray(ring_rgb, dtype=float)
+        self.xy: np.ndarray | None = None
+
+    def set_points(self, xy: np.ndarray | None, color: np.ndarray, radius: float, ring: float) -> None:
+        """``xy: (n, 2)`` figure units (``None``: draw nothing), ``color: (n,)`` palette indices."""
+        if xy is None or len(xy) == 0:
+            self.xy = None
+            return
+        self.xy = np.asarray(xy, dtype=float)
+        self.color = np.asarray(color, dtype=np.int64) % len(PALETTE)
+        self.order = self.color * len(self.xy) + np.arange(len(self.xy))   # colour by colour, as the marker lines
+        self.radius, self.ring = radius, ring
+
+    def draw(self, renderer) -> None:
+        if self.xy is None or not self.get_visible():
+            return
+        W, H = int(renderer.width), int(renderer.height)
+        d = self.get_transform().transform(self.xy)           # display pixels, y up
+        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y))
+        pix = np.c_[d[:, 0] + 0.5, H - d[:, 1] + 0.5]
+        sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
+        if sp is None:
+            return
+        x0, y0, img = sp.patch()
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, x0, H - y0 - img.shape[0], img[::-1])
+        gc.restore()
+
+
+class MplFrameDrawer:
+    """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame."""
+
+    def __init__(self, frames: TruncationFrames, width: int, height: int):
+        self.frames = frames
+        self.width, self.height = width, height
+        self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+        self.fig.patch.set_facecolor(frames.theme["bg"])
+        self.ax = self.fig.add_axes((0, 0, 1, 1))
+        self.ax.set_xlim(0, FIG_W)
+        self.ax.set_ylim(0, FIG_H)
+        self.ax.set_axis_off()
+        self.ax.set_facecolor(frames.theme["bg"])
+        self.unit_pt = height / DPI * 72 / FIG_H      # points per figure unit
+        self.artists: dict[str, object] = {}
+        self._animated = False
+        self._draw_items(frames.static())
+        # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
+        self.fig.canvas.draw()
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self.static_names = set(self.artists)
+        self._animated = True
+
+    def _new(self, name: str, art):
+        art.set_animated(self._animated)
+        self.artists[name] = art
+        return art
+
+    def _lw(self, w: float) -> float:
+        return max(0.5, w * self.unit_pt)
+
+    def _draw_items(self, f: Frame) -> None:
+        th = self.frames.theme
+        for seg in f.segments:
+            art = self.artists.get(seg.name)
+            if art is None:
+                art = LineCollection([], linewidths=self._lw(seg.width), alpha=seg.alpha, zorder=1)
+                self.ax.add_collection(art)
+                self._new(seg.name, art)
+            art.set_segments(list(seg.xy))
+            art.set_colors(seg.colors)
+        for pl in f.lines:
+            art = self.artists.get(pl.name)
+            if art is None:
+                (art,) = self.ax.plot([], [], color=pl.color, lw=self._lw(pl.width), zorder=2,
+                                      solid_capstyle="round")
+                self._new(pl.name, art)
+            art.set_data(pl.xy[:, 0], pl.xy[:, 1])
+        for pts in f.points:
+            # one Line2D of markers per (group, colour): Agg's cached-marker path is ~5x faster than scatter;
+            # a large group is drawn as one image instead (scenes.backends.raster), with the same discs in the
+            # same order
+            diameter = 2 * pts.radius * self.unit_pt
+            edge = max(0.6, 0.25 * diameter) if pts.ring else 0.0
+            big = len(pts.xy) >= RASTER_MIN
+            ras = self.artists.get(f"{pts.name}/raster")
+            if ras is None:   # created with the group, so it keeps the group's place in the drawing order
+                ras = PointRaster(zorder=4 if pts.ring else 3, ring_rgb=to_rgb(th["collapsed"]))
+                self.ax.add_artist(ras)
+                self._new(f"{pts.name}/raster", ras)
+            ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
+            cls = None if big else pts.color % len(PALETTE)
+            for c in range(len(PALETTE)):
+                name = f"{pts.name}/{c}"
+                sel = np.zeros(0, int) if big else np.flatnonzero(cls == c)
+                art = self.artists.get(name)
+                if art is None:
+                    if len(sel) == 0:
+                        continue
+                    (art,) = self.ax.plot([], [], "o", ms=diameter, mfc=PALETTE[c], ls="none",
+                                          zorder=4 if pts.ring else 3,
+                                          mec=th["collapsed"] if pts.ring else "none",
+                                          mew=edge)
+                    self._new(name, art)
+                art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
+        if f.card or f.cover > 0 or "cover" in self.artists:
+            cover = self.artists.get("cover")
+            if cover is None:
+                cover = Rectangle((0, 0), FIG_W, FIG_H, facecolor=th["bg"], edgecolor="none", zorder=10)
+                self.ax.add_patch(cover)
+                self._new("cover", cover)
+            cover.set_alpha(f.cover)
+            cover.set_visible(f.cover > 0)
+        for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
+            art = self.artists.get(lab.name)
+            if art is None:
+                art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
+                                   fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
+                self._new(lab.name, art)
+            else:  # labels keep their name across frames; anything about them may change
+                art.set_text(lab.text)
+                art.set_color(lab.color)
+                art.set_position((lab.x, lab.y))
+            art.set_alpha(lab.alpha)
+            art.set_visible(lab.alpha > 0)
+
+    def draw(self, i: int) -> np.ndarray:
+        """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it)."""
+        self._draw_items(self.frames.frame(i))
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for art in sorted((a for n, a in self.artists.items() if n not in self.static_names and a.get_visible()),
+                          key=lambda a: a.get_zorder()):
+            self.ax.draw_artist(art)
+        return np.asarray(canvas.buffer_rgba())
+
+    def close(self) -> None:
+        plt.close(self.fig)
+
+
+def iter_frames(frames: TruncationFrames, width: int, height: int,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+    drawer = MplFrameDrawer(frames, width, height)
+    try:
+        for i in range(frames.n_frames):
+            yield drawer.draw(i)
+            if progress is not None:
+                progress(i + 1, frames.n_frames)
+    finally:
+        drawer.close()
+
+
+def render_mpl(frames: TruncationFrames, out_path: Path, quality: str,
+               progress: Callable[[int, int], None] | None = None) -> Path:
+    """Render every frame to an MP4 at ``out_path`` (atomic)."""
+    q = export.quality(quality)
+    return export.write_mp4(iter_frames(frames, q.width, q.height, progress), out_path, q.width, q.height,
+                            frames.fps, pix_fmt_in="rgba")
+
+
+def render_mpl_png(frames: TruncationFrames, out_path: Path, quality: str, index: int = -1) -> Path:
+    """One frame (default: the last) as PNG."""
+    q = export.quality(quality)
+    drawer = MplFrameDrawer(frames, q.width, q.height)
+    try:
+        rgb = drawer.draw(index % frames.n_frames)[..., :3].copy()
+    finally:
+        drawer.close()
+    return export.write_png(rgb, out_path)

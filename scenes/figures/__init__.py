@@ -1,0 +1,1 @@
+"""Static figures (PNG + PDF) of the experiments, saved by :func:`scenes.figures.figure_io.save_figure`."""
