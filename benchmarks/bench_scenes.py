@@ -141,7 +141,7 @@ def manim_frame_times(frames, quality: str, tmp: Path) -> list[float]:
 
 
 def bench_points(args, tmp: Path) -> list[list[str]]:
-    from scenes.clips.base import TruncationFrames  # noqa: PLC0415
+    from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
 
     sizes = {}
     for label, npc in POINTS_N_PER_CLASS.items():

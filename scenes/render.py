@@ -49,7 +49,7 @@ class SceneSpec:
 
 SCENES: dict[str, SceneSpec] = {
     "truncation-speed": SceneSpec(
-        "truncation-speed", "truncation-speed", "scenes.clips.base:TruncationFrames",
+        "truncation-speed", "truncation-speed", "scenes.clips.truncation_speed:TruncationFrames",
         "Q clustered classes, a network starting partially truncated, trained with GD: clusters collapse toward "
         "their cones' base points; live collapsed-count plot."),
     "layers": SceneSpec(

@@ -7,7 +7,7 @@ import pytest
 from videos import is_blank, probe, read_png
 
 from scenes.backends import export
-from scenes.clips.base import TruncationFrames
+from scenes.clips.truncation_speed import TruncationFrames
 from scenes.render import render_trace
 
 

@@ -48,7 +48,8 @@ from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
 from scenes.backends import export
 from scenes.backends.raster import RASTER_MIN, splat
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, Label, Points, Segments, TruncationFrames
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, Label, Points, Segments
+from scenes.clips.truncation_speed import TruncationFrames
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
@@ -278,7 +279,7 @@ class LabelFactory:
 
 
 class TruncationScene(Scene):
-    """Plain 2D scene drawing a :class:`~scenes.clips.base.TruncationFrames` model (projection is done there)."""
+    """Plain 2D scene drawing a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done there)."""
 
     def __init__(self, frames: TruncationFrames, progress: Callable[[int, int], None] | None = None,
                  **kwargs):

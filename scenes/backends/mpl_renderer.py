@@ -21,7 +21,8 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes.backends import export  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, TruncationFrames  # noqa: E402
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame  # noqa: E402
+from scenes.clips.truncation_speed import TruncationFrames  # noqa: E402
 
 DPI = 100
 # Text height in figure units -> font size: cap height is about 0.72 em for DejaVu Sans

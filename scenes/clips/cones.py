@@ -10,10 +10,11 @@ Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After 
 3. a short hold. Earlier cones stay, faint.
 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
-camera (same projection as :class:`scenes.clips.base.TruncationFrames`), and a readout on the right: layer ``l`` of
-``L``, the phase, collapsed counts per class for every layer done so far, and the construction's loss. Points and
-base points that leave the view are pinned to the panel border. Layers wider than ``M`` draw all their unit
-normals (``edges_all``) as rays; the trace notes say the picture is approximate there, and so does the readout.
+camera (same projection as :class:`scenes.clips.truncation_speed.TruncationFrames`), and a readout on the right:
+layer ``l`` of ``L``, the phase, collapsed counts per class for every layer done so far, and the construction's
+loss. Points and base points that leave the view are pinned to the panel border. Layers wider than ``M`` draw all
+their unit normals (``edges_all``) as rays; the trace notes say the picture is approximate there, and so does the
+readout.
 """
 
 from __future__ import annotations

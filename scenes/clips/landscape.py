@@ -1,8 +1,8 @@
 """Frame models of the ``local-minima`` and ``perturbation`` clips (docs/math.md §5).
 
-Both reuse the layer panels of :class:`scenes.clips.base.TruncationFrames` (input ``X`` and ``T_l(X)`` for every hidden
-layer, cones and base points, a slowly orbiting orthographic camera, the trace's fixed PCA for ``M > 3``; positions
-interpolated between snapshots) and replace its right-hand readout.
+Both reuse the layer panels of :class:`scenes.clips.truncation_speed.TruncationFrames` (input ``X`` and ``T_l(X)``
+for every hidden layer, cones and base points, a slowly orbiting orthographic camera, the trace's fixed PCA for
+``M > 3``; positions interpolated between snapshots) and replace its right-hand readout.
 
 - :class:`LocalMinimaFrames` (``local-minima`` traces, :mod:`geomdl.experiments.local_minima`): a tour of the toggle
   points. For each pattern the clip holds on the toggle point, then (when the trace has L-BFGS end points) moves
@@ -31,12 +31,12 @@ from scenes.clips.base import (
     Polyline,
     Rect,
     Segments,
-    TruncationFrames,
     class_color,
     fmt_loss,
     nice_ceil,
     smoothstep,
 )
+from scenes.clips.truncation_speed import TruncationFrames
 
 HIGHLIGHT = 5      # palette index of the current pattern's marks (Okabe-Ito blue)
 OTHER = 7          # palette index of the other patterns' marks (grey)

@@ -18,7 +18,7 @@ layers (784 on MNIST) draw the 24 edges with the longest projections, lengths pr
 length (the longest at 60 % of the view radius), so the rays show which cone directions the picture can see.
 
 The view radius is robust (1.25 x the 98th percentile of the input's distance from the view centre); points
-and base points outside a panel are pinned to its border as in :class:`scenes.clips.base.TruncationFrames`.
+and base points outside a panel are pinned to its border as in :class:`scenes.clips.truncation_speed.TruncationFrames`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from scenes.clips.base import (
     Rect,
     Segments,
     TitleCard,
-    TruncationFrames,
     _chevron,
     _clip_to,
     _unique_points,
@@ -44,6 +43,7 @@ from scenes.clips.base import (
     fmt_loss,
     panel_grid,
 )
+from scenes.clips.truncation_speed import TruncationFrames
 
 MAX_RAYS = 24
 
