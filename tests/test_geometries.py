@@ -169,27 +169,12 @@ def test_constructions_refuse_unsupported_data():
         geometries.GeometryConfig("concentric", q=3).validate()
 
 
-def test_sept13_recipe_collapses_its_wedges_and_refuses_the_chevron():
-    v1, v2 = np.array([1.0, 1.0, 0.0]), np.array([-1.0, 1.0, 0.0])
-    rng = np.random.default_rng(0)
-    # data inside the recipe's two collapse regions (narrow wedges |x1| <= x2/3 above 0, below p_1)
-    t = rng.uniform(0.2, 1.5, (60, 1))
-    s = rng.uniform(-0.3, 0.3, (60, 1))
-    red = np.c_[s * t, t, np.zeros((60, 1))]
-    blue = np.c_[s * t, -0.5 - t, np.zeros((60, 1))]
-    X = np.vstack([red, blue])
-    labels = np.repeat([0, 1], 60)
-    net = constructions.sept13_construction(np.zeros(3), v1, v2, X, labels)
-    assert_exact(X, labels, net)
-    Xc, lc = data.wedge_chevron(data.WedgeConfig(n_per_class=50))
-    with pytest.raises(GeomdlError, match="does not collapse these data"):
-        constructions.sept13_construction(np.zeros(3), v1, v2, Xc, lc)
-
-
 # ---------------------------------------------------------------- CE23 family
 def test_ce23_global_and_local_ranges():
     X, labels = data.clustered(data.ClusteredConfig(q=3, n_per_class=80, radius=0.15, seed=1))
-    glob, low = constructions.ce23_ranges(X, labels)
+    layers = constructions.ce23_layers(X, labels)   # before any base point exists
+    glob = np.array([[-lay.D, -lay.lower] for lay in layers])
+    low = np.array([lay.lower for lay in layers])
     assert (glob[:, 0] < glob[:, 1]).all()
     rng = np.random.default_rng(0)
     for _ in range(5):   # any mu in the global range (which shrinks as base points appear): a global minimum

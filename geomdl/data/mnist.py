@@ -68,9 +68,6 @@ class DigitData:
     def digit_train(self) -> np.ndarray:
         return np.asarray(self.digits)[self.y_train]
 
-    @property
-    def digit_test(self) -> np.ndarray:
-        return np.asarray(self.digits)[self.y_test]
 
 
 def check_digits(digits) -> tuple[int, ...]:

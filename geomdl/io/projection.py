@@ -28,7 +28,3 @@ def project(P: np.ndarray, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
     """Project points ``P: (..., M)`` to ``(..., k)``."""
     return (P - mean) @ comps.T
 
-
-def project_directions(V: np.ndarray, comps: np.ndarray) -> np.ndarray:
-    """Project direction vectors ``V: (..., M)`` (no centring) to ``(..., k)``."""
-    return V @ comps.T

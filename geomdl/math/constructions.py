@@ -453,43 +453,6 @@ def wedge_construction(X: np.ndarray, labels: np.ndarray) -> Network:
     return sls_placed_construction(X, pieces, targets=labels, name="nonsep (pieces)")
 
 
-def sept13_construction(p: np.ndarray, v1: np.ndarray, v2: np.ndarray, X: np.ndarray | None = None,
-                        labels: np.ndarray | None = None) -> Network:
-    """The notes' recipe for (c) (Sept 13), in ``R^3``: cone 1 with apex ``p_1 = p + (0, -1/2, 0)`` and edges
-    ``v1 - e3, v2 - e3, v1 + v2 + e3`` (Ewa25 Lemma 2.1: ``W = V^{-1}``, ``b = -W p_1``); cone 2 with apex ``0``
-    and edges ``-v_i``; output layer: ``p_1 -> e_1`` (class 1), ``p_2 = 0 -> e_0`` (class 0), bias 0 as in the
-    notes when possible (else the least-squares affine map).
-
-    With data ``X, labels`` the result is checked: every class-1 point must end at ``p_1`` and every class-0
-    point at ``0`` after the two truncations; otherwise :class:`GeomdlError` says how many do not. (On our
-    chevron geometry the recipe collapses only narrow wedges around the axis ``v1 + v2``, so it raises there;
-    the pieces route, :func:`wedge_construction`, is the one used for (c).)
-    """
-    e3 = np.array([0.0, 0.0, 1.0])
-    V1 = np.c_[v1 - e3, v2 - e3, v1 + v2 + e3]
-    if abs(np.linalg.det(V1)) < 1e-12:
-        raise GeomdlError("the Sept 13 recipe needs v1 - e3, v2 - e3, v1 + v2 + e3 linearly independent")
-    p1 = np.asarray(p, dtype=float) + np.array([0.0, -0.5, 0.0])
-    W1, b1 = geometry.layer_from_cone(p1, V1)
-    W2, b2 = geometry.layer_from_cone(np.zeros(3), -V1)
-    Wc, bc = [W1, W2], [b1, b2]
-    Ws, bs = to_layers(Wc, bc)
-    # the hidden representation of the two base points; output: least squares through them (exact, bias 0 if
-    # the two representations are linearly independent)
-    H = geometry.hidden_activations(np.vstack([p1, np.zeros(3)]), Ws, bs)[-1]
-    W_out, b_out = refit_output(H, np.array([1, 0]), 2)
-    net = Network(Ws, bs, W_out, b_out, "nonsep (Sept 13 recipe)", Wc=Wc, bc=bc, collapses=[1, 0])
-    if X is not None:
-        chain = geometry.truncation_chain(X, Wc, bc)
-        T = chain.truncated[-1]
-        ok = np.where(labels == 1, np.linalg.norm(T - p1, axis=1) < 1e-9, np.linalg.norm(T, axis=1) < 1e-9)
-        if not ok.all():
-            raise GeomdlError(f"the Sept 13 recipe does not collapse these data: {int((~ok).sum())} of {len(X)} "
-                              "points do not end at their class's base point")
-        check_exact(net, X, labels)
-    return net
-
-
 def sphere_directions(m: int, k: int) -> np.ndarray:
     """``k`` unit vectors spread over the sphere of ``R^m``: equally spaced angles for ``m = 2``, a Fibonacci
     lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus a seeded (seed 0) random
@@ -650,10 +613,3 @@ def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) ->
         check_exact(net, X, labels)
     return net
 
-
-def ce23_ranges(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per layer: the global range ``(-D_l, -2 delta |u_Q|)`` as ``(Q, 2)`` rows ``(lo, hi)`` (``D_l`` from the
-    classes alone, before any base point exists; :func:`ce23_construction` re-checks with the base points) and
-    the local range's lower end ``2 delta |u_Q|``, ``(Q,)``."""
-    layers = ce23_layers(X, labels)
-    return np.array([[-lay.D, -lay.lower] for lay in layers]), np.array([lay.lower for lay in layers])

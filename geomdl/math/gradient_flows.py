@@ -270,11 +270,6 @@ def cost_weights(cost: str, labels: np.ndarray, q: int) -> np.ndarray:
     return np.repeat(a, q)
 
 
-def cost_value(x: np.ndarray, y: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``C`` of stacked outputs ``x: (..., QN)``. ``(...)``"""
-    return 0.5 * (a * (x - y) ** 2).sum(axis=-1)
-
-
 def predicted_cost(s: np.ndarray, x0: np.ndarray, y: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Adapted flow with full-rank ``D``: ``C(s) = 1/2 sum_i a_i (x0_i - y_i)^2 e^{-2 a_i s}``. ``(S,)``
 

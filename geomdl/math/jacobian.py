@@ -73,16 +73,6 @@ def flat_params(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
-@torch.no_grad()
-def load_flat(model: nn.Module, theta: torch.Tensor) -> None:
-    """Copy ``theta: (K,)`` back into the model's parameters (inverse of :func:`flat_params`)."""
-    layout = ParamLayout.of(model)
-    if theta.shape != (layout.size,):
-        raise GeomdlError(f"parameter vector has shape {tuple(theta.shape)}, the model needs ({layout.size},)")
-    for name, p in model.named_parameters():
-        p.copy_(layout.unflatten(theta)[name])
-
-
 def output_map(model: nn.Module, X: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
     """``theta: (K,) -> x[theta]: (QN,)``, the stacked outputs of the model on ``X: (N, M)`` (pure function)."""
     layout = ParamLayout.of(model)

@@ -116,11 +116,6 @@ def pinv_and_rank(W: np.ndarray) -> tuple[np.ndarray, int]:
     return np.full(W.T.shape, np.nan), -1
 
 
-def safe_pinv(W: np.ndarray) -> np.ndarray:
-    """``W^+``, or all-NaN when ``W`` is not finite."""
-    return pinv_and_rank(W)[0]
-
-
 def matrix_rank(W: np.ndarray) -> int:
     """Numerical rank of ``W``; ``-1`` when it is undefined (``W`` not finite, SVD failed)."""
     return pinv_and_rank(W)[1]
