@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
-from geomdl.math import constructions
+from geomdl.math import constructions, separation
 from geomdl.nn.losses import loss_fn
 from geomdl.nn.model import ReLUMLP
 
@@ -287,7 +287,7 @@ def test_collapse_layer_margins(M, seed):
     inside = rng.standard_normal((25, M)) - 4 * direction
     rest = rng.standard_normal((40, M)) + 4 * direction
     inside, rest = inside[inside @ direction < -1], rest[rest @ direction > 1]
-    n, c, m = constructions.separating_hyperplane(inside, rest)
+    n, c, m = separation.separating_hyperplane(inside, rest)
     # the LP bounds |n_i| <= 1 (not |n|), so the Euclidean margin is only >= 1/sqrt(M) here; it is the true
     # margin of the returned hyperplane, attained on both sides (else moving c would improve it)
     assert abs(np.linalg.norm(n) - 1) < 1e-12 and m >= 1 / np.sqrt(M) - 1e-7

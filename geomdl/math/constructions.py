@@ -33,7 +33,9 @@ import numpy as np
 from scipy.optimize import linprog
 
 from geomdl.errors import GeomdlError
+from geomdl.math import separation as sls
 from geomdl.math import truncation as geometry
+from geomdl.math.separation import separating_hyperplane
 
 MARGIN_TOL = 1e-9
 
@@ -73,29 +75,6 @@ def to_layers(Wc: list[np.ndarray], bc: list[np.ndarray], rtol: float = 1e-8) ->
             raise GeomdlError(f"cumulative parameters of layer {l + 1} cannot be converted to per-layer ones "
                               "(W^(l-1) is not of full row rank)")
     return Ws, bs
-
-
-def separating_hyperplane(inside: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Max-margin hyperplane with ``n.x < c`` on ``inside: (n1, M)`` and ``n.x > c`` on ``rest: (n2, M)``.
-
-    Returns unit ``n: (M,)``, ``c`` and the Euclidean margin ``m`` (``<= 0`` when not separable).
-    LP in ``(n, c, t)``: maximise ``t`` subject to ``n.x - c + t <= 0`` (inside), ``-n.x + c + t <= 0`` (rest),
-    ``-1 <= n_i <= 1``.
-    """
-    M = inside.shape[1]
-    A = np.vstack([np.c_[inside, -np.ones(len(inside)), np.ones(len(inside))],
-                   np.c_[-rest, np.ones(len(rest)), np.ones(len(rest))]])
-    cost = np.zeros(M + 2)
-    cost[-1] = -1.0
-    bounds = [(-1.0, 1.0)] * M + [(None, None), (None, 10.0)]
-    res = linprog(cost, A_ub=A, b_ub=np.zeros(len(A)), bounds=bounds, method="highs")
-    if res.status != 0:
-        raise GeomdlError(f"the separating-hyperplane linear program failed: {res.message}")
-    n, c, t = res.x[:M], res.x[M], res.x[M + 1]
-    norm = np.linalg.norm(n)
-    if norm == 0:
-        return n, c, 0.0
-    return n / norm, c / norm, t / norm
 
 
 def simplex_in_complement(n: np.ndarray) -> np.ndarray:
@@ -393,8 +372,6 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     ones; the last layer separates the last class from the base points. Needs ``M >= P`` (square layers, one
     per piece). Raises :class:`GeomdlError` naming the failed condition.
     """
-    from geomdl.math import separation as sls  # noqa: PLC0415 (sls imports this module)
-
     X = np.asarray(X, dtype=float)
     npieces = _check_labels(X, labels)
     M = X.shape[1]

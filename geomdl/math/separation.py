@@ -13,7 +13,7 @@ and fail only when none is separable; then no SLS order exists at all (of the da
 sub-collection containing those classes).
 
 Separability and margins use the max-margin linear program of
-:func:`geomdl.math.constructions.separating_hyperplane` (scipy HiGHS; ``|n_i| <= 1`` bound, then ``n`` normalised):
+:func:`separating_hyperplane` (scipy HiGHS; ``|n_i| <= 1`` bound, then ``n`` normalised):
 the margin is the Euclidean distance from that hyperplane to the nearest point, positive iff separable. It is
 the exact max-margin for the L-infinity normalisation, a lower bound on the Euclidean (SVM) max-margin. A class
 counts as separable when its margin exceeds ``tol`` (default ``1e-9``, relative to the data's scale ``max|x|``).
@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linprog
 
 from geomdl.errors import GeomdlError
-from geomdl.math.constructions import separating_hyperplane
 
 SEPARABLE_TOL = 1e-9
 
@@ -45,6 +45,29 @@ class SLSStep:
     normal: np.ndarray
     offset: float
     margin: float
+
+
+def separating_hyperplane(inside: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Max-margin hyperplane with ``n.x < c`` on ``inside: (n1, M)`` and ``n.x > c`` on ``rest: (n2, M)``.
+
+    Returns unit ``n: (M,)``, ``c`` and the Euclidean margin ``m`` (``<= 0`` when not separable).
+    LP in ``(n, c, t)``: maximise ``t`` subject to ``n.x - c + t <= 0`` (inside), ``-n.x + c + t <= 0`` (rest),
+    ``-1 <= n_i <= 1``.
+    """
+    M = inside.shape[1]
+    A = np.vstack([np.c_[inside, -np.ones(len(inside)), np.ones(len(inside))],
+                   np.c_[-rest, np.ones(len(rest)), np.ones(len(rest))]])
+    cost = np.zeros(M + 2)
+    cost[-1] = -1.0
+    bounds = [(-1.0, 1.0)] * M + [(None, None), (None, 10.0)]
+    res = linprog(cost, A_ub=A, b_ub=np.zeros(len(A)), bounds=bounds, method="highs")
+    if res.status != 0:
+        raise GeomdlError(f"the separating-hyperplane linear program failed: {res.message}")
+    n, c, t = res.x[:M], res.x[M], res.x[M + 1]
+    norm = np.linalg.norm(n)
+    if norm == 0:
+        return n, c, 0.0
+    return n / norm, c / norm, t / norm
 
 
 def _validate(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:

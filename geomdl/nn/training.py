@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from geomdl.errors import GeomdlError
-from geomdl.io.recorder import Recorder
 from geomdl.nn.losses import LOSSES, loss_fn
 from geomdl.nn.model import ReLUMLP
+
+if TYPE_CHECKING:   # the recorder is passed in: the training loop does not depend on trace IO
+    from geomdl.io.recorder import Recorder
 
 OPTIMIZERS = ("gd", "sgd")
 FAILURES = ("diverged", "dead")
