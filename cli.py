@@ -728,8 +728,8 @@ def experiment_nc_feasibility(
     """
     import numpy as np  # noqa: PLC0415
 
+    from geomdl.experiments import nc_feasibility_sweep as nf  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
-    from geomdl.math import nc_feasibility as nf  # noqa: PLC0415
 
     def grid(text: str, name: str, log: bool) -> tuple[float, ...]:
         try:

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geomdl.errors import GeomdlError
+from geomdl.experiments import nc_feasibility_sweep as sweep
 from geomdl.math import nc_feasibility as nf
 
 
@@ -92,22 +93,22 @@ def test_gaussian_mixture_shapes_and_determinism():
 
 
 def test_wilson_interval():
-    lo, hi = nf.wilson(10, 40)
+    lo, hi = sweep.wilson(10, 40)
     assert 0 < lo < 0.25 < hi < 1
-    assert nf.wilson(0, 10)[0] == 0 and nf.wilson(10, 10)[1] == 1
+    assert sweep.wilson(0, 10)[0] == 0 and sweep.wilson(10, 10)[1] == 1
 
 
 def test_sweep_is_deterministic_and_matches_the_linear_algebra(tmp_path):
-    cfg = nf.FeasibilityConfig(classes=2, n=4, ratios=(0.5, 2.5), sigmas=(0.1, 3.0), trials=6, seed=3)
-    r1, r2 = nf.run_sweep(cfg), nf.run_sweep(cfg)
+    cfg = sweep.FeasibilityConfig(classes=2, n=4, ratios=(0.5, 2.5), sigmas=(0.1, 3.0), trials=6, seed=3)
+    r1, r2 = sweep.run_sweep(cfg), sweep.run_sweep(cfg)
     assert r1["cells"] == r2["cells"]
-    ratios, sigmas, frac, cls = nf.grid_arrays(r1)
+    ratios, sigmas, frac, cls = sweep.grid_arrays(r1)
     assert frac.shape == (2, 2) and (frac[:, 0] == 0).all()     # d = 2 < n = 4: never
     assert (frac[:, 1] == 1).all()                              # d = 10 >= N - 1 = 7: always
     assert sum(c["ambiguous"] for c in r1["cells"]) == 0
     from scenes.figures.nc_feasibility import write_figures
 
-    files = nf.write_tables(r1, tmp_path) + write_figures(r1, tmp_path)
+    files = sweep.write_tables(r1, tmp_path) + write_figures(r1, tmp_path)
     assert {f.name for f in files} == {"nc_feasibility_grid.csv", "nc_feasibility_trials.csv",
                                        "nc_feasibility_phase.png", "nc_feasibility_phase.pdf"}
     assert len((tmp_path / "nc_feasibility_trials.csv").read_text().splitlines()) == 1 + 4 * 6
@@ -117,7 +118,7 @@ def test_sweep_is_deterministic_and_matches_the_linear_algebra(tmp_path):
                                  dict(sigmas=(float("nan"),)), dict(trials=0), dict(tol=0.5)])
 def test_bad_sweep_config(bad):
     with pytest.raises(GeomdlError):
-        nf.FeasibilityConfig(**bad).validate()
+        sweep.FeasibilityConfig(**bad).validate()
 
 
 def test_bad_data():

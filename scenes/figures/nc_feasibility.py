@@ -1,6 +1,7 @@
 """Phase diagram of exact neural-collapse feasibility (PNG + vector PDF) from a sweep of
-:func:`geomdl.math.nc_feasibility.run_sweep`: the fraction of NC-feasible data sets (every class) and of feasible
-classes, over ``d / n`` (x) and the noise ``sigma`` (y, log), black = never feasible, white = always.
+:func:`geomdl.experiments.nc_feasibility_sweep.run_sweep`: the fraction of NC-feasible data sets (every
+class) and of feasible classes, over ``d / n`` (x) and the noise ``sigma`` (y, log), black = never feasible,
+white = always.
 Reference lines: ``d / n = 1`` (below it ``n_k >= d + 1`` generic points span ``R^d``: never feasible) and the
 talk's pure-noise threshold ``d / n = (K + 1) / 2``.
 """
@@ -15,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from geomdl.experiments.nc_feasibility_sweep import grid_arrays  # noqa: E402
 from geomdl.io.atomic import atomic_path, ensure_writable_dir  # noqa: E402
-from geomdl.math.nc_feasibility import grid_arrays  # noqa: E402
 
 
 def _edges(v: np.ndarray, log: bool) -> np.ndarray:
