@@ -188,8 +188,17 @@ def test_dask_local_cluster_equals_local_run(tmp_path):
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
+    pytest.importorskip("distributed")
     with pytest.raises(GeomdlError, match="cannot reach the Dask scheduler"):
         sweep.run_sweep(sweep.SweepConfig(**SMALL), tmp_path, scheduler="tcp://127.0.0.1:9", connect_timeout=1)
+
+
+def test_scheduler_without_dask_is_a_one_line_error(tmp_path, monkeypatch):
+    """Dask is an optional extra: without it, --scheduler says how to install it, before any chunk runs."""
+    monkeypatch.setitem(sys.modules, "distributed", None)      # `import distributed` now raises ImportError
+    with pytest.raises(GeomdlError, match=r"needs Dask, an optional extra: pip install -e '\.\[cluster\]'") as e:
+        sweep.run_sweep(sweep.SweepConfig(**SMALL), tmp_path / "s", scheduler="tcp://127.0.0.1:9", connect_timeout=1)
+    assert "\n" not in str(e.value) and not (tmp_path / "s" / "results.csv").exists()
 
 
 # ---------------------------------------------------------------- CLI

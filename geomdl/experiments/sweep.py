@@ -215,8 +215,9 @@ def read_chunk(path: Path, cfg: SweepConfig, lam_index: int, start: int, end: in
 def _connect(address: str, timeout: float = 10.0):
     try:
         from distributed import Client  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - a dependency
-        raise GeomdlError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+    except ImportError:
+        raise GeomdlError("--scheduler needs Dask, an optional extra: pip install -e '.[cluster]' (scripts/setup.sh "
+                          "installs it)") from None
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:
