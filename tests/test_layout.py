@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # geomdl's layers, bottom first: a module imports only from its own layer or the ones below it
 LAYERS = ["geomdl.data", "geomdl.nn", "geomdl.math", "geomdl.io", "geomdl.experiments"]
-BASE = {"geomdl", "geomdl.errors"}                      # importable from anywhere
+BASE = {"geomdl", "geomdl.errors", "geomdl.checks"}                      # importable from anywhere
 
 
 def module_files() -> dict[str, Path]:

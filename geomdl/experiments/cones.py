@@ -32,11 +32,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from geomdl.errors import GeomdlError
-from geomdl.experiments.result import RecordResult
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries
 from geomdl.math import truncation as geometry
+from geomdl.nn.training import TrainResult
 
 KIND = "cones"
 
@@ -134,7 +134,7 @@ def wide_arrays(X: np.ndarray, labels: np.ndarray, q: int, net: constructions.Ne
     return {key: v[None] for key, v in arr.items()}
 
 
-def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, RecordResult]:
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build the data and the construction, record one snapshot. Returns the trace and the result."""
     cfg.validate()
     gcfg = cfg.geometry_config()
@@ -159,13 +159,11 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     arrays.update(data_arrays(X, labels))
     if progress is not None:
         progress(0, loss)
-    meta = {
-        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": gcfg.seed,
-        "versions": package_versions(), "Q": q, "M": M, "widths": net.widths, "loss": "mse",
-        "stop_reason": "construction", "stop_message": f"{net.name} construction, loss {loss:.3g}",
-        "final_step": 0, "notes": notes, "geometry": gcfg.geometry, "construction": net.name,
-        "collapses": [int(c) for c in net.collapses], "square": square,
-        "n_per_class": gcfg.n_per_class, "construction_loss": loss,
-    }
-    result = RecordResult(False, f"{net.name} construction, loss {loss:.3g}", "construction", 0, loss)
+    meta = header(
+        KIND, cfg.to_dict(), seed=gcfg.seed, q=q, m=M, widths=net.widths, loss="mse", stop_reason="construction",
+        stop_message=f"{net.name} construction, loss {loss:.3g}", final_step=0, notes=notes, geometry=gcfg.geometry,
+        construction=net.name, collapses=[int(c) for c in net.collapses], square=square,
+        n_per_class=gcfg.n_per_class, construction_loss=loss,
+    )
+    result = TrainResult("construction", 0, loss, f"{net.name} construction, loss {loss:.3g}")
     return Trace(meta=meta, arrays=arrays), result

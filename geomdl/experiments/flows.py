@@ -44,19 +44,21 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from geomdl.checks import check_choice, check_seed
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import gradient_flows as fl
 from geomdl.math.jacobian import jacobian
 from geomdl.nn.model import DEVICES, resolve_device, resolve_dtype
+from geomdl.nn.training import TrainResult
 
 KIND = "flows"
 
@@ -103,11 +105,9 @@ class FlowsConfig:
         return out
 
     def validate(self) -> None:
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
         resolve_dtype(self.dtype)
-        if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+        check_choice(self.device, DEVICES, "device")
         self.data_config().validate()
         if not self.widths or min(self.widths) < 1:
             raise GeomdlError(f"hidden widths must be positive, at least one layer (got {list(self.widths)})")
@@ -143,18 +143,11 @@ Config = FlowsConfig
 
 
 @dataclass
-class FlowsRunResult:
-    """What ``run`` returns beside the trace (the CLI's training-result interface)."""
+class FlowsRunResult(TrainResult):
+    """The run's :class:`~geomdl.nn.training.TrainResult` (worst flow: ``diverged`` fails it) and every flow's
+    summary."""
 
-    stop_reason: str
-    final_step: int
-    final_loss: float
-    message: str
-    summaries: list[dict]
-
-    @property
-    def failed(self) -> bool:
-        return self.stop_reason == "diverged"
+    summaries: list[dict] = field(default_factory=list)
 
 
 def stem(cfg: FlowsConfig) -> str:
@@ -243,13 +236,11 @@ def run(cfg: FlowsConfig, progress: Callable[[int, float], None] | None = None) 
     worst = ("diverged" if any(r.stop_reason == "diverged" for r in results) else
              "rank-collapse" if any(r.stop_reason == "rank-collapse" for r in results) else "completed")
     message = "; ".join(f"{s['label']}: cost {s['cost_0']:.3g} -> {s['cost_end']:.3g}" for s in summaries)
-    meta = {
-        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
-        "versions": package_versions(), "Q": q, "M": M, "N": N, "K": K, "QN": N * q, "rank0": rank0,
-        "widths": list(cfg.widths), "loss": cfg.loss, "activation": cfg.activation, "stop_reason": worst,
-        "stop_message": message, "notes": notes, "device": str(dev), "flows": summaries,
-        "labels": [s["label"] for s in summaries],
-    }
+    meta = header(
+        KIND, cfg.to_dict(), seed=cfg.seed, q=q, m=M, widths=cfg.widths, loss=cfg.loss, stop_reason=worst,
+        stop_message=message, notes=notes, N=N, K=K, QN=N * q, rank0=rank0, activation=cfg.activation,
+        device=str(dev), flows=summaries, labels=[s["label"] for s in summaries],
+    )
     final = min(s["cost_end"] for s in summaries)
     return Trace(meta=meta, arrays=arrays), FlowsRunResult(worst, cfg.steps, final, message, summaries)
 

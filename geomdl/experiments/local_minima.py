@@ -32,10 +32,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from geomdl.errors import GeomdlError
-from geomdl.experiments.result import RecordResult
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
+from geomdl.nn.training import TrainResult
 
 KIND = "local-minima"
 STAGES = ("toggle point", "after L-BFGS")
@@ -78,7 +78,7 @@ def tour_patterns(q: int) -> list[tuple[int, ...]]:
     return [*landscape.toggle_patterns(q), (1,) * q]
 
 
-def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, RecordResult]:
+def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build the data, every toggle network (and its L-BFGS end point), record one snapshot each."""
     cfg.validate()
     X, labels = geometries.make_data(cfg.geometry_config())
@@ -119,11 +119,10 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     notes = ["steps is the tour index (one snapshot per toggle pattern and stage), not a training step",
              *residual_notes(arrays, why=" (L-BFGS end points can be rank-deficient)")]
     S = len(arrays["steps"])
-    meta = {
-        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
-        "versions": package_versions(), "Q": q, "M": M, "widths": [M] * q, "loss": "mse",
-        "stop_reason": "tour", "stop_message": f"{len(rows)} toggle patterns recorded", "final_step": S - 1,
-        "notes": notes, "patterns": rows, "stages": list(STAGES), "polished": cfg.polish,
-    }
+    meta = header(
+        KIND, cfg.to_dict(), seed=cfg.seed, q=q, m=M, widths=[M] * q, loss="mse", stop_reason="tour",
+        stop_message=f"{len(rows)} toggle patterns recorded", final_step=S - 1, notes=notes, patterns=rows,
+        stages=list(STAGES), polished=cfg.polish,
+    )
     final = float(arrays["loss"][-1])
-    return Trace(meta=meta, arrays=arrays), RecordResult(False, meta["stop_message"], "tour", S - 1, final)
+    return Trace(meta=meta, arrays=arrays), TrainResult("tour", S - 1, final, meta["stop_message"])

@@ -29,10 +29,11 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from geomdl.checks import check_choice, check_seed
 from geomdl.data import mnist
 from geomdl.errors import GeomdlError
 from geomdl.io import projection
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import metrics
 from geomdl.math import truncation as geometry
 from geomdl.math.wide_chain import SolvedChain
@@ -83,13 +84,11 @@ class MnistConfig:
 
     def validate(self) -> None:
         mnist.check_digits(self.digits)
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
         if self.loss not in LOSS_CHOICES:
             raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
         resolve_dtype(self.dtype)
-        if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+        check_choice(self.device, DEVICES, "device")
         if self.output_dim is not None and self.output_dim not in (len(self.digits), 10):
             raise GeomdlError(f"output_dim must be Q={len(self.digits)} or 10 (got {self.output_dim})")
         if self.widths is not None and any(w < 1 for w in self.widths):
@@ -415,16 +414,14 @@ def to_trace(run_: MnistRun, kind: str, config: dict) -> Trace:
         "pca_mean": run_.pca_mean, "pca_components": run_.pca_components,
         "targets": run_.targets,
     }
-    meta = {
-        "schema": SCHEMA, "kind": kind, "created": now_iso(), "config": config, "seed": run_.cfg.seed,
-        "versions": package_versions(), "Q": run_.q, "M": run_.data.dim, "widths": run_.widths,
-        "loss": run_.cfg.loss, "stop_reason": run_.result.stop_reason, "stop_message": run_.result.message,
-        "final_step": run_.result.final_step, "notes": run_.notes(), "projected": True, "init_seed": run_.init_seed,
-        "dataset": "mnist", "digits": list(run_.data.digits), "source": run_.data.source,
-        "image_side": run_.data.side, "output_dim": run_.out_dim,
-        "thresholds_reached": {f"{t:g}": list(v) for t, v in run_.reached.items()},
-        "snapshot_tags": ["+".join(s.tags) for s in S],
-    }
+    meta = header(
+        kind, config, seed=run_.cfg.seed, q=run_.q, m=run_.data.dim, widths=run_.widths, loss=run_.cfg.loss,
+        stop_reason=run_.result.stop_reason, stop_message=run_.result.message, final_step=run_.result.final_step,
+        notes=run_.notes(), projected=True, init_seed=run_.init_seed, dataset="mnist", digits=list(run_.data.digits),
+        source=run_.data.source, image_side=run_.data.side, output_dim=run_.out_dim,
+        thresholds_reached={f"{t:g}": list(v) for t, v in run_.reached.items()},
+        snapshot_tags=["+".join(s.tags) for s in S],
+    )
     return Trace(meta=meta, arrays=arrays)
 
 

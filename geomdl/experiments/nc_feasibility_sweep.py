@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geomdl.checks import check_seed
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.math.nc_feasibility import dataset_feasibility, gaussian_mixture
@@ -43,8 +44,7 @@ class FeasibilityConfig:
             raise GeomdlError(f"sigmas must be non-negative numbers (got {list(self.sigmas)})")
         if self.trials < 1:
             raise GeomdlError(f"trials must be >= 1 (got {self.trials})")
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
         if not (0 < self.tol < 1e-2):
             raise GeomdlError(f"tol must be in (0, 1e-2) (got {self.tol})")
         if max(self.dims()) > 5000:

@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from geomdl.checks import check_seed
 from geomdl.errors import GeomdlError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
 from geomdl.nn import snapshots
 from geomdl.nn.model import ReLUMLP
@@ -81,8 +82,7 @@ class Config:
             raise GeomdlError(f"lam must be a number >= 0 (got {self.lam})")
         if self.trial < 0:
             raise GeomdlError(f"trial must be >= 0 (got {self.trial})")
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
         self.geometry_config().validate()
         self.train_config().validate()
         snapshots.snapshot_steps(self.steps, self.snapshots, self.spacing)
@@ -124,11 +124,10 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     arrays = rec.arrays()
     arrays.update(data_arrays(X, labels), reference_base_points=reference_base)
     notes = ([result.message] if result.failed else []) + residual_notes(arrays)
-    meta = {
-        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
-        "versions": package_versions(), "Q": q, "M": M, "widths": net.widths, "loss": cfg.loss,
-        "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
-        "notes": notes, "geometry": gcfg.geometry, "construction": net.name, "construction_loss": base_loss,
-        "initial_loss": float(arrays["loss"][0]) if len(rec) else float("nan"), "sgd_seed": sgd_seed,
-    }
+    meta = header(
+        KIND, cfg.to_dict(), seed=cfg.seed, q=q, m=M, widths=net.widths, loss=cfg.loss,
+        stop_reason=result.stop_reason, stop_message=result.message, final_step=result.final_step, notes=notes,
+        geometry=gcfg.geometry, construction=net.name, construction_loss=base_loss,
+        initial_loss=float(arrays["loss"][0]) if len(rec) else float("nan"), sgd_seed=sgd_seed,
+    )
     return Trace(meta=meta, arrays=arrays), result

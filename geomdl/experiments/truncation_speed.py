@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
+from geomdl.checks import check_choice, check_seed
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
-from geomdl.io.trace import SCHEMA, Trace, now_iso, package_versions
+from geomdl.io.trace import Trace, header
 from geomdl.math import constructions
 from geomdl.nn import snapshots
 from geomdl.nn.model import DEVICES, build_model, resolve_device, resolve_dtype
@@ -69,11 +70,9 @@ class TruncationSpeedConfig:
                            momentum=self.momentum, loss=self.loss, seed=self.seed)
 
     def validate(self) -> None:
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
         resolve_dtype(self.dtype)
-        if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+        check_choice(self.device, DEVICES, "device")
         self.data_config().validate()
         self.train_config().validate()
         fr = self.start_fractions
@@ -128,13 +127,12 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
     arrays = rec.arrays()
     arrays.update(data_arrays(X, labels))
     notes = ([result.message] if result.failed else []) + residual_notes(arrays)
-    meta = {
-        "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
-        "versions": package_versions(), "Q": cfg.q, "M": M, "widths": [M] * cfg.q, "loss": cfg.loss,
-        "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
-        "notes": notes, "device": str(device), "construction_t": con.t,
-        "start_collapsed": [int(round(f * cfg.n_per_class)) for f in cfg.layer_fractions()],
-    }
+    meta = header(
+        KIND, cfg.to_dict(), seed=cfg.seed, q=cfg.q, m=M, widths=[M] * cfg.q, loss=cfg.loss,
+        stop_reason=result.stop_reason, stop_message=result.message, final_step=result.final_step, notes=notes,
+        device=str(device), construction_t=con.t,
+        start_collapsed=[int(round(f * cfg.n_per_class)) for f in cfg.layer_fractions()],
+    )
     return Trace(meta=meta, arrays=arrays), result
 
 

@@ -70,6 +70,22 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def header(kind: str, config: dict, *, seed: int, q: int, m: int, widths, loss: str, stop_reason: str,
+           stop_message: str, notes: list[str], final_step: int | None = None, **extra) -> dict:
+    """The trace header every experiment writes: :data:`META_KEYS` (schema, creation time, package versions
+    filled in here), ``stop_message``, ``final_step`` when given, then the kind's own keys ``extra``
+    (docs/trace.md)."""
+    meta = {"schema": SCHEMA, "kind": kind, "created": now_iso(), "config": config, "seed": int(seed),
+            "versions": package_versions(), "Q": int(q), "M": int(m), "widths": [int(w) for w in widths],
+            "loss": loss, "stop_reason": stop_reason, "stop_message": stop_message, "notes": list(notes)}
+    if final_step is not None:
+        meta["final_step"] = int(final_step)
+    clash = set(meta) & set(extra)
+    if clash:
+        raise ValueError(f"header keys given twice: {sorted(clash)}")
+    return {**meta, **extra}
+
+
 @dataclass
 class Trace:
     """``meta``: the JSON metadata; ``arrays``: name -> numpy array (see docs/trace.md for names and shapes)."""

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from geomdl.checks import check_seed
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.math import constructions
@@ -44,8 +45,7 @@ class GeometryConfig:
                               "use --q 2 or the clustered / sls geometry")
         if self.n_per_class < 1:
             raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
-        if not 0 <= self.seed < 2**32:
-            raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        check_seed(self.seed)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -14,8 +15,7 @@ DEVICES = ("auto", "cpu", "cuda")
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
-    if name not in DEVICES:
-        raise GeomdlError(f"unknown device {name!r}; known: {', '.join(DEVICES)}")
+    check_choice(name, DEVICES, "device")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

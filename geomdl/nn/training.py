@@ -61,6 +61,9 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
+    """How a run ended: every experiment's ``run`` returns one beside its trace (a run that records without
+    training, e.g. ``cones``, says so in ``stop_reason``). ``failed``: diverged or dead."""
+
     stop_reason: str
     final_step: int
     final_loss: float
