@@ -6,18 +6,15 @@ Every bad input ends in a one-line ``error: ...`` and a non-zero exit code, neve
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
-
-try:  # typer >= 0.2x vendors its own copy of click; older releases use click itself
-    from typer._click import exceptions as _tcx
-except ImportError:  # pragma: no cover
-    _tcx = click.exceptions
+import typer.core
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -31,68 +28,74 @@ from rich.progress import (
 from geomdl.errors import GeomdlError
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Click's (or Typer's own copy of Click's) usage and option errors, found from a public Typer class
+_CLICK = {c.__name__: c for c in typer.BadParameter.__mro__}
+UsageError, ClickException = _CLICK["UsageError"], _CLICK["ClickException"]
+INTERRUPTED = "error: interrupted; no partial output was left behind"
 
 
-MULTI_VALUE_OPTIONS = ("--digits",)
+class MultiValueCommand(typer.core.TyperCommand):
+    """``--digits 0 1 2`` -> ``--digits 0,1,2``: the integers after a multi-value option become one value.
 
-
-def join_multi_values(argv: list[str]) -> list[str]:
-    """``--digits 0 1 2`` -> ``--digits 0,1,2``: the integers that follow a multi-value option become one value.
-
-    (Click options take a fixed number of values; this keeps the natural spelling working. A token that is not
-    an integer, e.g. the scene name after the digits, ends the list.)
+    (Click options take a fixed number of values; this keeps the natural spelling working, through Click's
+    ``Command.parse_args``. A token that is not an integer, e.g. the scene name after the digits, ends the list.)
     """
-    out, i = [], 0
-    while i < len(argv):
-        out.append(argv[i])
-        if argv[i] in MULTI_VALUE_OPTIONS and i + 1 < len(argv):
-            vals, j = [], i + 1
-            while j < len(argv) and argv[j].lstrip("-").isdigit() and not argv[j].startswith("--"):
-                vals.append(argv[j])
-                j += 1
-            if len(vals) > 1:
-                out.append(",".join(vals))
-                i = j
-                continue
-        i += 1
-    return out
+
+    multi_value_options = ("--digits",)
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        out, i = [], 0
+        while i < len(args):
+            out.append(args[i])
+            if args[i] in self.multi_value_options:
+                j = i + 1
+                while j < len(args) and args[j].isdigit():
+                    j += 1
+                if j - i > 2:
+                    out.append(",".join(args[i + 1:j]))
+                    i = j
+                    continue
+            i += 1
+        return super().parse_args(ctx, out)
 
 
 class OneLineErrorTyper(typer.Typer):
     """Typer app whose usage errors, user errors and Ctrl-C end in one line on stderr and exit != 0."""
 
     def __call__(self, *args, **kwargs):
-        if not args and "args" not in kwargs:
-            kwargs["args"] = join_multi_values(sys.argv[1:])
         try:
             rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
-        except (_tcx.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
-            print(e.ctx.get_help())
-            sys.exit(0)
-        except (_tcx.UsageError, click.UsageError) as e:
-            hint = f" (see: geomdl {e.ctx.command_path.split(' ', 1)[1]} --help)" if e.ctx and " " in (
-                e.ctx.command_path or "") else " (see: geomdl --help)"
+        except UsageError as e:
+            if type(e).__name__ == "NoArgsIsHelpError":
+                print(e.ctx.get_help())
+                sys.exit(0)
+            path = (e.ctx.command_path or "") if e.ctx else ""
+            hint = f" (see: geomdl {path.split(' ', 1)[1]} --help)" if " " in path else " (see: geomdl --help)"
             print(f"error: {e.format_message()}{hint}", file=sys.stderr)
             sys.exit(2)
-        except (typer.Exit, click.exceptions.Exit) as e:
+        except typer.Exit as e:
             sys.exit(e.exit_code)
-        except (typer.Abort, click.Abort):
-            print("error: interrupted; no partial output was left behind", file=sys.stderr)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            print("error: interrupted; no partial output was left behind", file=sys.stderr)
+        except (typer.Abort, KeyboardInterrupt):
+            print(INTERRUPTED, file=sys.stderr)
             sys.exit(130)
         except GeomdlError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(1)
-        except (_tcx.ClickException, click.ClickException) as e:
+        except ClickException as e:
             print(f"error: {e.format_message()}", file=sys.stderr)
             sys.exit(e.exit_code)
+        except Exception as e:   # Click's own Exit/Abort (Typer's copy of Click has them under the same names)
+            if type(e).__name__ == "Abort":
+                print(INTERRUPTED, file=sys.stderr)
+                sys.exit(130)
+            if type(e).__name__ == "Exit":
+                sys.exit(getattr(e, "exit_code", 0))
+            raise
         # Without standalone mode, click returns the code of a raised typer.Exit instead of exiting, and
         # typer >= 0.2x turns Ctrl-C (KeyboardInterrupt) into Exit(130) itself: exit here, with the message.
         if isinstance(rv, int):
             if rv == 130:
-                print("error: interrupted; no partial output was left behind", file=sys.stderr)
+                print(INTERRUPTED, file=sys.stderr)
             sys.exit(rv)
         return rv
 
@@ -148,17 +151,36 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder: clips go to OUT/<scene>/, traces to OUT/traces/.")]
 
 
-def experiment_config(name: str, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius, n_per_class,
-                      snapshots, device, sets, dtype=None, **extra):
-    """The experiment's module and its validated config from the CLI options (``extra``: more options by
-    config field name, e.g. ``dataset``, ``digits``, ``data``; ``None`` = the experiment's default)."""
-    from geomdl import experiments  # noqa: PLC0415
+# The experiment options of `geomdl train` and `geomdl render`, declared once: option parameter -> config field.
+EXPERIMENT_OPTIONS = {
+    "q": ("q", QOpt), "m": ("m", MOpt), "seed": ("seed", SeedOpt), "steps": ("steps", StepsOpt),
+    "lr": ("lr", LrOpt), "optimizer": ("optimizer", OptimOpt), "loss": ("loss", LossOpt),
+    "start_fraction": ("start_fractions", StartOpt), "radius": ("radius", RadiusOpt),
+    "n_per_class": ("n_per_class", NOpt), "snapshots": ("snapshots", SnapOpt), "device": ("device", DeviceOpt),
+    "dtype": ("dtype", DtypeOpt), "dataset": ("dataset", DatasetOpt), "digits": ("digits", DigitsOpt),
+    "data": ("data", DataOpt), "geometry": ("geometry", GeometryOpt), "sets": ("sets", SetOpt),
+}
 
-    mod = experiments.get(name)
-    opts = {"q": q, "m": m, "seed": seed, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
-            "start_fractions": start_fraction, "radius": radius, "n_per_class": n_per_class,
-            "snapshots": snapshots, "device": device, "dtype": dtype, **extra}
-    return mod, experiments.make_config(mod, opts, sets)
+
+def with_experiment_options(fn):
+    """Add :data:`EXPERIMENT_OPTIONS` to command ``fn``, which receives them as ``options`` (config field ->
+    value, ``None`` = the experiment's default) and ``sets`` (the ``--set`` overrides)."""
+    sig = inspect.signature(fn)
+    own = [p for n, p in sig.parameters.items() if n not in ("options", "sets")]
+    added = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=a)
+             for n, (_, a) in EXPERIMENT_OPTIONS.items()]
+
+    @functools.wraps(fn)
+    def command(**kw):
+        opts = {EXPERIMENT_OPTIONS[n][0]: kw.pop(n) for n in EXPERIMENT_OPTIONS}
+        return fn(options=opts, sets=opts.pop("sets"), **kw)
+
+    last = [p for p in own if p.name == "out"]        # --out stays the last option in --help
+    own = [p for p in own if p.name != "out"]
+    own_all = [*own, *last]
+    command.__signature__ = sig.replace(parameters=[*own, *added, *last])
+    command.__annotations__ = {p.name: p.annotation for p in [*own_all, *added]}
+    return command
 
 
 def progress_bar() -> Progress:
@@ -167,33 +189,50 @@ def progress_bar() -> Progress:
                     console=err, transient=False)
 
 
+class TrainingBar:
+    """A progress bar of training that appears on the first step (a cached run shows none)."""
+
+    def __init__(self, total: int | None):
+        self.total, self.bar, self.task = total, None, None
+
+    def __call__(self, step: int, loss: float) -> None:
+        if self.bar is None:
+            self.bar = progress_bar()
+            self.bar.start()
+            self.task = self.bar.add_task("training", total=self.total, info="")
+        if step % 10 == 0 or step == self.total:
+            self.bar.update(self.task, completed=step, info=f"loss {loss:.3e}")
+
+    def close(self, result=None) -> None:
+        if self.bar is not None:
+            if result is not None:
+                self.bar.update(self.task, completed=result.final_step,
+                                info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
+            self.bar.stop()
+
+
 def run_experiment(mod, cfg):
     """Train and record with a progress bar; returns the trace and the result (failed runs included)."""
     from geomdl import experiments  # noqa: PLC0415
 
-    total = getattr(cfg, "steps", None)
-    with progress_bar() as bar:
-        task = bar.add_task("training", total=total, info="")
-
-        def tick(step: int, loss: float) -> None:
-            if step % 10 == 0 or step == total:
-                bar.update(task, completed=step, info=f"loss {loss:.3e}")
-
-        trace, result = experiments.run(mod.KIND, progress=tick, cfg=cfg)  # one torch thread, as documented
-        bar.update(task, completed=result.final_step,
-                   info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
+    bar = TrainingBar(getattr(cfg, "steps", None))
+    bar(0, float("nan"))
+    result = None
+    try:
+        trace, result = experiments.run(mod.KIND, progress=bar, cfg=cfg)
+    finally:
+        bar.close(result)
     return trace, result
-
-
-def trace_cache_path(out: Path, mod, cfg) -> Path:
-    from geomdl.io.trace import config_hash  # noqa: PLC0415
-
-    return out / "traces" / f"{mod.KIND}_{config_hash(mod.KIND, cfg.to_dict())}.npz"
 
 
 def report_failure(result, path: Path | None) -> None:
     where = f" (trace kept for inspection: {path})" if path else ""
     print(f"error: training failed: {result.message}{where}", file=sys.stderr)  # one line, never wrapped
+
+
+def echo_files(files) -> None:
+    for f in files:
+        typer.echo(str(f))
 
 
 # ---------------------------------------------------------------- commands
@@ -208,7 +247,7 @@ def list_cmd() -> None:
     """List the scenes you can render and the experiments you can run, with their parameters."""
     import dataclasses  # noqa: PLC0415
 
-    from geomdl.experiments import TRACE_EXPERIMENTS  # noqa: PLC0415
+    from geomdl.experiments import STUDIES, TRACE_EXPERIMENTS  # noqa: PLC0415
     from scenes.render import SCENES  # noqa: PLC0415
 
     typer.echo("Scenes (geomdl render SCENE):")
@@ -220,26 +259,26 @@ def list_cmd() -> None:
         cfg = spec.load().Config()
         params = ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))
         typer.echo(f"  {'':<18} {params}")
+    typer.echo("Figure and table experiments (geomdl experiment NAME --help):")
+    for name, spec in STUDIES.items():
+        typer.echo(f"  {name:<18} {spec.about}")
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
+@with_experiment_options
 def train(
     experiment: Annotated[str, typer.Argument(help="Experiment to run (see: geomdl list).")],
     trace: Annotated[Path | None, typer.Option(
         "--trace", help="Where to write the trace (.npz). (default: OUT/traces/<experiment>_<hash>.npz)")] = None,
-    q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
-    optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
-    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
-    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
-    sets: SetOpt = None, out: OutOpt = Path("media"),
+    out: OutOpt = Path("media"), options: dict | None = None, sets: list[str] | None = None,
 ) -> None:
     """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
+    from geomdl import experiments  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
-    mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
-                                 n_per_class, snapshots, device, sets, dtype, dataset=dataset, digits=digits,
-                                 data=data, geometry=geometry)
-    path = trace if trace is not None else trace_cache_path(out, mod, cfg)
+    mod = experiments.get(experiment)
+    cfg = experiments.make_config(mod, options, sets)
+    path = trace if trace is not None else experiments.trace_path(out, mod.KIND, cfg)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     ensure_writable_dir(path.parent)
@@ -252,7 +291,8 @@ def train(
     typer.echo(str(path))
 
 
-@app.command()
+@app.command(cls=MultiValueCommand)
+@with_experiment_options
 def render(
     scene: Annotated[str, typer.Argument(help="Scene to render (see: geomdl list).")],
     trace: Annotated[Path | None, typer.Option(
@@ -270,85 +310,52 @@ def render(
                                                                "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
-    q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
-    optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
-    n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
-    dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
-    sets: SetOpt = None, out: OutOpt = Path("media"),
+    out: OutOpt = Path("media"), options: dict | None = None, sets: list[str] | None = None,
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
 
     The trace is cached under OUT/traces/ keyed by the config hash: re-rendering never retrains.
     """
+    from geomdl import experiments  # noqa: PLC0415
     from geomdl.io import trace as trace_mod  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
-    from scenes.backends import export  # noqa: PLC0415
-    from scenes.render import RENDERERS, resolve_renderer, scene_spec  # noqa: PLC0415
+    from scenes.render import RenderOptions, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
-    qual = export.quality(quality)
-    if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
-    if renderer not in RENDERERS:
-        raise GeomdlError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
-    if theme not in ("light", "dark"):
-        raise GeomdlError(f"unknown theme {theme!r}; known: light, dark")
-    if not 0 < duration < float("inf"):  # checked before training, not after it
-        raise GeomdlError(f"--duration must be a positive number of seconds (got {duration})")
-    at_times = None
-    if at is not None:
-        try:
-            at_times = [float(v) for v in at.split(",") if v.strip()]
-        except ValueError:
-            raise GeomdlError(f"--at must be comma-separated seconds, got {at!r}") from None
-        if not at_times or not all(0 <= t < float("inf") for t in at_times):
-            raise GeomdlError(f"--at must list times >= 0 seconds, got {at!r}")
-        if fmt != "png":
-            raise GeomdlError("--at only applies to --format png")
-    rname, notice = resolve_renderer(renderer)
-
+    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)   # checked before training
     if trace is not None:
         tr = trace_mod.load(trace)
         if not spec.draws(tr.meta.get("kind")):
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
-        stem = f"{trace.stem}_{rname}_{theme}_{qual.tag}"
+        stem = f"{trace.stem}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
         ensure_writable_dir(out / spec.name)
     else:
-        mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
-                                     radius, n_per_class, snapshots, device, sets, dtype, dataset=dataset,
-                                     digits=digits, data=data, geometry=geometry)
+        mod = experiments.get(spec.experiment)
+        cfg = experiments.make_config(mod, options, sets)
         ensure_writable_dir(out / spec.name)   # before training: an unwritable output fails early
-        path = trace_cache_path(out, mod, cfg)
-        tr = None
-        if path.exists() and not retrain:
-            try:
-                tr = trace_mod.load(path)
-                err.print(f"using cached trace {path} (--retrain to train again)")
-            except GeomdlError as e:
-                err.print(f"cached trace unusable ({e}); training again")
-        if tr is None:
-            ensure_writable_dir(path.parent)
-            tr, result = run_experiment(mod, cfg)
-            tr.save(path)
-            if result.failed and not force:
-                report_failure(result, path)
-                raise typer.Exit(3)
-        stem = None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
-    if notice:
-        err.print(notice)
+        bar = TrainingBar(getattr(cfg, "steps", None))
+        run = None
+        try:
+            run = experiments.cached_run(mod.KIND, cfg, out=out, retrain=retrain, progress=bar)
+        finally:
+            bar.close(run.result if run else None)
+        if run.note:
+            err.print(run.note)
+        if run.cached:
+            err.print(f"using cached trace {run.path} (--retrain to train again)")
+        elif run.result.failed and not force:
+            report_failure(run.result, run.path)
+            raise typer.Exit(3)
+        tr, stem = run.trace, None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<...>
+    if opts.notice:
+        err.print(opts.notice)
 
     with progress_bar() as bar:
-        task = bar.add_task(f"rendering ({rname})", total=None, info="")
-
-        def tick(i: int, n: int) -> None:
-            bar.update(task, completed=i, total=n)
-
-        files = render_clip(tr, scene=spec.name, out=out, fmt=fmt, quality=quality, renderer=rname, theme=theme,
-                            duration=duration, stem=stem, at=at_times, force=force, progress=tick)
-    for f in files:
-        typer.echo(str(f))
+        task = bar.add_task(f"rendering ({opts.renderer})", total=None, info="")
+        echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force,
+                               progress=lambda i, n: bar.update(task, completed=i, total=n)))
 
 
 # ---------------------------------------------------------------- experiment commands
@@ -377,18 +384,10 @@ def experiment_truncation_speed(
 
     base = experiments.make_config(ts, {"q": q, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
                                         "snapshots": snapshots}, sets)
-    try:
-        fr = tuple(float(v) for v in start_fractions.split(",") if v.strip())
-    except ValueError:
-        raise GeomdlError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
-    cfg = study.StudyConfig(base=base, start_fractions=fr, seeds=seeds, rise=rise)
-    cfg.validate()
+    cfg = study.StudyConfig.parse(base, start_fractions, seeds, rise)
     out_dir = ensure_writable_dir(out / "experiments" / "truncation-speed")
-    import torch  # noqa: PLC0415
-
-    torch.set_num_threads(1)
-    with progress_bar() as bar:
-        task = bar.add_task("runs", total=len(fr) * seeds, info="")
+    with experiments.one_thread(), progress_bar() as bar:
+        task = bar.add_task("runs", total=len(cfg.start_fractions) * seeds, info="")
         result = study.run_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
     from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
@@ -398,11 +397,10 @@ def experiment_truncation_speed(
                    f"[{srow['rate_ci_low']:.3g}, {srow['rate_ci_high']:.3g}], log-fit R^2 median "
                    f"{srow['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {srow['c_mean']:.3g} "
                    f"[{srow['c_ci_low']:.3g}, {srow['c_ci_high']:.3g}] -> {srow['verdict']}")
-    for f in files:
-        typer.echo(str(f))
+    echo_files(files)
 
 
-@experiment_app.command("mnist")
+@experiment_app.command("mnist", cls=MultiValueCommand)
 def experiment_mnist(
     digits: Annotated[list[str] | None, typer.Option(
         "--digits", help="A digit set, e.g. --digits 0 1 2; repeat for several sets (--digits 0 1 2 --digits 0 1 6). "
@@ -431,32 +429,14 @@ def experiment_mnist(
     check. Writes runs.csv, metrics.csv, layers.csv, sls.csv and figures (PNG + PDF) to OUT/experiments/mnist/.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.data import mnist  # noqa: PLC0415
     from geomdl.experiments import mnist_thresholds as mx  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
-    if loss not in ("mse", "ce", "wmse", "both"):
-        raise GeomdlError(f"unknown --loss {loss!r}; known: mse, ce, wmse, both")
-    losses = ("mse", "ce") if loss == "both" else (loss,)
-    sets_ = []
-    for text in digits or []:
-        parts = [p for p in text.replace(",", " ").split() if p]
-        try:
-            sets_.append(mnist.check_digits([int(p) for p in parts]))
-        except ValueError:
-            raise GeomdlError(f"--digits takes digits 0..9, got {text!r}") from None
     opts = {"thresholds": thresholds, "widths": widths, "output_dim": output_dim, "data": data,
             "n_per_digit": n_per_digit, "seed": seed, "lr": lr, "max_steps": steps}
-    base = experiments.make_config(mx, opts, sets)
-    sls = None if sls_digits.strip().lower() == "none" else tuple(int(v) for v in sls_digits.replace(",", " ").split())
-    cfg = mx.MnistExperimentConfig(base=base, digit_sets=tuple(sets_) or mnist.DEFAULT_DIGIT_SETS, losses=losses,
-                                   sls_digits=sls)
-    cfg.validate()
+    cfg = mx.MnistExperimentConfig.parse(experiments.make_config(mx, opts, sets), digits, loss, sls_digits)
     out_dir = ensure_writable_dir(out / "experiments" / "mnist")
-    import torch  # noqa: PLC0415
-
-    torch.set_num_threads(1)
-    with progress_bar() as bar:
+    with experiments.one_thread(), progress_bar() as bar:
         task = bar.add_task("mnist", total=None, info="")
         result = mx.run_experiment(
             cfg, progress=lambda name, step, v: bar.update(task, completed=step, info=f"step {step} loss {v:.3e}"),
@@ -475,8 +455,7 @@ def experiment_mnist(
         claim = (f"; claimed order {row['claimed_order']}: {'SLS' if row['claimed_order_is_sls'] else 'not SLS'}"
                  if row["claimed_order"] else "")
         typer.echo(f"digits {row['digits']}: {verdict}{claim}")
-    for f in files:
-        typer.echo(str(f))
+    echo_files(files)
 
 
 # ---------------------------------------------------------------- constructions and loss landscape
@@ -537,17 +516,13 @@ def construct(
     out: OutOpt = Path("media"),
 ) -> None:
     """Build the explicit zero-loss network of a data geometry (docs/math.md §4) and describe it."""
-    import numpy as np  # noqa: PLC0415
-    import torch  # noqa: PLC0415
-
-    from geomdl.math import constructions, geometries  # noqa: PLC0415
-    from geomdl.nn.model import ReLUMLP  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.math import geometries  # noqa: PLC0415
+    from scenes.figures.geometries import draw_construction, draw_geometries  # noqa: PLC0415
 
     if geometry == "all":
         if not figure or q is not None:
             raise GeomdlError("--geometry all is for --figure (every geometry with its default Q)")
-        from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
-        from scenes.figures.geometries import draw_construction, draw_geometries  # noqa: PLC0415
 
         folder = ensure_writable_dir(out / "constructions")
         files, sets_ = [], []
@@ -556,9 +531,7 @@ def construct(
             X, labels, net = geometries.build(cfg)
             sets_.append((f"({'abcd'[len(sets_)]}) {g}", X, labels))
             files += draw_construction(X, labels, net, f"{net.name}: zero-loss construction", folder / g)
-        files += draw_geometries(sets_, folder / "geometries")
-        for f in files:
-            typer.echo(str(f))
+        echo_files(files + draw_geometries(sets_, folder / "geometries"))
         return
     cfg = geometries.GeometryConfig(geometry, q=q if q is not None else geometries.default_q(geometry),
                                     n_per_class=n_per_class, seed=seed)
@@ -568,24 +541,13 @@ def construct(
     for note in net.notes:
         typer.echo(f"note: {note}")
     if figure:
-        from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
-        from scenes.figures.geometries import draw_construction  # noqa: PLC0415
-
-        for f in draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
-                                   ensure_writable_dir(out / "constructions") / geometry):
-            typer.echo(str(f))
+        echo_files(draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
+                                     ensure_writable_dir(out / "constructions") / geometry))
     if check:
-        out = net.outputs(X)
-        loss = constructions.mse_loss(out, labels)
-        acc = float(np.mean(out.argmax(1) == labels))
-        model = ReLUMLP(X.shape[1], net.widths, net.q).double()
-        model.load_arrays(net.Ws, net.bs, net.W_out, net.b_out)
-        with torch.no_grad():
-            tout = model(torch.as_tensor(X)).numpy()
-        tloss = constructions.mse_loss(tout, labels)
-        typer.echo(f"loss {loss:.3e} (torch model {tloss:.3e}), accuracy {acc:.1%}")
-        if not (loss < 1e-10 and tloss < 1e-10 and acc == 1.0):
-            raise GeomdlError(f"check failed: loss {loss:.3g}, accuracy {acc:.1%}")
+        c = geometries.check_construction(X, labels, net)
+        typer.echo(f"loss {c.loss:.3e} (torch model {c.torch_loss:.3e}), accuracy {c.accuracy:.1%}")
+        if not c.exact:
+            raise GeomdlError(f"check failed: loss {c.loss:.3g}, accuracy {c.accuracy:.1%}")
 
 
 @experiment_app.command("perturb")
@@ -603,10 +565,8 @@ def experiment_perturb(
     many trials per lambda, batched. Writes results.csv (one row per trial), summary.csv (fraction back to ~zero
     loss per lambda) and histograms (PNG + PDF) to OUT/experiments/perturb/<geometry>_zero-loss_<mode>/.
     """
-    files = _landscape_sweep("perturb", "zero-loss", geometry, q, lambdas, trials, mode, steps, lr, seed, chunk,
-                             scheduler, resume, out)
-    for f in files:
-        typer.echo(str(f))
+    echo_files(_landscape_sweep("perturb", "zero-loss", geometry, q, lambdas, trials, mode, steps, lr, seed, chunk,
+                                scheduler, resume, out))
 
 
 @experiment_app.command("local-minima")
@@ -628,6 +588,7 @@ def experiment_local_minima(
     bar chart), then the perturbation sweep (mode train or eval) around each pattern. Output:
     OUT/experiments/local-minima/.
     """
+    from geomdl import experiments  # noqa: PLC0415
     from geomdl.experiments import perturb as px  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.figures.landscape import plot_local_minima  # noqa: PLC0415
@@ -637,12 +598,10 @@ def experiment_local_minima(
     if trials < 0:
         raise GeomdlError(f"--trials must be >= 0 (got {trials})")
     px.parse_lambdas(lambdas)
-    import torch  # noqa: PLC0415
-
-    torch.set_num_threads(1)
     folder = ensure_writable_dir(out / "experiments" / "local-minima")
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
-    rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
+    with experiments.one_thread():
+        rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
     files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
         rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
     for r in rows:
@@ -653,8 +612,7 @@ def experiment_local_minima(
         for r in rows:
             files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
                                       lr, seed, chunk, scheduler, resume, out)
-    for f in files:
-        typer.echo(str(f))
+    echo_files(files)
 
 
 # ---------------------------------------------------------------- gradient flows in output space
@@ -695,8 +653,7 @@ def experiment_flows(
         typer.echo(line)
     for note in trace.meta["notes"]:
         err.print(f"note: {note}")
-    for f in files:
-        typer.echo(str(f))
+    echo_files(files)
     if result.failed:
         report_failure(result, files[0])
         raise typer.Exit(3)
@@ -726,24 +683,11 @@ def experiment_nc_feasibility(
     and sigma; writes nc_feasibility_grid.csv, nc_feasibility_trials.csv and the phase diagram
     nc_feasibility_phase (PNG + PDF) to OUT/experiments/nc-feasibility/.
     """
-    import numpy as np  # noqa: PLC0415
-
     from geomdl.experiments import nc_feasibility_sweep as nf  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
-    def grid(text: str, name: str, log: bool) -> tuple[float, ...]:
-        try:
-            if ":" in text:
-                a, b, c = text.split(":")
-                vals = np.logspace(float(a), float(b), int(c)) if log else np.linspace(float(a), float(b), int(c))
-                return tuple(float(f"{v:.4g}") for v in vals)
-            return tuple(float(v) for v in text.split(",") if v.strip())
-        except ValueError:
-            raise GeomdlError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
-
-    cfg = nf.FeasibilityConfig(classes=classes, n=n, ratios=grid(ratios, "ratios", False),
-                               sigmas=grid(sigmas, "sigmas", True), trials=trials, seed=seed, tol=tol, verify=verify)
-    cfg.validate()
+    cfg = nf.FeasibilityConfig.parse(ratios, sigmas, classes=classes, n=n, trials=trials, seed=seed, tol=tol,
+                                     verify=verify)
     out_dir = ensure_writable_dir(out / "experiments" / "nc-feasibility")
     total = len(cfg.ratios) * len(cfg.sigmas) * trials
     with progress_bar() as bar:
@@ -761,8 +705,7 @@ def experiment_nc_feasibility(
     border = sum(c["borderline"] for c in result["cells"])
     err.print(f"tolerance {tol:g}; {amb} answers not verified, {border} borderline; sigma grid: "
               + ", ".join(f"{s:g}" for s in cfg.sigmas))
-    for f in files:
-        typer.echo(str(f))
+    echo_files(files)
 
 
 def main() -> None:  # pragma: no cover - convenience for `python cli.py`

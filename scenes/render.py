@@ -104,6 +104,49 @@ def resolve_renderer(name: str) -> tuple[str, str | None]:
     return name, None
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to render, validated once (:meth:`of`) and passed down as is: the quality preset resolved
+    (``quality``), the output format, the renderer resolved from ``auto`` (``notice`` says when it fell back to
+    matplotlib), the theme, the seconds of animation, and the times of the stills (``fmt="png"`` only)."""
+
+    quality: export.Quality
+    fmt: str = "mp4"
+    renderer: str = "matplotlib"
+    theme: str = "light"
+    duration: float = 8.0
+    at: tuple[float, ...] | None = None
+    notice: str | None = None
+
+    @classmethod
+    def of(cls, quality: str | export.Quality = "m", fmt: str = "mp4", renderer: str = "auto",
+           theme: str = "light", duration: float = 8.0, at: str | list[float] | None = None) -> RenderOptions:
+        """Check every option (one-line :class:`GeomdlError`); ``at``: a list of seconds or their
+        comma-separated text."""
+        q = export.quality(quality)
+        if fmt not in export.FORMATS:
+            raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+        if theme not in THEMES:
+            raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+        if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
+            raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
+        times = None
+        if at is not None:
+            if isinstance(at, str):
+                try:
+                    times = tuple(float(v) for v in at.split(",") if v.strip())
+                except ValueError:
+                    raise GeomdlError(f"at= must be comma-separated seconds, got {at!r}") from None
+            else:
+                times = tuple(float(t) for t in at)
+            if not times or not all(0 <= t < float("inf") for t in times):
+                raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
+            if fmt != "png":
+                raise GeomdlError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
+        rname, notice = resolve_renderer(renderer)
+        return cls(q, fmt, rname, theme, float(duration), times, notice)
+
+
 def check_renderable(trace: Trace, force: bool = False) -> None:
     """A failed run (diverged, dead network) is reported, not rendered as a result, unless forced."""
     if trace.failed and not force:
@@ -145,14 +188,20 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     GIF, or a contact sheet of key frames as PNG and PDF); ``png`` (stills: the last frame, or the frames at
     the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
     """
-    if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
     if renderer not in ("manim", "matplotlib"):
         raise GeomdlError(f"unknown renderer {renderer!r}; resolve 'auto' first")
-    q = export.quality(quality)
+    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None)
+    return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene)
+
+
+def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
+                progress: Callable[[int, int], None] | None = None, force: bool = False,
+                scene: str | None = None) -> list[Path]:
+    """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written."""
+    fmt, quality, renderer, at, q = opts.fmt, opts.quality, opts.renderer, opts.at, opts.quality
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    frames = make_frames(trace, q.fps, duration, theme, scene)
+    frames = make_frames(trace, q.fps, opts.duration, opts.theme, scene)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 
@@ -167,7 +216,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
             clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
             if not at:
                 return [export.last_frame_png(clip, png)]
-            return export.stills(clip, out_dir, stem, at)
+            return export.stills(clip, out_dir, stem, list(at))
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -184,7 +233,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
 def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str = "mp4",
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
-           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+           progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None) -> list[Path]:
     """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -194,8 +243,9 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
     ``manim`` or ``matplotlib``. ``fmt``, ``quality``, ``theme``, ``duration`` (seconds of animation, after
     the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
-    run) and ``progress(i, n)`` as in :func:`render_trace`. Bad input raises :class:`GeomdlError` before
-    anything is written.
+    run) and ``progress(i, n)`` as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked
+    already, in place of ``fmt`` .. ``at`` (its fallback notice is then the caller's to show). Bad input raises
+    :class:`GeomdlError` before anything is written.
     """
     import warnings  # noqa: PLC0415
 
@@ -207,22 +257,13 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     spec = default_scene(kind) if scene is None else scene_spec(scene)
     if not spec.draws(kind):
         raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a {kind!r} run")
-    if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
-    if at is not None:
-        if fmt != "png":
-            raise GeomdlError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
-        if not at or not all(0 <= float(t) < float("inf") for t in at):
-            raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
-    if not 0 < duration < float("inf"):
-        raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
-    if theme not in THEMES:
-        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
-    q = export.quality(quality)
-    rname, notice = resolve_renderer(renderer)
+    opts = options
+    if opts is None:
+        opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)
+        if opts.notice:
+            warnings.warn(opts.notice.removeprefix("notice: "), stacklevel=2)
+    rname, theme, q = opts.renderer, opts.theme, opts.quality
     check_renderable(tr, force)
-    if notice:
-        warnings.warn(notice.removeprefix("notice: "), stacklevel=2)
     if stem is None:
         try:
             run = experiments.output_stem(kind, tr.meta.get("config", {}))
@@ -230,8 +271,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
             run = f"seed{tr.meta.get('seed', 0)}"
         stem = f"{spec.name}_{run}_{rname}_{theme}_{q.tag}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
-    return render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme, duration=duration,
-                        progress=progress, force=force, scene=spec.name, at=at)
+    return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name)
 
 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,

@@ -16,17 +16,40 @@ parameter-and-hash part of the file names the CLI and :func:`scenes.render.rende
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from geomdl.errors import GeomdlError
 
 if TYPE_CHECKING:
     from geomdl.io.trace import Trace
+    from geomdl.nn.training import TrainResult
+
+
+class ExperimentConfig(Protocol):
+    """What every experiment config is: a frozen dataclass, every field with a default, flat (so that
+    ``--set KEY=VALUE`` reaches every field), checked by ``validate()`` and stored by ``to_dict()``."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def validate(self) -> None: ...
+
+    def to_dict(self) -> dict: ...
+
+
+class TraceExperiment(Protocol):
+    """The contract of a trace-experiment module (``geomdl train NAME``, the clips): see the module docstring."""
+
+    KIND: str
+    Config: type[ExperimentConfig]
+
+    def run(self, cfg: Any, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]: ...
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,31 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
         "perturbation", "geomdl.experiments.perturbation",
         "One perturbed zero-loss construction (trial --set trial=I of a perturb sweep, size --set lam=X) retrained "
         "by SGD and recorded (docs/math.md §5)."),
+}
+
+
+# `geomdl experiment NAME`: experiments that write figures (PNG + PDF) and tables (CSV); the module holds the
+# orchestration, the CLI command only parses and prints. Registered like the trace experiments.
+STUDIES: dict[str, ExperimentSpec] = {
+    "truncation-speed": ExperimentSpec(
+        "truncation-speed", "geomdl.experiments.truncation_speed_fits",
+        "n(t) per start fraction and seed, log-linear growth rates with 95% CIs, dn/dt against n (docs/math.md §6)."),
+    "mnist": ExperimentSpec(
+        "mnist", "geomdl.experiments.mnist_thresholds",
+        "MNIST digit sets trained with MSE and cross-entropy to loss thresholds: layer geometry, NC1-NC4, delta_P, "
+        "the network metric d, SLS checks (docs/math.md §7)."),
+    "perturb": ExperimentSpec(
+        "perturb", "geomdl.experiments.sweep",
+        "Perturbation sweeps of a zero-loss construction, trained or evaluated, local or on Dask (docs/math.md §5)."),
+    "local-minima": ExperimentSpec(
+        "local-minima", "geomdl.experiments.perturb",
+        "The 2^Q - 1 toggle patterns of the clustered construction and the sweep around each (docs/math.md §5)."),
+    "flows": ExperimentSpec(
+        "flows", "geomdl.experiments.flows",
+        "All flows from one theta_0, with tables and figures (docs/math.md §8)."),
+    "nc-feasibility": ExperimentSpec(
+        "nc-feasibility", "geomdl.experiments.nc_feasibility_sweep",
+        "Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (docs/math.md §9)."),
 }
 
 
@@ -158,14 +206,65 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
         if not isinstance(cfg, mod.Config):
             raise GeomdlError(f"run({name!r}): cfg is a {type(cfg).__name__}, not a config of experiment {name!r}")
         cfg.validate()
+    with one_thread():
+        return mod.run(cfg, progress=progress)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """The thread policy of every run: one torch thread (restored afterwards). Small networks are fastest that
+    way, and CPU results are bit-identical between runs, the CLI and notebooks."""
     import torch  # noqa: PLC0415 (kept out of ``geomdl.experiments`` import time)
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return mod.run(cfg, progress=progress)
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def trace_path(out: str | Path, kind: str, cfg: Any) -> Path:
+    """Where the trace of this run is cached: ``out/traces/<kind>_<config hash>.npz``."""
+    from geomdl.io.trace import config_hash  # noqa: PLC0415
+
+    return Path(out) / "traces" / f"{kind}_{config_hash(kind, cfg.to_dict())}.npz"
+
+
+@dataclass(frozen=True)
+class CachedRun:
+    """What :func:`cached_run` did: ``result`` is ``None`` when the trace came from the cache; ``note`` says why
+    a cached trace was not used, if one was there."""
+
+    trace: Trace
+    path: Path
+    result: TrainResult | None
+    note: str | None = None
+
+    @property
+    def cached(self) -> bool:
+        return self.result is None
+
+
+def cached_run(name: str, cfg: Any, out: str | Path = "media", retrain: bool = False,
+               progress: Callable[[int, float], None] | None = None) -> CachedRun:
+    """The trace of experiment ``name`` with config ``cfg``, from the cache under ``out/traces/`` (keyed by the
+    config hash) or, when absent, unusable or ``retrain``, trained, recorded and saved there (a failed run too,
+    for inspection). Re-rendering a run never retrains it; ``geomdl render`` and notebooks share the cache."""
+    from geomdl.io import trace as trace_mod  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+
+    path = trace_path(out, get(name).KIND, cfg)
+    note = None
+    if path.exists() and not retrain:
+        try:
+            return CachedRun(trace_mod.load(path), path, None)
+        except GeomdlError as e:
+            note = f"cached trace unusable ({e}); training again"
+    ensure_writable_dir(path.parent)
+    tr, result = run(name, progress, cfg=cfg)
+    tr.save(path)
+    return CachedRun(tr, path, result, note)
 
 
 def output_stem(kind: str, cfg: Any) -> str:

@@ -451,6 +451,29 @@ class MnistExperimentConfig:
         if self.sls_digits is not None:
             mnist.check_digits(self.sls_digits)
 
+    @classmethod
+    def parse(cls, base: MnistConfig, digits: list[str] | None, loss: str, sls_digits: str) -> MnistExperimentConfig:
+        """The validated experiment config from command-line text: ``digits`` one string per digit set
+        (``"0 1 2"`` or ``"0,1,2"``; none = the default sets), ``loss`` ``mse``/``ce``/``wmse`` or ``both``
+        (mse and ce), ``sls_digits`` digits or ``"none"``."""
+        if loss not in (*LOSS_CHOICES, "both"):
+            raise GeomdlError(f"unknown --loss {loss!r}; known: {', '.join(LOSS_CHOICES)}, both")
+        sets = []
+        for text in digits or []:
+            try:
+                sets.append(mnist.check_digits([int(p) for p in text.replace(",", " ").split()]))
+            except ValueError:
+                raise GeomdlError(f"--digits takes digits 0..9, got {text!r}") from None
+        try:
+            sls = None if sls_digits.strip().lower() == "none" else tuple(
+                int(v) for v in sls_digits.replace(",", " ").split())
+        except ValueError:
+            raise GeomdlError(f"--sls-digits takes digits 0..9 or 'none', got {sls_digits!r}") from None
+        cfg = cls(base=base, digit_sets=tuple(sets) or mnist.DEFAULT_DIGIT_SETS,
+                  losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls)
+        cfg.validate()
+        return cfg
+
     def runs(self) -> list[MnistConfig]:
         return [with_digits(self.base, ds, loss) for ds in self.digit_sets for loss in self.losses]
 

@@ -58,6 +58,26 @@ class FeasibilityConfig:
         d["ratios"], d["sigmas"] = list(self.ratios), list(self.sigmas)
         return d
 
+    @classmethod
+    def parse(cls, ratios: str, sigmas: str, **fields) -> FeasibilityConfig:
+        """The validated config from command-line text: ``ratios`` a linear grid, ``sigmas`` a grid of powers of
+        ten when given as ``LO:HI:COUNT`` (see :func:`parse_grid`)."""
+        cfg = cls(ratios=parse_grid(ratios, "ratios", False), sigmas=parse_grid(sigmas, "sigmas", True), **fields)
+        cfg.validate()
+        return cfg
+
+
+def parse_grid(text: str, name: str, log: bool) -> tuple[float, ...]:
+    """``"a,b,c"`` or ``START:STOP:COUNT`` (linear, or powers of ten when ``log``) -> the grid values."""
+    try:
+        if ":" in text:
+            a, b, c = text.split(":")
+            vals = np.logspace(float(a), float(b), int(c)) if log else np.linspace(float(a), float(b), int(c))
+            return tuple(float(f"{v:.4g}") for v in vals)
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise GeomdlError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+
 
 def run_sweep(cfg: FeasibilityConfig, progress: Callable[[int, int], None] | None = None) -> dict:
     """Every (ratio, sigma) cell, ``trials`` data sets each. Deterministic in ``seed`` (one

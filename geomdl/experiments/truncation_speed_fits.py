@@ -55,6 +55,17 @@ class StudyConfig:
             raise GeomdlError(f"rise must be in (0, 1] (got {self.rise})")
         self.base.validate()
 
+    @classmethod
+    def parse(cls, base: ts.TruncationSpeedConfig, start_fractions: str, seeds: int, rise: float) -> StudyConfig:
+        """The validated study config from command-line text (``start_fractions``: comma-separated)."""
+        try:
+            fr = tuple(float(v) for v in start_fractions.split(",") if v.strip())
+        except ValueError:
+            raise GeomdlError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
+        cfg = cls(base=base, start_fractions=fr, seeds=seeds, rise=rise)
+        cfg.validate()
+        return cfg
+
 
 @dataclass
 class RunFit:

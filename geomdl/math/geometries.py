@@ -87,3 +87,34 @@ def build(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray, constructions.Ne
     """Data and its zero-loss network."""
     X, labels = make_data(cfg)
     return X, labels, construct(cfg, X, labels)
+
+
+@dataclass(frozen=True)
+class ConstructionCheck:
+    """``geomdl construct --check``: the construction's MSE loss in float64 numpy and through the torch model
+    (``ReLUMLP``, float64, loaded with the same parameters), and its accuracy."""
+
+    loss: float
+    torch_loss: float
+    accuracy: float
+
+    @property
+    def exact(self) -> bool:
+        """Zero loss (below ``1e-10`` both ways) with 100% accuracy."""
+        return self.loss < 1e-10 and self.torch_loss < 1e-10 and self.accuracy == 1.0
+
+
+def check_construction(X: np.ndarray, labels: np.ndarray, net: constructions.Network) -> ConstructionCheck:
+    """Evaluate the explicit network ``net`` on ``X: (N, M)``, ``labels: (N,)`` twice, independently: the numpy
+    forward pass of the construction and the torch model the trainers use."""
+    import torch  # noqa: PLC0415 (keeps the geometries importable without starting torch)
+
+    from geomdl.nn.model import ReLUMLP  # noqa: PLC0415
+
+    out = net.outputs(X)
+    model = ReLUMLP(X.shape[1], net.widths, net.q).double()
+    model.load_arrays(net.Ws, net.bs, net.W_out, net.b_out)
+    with torch.no_grad():
+        tout = model(torch.as_tensor(X)).numpy()
+    return ConstructionCheck(constructions.mse_loss(out, labels), constructions.mse_loss(tout, labels),
+                             float(np.mean(out.argmax(1) == labels)))

@@ -40,7 +40,10 @@ QUALITIES = {
 FORMATS = ("mp4", "webm", "gif", "png", "storyboard")
 
 
-def quality(key: str) -> Quality:
+def quality(key: str | Quality) -> Quality:
+    """The preset named ``key`` (``l``, ``m``, ``h``, ``k``); a resolved :class:`Quality` is returned as is."""
+    if isinstance(key, Quality):
+        return key
     if key not in QUALITIES:
         raise GeomdlError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, 2160p60)")
     return QUALITIES[key]
