@@ -10,6 +10,7 @@ import functools
 import inspect
 import os
 import sys
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -166,7 +167,8 @@ def with_experiment_options(fn):
     """Add :data:`EXPERIMENT_OPTIONS` to command ``fn``, which receives them as ``options`` (config field ->
     value, ``None`` = the experiment's default) and ``sets`` (the ``--set`` overrides)."""
     sig = inspect.signature(fn)
-    own = [p for n, p in sig.parameters.items() if n not in ("options", "sets")]
+    hints = typing.get_type_hints(fn, include_extras=True)     # the options' declarations, not their text
+    own = [p.replace(annotation=hints[n]) for n, p in sig.parameters.items() if n not in ("options", "sets")]
     added = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=a)
              for n, (_, a) in EXPERIMENT_OPTIONS.items()]
 
