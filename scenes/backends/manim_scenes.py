@@ -48,8 +48,7 @@ from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
 from scenes.backends import export
 from scenes.backends.raster import RASTER_MIN, splat
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, Label, Points, Segments
-from scenes.clips.truncation_speed import TruncationFrames
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
@@ -281,7 +280,7 @@ class LabelFactory:
 class TruncationScene(Scene):
     """Plain 2D scene drawing a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done there)."""
 
-    def __init__(self, frames: TruncationFrames, progress: Callable[[int, int], None] | None = None,
+    def __init__(self, frames: FrameModel, progress: Callable[[int, int], None] | None = None,
                  **kwargs):
         self.frames = frames
         self.progress = progress
@@ -432,7 +431,7 @@ class TruncationScene(Scene):
         self.play(_PlayFrames(dynamic_root, apply, fr.n_frames, fr.fps))
 
 
-def manim_config(frames: TruncationFrames, q: export.Quality, media_dir: Path) -> dict:
+def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict:
     """Manim's config for rendering ``frames`` at quality ``q`` into ``media_dir`` (use with ``tempconfig``)."""
     return {
         "media_dir": str(media_dir),
@@ -454,7 +453,7 @@ def manim_config(frames: TruncationFrames, q: export.Quality, media_dir: Path) -
     }
 
 
-def render_manim(frames: TruncationFrames, out_path: Path, quality: str,
+def render_manim(frames: FrameModel, out_path: Path, quality: str,
                  progress: Callable[[int, int], None] | None = None) -> Path:
     """Render the clip of ``frames`` to an H.264 (yuv420p) MP4 at ``out_path`` (atomic); returns the path.
 

@@ -21,8 +21,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes.backends import export  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame  # noqa: E402
-from scenes.clips.truncation_speed import TruncationFrames  # noqa: E402
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel  # noqa: E402
 
 DPI = 100
 # Text height in figure units -> font size: cap height is about 0.72 em for DejaVu Sans
@@ -74,7 +73,7 @@ class PointRaster(Artist):
 class MplFrameDrawer:
     """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame."""
 
-    def __init__(self, frames: TruncationFrames, width: int, height: int):
+    def __init__(self, frames: FrameModel, width: int, height: int):
         self.frames = frames
         self.width, self.height = width, height
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
@@ -181,7 +180,7 @@ class MplFrameDrawer:
         plt.close(self.fig)
 
 
-def iter_frames(frames: TruncationFrames, width: int, height: int,
+def iter_frames(frames: FrameModel, width: int, height: int,
                 progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
     drawer = MplFrameDrawer(frames, width, height)
     try:
@@ -193,7 +192,7 @@ def iter_frames(frames: TruncationFrames, width: int, height: int,
         drawer.close()
 
 
-def render_mpl(frames: TruncationFrames, out_path: Path, quality: str,
+def render_mpl(frames: FrameModel, out_path: Path, quality: str,
                progress: Callable[[int, int], None] | None = None) -> Path:
     """Render every frame to an MP4 at ``out_path`` (atomic)."""
     q = export.quality(quality)
@@ -201,7 +200,7 @@ def render_mpl(frames: TruncationFrames, out_path: Path, quality: str,
                             frames.fps, pix_fmt_in="rgba")
 
 
-def render_mpl_png(frames: TruncationFrames, out_path: Path, quality: str, index: int = -1) -> Path:
+def render_mpl_png(frames: FrameModel, out_path: Path, quality: str, index: int = -1) -> Path:
     """One frame (default: the last) as PNG."""
     q = export.quality(quality)
     drawer = MplFrameDrawer(frames, q.width, q.height)

@@ -13,6 +13,7 @@ geometry helpers of the panels (pinning off-view points, arrow heads, clipping s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +24,28 @@ THEMES = {
     "dark": {"bg": "#111111", "fg": "#F2F2F2", "muted": "#8C8C8C", "panel": "#555555", "collapsed": "#FFFFFF"},
 }
 FIG_W, FIG_H = 16.0, 9.0
+
+
+@runtime_checkable
+class FrameModel(Protocol):
+    """The frame-model contract: all that both renderers use of a clip. A scene's frame model is built as
+    ``Model(trace, fps=..., duration=..., theme=...)`` (``theme`` a key of :data:`THEMES`) and provides:
+
+    - ``fps``: frames per second; ``n_frames``: the clip's frame count (title card and holds included);
+    - ``theme``: the colours, ``THEMES[theme]`` (``bg`` is the background);
+    - ``static()``: a :class:`Frame` of what every frame shares (borders, titles, axes), drawn once;
+    - ``frame(i)``: the :class:`Frame` of frame ``i`` in ``0..n_frames-1``, a pure function of ``i``.
+
+    Primitives keep their ``name`` from frame to frame, so that a renderer can update them in place.
+    """
+
+    fps: int
+    n_frames: int
+    theme: dict
+
+    def static(self) -> Frame: ...
+
+    def frame(self, i: int) -> Frame: ...
 
 
 def smoothstep(t):
