@@ -26,12 +26,16 @@ two-collapse patterns to zero loss and the one-collapse patterns to ~4e-3; ``000
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from geomdl.errors import GeomdlError
+from geomdl.io.atomic import atomic_path
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
@@ -126,3 +130,25 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     )
     final = float(arrays["loss"][-1])
     return Trace(meta=meta, arrays=arrays), TrainResult("tour", S - 1, final, meta["stop_message"])
+
+
+# ---------------------------------------------------------------- geomdl experiment local-minima: the table
+def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
+                      do_polish: bool = True) -> list[dict]:
+    """The toggle-pattern table for ``Q`` clustered classes (see :func:`landscape.local_minima_table`)."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    cfg = geometries.GeometryConfig("clustered", q=q, n_per_class=n_per_class, radius=radius, seed=seed)
+    X, labels = geometries.make_data(cfg)
+    return landscape.local_minima_table(X, labels, do_polish=do_polish)
+
+
+def write_table(rows: list[dict], path: Path) -> Path:
+    keys = list(rows[0])
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
+                        for v in (r[k] for k in keys)])
+    return path
