@@ -1,12 +1,16 @@
-"""The checks every config shares, declared once: each raises :class:`GeomdlError` with a one-line message."""
+"""What every config shares, declared once: the checks (each raises :class:`GeomdlError` with a one-line
+message) and :func:`subconfig`, which hands a flat experiment config's fields to a component's config."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from geomdl.errors import GeomdlError
 
 SEED_MAX = 2**32 - 1
+T = TypeVar("T")
 
 
 def check_seed(seed: int, name: str = "seed") -> None:
@@ -20,3 +24,12 @@ def check_choice(value: str, choices: Iterable[str], what: str) -> None:
     choices = tuple(choices)
     if value not in choices:
         raise GeomdlError(f"unknown {what} {value!r}; known: {', '.join(choices)}")
+
+
+def subconfig(cls: type[T], source: Any, **override: Any) -> T:
+    """``cls`` (a config dataclass, e.g. ``TrainConfig``) built from the same-named fields of ``source`` (a flat
+    experiment config), then ``override``; fields ``source`` lacks keep ``cls``'s defaults. This is how the
+    training fields of every experiment reach the trainer: by name, never copied one by one."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    kw = {n: getattr(source, n) for n in names if hasattr(source, n)}
+    return cls(**{**kw, **override})

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from geomdl.checks import check_choice, check_seed
+from geomdl.checks import check_choice, check_seed, subconfig
 from geomdl.data import mnist
 from geomdl.errors import GeomdlError
 from geomdl.io import projection
@@ -76,11 +76,7 @@ class MnistConfig:
     seed: int = 0
 
     def train_config(self) -> ThresholdTrainConfig:
-        return ThresholdTrainConfig(loss=self.loss, thresholds=tuple(self.thresholds), optimizer=self.optimizer,
-                                    lr=self.lr, batch_size=self.batch_size, momentum=self.momentum,
-                                    max_steps=self.max_steps, eval_every=self.eval_every,
-                                    snapshot_ratio=self.snapshot_ratio, stuck_tol=self.stuck_tol,
-                                    patience=self.patience, seed=self.seed)
+        return subconfig(ThresholdTrainConfig, self, thresholds=tuple(self.thresholds))
 
     def validate(self) -> None:
         mnist.check_digits(self.digits)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl.checks import check_seed
+from geomdl.checks import check_seed, subconfig
 from geomdl.errors import GeomdlError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
@@ -70,9 +70,7 @@ class Config:
                                          radius=self.radius, seed=self.seed)
 
     def train_config(self, sgd_seed: int = 0) -> TrainConfig:
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps, batch_size=self.batch_size,
-                           loss=self.loss, loss_threshold=self.loss_threshold, stuck_tol=self.stuck_tol,
-                           patience=self.patience, seed=sgd_seed)
+        return subconfig(TrainConfig, self, seed=sgd_seed)
 
     def validate(self) -> None:
         if self.geometry not in SQUARE_GEOMETRIES:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geomdl.checks import subconfig
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.math import geometries, landscape
@@ -79,9 +80,7 @@ class SweepConfig:
                                          radius=self.radius, seed=self.seed)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps, batch_size=self.batch_size,
-                           loss=self.loss, loss_threshold=self.loss_threshold, stuck_tol=self.stuck_tol,
-                           patience=self.patience)
+        return subconfig(TrainConfig, self, seed=0)   # ``seed`` is the data's; the trials seed themselves
 
     def validate(self) -> None:
         self.geometry_config().validate()

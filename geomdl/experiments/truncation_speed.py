@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from geomdl.checks import check_choice, check_seed
+from geomdl.checks import check_choice, check_seed, subconfig
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
@@ -66,8 +66,7 @@ class TruncationSpeedConfig:
                                     kind=self.cluster_kind, seed=self.seed)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(optimizer=self.optimizer, lr=self.lr, steps=self.steps, batch_size=self.batch_size,
-                           momentum=self.momentum, loss=self.loss, seed=self.seed)
+        return subconfig(TrainConfig, self)
 
     def validate(self) -> None:
         check_seed(self.seed)
