@@ -394,11 +394,7 @@ def experiment_truncation_speed(
     from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
     files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
-    for srow in result["summary"]:
-        typer.echo(f"start {srow['start_fraction']:g}: growth rate r = {srow['rate_mean']:.3g}/step "
-                   f"[{srow['rate_ci_low']:.3g}, {srow['rate_ci_high']:.3g}], log-fit R^2 median "
-                   f"{srow['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {srow['c_mean']:.3g} "
-                   f"[{srow['c_ci_low']:.3g}, {srow['c_ci_high']:.3g}] -> {srow['verdict']}")
+    echo_files(study.summary_lines(result))
     echo_files(files)
 
 
@@ -446,17 +442,7 @@ def experiment_mnist(
     from scenes.figures.mnist import draw_all  # noqa: PLC0415
 
     files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
-    for r in result.runs:
-        row = mx.run_summary(r)
-        typer.echo(f"digits {row['digits']}, {row['loss_kind']}: {row['stop_reason']} at step {row['final_step']} "
-                   f"(loss {row['final_loss']:.3g}); test acc {row['final_test_acc']:.3f}, metric-d test acc "
-                   f"{row['final_metric_d_test_acc']:.3f}; NC1 hidden {row['final_nc1_trace_pinv_hidden']:.3g}, "
-                   f"delta_P {row['final_delta_p']:.3g}")
-    for row in result.sls_rows:
-        verdict = f"SLS in order {row['order']}" if row["sls"] else f"not SLS ({row['error']})"
-        claim = (f"; claimed order {row['claimed_order']}: {'SLS' if row['claimed_order_is_sls'] else 'not SLS'}"
-                 if row["claimed_order"] else "")
-        typer.echo(f"digits {row['digits']}: {verdict}{claim}")
+    echo_files(mx.summary_lines(result))
     echo_files(files)
 
 
@@ -606,10 +592,7 @@ def experiment_local_minima(
         rows = lm.local_minima_rows(q, seed=seed, do_polish=polish)
     files = [lm.write_table(rows, folder / "minima.csv")] + plot_local_minima(
         rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
-    for r in rows:
-        extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polish else "")
-        typer.echo(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
-                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+    echo_files(lm.table_lines(rows, polish))
     if trials > 0:
         for r in rows:
             files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
@@ -699,14 +682,9 @@ def experiment_nc_feasibility(
     from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
 
     files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
-    for r in cfg.ratios:
-        cells = [c for c in result["cells"] if c["ratio"] == r]
-        typer.echo(f"d/n = {r:<5g} (d = {cells[0]['d']:>4}): feasible fraction over sigma "
-                   + " ".join(f"{c['feasible_fraction']:.2f}" for c in cells))
-    amb = sum(c["ambiguous"] for c in result["cells"])
-    border = sum(c["borderline"] for c in result["cells"])
-    err.print(f"tolerance {tol:g}; {amb} answers not verified, {border} borderline; sigma grid: "
-              + ", ".join(f"{s:g}" for s in cfg.sigmas))
+    lines = nf.summary_lines(cfg, result)
+    echo_files(lines[:-1])
+    err.print(lines[-1])
     echo_files(files)
 
 

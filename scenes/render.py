@@ -168,6 +168,11 @@ def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str 
         raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
+    return _frames_of(trace, fps, duration, theme, scene)
+
+
+def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None):
+    """:func:`make_frames` once ``theme`` and ``duration`` are known to be good (:class:`RenderOptions`)."""
     if scene is None:
         spec = default_scene(trace.meta.get("kind"))
     else:
@@ -198,10 +203,11 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
                 progress: Callable[[int, int], None] | None = None, force: bool = False,
                 scene: str | None = None) -> list[Path]:
     """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written."""
-    fmt, quality, renderer, at, q = opts.fmt, opts.quality, opts.renderer, opts.at, opts.quality
+    fmt, quality, renderer, at = opts.fmt, opts.quality, opts.renderer, opts.at
+    q = quality
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    frames = make_frames(trace, q.fps, opts.duration, opts.theme, scene)
+    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 

@@ -152,3 +152,13 @@ def write_table(rows: list[dict], path: Path) -> Path:
             w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
                         for v in (r[k] for k in keys)])
     return path
+
+
+def table_lines(rows: list[dict], polished: bool) -> list[str]:
+    """One line per toggle pattern: loss, gradient norms, region infimum (and where L-BFGS ended)."""
+    out = []
+    for r in rows:
+        extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polished else "")
+        out.append(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
+                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+    return out

@@ -582,3 +582,20 @@ def write_tables(res: MnistExperimentResult, out_dir) -> list:
             write_csv(out_dir / name, rows)
             out.append(out_dir / name)
     return out
+
+
+def summary_lines(result) -> list[str]:
+    """One line per run (how it stopped, accuracies, NC1, delta_P), then one per SLS check."""
+    lines = []
+    for r in result.runs:
+        row = run_summary(r)
+        lines.append(f"digits {row['digits']}, {row['loss_kind']}: {row['stop_reason']} at step {row['final_step']} "
+                     f"(loss {row['final_loss']:.3g}); test acc {row['final_test_acc']:.3f}, metric-d test acc "
+                     f"{row['final_metric_d_test_acc']:.3f}; NC1 hidden {row['final_nc1_trace_pinv_hidden']:.3g}, "
+                     f"delta_P {row['final_delta_p']:.3g}")
+    for row in result.sls_rows:
+        verdict = f"SLS in order {row['order']}" if row["sls"] else f"not SLS ({row['error']})"
+        claim = (f"; claimed order {row['claimed_order']}: {'SLS' if row['claimed_order_is_sls'] else 'not SLS'}"
+                 if row["claimed_order"] else "")
+        lines.append(f"digits {row['digits']}: {verdict}{claim}")
+    return lines

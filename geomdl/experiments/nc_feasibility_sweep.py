@@ -150,3 +150,17 @@ def write_tables(result: dict, out_dir: Path) -> list[Path]:
                 w.writerow({k: (str(v).lower() if isinstance(v, (bool, np.bool_)) else v) for k, v in r.items()})
         paths.append(p)
     return paths
+
+
+def summary_lines(cfg: FeasibilityConfig, result: dict) -> list[str]:
+    """One line per ``d/n`` (the feasible fraction over sigma), then the verification tally."""
+    lines = []
+    for r in cfg.ratios:
+        cells = [c for c in result["cells"] if c["ratio"] == r]
+        lines.append(f"d/n = {r:<5g} (d = {cells[0]['d']:>4}): feasible fraction over sigma "
+                     + " ".join(f"{c['feasible_fraction']:.2f}" for c in cells))
+    amb = sum(c["ambiguous"] for c in result["cells"])
+    border = sum(c["borderline"] for c in result["cells"])
+    lines.append(f"tolerance {cfg.tol:g}; {amb} answers not verified, {border} borderline; sigma grid: "
+                 + ", ".join(f"{s:g}" for s in cfg.sigmas))
+    return lines

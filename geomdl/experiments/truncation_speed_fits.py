@@ -195,3 +195,11 @@ def write_tables(result: dict, out_dir: Path) -> list[Path]:
     with atomic_path(paths[-1]) as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=float))
     return paths
+
+
+def summary_lines(result: dict) -> list[str]:
+    """One line per start fraction: the growth rate and the dn/dt-vs-n slope with their 95% CIs, the verdict."""
+    return [f"start {s['start_fraction']:g}: growth rate r = {s['rate_mean']:.3g}/step "
+            f"[{s['rate_ci_low']:.3g}, {s['rate_ci_high']:.3g}], log-fit R^2 median "
+            f"{s['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {s['c_mean']:.3g} "
+            f"[{s['c_ci_low']:.3g}, {s['c_ci_high']:.3g}] -> {s['verdict']}" for s in result["summary"]]
