@@ -35,29 +35,37 @@ UsageError, ClickException = _CLICK["UsageError"], _CLICK["ClickException"]
 INTERRUPTED = "error: interrupted; no partial output was left behind"
 
 
-class MultiValueCommand(typer.core.TyperCommand):
-    """``--digits 0 1 2`` -> ``--digits 0,1,2``: the integers after a multi-value option become one value.
+MULTI_VALUE_OPTIONS = ("--digits",)
 
-    (Click options take a fixed number of values; this keeps the natural spelling working, through Click's
-    ``Command.parse_args``. A token that is not an integer, e.g. the scene name after the digits, ends the list.)
+
+def join_multi_values(args: list[str]) -> list[str]:
+    """``--digits 0 1 2`` -> ``--digits 0,1,2``: the integers that follow a multi-value option become one value.
+
+    (Click options take a fixed number of values; this keeps the natural spelling working. A token that is not
+    an integer, e.g. the scene name after the digits, ends the list.)
     """
+    out, i = [], 0
+    while i < len(args):
+        out.append(args[i])
+        if args[i] in MULTI_VALUE_OPTIONS and i + 1 < len(args):
+            vals, j = [], i + 1
+            while j < len(args) and args[j].lstrip("-").isdigit() and not args[j].startswith("--"):
+                vals.append(args[j])
+                j += 1
+            if len(vals) > 1:
+                out.append(",".join(vals))
+                i = j
+                continue
+        i += 1
+    return out
 
-    multi_value_options = ("--digits",)
+
+class MultiValueCommand(typer.core.TyperCommand):
+    """A command whose multi-value options take ``--digits 0 1 2`` (:func:`join_multi_values`), through
+    Click's ``Command.parse_args``: the command line itself (``sys.argv``) is never rewritten."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
-        out, i = [], 0
-        while i < len(args):
-            out.append(args[i])
-            if args[i] in self.multi_value_options:
-                j = i + 1
-                while j < len(args) and args[j].isdigit():
-                    j += 1
-                if j - i > 2:
-                    out.append(",".join(args[i + 1:j]))
-                    i = j
-                    continue
-            i += 1
-        return super().parse_args(ctx, out)
+        return super().parse_args(ctx, join_multi_values(args))
 
 
 class OneLineErrorTyper(typer.Typer):

@@ -31,8 +31,7 @@ from geomdl.checks import subconfig
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.math import geometries, landscape
-from geomdl.nn.losses import LOSSES
-from geomdl.nn.training import OPTIMIZERS, TrainConfig
+from geomdl.nn.training import TrainConfig
 
 DEFAULT_LAMBDAS = (0.01, 0.0316, 0.1, 0.316, 1.0)
 COLUMNS = ("geometry", "base", "mode", "lambda", "trial", "initial_loss", "final_loss", "stop_reason", "steps",
@@ -97,8 +96,6 @@ class SweepConfig:
             raise GeomdlError(f"chunk must be >= 1 (got {self.chunk})")
         if self.mode not in landscape.MODES:
             raise GeomdlError(f"unknown mode {self.mode!r}; known: {', '.join(landscape.MODES)}")
-        if self.optimizer not in OPTIMIZERS or self.loss not in LOSSES:
-            raise GeomdlError(f"unknown optimizer {self.optimizer!r} or loss {self.loss!r}")
         if not (math.isfinite(self.zero_tol) and self.zero_tol > 0):
             raise GeomdlError(f"zero_tol must be a positive number (got {self.zero_tol})")
         self.train_config().validate()

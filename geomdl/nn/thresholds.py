@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from geomdl.errors import GeomdlError
-from geomdl.nn.losses import LOSSES, loss_fn
+from geomdl.nn.losses import loss_fn
 from geomdl.nn.model import ReLUMLP
-from geomdl.nn.training import TrainResult, dead_layer, sgd_update
+from geomdl.nn.training import TrainResult, check_training, dead_layer, sgd_update
 
 OPTIMIZERS = ("sgd", "gd")
 
@@ -48,28 +48,17 @@ class ThresholdTrainConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.loss not in LOSSES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise GeomdlError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        check_training(self)
         if not self.thresholds:
             raise GeomdlError("give at least one loss threshold")
         if not all(np.isfinite(t) and t > 0 for t in self.thresholds):
             raise GeomdlError(f"loss thresholds must be positive numbers (got {list(self.thresholds)})")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise GeomdlError(f"learning rate must be a positive number (got {self.lr})")
-        if self.batch_size < 1:
-            raise GeomdlError(f"batch size must be >= 1 (got {self.batch_size})")
-        if not 0.0 <= self.momentum < 1.0:
-            raise GeomdlError(f"momentum must be in [0, 1) (got {self.momentum})")
         if self.max_steps < 1:
             raise GeomdlError(f"max steps must be >= 1 (got {self.max_steps})")
         if self.eval_every < 1:
             raise GeomdlError(f"eval_every must be >= 1 (got {self.eval_every})")
         if not self.snapshot_ratio > 1.0:
             raise GeomdlError(f"snapshot ratio must be > 1 (got {self.snapshot_ratio})")
-        if self.patience < 1 or not self.stuck_tol >= 0:
-            raise GeomdlError("patience must be >= 1 and stuck_tol >= 0")
 
     @property
     def sorted_thresholds(self) -> list[float]:

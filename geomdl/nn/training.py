@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError
 from geomdl.nn.losses import LOSSES, loss_fn
 from geomdl.nn.model import ReLUMLP
@@ -43,20 +44,26 @@ class TrainConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise GeomdlError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
-        if self.loss not in LOSSES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise GeomdlError(f"learning rate must be a positive number (got {self.lr})")
+        check_training(self)
         if self.steps < 1:
             raise GeomdlError(f"steps must be >= 1 (got {self.steps})")
-        if self.batch_size < 1:
-            raise GeomdlError(f"batch size must be >= 1 (got {self.batch_size})")
-        if not 0.0 <= self.momentum < 1.0:
-            raise GeomdlError(f"momentum must be in [0, 1) (got {self.momentum})")
-        if self.patience < 1:
-            raise GeomdlError(f"patience must be >= 1 (got {self.patience})")
+
+
+def check_training(cfg) -> None:
+    """The training fields every trainer's config shares (``optimizer``, ``loss``, ``lr``, ``batch_size``,
+    ``momentum``, ``patience``, ``stuck_tol``), checked once for all of them."""
+    check_choice(cfg.optimizer, OPTIMIZERS, "optimizer")
+    check_choice(cfg.loss, LOSSES, "loss")
+    if not (np.isfinite(cfg.lr) and cfg.lr > 0):
+        raise GeomdlError(f"learning rate must be a positive number (got {cfg.lr})")
+    if cfg.batch_size < 1:
+        raise GeomdlError(f"batch size must be >= 1 (got {cfg.batch_size})")
+    if not 0.0 <= cfg.momentum < 1.0:
+        raise GeomdlError(f"momentum must be in [0, 1) (got {cfg.momentum})")
+    if cfg.patience < 1:
+        raise GeomdlError(f"patience must be >= 1 (got {cfg.patience})")
+    if not cfg.stuck_tol >= 0:
+        raise GeomdlError(f"stuck_tol must be >= 0 (got {cfg.stuck_tol})")
 
 
 @dataclass
