@@ -152,3 +152,10 @@ def importlib_util_find(name: str) -> bool:
 @pytest.mark.parametrize("name", sorted(m for m in MODULES if m.startswith("geomdl")))
 def test_core_never_imports_a_renderer(name):
     assert not any(d.startswith("scenes") for d in GRAPH[name])
+
+
+def test_static_figures_have_one_save_helper():
+    """Every figure module saves through scenes.figures.figure_io.save_figure (PNG + PDF, atomic)."""
+    own = [f.name for f in (ROOT / "scenes" / "figures").glob("*.py")
+           if f.name != "figure_io.py" and ".savefig(" in f.read_text()]
+    assert own == []

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 
 from geomdl.math import truncation as geometry  # noqa: E402
 from scenes.clips.base import class_color  # noqa: E402
-from scenes.figures.landscape import save  # noqa: E402
+from scenes.figures.figure_io import save_figure as save  # noqa: E402
 
 
 def _scatter3(ax, P, labels, size=4, alpha=0.7):

@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomdl.experiments.nc_feasibility_sweep import grid_arrays  # noqa: E402
-from geomdl.io.atomic import atomic_path, ensure_writable_dir  # noqa: E402
+from geomdl.io.atomic import ensure_writable_dir  # noqa: E402
+from scenes.figures.figure_io import save_figure  # noqa: E402
 
 
 def _edges(v: np.ndarray, log: bool) -> np.ndarray:
@@ -60,14 +61,7 @@ def plot_phase_diagram(result: dict, stem: Path) -> list[Path]:
     amb = sum(c["ambiguous"] for c in result["cells"])
     fig.suptitle(f"Exact NC feasibility of a 2-layer ReLU net (LP per class, tol {cfg['tol']:g}): Gaussian mixture, "
                  f"K={K}, n={n} per class, {trials} data sets per cell; {amb} unverified answers", fontsize=10)
-    out = []
-    for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
-        out.append(path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, stem)
 
 
 def write_figures(result: dict, out_dir: Path) -> list[Path]:
