@@ -32,7 +32,7 @@ def downscale(img: np.ndarray, k: int = 4) -> np.ndarray:
 
 def mpl_frames(frames, indices, width: int = 854, height: int = 480) -> dict[int, np.ndarray]:
     """Full-size RGB frames ``(height, width, 3) uint8`` of ``frames`` drawn by the matplotlib renderer."""
-    from scenes.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
+    from scenes.backends.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
 
     d = MplFrameDrawer(frames, width, height)
     try:
