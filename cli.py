@@ -473,13 +473,14 @@ LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per 
 
 def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trials: int, mode: str, steps: int,
                      lr: float, seed: int, chunk: int, scheduler, resume: bool, out: Path):
+    from geomdl.experiments import perturb as px  # noqa: PLC0415
     from geomdl.experiments import sweep  # noqa: PLC0415
     from scenes.figures.landscape import plot_perturbation  # noqa: PLC0415
 
-    cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=sweep.parse_lambdas(lambdas),
+    cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
                             trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
     cfg.validate()
-    folder = sweep.sweep_folder(out, name, geometry, base, mode)
+    folder = px.sweep_folder(out, name, geometry, base, mode)
     with progress_bar() as bar:
         task = bar.add_task(f"{name} {base} ({mode})", total=len(cfg.lambdas) * trials, info="trials")
         res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
@@ -584,8 +585,7 @@ def experiment_local_minima(
     OUT/experiments/local-minima/.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.experiments import local_minima as lm  # noqa: PLC0415
-    from geomdl.experiments import sweep  # noqa: PLC0415
+    from geomdl.experiments import perturb as px  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.figures.landscape import plot_local_minima  # noqa: PLC0415
 
@@ -593,14 +593,14 @@ def experiment_local_minima(
         raise GeomdlError(f"Q must be >= 2 (got {q})")
     if trials < 0:
         raise GeomdlError(f"--trials must be >= 0 (got {trials})")
-    sweep.parse_lambdas(lambdas)
+    px.parse_lambdas(lambdas)
     folder = ensure_writable_dir(out / "experiments" / "local-minima")
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
     with experiments.one_thread():
-        rows = lm.local_minima_rows(q, seed=seed, do_polish=polish)
-    files = [lm.write_table(rows, folder / "minima.csv")] + plot_local_minima(
+        rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
+    files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
         rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
-    echo_files(lm.table_lines(rows, polish))
+    echo_files(px.table_lines(rows, polish))
     if trials > 0:
         for r in rows:
             files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,

@@ -26,16 +26,12 @@ two-collapse patterns to zero loss and the one-collapse patterns to ~4e-3; ``000
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from geomdl.errors import GeomdlError
-from geomdl.io.atomic import atomic_path
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
@@ -130,35 +126,3 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     )
     final = float(arrays["loss"][-1])
     return Trace(meta=meta, arrays=arrays), TrainResult("tour", S - 1, final, meta["stop_message"])
-
-
-# ---------------------------------------------------------------- geomdl experiment local-minima: the table
-def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
-                      do_polish: bool = True) -> list[dict]:
-    """The toggle-pattern table for ``Q`` clustered classes (see :func:`landscape.local_minima_table`)."""
-    if q < 2:
-        raise GeomdlError(f"Q must be >= 2 (got {q})")
-    cfg = geometries.GeometryConfig("clustered", q=q, n_per_class=n_per_class, radius=radius, seed=seed)
-    X, labels = geometries.make_data(cfg)
-    return landscape.local_minima_table(X, labels, do_polish=do_polish)
-
-
-def write_table(rows: list[dict], path: Path) -> Path:
-    keys = list(rows[0])
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(keys)
-        for r in rows:
-            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
-                        for v in (r[k] for k in keys)])
-    return path
-
-
-def table_lines(rows: list[dict], polished: bool) -> list[str]:
-    """One line per toggle pattern: loss, gradient norms, region infimum (and where L-BFGS ended)."""
-    out = []
-    for r in rows:
-        extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polished else "")
-        out.append(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
-                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
-    return out

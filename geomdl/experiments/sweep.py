@@ -129,29 +129,6 @@ class SweepConfig:
                 for s in range(0, self.trials, self.chunk)]
 
 
-def parse_lambdas(text: str) -> tuple[float, ...]:
-    """``"0.01,0.1,1"`` -> floats; every value must be a positive finite number."""
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            raise GeomdlError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
-        if not (math.isfinite(v) and v > 0):
-            raise GeomdlError(f"every lambda must be a positive number (got {part})")
-        out.append(v)
-    if not out:
-        raise GeomdlError("--lambdas is empty")
-    return tuple(out)
-
-
-def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> Path:
-    return Path(out) / "experiments" / name / f"{geometry}_{base}_{mode}"
-
-
 @functools.lru_cache(maxsize=8)
 def _problem(cfg_json: str):
     cfg = SweepConfig.from_dict(json.loads(cfg_json))

@@ -1,0 +1,68 @@
+"""Experiments ``perturb`` and ``local-minima`` (docs/math.md §5): thin orchestration over
+:mod:`geomdl.experiments.sweep` and :mod:`geomdl.math.landscape`, called by
+``geomdl experiment perturb|local-minima`` (figures come from ``scenes/figures/landscape.py``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from geomdl.errors import GeomdlError
+from geomdl.io.atomic import atomic_path
+from geomdl.math import geometries, landscape
+
+
+def parse_lambdas(text: str) -> tuple[float, ...]:
+    """``"0.01,0.1,1"`` -> floats; every value must be a positive finite number."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            v = float(part)
+        except ValueError:
+            raise GeomdlError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise GeomdlError(f"every lambda must be a positive number (got {part})")
+        out.append(v)
+    if not out:
+        raise GeomdlError("--lambdas is empty")
+    return tuple(out)
+
+
+def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> Path:
+    return Path(out) / "experiments" / name / f"{geometry}_{base}_{mode}"
+
+
+def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
+                      do_polish: bool = True) -> list[dict]:
+    """The toggle-pattern table for ``Q`` clustered classes (see :func:`landscape.local_minima_table`)."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    cfg = geometries.GeometryConfig("clustered", q=q, n_per_class=n_per_class, radius=radius, seed=seed)
+    X, labels = geometries.make_data(cfg)
+    return landscape.local_minima_table(X, labels, do_polish=do_polish)
+
+
+def write_table(rows: list[dict], path: Path) -> Path:
+    keys = list(rows[0])
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(keys)
+        for r in rows:
+            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
+                        for v in (r[k] for k in keys)])
+    return path
+
+
+def table_lines(rows: list[dict], polished: bool) -> list[str]:
+    """One line per toggle pattern: loss, gradient norms, region infimum (and where L-BFGS ended)."""
+    out = []
+    for r in rows:
+        extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polished else "")
+        out.append(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
+                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+    return out
