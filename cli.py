@@ -473,7 +473,7 @@ LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per 
 
 def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trials: int, mode: str, steps: int,
                      lr: float, seed: int, chunk: int, scheduler, resume: bool, out: Path):
-    from geomdl.experiments import perturb as px  # noqa: PLC0415
+    from geomdl.experiments import landscape_study as px  # noqa: PLC0415
     from geomdl.experiments import sweep  # noqa: PLC0415
     from scenes.figures.landscape import plot_perturbation  # noqa: PLC0415
 
@@ -585,7 +585,7 @@ def experiment_local_minima(
     OUT/experiments/local-minima/.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.experiments import perturb as px  # noqa: PLC0415
+    from geomdl.experiments import landscape_study as px  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.figures.landscape import plot_local_minima  # noqa: PLC0415
 

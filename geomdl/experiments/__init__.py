@@ -103,7 +103,7 @@ STUDIES: dict[str, ExperimentSpec] = {
         "perturb", "geomdl.experiments.sweep",
         "Perturbation sweeps of a zero-loss construction, trained or evaluated, local or on Dask (docs/math.md §5)."),
     "local-minima": ExperimentSpec(
-        "local-minima", "geomdl.experiments.perturb",
+        "local-minima", "geomdl.experiments.landscape_study",
         "The 2^Q - 1 toggle patterns of the clustered construction and the sweep around each (docs/math.md §5)."),
     "flows": ExperimentSpec(
         "flows", "geomdl.experiments.flows",
