@@ -361,6 +361,7 @@ class Network:
     bc: list[np.ndarray] | None = None
     collapses: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    structure: structure.Structure | None = None
 
     @property
     def widths(self) -> list[int]:
@@ -399,7 +400,7 @@ class Network:
 def network_from_construction(con: Construction, name: str) -> Network:
     Ws, bs = con.layers
     return Network(Ws, bs, con.W_out.copy(), con.b_out.copy(), name, Wc=list(con.Wc), bc=list(con.bc),
-                   collapses=list(con.order))
+                   collapses=list(con.order), structure=con.structure)
 
 
 def mse_loss(out: np.ndarray, labels: np.ndarray) -> float:
@@ -545,6 +546,8 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], tgt, q)
     net = Network(Ws, bs, W_out, b_out, name, Wc=Wc, bc=bc, collapses=list(order))
     check_exact(net, X, tgt)
+    claim = structure.Claim.collapse_pattern(order, np.bincount(labels, minlength=npieces))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, f"the {name} construction")
     return net
 
 
@@ -597,13 +600,15 @@ def sept13_construction(p: np.ndarray, v1: np.ndarray, v2: np.ndarray, X: np.nda
             raise GeomdlError(f"the Sept 13 recipe does not collapse these data: {int((~ok).sum())} of {len(X)} "
                               "points do not end at their class's base point")
         check_exact(net, X, labels)
+        claim = structure.Claim.collapse_pattern([1, 0], np.bincount(labels, minlength=2))
+        net.structure = structure.verify(X, labels, Ws, bs, claim, net.name)
     return net
 
 
 def sphere_directions(m: int, k: int) -> np.ndarray:
     """``k`` unit vectors spread over the sphere of ``R^m``: equally spaced angles for ``m = 2``, a Fibonacci
-    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus a seeded (seed 0) random
-    remainder. ``(k, m)``."""
+    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus seeded (seed 0) random antipodal
+    pairs ``+-g`` (then ``relu(u.x) + relu(-u.x) = |u.x|``: the radius proxy is even). ``(k, m)``."""
     if m == 2:
         a = 2 * np.pi * np.arange(k) / k
         return np.c_[np.cos(a), np.sin(a)]
@@ -616,41 +621,86 @@ def sphere_directions(m: int, k: int) -> np.ndarray:
     base = np.vstack([np.eye(m), -np.eye(m)])
     if k <= len(base):
         return base[:k]
-    g = np.random.default_rng(0).standard_normal((k - len(base), m))
-    return np.vstack([base, g / np.linalg.norm(g, axis=1, keepdims=True)])
+    g = np.random.default_rng(0).standard_normal(((k - len(base) + 1) // 2, m))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    return np.vstack([base, np.stack([g, -g], axis=1).reshape(-1, m)])[:k]
+
+
+CONCENTRIC_K_MAX = 4096
+CONCENTRIC_MIN_GAP = 0.01
+
+
+def concentric_candidates(m: int) -> list[int]:
+    """First-layer widths tried by default: ``8`` in ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above, then
+    doubling up to :data:`CONCENTRIC_K_MAX`."""
+    k = 8 if m == 2 else 50 if m == 3 else max(50, 4 * m)
+    out = []
+    while k <= CONCENTRIC_K_MAX:
+        out.append(k)
+        k *= 2
+    return out
+
+
+def radius_proxy_gap(X: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, float]:
+    """``a`` = the largest radius proxy ``s(x) = sum_k relu(u_k . x)`` on the ball (label 0), ``b`` the smallest
+    on the shell (label 1), for ``k`` :func:`sphere_directions`."""
+    s = np.maximum(X @ sphere_directions(X.shape[1], k).T, 0.0).sum(axis=1)
+    return float(s[labels == 0].max()), float(s[labels == 1].min())
 
 
 def concentric_construction(X: np.ndarray, labels: np.ndarray, k: int | None = None) -> Network:
     """Zero-loss construction for geometry (d) (spec 4): a *wider* first layer, so not square.
 
-    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`; default ``K = 8`` in
-    ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above), bias 0: ``s(x) = sum_k relu(u_k . x)`` is a norm-like
-    radius proxy. Layer 2: two units ``relu(s - a)`` and ``relu(s - b)`` with ``a`` = the largest ``s`` on the
-    ball class (label 0) and ``b`` = the smallest on the shell class (label 1). Output
-    ``e_0 + (e_1 - e_0) (relu(s - a) - relu(s - b)) / (b - a)``: exactly ``e_0`` on the ball (``s <= a``) and
-    ``e_1`` on the shell (``s >= b``). Precondition ``a < b`` (raises otherwise). The cumulative picture does
-    not apply (``Wc = None``): no square cones.
+    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`), bias 0:
+    ``s(x) = sum_k relu(u_k . x)`` is a norm-like radius proxy. Default ``K``: the first of
+    :func:`concentric_candidates` (8 in ``R^2``, 50 in ``R^3``, ``max(50, 4M)`` above, doubling) whose proxy
+    separates the data with a relative gap ``(b - a)/b >= 1%`` (measured on the default data, seeds 0-4:
+    ``K`` = 8, 50, 100, 100, 50-100 for M = 2..6; the old fixed ``max(50, 4M)`` failed for every M >= 4). ``a`` = the largest ``s`` on the ball class (label 0), ``b`` = the
+    smallest on the shell class (label 1). Layer 2: two units ``relu(s - a')`` and ``relu(s - b')`` with the
+    thresholds a quarter of the gap inside it, ``a' = a + g/4``, ``b' = b - g/4`` (``g = b - a``): every ball
+    pre-activation is ``<= -g/4`` and every shell one ``>= +g/4`` (a strict margin, no point on the boundary).
+    Output ``e_0 + (e_1 - e_0) (relu(s - a') - relu(s - b')) / (b' - a')``: exactly ``e_0`` on the ball and
+    ``e_1`` on the shell. Precondition ``a < b`` (raises otherwise, naming a ``K`` that works when one does).
+    The cumulative picture does not apply (``Wc = None``): no square cones; layer 1 makes no claim, layer 2
+    collapses the ball and passes the shell (verified, :mod:`geomdl.structure`).
     """
     X = np.asarray(X, dtype=float)
     if set(np.unique(labels).tolist()) != {0, 1}:
         raise GeomdlError("the concentric construction needs exactly two classes (0 = ball, 1 = shell)")
     M = X.shape[1]
-    K = k if k is not None else (8 if M == 2 else 50 if M == 3 else max(50, 4 * M))
-    if K < M + 1:
-        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {K})")
+    if k is not None and k < M + 1:
+        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {k})")
+    if k is None:
+        for K in concentric_candidates(M):
+            a, b = radius_proxy_gap(X, labels, K)
+            if b - a >= CONCENTRIC_MIN_GAP * b:
+                break
+        else:
+            raise GeomdlError(f"no first-layer width K <= {CONCENTRIC_K_MAX} makes the radius proxy separate ball "
+                              f"and shell in R^{M} (best at K={K}: a={a:.4g}, b={b:.4g}); use a wider gap")
+    else:
+        K = k
+        a, b = radius_proxy_gap(X, labels, K)
+        if not b - a > 1e-6 * max(1.0, b):
+            works = next((c for c in concentric_candidates(M) if (lambda ab: ab[1] - ab[0] >=
+                                                                 CONCENTRIC_MIN_GAP * ab[1])(radius_proxy_gap(X, labels, c))), None)
+            hint = (f"use K={works} directions (or leave K unset)" if works is not None
+                    else "use a wider gap between ball and shell")
+            raise GeomdlError(f"the radius proxy with K={K} directions does not separate ball and shell (max on "
+                              f"the ball a={a:.4g} >= min on the shell b={b:.4g}); {hint}")
     U = sphere_directions(M, K)
-    s = np.maximum(X @ U.T, 0.0).sum(axis=1)
-    a, b = float(s[labels == 0].max()), float(s[labels == 1].min())
-    if not b - a > 1e-9 * max(1.0, b):
-        raise GeomdlError(f"the radius proxy does not separate ball and shell (max on the ball a={a:.4g} >= min "
-                          f"on the shell b={b:.4g}); use more directions K or a wider gap")
+    g = b - a
+    a2, b2 = a + g / 4, b - g / 4
     W1, b1 = U, np.zeros(K)
-    W2, b2 = np.ones((2, K)), np.array([-a, -b])
-    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b - a)
+    W2, bias2 = np.ones((2, K)), np.array([-a2, -b2])
+    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b2 - a2)
     b_out = np.array([1.0, 0.0])
-    net = Network([W1, W2], [b1, b2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
+    net = Network([W1, W2], [b1, bias2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
                   notes=[f"layer 1 has K={K} > M={M} rows: the truncation picture is approximate",
                          f"a={a:.6g}, b={b:.6g}"])
+    counts = np.bincount(labels, minlength=2)
+    claim = structure.Claim(np.array([[-1, -1], [counts[0], 0]]), np.ones((2, 2), dtype=bool))
+    net.structure = structure.verify(X, labels, net.Ws, net.bs, claim, "the concentric construction")
     check_exact(net, X, labels)
     return net
 
@@ -758,6 +808,8 @@ def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) ->
                   collapses=[l if m < 0 else -1 for l, m in enumerate(mu)])
     if kind == "global":
         check_exact(net, X, labels)
+    claim = structure.Claim.collapse_pattern(net.collapses, np.bincount(labels, minlength=q))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, net.name)
     return net
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from geomdl import constructions, geometry
+from geomdl import constructions, geometry, structure
 from geomdl.constructions import Network
 from geomdl.errors import GeomdlError
 from geomdl.losses import loss_fn
@@ -296,7 +296,9 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
     """Perturb ``net`` for each of ``trials`` (indices) with size ``lam``, then evaluate (``mode="eval"``) or
     train with ``cfg`` (``mode="train"``). Trials are batched ``block`` at a time (default 200: the stacked
     activations then stay in cache; measured ~45 us per trial-step at 200 vs ~60 at 1000, Q=3 clustered).
-    Results do not depend on ``block`` (each trial's arithmetic is its own). ``progress(k)``: trials done."""
+    Results do not depend on ``block`` mathematically (each trial's arithmetic is its own); bit for bit they are
+    guaranteed only for the same ``block`` (batched products of different batch sizes may round differently on
+    some BLAS builds). ``progress(k)``: trials done."""
     if mode not in MODES:
         raise GeomdlError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     trials = [int(i) for i in trials]
@@ -317,22 +319,33 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
 
 # ---------------------------------------------------------------------------------------------------------------
 # Toggle patterns: suboptimal "minima" of the clustered construction (spec 5, notes of Oct 28)
-def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int]) -> Network:
+def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int],
+                   full: constructions.Construction | None = None) -> Network:
     """The clustered (CE24) construction with layer ``l`` toggled: ``pattern[l] = 1`` keeps the full collapse
-    of class ``l``; ``0`` shifts the layer's base point along its cone axis so that every point is in the forward
-    cone (the identity on the data: "no collapse"). The other layers' cones stay where they are in input space
-    (cumulative parameters unchanged). Output layer: least-squares refit on the last hidden layer."""
-    full = constructions.sls_construction(X, labels)
+    of class ``order[l]``; ``0`` shifts the layer's base point along its cone axis so that every point is in the
+    forward cone (the identity on the data: "no collapse"). The other layers' cones stay where they are in input
+    space (cumulative parameters unchanged); they pass every other class wherever the toggled layers left it
+    (the construction is ``toggleable``). Output layer: least-squares refit on the last hidden layer.
+
+    ``full``: the construction to toggle (default :func:`constructions.sls_construction` of the data; the flat
+    geometry passes its own). The result is verified (:mod:`geomdl.structure`): a collapsing layer collapses all
+    of its class, a toggled one none, and every other point passes unchanged; ``net.structure`` holds the
+    report."""
+    full = constructions.sls_construction(X, labels) if full is None else full
     q = len(full.order)
     pattern = [int(v) for v in pattern]
     if len(pattern) != q or any(v not in (0, 1) for v in pattern):
         raise GeomdlError(f"a toggle pattern needs {q} entries, each 0 (no collapse) or 1 (collapse): {pattern}")
+    if any(t != 0.0 for t in full.t):
+        raise GeomdlError("toggle patterns start from the full construction (every t = 0), not a partial one")
     bc = [full.bc[l] + (1 - pattern[l]) * full.shifts[l] * (full.Wc[l] @ full.normals[l]) for l in range(q)]
     Ws, bs = constructions.to_layers(full.Wc, bc)
     W_out, b_out = constructions.refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
     name = "toggle " + "".join(str(v) for v in pattern)
-    return Network(Ws, bs, W_out, b_out, name, Wc=list(full.Wc), bc=bc,
-                   collapses=[full.order[l] if pattern[l] else -1 for l in range(q)])
+    collapses = [full.order[l] if pattern[l] else -1 for l in range(q)]
+    claim = structure.Claim.collapse_pattern(collapses, np.bincount(labels, minlength=q))
+    report = structure.verify(X, labels, Ws, bs, claim, f"toggle pattern {''.join(map(str, pattern))}")
+    return Network(Ws, bs, W_out, b_out, name, Wc=list(full.Wc), bc=bc, collapses=collapses, structure=report)
 
 
 def toggle_patterns(q: int) -> list[tuple[int, ...]]:
