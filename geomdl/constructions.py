@@ -54,7 +54,8 @@ class Construction:
     ``Wc[l]: (M, M)``, ``bc[l]: (M,)`` cumulative; ``Ws, bs`` the per-layer parameters for the torch model;
     ``W_out: (Q, M)``, ``b_out: (Q,)``; ``normals[l]``, ``shifts[l]``: the cone axis ``n`` and the identity
     shift ``s`` of layer ``l``; ``order[l]``: the class that layer ``l`` collapses; ``t[l]``: bias interpolation
-    (0 = full collapse, 1 = identity on the data).
+    (0 = full collapse, 1 = identity on the data); ``start_counts[l]``: how many points of its class layer ``l``
+    collapses at that ``t``.
     """
 
     Wc: list[np.ndarray]
@@ -66,6 +67,7 @@ class Construction:
     order: list[int]
     t: list[float] = field(default_factory=list)
     structure: structure.Structure | None = None
+    start_counts: list[int] = field(default_factory=list)
 
     @property
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -236,7 +238,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
     if sorted(order) != list(range(q)):
         raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
     fr = _as_fractions(start_fraction, q)
-    Wc, bc0, bct, normals, shifts, ts, bases = [], [], [], [], [], [], []
+    Wc, bc0, bct, normals, shifts, ts, bases, ks = [], [], [], [], [], [], [], []
     T = X              # where every point is when it reaches layer l, at the chosen t's
     for l, j in enumerate(order):
         mine = labels == j
@@ -245,7 +247,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
             rest += [X[~mine], *[p[None, :] for p in bases]]
         W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j} (layer {l + 1})", within=within,
                                     offset=None if offsets is None else np.asarray(offsets[l], dtype=float))
-        t = 0.0 if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])[0]
+        t, k = (0.0, int(mine.sum())) if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])
         bt = b + t * s * (W @ n)
         Wc.append(W)
         bc0.append(b)
@@ -253,33 +255,32 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
         normals.append(n)
         shifts.append(s)
         ts.append(t)
+        ks.append(int(k))
         bases.append(-np.linalg.solve(W, b))
         T = geometry.truncate(T, W, bt)
     Ws, bs = to_layers(Wc, bc0)
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
-    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts)
+    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts, start_counts=ks)
 
 
-def construction_claim(con: Construction, labels: np.ndarray, start_fraction=None) -> structure.Claim:
-    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``round(f_l n)`` points of class
+def construction_claim(con: Construction, labels: np.ndarray) -> structure.Claim:
+    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``start_counts[l]`` points of class
     ``order[l]`` (all of them at ``t = 0``), its other points are not collapsed (unchanged when ``t = 0``), and
     every point of every other class passes the layer unchanged."""
     q = len(con.order)
     counts = np.bincount(labels, minlength=q)
     claim = structure.Claim.collapse_pattern(con.order, counts)
-    fr = _as_fractions(start_fraction, q)
     for l, j in enumerate(con.order):
-        if fr is not None and con.t[l] > 0:
-            claim.collapsed[l, j] = min(int(round(fr[l] * counts[j])), counts[j])
+        if con.t[l] > 0:
+            claim.collapsed[l, j] = con.start_counts[l]
             claim.passes[l, j] = False
     return claim
 
 
-def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str,
-                        start_fraction=None) -> Construction:
+def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str) -> Construction:
     """Run the structural verifier on ``con`` (raises on a false claim); store its report in ``con.structure``."""
     Ws, bs = con.layers
-    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels, start_fraction), what)
+    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels), what)
     return con
 
 
@@ -297,6 +298,50 @@ def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | N
     return verify_construction(con, X, labels, "the clustered construction")
 
 
+def affine_span(X: np.ndarray, rtol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Affine span of the rows of ``X: (N, M)``: a point ``x0: (M,)`` on it, orthonormal bases of its directions
+    ``D: (M, d)`` and of their orthogonal complement ``B: (M, M - d)`` (singular values below ``rtol`` times the
+    largest count as zero)."""
+    x0 = X.mean(axis=0)
+    U, sv, Vt = np.linalg.svd(X - x0, full_matrices=True)
+    d = int((sv > rtol * max(float(sv[0]) if sv.size else 0.0, 1e-300)).sum())
+    return x0, Vt[:d].T.copy(), Vt[d:].T.copy()
+
+
+def lift_offsets(B: np.ndarray, L: int, lift: float) -> np.ndarray:
+    """``L`` offsets of length ``lift`` in the span of ``B: (M, k)``, in general position: ``B v_l`` with ``v_l``
+    on the moment curve ``(1, t, t^2, ..)`` (``t`` distinct), so any ``k`` of them are linearly independent
+    (Vandermonde). ``(L, M)``."""
+    k = B.shape[1]
+    t = np.linspace(-1.0, 1.0, L) if L > 1 else np.zeros(1)
+    V = np.vander(t, k, increasing=True)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    return lift * V @ B.T
+
+
+def flat_construction(X: np.ndarray, labels: np.ndarray, lift: float = 0.5,
+                      order: Sequence[int] | None = None) -> Construction:
+    """The cone construction for data on a proper affine subspace ``S`` (the flat geometry,
+    :func:`geomdl.data.flat_clusters`): every cone axis lies in ``S``'s directions and each base point is lifted
+    off ``S`` by ``lift`` (:func:`lift_offsets`: directions in general position in ``S``'s complement, of
+    dimension ``k``). Otherwise as :func:`sls_construction` (toggleable, verified).
+
+    Why: at a toggle point the least-squares output must reach each collapsed class's one-hot target at its
+    base point while fitting the uncollapsed classes, which span ``S``; an affine map can do both exactly when the
+    collapsed base points' offsets from ``S`` are linearly independent, i.e. for up to ``k`` collapsed classes.
+    Then the loss gradient vanishes (see ``docs/local-minima.md``). Raises when the data span ``R^M``."""
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    if not (np.isfinite(lift) and lift > 0):
+        raise GeomdlError(f"lift must be a positive number (got {lift})")
+    _, D, B = affine_span(X)
+    if B.shape[1] == 0:
+        raise GeomdlError(f"the flat construction needs data on a proper affine subspace of R^{X.shape[1]} "
+                          "(these data span it; use the flat geometry)")
+    con = cone_construction(X, labels, order, within=D, offsets=lift_offsets(B, q, lift))
+    return verify_construction(con, X, labels, "the flat construction")
+
+
 def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
     """The clustered case (a) of spec 4: the SLS construction in the natural order ``0..Q-1``."""
     return sls_construction(X, labels)
@@ -304,10 +349,12 @@ def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
 
 def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray, shift: float,
                                fraction: float) -> tuple[float, int]:
-    """Bias interpolation ``t`` so that ``round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
+    """Bias interpolation ``t`` so that ``k = round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
 
-    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut between the
-    ``k``-th and ``(k+1)``-th value. Returns ``(t, k)``.
+    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut midway between the
+    ``k``-th and ``(k+1)``-th value. When those two are closer than ``2 MARGIN_REL`` of the layer's scale (a
+    near tie: the cut would sit within rounding of a point), the nearest ``k`` (``k+1, k-1, k+2, ..``) with a
+    clear gap is used instead. Returns ``(t, k)``.
     """
     if not 0.0 <= fraction <= 1.0:
         raise GeomdlError(f"start fraction must be in [0, 1] (got {fraction})")
@@ -318,9 +365,14 @@ def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray
         return 0.0, n
     if k == 0:
         cut = u[0] - 0.5 * max(u[-1] - u[0], 1e-3) / n
-    else:
-        cut = 0.5 * (u[k - 1] + u[k])
-    return float(min(1.0, -cut / shift)), k
+        return float(min(1.0, -cut / shift)), 0
+    scale = max(float(np.abs(u).max()), shift)
+    for d in range(n):
+        for kk in ((k + d, k - d) if d else (k,)):
+            if 1 <= kk <= n - 1 and u[kk] - u[kk - 1] >= 2 * MARGIN_REL * scale:
+                return float(min(1.0, -0.5 * (u[kk - 1] + u[kk]) / shift)), kk
+    raise GeomdlError(f"cannot cut the class at a start fraction {fraction}: its points are not separated along "
+                      "the cone axis (all gaps below the margin)")
 
 
 def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: float | Sequence[float],
@@ -330,13 +382,14 @@ def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: floa
 
     Built layer by layer (:func:`cone_construction`), so every later cone also passes the points an earlier
     partial layer left partially truncated, wherever they landed. Verified at run time: layer ``l`` collapses
-    exactly ``round(f_l n_l)`` points of its class, none of another class, and passes every point of every other
+    exactly ``start_counts[l]`` points of its class (``round(f_l n_l)``, or the nearest count with a clear gap
+    when two points tie at the cut; :func:`interpolation_for_fraction`), none of another class, and passes every point of every other
     class unchanged; raises :class:`GeomdlError` (layer, class, count) otherwise.
     """
     q = _check_labels(np.asarray(X, dtype=float), labels)
     fr = _as_fractions(start_fraction, q)
     con = cone_construction(X, labels, order, start_fraction=fr)
-    return verify_construction(con, X, labels, "the partial construction", fr)
+    return verify_construction(con, X, labels, "the partial construction")
 
 
 # =================================================================================================================
