@@ -600,7 +600,8 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     net = Network(Ws, bs, W_out, b_out, name, Wc=Wc, bc=bc, collapses=list(order))
     check_exact(net, X, tgt)
     claim = structure.Claim.collapse_pattern(order, np.bincount(labels, minlength=npieces))
-    net.structure = structure.verify(X, labels, Ws, bs, claim, f"the {name} construction")
+    net.structure = structure.verify(X, labels, Ws, bs, claim, f"the {name} construction",
+                                     unit="class" if targets is None else "piece")
     return net
 
 

@@ -230,3 +230,39 @@ def test_flat_construction_refuses_spanning_data():
     Xf, lf = data.flat_clusters(data.FlatConfig(q=3, n_per_class=20))
     with pytest.raises(GeomdlError, match="lift must be a positive"):
         constructions.flat_construction(Xf, lf, lift=0.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# command line
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "cli.py"), *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"})
+
+
+def test_cli_construct_reports_the_verified_structure(tmp_path):
+    r = _cli("construct", "--q", "5", "--n-per-class", "30", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "structure verified" in r.stdout and "smallest margin" in r.stdout
+    assert "layer 5 (collapsed/unchanged/partial per class)" in r.stdout and "4: 30/0/0" in r.stdout
+    r = _cli("construct", "--geometry", "nonsep", "--n-per-class", "30", cwd=tmp_path)
+    assert r.returncode == 0 and "piece 2" in r.stdout
+
+
+def test_cli_local_minima_flat_table_and_bad_geometry(tmp_path):
+    r = _cli("experiment", "local-minima", "--geometry", "flat", "--trials", "0", "--no-polish",
+             "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("pattern ")]
+    assert len(lines) == 7
+    verdicts = {ln.split(":")[0][8:]: ln.endswith("; local minimum") for ln in lines}
+    assert verdicts == {"110": False, "101": False, "011": False, "100": True, "010": True, "001": True,
+                        "000": True}
+    assert (tmp_path / "o" / "experiments" / "local-minima" / "flat" / "minima.csv").exists()
+    r = _cli("experiment", "local-minima", "--geometry", "sls", "--trials", "0", cwd=tmp_path)
+    assert r.returncode == 1 and r.stderr.strip().startswith("error:") and "clustered, flat" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
