@@ -53,15 +53,21 @@ def assert_pattern(X, labels, Ws, bs, collapses, partial=None):
                 assert (s == 1).all(), (l, j, np.bincount(s, minlength=3))
 
 
-def test_counts_match_the_independent_count():
-    X, labels = data.clustered(data.ClusteredConfig(q=4, n_per_class=30, seed=2))
-    rng = np.random.default_rng(0)
-    Ws = [rng.standard_normal((4, 4)) for _ in range(3)]
-    bs = [0.3 * rng.standard_normal(4) for _ in range(3)]
+@settings(deadline=None, max_examples=30)
+@given(st.integers(2, 8), st.integers(1, 4), st.lists(st.integers(1, 9), min_size=1, max_size=4),
+       st.integers(0, 2**31 - 1))
+def test_counts_match_the_independent_count(q, extra, widths, seed):
+    """Random networks of any widths (not square, not constructed): the verifier's counts are the plain count."""
+    X, labels = data.clustered(data.ClusteredConfig(q=q, m=q + extra - 1, n_per_class=12, seed=seed))
+    rng = np.random.default_rng(seed)
+    dims = [X.shape[1], *widths]
+    Ws = [rng.standard_normal((dims[i + 1], dims[i])) for i in range(len(widths))]
+    bs = [0.5 * rng.standard_normal(w) for w in widths]
     got = structure.count(X, labels, Ws, bs)
     sts, _ = independent_states(X, Ws, bs)
-    for l in range(3):
-        for c in range(4):
+    assert got.shape == (len(widths), q, 3)
+    for l in range(len(widths)):
+        for c in range(q):
             assert got[l, c].tolist() == np.bincount(sts[l][labels == c], minlength=3).tolist()
 
 
