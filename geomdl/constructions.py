@@ -145,8 +145,9 @@ def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str, within: np.n
         hi, lo = float((inside @ n).max()), float((rest @ n).min())
         c, m = 0.5 * (hi + lo), 0.5 * (lo - hi)
     if not m > MARGIN_TOL:
-        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass "
-                          f"(best margin {m:.3g}); the construction needs it (try tighter clusters)")
+        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass (the other "
+                          f"classes, the earlier base points; best margin {m:.3g}): the construction needs it "
+                          "(try tighter clusters)")
     mu = inside.mean(axis=0)
     p = mu + (c - n @ mu) * n
     if offset is not None:
