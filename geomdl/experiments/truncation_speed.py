@@ -131,7 +131,7 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
         "versions": package_versions(), "Q": cfg.q, "M": M, "widths": [M] * cfg.q, "loss": cfg.loss,
         "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
         "notes": notes, "device": str(device), "construction_t": con.t,
-        "start_collapsed": [int(round(f * cfg.n_per_class)) for f in cfg.layer_fractions()],
+        "start_collapsed": list(con.start_counts),
     }
     return Trace(meta=meta, arrays=arrays), result
 
