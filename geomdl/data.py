@@ -236,10 +236,12 @@ class WedgeConfig:
     with ``tip <= |x1| <= width`` (its two arms do not meet below the wedge's apex).
 
     Guarantees: the boundary lines ``x2 = slope |x1| +- gap/2`` are ``gap / sqrt(1 + slope^2)`` apart, so every
-    wedge point is at least that far from every chevron point. The classes are not linearly separable (the
-    midpoint of two chevron points on opposite arms lies inside the wedge's region; checked independently in
-    the tests with a linear program), and neither class surrounds the other. Split into its left arm, its right
-    arm and the wedge, the data are SLS (arms first): the route the construction takes.
+    wedge point is at least that far from every chevron point. The two regions are not linearly separable (the
+    midpoint of two chevron points on opposite arms lies inside the wedge's region), and neither class surrounds
+    the other. A finite sample is not separable in the ``x1``-``x2`` plane once both arms reach past the wedge's
+    sides (checked in the tests with a linear program); in ``M >= 3`` the thin extra coordinates can separate a
+    small sample (seen with 20 points per class in ``R^4``), so check a sample before relying on it. Split into its
+    left arm, its right arm and the wedge, the data are SLS (arms first): the route the construction takes.
     ``m=None`` means ``M = 3``.
     """
 
