@@ -156,7 +156,7 @@ def _commit(staged: dict[Path, Path]) -> None:
             os.replace(tmp, dest)
             renamed += 1
             del staged[dest]
-    except OSError as e:
+    except BaseException as e:   # a failed rename, or a signal in between
         dest = next(iter(staged), None)
         for tmp in staged.values():
             with contextlib.suppress(FileNotFoundError):
@@ -165,9 +165,13 @@ def _commit(staged: dict[Path, Path]) -> None:
             for marker in markers:
                 with contextlib.suppress(FileNotFoundError):
                     marker.unlink()
-            raise _write_error(e, dest) from None
-        raise GeomdlError(f"cannot write {dest}: {e.strerror or e}; the set is incomplete (see "
-                          f"{markers[0]})") from None
+            if isinstance(e, OSError):
+                raise _write_error(e, dest) from None
+            raise
+        if isinstance(e, OSError):
+            raise GeomdlError(f"cannot write {dest}: {e.strerror or e}; the set is incomplete (see "
+                              f"{markers[0]})") from None
+        raise
     for folder in folders:
         _fsync_dir(folder)
     # all in place: drop the markers (also an earlier incomplete set's)

@@ -271,6 +271,9 @@ def _connect(address: str, timeout: float = 10.0):
     except ImportError:  # pragma: no cover - a dependency
         raise GeomdlError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
     n = check_scheduler(address)
+    # Dask logs lost connections with tracebacks on stderr; geomdl reports them itself, in one line
+    for name in ("distributed", "distributed.client", "distributed.comm", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if n is None:
         return _client(address, timeout, repr(address)), None
     from distributed import LocalCluster  # noqa: PLC0415
@@ -371,7 +374,7 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
                     raise
                 raise RunFailedError(
                     f"lost the Dask scheduler {scheduler!r} after {len(done) - n_chunks} of {len(pending)} chunks "
-                    f"({type(e).__name__}: {e}); the {len(done)} finished chunks are kept in {folder / 'chunks'}: "
+                    f"({type(e).__name__}); the {len(done)} finished chunks are kept in {folder / 'chunks'}: "
                     "run the same command with --resume to finish") from None
         finally:
             _close(client, cluster)

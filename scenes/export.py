@@ -105,9 +105,9 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, width: int, height: 
         finally:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
-        if code != 0 or broken:
+        if code != 0 or broken or tmp.stat().st_size == 0:
             log.seek(0)
-            why = _last_line(log.read()) or f"exit status {code}"
+            why = _last_line(log.read()) or (f"exit status {code}" if code else "it wrote nothing")
             raise GeomdlError(f"ffmpeg failed to encode {out_path.name}: {why}; "
                               f"{'the earlier clip is kept' if out_path.exists() else 'no clip was written'}")
     return out_path

@@ -167,7 +167,8 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
             clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
             if not at:
                 return [export.last_frame_png(clip, png)]
-            return export.stills(clip, out_dir, stem, at)
+            with atomic_group():   # the stills are one set
+                return export.stills(clip, out_dir, stem, at)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
