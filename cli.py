@@ -7,7 +7,9 @@ Every bad input ends in a one-line ``error: ...`` and a non-zero exit code, neve
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +30,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from geomdl.errors import GeomdlError
+from geomdl.atomic import atomic_group
+from geomdl.errors import GeomdlError, UsageError
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -58,12 +61,59 @@ def join_multi_values(argv: list[str]) -> list[str]:
     return out
 
 
+INTERRUPTED = "no partial output was left behind"
+_caught_signal: list[int] = []   # the SIGTERM / SIGHUP that interrupted this process, if any
+
+
+def _on_signal(signum: int, frame) -> None:
+    """SIGTERM / SIGHUP: like Ctrl-C, unwind (every atomic write removes its temp file, every temp folder is
+    deleted) and exit 128 + signum. Later signals are ignored so that the clean-up itself is not cut short."""
+    from geomdl.errors import Interrupted  # noqa: PLC0415
+
+    if _caught_signal:
+        return
+    _caught_signal.append(signum)
+    raise Interrupted(signum, signal.Signals(signum).name)
+
+
+def _install_signal_handlers() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _on_signal)
+
+
+def _interrupted_exit() -> None:
+    if _caught_signal:
+        name = signal.Signals(_caught_signal[0]).name
+        print(f"error: terminated by {name}; {INTERRUPTED}", file=sys.stderr)
+        sys.exit(128 + _caught_signal[0])
+    print(f"error: interrupted; {INTERRUPTED}", file=sys.stderr)
+    sys.exit(130)
+
+
+def one_line(text: object) -> str:
+    """A message on one line (an exception text can hold newlines)."""
+    return " ".join(str(text).split())
+
+
+def oserror_message(e: OSError) -> str:
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    return f"{e.strerror or type(e).__name__}{where}" if e.strerror else f"{type(e).__name__}: {one_line(e)}"
+
+
 class OneLineErrorTyper(typer.Typer):
-    """Typer app whose usage errors, user errors and Ctrl-C end in one line on stderr and exit != 0."""
+    """Typer app whose usage errors, user errors, faults (a full disk, no memory, an internal error) and
+    interrupts (Ctrl-C, SIGTERM, SIGHUP) end in one line on stderr and exit != 0 (see ``docs/reliability.md``).
+
+    ``GEOMDL_DEBUG=1`` re-raises unexpected exceptions, with their traceback, for developers.
+    """
 
     def __call__(self, *args, **kwargs):
         if not args and "args" not in kwargs:
             kwargs["args"] = join_multi_values(sys.argv[1:])
+        _install_signal_handlers()
         try:
             rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
         except (_tcx.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as e:
@@ -72,27 +122,38 @@ class OneLineErrorTyper(typer.Typer):
         except (_tcx.UsageError, click.UsageError) as e:
             hint = f" (see: geomdl {e.ctx.command_path.split(' ', 1)[1]} --help)" if e.ctx and " " in (
                 e.ctx.command_path or "") else " (see: geomdl --help)"
-            print(f"error: {e.format_message()}{hint}", file=sys.stderr)
+            print(f"error: {one_line(e.format_message())}{hint}", file=sys.stderr)
             sys.exit(2)
         except (typer.Exit, click.exceptions.Exit) as e:
             sys.exit(e.exit_code)
-        except (typer.Abort, click.Abort):
-            print("error: interrupted; no partial output was left behind", file=sys.stderr)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            print("error: interrupted; no partial output was left behind", file=sys.stderr)
-            sys.exit(130)
+        except (typer.Abort, click.Abort, KeyboardInterrupt):
+            _interrupted_exit()
         except GeomdlError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(1)
-        except (_tcx.ClickException, click.ClickException) as e:
-            print(f"error: {e.format_message()}", file=sys.stderr)
+            print(f"error: {one_line(e)}", file=sys.stderr)
             sys.exit(e.exit_code)
+        except (_tcx.ClickException, click.ClickException) as e:
+            print(f"error: {one_line(e.format_message())}", file=sys.stderr)
+            sys.exit(e.exit_code)
+        except MemoryError:
+            print("error: out of memory (the request is too large for this machine; use smaller options)",
+                  file=sys.stderr)
+            sys.exit(1)
+        except OSError as e:   # a full disk, a vanished folder, ... (the atomic writes left no partial file)
+            if os.environ.get("GEOMDL_DEBUG"):
+                raise
+            print(f"error: {oserror_message(e)}", file=sys.stderr)
+            sys.exit(1)
+        except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+            if os.environ.get("GEOMDL_DEBUG"):
+                raise
+            print(f"error: internal error ({type(e).__name__}: {one_line(e)[:300]}); please report it with the "
+                  "command line (GEOMDL_DEBUG=1 shows the traceback)", file=sys.stderr)
+            sys.exit(3)
         # Without standalone mode, click returns the code of a raised typer.Exit instead of exiting, and
         # typer >= 0.2x turns Ctrl-C (KeyboardInterrupt) into Exit(130) itself: exit here, with the message.
         if isinstance(rv, int):
             if rv == 130:
-                print("error: interrupted; no partial output was left behind", file=sys.stderr)
+                _interrupted_exit()
             sys.exit(rv)
         return rv
 
@@ -241,6 +302,8 @@ def train(
                                  n_per_class, snapshots, device, sets, dtype, dataset=dataset, digits=digits,
                                  data=data, geometry=geometry)
     path = trace if trace is not None else trace_cache_path(out, mod, cfg)
+    if path.is_dir():   # never write FOLDER.npz beside it: say what to give instead
+        raise GeomdlError(f"--trace {path} is a folder; give the trace file's name, e.g. --trace {path / 'run.npz'}")
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     ensure_writable_dir(path.parent)
@@ -290,11 +353,11 @@ def render(
     spec = scene_spec(scene)
     qual = export.quality(quality)
     if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+        raise UsageError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
     if renderer not in RENDERERS:
-        raise GeomdlError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
+        raise UsageError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
     if theme not in ("light", "dark"):
-        raise GeomdlError(f"unknown theme {theme!r}; known: light, dark")
+        raise UsageError(f"unknown theme {theme!r}; known: light, dark")
     if not 0 < duration < float("inf"):  # checked before training, not after it
         raise GeomdlError(f"--duration must be a positive number of seconds (got {duration})")
     at_times = None
@@ -302,11 +365,11 @@ def render(
         try:
             at_times = [float(v) for v in at.split(",") if v.strip()]
         except ValueError:
-            raise GeomdlError(f"--at must be comma-separated seconds, got {at!r}") from None
+            raise UsageError(f"--at must be comma-separated seconds, got {at!r}") from None
         if not at_times or not all(0 <= t < float("inf") for t in at_times):
             raise GeomdlError(f"--at must list times >= 0 seconds, got {at!r}")
         if fmt != "png":
-            raise GeomdlError("--at only applies to --format png")
+            raise UsageError("--at only applies to --format png")
     rname, notice = resolve_renderer(renderer)
 
     if trace is not None:
@@ -381,7 +444,7 @@ def experiment_truncation_speed(
     try:
         fr = tuple(float(v) for v in start_fractions.split(",") if v.strip())
     except ValueError:
-        raise GeomdlError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
+        raise UsageError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
     cfg = study.StudyConfig(base=base, start_fractions=fr, seeds=seeds, rise=rise)
     cfg.validate()
     out_dir = ensure_writable_dir(out / "experiments" / "truncation-speed")
@@ -393,7 +456,8 @@ def experiment_truncation_speed(
         result = study.run_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
     from scenes.figures_truncation_speed import plot_study  # noqa: PLC0415
 
-    files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
     for srow in result["summary"]:
         typer.echo(f"start {srow['start_fraction']:g}: growth rate r = {srow['rate_mean']:.3g}/step "
                    f"[{srow['rate_ci_low']:.3g}, {srow['rate_ci_high']:.3g}], log-fit R^2 median "
@@ -436,7 +500,7 @@ def experiment_mnist(
     from geomdl.experiments import mnist as mx  # noqa: PLC0415
 
     if loss not in ("mse", "ce", "wmse", "both"):
-        raise GeomdlError(f"unknown --loss {loss!r}; known: mse, ce, wmse, both")
+        raise UsageError(f"unknown --loss {loss!r}; known: mse, ce, wmse, both")
     losses = ("mse", "ce") if loss == "both" else (loss,)
     sets_ = []
     for text in digits or []:
@@ -444,11 +508,15 @@ def experiment_mnist(
         try:
             sets_.append(mnist.check_digits([int(p) for p in parts]))
         except ValueError:
-            raise GeomdlError(f"--digits takes digits 0..9, got {text!r}") from None
+            raise UsageError(f"--digits takes digits 0..9, got {text!r}") from None
     opts = {"thresholds": thresholds, "widths": widths, "output_dim": output_dim, "data": data,
             "n_per_digit": n_per_digit, "seed": seed, "lr": lr, "max_steps": steps}
     base = experiments.make_config(mx, opts, sets)
-    sls = None if sls_digits.strip().lower() == "none" else tuple(int(v) for v in sls_digits.replace(",", " ").split())
+    try:
+        sls = (None if sls_digits.strip().lower() == "none"
+               else tuple(int(v) for v in sls_digits.replace(",", " ").split()))
+    except ValueError:
+        raise UsageError(f"--sls-digits takes digits 0..9 (e.g. 0,1,6,4) or 'none', got {sls_digits!r}") from None
     cfg = mx.MnistExperimentConfig(base=base, digit_sets=tuple(sets_) or mnist.DEFAULT_DIGIT_SETS, losses=losses,
                                    sls_digits=sls)
     cfg.validate()
@@ -463,7 +531,8 @@ def experiment_mnist(
             stage=lambda name: bar.update(task, description=name, completed=0, info=""))
     from scenes.figures_mnist import draw_all  # noqa: PLC0415
 
-    files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
     for r in result.runs:
         row = mx.run_summary(r)
         typer.echo(f"digits {row['digits']}, {row['loss_kind']}: {row['stop_reason']} at step {row['final_step']} "
@@ -490,7 +559,8 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="train (perturb, then SGD w
                                                      "eval (perturb, then evaluate the loss).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the (lambda, chunk) "
-                        "grid on; workers need geomdl installed. (default: run here)")]
+                        "grid on, or local:N to start N local worker processes for it; workers need geomdl "
+                        "installed. (default: run here)")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in the same output "
                                                           "folder (same options): finished chunks are kept.")]
 LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per trial (train mode).")]
@@ -505,13 +575,15 @@ def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trial
     cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
                             trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
     cfg.validate()
+    sweep.check_scheduler(scheduler)
     folder = px.sweep_folder(out, name, geometry, base, mode)
     with progress_bar() as bar:
         task = bar.add_task(f"{name} {base} ({mode})", total=len(cfg.lambdas) * trials, info="trials")
-        res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
-                              progress=lambda k, n: bar.update(task, completed=k, total=n))
-    files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
-                                             f"({trials} trials per λ)", cfg.zero_tol)
+        with atomic_group():   # results.csv, summary.csv and the figures: one set (the chunks persist alone)
+            res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
+                                  progress=lambda k, n: bar.update(task, completed=k, total=n))
+            files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
+                                                     f"({trials} trials per λ)", cfg.zero_tol)
     for r in res["summary"]:
         typer.echo(f"{base} lambda {r['lambda']:g}: {r['fraction_returned']:.1%} of {r['trials']} back below "
                    f"{cfg.zero_tol:g}; median final loss {r['final_loss_median']:.3g} (start "
@@ -545,7 +617,7 @@ def construct(
 
     if geometry == "all":
         if not figure or q is not None:
-            raise GeomdlError("--geometry all is for --figure (every geometry with its default Q)")
+            raise UsageError("--geometry all is for --figure (every geometry with its default Q)")
         from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
         from scenes.figures_geometries import draw_construction, draw_geometries  # noqa: PLC0415
 
@@ -647,21 +719,29 @@ def experiment_local_minima(
         raise GeomdlError(f"Q must be >= 2 (got {q})")
     if trials < 0:
         raise GeomdlError(f"--trials must be >= 0 (got {trials})")
+    px.check_toggle_q(q)
     px.parse_lambdas(lambdas)
+    if trials > 0:   # every option is checked before any work (the table and its figures come first)
+        from geomdl import sweep  # noqa: PLC0415
+
+        sweep.SweepConfig(geometry="clustered", q=q, seed=seed, base="0" * q, lambdas=px.parse_lambdas(lambdas),
+                          trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk).validate()
+        sweep.check_scheduler(scheduler)
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
     from geomdl import geometries  # noqa: PLC0415
 
     if geometry not in geometries.TOGGLE_GEOMETRIES:
-        raise GeomdlError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
+        raise UsageError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
     if m is not None and m != max(3, q) and trials > 0:
         raise GeomdlError("--m applies to the table only: use --trials 0 with --m")
     folder = ensure_writable_dir(out / "experiments" / "local-minima" / ("" if geometry == "clustered" else geometry))
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
     rows = px.local_minima_rows(q, seed=seed, do_polish=polish, geometry=geometry, m=m)
-    files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
-        rows, folder, f"toggle patterns, {geometry} Q={q}, seed {seed}")
+    with atomic_group():
+        files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
+            rows, folder, f"toggle patterns, {geometry} Q={q}, seed {seed}")
     for r in rows:
         extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polish else "")
         verdict = "local minimum" if r["local_minimum"] else f"not a local minimum: {r['reason']}"
@@ -708,7 +788,9 @@ def experiment_flows(
     trace, result = run_experiment(fx, cfg)
     from scenes.figures_flows import write_figures  # noqa: PLC0415
 
-    files = [trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir) + write_figures(trace, out_dir)
+    with atomic_group():   # trace, tables and figures: one set
+        files = ([trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir)
+                 + write_figures(trace, out_dir))
     for line in fx.summary_lines(trace):
         typer.echo(line)
     for note in trace.meta["notes"]:
@@ -753,11 +835,19 @@ def experiment_nc_feasibility(
         try:
             if ":" in text:
                 a, b, c = text.split(":")
-                vals = np.logspace(float(a), float(b), int(c)) if log else np.linspace(float(a), float(b), int(c))
-                return tuple(float(f"{v:.4g}") for v in vals)
-            return tuple(float(v) for v in text.split(",") if v.strip())
+                lo, hi, count = float(a), float(b), int(c)
+                if log and max(abs(lo), abs(hi)) > 300:   # 10^308 is the largest float
+                    raise GeomdlError(f"--{name} {text!r}: exponents must be within -300..300 (powers of ten)")
+                with np.errstate(all="ignore"):
+                    vals = np.logspace(lo, hi, count) if log else np.linspace(lo, hi, count)
+                vals = tuple(float(f"{v:.4g}") for v in vals)
+            else:
+                vals = tuple(float(v) for v in text.split(",") if v.strip())
         except ValueError:
-            raise GeomdlError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+            raise UsageError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+        if not all(np.isfinite(vals)):
+            raise GeomdlError(f"--{name} must be finite numbers, got {text!r}")
+        return vals
 
     cfg = nf.FeasibilityConfig(classes=classes, n=n, ratios=grid(ratios, "ratios", False),
                                sigmas=grid(sigmas, "sigmas", True), trials=trials, seed=seed, tol=tol, verify=verify)
@@ -770,7 +860,8 @@ def experiment_nc_feasibility(
                               else None)
     from scenes.figures_nc_feasibility import write_figures  # noqa: PLC0415
 
-    files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
     for r in cfg.ratios:
         cells = [c for c in result["cells"] if c["ratio"] == r]
         typer.echo(f"d/n = {r:<5g} (d = {cells[0]['d']:>4}): feasible fraction over sigma "

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 CLUSTER_KINDS = ("ball", "gauss")
 
@@ -43,7 +43,7 @@ class ClusteredConfig:
         if not (self.radius > 0 and np.isfinite(self.radius)):
             raise GeomdlError(f"cluster radius must be a positive number (got {self.radius})")
         if self.kind not in CLUSTER_KINDS:
-            raise GeomdlError(f"unknown cluster kind {self.kind!r}; known: {', '.join(CLUSTER_KINDS)}")
+            raise UsageError(f"unknown cluster kind {self.kind!r}; known: {', '.join(CLUSTER_KINDS)}")
 
 
 def uniform_ball(rng: np.random.Generator, n: int, m: int, radius: float) -> np.ndarray:

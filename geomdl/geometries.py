@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from geomdl import constructions, data
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.limits import check_memory
 
 GEOMETRIES = ("clustered", "sls", "nonsep", "concentric")
 ALL_GEOMETRIES = (*GEOMETRIES, "flat")
@@ -41,7 +42,7 @@ class GeometryConfig:
 
     def validate(self) -> None:
         if self.geometry not in ALL_GEOMETRIES:
-            raise GeomdlError(f"unknown geometry {self.geometry!r}; known: {', '.join(ALL_GEOMETRIES)}")
+            raise UsageError(f"unknown geometry {self.geometry!r}; known: {', '.join(ALL_GEOMETRIES)}")
         if self.q < 2:
             raise GeomdlError(f"Q must be >= 2 (got {self.q})")
         if self.geometry in TWO_CLASS and self.q != 2:
@@ -51,6 +52,11 @@ class GeometryConfig:
             raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
         if not 0 <= self.seed < 2**32:
             raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
+        m = self.m if self.m else max(3, self.q)
+        N = self.q * self.n_per_class
+        # the data, the construction's layers (Q of width M) and the truncated data per layer
+        check_memory(8 * (N * m * (self.q + 2) + 4 * self.q * m * m), f"the {self.geometry} data and construction "
+                     f"(Q={self.q}, M={m}, N={N} points)", "lower --q or --n-per-class")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,7 +96,7 @@ def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constru
         return constructions.wedge_construction(X, labels)
     if g == "concentric":
         return constructions.concentric_construction(X, labels)
-    raise GeomdlError(f"unknown geometry {g!r}; known: {', '.join(ALL_GEOMETRIES)}")
+    raise UsageError(f"unknown geometry {g!r}; known: {', '.join(ALL_GEOMETRIES)}")
 
 
 def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Construction:
@@ -99,8 +105,8 @@ def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> const
         return constructions.sls_construction(X, labels)
     if cfg.geometry == "flat":
         return constructions.flat_construction(X, labels)
-    raise GeomdlError(f"toggle patterns exist for the {' and '.join(TOGGLE_GEOMETRIES)} geometries only "
-                      f"(got {cfg.geometry!r})")
+    raise UsageError(f"toggle patterns exist for the {' and '.join(TOGGLE_GEOMETRIES)} geometries only "
+                     f"(got {cfg.geometry!r})")
 
 
 def build(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray, constructions.Network]:

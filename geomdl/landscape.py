@@ -25,7 +25,7 @@ import torch
 
 from geomdl import constructions, geometry, structure
 from geomdl.constructions import Network
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.losses import loss_fn
 from geomdl.model import ReLUMLP
 from geomdl.training import TrainConfig, train
@@ -104,7 +104,7 @@ def batched_loss(kind: str, out: torch.Tensor, labels: torch.Tensor, q: int,
     if kind == "wmse":
         counts = torch.nn.functional.one_hot(lab, q).to(out.dtype).sum(dim=1)      # (T, Q)
         return (sq / torch.gather(counts, 1, lab)).sum(dim=1)
-    raise GeomdlError(f"unknown loss {kind!r}")
+    raise UsageError(f"unknown loss {kind!r}")
 
 
 @dataclass
@@ -300,7 +300,7 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
     guaranteed only for the same ``block`` (batched products of different batch sizes may round differently on
     some BLAS builds). ``progress(k)``: trials done."""
     if mode not in MODES:
-        raise GeomdlError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+        raise UsageError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     trials = [int(i) for i in trials]
     parts = []
     for start in range(0, len(trials), max(1, block)):
@@ -348,8 +348,21 @@ def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int],
     return Network(Ws, bs, W_out, b_out, name, Wc=list(full.Wc), bc=bc, collapses=collapses, structure=report)
 
 
+MAX_TOGGLE_Q = 12   # 4095 patterns; each is a construction, a least-squares refit and (polished) an L-BFGS run
+
+
+def check_toggle_q(q: int) -> None:
+    """Refuse, before any work, a ``Q`` whose ``2^Q - 1`` toggle patterns cannot be enumerated in reasonable
+    time and memory (``Q <= MAX_TOGGLE_Q``)."""
+    if q > MAX_TOGGLE_Q:
+        raise GeomdlError(f"Q={q} has 2^{q} - 1 = {2 ** q - 1:.3g} toggle patterns, each a construction, a least-"
+                          f"squares refit and an L-BFGS polish (about a second each at Q=6); Q is limited to "
+                          f"{MAX_TOGGLE_Q} ({2 ** MAX_TOGGLE_Q - 1} patterns)")
+
+
 def toggle_patterns(q: int) -> list[tuple[int, ...]]:
     """The ``2^Q - 1`` patterns other than "every layer collapses" (the global minimum), most collapses first."""
+    check_toggle_q(q)
     pats = [p for p in itertools.product((1, 0), repeat=q) if not all(p)]
     return sorted(pats, key=lambda p: (-sum(p), [-v for v in p]))
 

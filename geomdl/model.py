@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEVICES = ("auto", "cpu", "cuda")
@@ -15,7 +15,7 @@ DEVICES = ("auto", "cpu", "cuda")
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
     if name not in DEVICES:
-        raise GeomdlError(f"unknown device {name!r}; known: {', '.join(DEVICES)}")
+        raise UsageError(f"unknown device {name!r}; known: {', '.join(DEVICES)}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -25,7 +25,7 @@ def resolve_device(name: str) -> torch.device:
 
 def resolve_dtype(name: str) -> torch.dtype:
     if name not in DTYPES:
-        raise GeomdlError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
+        raise UsageError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
     return DTYPES[name]
 
 

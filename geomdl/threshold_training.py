@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.losses import LOSSES, loss_fn
 from geomdl.model import ReLUMLP
 from geomdl.training import TrainResult, dead_layer, sgd_update
@@ -49,9 +49,9 @@ class ThresholdTrainConfig:
 
     def validate(self) -> None:
         if self.loss not in LOSSES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+            raise UsageError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if self.optimizer not in OPTIMIZERS:
-            raise GeomdlError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+            raise UsageError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         if not self.thresholds:
             raise GeomdlError("give at least one loss threshold")
         if not all(np.isfinite(t) and t > 0 for t in self.thresholds):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.losses import LOSSES, loss_fn
 from geomdl.model import ReLUMLP
 from geomdl.recorder import Recorder
@@ -41,9 +41,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise GeomdlError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+            raise UsageError(f"unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         if self.loss not in LOSSES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
+            raise UsageError(f"unknown loss {self.loss!r}; known: {', '.join(LOSSES)}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise GeomdlError(f"learning rate must be a positive number (got {self.lr})")
         if self.steps < 1:

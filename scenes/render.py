@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geomdl.atomic import ensure_writable_dir
-from geomdl.errors import GeomdlError
+from geomdl.atomic import atomic_group, ensure_writable_dir
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.trace import Trace
 from scenes import export
 from scenes.frames import THEMES
@@ -82,7 +82,7 @@ SCENES: dict[str, SceneSpec] = {
 
 def scene_spec(name: str) -> SceneSpec:
     if name not in SCENES:
-        raise GeomdlError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
+        raise UsageError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
     return SCENES[name]
 
 
@@ -93,7 +93,7 @@ def manim_available() -> bool:
 def resolve_renderer(name: str) -> tuple[str, str | None]:
     """``auto`` -> Manim when importable, else matplotlib (with a one-line notice)."""
     if name not in RENDERERS:
-        raise GeomdlError(f"unknown renderer {name!r}; known: {', '.join(RENDERERS)}")
+        raise UsageError(f"unknown renderer {name!r}; known: {', '.join(RENDERERS)}")
     if name == "auto":
         if manim_available():
             return "manim", None
@@ -122,7 +122,7 @@ def default_scene(kind: str | None) -> SceneSpec:
 def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None):
     """The frame model of ``scene`` (default: the scene registered for the trace's kind)."""
     if theme not in THEMES:
-        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+        raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
     if scene is None:
@@ -146,9 +146,9 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
     """
     if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+        raise UsageError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
     if renderer not in ("manim", "matplotlib"):
-        raise GeomdlError(f"unknown renderer {renderer!r}; resolve 'auto' first")
+        raise UsageError(f"unknown renderer {renderer!r}; resolve 'auto' first")
     q = export.quality(quality)
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
@@ -167,17 +167,21 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
             clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
             if not at:
                 return [export.last_frame_png(clip, png)]
-            return export.stills(clip, out_dir, stem, at)
+            with atomic_group():   # the stills are one set
+                return export.stills(clip, out_dir, stem, at)
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
-    out = [_render_mp4(frames, mp4, quality, renderer, progress)]
-    if fmt == "gif":
-        out.append(export.mp4_to_gif(mp4, out_dir / f"{stem}.gif", q.fps))
-    elif fmt == "webm":
-        out.append(export.mp4_to_webm(mp4, out_dir / f"{stem}.webm"))
-    elif fmt == "storyboard":
-        out += export.storyboard(mp4, out_dir / f"{stem}_storyboard", title=stem)
+    # the MP4 and what is made from it are one set: all replace the earlier files, or none does
+    with atomic_group() as group:
+        out = [_render_mp4(frames, mp4, quality, renderer, progress)]
+        master = group.staged_path(mp4)   # not yet renamed into place
+        if fmt == "gif":
+            out.append(export.mp4_to_gif(master, out_dir / f"{stem}.gif", q.fps))
+        elif fmt == "webm":
+            out.append(export.mp4_to_webm(master, out_dir / f"{stem}.webm"))
+        elif fmt == "storyboard":
+            out += export.storyboard(master, out_dir / f"{stem}_storyboard", title=stem)
     return out
 
 
@@ -208,7 +212,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     if not spec.draws(kind):
         raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a {kind!r} run")
     if fmt not in export.FORMATS:
-        raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+        raise UsageError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
     if at is not None:
         if fmt != "png":
             raise GeomdlError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
@@ -217,7 +221,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     if not 0 < duration < float("inf"):
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
     if theme not in THEMES:
-        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+        raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     q = export.quality(quality)
     rname, notice = resolve_renderer(renderer)
     check_renderable(tr, force)

@@ -270,5 +270,5 @@ def test_cli_local_minima_flat_table_and_bad_geometry(tmp_path):
                         "000": True}
     assert (tmp_path / "o" / "experiments" / "local-minima" / "flat" / "minima.csv").exists()
     r = _cli("experiment", "local-minima", "--geometry", "sls", "--trials", "0", cwd=tmp_path)
-    assert r.returncode == 1 and r.stderr.strip().startswith("error:") and "clustered, flat" in r.stderr
+    assert r.returncode == 2 and r.stderr.strip().startswith("error:") and "clustered, flat" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.limits import check_config_size
 
 if TYPE_CHECKING:
     from geomdl.trace import Trace
@@ -68,7 +69,7 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
 
 def get(name: str) -> types.ModuleType:
     if name not in TRACE_EXPERIMENTS:
-        raise GeomdlError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
+        raise UsageError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
     return TRACE_EXPERIMENTS[name].load()
 
 
@@ -91,7 +92,7 @@ def _coerce(text: str, default: Any, annotation: str, key: str) -> Any:
         if isinstance(default, float) or annotation.startswith("float"):
             return float(text)
     except ValueError:
-        raise GeomdlError(f"bad value {text!r} for {key} (expected {annotation})") from None
+        raise UsageError(f"bad value {text!r} for {key} (expected {annotation})") from None
     return text
 
 
@@ -108,18 +109,19 @@ def make_config(module: types.ModuleType, options: dict[str, Any], overrides: li
     items = [(k, v) for k, v in options.items() if v is not None]
     for ov in overrides or []:
         if "=" not in ov:
-            raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
+            raise UsageError(f"--set expects KEY=VALUE, got {ov!r}")
         k, v = ov.split("=", 1)
         items.append((k.strip().replace("-", "_"), v.strip()))
     for key, value in items:
         if key not in fields:
-            raise GeomdlError(f"experiment {module.KIND!r} has no parameter {key!r}; "
+            raise UsageError(f"experiment {module.KIND!r} has no parameter {key!r}; "
                               f"its parameters: {', '.join(fields)}")
         if isinstance(value, str):
             value = _coerce(value, getattr(defaults, key), str(fields[key].type), key)
         kw[key] = value
     cfg = cls(**kw)
     cfg.validate()
+    check_config_size(cfg)
     return cfg
 
 
@@ -158,6 +160,7 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
         if not isinstance(cfg, mod.Config):
             raise GeomdlError(f"run({name!r}): cfg is a {type(cfg).__name__}, not a config of experiment {name!r}")
         cfg.validate()
+        check_config_size(cfg)
     import torch  # noqa: PLC0415 (kept out of ``geomdl.experiments`` import time)
 
     threads = torch.get_num_threads()

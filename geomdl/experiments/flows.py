@@ -52,7 +52,7 @@ import torch
 from geomdl import data
 from geomdl import flows as fl
 from geomdl.atomic import atomic_path, ensure_writable_dir
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.jacobian import jacobian
 from geomdl.model import DEVICES, resolve_device, resolve_dtype
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
@@ -106,12 +106,12 @@ class FlowsConfig:
             raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
         resolve_dtype(self.dtype)
         if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+            raise UsageError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
         self.data_config().validate()
         if not self.widths or min(self.widths) < 1:
             raise GeomdlError(f"hidden widths must be positive, at least one layer (got {list(self.widths)})")
         if self.activation not in fl.ACTIVATIONS:
-            raise GeomdlError(f"unknown activation {self.activation!r}; known: {', '.join(fl.ACTIVATIONS)}")
+            raise UsageError(f"unknown activation {self.activation!r}; known: {', '.join(fl.ACTIVATIONS)}")
         if not self.alphas and not self.freeze_adapted:
             raise GeomdlError("no flow to run: give at least one alpha (or freeze_adapted=true)")
         if len(set(self.alphas)) != len(self.alphas):

@@ -22,7 +22,7 @@ import numpy as np
 
 from geomdl import data as synth
 from geomdl import mnist
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments import mnist as mx
 from geomdl.trace import Trace
 
@@ -69,7 +69,7 @@ class LayersConfig:
 
     def validate(self) -> None:
         if self.dataset not in DATASETS:
-            raise GeomdlError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
+            raise UsageError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
         if self.dataset == "mnist":
             mnist.check_digits(self.digits)
             if self.q is not None and self.q != len(self.digits):

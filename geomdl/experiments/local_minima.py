@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from geomdl import constructions, geometries, landscape
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments.result import RecordResult
 from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
@@ -74,8 +74,8 @@ class Config:
 
     def validate(self) -> None:
         if self.geometry not in geometries.TOGGLE_GEOMETRIES:
-            raise GeomdlError(f"local-minima toggles the cone construction: geometry must be one of "
-                              f"{', '.join(geometries.TOGGLE_GEOMETRIES)} (got {self.geometry!r})")
+            raise UsageError(f"local-minima toggles the cone construction: geometry must be one of "
+                             f"{', '.join(geometries.TOGGLE_GEOMETRIES)} (got {self.geometry!r})")
         if not 2 <= self.q <= 6:
             raise GeomdlError(f"local-minima tours the 2^Q toggle patterns: Q must be in 2..6 (got {self.q})")
         if self.polish_iters < 1:

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from geomdl import geometry, metrics, mnist, projection
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.model import DEVICES, build_model, check_widths, resolve_device, resolve_dtype
 from geomdl.threshold_training import ThresholdTrainConfig, train_to_thresholds
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
@@ -83,10 +83,10 @@ class MnistConfig:
         if not 0 <= self.seed < 2**32:
             raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
         if self.loss not in LOSS_CHOICES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
+            raise UsageError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
         resolve_dtype(self.dtype)
         if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+            raise UsageError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
         if self.output_dim is not None and self.output_dim not in (len(self.digits), 10):
             raise GeomdlError(f"output_dim must be Q={len(self.digits)} or 10 (got {self.output_dim})")
         if self.widths is not None and any(w < 1 for w in self.widths):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from geomdl import geometries, landscape
 from geomdl.atomic import atomic_path
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 
 def parse_lambdas(text: str) -> tuple[float, ...]:
@@ -24,7 +24,7 @@ def parse_lambdas(text: str) -> tuple[float, ...]:
         try:
             v = float(part)
         except ValueError:
-            raise GeomdlError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
+            raise UsageError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
         if not (math.isfinite(v) and v > 0):
             raise GeomdlError(f"every lambda must be a positive number (got {part})")
         out.append(v)
@@ -37,15 +37,21 @@ def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> P
     return Path(out) / "experiments" / name / f"{geometry}_{base}_{mode}"
 
 
+def check_toggle_q(q: int) -> None:
+    """``Q`` of the toggle-pattern table: >= 2 and small enough to enumerate its ``2^Q - 1`` patterns."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    landscape.check_toggle_q(q)
+
+
 def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
                       do_polish: bool = True, geometry: str = "clustered", m: int | None = None) -> list[dict]:
     """The toggle-pattern table for ``Q`` classes of the clustered or flat geometry (see
     :func:`landscape.local_minima_table`)."""
-    if q < 2:
-        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    check_toggle_q(q)
     if geometry not in geometries.TOGGLE_GEOMETRIES:
-        raise GeomdlError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
-                          f"only (got {geometry!r})")
+        raise UsageError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
+                         f"only (got {geometry!r})")
     cfg = geometries.GeometryConfig(geometry, q=q, m=m, n_per_class=n_per_class, radius=radius, seed=seed)
     X, labels = geometries.make_data(cfg)
     return landscape.local_minima_table(X, labels, do_polish=do_polish,

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 
 from geomdl import constructions, data, snapshots
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.model import DEVICES, build_model, resolve_device, resolve_dtype
 from geomdl.recorder import Recorder, data_arrays, residual_notes
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
@@ -71,7 +71,7 @@ class TruncationSpeedConfig:
             raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
         resolve_dtype(self.dtype)
         if self.device not in DEVICES:
-            raise GeomdlError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
+            raise UsageError(f"unknown device {self.device!r}; known: {', '.join(DEVICES)}")
         self.data_config().validate()
         self.train_config().validate()
         fr = self.start_fractions
