@@ -232,8 +232,13 @@ def train(
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
     dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
+    force: Annotated[bool, typer.Option("--force", help="Exit 0 even for a failed run (diverged, dead or "
+                                                        "degenerate); the trace is written either way.")] = False,
 ) -> None:
-    """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
+    """Train and record a trace (no rendering). The same options always give the same trace on CPU.
+
+    A failed run (diverged, dead network, or degenerate: fewer distinct output clusters than classes, or accuracy
+    below its start) keeps its trace for inspection and exits 3 with the reason, unless --force."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
@@ -246,8 +251,10 @@ def train(
     tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
-        report_failure(result, path)
-        raise typer.Exit(3)
+        if not force:
+            report_failure(result, path)
+            raise typer.Exit(3)
+        err.print(f"warning: training failed ({result.stop_reason}), kept because of --force: {result.message}")
     err.print(f"trace: {path}  ({result.stop_reason}: {result.message})")
     typer.echo(str(path))
 
@@ -269,7 +276,9 @@ def render(
     duration: Annotated[float, typer.Option("--duration", help="Seconds of animation (training, the tour, the "
                                                                "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (diverged, dead or degenerate: "
+                                                        "fewer distinct output clusters than classes, or accuracy "
+                                                        "below its start).")] = False,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
@@ -335,7 +344,11 @@ def render(
             if result.failed and not force:
                 report_failure(result, path)
                 raise typer.Exit(3)
-        stem = None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
+        stem = None
+    if tr.failed and not force:  # a cached or given trace of a failed run: refused like a fresh one
+        msg = tr.meta.get("stop_message") or tr.meta.get("stop_reason")
+        print(f"error: not rendering a failed run: {msg} (use --force to render it anyway)", file=sys.stderr)
+        raise typer.Exit(3)   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
     if notice:
         err.print(notice)
 

@@ -408,6 +408,10 @@ BAD = [
     # lr 0.05 kills the default network at step 2: exit 3, the trace kept for inspection, no clip
     ("dead-render", [*R, "--lr", "0.05", *CLIP, *MPL], 3, ["dead"], ["traces/*.npz"]),
     ("dead-train", [*T, "--lr", "0.05"], 3, ["dead"], ["traces/*.npz"]),
+    # lr 0.02 at Q=3 ends with classes 0 and 2 at one output: degenerate, refused like a dead run
+    ("degenerate-render", [*R, "--lr", "0.02", *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
+     ["traces/*.npz"]),
+    ("degenerate-train", [*T, "--lr", "0.02"], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
 ]
 
 
@@ -461,13 +465,17 @@ def test_bad_input_is_one_line_error_and_writes_nothing(bad_runs, bad_files, cas
 
 
 def test_dead_network_is_not_rendered_even_from_its_trace(tmp_path):
-    """The kept trace of a dead run renders only with --force (one-line error otherwise)."""
+    """The kept trace of a dead run renders only with --force (one-line error, exit 3, otherwise); train --force
+    keeps it and exits 0."""
     out = tmp_path / "media"
     proc = geomdl("train", SCENE, "--lr", "0.05", "--out", out, cwd=tmp_path)
     assert_one_line_error(proc, 3, "dead", "trace kept")
+    proc = geomdl("train", SCENE, "--lr", "0.05", "--force", "--out", out, cwd=tmp_path)
+    assert_ok(proc)
+    assert "warning: training failed (dead)" in proc.stderr
     (trace,) = (out / "traces").glob("*.npz")
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--out", out, cwd=tmp_path)
-    assert_one_line_error(proc, 1, "--force")
+    assert_one_line_error(proc, 3, "--force")
     assert not files_under(out / SCENE)
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--force", "--out", out,
                   cwd=tmp_path)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, fields
 
 import torch
 
-from geomdl import constructions, data, snapshots
+from geomdl import constructions, data, health, snapshots
 from geomdl.errors import GeomdlError
 from geomdl.model import DEVICES, build_model, resolve_device, resolve_dtype
 from geomdl.recorder import Recorder, data_arrays, residual_notes
@@ -125,6 +125,9 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
 
     arrays = rec.arrays()
     arrays.update(data_arrays(X, labels))
+    verdict = None
+    if result.stop_reason != "diverged":  # the last snapshot is the final state; the first is step 0
+        verdict = health.check_run(result, arrays["outputs"][0], arrays["outputs"][-1], labels, cfg.q)
     notes = ([result.message] if result.failed else []) + residual_notes(arrays)
     meta = {
         "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
@@ -132,6 +135,7 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
         "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
         "notes": notes, "device": str(device), "construction_t": con.t,
         "start_collapsed": [int(round(f * cfg.n_per_class)) for f in cfg.layer_fractions()],
+        "health": verdict,
     }
     return Trace(meta=meta, arrays=arrays), result
 
