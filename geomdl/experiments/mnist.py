@@ -254,6 +254,7 @@ def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs
     W_cls = W_out[targets]                                   # (Q, M_L): classifier rows of the classes
     for name, F in (("hidden", H), ("out", out_tr)):
         m[f"nc1_trace_pinv_{name}"] = metrics.nc1_trace_pinv(F, y_tr, q)
+        m[f"nc1_trace_pinv_data_mean_{name}"] = metrics.nc1_trace_pinv_data_mean(F, y_tr, q)
         m[f"cdnv_{name}"] = metrics.cdnv(F, y_tr, q)
         for k, v in metrics.nc2(F, y_tr, q).items():
             m[f"nc2_{k}_{name}"] = v
@@ -529,7 +530,8 @@ def run_summary(r: MnistRun) -> dict:
         st = r.reached.get(t)
         row[f"step_at_{t:g}"] = st[0] if st else ""
     for k in ("train_acc", "test_acc", "metric_d_test_acc", "nearest_mean_test_acc", "metric_d_agree_network",
-              "nc1_trace_pinv_hidden", "nc1_trace_pinv_out", "cdnv_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
+              "nc1_trace_pinv_hidden", "nc1_trace_pinv_data_mean_hidden", "nc1_trace_pinv_out", "cdnv_hidden",
+              "nc2_mean_cos_dev_hidden", "nc2_max_cos_dev_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
         row[f"final_{k}"] = last.get(k, float("nan"))
     row.update({f"seconds_{k}": v for k, v in r.seconds.items()})
     row["notes"] = " | ".join(r.notes())
