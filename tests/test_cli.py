@@ -377,6 +377,7 @@ def bad_files(tmp_path_factory, cached_trace) -> dict[str, Path]:
 
 R = ["render", SCENE]
 T = ["train", SCENE]
+DEGENERATE = ["--q", "5", "--seed", "1", "--lr", "0.01", "--steps", "1200"]
 # (id, argv; {out} is the output folder, {half} {png} {foreign} {file} {folder} the bad files), exit code
 # (None: any non-zero), substrings of the error line, files allowed to appear in OUT (globs)
 BAD = [
@@ -408,10 +409,11 @@ BAD = [
     # lr 0.05 kills the default network at step 2: exit 3, the trace kept for inspection, no clip
     ("dead-render", [*R, "--lr", "0.05", *CLIP, *MPL], 3, ["dead"], ["traces/*.npz"]),
     ("dead-train", [*T, "--lr", "0.05"], 3, ["dead"], ["traces/*.npz"]),
-    # lr 0.02 at Q=3 ends with classes 0 and 2 at one output: degenerate, refused like a dead run
-    ("degenerate-render", [*R, "--lr", "0.02", *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
+    # the old fixed lr 0.01 at Q=5, seed 1 ends with two output clusters: degenerate, refused like a dead run
+    ("degenerate-render", [*R, *DEGENERATE, *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
      ["traces/*.npz"]),
-    ("degenerate-train", [*T, "--lr", "0.02"], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
+    ("degenerate-train", [*T, *DEGENERATE], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
+    ("q9-auto-lr", [*T, "--q", "9"], 1, ["Q = 2..8", "--lr"], []),
 ]
 
 

@@ -128,16 +128,18 @@ def test_mark_degenerate_keeps_failures_and_the_original_reason():
 
 
 def test_degenerate_truncation_speed_run_is_a_failure():
-    """Q=3 with lr 0.02 ends in a bad minimum (classes 0 and 2 share one output): stop reason degenerate, the
-    reason in the trace's metadata, and the renderers refuse it unless forced."""
+    """Q=5, seed 1 with the old fixed lr 0.01 ends stuck with two output clusters (one for classes 0, 2, 3, one
+    for 1, 4): stop reason degenerate, the verdict in the trace's metadata, the renderers refuse it unless
+    forced."""
     from geomdl import experiments
     from geomdl.errors import GeomdlError
     from scenes.render import check_renderable
 
-    tr, res = experiments.run("truncation-speed", q=3, lr=0.02, snapshots=5)
-    assert res.stop_reason == "degenerate" and res.failed
+    tr, res = experiments.run("truncation-speed", q=5, seed=1, lr=0.01, steps=1200, snapshots=5)
+    assert res.stop_reason == "degenerate" and res.failed, res.message
+    assert "distinct output clusters for 5 classes" in res.message and "(training stopped: stuck" in res.message
     assert tr.meta["stop_reason"] == "degenerate" and tr.failed
-    assert tr.meta["health"]["output_clusters"] == 2 and tr.meta["health"]["start_accuracy"] == 1.0
+    assert tr.meta["health"]["output_clusters"] < 5 and tr.meta["health"]["start_accuracy"] == 1.0
     with pytest.raises(GeomdlError, match="degenerate"):
         check_renderable(tr)
     check_renderable(tr, force=True)
