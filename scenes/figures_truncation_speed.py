@@ -54,6 +54,7 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir / "truncation_speed")
 
 
+MIN_SEEDS_DRAWN = 5
 SETTING_TITLES = {"partial": "partial construction, GD (truncation-speed defaults)",
                   "random": "random initialisation, SGD on clustered data"}
 
@@ -61,8 +62,7 @@ SETTING_TITLES = {"partial": "partial construction, GD (truncation-speed default
 def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
     """``contraction_rate``: per setting (columns), the contraction rate lambda against the collapsed count n
     over each pair's truncating phase (per-interval estimates faint, per-seed bin means averaged over seeds with
-    95% CIs: pooled pairs in black,
-    each (layer, class) measured in >= 2 seeds in colour) and, below, the spread s(t) on a log axis (an
+    95% CIs: pooled pairs in black, each (layer, class) measured in >= 5 seeds in colour) and, below, the spread s(t) on a log axis (an
     exponential contraction is a straight line; its slope is -lambda)."""
     settings = list(dict.fromkeys(g["setting"] for g in result["summary"]))
     fig, axes = plt.subplots(2, len(settings), figsize=(6.2 * len(settings), 8.0), squeeze=False,
@@ -71,7 +71,10 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         ax, axs = axes[0, c], axes[1, c]
         rows = [r for r in result["rows"] if r["setting"] == setting and np.isfinite(r["rate"]) and r["rising"]]
         groups = [g for g in result["summary"] if g["setting"] == setting]
-        if sum(g["layer"] is not None for g in groups) == 1:   # one measured pair: it is the pooled curve
+        # per-pair curves only for pairs measured in enough seeds (the rest stays in the pooled curve and the CSV)
+        groups = [g for g in groups if g["layer"] is None or g["seeds_measured"] >= MIN_SEEDS_DRAWN]
+        pairs_all = [g for g in result["summary"] if g["setting"] == setting and g["layer"] is not None]
+        if len(pairs_all) == 1 and len(groups) == 2:       # one measured pair: it is the pooled curve
             groups = [g for g in groups if g["layer"] is not None]
         pair_color = {}
         for k, g in enumerate(x for x in groups if x["layer"] is not None):
@@ -82,6 +85,8 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
             cols = [pair_color.get((r["layer"], r["class"]), "#999999") for r in rows]
             ax.scatter(n, lam, s=3, c=cols, alpha=0.12, linewidths=0, rasterized=True)
             lo, hi = np.percentile(lam, [3, 97])
+            means = [b["rate_mean"] for g in groups for b in g["bins"] if b["seeds"] >= 2]
+            lo, hi = min([lo, *means]), max([hi, *means])
             pad = 0.25 * (hi - lo + 1e-12)
             ax.set_ylim(lo - pad, hi + pad)
         for k, g in enumerate(groups):
@@ -111,6 +116,6 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         axs.set_yscale("log")
         axs.set_xlabel("flow time t = lr x step")
         axs.set_ylabel("spread s(t) of the not-collapsed points\nabout the base point (log)")
-        axs.set_title("s(t) per seed and (layer, class) (colours as above; grey: pairs in one seed only)",
-                      fontsize=9)
+        axs.set_title(f"s(t) per seed and (layer, class), colours as above\n(grey: pairs in fewer than "
+                      f"{MIN_SEEDS_DRAWN} seeds, or never truncating)", fontsize=8)
     return save_figure(fig, out_dir / "contraction_rate")

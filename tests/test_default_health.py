@@ -54,9 +54,12 @@ def test_stable_lr_rounds_and_rejects_bad_sharpness():
 
 
 def check_healthy(q: int, seed: int, **kw) -> tuple[float, object]:
-    tr, res = ts.run(ts.TruncationSpeedConfig(q=q, seed=seed, snapshots=31, **kw))
-    loss = tr["loss"]
-    return float(loss.max() / loss[0]), (tr, res)
+    """``(max loss / start loss over every step, (trace, result))``."""
+    losses = []
+    tr, res = ts.run(ts.TruncationSpeedConfig(q=q, seed=seed, snapshots=31, **kw),
+                     progress=lambda step, loss: losses.append(loss))
+    assert len(losses) == res.final_step + 1
+    return float(np.max(losses) / losses[0]), (tr, res)
 
 
 @pytest.mark.parametrize("q", range(2, 9))

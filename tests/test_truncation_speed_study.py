@@ -200,3 +200,19 @@ def test_bad_contraction_configs():
     for bad in (dict(seeds=1), dict(settings=("nope",)), dict(min_points=1), dict(random_lr=0.0)):
         with pytest.raises(GeomdlError):
             study.ContractionConfig(**bad).validate()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--setting", "nope"], "unknown --setting 'nope'"),
+    (["--seeds", "1"], "need at least 2 seeds"),
+    (["--set", "bogus=1"], "contraction-rate has no parameter 'bogus'"),
+    (["--set", "random_lr=fast"], "bad value 'fast' for random_lr"),
+    (["--q", "9"], "checked for Q = 2..8 only"),
+])
+def test_cli_contraction_rate_bad_input(tmp_path, args, needle):
+    proc = subprocess.run([GEOMDL, "experiment", "contraction-rate", *args, "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    errs = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errs) == 1 and needle in errs[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "experiments").exists()
