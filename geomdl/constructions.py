@@ -54,7 +54,8 @@ class Construction:
     ``Wc[l]: (M, M)``, ``bc[l]: (M,)`` cumulative; ``Ws, bs`` the per-layer parameters for the torch model;
     ``W_out: (Q, M)``, ``b_out: (Q,)``; ``normals[l]``, ``shifts[l]``: the cone axis ``n`` and the identity
     shift ``s`` of layer ``l``; ``order[l]``: the class that layer ``l`` collapses; ``t[l]``: bias interpolation
-    (0 = full collapse, 1 = identity on the data).
+    (0 = full collapse, 1 = identity on the data); ``start_counts[l]``: how many points of its class layer ``l``
+    collapses at that ``t``.
     """
 
     Wc: list[np.ndarray]
@@ -66,6 +67,7 @@ class Construction:
     order: list[int]
     t: list[float] = field(default_factory=list)
     structure: structure.Structure | None = None
+    start_counts: list[int] = field(default_factory=list)
 
     @property
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -143,8 +145,9 @@ def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str, within: np.n
         hi, lo = float((inside @ n).max()), float((rest @ n).min())
         c, m = 0.5 * (hi + lo), 0.5 * (lo - hi)
     if not m > MARGIN_TOL:
-        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass "
-                          f"(best margin {m:.3g}); the construction needs it (try tighter clusters)")
+        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass (the other "
+                          f"classes, the earlier base points; best margin {m:.3g}): the construction needs it "
+                          "(try tighter clusters)")
     mu = inside.mean(axis=0)
     p = mu + (c - n @ mu) * n
     if offset is not None:
@@ -236,7 +239,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
     if sorted(order) != list(range(q)):
         raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
     fr = _as_fractions(start_fraction, q)
-    Wc, bc0, bct, normals, shifts, ts, bases = [], [], [], [], [], [], []
+    Wc, bc0, bct, normals, shifts, ts, bases, ks = [], [], [], [], [], [], [], []
     T = X              # where every point is when it reaches layer l, at the chosen t's
     for l, j in enumerate(order):
         mine = labels == j
@@ -245,7 +248,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
             rest += [X[~mine], *[p[None, :] for p in bases]]
         W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j} (layer {l + 1})", within=within,
                                     offset=None if offsets is None else np.asarray(offsets[l], dtype=float))
-        t = 0.0 if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])[0]
+        t, k = (0.0, int(mine.sum())) if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])
         bt = b + t * s * (W @ n)
         Wc.append(W)
         bc0.append(b)
@@ -253,33 +256,32 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
         normals.append(n)
         shifts.append(s)
         ts.append(t)
+        ks.append(int(k))
         bases.append(-np.linalg.solve(W, b))
         T = geometry.truncate(T, W, bt)
     Ws, bs = to_layers(Wc, bc0)
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
-    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts)
+    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts, start_counts=ks)
 
 
-def construction_claim(con: Construction, labels: np.ndarray, start_fraction=None) -> structure.Claim:
-    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``round(f_l n)`` points of class
+def construction_claim(con: Construction, labels: np.ndarray) -> structure.Claim:
+    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``start_counts[l]`` points of class
     ``order[l]`` (all of them at ``t = 0``), its other points are not collapsed (unchanged when ``t = 0``), and
     every point of every other class passes the layer unchanged."""
     q = len(con.order)
     counts = np.bincount(labels, minlength=q)
     claim = structure.Claim.collapse_pattern(con.order, counts)
-    fr = _as_fractions(start_fraction, q)
     for l, j in enumerate(con.order):
-        if fr is not None and con.t[l] > 0:
-            claim.collapsed[l, j] = min(int(round(fr[l] * counts[j])), counts[j])
+        if con.t[l] > 0:
+            claim.collapsed[l, j] = con.start_counts[l]
             claim.passes[l, j] = False
     return claim
 
 
-def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str,
-                        start_fraction=None) -> Construction:
+def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str) -> Construction:
     """Run the structural verifier on ``con`` (raises on a false claim); store its report in ``con.structure``."""
     Ws, bs = con.layers
-    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels, start_fraction), what)
+    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels), what)
     return con
 
 
@@ -297,6 +299,50 @@ def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | N
     return verify_construction(con, X, labels, "the clustered construction")
 
 
+def affine_span(X: np.ndarray, rtol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Affine span of the rows of ``X: (N, M)``: a point ``x0: (M,)`` on it, orthonormal bases of its directions
+    ``D: (M, d)`` and of their orthogonal complement ``B: (M, M - d)`` (singular values below ``rtol`` times the
+    largest count as zero)."""
+    x0 = X.mean(axis=0)
+    U, sv, Vt = np.linalg.svd(X - x0, full_matrices=True)
+    d = int((sv > rtol * max(float(sv[0]) if sv.size else 0.0, 1e-300)).sum())
+    return x0, Vt[:d].T.copy(), Vt[d:].T.copy()
+
+
+def lift_offsets(B: np.ndarray, L: int, lift: float) -> np.ndarray:
+    """``L`` offsets of length ``lift`` in the span of ``B: (M, k)``, in general position: ``B v_l`` with ``v_l``
+    on the moment curve ``(1, t, t^2, ..)`` (``t`` distinct), so any ``k`` of them are linearly independent
+    (Vandermonde). ``(L, M)``."""
+    k = B.shape[1]
+    t = np.linspace(-1.0, 1.0, L) if L > 1 else np.zeros(1)
+    V = np.vander(t, k, increasing=True)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    return lift * V @ B.T
+
+
+def flat_construction(X: np.ndarray, labels: np.ndarray, lift: float = 0.5,
+                      order: Sequence[int] | None = None) -> Construction:
+    """The cone construction for data on a proper affine subspace ``S`` (the flat geometry,
+    :func:`geomdl.data.flat_clusters`): every cone axis lies in ``S``'s directions and each base point is lifted
+    off ``S`` by ``lift`` (:func:`lift_offsets`: directions in general position in ``S``'s complement, of
+    dimension ``k``). Otherwise as :func:`sls_construction` (toggleable, verified).
+
+    Why: at a toggle point the least-squares output must reach each collapsed class's one-hot target at its
+    base point while fitting the uncollapsed classes, which span ``S``; an affine map can do both exactly when the
+    collapsed base points' offsets from ``S`` are linearly independent, i.e. for up to ``k`` collapsed classes.
+    Then the loss gradient vanishes (see ``docs/local-minima.md``). Raises when the data span ``R^M``."""
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    if not (np.isfinite(lift) and lift > 0):
+        raise GeomdlError(f"lift must be a positive number (got {lift})")
+    _, D, B = affine_span(X)
+    if B.shape[1] == 0:
+        raise GeomdlError(f"the flat construction needs data on a proper affine subspace of R^{X.shape[1]} "
+                          "(these data span it; use the flat geometry)")
+    con = cone_construction(X, labels, order, within=D, offsets=lift_offsets(B, q, lift))
+    return verify_construction(con, X, labels, "the flat construction")
+
+
 def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
     """The clustered case (a) of spec 4: the SLS construction in the natural order ``0..Q-1``."""
     return sls_construction(X, labels)
@@ -304,10 +350,12 @@ def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
 
 def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray, shift: float,
                                fraction: float) -> tuple[float, int]:
-    """Bias interpolation ``t`` so that ``round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
+    """Bias interpolation ``t`` so that ``k = round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
 
-    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut between the
-    ``k``-th and ``(k+1)``-th value. Returns ``(t, k)``.
+    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut midway between the
+    ``k``-th and ``(k+1)``-th value. When those two are closer than ``2 MARGIN_REL`` of the layer's scale (a
+    near tie: the cut would sit within rounding of a point), the nearest ``k`` (``k+1, k-1, k+2, ..``) with a
+    clear gap is used instead. Returns ``(t, k)``.
     """
     if not 0.0 <= fraction <= 1.0:
         raise GeomdlError(f"start fraction must be in [0, 1] (got {fraction})")
@@ -318,9 +366,14 @@ def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray
         return 0.0, n
     if k == 0:
         cut = u[0] - 0.5 * max(u[-1] - u[0], 1e-3) / n
-    else:
-        cut = 0.5 * (u[k - 1] + u[k])
-    return float(min(1.0, -cut / shift)), k
+        return float(min(1.0, -cut / shift)), 0
+    scale = max(float(np.abs(u).max()), shift)
+    for d in range(n):
+        for kk in ((k + d, k - d) if d else (k,)):
+            if 1 <= kk <= n - 1 and u[kk] - u[kk - 1] >= 2 * MARGIN_REL * scale:
+                return float(min(1.0, -0.5 * (u[kk - 1] + u[kk]) / shift)), kk
+    raise GeomdlError(f"cannot cut the class at a start fraction {fraction}: its points are not separated along "
+                      "the cone axis (all gaps below the margin)")
 
 
 def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: float | Sequence[float],
@@ -330,13 +383,14 @@ def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: floa
 
     Built layer by layer (:func:`cone_construction`), so every later cone also passes the points an earlier
     partial layer left partially truncated, wherever they landed. Verified at run time: layer ``l`` collapses
-    exactly ``round(f_l n_l)`` points of its class, none of another class, and passes every point of every other
+    exactly ``start_counts[l]`` points of its class (``round(f_l n_l)``, or the nearest count with a clear gap
+    when two points tie at the cut; :func:`interpolation_for_fraction`), none of another class, and passes every point of every other
     class unchanged; raises :class:`GeomdlError` (layer, class, count) otherwise.
     """
     q = _check_labels(np.asarray(X, dtype=float), labels)
     fr = _as_fractions(start_fraction, q)
     con = cone_construction(X, labels, order, start_fraction=fr)
-    return verify_construction(con, X, labels, "the partial construction", fr)
+    return verify_construction(con, X, labels, "the partial construction")
 
 
 # =================================================================================================================
@@ -361,6 +415,7 @@ class Network:
     bc: list[np.ndarray] | None = None
     collapses: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    structure: structure.Structure | None = None
 
     @property
     def widths(self) -> list[int]:
@@ -399,7 +454,7 @@ class Network:
 def network_from_construction(con: Construction, name: str) -> Network:
     Ws, bs = con.layers
     return Network(Ws, bs, con.W_out.copy(), con.b_out.copy(), name, Wc=list(con.Wc), bc=list(con.bc),
-                   collapses=list(con.order))
+                   collapses=list(con.order), structure=con.structure)
 
 
 def mse_loss(out: np.ndarray, labels: np.ndarray) -> float:
@@ -545,6 +600,9 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], tgt, q)
     net = Network(Ws, bs, W_out, b_out, name, Wc=Wc, bc=bc, collapses=list(order))
     check_exact(net, X, tgt)
+    claim = structure.Claim.collapse_pattern(order, np.bincount(labels, minlength=npieces))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, f"the {name} construction",
+                                     unit="class" if targets is None else "piece")
     return net
 
 
@@ -597,13 +655,15 @@ def sept13_construction(p: np.ndarray, v1: np.ndarray, v2: np.ndarray, X: np.nda
             raise GeomdlError(f"the Sept 13 recipe does not collapse these data: {int((~ok).sum())} of {len(X)} "
                               "points do not end at their class's base point")
         check_exact(net, X, labels)
+        claim = structure.Claim.collapse_pattern([1, 0], np.bincount(labels, minlength=2))
+        net.structure = structure.verify(X, labels, Ws, bs, claim, net.name)
     return net
 
 
 def sphere_directions(m: int, k: int) -> np.ndarray:
     """``k`` unit vectors spread over the sphere of ``R^m``: equally spaced angles for ``m = 2``, a Fibonacci
-    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus a seeded (seed 0) random
-    remainder. ``(k, m)``."""
+    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus seeded (seed 0) random antipodal
+    pairs ``+-g`` (then ``relu(u.x) + relu(-u.x) = |u.x|``: the radius proxy is even). ``(k, m)``."""
     if m == 2:
         a = 2 * np.pi * np.arange(k) / k
         return np.c_[np.cos(a), np.sin(a)]
@@ -616,41 +676,86 @@ def sphere_directions(m: int, k: int) -> np.ndarray:
     base = np.vstack([np.eye(m), -np.eye(m)])
     if k <= len(base):
         return base[:k]
-    g = np.random.default_rng(0).standard_normal((k - len(base), m))
-    return np.vstack([base, g / np.linalg.norm(g, axis=1, keepdims=True)])
+    g = np.random.default_rng(0).standard_normal(((k - len(base) + 1) // 2, m))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    return np.vstack([base, np.stack([g, -g], axis=1).reshape(-1, m)])[:k]
+
+
+CONCENTRIC_K_MAX = 4096
+CONCENTRIC_MIN_GAP = 0.01
+
+
+def concentric_candidates(m: int) -> list[int]:
+    """First-layer widths tried by default: ``8`` in ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above, then
+    doubling up to :data:`CONCENTRIC_K_MAX`."""
+    k = 8 if m == 2 else 50 if m == 3 else max(50, 4 * m)
+    out = []
+    while k <= CONCENTRIC_K_MAX:
+        out.append(k)
+        k *= 2
+    return out
+
+
+def radius_proxy_gap(X: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, float]:
+    """``a`` = the largest radius proxy ``s(x) = sum_k relu(u_k . x)`` on the ball (label 0), ``b`` the smallest
+    on the shell (label 1), for ``k`` :func:`sphere_directions`."""
+    s = np.maximum(X @ sphere_directions(X.shape[1], k).T, 0.0).sum(axis=1)
+    return float(s[labels == 0].max()), float(s[labels == 1].min())
 
 
 def concentric_construction(X: np.ndarray, labels: np.ndarray, k: int | None = None) -> Network:
     """Zero-loss construction for geometry (d) (spec 4): a *wider* first layer, so not square.
 
-    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`; default ``K = 8`` in
-    ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above), bias 0: ``s(x) = sum_k relu(u_k . x)`` is a norm-like
-    radius proxy. Layer 2: two units ``relu(s - a)`` and ``relu(s - b)`` with ``a`` = the largest ``s`` on the
-    ball class (label 0) and ``b`` = the smallest on the shell class (label 1). Output
-    ``e_0 + (e_1 - e_0) (relu(s - a) - relu(s - b)) / (b - a)``: exactly ``e_0`` on the ball (``s <= a``) and
-    ``e_1`` on the shell (``s >= b``). Precondition ``a < b`` (raises otherwise). The cumulative picture does
-    not apply (``Wc = None``): no square cones.
+    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`), bias 0:
+    ``s(x) = sum_k relu(u_k . x)`` is a norm-like radius proxy. Default ``K``: the first of
+    :func:`concentric_candidates` (8 in ``R^2``, 50 in ``R^3``, ``max(50, 4M)`` above, doubling) whose proxy
+    separates the data with a relative gap ``(b - a)/b >= 1%`` (measured on the default data, seeds 0-4:
+    ``K`` = 8, 50, 100, 100, 50-100 for M = 2..6; the old fixed ``max(50, 4M)`` failed for every M >= 4). ``a`` = the largest ``s`` on the ball class (label 0), ``b`` = the
+    smallest on the shell class (label 1). Layer 2: two units ``relu(s - a')`` and ``relu(s - b')`` with the
+    thresholds a quarter of the gap inside it, ``a' = a + g/4``, ``b' = b - g/4`` (``g = b - a``): every ball
+    pre-activation is ``<= -g/4`` and every shell one ``>= +g/4`` (a strict margin, no point on the boundary).
+    Output ``e_0 + (e_1 - e_0) (relu(s - a') - relu(s - b')) / (b' - a')``: exactly ``e_0`` on the ball and
+    ``e_1`` on the shell. Precondition ``a < b`` (raises otherwise, naming a ``K`` that works when one does).
+    The cumulative picture does not apply (``Wc = None``): no square cones; layer 1 makes no claim, layer 2
+    collapses the ball and passes the shell (verified, :mod:`geomdl.structure`).
     """
     X = np.asarray(X, dtype=float)
     if set(np.unique(labels).tolist()) != {0, 1}:
         raise GeomdlError("the concentric construction needs exactly two classes (0 = ball, 1 = shell)")
     M = X.shape[1]
-    K = k if k is not None else (8 if M == 2 else 50 if M == 3 else max(50, 4 * M))
-    if K < M + 1:
-        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {K})")
+    if k is not None and k < M + 1:
+        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {k})")
+    if k is None:
+        for K in concentric_candidates(M):
+            a, b = radius_proxy_gap(X, labels, K)
+            if b - a >= CONCENTRIC_MIN_GAP * b:
+                break
+        else:
+            raise GeomdlError(f"no first-layer width K <= {CONCENTRIC_K_MAX} makes the radius proxy separate ball "
+                              f"and shell in R^{M} (best at K={K}: a={a:.4g}, b={b:.4g}); use a wider gap")
+    else:
+        K = k
+        a, b = radius_proxy_gap(X, labels, K)
+        if not b - a > 1e-6 * max(1.0, b):
+            works = next((c for c in concentric_candidates(M) if (lambda ab: ab[1] - ab[0] >=
+                                                                 CONCENTRIC_MIN_GAP * ab[1])(radius_proxy_gap(X, labels, c))), None)
+            hint = (f"use K={works} directions (or leave K unset)" if works is not None
+                    else "use a wider gap between ball and shell")
+            raise GeomdlError(f"the radius proxy with K={K} directions does not separate ball and shell (max on "
+                              f"the ball a={a:.4g} >= min on the shell b={b:.4g}); {hint}")
     U = sphere_directions(M, K)
-    s = np.maximum(X @ U.T, 0.0).sum(axis=1)
-    a, b = float(s[labels == 0].max()), float(s[labels == 1].min())
-    if not b - a > 1e-9 * max(1.0, b):
-        raise GeomdlError(f"the radius proxy does not separate ball and shell (max on the ball a={a:.4g} >= min "
-                          f"on the shell b={b:.4g}); use more directions K or a wider gap")
+    g = b - a
+    a2, b2 = a + g / 4, b - g / 4
     W1, b1 = U, np.zeros(K)
-    W2, b2 = np.ones((2, K)), np.array([-a, -b])
-    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b - a)
+    W2, bias2 = np.ones((2, K)), np.array([-a2, -b2])
+    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b2 - a2)
     b_out = np.array([1.0, 0.0])
-    net = Network([W1, W2], [b1, b2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
+    net = Network([W1, W2], [b1, bias2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
                   notes=[f"layer 1 has K={K} > M={M} rows: the truncation picture is approximate",
                          f"a={a:.6g}, b={b:.6g}"])
+    counts = np.bincount(labels, minlength=2)
+    claim = structure.Claim(np.array([[-1, -1], [counts[0], 0]]), np.ones((2, 2), dtype=bool))
+    net.structure = structure.verify(X, labels, net.Ws, net.bs, claim, "the concentric construction")
     check_exact(net, X, labels)
     return net
 
@@ -758,6 +863,8 @@ def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) ->
                   collapses=[l if m < 0 else -1 for l, m in enumerate(mu)])
     if kind == "global":
         check_exact(net, X, labels)
+    claim = structure.Claim.collapse_pattern(net.collapses, np.bincount(labels, minlength=q))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, net.name)
     return net
 
 

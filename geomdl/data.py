@@ -91,6 +91,56 @@ def clustered(cfg: ClusteredConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# (a, flat) clusters on a proper affine subspace: the setting where toggle points can be local minima
+@dataclass(frozen=True)
+class FlatConfig:
+    """``Q`` clusters around ``e_1..e_Q`` of ``R^M``, all on the ``(Q-1)``-dimensional affine subspace
+    ``S = {x : x_1 + ... + x_Q = 1, x_{Q+1} = ... = x_M = 0}`` (for ``Q = M = 3``: the plane
+    ``x1 + x2 + x3 = 1``). Class ``j`` is uniform in the ``(Q-1)``-ball of radius ``radius`` around ``e_j`` within
+    ``S``. ``m=None`` means ``M = max(3, Q)``; ``S`` has codimension ``M - Q + 1``."""
+
+    q: int = 3
+    m: int | None = None
+    n_per_class: int = 120
+    radius: float = 0.25
+    seed: int = 0
+
+    @property
+    def dim(self) -> int:
+        return self.m if self.m is not None else max(3, self.q)
+
+    def validate(self) -> None:
+        ClusteredConfig(q=self.q, m=self.m, n_per_class=self.n_per_class, radius=self.radius,
+                        seed=self.seed).validate()
+
+
+def flat_basis(q: int, m: int) -> np.ndarray:
+    """Orthonormal basis ``(M, Q-1)`` of the directions of the subspace ``S`` of :class:`FlatConfig`."""
+    D = np.zeros((m, q - 1))
+    for i in range(q - 1):          # e_{i+1} - e_1 span S's directions; orthonormalise
+        D[0, i], D[i + 1, i] = -1.0, 1.0
+    return np.linalg.qr(D)[0]
+
+
+def flat_clusters(cfg: FlatConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters on the affine subspace ``S`` of :class:`FlatConfig`. ``X: (Q * n_per_class, M)``, labels contiguous.
+
+    Guarantee: every point lies on ``S`` (``x_1 + ... + x_Q = 1`` and ``x_i = 0`` for ``i > Q``, up to rounding)
+    within ``radius`` of its centre ``e_j``."""
+    cfg.validate()
+    rng = np.random.default_rng(cfg.seed)
+    m, n, q = cfg.dim, cfg.n_per_class, cfg.q
+    B = flat_basis(q, m)
+    blocks, labels = [], []
+    for j in range(q):
+        centre = np.zeros(m)
+        centre[j] = 1.0
+        blocks.append(centre + uniform_ball(rng, n, q - 1, cfg.radius) @ B.T)
+        labels.append(np.full(n, j, dtype=np.int64))
+    return np.concatenate(blocks), np.concatenate(labels)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # (b) sequentially linearly separable (SLS), not clustered
 def sls_normals(q: int, m: int) -> np.ndarray:
     """The default cut directions ``n_0..n_{Q-2}`` of :func:`sls_slabs`: unit vectors at angles

@@ -67,26 +67,28 @@ class Claim:
 class Structure:
     """Per hidden layer and class: ``counts: (L, Q, 3)`` points collapsed / unchanged / partially truncated
     (:data:`STATES`); ``margin``: the smallest relative margin of the claim (``inf`` without claims) and where it
-    is attained (``margin_layer``, ``margin_class``, 0-based); ``scales: (L,)`` the layers' ``max |a|``."""
+    is attained (``margin_layer``, ``margin_class``, 0-based); ``scales: (L,)`` the layers' ``max |a|``;
+    ``unit``: what the labels are ("class", or "piece" for a construction that splits classes)."""
 
     counts: np.ndarray
     margin: float
     margin_layer: int
     margin_class: int
     scales: np.ndarray
+    unit: str = "class"
 
     def summary(self) -> str:
         if not np.isfinite(self.margin):
             return "structure: no claim checked"
         return (f"structure verified: every layer collapses exactly its claimed points; smallest margin "
-                f"{self.margin:.3g} of the layer's scale (layer {self.margin_layer + 1}, class {self.margin_class})")
+                f"{self.margin:.3g} of the layer's scale (layer {self.margin_layer + 1}, {self.unit} {self.margin_class})")
 
     def table(self) -> list[str]:
         """One line per layer: ``collapsed/unchanged/partial`` counts of every class."""
         out = []
         for l, row in enumerate(self.counts):
             cells = "  ".join(f"{c}: {r[0]}/{r[1]}/{r[2]}" for c, r in enumerate(row))
-            out.append(f"layer {l + 1} (collapsed/unchanged/partial)  {cells}")
+            out.append(f"layer {l + 1} (collapsed/unchanged/partial per {self.unit})  {cells}")
         return out
 
 
@@ -120,7 +122,7 @@ def count(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Seque
 
 
 def verify(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray], claim: Claim,
-           what: str = "the network", min_margin: float = MIN_MARGIN) -> Structure:
+           what: str = "the network", min_margin: float = MIN_MARGIN, unit: str = "class") -> Structure:
     """Count, check ``claim`` and measure its margin (module docstring). Raises :class:`GeomdlError` (one line:
     layer, class, count) when the claim is false or holds only by a margin below ``min_margin``."""
     X = np.asarray(X, dtype=float)
@@ -146,7 +148,7 @@ def verify(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Sequ
             got = counts[l, c]
             want = claim.describe(l, c, n)
             if got[0] != k or (claim.passes[l, c] and got[1] != n - k):
-                raise GeomdlError(f"{what}: layer {l + 1}, class {c}: {got[0]} collapsed, {got[1]} unchanged, "
+                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c}: {got[0]} collapsed, {got[1]} unchanged, "
                                   f"{got[2]} partially truncated of {n} (claim: {want})")
             uc, vc = u[sel], v[sel]
             coll = uc < 0
@@ -155,6 +157,6 @@ def verify(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Sequ
             if m < best[0]:
                 best = (m, l, c)
             if not m >= min_margin:
-                raise GeomdlError(f"{what}: layer {l + 1}, class {c}: the claim ({want}) holds only by a relative "
+                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c}: the claim ({want}) holds only by a relative "
                                   f"margin {m:.2g} < {min_margin:g} (a floating-point tie)")
-    return Structure(counts, float(best[0]), int(best[1]), int(best[2]), scales)
+    return Structure(counts, float(best[0]), int(best[1]), int(best[2]), scales, unit)

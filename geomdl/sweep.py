@@ -44,7 +44,7 @@ class SweepConfig:
 
     ``geometry``/``q``/``m``/``n_per_class``/``radius``/``seed``: the data and its zero-loss construction
     (:mod:`geomdl.geometries`; ``q=None``: 3, or 2 for nonsep/concentric). ``base``: ``"zero-loss"`` (the
-    construction) or a toggle pattern such as ``"101"`` (clustered only; :func:`landscape.toggle_network`).
+    construction) or a toggle pattern such as ``"101"`` (clustered and flat; :func:`landscape.toggle_network`).
     ``lambdas``: perturbation sizes (log grid around 0.1 by default); ``trials`` per lambda; ``mode``:
     ``train`` (perturb, then SGD with the training stop rules) or ``eval`` (perturb, evaluate).
     Training: ``optimizer``, ``lr``, ``steps`` (budget), ``batch_size``, ``loss``, ``loss_threshold`` (stop when
@@ -105,8 +105,9 @@ class SweepConfig:
         self.train_config().validate()
         if self.base != "zero-loss":
             q = self.geometry_config().q
-            if self.geometry != "clustered":
-                raise GeomdlError(f"toggle patterns exist for the clustered geometry only (got {self.geometry!r})")
+            if self.geometry not in geometries.TOGGLE_GEOMETRIES:
+                raise GeomdlError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} "
+                                  f"geometries only (got {self.geometry!r})")
             if len(self.base) != q or set(self.base) - {"0", "1"} or self.base == "1" * q:
                 raise GeomdlError(f"base must be 'zero-loss' or a toggle pattern of {q} digits 0/1, not all 1 "
                                   f"(got {self.base!r})")
@@ -136,9 +137,10 @@ class SweepConfig:
 @functools.lru_cache(maxsize=8)
 def _problem(cfg_json: str):
     cfg = SweepConfig.from_dict(json.loads(cfg_json))
-    X, labels, net = geometries.build(cfg.geometry_config())
+    gcfg = cfg.geometry_config()
+    X, labels, net = geometries.build(gcfg)
     if cfg.base != "zero-loss":
-        net = landscape.toggle_network(X, labels, [int(c) for c in cfg.base])
+        net = landscape.toggle_network(X, labels, [int(c) for c in cfg.base], geometries.toggle_base(gcfg, X, labels))
     return X, labels, net
 
 

@@ -57,8 +57,8 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
         "cones, truncation chain T_l(X), collapsed fractions per class (spec 4)."),
     "local-minima": ExperimentSpec(
         "local-minima", "geomdl.experiments.local_minima",
-        "The 2^Q - 1 toggle points of the clustered construction (which layers collapse their class) and the global "
-        "minimum, each recorded with where L-BFGS takes it (spec 5)."),
+        "The 2^Q - 1 toggle points of the clustered (or --geometry flat) construction (which layers collapse their "
+        "class) and the global minimum, each with a local-minimum verdict and where L-BFGS takes it (spec 5)."),
     "perturbation": ExperimentSpec(
         "perturbation", "geomdl.experiments.perturbation",
         "One perturbed zero-loss construction (trial --set trial=I of a perturb sweep, size --set lam=X) retrained "

@@ -38,13 +38,18 @@ def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> P
 
 
 def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
-                      do_polish: bool = True) -> list[dict]:
-    """The toggle-pattern table for ``Q`` clustered classes (see :func:`landscape.local_minima_table`)."""
+                      do_polish: bool = True, geometry: str = "clustered", m: int | None = None) -> list[dict]:
+    """The toggle-pattern table for ``Q`` classes of the clustered or flat geometry (see
+    :func:`landscape.local_minima_table`)."""
     if q < 2:
         raise GeomdlError(f"Q must be >= 2 (got {q})")
-    cfg = geometries.GeometryConfig("clustered", q=q, n_per_class=n_per_class, radius=radius, seed=seed)
+    if geometry not in geometries.TOGGLE_GEOMETRIES:
+        raise GeomdlError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
+                          f"only (got {geometry!r})")
+    cfg = geometries.GeometryConfig(geometry, q=q, m=m, n_per_class=n_per_class, radius=radius, seed=seed)
     X, labels = geometries.make_data(cfg)
-    return landscape.local_minima_table(X, labels, do_polish=do_polish)
+    return landscape.local_minima_table(X, labels, do_polish=do_polish,
+                                        full=geometries.toggle_base(cfg, X, labels))
 
 
 def write_table(rows: list[dict], path: Path) -> Path:
@@ -53,6 +58,7 @@ def write_table(rows: list[dict], path: Path) -> Path:
         w = csv.writer(fh)
         w.writerow(keys)
         for r in rows:
-            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
+            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else
+                                                                  int(v) if isinstance(v, bool) else v)
                         for v in (r[k] for k in keys)])
     return path

@@ -15,11 +15,11 @@ Defaults, and why:
   3/4 of GD's stability bound ``2 / lambda_max``. Why: the sharpness of the partial start grows with Q
   (median over seeds 0-2: ~190 at Q = 3, 210 at Q = 4, 280 at Q = 5, 400 at Q = 6, 590 at Q = 7, 840 at
   Q = 8), so the old fixed ``lr = 0.01`` (1.9 / lambda_max at Q = 3, right at the edge) is past the bound from
-  Q = 5 on: the loss jumped 9-55x in the first steps and 29 of 35 runs at Q = 5..8 ended dead or degenerate
-  (seeds 0-4). A fixed rescaling with Q would have to be re-tuned for every radius, class size or start
+  Q = 5 on: the loss jumped 9-55x and 19 of the 20 runs at Q = 5..8 (seeds 0-4) ended dead or
+  degenerate. A fixed rescaling with Q would have to be re-tuned for every radius, class size or start
   fraction; the measured sharpness follows them. The cost normalisation is no alternative: CE24's weighted
   cost is, for balanced classes, the MSE times ``2Q`` (it only rescales the step). ``lr_scale = 1.5`` leaves
-  room for the sharpness to grow during training (``lr_scale = 1.9`` was healthy too, 2.5 killed Q = 2 runs);
+  room for the sharpness to grow during training (``lr_scale = 1.9`` was healthy too);
   the Q = 2..8 x seeds 0-4 survey in ``docs/results.md`` (and the slow test) checks that the loss never
   exceeds its start and that every run keeps Q distinct output clusters;
 - **``steps=None`` (auto): ``ceil(flow_time / lr)``** with ``flow_time = 12`` (the gradient-flow time
@@ -189,7 +189,7 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
         "versions": package_versions(), "Q": cfg.q, "M": M, "widths": [M] * cfg.q, "loss": cfg.loss,
         "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
         "notes": notes, "device": str(device), "construction_t": con.t,
-        "start_collapsed": [int(round(f * cfg.n_per_class)) for f in cfg.layer_fractions()],
+        "start_collapsed": list(con.start_counts),
         "health": verdict, "lr": lr, "steps": steps, "sharpness": lam,
     }
     return Trace(meta=meta, arrays=arrays), result
