@@ -203,7 +203,7 @@ def test_render_trains_caches_and_writes_one_mp4(first_render, cached_trace):
     clip_dir = run.out / SCENE
     (mp4,) = printed_paths(run.proc)
     assert mp4.suffix == ".mp4" and mp4.parent == clip_dir, mp4
-    assert mp4.name.startswith(f"{SCENE}_q3_seed0_gd_lr0.01_steps60_") and "_matplotlib_light_480p15" in mp4.name
+    assert mp4.name.startswith(f"{SCENE}_q3_seed0_gd_lrauto_steps60_") and "_matplotlib_light_480p15" in mp4.name
     assert files_under(clip_dir) == {mp4.name}
     assert cached_trace.parent == run.out / "traces" and cached_trace.name.startswith(f"{SCENE}_")
     assert "training" in run.proc.stderr and "using cached trace" not in run.proc.stderr

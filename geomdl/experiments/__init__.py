@@ -42,7 +42,8 @@ class ExperimentSpec:
 TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed",
-        "Partially truncating construction on Q clustered classes, trained with GD and recorded (spec 5-6)."),
+        "Partially truncating construction on Q clustered classes, trained with GD and recorded (spec 5-6); "
+        "lr=None: 1.5 / sharpness at the start, steps=None: ceil(flow_time / lr)."),
     "layers": ExperimentSpec(
         "layers", "geomdl.experiments.layers",
         "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
