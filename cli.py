@@ -173,10 +173,13 @@ QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2
 MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). (default: max(3, Q))")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1,
                                                 help="Seed for data, construction and training. (default: 0)")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). (default: 1200)")]
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", help="Training step budget (>= 1). (default: truncation-speed: ceil(12 / lr), the same gradient-flow "
+                    "time lr x steps for every Q; layers/training 20000; perturbation 3000)")]
 LrOpt = Annotated[float | None, typer.Option(
-    "--lr", help="Learning rate (> 0). For Q=3, 0.02 falls into a bad minimum and 0.05 kills the network. "
-                 "(default: 0.01)")]
+    "--lr", help="Learning rate (> 0). (default: truncation-speed: 1.5 / sharpness, the largest Hessian eigenvalue "
+                 "of the loss at the start, i.e. 3/4 of GD's stability bound, checked healthy for Q = 2..8; "
+                 "layers/training 0.05; perturbation 0.01)")]
 OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. (default: gd)")]
 LossOpt = Annotated[str | None, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce. "
                                                                "(default: mse)")]
@@ -294,8 +297,13 @@ def train(
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
     dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
+    force: Annotated[bool, typer.Option("--force", help="Exit 0 even for a failed run (diverged, dead or "
+                                                        "degenerate); the trace is written either way.")] = False,
 ) -> None:
-    """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
+    """Train and record a trace (no rendering). The same options always give the same trace on CPU.
+
+    A failed run (diverged, dead network, or degenerate: fewer distinct output clusters than classes, or accuracy
+    below its start) keeps its trace for inspection and exits 3 with the reason, unless --force."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
@@ -310,8 +318,10 @@ def train(
     tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
-        report_failure(result, path)
-        raise typer.Exit(3)
+        if not force:
+            report_failure(result, path)
+            raise typer.Exit(3)
+        err.print(f"warning: training failed ({result.stop_reason}), kept because of --force: {result.message}")
     err.print(f"trace: {path}  ({result.stop_reason}: {result.message})")
     typer.echo(str(path))
 
@@ -333,7 +343,9 @@ def render(
     duration: Annotated[float, typer.Option("--duration", help="Seconds of animation (training, the tour, the "
                                                                "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (diverged, dead or degenerate: "
+                                                        "fewer distinct output clusters than classes, or accuracy "
+                                                        "below its start).")] = False,
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
@@ -399,7 +411,11 @@ def render(
             if result.failed and not force:
                 report_failure(result, path)
                 raise typer.Exit(3)
-        stem = None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
+        stem = None
+    if tr.failed and not force:  # a cached or given trace of a failed run: refused like a fresh one
+        msg = tr.meta.get("stop_message") or tr.meta.get("stop_reason")
+        print(f"error: not rendering a failed run: {msg} (use --force to render it anyway)", file=sys.stderr)
+        raise typer.Exit(3)   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
     if notice:
         err.print(notice)
 
@@ -463,6 +479,62 @@ def experiment_truncation_speed(
                    f"[{srow['rate_ci_low']:.3g}, {srow['rate_ci_high']:.3g}], log-fit R^2 median "
                    f"{srow['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {srow['c_mean']:.3g} "
                    f"[{srow['c_ci_low']:.3g}, {srow['c_ci_high']:.3g}] -> {srow['verdict']}")
+    for f in files:
+        typer.echo(str(f))
+
+
+@experiment_app.command("contraction-rate")
+def experiment_contraction_rate(
+    q: Annotated[int, typer.Option("--q", help="Number of classes Q (2..8).")] = 3,
+    seeds: Annotated[int, typer.Option("--seeds", help="Runs per setting, seeds 0..SEEDS-1 (>= 2).")] = 10,
+    setting: Annotated[str, typer.Option("--setting", help="partial (the truncation-speed construction, GD), random "
+                                                           "(random initialisation, SGD) or both.")] = "both",
+    sets: SetOpt = None, out: OutOpt = Path("media"),
+) -> None:
+    """The speed of truncation as T. Chen states it (arXiv 2501.07400): per (layer, class), the contraction rate
+    lambda = -d/dt log s of the spread s of the not-yet-collapsed points about the base point, against the number
+    n already collapsed, with 95% CIs over seeds; the claim predicts lambda growing with n.
+
+    Writes contraction_rates.csv, contraction_bins.csv, contraction_runs.csv, contraction_summary.json and
+    contraction_rate.png/.pdf to OUT/experiments/contraction-rate/. Other fields (random_lr, random_steps,
+    random_snapshots, min_rise, bin_width, ...) via --set KEY=VALUE.
+    """
+    import dataclasses  # noqa: PLC0415
+
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.experiments import truncation_speed_study as study  # noqa: PLC0415
+
+    if setting not in (*study.CONTRACTION_SETTINGS, "both"):
+        raise UsageError(f"unknown --setting {setting!r}; known: {', '.join(study.CONTRACTION_SETTINGS)}, both")
+    chosen = study.CONTRACTION_SETTINGS if setting == "both" else (setting,)
+    fields = {f.name: f for f in dataclasses.fields(study.ContractionConfig)}
+    kw = {"q": q, "seeds": seeds, "settings": chosen}
+    for ov in sets or []:
+        if "=" not in ov:
+            raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
+        k, v = (x.strip() for x in ov.split("=", 1))
+        k = k.replace("-", "_")
+        if k not in fields or k in ("partial", "settings"):
+            raise UsageError(f"contraction-rate has no parameter {k!r}; its parameters: "
+                             f"{', '.join(f for f in fields if f not in ('partial', 'settings'))}")
+        kw[k] = experiments._coerce(v, getattr(study.ContractionConfig(), k), str(fields[k].type), k)
+    cfg = study.ContractionConfig(**kw)
+    cfg.validate()
+    out_dir = ensure_writable_dir(out / "experiments" / "contraction-rate")
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    with progress_bar() as bar:
+        task = bar.add_task("runs", total=len(chosen) * seeds, info="")
+        result = study.run_contraction_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
+    from scenes.figures_truncation_speed import plot_contraction  # noqa: PLC0415
+
+    files = study.write_contraction_tables(result, out_dir) + plot_contraction(result, out_dir)
+    for g in result["summary"]:
+        typer.echo(f"{g['setting']}, {g['group']}: {g['seeds_measured']} seeds ({g['failed_runs']} of {g['runs']} "
+                   f"runs failed); median lambda {g['rate_median']:.3g}; slope of lambda vs n {g['slope_mean']:.3g} "
+                   f"[{g['slope_ci_low']:.3g}, {g['slope_ci_high']:.3g}] -> {g['verdict']}")
     for f in files:
         typer.echo(str(f))
 

@@ -256,7 +256,7 @@ def test_sigterm_during_training_leaves_nothing(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- 4. huge requests
 @pytest.mark.parametrize(("argv", "needles"), [
-    (["train", SCENE, "--q", "1000000000"], ["needs about", "PiB", "lower --q"]),
+    (["train", SCENE, "--q", "1000000000", "--lr", "0.01"], ["needs about", "PiB", "lower --q"]),
     (["experiment", "local-minima", "--q", "40", "--trials", "0"], ["2^40 - 1", "limited to 12"]),
     (["experiment", "perturb", "--q", "100000000", "--trials", "1"], ["needs about", "lower --q"]),
 ])

@@ -43,7 +43,8 @@ class ExperimentSpec:
 TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed",
-        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md §5-§6)."),
+        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md "
+        "§5-§6); lr=None: 1.5 / sharpness at the start, steps=None: ceil(flow_time / lr)."),
     "layers": ExperimentSpec(
         "layers", "geomdl.experiments.layers",
         "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
@@ -147,8 +148,8 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
     The config is :func:`config(name, **params) <config>`, or ``cfg`` when given (a config of that experiment,
     e.g. from :func:`config`; then ``params`` must be empty). ``progress(step, loss)`` is called as training
     goes. ``result`` has ``failed``, ``message``, ``stop_reason``, ``final_step`` and ``final_loss``: a failed
-    run (diverged, dead network) is returned, not raised, so that it can be inspected; :func:`scenes.render.render`
-    refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
+    run (diverged, dead network, degenerate: :mod:`geomdl.health`) is returned, not raised, so that it can be
+    inspected; :func:`scenes.render.render` refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
     small networks are fastest that way and CPU results are bit-identical between runs and with the CLI.
     """
     mod = get(name)
