@@ -49,6 +49,14 @@ KIND_REQUIRED: dict[str, dict[str, int]] = {
     # geomdl.experiments.flows (F flows, S grid points): outputs (F, S, N, Q), cost (F, S), flow time s (S,)
     "flows": {"X": 2, "labels": 1, "steps": 1, "s": 1, "alphas": 1, "outputs": 4, "cost": 2},
 }
+# ---- kind "network" (geomdl.recorder: any user ReLU MLP; issue 13) -----------------------------------------
+# The truncation-picture arrays above (full or projected), with layers of any width: ``W_cum`` (S, L, E, M),
+# ``b_cum`` (S, L, E), ``edges`` (S, L, M, E), ``edges_proj`` (S, L, E, 3), E = max(M, widths), NaN-padded.
+# In addition the per-layer picture's exactness and the exact layer-space view (spec 2.4b):
+NETWORK_KIND = "network"
+NETWORK_REQUIRED = {"residual": 2, "rank": 2, "act_scale": 2}
+NETWORK_META = ("widths", "picture", "views", "stop_reason")
+# -------------------------------------------------------------------------------------------------------------
 META_KEYS = ("schema", "kind", "created", "config", "seed", "versions", "Q", "M", "widths", "loss",
              "stop_reason", "notes")
 
@@ -126,7 +134,8 @@ class Trace:
         expect = {"labels": (N,), "steps": (S,), "loss": (S,), "base_points": (S, L, M), "k_trunc": (S, L, N),
                   "residual": (S, L), "rank": (S, L)}
         if self.projected:
-            expect.update({"truncated_proj": (S, L, N, 3), "base_points_proj": (S, L, 3), "edges_proj": (S, L, M, 3)})
+            E = max([M, *[int(w) for w in (self.meta.get("widths") or [])]])   # layers wider than M (kind network)
+            expect.update({"truncated_proj": (S, L, N, 3), "base_points_proj": (S, L, 3), "edges_proj": (S, L, E, 3)})
         else:
             expect["truncated"] = (S, L, N, M)
         for k, shape in expect.items():
@@ -137,6 +146,24 @@ class Trace:
         for k in ("schema", "Q", "M", "kind"):
             if k not in self.meta:
                 raise GeomdlError(f"{source}: metadata lacks {k!r}")
+        if self.meta.get("kind") == NETWORK_KIND:
+            self._validate_network(source, S, L, N)
+
+    def _validate_network(self, source: str, S: int, L: int, N: int) -> None:
+        """Kind ``network``: its extra arrays and header (see :data:`NETWORK_REQUIRED`, :data:`NETWORK_META`)."""
+        for k in NETWORK_META:
+            if k not in self.meta:
+                raise GeomdlError(f"{source}: metadata lacks {k!r}")
+        if len(self.meta["widths"]) != L:
+            raise GeomdlError(f"{source}: metadata lists {len(self.meta['widths'])} widths for {L} recorded layers")
+        for k in NETWORK_REQUIRED:
+            if k not in self.arrays:
+                raise GeomdlError(f"{source} is missing array {k!r}: not a complete network trace")
+            if self.arrays[k].shape != (S, L):
+                raise GeomdlError(f"{source}: array {k!r} has shape {self.arrays[k].shape}, expected {(S, L)}")
+        if "hidden_proj" in self.arrays and self.arrays["hidden_proj"].shape != (S, L, N, 3):
+            raise GeomdlError(f"{source}: array 'hidden_proj' has shape {self.arrays['hidden_proj'].shape}, "
+                              f"expected {(S, L, N, 3)}")
 
     def _validate_kind(self, source: str) -> None:
         """Validation of a trace kind listed in :data:`KIND_REQUIRED`: names, dimensions, metadata, and that

@@ -467,7 +467,7 @@ def test_dead_network_is_not_rendered_even_from_its_trace(tmp_path):
     assert_one_line_error(proc, 3, "dead", "trace kept")
     (trace,) = (out / "traces").glob("*.npz")
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--out", out, cwd=tmp_path)
-    assert_one_line_error(proc, 1, "--force")
+    assert_one_line_error(proc, 3, "--force")
     assert not files_under(out / SCENE)
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--force", "--out", out,
                   cwd=tmp_path)
