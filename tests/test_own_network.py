@@ -382,3 +382,37 @@ def test_example_script_records_and_renders_a_clip(tmp_path):
     assert clip.exists() and clip.stat().st_size > 1000 and clip.name.startswith("training_2-d-blobs")
     tr = trace_mod.load(tmp_path / "traces" / "own_network.npz")
     assert tr.meta["widths"] == [100, 50] and not tr.meta["picture"]["exact"]
+
+
+# ---------------------------------------------------------------------------------------------- lightning
+def test_lightning_callback_records_a_fit(tmp_path):
+    L = pytest.importorskip("lightning")
+    from geomdl.lightning import GeomdlCallback
+
+    X, y = blobs(2, 3, 20)
+
+    class Lit(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = sequential(2, [8, 4], 3, dtype=torch.float32)
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, _):
+            xb, yb = batch
+            loss = nn.functional.cross_entropy(self.net(xb), yb)
+            self.log("train_loss", loss, on_epoch=True, on_step=False)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    ds = torch.utils.data.TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
+    cb = GeomdlCallback(X, y, tmp_path / "lit.npz", module="net", title="lit")
+    trainer = L.Trainer(max_epochs=3, callbacks=[cb], logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+    trainer.fit(Lit(), torch.utils.data.DataLoader(ds, batch_size=20))
+    tr = trace_mod.load(cb.saved)
+    assert tr["steps"].tolist() == [0, 3, 6, 9] and np.isfinite(tr["loss"][1:]).all()
+    assert tr.meta["source"] == "lightning" and tr.meta["widths"] == [8, 4]
