@@ -88,6 +88,7 @@ import json, resource, sys, tempfile, os
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 import numpy as np
+import torch  # imported before the baseline reading: the trace header names its version
 import bench_recorder as b
 Rec = b.recorder_class({baseline!r})
 X, y = b.data(3, 3, {N})

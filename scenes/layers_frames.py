@@ -141,7 +141,8 @@ def network_lines(trace) -> list[str]:
         *picture_line(meta).split("\n"),
     ]
     lines += [f"WARNING: {w}" for w in meta.get("warnings", [])]
-    if meta.get("stop_reason") in ("dead", "diverged") and meta.get("stop_message") not in meta.get("warnings", []):
+    failed = meta.get("stop_reason") in ("dead", "diverged", "degenerate")
+    if failed and meta.get("stop_message") not in meta.get("warnings", []):
         lines.append(f"WARNING: {meta.get('stop_message')}")
     lines += [str(n) for n in meta.get("user_notes", [])]
     lines.append(f"recorded by geomdl {meta.get('versions', {}).get('geomdl', '')}")
@@ -370,8 +371,9 @@ class TrainingFrames(_Base):
         cfg = meta.get("config", {})
         what = dataset_name(meta)
         if meta.get("kind") == "network":   # a recorded user network: only what the recorder knows
-            title = (f"Training  ·  {what}  ·  M={v.M}, widths {', '.join(map(str, v.widths))}  ·  "
-                     f"{v.S} snapshots" + ("  ·  APPROXIMATE input-space picture" if v.view == "input" and not
+            what = what if len(what) <= 32 else what[:31] + "…"
+            title = (f"Training  ·  {what}  ·  R^{v.M}, widths {'-'.join(map(str, v.widths))}  ·  "
+                     f"{v.S} snapshots" + ("  ·  APPROXIMATE picture" if v.view == "input" and not
                                            (meta.get("picture") or {}).get("exact", True) else "")
                      + ("  ·  layer-space view" if v.view == "layer" else ""))
         else:
