@@ -12,8 +12,8 @@ parameters (:class:`geomdl.wide_chain.SolvedChain`: LU solves for square layers,
   is not ~0 the input-space picture is approximate, and the trace says so;
 - the exact layer-space view: ``x^(l)`` projected by a PCA fitted once per layer on the first snapshot.
 
-Snapshots stream to a spool folder on disk (one raw file per array, appended per snapshot), so memory holds one
-snapshot at a time; :meth:`Recorder.save` streams the spool into the trace file, :meth:`Recorder.arrays`
+Snapshots stream to a spool folder on disk (one raw file per array; appended in blocks of at most 64 MiB of
+snapshots), so memory stays bounded whatever the number of snapshots; :meth:`Recorder.save` streams the spool into the trace file, :meth:`Recorder.arrays`
 reads it back for the experiments that build a trace in memory. ``store="float32"`` keeps the per-point arrays
 (truncated data, outputs, layer-space view) in float32.
 
@@ -64,47 +64,87 @@ class SnapshotGeometry:
 
 
 class _Spool:
-    """Per-key raw files in a private temp folder; every snapshot appends one array of a fixed shape per key."""
+    """Per-key raw files in a private temp folder; every snapshot appends one array of a fixed shape per key.
 
-    def __init__(self, parent: str | None = None):
-        self.dir = Path(tempfile.mkdtemp(prefix="geomdl-rec-", dir=parent))
+    Snapshots are buffered in memory up to ``buffer_bytes`` (default 64 MiB) and then appended to the files, so
+    memory stays bounded whatever the number of snapshots, and small recordings never touch the disk.
+    """
+
+    def __init__(self, parent: str | None = None, buffer_bytes: int = 64 << 20):
+        self.parent = parent
+        self.dir: Path | None = None
         self.meta: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
         self.count = 0
-        self._fin = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
+        self.on_disk = 0                       # snapshots already in the files
+        self.buf: dict[str, list[np.ndarray]] = {}
+        self.buf_bytes = 0
+        self.limit = int(buffer_bytes)
+        self._fin = None
 
     def append(self, row: dict[str, np.ndarray]) -> None:
         if self.count == 0:
             self.meta = {k: (np.shape(v), np.asarray(v).dtype) for k, v in row.items()}
+            self.buf = {k: [] for k in row}
+        arrs = {}
         for k, v in row.items():
             v = np.ascontiguousarray(v, dtype=self.meta[k][1])
             if v.shape != self.meta[k][0]:
                 raise GeomdlError(f"snapshot array {k!r} has shape {v.shape}, earlier snapshots {self.meta[k][0]}")
-        for k, v in row.items():
-            with open(self.dir / f"{k}.raw", "ab") as fh:
-                fh.write(np.ascontiguousarray(v, dtype=self.meta[k][1]).tobytes())
+            arrs[k] = v
+        for k, v in arrs.items():
+            self.buf[k].append(v)
+            self.buf_bytes += v.nbytes
         self.count += 1
+        if self.buf_bytes > self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the buffered snapshots to the files (the folder is made on first use)."""
+        if not self.buf_bytes and self.on_disk == self.count:
+            return
+        if self.dir is None:
+            self.dir = Path(tempfile.mkdtemp(prefix="geomdl-rec-", dir=self.parent))
+            self._fin = weakref.finalize(self, shutil.rmtree, str(self.dir), True)
+        for k, vals in self.buf.items():
+            with open(self.dir / f"{k}.raw", "ab") as fh:
+                for v in vals:
+                    fh.write(memoryview(v).cast("B"))
+            vals.clear()
+        self.buf_bytes = 0
+        self.on_disk = self.count
 
     def shape(self, key: str) -> tuple[int, ...]:
         return (self.count, *self.meta[key][0])
 
     def read(self, key: str) -> np.ndarray:
         shape, dt = self.meta[key]
-        return np.fromfile(self.dir / f"{key}.raw", dtype=dt).reshape(self.count, *shape)
+        parts = []
+        if self.on_disk:
+            parts.append(np.fromfile(self.dir / f"{key}.raw", dtype=dt).reshape(self.on_disk, *shape))
+        if self.buf.get(key):
+            parts.append(np.stack(self.buf[key]))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def stream_npy(self, key: str, fh, chunk: int = 1 << 24) -> None:
         """Write the stacked array ``(S, ...)`` as ``.npy`` bytes to ``fh`` without loading it."""
         shape, dt = self.meta[key]
         np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(dt), "fortran_order": False,
                                                   "shape": (self.count, *shape)})
-        with open(self.dir / f"{key}.raw", "rb") as src:
-            while True:
-                buf = src.read(chunk)
-                if not buf:
-                    break
-                fh.write(buf)
+        if self.on_disk:
+            with open(self.dir / f"{key}.raw", "rb") as src:
+                while True:
+                    buf = src.read(chunk)
+                    if not buf:
+                        break
+                    fh.write(buf)
+        for v in self.buf.get(key, []):
+            fh.write(memoryview(v).cast("B"))
 
     def close(self) -> None:
-        self._fin()
+        self.buf = {k: [] for k in self.buf}
+        self.buf_bytes = 0
+        if self._fin is not None:
+            self._fin()
 
 
 def _class_groups(labels: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,13 +162,14 @@ class Recorder:
     of the full ``truncated`` (default: when ``M > 16``); ``pca``: ``(mean (M,), components (3, M))`` to use
     (default: the identity for ``M <= 3``, else the PCA of ``X``); ``store``: ``float64`` or ``float32`` for
     the per-point arrays; ``layer_view``: also record the layer-space view ``hidden_proj`` (on by default for
-    :meth:`from_module`); ``spool_dir``: where the snapshot spool lives (default: the system temp folder).
+    :meth:`from_module`); ``spool_dir``: where the snapshot spool lives (default: the system temp folder);
+    ``buffer_bytes``: snapshots held in memory before they are appended to the spool (default 64 MiB).
     Layers narrower than ``max(M, M_l)`` are NaN-padded in ``W_cum``, ``b_cum``, ``edges``, ``edges_proj``.
     """
 
     def __init__(self, X: np.ndarray, labels: np.ndarray, q: int, *, project: bool | None = None,
                  pca: tuple[np.ndarray, np.ndarray] | None = None, store: str = "float64",
-                 layer_view: bool = False, spool_dir: str | None = None):
+                 layer_view: bool = False, spool_dir: str | None = None, buffer_bytes: int = 64 << 20):
         if store not in STORES:
             raise GeomdlError(f"unknown store {store!r}; known: {', '.join(STORES)}")
         self.X = np.asarray(X, dtype=float)
@@ -138,6 +179,7 @@ class Recorder:
         if len(self.labels) != N or (N and (self.labels.min() < 0 or self.labels.max() >= self.q)):
             raise GeomdlError(f"labels must be 0..{self.q - 1}, one per point")
         self.order, self.starts, self.class_sizes = _class_groups(self.labels, self.q)
+        self.sorted = bool(np.all(self.order == np.arange(N)))     # already grouped by class: no permutation
         if (self.class_sizes == 0).any():
             raise GeomdlError(f"class {int(np.flatnonzero(self.class_sizes == 0)[0])} has no points")
         self.store = store
@@ -154,7 +196,7 @@ class Recorder:
         self.steps: list[int] = []
         self.losses: list[float] = []
         self.health_rows: list[dict] = []
-        self._spool = _Spool(spool_dir)
+        self._spool = _Spool(spool_dir, buffer_bytes)
         self._layer_pca: tuple[np.ndarray, np.ndarray] | None = None
         self._model = None
         self.source = "python"
@@ -196,7 +238,7 @@ class Recorder:
     # ------------------------------------------------------------------------------------------ recording
     def _class_sum(self, A: np.ndarray) -> np.ndarray:
         """Per-class sums over axis 1 of ``A: (L, N, ...)`` -> ``(L, Q, ...)`` (one pass over the points)."""
-        return np.add.reduceat(A[:, self.order], self.starts, axis=1)
+        return np.add.reduceat(A if self.sorted else A[:, self.order], self.starts, axis=1)
 
     def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
                W_out: np.ndarray, b_out: np.ndarray) -> SnapshotGeometry:
@@ -230,10 +272,10 @@ class Recorder:
         # per-class statistics: sums over the class-sorted points (linear in N, no (N, Q) products)
         collapsed = self._class_sum((k == w).astype(np.int64)) / sizes             # counts / class sizes
         partial = self._class_sum(((k > 0) & (k < w)).astype(np.int64)) / sizes
-        dist = self._class_sum(np.linalg.norm(T - P[:, None, :], axis=2)) / sizes / np.maximum(self.class_spread,
-                                                                                              1e-300)
+        D = T - P[:, None, :]
+        dist = self._class_sum(np.sqrt(np.einsum("lni,lni->ln", D, D))) / sizes / np.maximum(self.class_spread, 1e-300)
         means = self._class_sum(T) / sizes[None, :, None]
-        sq = self._class_sum((T ** 2).sum(axis=2)) / sizes
+        sq = self._class_sum(np.einsum("lni,lni->ln", T, T)) / sizes
         wvar = np.maximum(sq - (means ** 2).sum(axis=2), 0.0) / np.maximum(self.class_var, 1e-300)
         scale = np.array([float(np.abs(h).max()) if h.size else 0.0 for h in cr.hidden])
         svals = [ly.svals for ly in chain.layers]

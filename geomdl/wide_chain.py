@@ -158,7 +158,8 @@ class SolvedChain:
             acts.append(h)
             T = ly.apply_pinv(h - ly.b)
             out.append(T)
-            res.append(float(np.max(np.linalg.norm(h - (T @ ly.W.T + ly.b), axis=1))) if len(h) else 0.0)
+            R = h - (T @ ly.W.T + ly.b)
+            res.append(float(np.sqrt(np.max(np.einsum("ni,ni->n", R, R)))) if len(h) else 0.0)
         return ChainResult(truncated=out, k=ks, residual=np.array(res), hidden=acts)
 
 
