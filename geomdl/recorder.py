@@ -14,8 +14,8 @@ parameters (:class:`geomdl.wide_chain.SolvedChain`: LU solves for square layers,
 
 Snapshots stream to a spool folder on disk (one raw file per array; appended in blocks of at most 64 MiB of
 snapshots), so memory stays bounded whatever the number of snapshots; :meth:`Recorder.save` streams the spool
-into the trace file, :meth:`Recorder.arrays` reads it back for the experiments that build a trace in memory. ``store="float32"`` keeps the per-point arrays
-(truncated data, outputs, layer-space view) in float32.
+into the trace file, :meth:`Recorder.arrays` reads it back for the experiments that build a trace in memory.
+``store="float32"`` keeps the per-point arrays (truncated data, outputs, layer-space view) in float32.
 
 User API (``docs/api.md``)::
 
