@@ -112,10 +112,13 @@ QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2
 MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). (default: max(3, Q))")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1,
                                                 help="Seed for data, construction and training. (default: 0)")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). (default: 1200)")]
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", help="Training step budget (>= 1). (default: truncation-speed: ceil(12 / lr), the same gradient-flow "
+                    "time lr x steps for every Q; layers/training 20000; perturbation 3000)")]
 LrOpt = Annotated[float | None, typer.Option(
-    "--lr", help="Learning rate (> 0). For Q=3, 0.02 falls into a bad minimum and 0.05 kills the network. "
-                 "(default: 0.01)")]
+    "--lr", help="Learning rate (> 0). (default: truncation-speed: 1.5 / sharpness, the largest Hessian eigenvalue "
+                 "of the loss at the start, i.e. 3/4 of GD's stability bound, checked healthy for Q = 2..8; "
+                 "layers/training 0.05; perturbation 0.01)")]
 OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. (default: gd)")]
 LossOpt = Annotated[str | None, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce. "
                                                                "(default: mse)")]
@@ -234,8 +237,13 @@ def train(
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
     dataset: DatasetOpt = None, digits: DigitsOpt = None, data: DataOpt = None, geometry: GeometryOpt = None,
     sets: SetOpt = None, out: OutOpt = Path("media"),
+    force: Annotated[bool, typer.Option("--force", help="Exit 0 even for a failed run (diverged, dead or "
+                                                        "degenerate); the trace is written either way.")] = False,
 ) -> None:
-    """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
+    """Train and record a trace (no rendering). The same options always give the same trace on CPU.
+
+    A failed run (diverged, dead network, or degenerate: fewer distinct output clusters than classes, or accuracy
+    below its start) keeps its trace for inspection and exits 3 with the reason, unless --force."""
     from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod, cfg = experiment_config(experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction, radius,
@@ -248,8 +256,10 @@ def train(
     tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
-        report_failure(result, path)
-        raise typer.Exit(3)
+        if not force:
+            report_failure(result, path)
+            raise typer.Exit(3)
+        err.print(f"warning: training failed ({result.stop_reason}), kept because of --force: {result.message}")
     err.print(f"trace: {path}  ({result.stop_reason}: {result.message})")
     typer.echo(str(path))
 
@@ -271,7 +281,9 @@ def render(
     duration: Annotated[float, typer.Option("--duration", help="Seconds of animation (training, the tour, the "
                                                                "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (diverged, dead or degenerate: "
+                                                        "fewer distinct output clusters than classes, or accuracy "
+                                                        "below its start).")] = False,
     view: Annotated[str, typer.Option("--view", help="layers/training: input (the truncation picture T_l(X) in "
                                                      "input space) or layer (each layer's activations x^(l) in its "
                                                      "own PCA: exact at any width; needs a trace from geomdl "
@@ -321,10 +333,6 @@ def render(
         if not spec.draws(tr.meta.get("kind")):
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
-        if tr.failed and not force:   # a dead or diverged run (also a recorded network of yours): exit 3
-            print(f"error: not rendering a failed run: {tr.meta.get('stop_message') or tr.meta.get('stop_reason')} "
-                  "(use --force to render it anyway)", file=sys.stderr)
-            raise typer.Exit(3)
         stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{qual.tag}"
         ensure_writable_dir(out / spec.name)
     else:
@@ -347,7 +355,11 @@ def render(
             if result.failed and not force:
                 report_failure(result, path)
                 raise typer.Exit(3)
-        stem = None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
+        stem = None
+    if tr.failed and not force:  # a cached or given trace of a failed run: refused like a fresh one
+        msg = tr.meta.get("stop_message") or tr.meta.get("stop_reason")
+        print(f"error: not rendering a failed run: {msg} (use --force to render it anyway)", file=sys.stderr)
+        raise typer.Exit(3)   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<theme>_<quality tag>
     if notice:
         err.print(notice)
 
@@ -401,7 +413,9 @@ def record(
                  f"{pic['max_residual']:.2g}") + ")")
     for w in meta.get("warnings", []):
         err.print(f"warning: {w}")
-    if meta["stop_reason"] in ("dead", "diverged"):
+    from geomdl.health import FAILURES  # noqa: PLC0415
+
+    if meta["stop_reason"] in FAILURES:
         print(f"error: recorded a failed run: {meta['stop_message']} (trace kept for inspection: {path})",
               file=sys.stderr)
         raise typer.Exit(3)

@@ -1,27 +1,35 @@
 """Explicit zero-loss constructions and partially truncating networks (spec sections 4 and 5).
 
 Clustered / SLS construction (CE24, spec 4): hidden layer ``l`` is a cone ``(p_l, V_l)`` that collapses class
-``order[l]`` to its base point and leaves every other current point (classes not yet collapsed, and the base
-points of classes already collapsed) in the forward cone, where the truncation map is the identity.
+``order[l]`` to its base point and leaves every other point in the forward cone, where the truncation map is the
+identity. "Every other point" means *wherever the earlier layers may have left it* (``toggleable=True``, the
+default): the full clouds of all other classes (an earlier layer toggled to "no collapse" passes its class on
+unchanged), the base points of all earlier layers (an earlier layer that collapsed its class), and, for a
+partially truncating start, the actual positions the earlier partial layers send their points to. So every
+toggle pattern and every partial start keeps the structure the pattern claims, for any number of classes Q;
+the claim is checked at run time by :mod:`geomdl.structure` (independent of this module).
 
 Our concrete choices (the spec leaves them open):
 - the separating hyperplane ``n.x = c`` is the max-margin hyperplane for the L-infinity bound ``|n_i| <= 1``
   (a linear program, scipy HiGHS), then normalised so ``|n| = 1``; its Euclidean margin is ``m``;
 - the base point ``p_l`` is the projection of class ``l``'s centroid onto that hyperplane (so the class visibly
-  collapses onto a point beside it);
+  collapses onto a point beside it), plus an optional ``offset`` along the hyperplane (the flat geometry lifts it
+  off the data's affine span);
 - the rows are ``w_i = n + eta s_i`` with ``s_i`` the unit vertices of a regular simplex in ``n``'s orthogonal
-  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a current point: every cone
-  coordinate of class ``l`` is then ``<= -m/2`` and every other coordinate ``>= m/2``;
+  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a point the layer must handle;
 - the output layer is the least-squares (min-norm) affine fit of the one-hot targets from the last hidden layer,
   exact because the ``Q`` collapsed points are affinely independent.
 
+Margins (no ties): every cone coordinate of a point the layer collapses is ``<= -m/2`` and of every point it
+must pass ``>= +m/2``, and the construction refuses ``m < MARGIN_REL * R`` (``1e-5``); so every pre-activation
+that should be negative is below ``-5e-6 R`` and every one that should be positive above ``+5e-6 R``.
+
 Partial truncation (spec 5): since ``W_l n = 1`` (all ones), moving the bias by ``t s 1`` shifts every cone
-coordinate by ``t s``; ``s`` is the smallest shift (plus the margin) that puts every current point in the forward
-cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. We shift the *cumulative* bias ``b^(l)``
-and keep the other layers' cumulative parameters, so the other cones stay where they are in input space; the
-per-layer parameters are recomputed from the cumulative ones. The output layer is the one of the full
-construction (it maps each base point to its one-hot target), so a partially truncating network has a
-positive loss that training can lower.
+coordinate by ``t s``; ``s`` is the smallest shift (plus the margin ``m``) that puts every point the layer handles
+in the forward cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. The points another class
+never leaves in a layer's backward cone are ``>= m/2`` for every ``t >= 0``. The output layer is the one of
+the full construction with the same cumulative weights (``t = 0`` everywhere: it maps each base point to its
+one-hot target), so a partially truncating network has a positive loss that training can lower.
 """
 
 from __future__ import annotations
@@ -32,10 +40,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from geomdl import geometry
+from geomdl import geometry, structure
 from geomdl.errors import GeomdlError
 
 MARGIN_TOL = 1e-9
+MARGIN_REL = 1e-5
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Construction:
     shifts: list[float]
     order: list[int]
     t: list[float] = field(default_factory=list)
+    structure: structure.Structure | None = None
 
     @property
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -115,26 +125,62 @@ def simplex_in_complement(n: np.ndarray) -> np.ndarray:
     return E @ U @ B.T
 
 
-def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str, within: np.ndarray | None = None,
+                   offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """One cumulative layer ``(W, b)`` with ``inside`` in the backward cone and ``rest`` in the forward cone.
 
     Returns ``W: (M, M)``, ``b: (M,)``, the axis ``n`` (``W n = 1``) and the identity shift ``s``.
-    ``what`` names the class in the error message when the precondition (linear separability) fails.
+    ``within: (M, d)`` (orthonormal columns): keep the normal in their span (projected, margin recomputed);
+    ``offset: (M,)``, orthogonal to ``within``: added to the base point. Every cone coordinate of ``inside`` is
+    ``<= -m/2``, of ``rest`` ``>= m/2``; ``inside + rest`` shifted by ``s`` is ``>= m``.
+    ``what`` names the class in the error message when the precondition (linear separability with a margin
+    ``m >= MARGIN_REL R``) fails.
     """
     n, c, m = separating_hyperplane(inside, rest)
+    if within is not None and m > MARGIN_TOL:
+        n = within @ (within.T @ n)
+        n /= np.linalg.norm(n)
+        hi, lo = float((inside @ n).max()), float((rest @ n).min())
+        c, m = 0.5 * (hi + lo), 0.5 * (lo - hi)
     if not m > MARGIN_TOL:
-        raise GeomdlError(f"{what} is not linearly separable from the remaining points "
+        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass "
                           f"(best margin {m:.3g}); the construction needs it (try tighter clusters)")
     mu = inside.mean(axis=0)
     p = mu + (c - n @ mu) * n
+    if offset is not None:
+        p = p + offset
     pts = np.vstack([inside, rest])
     R = float(np.max(np.linalg.norm(pts - p, axis=1)))
-    eta = m / (2.0 * R)
-    W = n[None, :] + eta * simplex_in_complement(n)
+    if not m >= MARGIN_REL * R:
+        raise GeomdlError(f"{what}: margin {m:.3g} is below {MARGIN_REL:g} of the layer's radius {R:.3g} "
+                          "(a near tie; try tighter clusters)")
+    S = simplex_in_complement(n)
+    W = n[None, :] + widest_eta(n, S, p, inside, rest, m) * S
     b = -W @ p
     A = pts @ W.T + b
     shift = float(max(0.0, -A.min()) + m)
     return W, b, n, shift
+
+
+ETA_MAX = 1.0
+
+
+def widest_eta(n: np.ndarray, S: np.ndarray, p: np.ndarray, inside: np.ndarray, rest: np.ndarray,
+               m: float) -> float:
+    """The largest ``eta <= ETA_MAX`` for which the rows ``n + eta s_i`` keep every cone coordinate of ``inside``
+    ``<= -m/2`` and of ``rest`` ``>= m/2`` (closed form: one bound per point and row). At least ``m / (2R)``,
+    the worst case over a ball of radius ``R``; larger ``eta`` gives a better conditioned ``W`` (smaller
+    singular value ``eta sqrt(M/(M-1))``), so smaller per-layer and output weights."""
+    eta = ETA_MAX
+    for P, sign in ((inside, -1.0), (rest, 1.0)):
+        if not len(P):
+            continue
+        d = sign * ((P - p) @ n)                  # >= m: distance to the plane on the right side
+        sig = sign * ((P - p) @ S.T)              # (n, M): the rows' lateral terms, signed
+        bad = sig < 0
+        if bad.any():
+            eta = min(eta, float(np.min(((d[:, None] - m / 2) / -np.where(bad, sig, -1.0))[bad])))
+    return eta
 
 
 def refit_output(hidden_last: np.ndarray, labels: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,11 +201,31 @@ def _check_labels(X: np.ndarray, labels: np.ndarray) -> int:
     return q
 
 
-def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None) -> Construction:
-    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, spec 4).
+def _as_fractions(start_fraction: float | Sequence[float] | None, q: int) -> list[float] | None:
+    if start_fraction is None:
+        return None
+    fr = [float(start_fraction)] * q if np.isscalar(start_fraction) else [float(f) for f in start_fraction]
+    if len(fr) != q:
+        raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
+    for f in fr:
+        if not 0.0 <= f <= 1.0:
+            raise GeomdlError(f"start fraction must be in [0, 1] (got {f})")
+    return fr
 
-    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
-    Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the rest.
+
+def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
+                      start_fraction: float | Sequence[float] | None = None, toggleable: bool = True,
+                      within: np.ndarray | None = None, offsets: Sequence[np.ndarray] | None = None,
+                      ) -> Construction:
+    """The CE24 cone construction (module docstring), built layer by layer; the common core of
+    :func:`sls_construction` and :func:`partial_construction`.
+
+    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class each hidden layer collapses (default ``0..Q-1``);
+    ``start_fraction``: per layer (or one for all) the fraction of its class left collapsed (``None``: full
+    collapse, ``t = 0``); ``toggleable``: every later cone also passes the earlier classes' full clouds and base
+    points (needed for toggle patterns and partial starts; ``False`` needs only SLS of the data plus base
+    points); ``within``/``offsets[l]``: see :func:`collapse_layer`. The result's ``bc`` are the biases at the
+    chosen ``t``; its output layer is the least-squares fit of the full (``t = 0``) network with the same weights.
     """
     X = np.asarray(X, dtype=float)
     q = _check_labels(X, labels)
@@ -169,18 +235,66 @@ def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | N
     order = list(range(q)) if order is None else [int(j) for j in order]
     if sorted(order) != list(range(q)):
         raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
-    Wc, bc, normals, shifts = [], [], [], []
-    T = X
+    fr = _as_fractions(start_fraction, q)
+    Wc, bc0, bct, normals, shifts, ts, bases = [], [], [], [], [], [], []
+    T = X              # where every point is when it reaches layer l, at the chosen t's
     for l, j in enumerate(order):
-        W, b, n, s = collapse_layer(T[labels == j], T[labels != j], f"class {j} (layer {l + 1})")
+        mine = labels == j
+        rest = [T[~mine]]
+        if toggleable:
+            rest += [X[~mine], *[p[None, :] for p in bases]]
+        W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j} (layer {l + 1})", within=within,
+                                    offset=None if offsets is None else np.asarray(offsets[l], dtype=float))
+        t = 0.0 if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])[0]
+        bt = b + t * s * (W @ n)
         Wc.append(W)
-        bc.append(b)
+        bc0.append(b)
+        bct.append(bt)
         normals.append(n)
         shifts.append(s)
-        T = geometry.truncate(T, W, b)
-    Ws, bs = to_layers(Wc, bc)
+        ts.append(t)
+        bases.append(-np.linalg.solve(W, b))
+        T = geometry.truncate(T, W, bt)
+    Ws, bs = to_layers(Wc, bc0)
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
-    return Construction(Wc, bc, W_out, b_out, normals, shifts, order, t=[0.0] * q)
+    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts)
+
+
+def construction_claim(con: Construction, labels: np.ndarray, start_fraction=None) -> structure.Claim:
+    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``round(f_l n)`` points of class
+    ``order[l]`` (all of them at ``t = 0``), its other points are not collapsed (unchanged when ``t = 0``), and
+    every point of every other class passes the layer unchanged."""
+    q = len(con.order)
+    counts = np.bincount(labels, minlength=q)
+    claim = structure.Claim.collapse_pattern(con.order, counts)
+    fr = _as_fractions(start_fraction, q)
+    for l, j in enumerate(con.order):
+        if fr is not None and con.t[l] > 0:
+            claim.collapsed[l, j] = min(int(round(fr[l] * counts[j])), counts[j])
+            claim.passes[l, j] = False
+    return claim
+
+
+def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str,
+                        start_fraction=None) -> Construction:
+    """Run the structural verifier on ``con`` (raises on a false claim); store its report in ``con.structure``."""
+    Ws, bs = con.layers
+    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels, start_fraction), what)
+    return con
+
+
+def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
+                     toggleable: bool = True) -> Construction:
+    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, spec 4).
+
+    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
+    Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the points the
+    layer must pass: with ``toggleable`` (default) every other class and the earlier base points (so every
+    toggle pattern works), else only the later classes and the earlier base points. Verified at run time
+    (:mod:`geomdl.structure`): each layer collapses all of its class and passes every other point unchanged.
+    """
+    con = cone_construction(X, labels, order, toggleable=toggleable)
+    return verify_construction(con, X, labels, "the clustered construction")
 
 
 def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
@@ -213,19 +327,16 @@ def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: floa
                          order: Sequence[int] | None = None) -> Construction:
     """A partially truncating network (spec 5): layer ``l`` starts with ``start_fraction[l]`` of its class
     collapsed, obtained by interpolating its cumulative bias between "full collapse" and "no collapse".
+
+    Built layer by layer (:func:`cone_construction`), so every later cone also passes the points an earlier
+    partial layer left partially truncated, wherever they landed. Verified at run time: layer ``l`` collapses
+    exactly ``round(f_l n_l)`` points of its class, none of another class, and passes every point of every other
+    class unchanged; raises :class:`GeomdlError` (layer, class, count) otherwise.
     """
-    full = sls_construction(X, labels, order)
-    q = len(full.order)
-    fr = [float(start_fraction)] * q if np.isscalar(start_fraction) else [float(f) for f in start_fraction]
-    if len(fr) != q:
-        raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
-    bc, ts = [], []
-    for l, j in enumerate(full.order):
-        # layers before l leave class j unchanged (it is in their forward cones), so it reaches layer l as X
-        t, _ = interpolation_for_fraction(X[labels == j], full.Wc[l], full.bc[l], full.shifts[l], fr[l])
-        bc.append(full.bc[l] + t * full.shifts[l] * (full.Wc[l] @ full.normals[l]))
-        ts.append(t)
-    return Construction(full.Wc, bc, full.W_out, full.b_out, full.normals, full.shifts, full.order, t=ts)
+    q = _check_labels(np.asarray(X, dtype=float), labels)
+    fr = _as_fractions(start_fraction, q)
+    con = cone_construction(X, labels, order, start_fraction=fr)
+    return verify_construction(con, X, labels, "the partial construction", fr)
 
 
 # =================================================================================================================

@@ -46,6 +46,14 @@ class ClusteredConfig:
             raise GeomdlError(f"unknown cluster kind {self.kind!r}; known: {', '.join(CLUSTER_KINDS)}")
 
 
+def separability_radius(q: int) -> float:
+    """``sqrt(1 + 1/(Q-1)) / 2``: balls of a smaller radius around ``e_1..e_Q`` are one-vs-rest linearly
+    separable, larger ones are not (see :func:`clustered`)."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    return float(np.sqrt(1.0 + 1.0 / (q - 1)) / 2.0)
+
+
 def uniform_ball(rng: np.random.Generator, n: int, m: int, radius: float) -> np.ndarray:
     """``n`` points uniform in the ball of radius ``radius`` in ``R^m``: direction * radius * U^(1/m). (n, m)"""
     g = rng.standard_normal((n, m))
@@ -57,8 +65,13 @@ def uniform_ball(rng: np.random.Generator, n: int, m: int, radius: float) -> np.
 def clustered(cfg: ClusteredConfig) -> tuple[np.ndarray, np.ndarray]:
     """Geometry (a). Returns ``X: (Q * n_per_class, M)``, ``labels: (Q * n_per_class,)``.
 
-    Guarantee (balls): class ``j`` lies within ``radius`` of ``e_j``; the clusters are disjoint and
-    linearly separable one-vs-rest whenever ``radius < 1/sqrt(2)`` (half the distance between centres).
+    Guarantee (balls): class ``j`` lies within ``radius`` of ``e_j``. The clusters are pairwise disjoint whenever
+    ``radius < 1/sqrt(2)`` (half the distance ``sqrt 2`` between centres), and linearly separable one-vs-rest
+    whenever ``radius < separability_radius(Q) = sqrt(1 + 1/(Q-1)) / 2`` (0.707 at Q = 2, 0.612 at Q = 3, 0.540
+    at Q = 7, -> 1/2 as Q grows): the convex hull of the other balls is their centres' simplex widened by
+    ``radius``, and ``e_j`` is ``sqrt(1 + 1/(Q-1))`` from that simplex (its nearest point is the centroid of
+    the other centres), so the balls' hulls are apart iff ``2 radius`` is less than that. The bound is sharp
+    for the balls (not for a finite sample of them).
     Gaussian clusters carry no such guarantee; constructions check separability themselves.
     """
     cfg.validate()

@@ -368,7 +368,9 @@ class Recorder:
 
     def health(self) -> tuple[str, str, list[str]]:
         """``(stop_reason, message, warnings)`` of the recorded run: ``diverged`` (non-finite loss or outputs),
-        ``dead`` (at the last snapshot some hidden layer is zero on every point), else ``recorded``."""
+        ``dead`` (at the last snapshot some hidden layer is zero on every point), ``degenerate``
+        (:func:`geomdl.health.degenerate_reason` on the last snapshot's outputs: fewer distinct output clusters
+        than classes, or accuracy below the first snapshot's), else ``recorded``."""
         warnings = []
         for r in self.health_rows:
             if not r["finite"] or not (np.isnan(r["loss"]) or np.isfinite(r["loss"])):
@@ -380,11 +382,31 @@ class Recorder:
             msg = (f"dead network at step {last['step']}: every point is collapsed in hidden layer {l + 1} "
                    "(constant output, no gradient reaches the earlier layers)")
             return "dead", msg, [msg]
+        verdict = self.health_summary()
+        if verdict is not None and verdict["reason"]:
+            msg = f"{verdict['reason']} at step {self.steps[-1]}"
+            return "degenerate", msg, [msg]
         dead_before = [r for r in self.health_rows if r["dead"]]
         if dead_before:
             warnings.append(f"hidden layer {dead_before[0]['dead'][0] + 1} was dead (zero on every point) at step "
                             f"{dead_before[0]['step']}")
         return "recorded", f"{len(self)} snapshots recorded", warnings
+
+    def health_summary(self) -> dict | None:
+        """The degenerate-run verdict (:mod:`geomdl.health`) on the outputs of the classes (output ``j`` is class
+        ``j``): ``reason`` (``None`` = healthy) and :func:`geomdl.health.summary`; ``None`` when the network has
+        fewer outputs than classes (no verdict)."""
+        from geomdl import health  # noqa: PLC0415
+
+        if not len(self) or self.out_dim < self.q:
+            return None
+        out = self._spool.read("outputs")
+        first, final = out[0, :, : self.q].astype(float), out[-1, :, : self.q].astype(float)
+        if not (np.isfinite(first).all() and np.isfinite(final).all()):
+            return None                                            # diverged: reported as such
+        acc0 = health.accuracy(first, self.labels) if len(self) > 1 else None
+        return {"reason": health.degenerate_reason(final, self.labels, self.q, acc0),
+                **health.summary(final, self.labels, acc0)}
 
     def meta(self, title: str | None = None, notes: list[str] | str | None = None, loss: str | None = None,
              source: str | None = None, extra: dict | None = None) -> dict:
@@ -414,7 +436,7 @@ class Recorder:
             "output_dim": self.out_dim, "loss": loss or "not given", "stop_reason": reason, "stop_message": message,
             "final_step": self.steps[-1], "notes": notes_out + user_notes, "user_notes": user_notes,
             "warnings": warnings, "title": title, "source": source or self.source, "projected": self.projected,
-            "dataset": "network", "picture": pic, "views": views,
+            "dataset": "network", "picture": pic, "views": views, "health": self.health_summary(),
             "layer_view": ("x^(l) projected by a PCA fitted once per layer on the first snapshot's activations "
                            "(exact at any width)") if self.layer_view else None,
         }

@@ -31,6 +31,7 @@ import numpy as np
 from geomdl import __version__
 from geomdl.atomic import atomic_path
 from geomdl.errors import GeomdlError
+from geomdl.health import FAILURES
 
 SCHEMA = 1
 
@@ -110,7 +111,8 @@ class Trace:
 
     @property
     def failed(self) -> bool:
-        return self.meta.get("stop_reason") in ("diverged", "dead")
+        """A failed run: stop reason ``diverged``, ``dead`` or ``degenerate`` (:data:`geomdl.health.FAILURES`)."""
+        return self.meta.get("stop_reason") in FAILURES
 
     def validate(self, source: str = "trace") -> None:
         """Check names, dimensions and the shapes that must agree; raise :class:`GeomdlError` if not."""

@@ -4,7 +4,9 @@ Stop reasons (recorded in the trace): ``threshold`` (loss below ``loss_threshold
 decrease below ``stuck_tol`` over ``patience`` steps), ``budget`` (``steps`` done), ``diverged`` (NaN/inf loss),
 ``dead`` (some hidden layer sends every point to zero: the whole data set is collapsed there, the output is
 constant and no gradient reaches the earlier layers). ``diverged`` and ``dead`` are failures: the trace is kept
-for inspection but renderers refuse it unless forced.
+for inspection but renderers refuse it unless forced. The experiments add a third failure after training,
+``degenerate`` (fewer distinct output clusters than classes, or accuracy below its start: :mod:`geomdl.health`);
+:data:`FAILURES` lists all three.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import numpy as np
 import torch
 
 from geomdl.errors import GeomdlError
+from geomdl.health import FAILURES
 from geomdl.losses import LOSSES, loss_fn
 from geomdl.model import ReLUMLP
 from geomdl.recorder import Recorder
 
 OPTIMIZERS = ("gd", "sgd")
-FAILURES = ("diverged", "dead")
 
 
 @dataclass(frozen=True)

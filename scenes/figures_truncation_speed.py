@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from geomdl.health import FAILURES  # noqa: E402
 from scenes.figure_io import save_figure  # noqa: E402
 from scenes.frames import PALETTE  # noqa: E402
 
@@ -21,7 +22,7 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     for k, f in enumerate(fracs):
         color = PALETTE[k % len(PALETTE)]
         curves = [c for c in result["curves"]
-                  if c["start_fraction"] == f and c["stop_reason"] not in ("dead", "diverged")]
+                  if c["start_fraction"] == f and c["stop_reason"] not in FAILURES]
         if not curves:
             continue
         steps = curves[0]["steps"]

@@ -85,8 +85,8 @@ def run_lines(trace) -> list[str]:
             f"{_num(cfg.get('radius', '?'))})",
             f"ReLU network, {len(widths)} hidden layers of width {M}, started from the zero-loss construction",
             "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
-            f"{opt}, lr {_num(cfg.get('lr', '?'))}, {loss}, {cfg.get('steps', '?')} steps, seed {seed}, "
-            f"{cfg.get('dtype', '')}",
+            f"{opt}, lr {_num(meta.get('lr', cfg.get('lr', '?')))}, {loss}, "
+            f"{meta.get('steps', cfg.get('steps', '?'))} steps, seed {seed}, {cfg.get('dtype', '')}",
             stopped,
         ]
     held = f", {_num(100 * cfg['test_fraction'])}% held out for testing" if "test_fraction" in cfg else ""
@@ -379,8 +379,8 @@ class TrainingFrames(_Base):
         else:
             title = (f"Training  ·  {what}  ·  M={v.M}, {v.L} hidden  ·  "
                      f"{meta.get('loss', '?').upper()}  ·  "
-                     f"{str(cfg.get('optimizer', '?')).upper()} lr {cfg.get('lr', '?')}  ·  seed "
-                     f"{meta.get('seed', '?')}")
+                     f"{str(cfg.get('optimizer', '?')).upper()} lr {_num(meta.get('lr', cfg.get('lr', '?')))}  ·  "
+                     f"seed {meta.get('seed', '?')}")
         f.labels.append(Label("title", 0.35, 8.55, title, 0.22, th["fg"]))
         borders = [p.border() for p in [*self.panels, self.plot_loss, self.plot_acc]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))

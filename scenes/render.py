@@ -108,7 +108,8 @@ def resolve_renderer(name: str) -> tuple[str, str | None]:
 
 
 def check_renderable(trace: Trace, force: bool = False) -> None:
-    """A failed run (diverged, dead network) is reported, not rendered as a result, unless forced."""
+    """A failed run (diverged, dead network, degenerate: :mod:`geomdl.health`) is reported, not rendered as a
+    result, unless forced."""
     if trace.failed and not force:
         msg = trace.meta.get("stop_message") or trace.meta.get("stop_reason")
         raise GeomdlError(f"not rendering a failed run: {msg} (use --force to render it anyway)")

@@ -147,7 +147,7 @@ def test_config_by_field_name():
     (lambda: experiments.run("nope"), "unknown experiment 'nope'; known: truncation-speed, layers"),
     (lambda: experiments.run("truncation-speed", learning_rate=0.1),
      "experiment 'truncation-speed' has no parameter 'learning_rate'; its parameters: q, m,"),
-    (lambda: experiments.config("truncation-speed", lr="fast"), "bad value 'fast' for lr (expected float)"),
+    (lambda: experiments.config("truncation-speed", lr="fast"), "bad value 'fast' for lr (expected float"),
     (lambda: experiments.config("truncation-speed", lr=-1.0), "learning rate must be a positive number"),
     (lambda: experiments.run("truncation-speed", cfg=experiments.config("cones")),
      "not a config of experiment 'truncation-speed'"),

@@ -377,6 +377,7 @@ def bad_files(tmp_path_factory, cached_trace) -> dict[str, Path]:
 
 R = ["render", SCENE]
 T = ["train", SCENE]
+DEGENERATE = ["--q", "5", "--seed", "1", "--lr", "0.01", "--steps", "1200"]
 # (id, argv; {out} is the output folder, {half} {png} {foreign} {file} {folder} the bad files), exit code
 # (None: any non-zero), substrings of the error line, files allowed to appear in OUT (globs)
 BAD = [
@@ -408,6 +409,11 @@ BAD = [
     # lr 0.05 kills the default network at step 2: exit 3, the trace kept for inspection, no clip
     ("dead-render", [*R, "--lr", "0.05", *CLIP, *MPL], 3, ["dead"], ["traces/*.npz"]),
     ("dead-train", [*T, "--lr", "0.05"], 3, ["dead"], ["traces/*.npz"]),
+    # the old fixed lr 0.01 at Q=5, seed 1 ends with two output clusters: degenerate, refused like a dead run
+    ("degenerate-render", [*R, *DEGENERATE, *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
+     ["traces/*.npz"]),
+    ("degenerate-train", [*T, *DEGENERATE], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
+    ("q9-auto-lr", [*T, "--q", "9"], 1, ["Q = 2..8", "--lr"], []),
 ]
 
 
@@ -461,10 +467,14 @@ def test_bad_input_is_one_line_error_and_writes_nothing(bad_runs, bad_files, cas
 
 
 def test_dead_network_is_not_rendered_even_from_its_trace(tmp_path):
-    """The kept trace of a dead run renders only with --force (one-line error otherwise)."""
+    """The kept trace of a dead run renders only with --force (one-line error, exit 3, otherwise); train --force
+    keeps it and exits 0."""
     out = tmp_path / "media"
     proc = geomdl("train", SCENE, "--lr", "0.05", "--out", out, cwd=tmp_path)
     assert_one_line_error(proc, 3, "dead", "trace kept")
+    proc = geomdl("train", SCENE, "--lr", "0.05", "--force", "--out", out, cwd=tmp_path)
+    assert_ok(proc)
+    assert "warning: training failed (dead)" in proc.stderr
     (trace,) = (out / "traces").glob("*.npz")
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--out", out, cwd=tmp_path)
     assert_one_line_error(proc, 3, "--force")

@@ -300,6 +300,23 @@ def test_dead_network_warns_and_render_exits_3_unless_forced(tmp_path):
     assert_ok(geomdl(*args, "--force", cwd=tmp_path))
 
 
+def test_degenerate_network_is_a_failed_run(tmp_path):
+    """Every class mapped to one output (zero output weights): degenerate (geomdl.health), refused by render."""
+    from scenes.render import render
+
+    model = sequential(2, [6, 4], 3)
+    with torch.no_grad():
+        model[4].weight.zero_()
+    X, y = blobs(2, 3, 10)
+    rec = Recorder.from_module(model, X, y)
+    rec.snapshot(0)
+    tr = trace_mod.load(rec.save(tmp_path / "deg.npz"))
+    assert tr.meta["stop_reason"] == "degenerate" and tr.failed and tr.meta["health"]["output_clusters"] == 1
+    assert any("WARNING: degenerate" in ln for ln in make_frames(tr, 15, 1, "light", "layers").card.lines)
+    with pytest.raises(GeomdlError, match="failed run"):
+        render(tr, scene="layers", out=tmp_path, fmt="png", quality="l", renderer="matplotlib")
+
+
 def _bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
     """Every bad input of the issue: case -> (record arguments, a word of the error)."""
     X, y = blobs(3, 2, 10)

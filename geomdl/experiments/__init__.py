@@ -145,8 +145,8 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
     The config is :func:`config(name, **params) <config>`, or ``cfg`` when given (a config of that experiment,
     e.g. from :func:`config`; then ``params`` must be empty). ``progress(step, loss)`` is called as training
     goes. ``result`` has ``failed``, ``message``, ``stop_reason``, ``final_step`` and ``final_loss``: a failed
-    run (diverged, dead network) is returned, not raised, so that it can be inspected; :func:`scenes.render.render`
-    refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
+    run (diverged, dead network, degenerate: :mod:`geomdl.health`) is returned, not raised, so that it can be
+    inspected; :func:`scenes.render.render` refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
     small networks are fastest that way and CPU results are bit-identical between runs and with the CLI.
     """
     mod = get(name)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from geomdl import geometry, metrics, mnist, projection
+from geomdl import geometry, health, metrics, mnist, projection
 from geomdl.errors import GeomdlError
 from geomdl.model import DEVICES, build_model, check_widths, resolve_device, resolve_dtype
 from geomdl.recorder import Recorder
@@ -161,6 +161,7 @@ class MnistRun:
     reached: dict[float, tuple[int, float]]
     init_seed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    health: dict | None = None          # geomdl.health.summary of the final snapshot (None: diverged / no start)
 
     @property
     def q(self) -> int:
@@ -257,6 +258,7 @@ def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs
     W_cls = W_out[targets]                                   # (Q, M_L): classifier rows of the classes
     for name, F in (("hidden", H), ("out", out_tr)):
         m[f"nc1_trace_pinv_{name}"] = metrics.nc1_trace_pinv(F, y_tr, q)
+        m[f"nc1_trace_pinv_data_mean_{name}"] = metrics.nc1_trace_pinv_data_mean(F, y_tr, q)
         m[f"cdnv_{name}"] = metrics.cdnv(F, y_tr, q)
         for k, v in metrics.nc2(F, y_tr, q).items():
             m[f"nc2_{k}_{name}"] = v
@@ -373,10 +375,14 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
                                           on_snapshot, progress)
     total = time.perf_counter() - t1
     rec.close()
+    verdict = None
+    if snaps and result.stop_reason != "diverged":  # degenerate runs are failures (geomdl.health)
+        start = snaps[0].outputs[:, targets] if snaps[0].step == 0 else None
+        verdict = health.check_run(result, start, snaps[-1].outputs[:, targets], data.y_train, q)
     return MnistRun(cfg=cfg, data=data, widths=widths, out_dim=out_dim, targets=targets, pca_mean=mean,
                     pca_components=comps, snapshots=snaps, result=result, reached=reached, init_seed=init_seed,
                     seconds={"load": t_load, "train": total - t_snap[0], "snapshots": t_snap[0],
-                             "per_snapshot": t_snap[0] / max(1, len(snaps))})
+                             "per_snapshot": t_snap[0] / max(1, len(snaps))}, health=verdict)
 
 
 def to_trace(run_: MnistRun, kind: str, config: dict) -> Trace:
@@ -412,7 +418,7 @@ def to_trace(run_: MnistRun, kind: str, config: dict) -> Trace:
         "dataset": "mnist", "digits": list(run_.data.digits), "source": run_.data.source,
         "image_side": run_.data.side, "output_dim": run_.out_dim,
         "thresholds_reached": {f"{t:g}": list(v) for t, v in run_.reached.items()},
-        "snapshot_tags": ["+".join(s.tags) for s in S],
+        "snapshot_tags": ["+".join(s.tags) for s in S], "health": run_.health,
     }
     return Trace(meta=meta, arrays=arrays)
 
@@ -516,7 +522,8 @@ def run_summary(r: MnistRun) -> dict:
         st = r.reached.get(t)
         row[f"step_at_{t:g}"] = st[0] if st else ""
     for k in ("train_acc", "test_acc", "metric_d_test_acc", "nearest_mean_test_acc", "metric_d_agree_network",
-              "nc1_trace_pinv_hidden", "nc1_trace_pinv_out", "cdnv_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
+              "nc1_trace_pinv_hidden", "nc1_trace_pinv_data_mean_hidden", "nc1_trace_pinv_out", "cdnv_hidden",
+              "nc2_mean_cos_dev_hidden", "nc2_max_cos_dev_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
         row[f"final_{k}"] = last.get(k, float("nan"))
     row.update({f"seconds_{k}": v for k, v in r.seconds.items()})
     row["notes"] = " | ".join(r.notes())

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl import constructions, geometries, landscape, snapshots
+from geomdl import constructions, geometries, health, landscape, snapshots
 from geomdl.errors import GeomdlError
 from geomdl.model import ReLUMLP
 from geomdl.recorder import Recorder, data_arrays, residual_notes
@@ -122,6 +122,9 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
                           f"any training: {result.message.split(': ', 1)[-1].split(';')[0]}; try a smaller lam")
     arrays = rec.arrays()
     arrays.update(data_arrays(X, labels), reference_base_points=reference_base)
+    verdict = None
+    if result.stop_reason != "diverged" and len(rec):  # first snapshot: the perturbed start (step 0)
+        verdict = health.check_run(result, arrays["outputs"][0], arrays["outputs"][-1], labels, q)
     notes = ([result.message] if result.failed else []) + residual_notes(arrays)
     meta = {
         "schema": SCHEMA, "kind": KIND, "created": now_iso(), "config": cfg.to_dict(), "seed": cfg.seed,
@@ -129,5 +132,6 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
         "stop_reason": result.stop_reason, "stop_message": result.message, "final_step": result.final_step,
         "notes": notes, "geometry": gcfg.geometry, "construction": net.name, "construction_loss": base_loss,
         "initial_loss": float(arrays["loss"][0]) if len(rec) else float("nan"), "sgd_seed": sgd_seed,
+        "health": verdict,
     }
     return Trace(meta=meta, arrays=arrays), result
