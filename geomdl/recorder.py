@@ -199,7 +199,7 @@ class Recorder:
         self._spool = _Spool(spool_dir, buffer_bytes)
         self._layer_pca: tuple[np.ndarray, np.ndarray] | None = None
         self._model = None
-        self.source = "python"
+        self.source = "a Python training loop"
 
     # ------------------------------------------------------------------------------------------ user API
     @classmethod

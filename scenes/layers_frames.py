@@ -126,6 +126,21 @@ def picture_line(meta: dict) -> str:
             "(the activations leave the image of W^(l)); the exact layer-space view: --view layer")
 
 
+def layer_view_lines(lines: list[str]) -> list[str]:
+    """Card lines for the layer-space view: the picture lines say what this clip shows instead."""
+    out, skip = [], False
+    for ln in lines:
+        if ln.startswith("APPROXIMATE input-space picture") or ln.startswith("input-space picture exact"):
+            out.append("this clip: each layer's activations x^(l) in its own PCA (fitted on the first snapshot): exact")
+            skip = ln.startswith("APPROXIMATE")
+            continue
+        if skip:          # the second line of the approximate-picture note
+            skip = False
+            continue
+        out.append(ln)
+    return out
+
+
 def network_lines(trace) -> list[str]:
     """Title-card lines of a recorded user network (kind ``network``): only facts the recorder measured."""
     meta, a = trace.meta, trace.arrays
@@ -339,7 +354,8 @@ class TrainingFrames(_Base):
                  hold_start: float = 0.6, hold_end: float = 1.4, card_seconds: float = 2.0, view: str = "input"):
         super().__init__(trace, fps, theme, view=view)
         v = self.v
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
         self.panels = panel_grid(v.L + 2, Rect(0.3, 0.35, 10.4, 7.6))
@@ -520,7 +536,8 @@ class LayersFrames(_Base):
                  card_seconds: float = 2.0, view: str = "input"):
         super().__init__(trace, fps, theme, orbit_deg=30.0, view=view)
         v = self.v
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_lead = self.card.n_frames if self.card else 0
         self.n_stages = v.L + 2                          # X, T_1..T_L, outputs
         self.n_moves = self.n_stages - 1
