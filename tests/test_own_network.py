@@ -337,6 +337,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
     bn = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
     torch.save(bn.state_dict(), tmp / "bn.pt")
     (tmp / "empty_dir").mkdir()
+    torch.save(model, tmp / "pickled.pt")
     write_folder(tmp / "mismatch", 3, [4], 2)
     torch.save(sequential(3, [5], 3, dtype=torch.float32).state_dict(), tmp / "mismatch" / "epoch_2.pt")
     m = ["--model", tmp / "m.pt"]
@@ -352,6 +353,8 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
         "batchnorm": (["--model", tmp / "bn.pt", "--data", tmp / "ok.npz"], "BatchNorm"),
         "empty-folder": (["--model", tmp / "empty_dir", "--data", tmp / "ok.npz"], "no epoch_*.pt"),
         "missing-model": (["--model", tmp / "nope.pt", "--data", tmp / "ok.npz"], "does not exist"),
+        "pickled-module": (["--model", tmp / "pickled.pt", "--data", tmp / "ok.npz"], "state_dict()"),
+        "data-format": ([*m, "--data", tmp / "m.pt"], "unknown data format"),
     }
 
 

@@ -111,10 +111,12 @@ def load_checkpoint(path: Path) -> dict:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - one line whatever torch says
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = " (a pickled nn.Module? save model.state_dict() or torch.jit.script(model) instead)" \
-            if "weights_only" in str(e) or "Unsupported global" in str(e) else ""
-        raise GeomdlError(f"cannot read {path} as a TorchScript file or a state_dict: {first[:160]}{hint}") from None
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()
+        if "Weights only load failed" in text or "Unsupported global" in text:
+            raise GeomdlError(f"{path} holds pickled Python objects (a whole nn.Module?), which geomdl does not "
+                              "unpickle; save model.state_dict() or torch.jit.script(model) instead") from None
+        first = text.splitlines()[0] if text else type(e).__name__
+        raise GeomdlError(f"cannot read {path} as a TorchScript file or a state_dict: {first[:160]}") from None
     loss = step = None
     if isinstance(obj, dict):
         inner = next((obj[k] for k in STATE_KEYS if isinstance(obj.get(k), dict)), None)
