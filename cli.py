@@ -407,7 +407,8 @@ def record(
                                     store="float32" if float32 else "float64",
                                     progress=lambda i, n: bar.update(task, completed=i, total=n))
     pic = meta["picture"]
-    err.print(f"trace: {path}  ({meta['config']['snapshots']} snapshots, widths {meta['widths']}, "
+    n = meta["config"]["snapshots"]
+    err.print(f"trace: {path}  ({n} snapshot{'s' if n != 1 else ''}, widths {meta['widths']}, "
               + ("exact input-space picture" if pic["exact"] else
                  f"approximate input-space picture at layers {pic['approximate_layers']}, residual up to "
                  f"{pic['max_residual']:.2g}") + ")")

@@ -304,7 +304,7 @@ class Recorder:
             dist_to_base=dist, within_var=wvar, residual=cr.residual, rank=chain.ranks,
             smin=np.array([s[-1] if s.size else np.nan for s in svals]),
             smax=np.array([s[0] if s.size else np.nan for s in svals]),
-            act_scale=scale,
+            act_scale=scale, residual_active=cr.residual_active,
         )
         if self.layer_view:
             row["hidden_proj"] = self._layer_view(cr.hidden).astype(bulk)
@@ -355,9 +355,10 @@ class Recorder:
         return {"X": self.X, "labels": self.labels, "pca_mean": self.pca_mean, "pca_components": self.pca_components}
 
     def picture(self) -> dict:
-        """How exact the input-space picture is: the largest residual, relative to ``max(1, |x^(l)|)``, per
-        layer over the snapshots, and the layers where it is approximate (spec 2.4)."""
-        res = self._spool.read("residual")
+        """How exact the input-space picture is: the largest residual over the points a layer does not collapse
+        (collapsed points sit exactly at the base point at any width), relative to ``max(1, |x^(l)|)``, per layer
+        over the snapshots, and the layers where it is approximate (spec 2.4, 2.4b)."""
+        res = self._spool.read("residual_active")      # collapse is exact at any width: judge the other points
         scale = np.maximum(1.0, self._spool.read("act_scale"))
         rel = np.nanmax(np.where(np.isfinite(res), res / scale, np.nan), axis=0) if len(self) else np.zeros(0)
         approx = [int(l) + 1 for l in np.flatnonzero(~(rel <= RESIDUAL_RTOL))] if len(self) else []
@@ -381,7 +382,7 @@ class Recorder:
             l = last["dead"][0]
             msg = (f"dead network at step {last['step']}: every point is collapsed in hidden layer {l + 1} "
                    "(constant output, no gradient reaches the earlier layers)")
-            return "dead", msg, [msg]
+            return "dead", msg, [f"dead network: hidden layer {l + 1} is zero on every point at step {last['step']}"]
         verdict = self.health_summary()
         if verdict is not None and verdict["reason"]:
             msg = f"{verdict['reason']} at step {self.steps[-1]}"

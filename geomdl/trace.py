@@ -55,7 +55,7 @@ KIND_REQUIRED: dict[str, dict[str, int]] = {
 # ``b_cum`` (S, L, E), ``edges`` (S, L, M, E), ``edges_proj`` (S, L, E, 3), E = max(M, widths), NaN-padded.
 # In addition the per-layer picture's exactness and the exact layer-space view (spec 2.4b):
 NETWORK_KIND = "network"
-NETWORK_REQUIRED = {"residual": 2, "rank": 2, "act_scale": 2}
+NETWORK_REQUIRED = {"residual": 2, "rank": 2, "act_scale": 2, "residual_active": 2}
 NETWORK_META = ("widths", "picture", "views", "stop_reason")
 # -------------------------------------------------------------------------------------------------------------
 META_KEYS = ("schema", "kind", "created", "config", "seed", "versions", "Q", "M", "widths", "loss",

@@ -108,12 +108,14 @@ class LayerSolve:
 class ChainResult:
     """The chain on one data set ``X: (N, M)``: ``truncated[l] = T_{l+1}(X): (N, M)``, ``k[l]: (N,)`` the number
     of negative pre-activations, ``residual: (L,)`` the representation residual of every layer, ``hidden[l]:
-    (N, M_l)`` the activations ``x^(l)`` of the forward pass."""
+    (N, M_l)`` the activations ``x^(l)`` of the forward pass, ``residual_active: (L,)`` the residual over the
+    points that layer does not collapse (a collapsed point is drawn exactly, at the base point, at any width)."""
 
     truncated: list[np.ndarray]
     k: list[np.ndarray]
     residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     hidden: list[np.ndarray] = field(default_factory=list)
+    residual_active: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -150,7 +152,7 @@ class SolvedChain:
         layer. ``hidden``: ignored (kept for callers that computed the activations; they are recomputed here
         together with the pre-activations)."""
         h = np.asarray(X, dtype=float)
-        out, ks, res, acts = [], [], [], []
+        out, ks, res, acts, active = [], [], [], [], []
         for W, b, ly in zip(self.Ws, self.bs, self.layers, strict=True):
             z = h @ W.T + b
             ks.append((z < 0).sum(axis=1).astype(np.int64))
@@ -159,8 +161,11 @@ class SolvedChain:
             T = ly.apply_pinv(h - ly.b)
             out.append(T)
             R = h - (T @ ly.W.T + ly.b)
-            res.append(float(np.sqrt(np.max(np.einsum("ni,ni->n", R, R)))) if len(h) else 0.0)
-        return ChainResult(truncated=out, k=ks, residual=np.array(res), hidden=acts)
+            r2 = np.einsum("ni,ni->n", R, R)
+            res.append(float(np.sqrt(np.max(r2))) if len(h) else 0.0)
+            live = ks[-1] < ly.width                   # collapsed points are exact at any width (the base point)
+            active.append(float(np.sqrt(np.max(r2[live]))) if live.any() else 0.0)
+        return ChainResult(truncated=out, k=ks, residual=np.array(res), hidden=acts, residual_active=np.array(active))
 
 
 def _tol(W: np.ndarray, s: np.ndarray) -> float:

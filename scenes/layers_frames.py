@@ -152,13 +152,17 @@ def network_lines(trace) -> list[str]:
                                                            else ""),
         f"your ReLU network: {len(widths)} hidden layer{'s' if len(widths) != 1 else ''} (widths "
         f"{', '.join(map(str, widths))}), {meta.get('output_dim', meta['Q'])} outputs",
-        f"{len(steps)} snapshots, steps {int(steps[0])} to {int(steps[-1])}, recorded from {meta.get('source', '?')}",
+        (f"{len(steps)} snapshots, steps {int(steps[0])} to {int(steps[-1])}" if len(steps) > 1 else
+         f"1 snapshot, step {int(steps[0])}") + f", recorded from {meta.get('source', '?')}",
         *picture_line(meta).split("\n"),
     ]
-    lines += [f"WARNING: {w}" for w in meta.get("warnings", [])]
-    failed = meta.get("stop_reason") in ("dead", "diverged", "degenerate")
-    if failed and meta.get("stop_message") not in meta.get("warnings", []):
-        lines.append(f"WARNING: {meta.get('stop_message')}")
+    import textwrap  # noqa: PLC0415
+
+    warnings = list(meta.get("warnings", []))
+    if meta.get("stop_reason") in ("dead", "diverged", "degenerate") and not warnings:
+        warnings.append(str(meta.get("stop_message")))
+    for w in warnings:                                  # long reasons wrapped to the card's width
+        lines += textwrap.wrap(f"WARNING: {w}", 88)
     lines += [str(n) for n in meta.get("user_notes", [])]
     lines.append(f"recorded by geomdl {meta.get('versions', {}).get('geomdl', '')}")
     return lines

@@ -44,7 +44,7 @@ def blobs(M: int, q: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 def reference(X: np.ndarray, y: np.ndarray, q: int, Ws, bs) -> dict:
     """Spec 2.4b written out independently: plain loops, ``np.linalg.pinv`` with the recorder's rank rule."""
     h, Wc, bc = X, None, None
-    out = {"T": [], "k": [], "res": [], "rank": [], "base": [], "coll": []}
+    out = {"T": [], "k": [], "res": [], "res_live": [], "rank": [], "base": [], "coll": []}
     for W, b in zip(Ws[:-1], bs[:-1], strict=True):
         z = h @ W.T + b
         h = np.maximum(z, 0)
@@ -56,7 +56,10 @@ def reference(X: np.ndarray, y: np.ndarray, q: int, Ws, bs) -> dict:
         T = (h - bc) @ P.T
         out["T"].append(T)
         out["k"].append((z < 0).sum(1))
-        out["res"].append(np.max(np.linalg.norm(h - (T @ Wc.T + bc), axis=1)))
+        r = np.linalg.norm(h - (T @ Wc.T + bc), axis=1)
+        out["res"].append(np.max(r))
+        live = (z >= 0).any(1)                                 # not collapsed: the picture's exactness
+        out["res_live"].append(np.max(r[live]) if live.any() else 0.0)
         out["rank"].append(int((s > tol).sum()))
         out["base"].append(-P @ bc)
         out["coll"].append([np.mean((z < 0).all(1)[y == j]) for j in range(q)])
@@ -88,6 +91,7 @@ def test_recorded_geometry_of_any_shape_matches_numpy(M, widths, q, seed):
         np.testing.assert_allclose(a["truncated"][0, l], ref["T"][l], atol=1e-7 * scale)
         np.testing.assert_array_equal(a["k_trunc"][0, l], ref["k"][l])
         np.testing.assert_allclose(a["residual"][0, l], ref["res"][l], atol=1e-7 * scale)
+        np.testing.assert_allclose(a["residual_active"][0, l], ref["res_live"][l], atol=1e-7 * scale)
         assert a["rank"][0, l] == ref["rank"][l]
         np.testing.assert_allclose(a["base_points"][0, l], ref["base"][l],
                                    atol=1e-7 * (1 + np.abs(ref["base"][l]).max()))
@@ -99,7 +103,7 @@ def test_recorded_geometry_of_any_shape_matches_numpy(M, widths, q, seed):
     np.testing.assert_allclose(a["outputs"][0], ref["outputs"], atol=1e-9 * (1 + np.abs(ref["outputs"]).max()))
     # the picture is exact where the residual is ~0 relative to the activations, and the trace says so
     pic = rec.picture()
-    want = [l + 1 for l in range(len(widths)) if not ref["res"][l] <= 1e-6 * max(1.0, a["act_scale"][0, l])]
+    want = [l + 1 for l in range(len(widths)) if not ref["res_live"][l] <= 1e-6 * max(1.0, a["act_scale"][0, l])]
     assert pic["approximate_layers"] == want and pic["exact"] == (not want)
     full_row_rank = all(r == w for r, w in zip(ref["rank"], widths, strict=True))
     if full_row_rank:                                          # narrow or square, full rank: spec 2.4 exact
@@ -290,8 +294,10 @@ def test_dead_network_warns_and_render_exits_3_unless_forced(tmp_path):
                   tmp_path / "dead.npz", cwd=tmp_path)
     assert_one_line_error(proc, 3, "dead network", "trace kept")
     tr = trace_mod.load(tmp_path / "dead.npz")
-    assert tr.failed and any("WARNING: dead network" in ln for ln in make_frames(tr, 15, 1, "light",
-                                                                                  "training").card.lines)
+    lines = make_frames(tr, 15, 1, "light", "training").card.lines
+    assert tr.failed and any("WARNING: dead network: hidden layer 2 is zero" in ln for ln in lines)
+    assert all(len(ln) <= 100 for ln in lines)
+    assert tr.meta["picture"]["exact"] is False or tr["residual_active"][:, 1].max() == 0.0
     args = ("render", "layers", "--trace", tmp_path / "dead.npz", "--quality", "l", "--renderer", "matplotlib",
             "--format", "png", "--duration", "1", "--out", tmp_path / "media")
     proc = geomdl(*args, cwd=tmp_path)
