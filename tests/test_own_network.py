@@ -442,3 +442,14 @@ def test_lightning_callback_records_a_fit(tmp_path):
     tr = trace_mod.load(cb.saved)
     assert tr["steps"].tolist() == [0, 3, 6, 9] and np.isfinite(tr["loss"][1:]).all()
     assert tr.meta["source"] == "lightning" and tr.meta["widths"] == [8, 4]
+
+
+def test_diverged_network_is_a_failed_run(tmp_path):
+    model = sequential(2, [5], 2)
+    with torch.no_grad():
+        model[2].weight.fill_(1e308)                         # outputs overflow to inf: diverged
+    X, y = blobs(2, 2, 10)
+    rec = Recorder.from_module(model, X, y, check=False)
+    rec.snapshot(0, float("inf"))
+    tr = trace_mod.load(rec.save(tmp_path / "div.npz"))
+    assert tr.meta["stop_reason"] == "diverged" and tr.failed and tr.meta["health"] is None
