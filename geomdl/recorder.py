@@ -437,7 +437,8 @@ class Recorder:
             "output_dim": self.out_dim, "loss": loss or "not given", "stop_reason": reason, "stop_message": message,
             "final_step": self.steps[-1], "notes": notes_out + user_notes, "user_notes": user_notes,
             "warnings": warnings, "title": title, "source": source or self.source, "projected": self.projected,
-            "dataset": "network", "picture": pic, "views": views, "health": None if reason == "diverged" else self.health_summary(),
+            "dataset": "network", "picture": pic, "views": views,
+            "health": None if reason == "diverged" else self.health_summary(),
             "layer_view": ("x^(l) projected by a PCA fitted once per layer on the first snapshot's activations "
                            "(exact at any width)") if self.layer_view else None,
         }
