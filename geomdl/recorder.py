@@ -125,6 +125,15 @@ class _Spool:
             parts.append(np.stack(self.buf[key]))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
+    def read_row(self, key: str, i: int) -> np.ndarray:
+        """Snapshot ``i`` (negative: from the end) of ``key`` alone, without reading the others."""
+        shape, dt = self.meta[key]
+        i = i % self.count
+        if i >= self.on_disk:
+            return self.buf[key][i - self.on_disk]
+        n = int(np.prod(shape, dtype=np.int64))
+        return np.fromfile(self.dir / f"{key}.raw", dtype=dt, count=n, offset=i * n * dt.itemsize).reshape(shape)
+
     def stream_npy(self, key: str, fh, chunk: int = 1 << 24) -> None:
         """Write the stacked array ``(S, ...)`` as ``.npy`` bytes to ``fh`` without loading it."""
         shape, dt = self.meta[key]
@@ -401,8 +410,8 @@ class Recorder:
 
         if not len(self) or self.out_dim < self.q:
             return None
-        out = self._spool.read("outputs")
-        first, final = out[0, :, : self.q].astype(float), out[-1, :, : self.q].astype(float)
+        first = self._spool.read_row("outputs", 0)[:, : self.q].astype(float)
+        final = self._spool.read_row("outputs", -1)[:, : self.q].astype(float)
         if not (np.isfinite(first).all() and np.isfinite(final).all()):
             return None                                            # diverged: reported as such
         acc0 = health.accuracy(first, self.labels) if len(self) > 1 else None
