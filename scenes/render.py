@@ -38,6 +38,7 @@ class SceneSpec:
     frames: str
     about: str
     kinds: tuple[str, ...] = ()   # other trace kinds it can draw from a given --trace
+    views: tuple[str, ...] = ("input",)   # --view choices: input space, or also each layer's own space
 
     def draws(self, kind: str | None) -> bool:
         return kind == self.experiment or kind in self.kinds
@@ -55,12 +56,14 @@ SCENES: dict[str, SceneSpec] = {
     "layers": SceneSpec(
         "layers", "layers", "scenes.layers_frames:LayersFrames",
         "A trained network (default: MNIST digits 0 1 2, --dataset mnist|clustered): the data move through the "
-        "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn.",
-        kinds=("truncation-speed",)),
+        "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn (also a recorded "
+        "network of yours: geomdl record).",
+        kinds=("truncation-speed", "network"), views=("input", "layer")),
     "training": SceneSpec(
         "training", "layers", "scenes.layers_frames:TrainingFrames",
         "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
-        "NC1 and delta_P readouts.", kinds=("truncation-speed",)),
+        "NC1 and delta_P readouts (also a recorded network of yours: geomdl record).",
+        kinds=("truncation-speed", "network"), views=("input", "layer")),
     "flows": SceneSpec(
         "flows", "flows", "scenes.flows_frames:FlowsFrames",
         "Outputs in R^Q under standard gradient descent (curves) vs the adapted Penrose flow (straight lines), "
@@ -114,14 +117,17 @@ def check_renderable(trace: Trace, force: bool = False) -> None:
 
 def default_scene(kind: str | None) -> SceneSpec:
     """The scene registered for traces of ``kind`` (the first in :data:`SCENES` whose experiment it is)."""
-    matches = [s for s in SCENES.values() if s.experiment == kind]
+    matches = [s for s in SCENES.values() if s.experiment == kind] or [s for s in SCENES.values() if kind in s.kinds]
     if not matches:
         raise GeomdlError(f"no scene draws traces of kind {kind!r}")
     return matches[0]
 
 
-def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None):
-    """The frame model of ``scene`` (default: the scene registered for the trace's kind)."""
+def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None,
+                view: str = "input"):
+    """The frame model of ``scene`` (default: the scene registered for the trace's kind); ``view``: ``input``
+    (the truncation picture in input space) or, for scenes that offer it, ``layer`` (each layer's activations
+    in its own PCA: exact where the input-space picture is approximate)."""
     if theme not in THEMES:
         raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
@@ -133,13 +139,16 @@ def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str 
         if not spec.draws(trace.meta.get("kind")):
             raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a "
                               f"{trace.meta.get('kind')!r} run")
-    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme)
+    if view not in spec.views:
+        raise GeomdlError(f"scene {spec.name!r} has no view {view!r}; its views: {', '.join(spec.views)}")
+    kw = {"view": view} if view != "input" else {}
+    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme, **kw)
 
 
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
-                 scene: str | None = None, at: list[float] | None = None) -> list[Path]:
+                 scene: str | None = None, at: list[float] | None = None, view: str = "input") -> list[Path]:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
 
     ``fmt``: ``mp4``; ``webm`` / ``gif`` / ``storyboard`` (the MP4 master plus a VP9 WebM, a looping palette
@@ -153,7 +162,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     q = export.quality(quality)
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    frames = make_frames(trace, q.fps, duration, theme, scene)
+    frames = make_frames(trace, q.fps, duration, theme, scene, view)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 
@@ -189,7 +198,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
 def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str = "mp4",
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
-           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+           progress: Callable[[int, int], None] | None = None, view: str = "input") -> list[Path]:
     """Render ``trace`` (a :class:`~geomdl.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -199,8 +208,8 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
     ``manim`` or ``matplotlib``. ``fmt``, ``quality``, ``theme``, ``duration`` (seconds of animation, after
     the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
-    run) and ``progress(i, n)`` as in :func:`render_trace`. Bad input raises :class:`GeomdlError` before
-    anything is written.
+    run), ``progress(i, n)`` and ``view`` (``input`` or ``layer``) as in :func:`render_trace`. Bad input
+    raises :class:`GeomdlError` before anything is written.
     """
     import warnings  # noqa: PLC0415
 
@@ -229,14 +238,19 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     if notice:
         warnings.warn(notice.removeprefix("notice: "), stacklevel=2)
     if stem is None:
-        try:
-            run = experiments.output_stem(kind, tr.meta.get("config", {}))
-        except GeomdlError:   # a kind with no registered experiment: name it by its seed
-            run = f"seed{tr.meta.get('seed', 0)}"
-        stem = f"{spec.name}_{run}_{rname}_{theme}_{q.tag}"
+        if kind == "network":   # a recorded user network: its facts, not an experiment's defaults
+            from geomdl.recorder import network_stem  # noqa: PLC0415
+
+            run = network_stem(tr.meta)
+        else:
+            try:
+                run = experiments.output_stem(kind, tr.meta.get("config", {}))
+            except GeomdlError:   # a kind with no registered experiment: name it by its seed
+                run = f"seed{tr.meta.get('seed', 0)}"
+        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{q.tag}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
     return render_trace(tr, out_dir, stem, fmt=fmt, quality=quality, renderer=rname, theme=theme, duration=duration,
-                        progress=progress, force=force, scene=spec.name, at=at)
+                        progress=progress, force=force, scene=spec.name, at=at, view=view)
 
 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,

@@ -110,8 +110,9 @@ def test_reference_signatures_match_the_code():
     assert len(headings) >= 7
     for dotted, params in headings:
         mod_name, _, attr = dotted.rpartition(".")
-        if mod_name.endswith(".Trace"):
-            obj = getattr(importlib.import_module(mod_name.rpartition(".")[0]).Trace, attr)
+        if mod_name.rpartition(".")[2][:1].isupper():     # a class's method: module.Class.method
+            module, _, cls = mod_name.rpartition(".")
+            obj = getattr(getattr(importlib.import_module(module), cls), attr)
         else:
             obj = getattr(importlib.import_module(mod_name), attr)
         fn = ast.parse(f"def f({params}): pass").body[0].args

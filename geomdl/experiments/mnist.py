@@ -4,8 +4,9 @@ A ReLU network with ``L = Q`` hidden layers (``Q + 1`` affine layers), hidden
 widths ``784`` (configurable, non-increasing, ``>= Q``) and ``Q`` outputs (or 10, one per digit),
 is trained on a digit subset with MSE or cross-entropy until each loss threshold (default 0.1, 0.05, 0.01) is
 reached or training is stuck. At every snapshot (start, a geometric schedule, each threshold, the end) the
-network's geometry is computed once (:class:`geomdl.wide_chain.SolvedChain`: LU solves for the 784 x 784
-cumulative layers) and reused for everything: the truncated data ``T_l(X)`` (projected on the PCA fitted once
+network's geometry is computed once by the one recorder of every MLP shape (:class:`geomdl.recorder.Recorder`,
+projected; :class:`geomdl.wide_chain.SolvedChain`: LU solves for the 784 x 784 cumulative layers) and reused for
+everything: the truncated data ``T_l(X)`` (projected on the PCA fitted once
 on the original training digits), each layer's cone (base point and projected edges), the rank and the
 representation residual of every ``W^(l)``, neural-collapse metrics, ``delta_P`` and the network metric ``d``.
 
@@ -32,6 +33,7 @@ import numpy as np
 from geomdl import geometry, health, metrics, mnist, projection
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.model import DEVICES, build_model, check_widths, resolve_device, resolve_dtype
+from geomdl.recorder import Recorder
 from geomdl.threshold_training import ThresholdTrainConfig, train_to_thresholds
 from geomdl.trace import SCHEMA, Trace, now_iso, package_versions
 from geomdl.training import TrainResult
@@ -70,6 +72,7 @@ class MnistConfig:
     dtype: str = "float32"
     device: str = "cpu"
     seed: int = 0
+    allow_wide: bool = False     # any hidden widths (a user's own data through ``layers --data``)
 
     def train_config(self) -> ThresholdTrainConfig:
         return ThresholdTrainConfig(loss=self.loss, thresholds=tuple(self.thresholds), optimizer=self.optimizer,
@@ -79,7 +82,8 @@ class MnistConfig:
                                     patience=self.patience, seed=self.seed)
 
     def validate(self) -> None:
-        mnist.check_digits(self.digits)
+        if not self.allow_wide:      # own data: classes 0..Q-1, not digits
+            mnist.check_digits(self.digits)
         if not 0 <= self.seed < 2**32:
             raise GeomdlError(f"seed must be in 0..2**32-1 (got {self.seed})")
         if self.loss not in LOSS_CHOICES:
@@ -214,8 +218,8 @@ class MnistRun:
 
 
 def network_widths(cfg: MnistConfig, m: int, q: int) -> list[int]:
-    widths = list(cfg.widths) if cfg.widths is not None else [m] * q
-    check_widths(m, widths, q)
+    widths = list(cfg.widths) if cfg.widths is not None else [max(m, q) if cfg.allow_wide else m] * q
+    check_widths(m, widths, q, cfg.allow_wide)
     return widths
 
 
@@ -284,41 +288,27 @@ def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs
 
 
 def record_snapshot(run_state: dict, step: int, loss: float, tags: list[str], model) -> Snapshot:
-    """Compute one :class:`Snapshot` from the model's current parameters (one SolvedChain, reused)."""
+    """Compute one :class:`Snapshot` from the model's current parameters: the geometry by the one recorder
+    (:meth:`geomdl.recorder.Recorder.record`, projected), the metrics from its chain and forward pass."""
     d: mnist.DigitData = run_state["data"]
-    mean, comps = run_state["pca"]
+    rec: Recorder = run_state["recorder"]
     q, targets, widths = d.q, run_state["targets"], run_state["widths"]
     Ws, bs, W_out, b_out = model.layer_arrays()
-    hidden_tr, out_tr = forward(d.X_train, Ws, bs, W_out, b_out)
-    chain = SolvedChain.from_layers(Ws, bs)
-    cr = chain.truncate(d.X_train, hidden_tr)
-    L, M = len(widths), d.dim
-    T_proj = np.stack([projection.project(T, mean, comps) for T in cr.truncated])
-    P = chain.base_points()
-    E = np.full((L, M, comps.shape[0]), np.nan)
-    for l, ly in enumerate(chain.layers):
-        E[l, : ly.width] = ly.project_edges(comps)
-    bc = np.full((L, M), np.nan)
-    for l, ly in enumerate(chain.layers):
-        bc[l, : ly.width] = ly.b
-    k = np.stack(cr.k)
-    onehot = np.eye(q)[d.y_train]
-    sizes = onehot.sum(axis=0)
-    w = np.array(widths)[:, None]
-    collapsed = ((k == w).astype(float) @ onehot) / sizes
-    partial = (((k > 0) & (k < w)).astype(float) @ onehot) / sizes
+    g = rec.record(step, loss, Ws, bs, W_out, b_out)
+    chain, cr, out_tr, a = g.chain, g.result, g.outputs, g.arrays
+    L = len(widths)
+    k = a["k_trunc"].astype(np.int64)
     met = snapshot_metrics(d.X_train, d.y_train, d.X_test, d.y_test, q, targets, Ws, bs, W_out, b_out, chain,
-                           cr.truncated, hidden_tr, out_tr)
+                           cr.truncated, cr.hidden, out_tr)
     met.update({f"rank_l{l + 1}": float(chain.layers[l].rank) for l in range(L)})
     met.update({f"residual_l{l + 1}": float(cr.residual[l]) for l in range(L)})
     met.update({f"collapsed_l{l + 1}": float((k[l] == widths[l]).sum()) for l in range(L)})
     keep_first = any(t.startswith("threshold") or t == "final" for t in tags)
     return Snapshot(
-        step=step, loss=loss, tags=list(tags), truncated_proj=T_proj, b_cum=bc, base_points=P,
-        base_proj=projection.project(P, mean, comps), edges_proj=E, outputs=out_tr,
-        k_trunc=k.astype(np.int16), collapsed_frac=collapsed, partial_frac=partial, residual=cr.residual,
-        rank=chain.ranks, smin=np.array([ly.svals[-1] if ly.svals.size else np.nan for ly in chain.layers]),
-        smax=np.array([ly.svals[0] if ly.svals.size else np.nan for ly in chain.layers]), metrics=met,
+        step=step, loss=loss, tags=list(tags), truncated_proj=a["truncated_proj"], b_cum=a["b_cum"],
+        base_points=a["base_points"], base_proj=a["base_points_proj"], edges_proj=a["edges_proj"], outputs=out_tr,
+        k_trunc=k.astype(np.int16), collapsed_frac=a["collapsed_frac"], partial_frac=a["partial_frac"],
+        residual=cr.residual, rank=chain.ranks, smin=a["smin"], smax=a["smax"], metrics=met,
         first_layer=(Ws[0].copy(), bs[0].copy()) if keep_first else None)
 
 
@@ -334,7 +324,7 @@ def live_model(M: int, widths: list[int], out_dim: int, cfg: MnistConfig, device
     """
     for k in range(INIT_TRIES):
         seed = (cfg.seed + 7919 * k) % 2**32
-        model = build_model(M, widths, out_dim, dtype=cfg.dtype, device=device, seed=seed)
+        model = build_model(M, widths, out_dim, dtype=cfg.dtype, device=device, seed=seed, allow_wide=cfg.allow_wide)
         Ws, bs, _, _ = model.layer_arrays()
         if all((h > 0).any() for h in geometry.hidden_activations(X, Ws, bs)):
             return model, seed
@@ -364,7 +354,8 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
         mean, comps = projection.fit_pca(data.X_train, 3)
     device = resolve_device(cfg.device)
     model, init_seed = live_model(M, widths, out_dim, cfg, str(device), data.X_train)
-    state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths}
+    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps))
+    state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths, "recorder": rec}
     snaps: list[Snapshot] = []
     t_snap = [0.0]
 
@@ -383,6 +374,7 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
     result, reached = train_to_thresholds(model, data.X_train, targets[data.y_train], cfg.train_config(),
                                           on_snapshot, progress)
     total = time.perf_counter() - t1
+    rec.close()
     verdict = None
     if snaps and result.stop_reason != "diverged":  # degenerate runs are failures (geomdl.health)
         start = snaps[0].outputs[:, targets] if snaps[0].step == 0 else None

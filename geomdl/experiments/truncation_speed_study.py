@@ -188,7 +188,7 @@ def write_tables(result: dict, out_dir: Path) -> list[Path]:
 
 
 # =================================================================================================================
-# The contraction rate lambda(t) = -d/dt log s(t) against the number already truncated n(t) (issue 11; T. Chen,
+# The contraction rate lambda(t) = -d/dt log s(t) against the number already truncated n(t) (T. Chen,
 # arXiv 2501.07400; definitions and estimator in geomdl.contraction), in two settings:
 #   partial: the truncation-speed experiment (partial construction, GD, its defaults);
 #   random:  random initialisation (PyTorch's default, re-drawn while some hidden layer is dead on the data, as
