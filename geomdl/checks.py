@@ -1,5 +1,6 @@
-"""What every config shares, declared once: the checks (each raises :class:`GeomdlError` with a one-line
-message) and :func:`subconfig`, which hands a flat experiment config's fields to a component's config."""
+"""What every config shares, declared once: the checks (each raises a :class:`GeomdlError` with a one-line
+message; an unknown choice is a :class:`UsageError`, exit 2) and :func:`subconfig`, which hands a flat experiment
+config's fields to a component's config."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 SEED_MAX = 2**32 - 1
 T = TypeVar("T")
@@ -23,7 +24,7 @@ def check_choice(value: str, choices: Iterable[str], what: str) -> None:
     """``value`` is one of ``choices``: ``unknown <what> 'x'; known: a, b``."""
     choices = tuple(choices)
     if value not in choices:
-        raise GeomdlError(f"unknown {what} {value!r}; known: {', '.join(choices)}")
+        raise UsageError(f"unknown {what} {value!r}; known: {', '.join(choices)}")
 
 
 def subconfig(cls: type[T], source: Any, **override: Any) -> T:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geomdl.errors import GeomdlError
-from geomdl.io.atomic import ensure_writable_dir
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.io.atomic import atomic_group, ensure_writable_dir
 from geomdl.io.trace import Trace
 from scenes.backends import export
 from scenes.clips.base import THEMES
@@ -38,6 +38,7 @@ class SceneSpec:
     frames: str
     about: str
     kinds: tuple[str, ...] = ()   # other trace kinds it can draw from a given --trace
+    views: tuple[str, ...] = ("input",)   # --view choices: input space, or also each layer's own space
 
     def draws(self, kind: str | None) -> bool:
         return kind == self.experiment or kind in self.kinds
@@ -55,12 +56,14 @@ SCENES: dict[str, SceneSpec] = {
     "layers": SceneSpec(
         "layers", "layers", "scenes.clips.layers:LayersFrames",
         "A trained network (default: MNIST digits 0 1 2, --dataset mnist|clustered): the data move through the "
-        "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn.",
-        kinds=("truncation-speed",)),
+        "truncations T_0 -> T_1 -> ... -> T_L and into the outputs, each layer's cone drawn (also a recorded "
+        "network of yours: geomdl record).",
+        kinds=("truncation-speed", "network"), views=("input", "layer")),
     "training": SceneSpec(
         "training", "layers", "scenes.clips.layers:TrainingFrames",
         "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
-        "NC1 and delta_P readouts.", kinds=("truncation-speed",)),
+        "NC1 and delta_P readouts (also a recorded network of yours: geomdl record).",
+        kinds=("truncation-speed", "network"), views=("input", "layer")),
     "flows": SceneSpec(
         "flows", "flows", "scenes.clips.flows:FlowsFrames",
         "Outputs in R^Q under standard gradient descent (curves) vs the adapted Penrose flow (straight lines), "
@@ -82,7 +85,7 @@ SCENES: dict[str, SceneSpec] = {
 
 def scene_spec(name: str) -> SceneSpec:
     if name not in SCENES:
-        raise GeomdlError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
+        raise UsageError(f"unknown scene {name!r}; known scenes: {', '.join(SCENES)} (see: geomdl list)")
     return SCENES[name]
 
 
@@ -93,7 +96,7 @@ def manim_available() -> bool:
 def resolve_renderer(name: str) -> tuple[str, str | None]:
     """``auto`` -> Manim when importable, else matplotlib (with a one-line notice)."""
     if name not in RENDERERS:
-        raise GeomdlError(f"unknown renderer {name!r}; known: {', '.join(RENDERERS)}")
+        raise UsageError(f"unknown renderer {name!r}; known: {', '.join(RENDERERS)}")
     if name == "auto":
         if manim_available():
             return "manim", None
@@ -125,9 +128,9 @@ class RenderOptions:
         comma-separated text."""
         q = export.quality(quality)
         if fmt not in export.FORMATS:
-            raise GeomdlError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+            raise UsageError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
         if theme not in THEMES:
-            raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+            raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
         if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
             raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
         times = None
@@ -136,19 +139,20 @@ class RenderOptions:
                 try:
                     times = tuple(float(v) for v in at.split(",") if v.strip())
                 except ValueError:
-                    raise GeomdlError(f"at= must be comma-separated seconds, got {at!r}") from None
+                    raise UsageError(f"at= must be comma-separated seconds, got {at!r}") from None
             else:
                 times = tuple(float(t) for t in at)
             if not times or not all(0 <= t < float("inf") for t in times):
                 raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
             if fmt != "png":
-                raise GeomdlError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
+                raise UsageError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
         rname, notice = resolve_renderer(renderer)
         return cls(q, fmt, rname, theme, float(duration), times, notice)
 
 
 def check_renderable(trace: Trace, force: bool = False) -> None:
-    """A failed run (diverged, dead network) is reported, not rendered as a result, unless forced."""
+    """A failed run (diverged, dead network, degenerate: :mod:`geomdl.nn.health`) is reported, not rendered as a
+    result, unless forced."""
     if trace.failed and not force:
         msg = trace.meta.get("stop_message") or trace.meta.get("stop_reason")
         raise GeomdlError(f"not rendering a failed run: {msg} (use --force to render it anyway)")
@@ -156,22 +160,25 @@ def check_renderable(trace: Trace, force: bool = False) -> None:
 
 def default_scene(kind: str | None) -> SceneSpec:
     """The scene registered for traces of ``kind`` (the first in :data:`SCENES` whose experiment it is)."""
-    matches = [s for s in SCENES.values() if s.experiment == kind]
+    matches = [s for s in SCENES.values() if s.experiment == kind] or [s for s in SCENES.values() if kind in s.kinds]
     if not matches:
         raise GeomdlError(f"no scene draws traces of kind {kind!r}")
     return matches[0]
 
 
-def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None):
-    """The frame model of ``scene`` (default: the scene registered for the trace's kind)."""
+def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None,
+                view: str = "input"):
+    """The frame model of ``scene`` (default: the scene registered for the trace's kind); ``view``: ``input``
+    (the truncation picture in input space) or, for scenes that offer it, ``layer`` (each layer's activations
+    in its own PCA: exact where the input-space picture is approximate)."""
     if theme not in THEMES:
-        raise GeomdlError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
+        raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
-    return _frames_of(trace, fps, duration, theme, scene)
+    return _frames_of(trace, fps, duration, theme, scene, view)
 
 
-def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None):
+def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None, view: str = "input"):
     """:func:`make_frames` once ``theme`` and ``duration`` are known to be good (:class:`RenderOptions`)."""
     if scene is None:
         spec = default_scene(trace.meta.get("kind"))
@@ -180,13 +187,16 @@ def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str |
         if not spec.draws(trace.meta.get("kind")):
             raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a "
                               f"{trace.meta.get('kind')!r} run")
-    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme)
+    if view not in spec.views:
+        raise GeomdlError(f"scene {spec.name!r} has no view {view!r}; its views: {', '.join(spec.views)}")
+    kw = {"view": view} if view != "input" else {}
+    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme, **kw)
 
 
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
-                 scene: str | None = None, at: list[float] | None = None) -> list[Path]:
+                 scene: str | None = None, at: list[float] | None = None, view: str = "input") -> list[Path]:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
 
     ``fmt``: ``mp4``; ``webm`` / ``gif`` / ``storyboard`` (the MP4 master plus a VP9 WebM, a looping palette
@@ -194,20 +204,20 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quali
     the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
     """
     if renderer not in ("manim", "matplotlib"):
-        raise GeomdlError(f"unknown renderer {renderer!r}; resolve 'auto' first")
+        raise UsageError(f"unknown renderer {renderer!r}; resolve 'auto' first")
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None)
-    return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene)
+    return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene, view=view)
 
 
 def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
                 progress: Callable[[int, int], None] | None = None, force: bool = False,
-                scene: str | None = None) -> list[Path]:
+                scene: str | None = None, view: str = "input") -> list[Path]:
     """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written."""
     fmt, quality, renderer, at = opts.fmt, opts.quality, opts.renderer, opts.at
     q = quality
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene)
+    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
 
@@ -222,24 +232,29 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
             clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
             if not at:
                 return [export.last_frame_png(clip, png)]
-            return export.stills(clip, out_dir, stem, list(at))
+            with atomic_group():   # the stills are one set
+                return export.stills(clip, out_dir, stem, list(at))
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
-    out = [_render_mp4(frames, mp4, quality, renderer, progress)]
-    if fmt == "gif":
-        out.append(export.mp4_to_gif(mp4, out_dir / f"{stem}.gif", q.fps))
-    elif fmt == "webm":
-        out.append(export.mp4_to_webm(mp4, out_dir / f"{stem}.webm"))
-    elif fmt == "storyboard":
-        out += export.storyboard(mp4, out_dir / f"{stem}_storyboard", title=stem)
+    # the MP4 and what is made from it are one set: all replace the earlier files, or none does
+    with atomic_group() as group:
+        out = [_render_mp4(frames, mp4, quality, renderer, progress)]
+        master = group.staged_path(mp4)   # not yet renamed into place
+        if fmt == "gif":
+            out.append(export.mp4_to_gif(master, out_dir / f"{stem}.gif", q.fps))
+        elif fmt == "webm":
+            out.append(export.mp4_to_webm(master, out_dir / f"{stem}.webm"))
+        elif fmt == "storyboard":
+            out += export.storyboard(master, out_dir / f"{stem}_storyboard", title=stem)
     return out
 
 
 def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str = "mp4",
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
-           progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None) -> list[Path]:
+           progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None,
+           view: str = "input") -> list[Path]:
     """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -249,9 +264,9 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
     ``manim`` or ``matplotlib``. ``fmt``, ``quality``, ``theme``, ``duration`` (seconds of animation, after
     the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
-    run) and ``progress(i, n)`` as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked
-    already, in place of ``fmt`` .. ``at`` (its fallback notice is then the caller's to show). Bad input raises
-    :class:`GeomdlError` before anything is written.
+    run), ``progress(i, n)`` and ``view`` (``input`` or ``layer``) as in :func:`render_trace`; or ``options``, a
+    :class:`RenderOptions` checked already, in place of ``fmt`` .. ``at`` (its fallback notice is then the
+    caller's to show). Bad input raises :class:`GeomdlError` before anything is written.
     """
     import warnings  # noqa: PLC0415
 
@@ -271,13 +286,18 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     rname, theme, q = opts.renderer, opts.theme, opts.quality
     check_renderable(tr, force)
     if stem is None:
-        try:
-            run = experiments.output_stem(kind, tr.meta.get("config", {}))
-        except GeomdlError:   # a kind with no registered experiment: name it by its seed
-            run = f"seed{tr.meta.get('seed', 0)}"
-        stem = f"{spec.name}_{run}_{rname}_{theme}_{q.tag}"
+        if kind == "network":   # a recorded user network: its facts, not an experiment's defaults
+            from geomdl.io.recorder import network_stem  # noqa: PLC0415
+
+            run = network_stem(tr.meta)
+        else:
+            try:
+                run = experiments.output_stem(kind, tr.meta.get("config", {}))
+            except GeomdlError:   # a kind with no registered experiment: name it by its seed
+                run = f"seed{tr.meta.get('seed', 0)}"
+        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{q.tag}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
-    return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name)
+    return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name, view=view)
 
 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,

@@ -107,6 +107,9 @@ done
 run .venv/bin/geomdl experiment truncation-speed --out media/gallery
 keep "$MEDIA/experiments/truncation-speed/truncation_speed.png" experiments/truncation_speed.png
 
+run .venv/bin/geomdl experiment contraction-rate --seeds 20 --out media/gallery
+keep "$MEDIA/experiments/contraction-rate/contraction_rate.png" experiments/contraction_rate.png
+
 run .venv/bin/geomdl experiment perturb --out media/gallery
 keep "$MEDIA/experiments/perturb/clustered_zero-loss_train/perturbation_fraction.png" \
     experiments/perturb_fraction.png

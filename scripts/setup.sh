@@ -37,7 +37,7 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing geomdl and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[manim,cluster,dev]"
+    .venv/bin/python -m pip install -q -e ".[manim,cluster,dev,lightning]"
     echo "$want" > "$stamp"
 fi
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from geomdl.experiments import truncation_speed as ts
+
+# Derandomised: the same examples on every machine and run, so the suite gives one verdict everywhere.
+settings.register_profile("geomdl", derandomize=True, print_blob=True)
+settings.load_profile("geomdl")
 
 SMALL = dict(q=3, n_per_class=12, steps=30, snapshots=4)
 

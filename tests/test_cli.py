@@ -203,7 +203,7 @@ def test_render_trains_caches_and_writes_one_mp4(first_render, cached_trace):
     clip_dir = run.out / SCENE
     (mp4,) = printed_paths(run.proc)
     assert mp4.suffix == ".mp4" and mp4.parent == clip_dir, mp4
-    assert mp4.name.startswith(f"{SCENE}_q3_seed0_gd_lr0.01_steps60_") and "_matplotlib_light_480p15" in mp4.name
+    assert mp4.name.startswith(f"{SCENE}_q3_seed0_gd_lrauto_steps60_") and "_matplotlib_light_480p15" in mp4.name
     assert files_under(clip_dir) == {mp4.name}
     assert cached_trace.parent == run.out / "traces" and cached_trace.name.startswith(f"{SCENE}_")
     assert "training" in run.proc.stderr and "using cached trace" not in run.proc.stderr
@@ -377,6 +377,7 @@ def bad_files(tmp_path_factory, cached_trace) -> dict[str, Path]:
 
 R = ["render", SCENE]
 T = ["train", SCENE]
+DEGENERATE = ["--q", "5", "--seed", "1", "--lr", "0.01", "--steps", "1200"]
 # (id, argv; {out} is the output folder, {half} {png} {foreign} {file} {folder} the bad files), exit code
 # (None: any non-zero), substrings of the error line, files allowed to appear in OUT (globs)
 BAD = [
@@ -389,13 +390,13 @@ BAD = [
     ("seed-1", [*R, "--seed", "-1"], 2, ["--seed"], []),
     ("duration0", [*R, "--duration", "0"], 1, ["duration"], []),
     ("duration-inf", [*R, "--duration", "inf"], 1, ["duration"], []),
-    ("unknown-scene", ["render", "nosuch"], 1, ["nosuch", SCENE], []),
-    ("unknown-experiment", ["train", "nosuch"], 1, ["nosuch", SCENE], []),
+    ("unknown-scene", ["render", "nosuch"], 2, ["nosuch", SCENE], []),
+    ("unknown-experiment", ["train", "nosuch"], 2, ["nosuch", SCENE], []),
     ("missing-scene", ["render"], 2, ["scene"], []),
     ("unknown-option", [*R, "--bogus"], 2, ["--bogus"], []),
-    ("format-avi", [*R, "--format", "avi"], 1, ["avi", "mp4"], []),
-    ("quality-z", [*R, "--quality", "z"], 1, ["'z'", "l, m, h, k"], []),
-    ("renderer-x", [*R, "--renderer", "x"], 1, ["'x'", "matplotlib"], []),
+    ("format-avi", [*R, "--format", "avi"], 2, ["avi", "mp4"], []),
+    ("quality-z", [*R, "--quality", "z"], 2, ["'z'", "l, m, h, k"], []),
+    ("renderer-x", [*R, "--renderer", "x"], 2, ["'x'", "matplotlib"], []),
     ("trace-missing", [*R, "--trace", "{out}/../nope.npz"], 1, ["does not exist"], []),
     ("trace-truncated", [*R, "--trace", "{half}"], 1, ["truncated"], []),
     ("trace-png", [*R, "--trace", "{png}"], 1, ["not a geomdl trace"], []),
@@ -408,6 +409,11 @@ BAD = [
     # lr 0.05 kills the default network at step 2: exit 3, the trace kept for inspection, no clip
     ("dead-render", [*R, "--lr", "0.05", *CLIP, *MPL], 3, ["dead"], ["traces/*.npz"]),
     ("dead-train", [*T, "--lr", "0.05"], 3, ["dead"], ["traces/*.npz"]),
+    # the old fixed lr 0.01 at Q=5, seed 1 ends with two output clusters: degenerate, refused like a dead run
+    ("degenerate-render", [*R, *DEGENERATE, *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
+     ["traces/*.npz"]),
+    ("degenerate-train", [*T, *DEGENERATE], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
+    ("q9-auto-lr", [*T, "--q", "9"], 1, ["Q = 2..8", "--lr"], []),
 ]
 
 
@@ -461,13 +467,17 @@ def test_bad_input_is_one_line_error_and_writes_nothing(bad_runs, bad_files, cas
 
 
 def test_dead_network_is_not_rendered_even_from_its_trace(tmp_path):
-    """The kept trace of a dead run renders only with --force (one-line error otherwise)."""
+    """The kept trace of a dead run renders only with --force (one-line error, exit 3, otherwise); train --force
+    keeps it and exits 0."""
     out = tmp_path / "media"
     proc = geomdl("train", SCENE, "--lr", "0.05", "--out", out, cwd=tmp_path)
     assert_one_line_error(proc, 3, "dead", "trace kept")
+    proc = geomdl("train", SCENE, "--lr", "0.05", "--force", "--out", out, cwd=tmp_path)
+    assert_ok(proc)
+    assert "warning: training failed (dead)" in proc.stderr
     (trace,) = (out / "traces").glob("*.npz")
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--out", out, cwd=tmp_path)
-    assert_one_line_error(proc, 1, "--force")
+    assert_one_line_error(proc, 3, "--force")
     assert not files_under(out / SCENE)
     proc = geomdl("render", SCENE, "--trace", trace, *CLIP, *MPL, "--format", "png", "--force", "--out", out,
                   cwd=tmp_path)

@@ -170,18 +170,24 @@ def test_partial_construction_start_counts_random(q, n, draw):
 def test_partial_construction_per_layer_fractions_and_other_layers_unchanged():
     n = 80
     X, labels = data.clustered(data.ClusteredConfig(q=3, n_per_class=n, seed=5))
-    full = constructions.clustered_construction(X, labels)
     con = constructions.partial_construction(X, labels, [0.22, 1.0, 0.5])
+    assert con.t[0] > 0 and con.t[1] == 0.0 and con.t[2] > 0
+    # the bias moves along W n = 1: every cone coordinate shifts by the same t * s; undoing the shifts gives the
+    # full construction with the same weights, whose least-squares output layer is the partial network's
+    bc0 = [b - t * s * (W @ nrm) for W, b, t, s, nrm in zip(con.Wc, con.bc, con.t, con.shifts, con.normals,
+                                                             strict=True)]
+    np.testing.assert_array_equal(bc0[1], con.bc[1])
     for l in range(3):
-        np.testing.assert_array_equal(con.Wc[l], full.Wc[l])
-    np.testing.assert_array_equal(con.bc[1], full.bc[1])
-    np.testing.assert_array_equal(con.W_out, full.W_out)
-    # the bias moves along W n = 1: every cone coordinate shifts by the same t * s
-    shift = con.bc[0] - full.bc[0]
-    np.testing.assert_allclose(shift, con.t[0] * full.shifts[0], rtol=1e-12)
+        np.testing.assert_allclose(con.bc[l] - bc0[l], con.t[l] * con.shifts[l], rtol=1e-12)
+    Ws0, bs0 = constructions.to_layers(con.Wc, bc0)
+    _, out0 = forward(X, Ws0, bs0, con.W_out, con.b_out)
+    assert mse(out0, labels) < 1e-10
     pres, _ = forward(X, *con.layers, con.W_out, con.b_out)
     counts = [int(((pres[l] < 0).sum(1)[labels == l] == 3).sum()) for l in range(3)]
     assert abs(counts[0] - round(0.22 * n)) <= 1 and counts[1] == n and abs(counts[2] - n // 2) <= 1
+    # every point of another class passes every layer unchanged (all pre-activations > 0)
+    for l in range(3):
+        assert (pres[l][labels != l] > 0).all()
 
 
 def test_partial_construction_t_one_is_identity_on_the_data():

@@ -91,3 +91,63 @@ def test_bad_configs_raise(kwargs, message):
         cfg.validate()
     with pytest.raises(GeomdlError, match=message):
         data.clustered(cfg)
+
+
+# ------------------------------------------------------------------ one-vs-rest separability bound (issue 11)
+def simplex_distance(j: int, q: int) -> float:
+    """Distance from e_j to the simplex of the other centres, by numerical minimisation over the simplex."""
+    from scipy.optimize import minimize  # noqa: PLC0415
+
+    others = np.delete(np.eye(q), j, axis=0)                       # (Q-1, Q)
+    e = np.eye(q)[j]
+    x0 = np.full(q - 1, 1.0 / (q - 1)) + 0.1 * np.random.default_rng(q).random(q - 1)
+    res = minimize(lambda lam: np.sum((e - lam @ others) ** 2), x0 / x0.sum(), method="SLSQP",
+                   bounds=[(0, 1)] * (q - 1), constraints=[{"type": "eq", "fun": lambda lam: lam.sum() - 1}],
+                   options={"ftol": 1e-14})
+    return float(np.sqrt(res.fun))
+
+
+def separable_one_vs_rest(X, labels, j) -> bool:
+    """Hard-margin LP: w.x - b >= 1 on class j, <= -1 on the others (feasible iff strictly separable)."""
+    from scipy.optimize import linprog  # noqa: PLC0415
+
+    s = np.where(labels == j, 1.0, -1.0)
+    A = -s[:, None] * np.hstack([X, -np.ones((len(X), 1))])
+    res = linprog(np.zeros(X.shape[1] + 1), A_ub=A, b_ub=-np.ones(len(X)), bounds=[(None, None)] * (X.shape[1] + 1),
+                  method="highs")
+    return res.status == 0
+
+
+@pytest.mark.parametrize("q", range(2, 9))
+def test_separability_radius_is_half_the_distance_to_the_other_centres(q):
+    bound = data.separability_radius(q)
+    assert bound == pytest.approx(math.sqrt(1 + 1 / (q - 1)) / 2)
+    assert simplex_distance(0, q) == pytest.approx(2 * bound, rel=1e-6)
+    assert {2: 0.7071, 3: 0.6124, 7: 0.5401}.get(q, round(bound, 4)) == round(bound, 4)
+
+
+@pytest.mark.parametrize("q", range(2, 9))
+def test_balls_below_the_bound_are_separable_and_above_it_are_not(q):
+    """Sampled balls (points pushed to the sphere, the hardest case) at 0.97 x the bound: every class is LP
+    separable from the rest. At 1.03 x: the midpoint between e_j and the other centres' centroid lies in ball j
+    and in the convex hull of the other balls (the mean of points of theirs), so no hyperplane separates."""
+    bound = data.separability_radius(q)
+    X, labels = data.clustered(data.ClusteredConfig(q=q, n_per_class=60, radius=0.97 * bound, seed=q))
+    centres = np.eye(X.shape[1])[labels]
+    D = X - centres
+    X = centres + 0.97 * bound * D / np.linalg.norm(D, axis=1, keepdims=True)   # on the spheres
+    assert all(separable_one_vs_rest(X, labels, j) for j in range(q))
+    r = 1.03 * bound
+    m = max(3, q)
+    e = np.eye(m)[:q]
+    c = e[1:].mean(0)
+    p = (e[0] + c) / 2
+    assert np.linalg.norm(p - e[0]) <= r
+    pts = e[1:] + (p - c)                            # one point of each other ball, their mean is p
+    assert np.all(np.linalg.norm(pts - e[1:], axis=1) <= r) and np.allclose(pts.mean(0), p)
+    assert not data.separability_radius(q) > r
+
+
+def test_separability_radius_rejects_q_below_2():
+    with pytest.raises(GeomdlError, match="Q must be >= 2"):
+        data.separability_radius(1)

@@ -90,7 +90,8 @@ def test_wedge_chevron_guarantees(seed, n, m):
     assert d >= cfg.gap / np.sqrt(1 + cfg.slope**2) - 1e-12
     pieces = data.chevron_pieces(X, labels)
     if min(np.bincount(pieces, minlength=3)) > 3 and W[:, 1].max() > 0.6:
-        assert not separable(W, C)        # not linearly separable
+        assert not separable(W[:, :2], C[:, :2])   # not linearly separable in the x1-x2 plane (in R^M a small
+        # sample can be separated through the thin extra coordinates: seed 483, n 20, m 4 is)
         # arms first, then the wedge: SLS
         assert separable(X[pieces == 0], X[pieces != 0]) or separable(X[pieces == 1], X[pieces != 1])
 
@@ -151,10 +152,40 @@ def test_concentric_construction_is_wide_and_checks_its_precondition():
     net = constructions.concentric_construction(X, labels)
     assert net.widths == [8, 2] and net.Wc is None
     assert_exact(X, labels, net)
-    with pytest.raises(GeomdlError, match="radius proxy does not separate"):
-        # touching classes: ball radius = shell inner radius up to sampling
-        X2, l2 = data.concentric(data.ConcentricConfig(n_per_class=300, r_ball=0.79, r_shell_in=0.8, m=3))
+    # touching classes: ball radius = shell inner radius up to sampling
+    X2, l2 = data.concentric(data.ConcentricConfig(n_per_class=300, r_ball=0.79, r_shell_in=0.8, m=3))
+    with pytest.raises(GeomdlError, match="K=4 directions does not separate ball and shell"):
         constructions.concentric_construction(X2, l2, k=4)
+    # a ball point beyond a shell point on the same ray: no positively homogeneous proxy separates them
+    X3 = np.vstack([X2[l2 == 0][:-1], 1.01 * X2[l2 == 1][:1], X2[l2 == 1]])
+    with pytest.raises(GeomdlError, match="no first-layer width K <= 4096"):
+        constructions.concentric_construction(X3, l2)
+
+
+@pytest.mark.parametrize("m", [2, 3, 4, 5, 6])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_concentric_default_width_works_for_m_2_to_6(m, seed):
+    """The default first-layer width separates ball and shell with a strict margin in every dimension 2..6 (the
+    old fixed max(50, 4M) failed for every M >= 4); checked independently: the ball's largest radius proxy is
+    below the layer-2 thresholds, the shell's smallest above, by a quarter of the gap."""
+    X, labels = data.concentric(data.ConcentricConfig(n_per_class=200, m=m, seed=seed))
+    net = constructions.concentric_construction(X, labels)
+    assert_exact(X, labels, net)
+    s = np.maximum(X @ net.Ws[0].T, 0).sum(axis=1)
+    a2, b2 = -net.bs[1]
+    gap = s[labels == 1].min() - s[labels == 0].max()
+    assert gap > 0
+    assert s[labels == 0].max() <= a2 - gap / 4 * (1 - 1e-9)
+    assert s[labels == 1].min() >= b2 + gap / 4 * (1 - 1e-9)
+    assert net.structure.margin > 1e-3
+
+
+def test_concentric_explicit_width_that_fails_names_one_that_works():
+    X, labels = data.concentric(data.ConcentricConfig(n_per_class=200, m=5, seed=2))
+    bad = next(k for k in (6, 8, 10, 12, 16, 20) if (lambda ab: ab[0] >= ab[1])(
+        constructions.radius_proxy_gap(X, labels, k)))
+    with pytest.raises(GeomdlError, match=r"use K=\d+ directions"):
+        constructions.concentric_construction(X, labels, k=bad)
 
 
 def test_constructions_refuse_unsupported_data():

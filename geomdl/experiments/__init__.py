@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.limits import check_config_size
 
 if TYPE_CHECKING:
     from geomdl.io.trace import Trace
@@ -65,7 +66,8 @@ class ExperimentSpec:
 TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed",
-        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md §5-§6)."),
+        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md "
+        "§5-§6); lr=None: 1.5 / sharpness at the start, steps=None: ceil(flow_time / lr)."),
     "layers": ExperimentSpec(
         "layers", "geomdl.experiments.layers",
         "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
@@ -80,8 +82,9 @@ TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
         "cones, truncation chain T_l(X), collapsed fractions per class (docs/math.md §4)."),
     "local-minima": ExperimentSpec(
         "local-minima", "geomdl.experiments.local_minima",
-        "The 2^Q - 1 toggle points of the clustered construction (which layers collapse their class) and the global "
-        "minimum, each recorded with where L-BFGS takes it (docs/math.md §5)."),
+        "The 2^Q - 1 toggle points of the clustered (or --geometry flat) construction (which layers collapse their "
+        "class) and the global minimum, each with a local-minimum verdict and where L-BFGS takes it "
+        "(docs/math.md §5)."),
     "perturbation": ExperimentSpec(
         "perturbation", "geomdl.experiments.perturbation",
         "One perturbed zero-loss construction (trial --set trial=I of a perturb sweep, size --set lam=X) retrained "
@@ -95,6 +98,10 @@ STUDIES: dict[str, ExperimentSpec] = {
     "truncation-speed": ExperimentSpec(
         "truncation-speed", "geomdl.experiments.truncation_speed_fits",
         "n(t) per start fraction and seed, log-linear growth rates with 95% CIs, dn/dt against n (docs/math.md §6)."),
+    "contraction-rate": ExperimentSpec(
+        "contraction-rate", "geomdl.experiments.truncation_speed_fits",
+        "The contraction rate lambda = -d/dt log s against the number n already collapsed, per (layer, class), "
+        "partial start and random initialisation, 95% CIs over seeds (T. Chen, arXiv 2501.07400; docs/math.md §6)."),
     "mnist": ExperimentSpec(
         "mnist", "geomdl.experiments.mnist_thresholds",
         "MNIST digit sets trained with MSE and cross-entropy to loss thresholds: layer geometry, NC1-NC4, delta_P, "
@@ -104,7 +111,8 @@ STUDIES: dict[str, ExperimentSpec] = {
         "Perturbation sweeps of a zero-loss construction, trained or evaluated, local or on Dask (docs/math.md §5)."),
     "local-minima": ExperimentSpec(
         "local-minima", "geomdl.experiments.landscape_study",
-        "The 2^Q - 1 toggle patterns of the clustered construction and the sweep around each (docs/math.md §5)."),
+        "The 2^Q - 1 toggle patterns of the clustered or flat construction and the sweep around each "
+        "(docs/math.md §5)."),
     "flows": ExperimentSpec(
         "flows", "geomdl.experiments.flows",
         "All flows from one theta_0, with tables and figures (docs/math.md §8)."),
@@ -116,7 +124,7 @@ STUDIES: dict[str, ExperimentSpec] = {
 
 def get(name: str) -> types.ModuleType:
     if name not in TRACE_EXPERIMENTS:
-        raise GeomdlError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
+        raise UsageError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
     return TRACE_EXPERIMENTS[name].load()
 
 
@@ -139,7 +147,7 @@ def _coerce(text: str, default: Any, annotation: str, key: str) -> Any:
         if isinstance(default, float) or annotation.startswith("float"):
             return float(text)
     except ValueError:
-        raise GeomdlError(f"bad value {text!r} for {key} (expected {annotation})") from None
+        raise UsageError(f"bad value {text!r} for {key} (expected {annotation})") from None
     return text
 
 
@@ -156,18 +164,19 @@ def make_config(module: types.ModuleType, options: dict[str, Any], overrides: li
     items = [(k, v) for k, v in options.items() if v is not None]
     for ov in overrides or []:
         if "=" not in ov:
-            raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
+            raise UsageError(f"--set expects KEY=VALUE, got {ov!r}")
         k, v = ov.split("=", 1)
         items.append((k.strip().replace("-", "_"), v.strip()))
     for key, value in items:
         if key not in fields:
-            raise GeomdlError(f"experiment {module.KIND!r} has no parameter {key!r}; "
+            raise UsageError(f"experiment {module.KIND!r} has no parameter {key!r}; "
                               f"its parameters: {', '.join(fields)}")
         if isinstance(value, str):
             value = _coerce(value, getattr(defaults, key), str(fields[key].type), key)
         kw[key] = value
     cfg = cls(**kw)
     cfg.validate()
+    check_config_size(cfg)
     return cfg
 
 
@@ -193,9 +202,10 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
     The config is :func:`config(name, **params) <config>`, or ``cfg`` when given (a config of that experiment,
     e.g. from :func:`config`; then ``params`` must be empty). ``progress(step, loss)`` is called as training
     goes. ``result`` has ``failed``, ``message``, ``stop_reason``, ``final_step`` and ``final_loss``: a failed
-    run (diverged, dead network) is returned, not raised, so that it can be inspected; :func:`scenes.render.render`
-    refuses to render it unless ``force=True``. Runs on one torch thread (restored afterwards), as the CLI does:
-    small networks are fastest that way and CPU results are bit-identical between runs and with the CLI.
+    run (diverged, dead network, degenerate: :mod:`geomdl.nn.health`) is returned, not raised, so that it can be
+    inspected; :func:`scenes.render.render` refuses to render it unless ``force=True``. Runs on one torch thread
+    (restored afterwards), as the CLI does: small networks are fastest that way and CPU results are bit-identical
+    between runs and with the CLI.
     """
     mod = get(name)
     if cfg is None:
@@ -206,6 +216,7 @@ def run(name: str, progress: Callable[[int, float], None] | None = None, *, cfg:
         if not isinstance(cfg, mod.Config):
             raise GeomdlError(f"run({name!r}): cfg is a {type(cfg).__name__}, not a config of experiment {name!r}")
         cfg.validate()
+        check_config_size(cfg)
     with one_thread():
         return mod.run(cfg, progress=progress)
 

@@ -52,7 +52,7 @@ import torch
 
 from geomdl.checks import check_choice, check_seed
 from geomdl.data import synthetic as data
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.io.trace import Trace, header
 from geomdl.math import gradient_flows as fl
@@ -112,7 +112,7 @@ class FlowsConfig:
         if not self.widths or min(self.widths) < 1:
             raise GeomdlError(f"hidden widths must be positive, at least one layer (got {list(self.widths)})")
         if self.activation not in fl.ACTIVATIONS:
-            raise GeomdlError(f"unknown activation {self.activation!r}; known: {', '.join(fl.ACTIVATIONS)}")
+            raise UsageError(f"unknown activation {self.activation!r}; known: {', '.join(fl.ACTIVATIONS)}")
         if not self.alphas and not self.freeze_adapted:
             raise GeomdlError("no flow to run: give at least one alpha (or freeze_adapted=true)")
         if len(set(self.alphas)) != len(self.alphas):

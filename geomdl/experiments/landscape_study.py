@@ -9,7 +9,7 @@ import json
 import math
 from pathlib import Path
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path
 from geomdl.math import geometries, landscape
 
@@ -24,7 +24,7 @@ def parse_lambdas(text: str) -> tuple[float, ...]:
         try:
             v = float(part)
         except ValueError:
-            raise GeomdlError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
+            raise UsageError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
         if not (math.isfinite(v) and v > 0):
             raise GeomdlError(f"every lambda must be a positive number (got {part})")
         out.append(v)
@@ -37,14 +37,25 @@ def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> P
     return Path(out) / "experiments" / name / f"{geometry}_{base}_{mode}"
 
 
-def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
-                      do_polish: bool = True) -> list[dict]:
-    """The toggle-pattern table for ``Q`` clustered classes (see :func:`landscape.local_minima_table`)."""
+def check_toggle_q(q: int) -> None:
+    """``Q`` of the toggle-pattern table: >= 2 and small enough to enumerate its ``2^Q - 1`` patterns."""
     if q < 2:
         raise GeomdlError(f"Q must be >= 2 (got {q})")
-    cfg = geometries.GeometryConfig("clustered", q=q, n_per_class=n_per_class, radius=radius, seed=seed)
+    landscape.check_toggle_q(q)
+
+
+def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
+                      do_polish: bool = True, geometry: str = "clustered", m: int | None = None) -> list[dict]:
+    """The toggle-pattern table for ``Q`` classes of the clustered or flat geometry (see
+    :func:`landscape.local_minima_table`)."""
+    check_toggle_q(q)
+    if geometry not in geometries.TOGGLE_GEOMETRIES:
+        raise UsageError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
+                         f"only (got {geometry!r})")
+    cfg = geometries.GeometryConfig(geometry, q=q, m=m, n_per_class=n_per_class, radius=radius, seed=seed)
     X, labels = geometries.make_data(cfg)
-    return landscape.local_minima_table(X, labels, do_polish=do_polish)
+    return landscape.local_minima_table(X, labels, do_polish=do_polish,
+                                        full=geometries.toggle_base(cfg, X, labels))
 
 
 def write_table(rows: list[dict], path: Path) -> Path:
@@ -53,16 +64,19 @@ def write_table(rows: list[dict], path: Path) -> Path:
         w = csv.writer(fh)
         w.writerow(keys)
         for r in rows:
-            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else v)
+            w.writerow([json.dumps(v) if isinstance(v, list) else (repr(v) if isinstance(v, float) else
+                                                                  int(v) if isinstance(v, bool) else v)
                         for v in (r[k] for k in keys)])
     return path
 
 
 def table_lines(rows: list[dict], polished: bool) -> list[str]:
-    """One line per toggle pattern: loss, gradient norms, region infimum (and where L-BFGS ended)."""
+    """One line per toggle pattern: loss, gradient norms, region infimum (and where L-BFGS ended), and the
+    local-minimum verdict with its reason."""
     out = []
     for r in rows:
         extra = (f"; polished {r['polished_loss']:.3e} (|grad| {r['polished_grad_norm']:.1e})" if polished else "")
+        verdict = "local minimum" if r["local_minimum"] else f"not a local minimum: {r['reason']}"
         out.append(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
-                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}")
+                   f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}; {verdict}")
     return out

@@ -8,7 +8,11 @@ snapshot) and ``training`` (the per-layer picture evolving over the snapshots). 
   loss thresholds). The trace is *projected* (``truncated_proj``, ``base_points_proj``, ``edges_proj`` in the
   PCA fitted once on the training digits; see :mod:`geomdl.io.trace`);
 - ``clustered``: ``q`` uniform balls around ``e_1..e_Q`` in ``R^3`` (:func:`geomdl.data.synthetic.clustered`), ``Q``
-  hidden layers of width 3; the same training (thresholds, schedule), 20 % of the points held out.
+  hidden layers of width 3; the same training (thresholds, schedule), 20 % of the points held out;
+- ``own``: your own ``(X, y)`` from ``data=PATH`` (:mod:`geomdl.data.user_data`: ``.npz`` with ``X`` and ``y``, or
+  ``.npy``/``.csv`` with the label in the last column; chosen automatically when ``data`` is such a file), ``Q``
+  hidden layers of width ``max(M, Q)`` unless ``widths`` is given (any widths, wider than the input too: the
+  trace notes say when the input-space picture is approximate); the same training, 20 % held out.
 
 Every snapshot also records accuracy, NC1 and ``delta_P`` (full metrics: ``geomdl experiment mnist``).
 """
@@ -17,17 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from geomdl.data import mnist
 from geomdl.data import synthetic as synth
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments import mnist_thresholds as mx
 from geomdl.io.trace import Trace
 
 KIND = "layers"
-DATASETS = ("mnist", "clustered")
+DATASETS = ("mnist", "clustered", "own")
 
 
 @dataclass(frozen=True)
@@ -58,18 +63,33 @@ class LayersConfig:
     device: str = "cpu"
     seed: int = 0
 
+    @property
+    def source(self) -> str:
+        """The dataset actually used: ``own`` also when ``dataset`` is ``mnist`` and ``data`` is an (X, y) file."""
+        if self.dataset == "mnist" and self.data is not None and is_own_data(self.data):
+            return "own"
+        return self.dataset
+
     def mnist_config(self) -> mx.MnistConfig:
-        digits = self.digits if self.dataset == "mnist" else tuple(range(self.q or 3))
+        digits = self.digits if self.source == "mnist" else tuple(range(self.q or 3))
         return mx.MnistConfig(digits=digits, data=self.data, n_per_digit=self.n_per_digit,
                               test_fraction=self.test_fraction, widths=self.widths, output_dim=self.output_dim,
                               loss=self.loss, thresholds=self.thresholds, optimizer=self.optimizer, lr=self.lr,
                               batch_size=self.batch_size, momentum=self.momentum, max_steps=self.steps,
                               eval_every=self.eval_every, snapshot_ratio=self.snapshot_ratio, dtype=self.dtype,
-                              device=self.device, seed=self.seed)
+                              device=self.device, seed=self.seed, allow_wide=self.source == "own")
 
     def validate(self) -> None:
         if self.dataset not in DATASETS:
-            raise GeomdlError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
+            raise UsageError(f"unknown dataset {self.dataset!r}; known: {', '.join(DATASETS)}")
+        if self.source == "own":
+            if self.data is None:
+                raise UsageError("--dataset own needs --data PATH (.npz with X and y, or .npy/.csv)")
+            d = own_data(self)       # loads and checks the file: bad data is an error before training
+            import dataclasses  # noqa: PLC0415
+
+            dataclasses.replace(self.mnist_config(), digits=d.digits).validate()
+            return
         if self.dataset == "mnist":
             mnist.check_digits(self.digits)
             if self.q is not None and self.q != len(self.digits):
@@ -98,6 +118,11 @@ Config = LayersConfig
 
 
 def stem(cfg: LayersConfig) -> str:
+    if cfg.source == "own":
+        import re  # noqa: PLC0415
+
+        name = re.sub(r"[^A-Za-z0-9]+", "-", Path(cfg.data).stem).strip("-") or "data"
+        return f"own-{name}_{cfg.loss}_seed{cfg.seed}"
     what = "mnist" + "".join(map(str, cfg.digits)) if cfg.dataset == "mnist" else f"clustered_q{cfg.q or 3}"
     return f"{what}_{cfg.loss}_seed{cfg.seed}"
 
@@ -119,13 +144,52 @@ def clustered_data(cfg: LayersConfig) -> mnist.DigitData:
                            side=0, source=f"clustered: {q} uniform balls of radius {cfg.radius:g} around e_j in R^3")
 
 
+def is_own_data(path: str) -> bool:
+    """A user's (X, y) file rather than an MNIST file: ``.npy``, ``.csv``, or an ``.npz`` holding ``X``."""
+    p = Path(path)
+    if p.suffix.lower() in (".npy", ".csv"):
+        return True
+    if p.suffix.lower() == ".npz" and p.is_file():
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                return "X" in z.files
+        except (OSError, ValueError):
+            return False
+    return False
+
+
+def own_data(cfg: LayersConfig) -> mnist.DigitData:
+    """The user's (X, y), checked (:func:`geomdl.data.user_data.check_data`) and split per class like the digits."""
+    from geomdl.data.user_data import check_data, load_data  # noqa: PLC0415
+
+    X, y, q = check_data(*load_data(cfg.data), source=str(cfg.data))
+    if cfg.q is not None and cfg.q != q:
+        raise GeomdlError(f"--q {cfg.q} does not match the {q} classes of {cfg.data}")
+    rng = np.random.default_rng(cfg.seed)
+    tr, te = [], []
+    for j in range(q):
+        idx = rng.permutation(np.flatnonzero(y == j))
+        n_test = min(int(round(cfg.test_fraction * len(idx))), len(idx) - 1)
+        te.append(idx[:n_test])
+        tr.append(idx[n_test:])
+    tr, te = np.concatenate(tr), np.concatenate(te)
+    return mnist.DigitData(X_train=X[tr], y_train=y[tr], X_test=X[te], y_test=y[te], digits=tuple(range(q)),
+                           side=0, source=f"own data: {Path(cfg.data).name}")
+
+
 def run(cfg: LayersConfig, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, object]:
     """Train and record; returns the trace and the training result."""
     cfg.validate()
+    data = clustered_data(cfg) if cfg.dataset == "clustered" else own_data(cfg) if cfg.source == "own" else None
     mcfg = cfg.mnist_config()
-    data = clustered_data(cfg) if cfg.dataset == "clustered" else None
+    if data is not None and cfg.source == "own":
+        import dataclasses  # noqa: PLC0415
+
+        mcfg = dataclasses.replace(mcfg, digits=data.digits)
     r = mx.run(mcfg, data=data, progress=progress)
     tr = mx.to_trace(r, KIND, cfg.to_dict())
-    tr.meta["dataset"] = cfg.dataset
+    tr.meta["dataset"] = cfg.source
+    if cfg.source == "own":
+        tr.meta["data_name"] = Path(cfg.data).name
     tr.meta["optimizer"] = cfg.optimizer
     return tr, r.result

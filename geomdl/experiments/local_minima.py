@@ -17,11 +17,23 @@ toggle point (:func:`geomdl.math.landscape.polish`). So the trace has ``S = P`` 
   order), -1 where the pattern undoes it;
 - ``grad_norm`` (S,): the loss gradient's norm; ``grad_norm_hidden`` (S,): its hidden-layer part;
 - ``accuracy`` (S,); ``region_infimum`` (S,): the best affine least-squares loss on the uncollapsed classes
-  (:func:`geomdl.math.landscape.affine_ls_loss`), the infimum of the pattern's activation region.
+  (:func:`geomdl.math.landscape.affine_ls_loss`), the infimum of the pattern's activation region;
+- ``local_minimum`` (S,) int8: 1 when the gradient is below 1e-8 and none of 301 perturbations of size 1e-3
+  lowers the loss (:func:`geomdl.math.landscape.minimum_verdict`); meta ``reasons``: per snapshot, why not ("" when it
+  is one). Every toggle network is checked by the structural verifier (:mod:`geomdl.math.structure`) before it is
+  recorded; meta ``structure_margin`` holds each one's smallest relative margin.
 
-Measured (Q=3, 120 points/class, seed 0): the one- and two-collapse patterns have loss 0.015-0.021 and hidden
-gradient 0.14-0.55, so they are not stationary (see docs/results.md); L-BFGS takes the
-two-collapse patterns to zero loss and the one-collapse patterns to ~4e-3; ``000`` is stationary (gradient 1e-14).
+``geometry``: ``clustered`` (balls spanning ``R^M``) or ``flat`` (balls on the affine subspace
+``x_1 + .. + x_Q = 1``, base points lifted off it; :func:`geomdl.math.constructions.flat_construction`). The notes'
+claim that toggle points are local minima holds exactly where the uncollapsed classes' affine span has
+codimension at least the number of collapsed classes (docs/local-minima.md): for ``clustered`` only the pattern
+``0..0``; for ``flat`` in ``R^Q`` every pattern with at most one collapse; for ``flat`` with ``m >= 2Q - 2``
+every pattern.
+
+Measured (Q=3, 120 points/class, seed 0): clustered: the one- and two-collapse patterns have loss 0.014-0.021
+and gradient 0.1-0.4 (not stationary; 100-170 of 301 perturbations lower the loss), ``000`` is stationary
+(gradient 2e-14) and a local minimum. Flat (``R^3``): the one-collapse patterns and ``000`` have gradient
+<= 3e-13 and no perturbation lowers the loss; the two-collapse patterns have gradient 0.2-0.8.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
@@ -43,9 +55,11 @@ STAGES = ("toggle point", "after L-BFGS")
 
 @dataclass(frozen=True)
 class Config:
-    """``q`` clustered classes in ``R^m`` (``None``: ``M = Q``, at least 3), ``n_per_class``, ``radius``, ``seed``;
-    ``polish``: also record where L-BFGS goes from each toggle point (``polish_iters`` per round, 3 rounds)."""
+    """``geometry`` (clustered or flat), ``q`` classes in ``R^m`` (``None``: ``M = Q``, at least 3),
+    ``n_per_class``, ``radius``, ``seed``; ``polish``: also record where L-BFGS goes from each toggle point
+    (``polish_iters`` per round, 3 rounds)."""
 
+    geometry: str = "clustered"
     q: int = 3
     m: int | None = None
     n_per_class: int = 120
@@ -55,10 +69,13 @@ class Config:
     polish_iters: int = 600
 
     def geometry_config(self) -> geometries.GeometryConfig:
-        return geometries.GeometryConfig("clustered", q=self.q, m=self.m, n_per_class=self.n_per_class,
+        return geometries.GeometryConfig(self.geometry, q=self.q, m=self.m, n_per_class=self.n_per_class,
                                          radius=self.radius, seed=self.seed)
 
     def validate(self) -> None:
+        if self.geometry not in geometries.TOGGLE_GEOMETRIES:
+            raise UsageError(f"local-minima toggles the cone construction: geometry must be one of "
+                             f"{', '.join(geometries.TOGGLE_GEOMETRIES)} (got {self.geometry!r})")
         if not 2 <= self.q <= 6:
             raise GeomdlError(f"local-minima tours the 2^Q toggle patterns: Q must be in 2..6 (got {self.q})")
         if self.polish_iters < 1:
@@ -70,7 +87,8 @@ class Config:
 
 
 def stem(cfg: Config) -> str:
-    return f"q{cfg.q}_seed{cfg.seed}" + ("" if cfg.polish else "_nopolish")
+    return (("" if cfg.geometry == "clustered" else f"{cfg.geometry}_") + f"q{cfg.q}_seed{cfg.seed}"
+            + ("" if cfg.polish else "_nopolish"))
 
 
 def tour_patterns(q: int) -> list[tuple[int, ...]]:
@@ -81,15 +99,19 @@ def tour_patterns(q: int) -> list[tuple[int, ...]]:
 def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build the data, every toggle network (and its L-BFGS end point), record one snapshot each."""
     cfg.validate()
-    X, labels = geometries.make_data(cfg.geometry_config())
+    gcfg = cfg.geometry_config()
+    X, labels = geometries.make_data(gcfg)
     X = np.asarray(X, dtype=float)
     q, M = cfg.q, X.shape[1]
+    full = geometries.toggle_base(gcfg, X, labels)
     rec = Recorder(X, labels, q)
     extra: dict[str, list] = {k: [] for k in ("pattern", "stage", "grad_norm", "grad_norm_hidden", "accuracy",
-                                              "region_infimum", "collapse_class")}
+                                              "region_infimum", "collapse_class", "local_minimum")}
+    reasons, margins = [], []
     rows = []
     for pat in tour_patterns(q):
-        net = landscape.toggle_network(X, labels, pat)
+        net = landscape.toggle_network(X, labels, pat, full)
+        margins.append(net.structure.margin)
         nets = [net]
         if cfg.polish:
             nets.append(landscape.polish(net, X, labels, iters=cfg.polish_iters)[0])
@@ -107,12 +129,17 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
             extra["grad_norm_hidden"].append(float(np.sqrt(sum(v * v for v in per[:-2]))))
             extra["accuracy"].append(float(np.mean(out.argmax(1) == labels)))
             extra["region_infimum"].append(inf)
+            # at an L-BFGS end point the toggle's collapse structure need not hold: no structural reason then
+            verdict = landscape.minimum_verdict(nt, X, labels, gn, net.collapses if stage == 0 else None)
+            extra["local_minimum"].append(int(verdict["local_minimum"]))
+            reasons.append(verdict["reason"])
             if progress is not None:
                 progress(len(rec) - 1, loss)
         rows.append("".join(map(str, pat)))
     arrays = rec.arrays()
     arrays.update(pattern=np.array(extra["pattern"], dtype=np.int8), stage=np.array(extra["stage"], dtype=np.int8),
                   collapse_class=np.array(extra["collapse_class"], dtype=np.int8),
+                  local_minimum=np.array(extra["local_minimum"], dtype=np.int8),
                   **{k: np.array(extra[k], dtype=float) for k in ("grad_norm", "grad_norm_hidden", "accuracy",
                                                                     "region_infimum")})
     arrays.update(data_arrays(X, labels))
@@ -122,7 +149,7 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
     meta = header(
         KIND, cfg.to_dict(), seed=cfg.seed, q=q, m=M, widths=[M] * q, loss="mse", stop_reason="tour",
         stop_message=f"{len(rows)} toggle patterns recorded", final_step=S - 1, notes=notes, patterns=rows,
-        stages=list(STAGES), polished=cfg.polish,
+        stages=list(STAGES), polished=cfg.polish, geometry=cfg.geometry, reasons=reasons, structure_margin=margins,
     )
     final = float(arrays["loss"][-1])
     return Trace(meta=meta, arrays=arrays), TrainResult("tour", S - 1, final, meta["stop_message"])

@@ -4,8 +4,9 @@ A ReLU network with ``L = Q`` hidden layers (``Q + 1`` affine layers), hidden
 widths ``784`` (configurable, non-increasing, ``>= Q``) and ``Q`` outputs (or 10, one per digit),
 is trained on a digit subset with MSE or cross-entropy until each loss threshold (default 0.1, 0.05, 0.01) is
 reached or training is stuck. At every snapshot (start, a geometric schedule, each threshold, the end) the
-network's geometry is computed once (:class:`geomdl.math.wide_chain.SolvedChain`: LU solves for the 784 x 784
-cumulative layers) and reused for everything: the truncated data ``T_l(X)`` (projected on the PCA fitted once
+network's geometry is computed once by the one recorder of every MLP shape (:class:`geomdl.io.recorder.Recorder`,
+projected; :class:`geomdl.math.wide_chain.SolvedChain`: LU solves for the 784 x 784 cumulative layers) and reused for
+everything: the truncated data ``T_l(X)`` (projected on the PCA fitted once
 on the original training digits), each layer's cone (base point and projected edges), the rank and the
 representation residual of every ``W^(l)``, neural-collapse metrics, ``delta_P`` and the network metric ``d``.
 
@@ -31,12 +32,14 @@ import numpy as np
 
 from geomdl.checks import check_choice, check_seed, subconfig
 from geomdl.data import mnist
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io import projection
+from geomdl.io.recorder import Recorder
 from geomdl.io.trace import Trace, header
 from geomdl.math import metrics
 from geomdl.math import truncation as geometry
 from geomdl.math.wide_chain import SolvedChain
+from geomdl.nn import health
 from geomdl.nn.model import DEVICES, build_model, check_widths, resolve_device, resolve_dtype
 from geomdl.nn.thresholds import ThresholdTrainConfig, train_to_thresholds
 from geomdl.nn.training import TrainResult
@@ -74,15 +77,17 @@ class MnistConfig:
     dtype: str = "float32"
     device: str = "cpu"
     seed: int = 0
+    allow_wide: bool = False     # any hidden widths (a user's own data through ``layers --data``)
 
     def train_config(self) -> ThresholdTrainConfig:
         return subconfig(ThresholdTrainConfig, self, thresholds=tuple(self.thresholds))
 
     def validate(self) -> None:
-        mnist.check_digits(self.digits)
+        if not self.allow_wide:      # own data: classes 0..Q-1, not digits
+            mnist.check_digits(self.digits)
         check_seed(self.seed)
         if self.loss not in LOSS_CHOICES:
-            raise GeomdlError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
+            raise UsageError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
         resolve_dtype(self.dtype)
         check_choice(self.device, DEVICES, "device")
         if self.output_dim is not None and self.output_dim not in (len(self.digits), 10):
@@ -155,6 +160,7 @@ class MnistRun:
     reached: dict[float, tuple[int, float]]
     init_seed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    health: dict | None = None          # geomdl.nn.health.summary of the final snapshot (None: diverged / no start)
 
     @property
     def q(self) -> int:
@@ -211,8 +217,8 @@ class MnistRun:
 
 
 def network_widths(cfg: MnistConfig, m: int, q: int) -> list[int]:
-    widths = list(cfg.widths) if cfg.widths is not None else [m] * q
-    check_widths(m, widths, q)
+    widths = list(cfg.widths) if cfg.widths is not None else [max(m, q) if cfg.allow_wide else m] * q
+    check_widths(m, widths, q, cfg.allow_wide)
     return widths
 
 
@@ -251,6 +257,7 @@ def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs
     W_cls = W_out[targets]                                   # (Q, M_L): classifier rows of the classes
     for name, F in (("hidden", H), ("out", out_tr)):
         m[f"nc1_trace_pinv_{name}"] = metrics.nc1_trace_pinv(F, y_tr, q)
+        m[f"nc1_trace_pinv_data_mean_{name}"] = metrics.nc1_trace_pinv_data_mean(F, y_tr, q)
         m[f"cdnv_{name}"] = metrics.cdnv(F, y_tr, q)
         for k, v in metrics.nc2(F, y_tr, q).items():
             m[f"nc2_{k}_{name}"] = v
@@ -280,41 +287,27 @@ def snapshot_metrics(X_tr, y_tr, X_te, y_te, q: int, targets: np.ndarray, Ws, bs
 
 
 def record_snapshot(run_state: dict, step: int, loss: float, tags: list[str], model) -> Snapshot:
-    """Compute one :class:`Snapshot` from the model's current parameters (one SolvedChain, reused)."""
+    """Compute one :class:`Snapshot` from the model's current parameters: the geometry by the one recorder
+    (:meth:`geomdl.io.recorder.Recorder.record`, projected), the metrics from its chain and forward pass."""
     d: mnist.DigitData = run_state["data"]
-    mean, comps = run_state["pca"]
+    rec: Recorder = run_state["recorder"]
     q, targets, widths = d.q, run_state["targets"], run_state["widths"]
     Ws, bs, W_out, b_out = model.layer_arrays()
-    hidden_tr, out_tr = forward(d.X_train, Ws, bs, W_out, b_out)
-    chain = SolvedChain.from_layers(Ws, bs)
-    cr = chain.truncate(d.X_train, hidden_tr)
-    L, M = len(widths), d.dim
-    T_proj = np.stack([projection.project(T, mean, comps) for T in cr.truncated])
-    P = chain.base_points()
-    E = np.full((L, M, comps.shape[0]), np.nan)
-    for l, ly in enumerate(chain.layers):
-        E[l, : ly.width] = ly.project_edges(comps)
-    bc = np.full((L, M), np.nan)
-    for l, ly in enumerate(chain.layers):
-        bc[l, : ly.width] = ly.b
-    k = np.stack(cr.k)
-    onehot = np.eye(q)[d.y_train]
-    sizes = onehot.sum(axis=0)
-    w = np.array(widths)[:, None]
-    collapsed = ((k == w).astype(float) @ onehot) / sizes
-    partial = (((k > 0) & (k < w)).astype(float) @ onehot) / sizes
+    g = rec.record(step, loss, Ws, bs, W_out, b_out)
+    chain, cr, out_tr, a = g.chain, g.result, g.outputs, g.arrays
+    L = len(widths)
+    k = a["k_trunc"].astype(np.int64)
     met = snapshot_metrics(d.X_train, d.y_train, d.X_test, d.y_test, q, targets, Ws, bs, W_out, b_out, chain,
-                           cr.truncated, hidden_tr, out_tr)
+                           cr.truncated, cr.hidden, out_tr)
     met.update({f"rank_l{l + 1}": float(chain.layers[l].rank) for l in range(L)})
     met.update({f"residual_l{l + 1}": float(cr.residual[l]) for l in range(L)})
     met.update({f"collapsed_l{l + 1}": float((k[l] == widths[l]).sum()) for l in range(L)})
     keep_first = any(t.startswith("threshold") or t == "final" for t in tags)
     return Snapshot(
-        step=step, loss=loss, tags=list(tags), truncated_proj=T_proj, b_cum=bc, base_points=P,
-        base_proj=projection.project(P, mean, comps), edges_proj=E, outputs=out_tr,
-        k_trunc=k.astype(np.int16), collapsed_frac=collapsed, partial_frac=partial, residual=cr.residual,
-        rank=chain.ranks, smin=np.array([ly.svals[-1] if ly.svals.size else np.nan for ly in chain.layers]),
-        smax=np.array([ly.svals[0] if ly.svals.size else np.nan for ly in chain.layers]), metrics=met,
+        step=step, loss=loss, tags=list(tags), truncated_proj=a["truncated_proj"], b_cum=a["b_cum"],
+        base_points=a["base_points"], base_proj=a["base_points_proj"], edges_proj=a["edges_proj"], outputs=out_tr,
+        k_trunc=k.astype(np.int16), collapsed_frac=a["collapsed_frac"], partial_frac=a["partial_frac"],
+        residual=cr.residual, rank=chain.ranks, smin=a["smin"], smax=a["smax"], metrics=met,
         first_layer=(Ws[0].copy(), bs[0].copy()) if keep_first else None)
 
 
@@ -330,7 +323,7 @@ def live_model(M: int, widths: list[int], out_dim: int, cfg: MnistConfig, device
     """
     for k in range(INIT_TRIES):
         seed = (cfg.seed + 7919 * k) % 2**32
-        model = build_model(M, widths, out_dim, dtype=cfg.dtype, device=device, seed=seed)
+        model = build_model(M, widths, out_dim, dtype=cfg.dtype, device=device, seed=seed, allow_wide=cfg.allow_wide)
         Ws, bs, _, _ = model.layer_arrays()
         if all((h > 0).any() for h in geometry.hidden_activations(X, Ws, bs)):
             return model, seed
@@ -360,7 +353,8 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
         mean, comps = projection.fit_pca(data.X_train, 3)
     device = resolve_device(cfg.device)
     model, init_seed = live_model(M, widths, out_dim, cfg, str(device), data.X_train)
-    state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths}
+    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps))
+    state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths, "recorder": rec}
     snaps: list[Snapshot] = []
     t_snap = [0.0]
 
@@ -379,10 +373,15 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
     result, reached = train_to_thresholds(model, data.X_train, targets[data.y_train], cfg.train_config(),
                                           on_snapshot, progress)
     total = time.perf_counter() - t1
+    rec.close()
+    verdict = None
+    if snaps and result.stop_reason != "diverged":  # degenerate runs are failures (geomdl.nn.health)
+        start = snaps[0].outputs[:, targets] if snaps[0].step == 0 else None
+        verdict = health.check_run(result, start, snaps[-1].outputs[:, targets], data.y_train, q)
     return MnistRun(cfg=cfg, data=data, widths=widths, out_dim=out_dim, targets=targets, pca_mean=mean,
                     pca_components=comps, snapshots=snaps, result=result, reached=reached, init_seed=init_seed,
                     seconds={"load": t_load, "train": total - t_snap[0], "snapshots": t_snap[0],
-                             "per_snapshot": t_snap[0] / max(1, len(snaps))})
+                             "per_snapshot": t_snap[0] / max(1, len(snaps))}, health=verdict)
 
 
 def to_trace(run_: MnistRun, kind: str, config: dict) -> Trace:
@@ -416,7 +415,7 @@ def to_trace(run_: MnistRun, kind: str, config: dict) -> Trace:
         notes=run_.notes(), projected=True, init_seed=run_.init_seed, dataset="mnist", digits=list(run_.data.digits),
         source=run_.data.source, image_side=run_.data.side, output_dim=run_.out_dim,
         thresholds_reached={f"{t:g}": list(v) for t, v in run_.reached.items()},
-        snapshot_tags=["+".join(s.tags) for s in S],
+        snapshot_tags=["+".join(s.tags) for s in S], health=run_.health,
     )
     return Trace(meta=meta, arrays=arrays)
 
@@ -453,18 +452,18 @@ class MnistExperimentConfig:
         (``"0 1 2"`` or ``"0,1,2"``; none = the default sets), ``loss`` ``mse``/``ce``/``wmse`` or ``both``
         (mse and ce), ``sls_digits`` digits or ``"none"``."""
         if loss not in (*LOSS_CHOICES, "both"):
-            raise GeomdlError(f"unknown --loss {loss!r}; known: {', '.join(LOSS_CHOICES)}, both")
+            raise UsageError(f"unknown --loss {loss!r}; known: {', '.join(LOSS_CHOICES)}, both")
         sets = []
         for text in digits or []:
             try:
                 sets.append(mnist.check_digits([int(p) for p in text.replace(",", " ").split()]))
             except ValueError:
-                raise GeomdlError(f"--digits takes digits 0..9, got {text!r}") from None
+                raise UsageError(f"--digits takes digits 0..9, got {text!r}") from None
         try:
             sls = None if sls_digits.strip().lower() == "none" else tuple(
                 int(v) for v in sls_digits.replace(",", " ").split())
         except ValueError:
-            raise GeomdlError(f"--sls-digits takes digits 0..9 or 'none', got {sls_digits!r}") from None
+            raise UsageError(f"--sls-digits takes digits 0..9 (e.g. 0,1,6,4) or 'none', got {sls_digits!r}") from None
         cfg = cls(base=base, digit_sets=tuple(sets) or mnist.DEFAULT_DIGIT_SETS,
                   losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls)
         cfg.validate()
@@ -544,7 +543,8 @@ def run_summary(r: MnistRun) -> dict:
         st = r.reached.get(t)
         row[f"step_at_{t:g}"] = st[0] if st else ""
     for k in ("train_acc", "test_acc", "metric_d_test_acc", "nearest_mean_test_acc", "metric_d_agree_network",
-              "nc1_trace_pinv_hidden", "nc1_trace_pinv_out", "cdnv_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
+              "nc1_trace_pinv_hidden", "nc1_trace_pinv_data_mean_hidden", "nc1_trace_pinv_out", "cdnv_hidden",
+              "nc2_mean_cos_dev_hidden", "nc2_max_cos_dev_hidden", "nc3_hidden", "nc4_hidden", "delta_p"):
         row[f"final_{k}"] = last.get(k, float("nan"))
     row.update({f"seconds_{k}": v for k, v in r.seconds.items()})
     row["notes"] = " | ".join(r.notes())

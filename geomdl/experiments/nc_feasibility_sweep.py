@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from geomdl.checks import check_seed
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.math.nc_feasibility import dataset_feasibility, gaussian_mixture
 
@@ -72,11 +72,19 @@ def parse_grid(text: str, name: str, log: bool) -> tuple[float, ...]:
     try:
         if ":" in text:
             a, b, c = text.split(":")
-            vals = np.logspace(float(a), float(b), int(c)) if log else np.linspace(float(a), float(b), int(c))
-            return tuple(float(f"{v:.4g}") for v in vals)
-        return tuple(float(v) for v in text.split(",") if v.strip())
+            lo, hi, count = float(a), float(b), int(c)
+            if log and max(abs(lo), abs(hi)) > 300:   # 10^308 is the largest float
+                raise GeomdlError(f"--{name} {text!r}: exponents must be within -300..300 (powers of ten)")
+            with np.errstate(all="ignore"):
+                vals = np.logspace(lo, hi, count) if log else np.linspace(lo, hi, count)
+            vals = tuple(float(f"{v:.4g}") for v in vals)
+        else:
+            vals = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise GeomdlError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+        raise UsageError(f"--{name} must be comma-separated numbers or START:STOP:COUNT, got {text!r}") from None
+    if not all(np.isfinite(vals)):
+        raise GeomdlError(f"--{name} must be finite numbers, got {text!r}")
+    return vals
 
 
 def run_sweep(cfg: FeasibilityConfig, progress: Callable[[int, int], None] | None = None) -> dict:

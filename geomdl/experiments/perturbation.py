@@ -29,7 +29,7 @@ from geomdl.errors import GeomdlError
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
-from geomdl.nn import snapshots
+from geomdl.nn import health, snapshots
 from geomdl.nn.model import ReLUMLP
 from geomdl.nn.training import TrainConfig, TrainResult, train
 
@@ -121,11 +121,14 @@ def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tu
                           f"any training: {result.message.split(': ', 1)[-1].split(';')[0]}; try a smaller lam")
     arrays = rec.arrays()
     arrays.update(data_arrays(X, labels), reference_base_points=reference_base)
+    verdict = None
+    if result.stop_reason != "diverged" and len(rec):  # first snapshot: the perturbed start (step 0)
+        verdict = health.check_run(result, arrays["outputs"][0], arrays["outputs"][-1], labels, q)
     notes = ([result.message] if result.failed else []) + residual_notes(arrays)
     meta = header(
         KIND, cfg.to_dict(), seed=cfg.seed, q=q, m=M, widths=net.widths, loss=cfg.loss,
         stop_reason=result.stop_reason, stop_message=result.message, final_step=result.final_step, notes=notes,
         geometry=gcfg.geometry, construction=net.name, construction_loss=base_loss,
-        initial_loss=float(arrays["loss"][0]) if len(rec) else float("nan"), sgd_seed=sgd_seed,
+        initial_loss=float(arrays["loss"][0]) if len(rec) else float("nan"), sgd_seed=sgd_seed, health=verdict,
     )
     return Trace(meta=meta, arrays=arrays), result

@@ -16,10 +16,14 @@ process or on any Dask cluster (``scheduler="tcp://host:port"``), and whatever t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
+import logging
 import math
+import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -28,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from geomdl.checks import subconfig
-from geomdl.errors import GeomdlError
-from geomdl.io.atomic import atomic_path, ensure_writable_dir
+from geomdl.errors import GeomdlError, RunFailedError, UsageError
+from geomdl.io.atomic import atomic_path, ensure_writable_dir, staged_path
 from geomdl.math import geometries, landscape
 from geomdl.nn.training import TrainConfig
 
@@ -44,7 +48,7 @@ class SweepConfig:
 
     ``geometry``/``q``/``m``/``n_per_class``/``radius``/``seed``: the data and its zero-loss construction
     (:mod:`geomdl.math.geometries`; ``q=None``: 3, or 2 for nonsep/concentric). ``base``: ``"zero-loss"`` (the
-    construction) or a toggle pattern such as ``"101"`` (clustered only; :func:`landscape.toggle_network`).
+    construction) or a toggle pattern such as ``"101"`` (clustered and flat; :func:`landscape.toggle_network`).
     ``lambdas``: perturbation sizes (log grid around 0.1 by default); ``trials`` per lambda; ``mode``:
     ``train`` (perturb, then SGD with the training stop rules) or ``eval`` (perturb, evaluate).
     Training: ``optimizer``, ``lr``, ``steps`` (budget), ``batch_size``, ``loss``, ``loss_threshold`` (stop when
@@ -95,14 +99,15 @@ class SweepConfig:
         if self.chunk < 1:
             raise GeomdlError(f"chunk must be >= 1 (got {self.chunk})")
         if self.mode not in landscape.MODES:
-            raise GeomdlError(f"unknown mode {self.mode!r}; known: {', '.join(landscape.MODES)}")
+            raise UsageError(f"unknown mode {self.mode!r}; known: {', '.join(landscape.MODES)}")
         if not (math.isfinite(self.zero_tol) and self.zero_tol > 0):
             raise GeomdlError(f"zero_tol must be a positive number (got {self.zero_tol})")
         self.train_config().validate()
         if self.base != "zero-loss":
             q = self.geometry_config().q
-            if self.geometry != "clustered":
-                raise GeomdlError(f"toggle patterns exist for the clustered geometry only (got {self.geometry!r})")
+            if self.geometry not in geometries.TOGGLE_GEOMETRIES:
+                raise GeomdlError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} "
+                                  f"geometries only (got {self.geometry!r})")
             if len(self.base) != q or set(self.base) - {"0", "1"} or self.base == "1" * q:
                 raise GeomdlError(f"base must be 'zero-loss' or a toggle pattern of {q} digits 0/1, not all 1 "
                                   f"(got {self.base!r})")
@@ -132,9 +137,10 @@ class SweepConfig:
 @functools.lru_cache(maxsize=8)
 def _problem(cfg_json: str):
     cfg = SweepConfig.from_dict(json.loads(cfg_json))
-    X, labels, net = geometries.build(cfg.geometry_config())
+    gcfg = cfg.geometry_config()
+    X, labels, net = geometries.build(gcfg)
     if cfg.base != "zero-loss":
-        net = landscape.toggle_network(X, labels, [int(c) for c in cfg.base])
+        net = landscape.toggle_network(X, labels, [int(c) for c in cfg.base], geometries.toggle_base(gcfg, X, labels))
     return X, labels, net
 
 
@@ -173,8 +179,9 @@ def chunk_rows(cfg: SweepConfig, r: dict) -> list[list[str]]:
     return rows
 
 
-def write_csv(path: Path, header: tuple[str, ...] | list[str], rows: list[list[str]]) -> Path:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+def write_csv(path: Path, header: tuple[str, ...] | list[str], rows: list[list[str]], alone: bool = False) -> Path:
+    """Write a CSV atomically (``alone``: at once, even inside an :func:`~geomdl.io.atomic.atomic_group`)."""
+    with atomic_path(path, alone=alone) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
@@ -208,16 +215,87 @@ def read_chunk(path: Path, cfg: SweepConfig, lam_index: int, start: int, end: in
     return body
 
 
-def _connect(address: str, timeout: float = 10.0):
+SCHEDULER_FORMS = "tcp://HOST:PORT (a running Dask scheduler) or local:N (start N local worker processes)"
+MAX_LOCAL_WORKERS = 256
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
+
+
+def check_scheduler(address: str | None) -> int | None:
+    """Check a ``--scheduler`` value before any work: ``None`` (run here), ``local:N`` (returns ``N``) or a
+    scheduler address with its port. A malformed one is a :class:`UsageError`."""
+    if address is None:
+        return None
+    if address == "local" or address.startswith("local:"):
+        text = address.partition(":")[2] or str(os.cpu_count() or 1)
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
+            raise UsageError(f"--scheduler {address!r}: local:N needs a number of workers N in "
+                             f"1..{MAX_LOCAL_WORKERS}")
+        return int(text)
+    if not _ADDRESS.match(address):
+        raise UsageError(f"--scheduler {address!r} is not a scheduler address; give {SCHEDULER_FORMS}")
+    return None
+
+
+def _client(address, timeout: float, what: str):
+    """A Dask client of ``address`` (an address or a LocalCluster). A client that fails half way (unreachable,
+    not a Dask scheduler: a TCP service answering garbage) is closed at once, so it never hangs the exit."""
+    from distributed import Client  # noqa: PLC0415
+
+    holder: list = []
+
+    class _Tracked(Client):
+        def __init__(self, *a, **kw):
+            holder.append(self)
+            super().__init__(*a, **kw)
+
     try:
-        from distributed import Client  # noqa: PLC0415
+        return _Tracked(address, timeout=f"{timeout}s", set_as_default=False)
+    except GeomdlError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever the other end did, one line and no hang
+        for c in holder:
+            with contextlib.suppress(Exception):
+                c.close(timeout=2)
+        why = "MemoryError: it answered something that is not the Dask protocol" if isinstance(
+            e, (MemoryError, OverflowError)) else f"{type(e).__name__}: {e}"
+        raise GeomdlError(f"cannot reach the Dask scheduler at {what} ({why})") from None
+
+
+def _connect(address: str, timeout: float = 10.0):
+    """``(client, cluster or None)``: a client of the scheduler at ``address``, or of a LocalCluster of ``N``
+    single-threaded worker processes started here for ``local:N`` (closed with the client)."""
+    try:
+        import distributed  # noqa: F401, PLC0415
     except ImportError:
         raise GeomdlError("--scheduler needs Dask, an optional extra: pip install -e '.[cluster]' (scripts/setup.sh "
                           "installs it)") from None
+    n = check_scheduler(address)
+    # Dask logs lost connections with tracebacks on stderr; geomdl reports them itself, in one line
+    for name in ("distributed", "distributed.client", "distributed.comm", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if n is None:
+        return _client(address, timeout, repr(address)), None
+    from distributed import LocalCluster  # noqa: PLC0415
+
     try:
-        return Client(address, timeout=f"{timeout}s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as e:
-        raise GeomdlError(f"cannot reach the Dask scheduler at {address!r} ({type(e).__name__}: {e})") from None
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    except Exception as e:  # noqa: BLE001
+        raise GeomdlError(f"cannot start a local Dask cluster of {n} workers ({type(e).__name__}: {e})") from None
+    try:
+        return _client(cluster, timeout, f"local:{n}"), cluster
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=5)
+        raise
+
+
+def _close(client, cluster) -> None:
+    with contextlib.suppress(Exception):
+        client.close(timeout=5)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=5)
 
 
 def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: str | None = None,
@@ -230,23 +308,29 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
     ``progress(done_trials, total_trials)``.
     """
     cfg.validate()
+    check_scheduler(scheduler)
     folder = ensure_writable_dir(Path(folder))
     meta_path = folder / "sweep.json"
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
     tasks = cfg.tasks()
     if meta_path.exists():
-        if not resume:
+        # a sweep that computed nothing yet (e.g. the scheduler was unreachable) may be started again as it was
+        fresh = not any((folder / "chunks").glob("*.csv"))
+        if not resume and not (fresh and meta_path.read_text() == cfg_json):
             raise GeomdlError(f"{folder} already holds a sweep; use --resume to continue it, or another --out")
         try:
             stored = json.loads(meta_path.read_text())
         except (OSError, ValueError) as e:
             raise GeomdlError(f"corrupt sweep file {meta_path} ({e})") from None
+        if not isinstance(stored, dict):
+            raise GeomdlError(f"corrupt sweep file {meta_path} (holds a JSON {type(stored).__name__}, not a sweep "
+                              "config); move it away to start the sweep again")
         if stored != json.loads(cfg_json):
             diff = sorted(k for k in set(stored) | set(cfg.to_dict()) if stored.get(k) != cfg.to_dict().get(k))
             raise GeomdlError(f"--resume with a different config than the stored sweep (differs in: "
                               f"{', '.join(diff)}); use the same options or another --out")
     else:
-        with atomic_path(meta_path) as tmp:
+        with atomic_path(meta_path, alone=True) as tmp:
             tmp.write_text(cfg_json)
     ensure_writable_dir(folder / "chunks")
     done: dict[tuple[int, int], list[list[str]]] = {}
@@ -264,22 +348,35 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
     def accept(r: dict) -> None:
         nonlocal n_done
         rows = chunk_rows(cfg, r)
-        write_csv(chunk_path(folder, r["lam_index"], r["start"]), COLUMNS, rows)
+        write_csv(chunk_path(folder, r["lam_index"], r["start"]), COLUMNS, rows, alone=True)  # kept at once
         done[(r["lam_index"], r["start"])] = rows
         n_done += r["end"] - r["start"]
         if progress is not None:
             progress(n_done, total)
 
     if pending and scheduler:
-        client = _connect(scheduler, connect_timeout)
+        client, cluster = _connect(scheduler, connect_timeout)
         try:
             from distributed import as_completed  # noqa: PLC0415
 
             futures = [client.submit(run_chunk, cfg_json, i, s, e, pure=False) for i, s, e in pending]
-            for fut in as_completed(futures, loop=client.loop):
-                accept(fut.result())
+            n_chunks = len(done)
+            try:
+                for fut in as_completed(futures, loop=client.loop):
+                    if fut.status == "error":   # the task itself failed: its own error, not a lost cluster
+                        fut.result()
+                    accept(fut.result())
+            except (GeomdlError, KeyboardInterrupt):
+                raise
+            except Exception as e:  # noqa: BLE001 - the scheduler or its workers went away
+                if any(f.status == "error" for f in futures if f.done()) and not _lost(e):
+                    raise
+                raise RunFailedError(
+                    f"lost the Dask scheduler {scheduler!r} after {len(done) - n_chunks} of {len(pending)} chunks "
+                    f"({type(e).__name__}); the {len(done)} finished chunks are kept in {folder / 'chunks'}: "
+                    "run the same command with --resume to finish") from None
         finally:
-            client.close()
+            _close(client, cluster)
     else:
         for i, s, e in pending:
             accept(run_chunk(cfg_json, i, s, e))
@@ -290,6 +387,13 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
                                                                        for r in summary]))
     return {"rows": rows, "summary": summary, "files": files, "computed": len(pending),
             "reused": len(tasks) - len(pending), "seconds": time.perf_counter() - t0}
+
+
+def _lost(e: BaseException) -> bool:
+    """An exception that means the cluster went away (not a task's own error)."""
+    names = {c.__name__ for c in type(e).__mro__}
+    return bool(names & {"CancelledError", "FutureCancelledError", "CommClosedError", "TimeoutError", "OSError",
+                         "StreamClosedError", "KilledWorker"})
 
 
 def _cell(v) -> str:
@@ -314,7 +418,7 @@ def summarize(cfg: SweepConfig, rows: list[list[str]]) -> list[dict]:
 
 def read_results(path: Path) -> dict[str, np.ndarray]:
     """``results.csv`` as arrays (for figures): lambda, trial, initial_loss, final_loss, returned, stop."""
-    with open(path, newline="") as fh:
+    with open(staged_path(path), newline="") as fh:   # also while it waits, staged, in an atomic group
         rows = list(csv.reader(fh))[1:]
     return {"lambda": np.array([float(r[3]) for r in rows]), "trial": np.array([int(r[4]) for r in rows]),
             "initial_loss": np.array([float(r[5]) for r in rows]), "final_loss": np.array([float(r[6]) for r in rows]),

@@ -22,6 +22,7 @@ the CI of ``c`` is above 0, "decelerating" when below, "inconclusive" otherwise.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,9 +31,10 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments import truncation_speed as ts
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
+from geomdl.nn.health import FAILURES as FAILED
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class StudyConfig:
         try:
             fr = tuple(float(v) for v in start_fractions.split(",") if v.strip())
         except ValueError:
-            raise GeomdlError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
+            raise UsageError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
         cfg = cls(base=base, start_fractions=fr, seeds=seeds, rise=rise)
         cfg.validate()
         return cfg
@@ -203,3 +205,225 @@ def summary_lines(result: dict) -> list[str]:
             f"[{s['rate_ci_low']:.3g}, {s['rate_ci_high']:.3g}], log-fit R^2 median "
             f"{s['log_fit_r2_median']:.2f}; dn/dt vs n slope c = {s['c_mean']:.3g} "
             f"[{s['c_ci_low']:.3g}, {s['c_ci_high']:.3g}] -> {s['verdict']}" for s in result["summary"]]
+
+
+# =================================================================================================================
+# The contraction rate lambda(t) = -d/dt log s(t) against the number already truncated n(t) (T. Chen,
+# arXiv 2501.07400; definitions and estimator in geomdl.math.contraction), in two settings:
+#   partial: the truncation-speed experiment (partial construction, GD, its defaults);
+#   random:  random initialisation (PyTorch's default, re-drawn while some hidden layer is dead on the data, as
+#            the layers experiment does) trained by SGD on the same clustered data: truncation starts near zero.
+# Time is gradient-flow time t = lr x step, so runs with different step sizes share one axis. The claim is about
+# clusters being truncated: the aggregates (bins, slopes) use each pair's truncating phase only, from the lowest
+# collapsed count before its peak to the first time it reaches the peak (as the log-linear fits above); every
+# interval is in contraction_rates.csv with its "rising" flag.
+
+CONTRACTION_SETTINGS = ("partial", "random")
+
+
+@dataclass(frozen=True)
+class ContractionConfig:
+    """``q`` classes, ``seeds`` runs per setting (seeds ``0..seeds-1``). ``partial``: the truncation-speed
+    config (its ``q`` and ``seed`` are replaced). ``random_*``: SGD step, budget, batch and snapshots of the
+    random-initialisation runs. A (layer, class) pair is measured when its collapsed count varies by at least
+    ``min_rise`` points over the run; rates need ``min_points`` not-collapsed points; ``bin_width``: width of
+    the ``n`` bins of the confidence intervals."""
+
+    q: int = 3
+    seeds: int = 10
+    settings: tuple[str, ...] = CONTRACTION_SETTINGS
+    partial: ts.TruncationSpeedConfig = ts.TruncationSpeedConfig(snapshots=241)
+    n_per_class: int = 200
+    random_lr: float = 0.02
+    random_steps: int = 6000
+    random_batch: int = 64
+    random_snapshots: int = 301
+    min_rise: int = 20
+    min_points: int = 3
+    bin_width: int = 20
+
+    def validate(self) -> None:
+        if self.seeds < 2:
+            raise GeomdlError(f"need at least 2 seeds for a confidence interval (got {self.seeds})")
+        if not self.settings or any(s not in CONTRACTION_SETTINGS for s in self.settings):
+            raise GeomdlError(f"settings must be among {', '.join(CONTRACTION_SETTINGS)} (got {list(self.settings)})")
+        if self.min_rise < 1 or self.min_points < 2 or self.bin_width < 1:
+            raise GeomdlError("min_rise >= 1, min_points >= 2 and bin_width >= 1 are required")
+        if not (self.random_lr > 0 and self.random_steps >= 1 and self.random_batch >= 1
+                and self.random_snapshots >= 3):
+            raise GeomdlError("random_lr > 0, random_steps >= 1, random_batch >= 1, random_snapshots >= 3 required")
+        replace(self.partial, q=self.q, n_per_class=self.n_per_class).validate()
+
+    @classmethod
+    def parse(cls, q: int, seeds: int, setting: str, sets: list[str] | None = None) -> ContractionConfig:
+        """The validated config from command-line values: ``setting`` ``partial``, ``random`` or ``both``;
+        ``sets``: ``KEY=VALUE`` texts for the other fields (not ``partial`` or ``settings``)."""
+        from geomdl.experiments import _coerce  # noqa: PLC0415
+
+        if setting not in (*CONTRACTION_SETTINGS, "both"):
+            raise UsageError(f"unknown --setting {setting!r}; known: {', '.join(CONTRACTION_SETTINGS)}, both")
+        chosen = CONTRACTION_SETTINGS if setting == "both" else (setting,)
+        fields_ = {f.name: f for f in dataclasses.fields(cls)}
+        kw: dict = {"q": q, "seeds": seeds, "settings": chosen}
+        for ov in sets or []:
+            if "=" not in ov:
+                raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
+            k, v = (x.strip() for x in ov.split("=", 1))
+            k = k.replace("-", "_")
+            if k not in fields_ or k in ("partial", "settings"):
+                raise UsageError(f"contraction-rate has no parameter {k!r}; its parameters: "
+                                 f"{', '.join(f for f in fields_ if f not in ('partial', 'settings'))}")
+            kw[k] = _coerce(v, getattr(cls(), k), str(fields_[k].type), k)
+        cfg = cls(**kw)
+        cfg.validate()
+        return cfg
+
+
+def random_init_run(q: int, seed: int, n_per_class: int, lr: float, steps: int, batch: int, snapshots_: int):
+    """SGD from a random initialisation on the clustered data (Q hidden layers of width ``M = max(3, Q)``),
+    recorded; returns ``(arrays, labels, result, lr)``. The init is PyTorch's default with seed ``seed + 7919 k``,
+    the first ``k`` whose hidden layers are all alive on the data (deterministic)."""
+    import torch  # noqa: PLC0415
+
+    from geomdl.data import synthetic as data  # noqa: PLC0415
+    from geomdl.io.recorder import Recorder  # noqa: PLC0415
+    from geomdl.math import truncation as geometry  # noqa: PLC0415
+    from geomdl.nn import health, snapshots  # noqa: PLC0415
+    from geomdl.nn.model import build_model  # noqa: PLC0415
+    from geomdl.nn.training import TrainConfig, train  # noqa: PLC0415
+
+    X, labels = data.clustered(data.ClusteredConfig(q=q, n_per_class=n_per_class, seed=seed))
+    M = X.shape[1]
+    for k in range(100):
+        model = build_model(M, [M] * q, q, seed=(seed + 7919 * k) % 2**32)
+        Ws, bs, _, _ = model.layer_arrays()
+        if all((h > 0).any() for h in geometry.hidden_activations(X, Ws, bs)):
+            break
+    else:
+        raise GeomdlError(f"no live random initialisation in 100 draws (Q={q}, seed {seed})")
+    torch.manual_seed(seed)
+    rec = Recorder(X, labels, q)
+    at = snapshots.snapshot_steps(steps, snapshots_, "linear")
+    cfg = TrainConfig(optimizer="sgd", lr=lr, steps=steps, batch_size=batch, seed=seed, patience=10 * steps)
+    result = train(model, X, labels, cfg, snapshot_at=at, recorder=rec)
+    arrays = rec.arrays()
+    if result.stop_reason != "diverged":
+        health.check_run(result, arrays["outputs"][0], arrays["outputs"][-1], labels, q)
+    return arrays, labels, result, lr
+
+
+def measured_pairs(k_trunc: np.ndarray, labels: np.ndarray, widths: list[int], q: int, min_rise: int):
+    """(layer, class) pairs whose collapsed count varies by at least ``min_rise`` over the snapshots and that
+    have not-collapsed points at some snapshot. ``k_trunc: (S, L, N)``."""
+    out = []
+    for l, w in enumerate(widths):
+        coll = k_trunc[:, l, :] == w
+        for j in range(q):
+            n = coll[:, labels == j].sum(axis=1)
+            if n.max() - n.min() >= min_rise and n.min() < (labels == j).sum():
+                out.append((l, j))
+    return out
+
+
+def run_contraction_study(cfg: ContractionConfig, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Every (setting, seed): rates of every measured (layer, class). Returns ``{"rows": [...] (one per
+    interval), "series": [...] (n(t), s(t) per pair), "runs": [...], "summary": [...] (per setting: the pooled
+    pairs, then each (layer, class) measured in at least 2 seeds: binned rates with CIs, slope of lambda against
+    n with its CI and verdict), "config"}``."""
+    from geomdl.math import contraction  # noqa: PLC0415
+
+    cfg.validate()
+    rows, series, runs = [], [], []
+    total, done = len(cfg.settings) * cfg.seeds, 0
+    for setting in cfg.settings:
+        for seed in range(cfg.seeds):
+            if setting == "partial":
+                tr, res = ts.run(replace(cfg.partial, q=cfg.q, n_per_class=cfg.n_per_class, seed=seed))
+                arrays, labels, lr = tr.arrays, tr["labels"], float(tr.meta["lr"])
+            else:
+                arrays, labels, res, lr = random_init_run(cfg.q, seed, cfg.n_per_class, cfg.random_lr,
+                                                          cfg.random_steps, cfg.random_batch, cfg.random_snapshots)
+            widths = [arrays["truncated"].shape[-1]] * arrays["truncated"].shape[1]
+            pairs = [] if res.failed else measured_pairs(arrays["k_trunc"], labels, widths, cfg.q, cfg.min_rise)
+            runs.append({"setting": setting, "seed": seed, "stop_reason": res.stop_reason, "lr": lr,
+                         "final_step": res.final_step, "final_loss": res.final_loss, "pairs": len(pairs),
+                         "message": res.message if res.failed else ""})
+            t = arrays["steps"].astype(float) * lr
+            for l, j in pairs:
+                r = contraction.contraction_rates(t, arrays["truncated"][:, l], arrays["base_points"][:, l],
+                                                  arrays["k_trunc"][:, l, :] == widths[l], labels == j,
+                                                  cfg.min_points)
+                series.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j, "t": t,
+                               "n": r["n_at"], "s": r["s_at"]})
+                # the truncating phase: from the lowest count before the peak to the first time at the peak
+                # (intervals [k, k+1] inside it); an un-collapsing pair (peak at the start) has none
+                start, end = rising_window(r["n_at"], 1.0)
+                rising_ok = r["n_at"].max() > r["n_at"][start]
+                for k in range(len(r["t"])):
+                    rows.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j,
+                                 "t": float(r["t"][k]), "n": float(r["n"][k]), "rate": float(r["rate"][k]),
+                                 "points": int(r["points"][k]),
+                                 "rising": bool(rising_ok and start <= k and k + 1 <= end - 1)})
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    edges = np.arange(0, cfg.n_per_class + cfg.bin_width, cfg.bin_width, dtype=float)
+    summary = []
+    for setting in cfg.settings:
+        mine = [r for r in rows if r["setting"] == setting]
+        pair_seeds: dict[tuple[int, int], set[int]] = {}
+        for r in mine:
+            if r["rising"]:
+                pair_seeds.setdefault((r["layer"], r["class"]), set()).add(r["seed"])
+        groups = [("pooled", None)] + [(f"layer {l} class {j}", (l, j))
+                                       for (l, j), sd in sorted(pair_seeds.items()) if len(sd) >= 2]
+        for name, pair in groups:
+            sel = [r for r in mine if r["rising"] and (pair is None or (r["layer"], r["class"]) == pair)]
+            per_seed = []
+            for seed in range(cfg.seeds):
+                rs = [r for r in sel if r["seed"] == seed]
+                if rs:
+                    per_seed.append((np.array([r["n"] for r in rs]), np.array([r["rate"] for r in rs])))
+            sl = contraction.slope_ci(per_seed)
+            finite = np.concatenate([r[np.isfinite(r)] for _, r in per_seed]) if per_seed else np.array([])
+            summary.append({
+                "setting": setting, "group": name, "layer": pair[0] if pair else None,
+                "class": pair[1] if pair else None,
+                "runs": sum(1 for r in runs if r["setting"] == setting),
+                "failed_runs": sum(1 for r in runs if r["setting"] == setting and r["stop_reason"] in FAILED),
+                "seeds_measured": len(per_seed),
+                "rate_median": float(np.median(finite)) if finite.size else float("nan"),
+                "positive_fraction": float(np.mean(finite > 0)) if finite.size else float("nan"),
+                **{k: v for k, v in sl.items() if k != "slopes"},
+                "slopes": [float(x) for x in sl["slopes"]], "bins": contraction.binned_ci(per_seed, edges),
+            })
+    return {"rows": rows, "series": series, "runs": runs, "summary": summary, "config": cfg}
+
+
+def contraction_lines(result: dict) -> list[str]:
+    """One line per (setting, group): seeds measured, failed runs, median lambda, the slope of lambda against n
+    with its 95% CI and the verdict."""
+    return [f"{g['setting']}, {g['group']}: {g['seeds_measured']} seeds ({g['failed_runs']} of {g['runs']} "
+            f"runs failed); median lambda {g['rate_median']:.3g}; slope of lambda vs n {g['slope_mean']:.3g} "
+            f"[{g['slope_ci_low']:.3g}, {g['slope_ci_high']:.3g}] -> {g['verdict']}" for g in result["summary"]]
+
+
+def write_contraction_tables(result: dict, out_dir: Path) -> list[Path]:
+    """``contraction_rates.csv`` (one row per interval), ``contraction_bins.csv`` (binned means, 95% CIs),
+    ``contraction_runs.csv`` (one row per run) and ``contraction_summary.json``."""
+    ensure_writable_dir(out_dir)
+    paths = [out_dir / "contraction_rates.csv", out_dir / "contraction_bins.csv", out_dir / "contraction_runs.csv",
+             out_dir / "contraction_summary.json"]
+    if not result["rows"]:
+        raise GeomdlError("no (layer, class) pair truncated enough to measure a contraction rate in any run")
+    _write_csv(paths[0], result["rows"])
+    _write_csv(paths[1], [{"setting": g["setting"], "group": g["group"], **b} for g in result["summary"]
+                          for b in g["bins"]])
+    _write_csv(paths[2], result["runs"])
+    cfg = result["config"]
+    meta = {"config": {**{k: v for k, v in asdict(cfg).items() if k != "partial"},
+                       "partial": cfg.partial.to_dict()},
+            "summary": [{k: v for k, v in g.items() if k != "bins"} for g in result["summary"]]}
+    with atomic_path(paths[3]) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=float))
+    return paths

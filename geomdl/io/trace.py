@@ -17,6 +17,7 @@ keeps its name and meaning, so the schema is unchanged.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import hashlib
 import json
@@ -31,6 +32,7 @@ import numpy as np
 from geomdl import __version__
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
+from geomdl.nn.health import FAILURES
 
 SCHEMA = 1
 
@@ -49,8 +51,175 @@ KIND_REQUIRED: dict[str, dict[str, int]] = {
     # geomdl.experiments.flows (F flows, S grid points): outputs (F, S, N, Q), cost (F, S), flow time s (S,)
     "flows": {"X": 2, "labels": 1, "steps": 1, "s": 1, "alphas": 1, "outputs": 4, "cost": 2},
 }
+# ---- kind "network" (geomdl.io.recorder: any user ReLU MLP) -----------------------------------------
+# The truncation-picture arrays above (full or projected), with layers of any width: ``W_cum`` (S, L, E, M),
+# ``b_cum`` (S, L, E), ``edges`` (S, L, M, E), ``edges_proj`` (S, L, E, 3), E = max(M, widths), NaN-padded.
+# In addition the per-layer picture's exactness and the exact layer-space view (docs/math.md §2.4b):
+NETWORK_KIND = "network"
+NETWORK_REQUIRED = {"residual": 2, "rank": 2, "act_scale": 2, "residual_active": 2}
+# -------------------------------------------------------------------------------------------------------------
 META_KEYS = ("schema", "kind", "created", "config", "seed", "versions", "Q", "M", "widths", "loss",
              "stop_reason", "notes")
+
+
+# ------------------------------------------------------------------ validation tables (one entry per trace kind)
+@dataclass(frozen=True)
+class ArraySpec:
+    """What one array of a trace must be.
+
+    ``dims``: one entry per axis: a name (``"S"``, ``"L"``, ``"N"``, ``"M"``, ``"Q"``, ``"F"``, ...: every
+    array's axis of that name has the same length, and ``M`` / ``Q`` equal ``meta["M"]`` / ``meta["Q"]``), a
+    fixed length (``3``), or ``None`` (any length). ``dtype``: the numpy kinds allowed (``"f"`` float, ``"iu"``
+    integer, ``"b"`` bool). ``finite``: ``"all"`` every value finite, ``"first"`` the first entry along axis 0
+    (the first snapshot, recorded before training) finite, ``"some"`` not every value NaN/inf, ``""`` unchecked
+    (arrays padded with NaN). ``labels``: integer class indices in ``0 .. Q-1``.
+    """
+
+    dims: tuple[str | int | None, ...]
+    dtype: str = "f"
+    finite: str = ""
+    labels: bool = False
+
+
+@dataclass(frozen=True)
+class TraceKind:
+    """The arrays and metadata a trace kind must hold. ``projected``: arrays that replace ``replaces`` in a
+    projected trace (``truncated_proj`` is present); ``meta``: metadata keys of this kind -> the JSON type
+    (``True``: required)."""
+
+    arrays: dict[str, ArraySpec]
+    projected: dict[str, ArraySpec] = field(default_factory=dict)
+    replaces: tuple[str, ...] = ()
+    meta: dict[str, tuple[type | tuple[type, ...], bool]] = field(default_factory=dict)
+
+
+_F, _I = "f", "iu"
+TRUNCATION_ARRAYS = {
+    "X": ArraySpec(("N", "M"), _F, "all"), "labels": ArraySpec(("N",), _I, labels=True),
+    "steps": ArraySpec(("S",), _I), "loss": ArraySpec(("S",), _F, "first"),
+    "W_cum": ArraySpec(("S", "L", "M", "M")), "b_cum": ArraySpec(("S", "L", "M")),
+    "base_points": ArraySpec(("S", "L", "M")), "edges": ArraySpec(("S", "L", "M", "M")),
+    "truncated": ArraySpec(("S", "L", "N", "M"), _F, "first"), "outputs": ArraySpec(("S", "N", None), _F, "first"),
+    "k_trunc": ArraySpec(("S", "L", "N"), _I), "collapsed_frac": ArraySpec(("S", "L", "Q")),
+    "residual": ArraySpec(("S", "L")), "rank": ArraySpec(("S", "L"), _I),
+    "pca_mean": ArraySpec(("M",), _F, "all"), "pca_components": ArraySpec((None, "M"), _F, "all"),
+}
+TRUNCATION_PROJECTED = {
+    "truncated_proj": ArraySpec(("S", "L", "N", 3), _F, "first"), "base_points_proj": ArraySpec(("S", "L", 3)),
+    "edges_proj": ArraySpec(("S", "L", "M", 3)),
+}
+TRUNCATION = TraceKind(TRUNCATION_ARRAYS, TRUNCATION_PROJECTED, PROJECTED_REPLACES)
+# Every kind's entry (a kind not listed here is validated as the truncation picture, or by KIND_REQUIRED).
+TRACE_KINDS: dict[str, TraceKind] = {
+    "truncation-speed": TRUNCATION, "layers": TRUNCATION, "cones": TRUNCATION, "perturbation": TRUNCATION,
+    "local-minima": TraceKind({**TRUNCATION_ARRAYS, "pattern": ArraySpec(("S", "L"), _I),
+                               "stage": ArraySpec(("S",), _I)}, TRUNCATION_PROJECTED, PROJECTED_REPLACES),
+    "flows": TraceKind({
+        "X": ArraySpec(("N", "M"), _F, "all"), "labels": ArraySpec(("N",), _I, labels=True),
+        "steps": ArraySpec(("S",), _I), "s": ArraySpec(("S",), _F, "all"), "alphas": ArraySpec(("F",), _F, "all"),
+        "outputs": ArraySpec(("F", "S", "N", None), _F, "some"), "cost": ArraySpec(("F", "S"), _F, "some")}),
+}
+# kind "network" (geomdl.io.recorder: any user ReLU MLP): the truncation picture with layers of any width, padded
+# with NaN to E = max(M, widths) units, plus the picture's exactness per layer (docs/math.md §2.4b)
+_NETWORK_WIDE = {"W_cum": ArraySpec(("S", "L", "E", "M")), "b_cum": ArraySpec(("S", "L", "E")),
+                 "edges": ArraySpec(("S", "L", "M", "E"))}
+TRACE_KINDS[NETWORK_KIND] = TraceKind(
+    {**TRUNCATION_ARRAYS, **_NETWORK_WIDE, **{k: ArraySpec(("S", "L"), _I if k == "rank" else _F)
+                                               for k in NETWORK_REQUIRED},
+     "loss": ArraySpec(("S",), _F)},       # NaN where the user's loop gave no loss
+    {**TRUNCATION_PROJECTED, "edges_proj": ArraySpec(("S", "L", "E", 3))}, PROJECTED_REPLACES,
+    meta={"widths": (list, True), "picture": (dict, True), "views": (list, True), "stop_reason": (str, True)})
+# metadata every trace has: key -> (JSON type, required)
+META_TYPES: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "schema": (int, True), "kind": (str, True), "Q": (int, True), "M": (int, True), "created": (str, False),
+    "config": (dict, False), "seed": ((int, type(None)), False), "versions": (dict, False), "widths": (list, False),
+    "loss": (str, False), "stop_reason": (str, False), "stop_message": (str, False), "notes": (list, False),
+    "projected": (bool, False),
+}
+
+
+def register_kind(name: str, kind: TraceKind) -> None:
+    """Declare (or replace) the validation table of trace kind ``name``."""
+    TRACE_KINDS[name] = kind
+
+
+def kind_table(kind: str) -> TraceKind:
+    """The validation table of ``kind``: :data:`TRACE_KINDS`, else a kind declared only by its dimensions in
+    :data:`KIND_REQUIRED` (numeric arrays of those dimensions), else the truncation picture."""
+    if kind in TRACE_KINDS:
+        return TRACE_KINDS[kind]
+    if kind in KIND_REQUIRED:
+        return TraceKind({k: ArraySpec((None,) * nd, "fiub") for k, nd in KIND_REQUIRED[kind].items()})
+    return TRUNCATION
+
+
+def _type_name(t) -> str:
+    names = {int: "an integer", str: "a string", dict: "an object", list: "a list", bool: "true/false",
+             float: "a number", type(None): "null"}
+    return " or ".join(names.get(x, x.__name__) for x in (t if isinstance(t, tuple) else (t,)))
+
+
+def validate_meta(meta, source: str, extra: dict | None = None) -> None:
+    """``meta`` is a JSON object whose keys have the types of :data:`META_TYPES` (plus ``extra``), ``Q >= 2`` and
+    ``M >= 1``."""
+    if not isinstance(meta, dict):
+        raise GeomdlError(f"{source}: metadata is not a geomdl trace header (a JSON {type(meta).__name__})")
+    for key, (typ, required) in {**META_TYPES, **(extra or {})}.items():
+        if key not in meta:
+            if required:
+                raise GeomdlError(f"{source}: metadata lacks {key!r}")
+            continue
+        v = meta[key]
+        types_ = typ if isinstance(typ, tuple) else (typ,)
+        ok = isinstance(v, types_) and not (isinstance(v, bool) and bool not in types_)
+        if not ok:
+            raise GeomdlError(f"{source}: metadata {key!r} is {v!r:.40}, expected {_type_name(typ)}")
+    if meta["Q"] < 2 or meta["M"] < 1:
+        raise GeomdlError(f"{source}: metadata says Q={meta['Q']}, M={meta['M']} (need Q >= 2, M >= 1)")
+
+
+def validate_arrays(arrays: dict[str, np.ndarray], specs: dict[str, ArraySpec], meta: dict, source: str,
+                    what: str) -> dict[str, int]:
+    """Check every array of ``specs`` against its :class:`ArraySpec`; returns the named axis lengths."""
+    missing = [k for k in specs if k not in arrays]
+    if missing:
+        raise GeomdlError(f"{source} is missing arrays {missing}: not a complete {what}")
+    votes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for k, spec in specs.items():
+        a = arrays[k]
+        if not isinstance(a, np.ndarray):
+            raise GeomdlError(f"{source}: entry {k!r} is not an array")
+        if a.ndim != len(spec.dims):
+            raise GeomdlError(f"{source}: array {k!r} has {a.ndim} dimensions, expected {len(spec.dims)}")
+        if a.dtype.kind not in spec.dtype:
+            want = {"f": "floats", "iu": "integers", "b": "booleans"}.get(spec.dtype, "numbers")
+            raise GeomdlError(f"{source}: array {k!r} holds {a.dtype} values, expected {want}")
+        for d, n in zip(spec.dims, a.shape, strict=True):
+            if isinstance(d, str):
+                votes[d][n] += 1
+    # each named axis: M and Q from the metadata, the others the length most arrays agree on (so the message
+    # names the odd array out)
+    sizes = {d: c.most_common(1)[0][0] for d, c in votes.items()}
+    sizes.update(M=meta["M"], Q=meta["Q"])
+    for k, spec in specs.items():
+        a = arrays[k]
+        expect = tuple(sizes[d] if isinstance(d, str) else d if isinstance(d, int) else n
+                       for d, n in zip(spec.dims, a.shape, strict=True))
+        if a.shape != expect:
+            raise GeomdlError(f"{source}: array {k!r} has shape {a.shape}, expected {expect} "
+                              f"({', '.join(str(d) for d in spec.dims)})")
+        if spec.dtype == _F and spec.finite and a.size:
+            part = a if spec.finite == "all" else a[0] if spec.finite == "first" else a
+            bad = ~np.isfinite(part)
+            if (spec.finite == "some" and bad.all()) or (spec.finite != "some" and bad.any()):
+                where = {"all": "", "first": " in its first entry (the first snapshot)", "some": " everywhere"}
+                raise GeomdlError(f"{source}: array {k!r} holds NaN or inf{where[spec.finite]}")
+        if spec.labels and a.size and (a.min() < 0 or a.max() >= meta["Q"]):
+            raise GeomdlError(f"{source}: array {k!r} holds classes {int(a.min())}..{int(a.max())}, but Q="
+                              f"{meta['Q']} (classes 0..{meta['Q'] - 1})")
+    if sizes.get("S", 1) < 1:
+        raise GeomdlError(f"{source} holds no snapshots")
+    return sizes
 
 
 def package_versions() -> dict[str, str]:
@@ -118,67 +287,41 @@ class Trace:
 
     @property
     def failed(self) -> bool:
-        return self.meta.get("stop_reason") in ("diverged", "dead")
+        """A failed run: stop reason ``diverged``, ``dead`` or ``degenerate`` (:data:`geomdl.nn.health.FAILURES`)."""
+        return self.meta.get("stop_reason") in FAILURES
 
     def validate(self, source: str = "trace") -> None:
-        """Check names, dimensions and the shapes that must agree; raise :class:`GeomdlError` if not."""
-        if self.meta.get("kind") in KIND_REQUIRED:
-            self._validate_kind(source)
-            return
-        required = dict(REQUIRED)
-        if self.projected:
-            for k in PROJECTED_REPLACES:
-                required.pop(k)
-            required.update(PROJECTED)
-        missing = [k for k in required if k not in self.arrays]
-        if missing:
-            raise GeomdlError(f"{source} is missing arrays {missing}: not a complete geomdl trace")
-        for k, nd in required.items():
-            if self.arrays[k].ndim != nd:
-                raise GeomdlError(f"{source}: array {k!r} has {self.arrays[k].ndim} dimensions, expected {nd}")
-        N, M = self.arrays["X"].shape
-        tkey = "truncated_proj" if self.projected else "truncated"
-        S, L = self.arrays[tkey].shape[:2]
-        expect = {"labels": (N,), "steps": (S,), "loss": (S,), "base_points": (S, L, M), "k_trunc": (S, L, N),
-                  "residual": (S, L), "rank": (S, L)}
-        if self.projected:
-            expect.update({"truncated_proj": (S, L, N, 3), "base_points_proj": (S, L, 3), "edges_proj": (S, L, M, 3)})
-        else:
-            expect["truncated"] = (S, L, N, M)
-        for k, shape in expect.items():
-            if self.arrays[k].shape != shape:
-                raise GeomdlError(f"{source}: array {k!r} has shape {self.arrays[k].shape}, expected {shape}")
-        if S < 1:
-            raise GeomdlError(f"{source} holds no snapshots")
-        for k in ("schema", "Q", "M", "kind"):
-            if k not in self.meta:
-                raise GeomdlError(f"{source}: metadata lacks {k!r}")
+        """Check the metadata's types, and every array's name, dimensions, dtype, shape agreement, finiteness
+        and label range against its kind's table (:data:`TRACE_KINDS`); raise :class:`GeomdlError` if not."""
+        validate_meta(self.meta, source)
+        kind = self.meta["kind"]
+        table = kind_table(kind)
+        validate_meta(self.meta, source, table.meta)
+        specs = dict(table.arrays)
+        if table.projected and self.projected:
+            for k in table.replaces:
+                specs.pop(k, None)
+            specs.update(table.projected)
+        what = "geomdl trace" if table.arrays is TRUNCATION_ARRAYS else f"{kind} trace"
+        sizes = validate_arrays(self.arrays, specs, self.meta, source, what)
+        if kind == NETWORK_KIND:
+            self._validate_network(source, sizes)
 
-    def _validate_kind(self, source: str) -> None:
-        """Validation of a trace kind listed in :data:`KIND_REQUIRED`: names, dimensions, metadata, and that
-        ``X``, ``labels`` and the leading axes of ``outputs`` / ``cost`` agree."""
-        required = KIND_REQUIRED[self.meta["kind"]]
-        missing = [k for k in required if k not in self.arrays]
-        if missing:
-            raise GeomdlError(f"{source} is missing arrays {missing}: not a complete {self.meta['kind']} trace")
-        for k, nd in required.items():
-            if self.arrays[k].ndim != nd:
-                raise GeomdlError(f"{source}: array {k!r} has {self.arrays[k].ndim} dimensions, expected {nd}")
-        N = self.arrays["X"].shape[0]
-        if "outputs" in required and "cost" in required:
-            F, S = self.arrays["cost"].shape
-            expect = {"labels": (N,), "steps": (S,), "s": (S,), "alphas": (F,)}
-            for k, shape in expect.items():
-                if k in self.arrays and self.arrays[k].shape != shape:
-                    raise GeomdlError(f"{source}: array {k!r} has shape {self.arrays[k].shape}, expected {shape}")
-            if self.arrays["outputs"].shape[:3] != (F, S, N):
-                raise GeomdlError(f"{source}: array 'outputs' has shape {self.arrays['outputs'].shape}, expected "
-                                  f"({F}, {S}, {N}, Q)")
-            if S < 1:
-                raise GeomdlError(f"{source} holds no snapshots")
-        for k in ("schema", "Q", "M", "kind"):
-            if k not in self.meta:
-                raise GeomdlError(f"{source}: metadata lacks {k!r}")
+    def _validate_network(self, source: str, sizes: dict[str, int]) -> None:
+        """Kind ``network`` beyond its table: one width per recorded layer, the padded axis ``E = max(M, widths)``
+        and the optional layer-space view ``hidden_proj: (S, L, N, 3)``."""
+        widths, L = self.meta["widths"], sizes["L"]
+        if len(widths) != L or not all(isinstance(w, int) and w >= 1 for w in widths):
+            raise GeomdlError(f"{source}: metadata widths {widths!r:.60} do not give one positive width for each of "
+                              f"the {L} recorded layers")
+        E = max([sizes["M"], *widths])
+        if sizes.get("E", E) != E:
+            raise GeomdlError(f"{source}: the layer arrays are padded to {sizes['E']} units, expected max(M, widths) "
+                              f"= {E}")
+        want = (sizes["S"], L, sizes["N"], 3)
+        if "hidden_proj" in self.arrays and self.arrays["hidden_proj"].shape != want:
+            raise GeomdlError(f"{source}: array 'hidden_proj' has shape {self.arrays['hidden_proj'].shape}, "
+                              f"expected {want}")
 
     def save(self, path: str | Path) -> Path:
         """Write atomically to ``path`` (``.npz`` added when missing)."""
@@ -212,17 +355,38 @@ def load(path: str | Path) -> Trace:
         with np.load(path, allow_pickle=False) as z:
             if "meta" not in z.files:
                 raise GeomdlError(f"{path} is an .npz file but not a geomdl trace (no 'meta' entry)")
-            meta = json.loads(str(z["meta"][()]))
+            meta_text = z["meta"][()]
+            if not isinstance(meta_text, str):
+                raise GeomdlError(f"{path}: its 'meta' entry is not JSON text: not a geomdl trace")
+            meta = json.loads(meta_text)
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except GeomdlError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as e:
+    except ValueError as e:
+        if "pickle" in str(e) or "Object arrays" in str(e):
+            raise GeomdlError(f"{path} holds pickled Python objects, which geomdl never loads (a trace holds plain "
+                              "arrays only)") from None
+        if isinstance(e, json.JSONDecodeError):
+            raise GeomdlError(f"{path}: its metadata is not valid JSON ({e}): not a geomdl trace") from None
         raise GeomdlError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+        raise GeomdlError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
+    except Exception as e:  # noqa: BLE001 - a hostile file must not escape as another exception
+        raise GeomdlError(f"{path} is not a readable geomdl trace ({type(e).__name__}: {e})") from None
     if not isinstance(meta, dict) or "schema" not in meta:
         raise GeomdlError(f"{path}: metadata is not a geomdl trace header")
-    if meta["schema"] != SCHEMA:
-        raise GeomdlError(f"{path} has trace schema {meta['schema']}, this geomdl reads schema {SCHEMA}; "
+    schema = meta["schema"]
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise GeomdlError(f"{path}: metadata 'schema' is {schema!r:.40}, expected an integer (this geomdl reads "
+                          f"schema {SCHEMA})")
+    if schema != SCHEMA:
+        raise GeomdlError(f"{path} has trace schema {schema}, this geomdl reads schema {SCHEMA}; "
                           "re-create it with `geomdl train`")
     tr = Trace(meta=meta, arrays=arrays)
-    tr.validate(str(path))
+    try:
+        tr.validate(str(path))
+    except GeomdlError:
+        raise
+    except Exception as e:  # noqa: BLE001 - validation of a hostile file must itself never crash
+        raise GeomdlError(f"{path} is not a valid geomdl trace ({type(e).__name__}: {e})") from None
     return tr

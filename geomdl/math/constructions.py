@@ -1,27 +1,35 @@
 """Explicit zero-loss constructions and partially truncating networks (docs/math.md §4, §5).
 
 Clustered / SLS construction (CE24, docs/math.md §4): hidden layer ``l`` is a cone ``(p_l, V_l)`` that collapses class
-``order[l]`` to its base point and leaves every other current point (classes not yet collapsed, and the base
-points of classes already collapsed) in the forward cone, where the truncation map is the identity.
+``order[l]`` to its base point and leaves every other point in the forward cone, where the truncation map is the
+identity. "Every other point" means *wherever the earlier layers may have left it* (``toggleable=True``, the
+default): the full clouds of all other classes (an earlier layer toggled to "no collapse" passes its class on
+unchanged), the base points of all earlier layers (an earlier layer that collapsed its class), and, for a
+partially truncating start, the actual positions the earlier partial layers send their points to. So every
+toggle pattern and every partial start keeps the structure the pattern claims, for any number of classes Q;
+the claim is checked at run time by :mod:`geomdl.math.structure` (independent of this module).
 
 Our concrete choices (CE24 leaves them open):
 - the separating hyperplane ``n.x = c`` is the max-margin hyperplane for the L-infinity bound ``|n_i| <= 1``
   (a linear program, scipy HiGHS), then normalised so ``|n| = 1``; its Euclidean margin is ``m``;
 - the base point ``p_l`` is the projection of class ``l``'s centroid onto that hyperplane (so the class visibly
-  collapses onto a point beside it);
+  collapses onto a point beside it), plus an optional ``offset`` along the hyperplane (the flat geometry lifts it
+  off the data's affine span);
 - the rows are ``w_i = n + eta s_i`` with ``s_i`` the unit vertices of a regular simplex in ``n``'s orthogonal
-  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a current point: every cone
-  coordinate of class ``l`` is then ``<= -m/2`` and every other coordinate ``>= m/2``;
+  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a point the layer must handle;
 - the output layer is the least-squares (min-norm) affine fit of the one-hot targets from the last hidden layer,
   exact because the ``Q`` collapsed points are affinely independent.
 
+Margins (no ties): every cone coordinate of a point the layer collapses is ``<= -m/2`` and of every point it
+must pass ``>= +m/2``, and the construction refuses ``m < MARGIN_REL * R`` (``1e-5``); so every pre-activation
+that should be negative is below ``-5e-6 R`` and every one that should be positive above ``+5e-6 R``.
+
 Partial truncation (docs/math.md §5): since ``W_l n = 1`` (all ones), moving the bias by ``t s 1`` shifts every cone
-coordinate by ``t s``; ``s`` is the smallest shift (plus the margin) that puts every current point in the forward
-cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. We shift the *cumulative* bias ``b^(l)``
-and keep the other layers' cumulative parameters, so the other cones stay where they are in input space; the
-per-layer parameters are recomputed from the cumulative ones. The output layer is the one of the full
-construction (it maps each base point to its one-hot target), so a partially truncating network has a
-positive loss that training can lower.
+coordinate by ``t s``; ``s`` is the smallest shift (plus the margin ``m``) that puts every point the layer handles
+in the forward cone ("no collapse"). ``b(t) = (1 - t) b_collapse + t b_identity``. The points another class
+never leaves in a layer's backward cone are ``>= m/2`` for every ``t >= 0``. The output layer is the one of
+the full construction with the same cumulative weights (``t = 0`` everywhere: it maps each base point to its
+one-hot target), so a partially truncating network has a positive loss that training can lower.
 """
 
 from __future__ import annotations
@@ -34,10 +42,12 @@ from scipy.optimize import linprog
 
 from geomdl.errors import GeomdlError
 from geomdl.math import separation as sls
+from geomdl.math import structure
 from geomdl.math import truncation as geometry
 from geomdl.math.separation import separating_hyperplane
 
 MARGIN_TOL = 1e-9
+MARGIN_REL = 1e-5
 
 
 @dataclass
@@ -47,7 +57,8 @@ class Construction:
     ``Wc[l]: (M, M)``, ``bc[l]: (M,)`` cumulative; ``Ws, bs`` the per-layer parameters for the torch model;
     ``W_out: (Q, M)``, ``b_out: (Q,)``; ``normals[l]``, ``shifts[l]``: the cone axis ``n`` and the identity
     shift ``s`` of layer ``l``; ``order[l]``: the class that layer ``l`` collapses; ``t[l]``: bias interpolation
-    (0 = full collapse, 1 = identity on the data).
+    (0 = full collapse, 1 = identity on the data); ``start_counts[l]``: how many points of its class layer ``l``
+    collapses at that ``t``.
     """
 
     Wc: list[np.ndarray]
@@ -58,6 +69,8 @@ class Construction:
     shifts: list[float]
     order: list[int]
     t: list[float] = field(default_factory=list)
+    structure: structure.Structure | None = None
+    start_counts: list[int] = field(default_factory=list)
 
     @property
     def layers(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -94,26 +107,63 @@ def simplex_in_complement(n: np.ndarray) -> np.ndarray:
     return E @ U @ B.T
 
 
-def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def collapse_layer(inside: np.ndarray, rest: np.ndarray, what: str, within: np.ndarray | None = None,
+                   offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """One cumulative layer ``(W, b)`` with ``inside`` in the backward cone and ``rest`` in the forward cone.
 
     Returns ``W: (M, M)``, ``b: (M,)``, the axis ``n`` (``W n = 1``) and the identity shift ``s``.
-    ``what`` names the class in the error message when the precondition (linear separability) fails.
+    ``within: (M, d)`` (orthonormal columns): keep the normal in their span (projected, margin recomputed);
+    ``offset: (M,)``, orthogonal to ``within``: added to the base point. Every cone coordinate of ``inside`` is
+    ``<= -m/2``, of ``rest`` ``>= m/2``; ``inside + rest`` shifted by ``s`` is ``>= m``.
+    ``what`` names the class in the error message when the precondition (linear separability with a margin
+    ``m >= MARGIN_REL R``) fails.
     """
     n, c, m = separating_hyperplane(inside, rest)
+    if within is not None and m > MARGIN_TOL:
+        n = within @ (within.T @ n)
+        n /= np.linalg.norm(n)
+        hi, lo = float((inside @ n).max()), float((rest @ n).min())
+        c, m = 0.5 * (hi + lo), 0.5 * (lo - hi)
     if not m > MARGIN_TOL:
-        raise GeomdlError(f"{what} is not linearly separable from the remaining points "
-                          f"(best margin {m:.3g}); the construction needs it (try tighter clusters)")
+        raise GeomdlError(f"{what} is not linearly separable from the points the layer must pass (the other "
+                          f"classes, the earlier base points; best margin {m:.3g}): the construction needs it "
+                          "(try tighter clusters)")
     mu = inside.mean(axis=0)
     p = mu + (c - n @ mu) * n
+    if offset is not None:
+        p = p + offset
     pts = np.vstack([inside, rest])
     R = float(np.max(np.linalg.norm(pts - p, axis=1)))
-    eta = m / (2.0 * R)
-    W = n[None, :] + eta * simplex_in_complement(n)
+    if not m >= MARGIN_REL * R:
+        raise GeomdlError(f"{what}: margin {m:.3g} is below {MARGIN_REL:g} of the layer's radius {R:.3g} "
+                          "(a near tie; try tighter clusters)")
+    S = simplex_in_complement(n)
+    W = n[None, :] + widest_eta(n, S, p, inside, rest, m) * S
     b = -W @ p
     A = pts @ W.T + b
     shift = float(max(0.0, -A.min()) + m)
     return W, b, n, shift
+
+
+ETA_MAX = 1.0
+
+
+def widest_eta(n: np.ndarray, S: np.ndarray, p: np.ndarray, inside: np.ndarray, rest: np.ndarray,
+               m: float) -> float:
+    """The largest ``eta <= ETA_MAX`` for which the rows ``n + eta s_i`` keep every cone coordinate of ``inside``
+    ``<= -m/2`` and of ``rest`` ``>= m/2`` (closed form: one bound per point and row). At least ``m / (2R)``,
+    the worst case over a ball of radius ``R``; larger ``eta`` gives a better conditioned ``W`` (smaller
+    singular value ``eta sqrt(M/(M-1))``), so smaller per-layer and output weights."""
+    eta = ETA_MAX
+    for P, sign in ((inside, -1.0), (rest, 1.0)):
+        if not len(P):
+            continue
+        d = sign * ((P - p) @ n)                  # >= m: distance to the plane on the right side
+        sig = sign * ((P - p) @ S.T)              # (n, M): the rows' lateral terms, signed
+        bad = sig < 0
+        if bad.any():
+            eta = min(eta, float(np.min(((d[:, None] - m / 2) / -np.where(bad, sig, -1.0))[bad])))
+    return eta
 
 
 def refit_output(hidden_last: np.ndarray, labels: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,11 +184,31 @@ def _check_labels(X: np.ndarray, labels: np.ndarray) -> int:
     return q
 
 
-def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None) -> Construction:
-    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, docs/math.md §4).
+def _as_fractions(start_fraction: float | Sequence[float] | None, q: int) -> list[float] | None:
+    if start_fraction is None:
+        return None
+    fr = [float(start_fraction)] * q if np.isscalar(start_fraction) else [float(f) for f in start_fraction]
+    if len(fr) != q:
+        raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
+    for f in fr:
+        if not 0.0 <= f <= 1.0:
+            raise GeomdlError(f"start fraction must be in [0, 1] (got {f})")
+    return fr
 
-    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
-    Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the rest.
+
+def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
+                      start_fraction: float | Sequence[float] | None = None, toggleable: bool = True,
+                      within: np.ndarray | None = None, offsets: Sequence[np.ndarray] | None = None,
+                      ) -> Construction:
+    """The CE24 cone construction (module docstring), built layer by layer; the common core of
+    :func:`sls_construction` and :func:`partial_construction`.
+
+    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class each hidden layer collapses (default ``0..Q-1``);
+    ``start_fraction``: per layer (or one for all) the fraction of its class left collapsed (``None``: full
+    collapse, ``t = 0``); ``toggleable``: every later cone also passes the earlier classes' full clouds and base
+    points (needed for toggle patterns and partial starts; ``False`` needs only SLS of the data plus base
+    points); ``within``/``offsets[l]``: see :func:`collapse_layer`. The result's ``bc`` are the biases at the
+    chosen ``t``; its output layer is the least-squares fit of the full (``t = 0``) network with the same weights.
     """
     X = np.asarray(X, dtype=float)
     q = _check_labels(X, labels)
@@ -148,18 +218,110 @@ def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | N
     order = list(range(q)) if order is None else [int(j) for j in order]
     if sorted(order) != list(range(q)):
         raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
-    Wc, bc, normals, shifts = [], [], [], []
-    T = X
+    fr = _as_fractions(start_fraction, q)
+    Wc, bc0, bct, normals, shifts, ts, bases, ks = [], [], [], [], [], [], [], []
+    T = X              # where every point is when it reaches layer l, at the chosen t's
     for l, j in enumerate(order):
-        W, b, n, s = collapse_layer(T[labels == j], T[labels != j], f"class {j} (layer {l + 1})")
+        mine = labels == j
+        rest = [T[~mine]]
+        if toggleable:
+            rest += [X[~mine], *[p[None, :] for p in bases]]
+        W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j} (layer {l + 1})", within=within,
+                                    offset=None if offsets is None else np.asarray(offsets[l], dtype=float))
+        t, k = (0.0, int(mine.sum())) if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])
+        bt = b + t * s * (W @ n)
         Wc.append(W)
-        bc.append(b)
+        bc0.append(b)
+        bct.append(bt)
         normals.append(n)
         shifts.append(s)
-        T = geometry.truncate(T, W, b)
-    Ws, bs = to_layers(Wc, bc)
+        ts.append(t)
+        ks.append(int(k))
+        bases.append(-np.linalg.solve(W, b))
+        T = geometry.truncate(T, W, bt)
+    Ws, bs = to_layers(Wc, bc0)
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
-    return Construction(Wc, bc, W_out, b_out, normals, shifts, order, t=[0.0] * q)
+    return Construction(Wc, bct, W_out, b_out, normals, shifts, order, t=ts, start_counts=ks)
+
+
+def construction_claim(con: Construction, labels: np.ndarray) -> structure.Claim:
+    """What :func:`cone_construction` promises: layer ``l`` collapses exactly ``start_counts[l]`` points of class
+    ``order[l]`` (all of them at ``t = 0``), its other points are not collapsed (unchanged when ``t = 0``), and
+    every point of every other class passes the layer unchanged."""
+    q = len(con.order)
+    counts = np.bincount(labels, minlength=q)
+    claim = structure.Claim.collapse_pattern(con.order, counts)
+    for l, j in enumerate(con.order):
+        if con.t[l] > 0:
+            claim.collapsed[l, j] = con.start_counts[l]
+            claim.passes[l, j] = False
+    return claim
+
+
+def verify_construction(con: Construction, X: np.ndarray, labels: np.ndarray, what: str) -> Construction:
+    """Run the structural verifier on ``con`` (raises on a false claim); store its report in ``con.structure``."""
+    Ws, bs = con.layers
+    con.structure = structure.verify(X, labels, Ws, bs, construction_claim(con, labels), what)
+    return con
+
+
+def sls_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | None = None,
+                     toggleable: bool = True) -> Construction:
+    """Zero-loss construction for clustered or sequentially linearly separable data (CE24, docs/math.md §4).
+
+    ``X: (N, M)``, ``labels: (N,)``; ``order``: the class collapsed by each hidden layer (default ``0..Q-1``).
+    Needs ``M >= Q`` for the output fit and, at layer ``l``, class ``order[l]`` separable from the points the
+    layer must pass: with ``toggleable`` (default) every other class and the earlier base points (so every
+    toggle pattern works), else only the later classes and the earlier base points. Verified at run time
+    (:mod:`geomdl.math.structure`): each layer collapses all of its class and passes every other point unchanged.
+    """
+    con = cone_construction(X, labels, order, toggleable=toggleable)
+    return verify_construction(con, X, labels, "the clustered construction")
+
+
+def affine_span(X: np.ndarray, rtol: float = 1e-9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Affine span of the rows of ``X: (N, M)``: a point ``x0: (M,)`` on it, orthonormal bases of its directions
+    ``D: (M, d)`` and of their orthogonal complement ``B: (M, M - d)`` (singular values below ``rtol`` times the
+    largest count as zero)."""
+    x0 = X.mean(axis=0)
+    U, sv, Vt = np.linalg.svd(X - x0, full_matrices=True)
+    d = int((sv > rtol * max(float(sv[0]) if sv.size else 0.0, 1e-300)).sum())
+    return x0, Vt[:d].T.copy(), Vt[d:].T.copy()
+
+
+def lift_offsets(B: np.ndarray, L: int, lift: float) -> np.ndarray:
+    """``L`` offsets of length ``lift`` in the span of ``B: (M, k)``, in general position: ``B v_l`` with ``v_l``
+    on the moment curve ``(1, t, t^2, ..)`` (``t`` distinct), so any ``k`` of them are linearly independent
+    (Vandermonde). ``(L, M)``."""
+    k = B.shape[1]
+    t = np.linspace(-1.0, 1.0, L) if L > 1 else np.zeros(1)
+    V = np.vander(t, k, increasing=True)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    return lift * V @ B.T
+
+
+def flat_construction(X: np.ndarray, labels: np.ndarray, lift: float = 0.5,
+                      order: Sequence[int] | None = None) -> Construction:
+    """The cone construction for data on a proper affine subspace ``S`` (the flat geometry,
+    :func:`geomdl.data.synthetic.flat_clusters`): every cone axis lies in ``S``'s directions and each base point is
+    lifted
+    off ``S`` by ``lift`` (:func:`lift_offsets`: directions in general position in ``S``'s complement, of
+    dimension ``k``). Otherwise as :func:`sls_construction` (toggleable, verified).
+
+    Why: at a toggle point the least-squares output must reach each collapsed class's one-hot target at its
+    base point while fitting the uncollapsed classes, which span ``S``; an affine map can do both exactly when the
+    collapsed base points' offsets from ``S`` are linearly independent, i.e. for up to ``k`` collapsed classes.
+    Then the loss gradient vanishes (see ``docs/local-minima.md``). Raises when the data span ``R^M``."""
+    X = np.asarray(X, dtype=float)
+    q = _check_labels(X, labels)
+    if not (np.isfinite(lift) and lift > 0):
+        raise GeomdlError(f"lift must be a positive number (got {lift})")
+    _, D, B = affine_span(X)
+    if B.shape[1] == 0:
+        raise GeomdlError(f"the flat construction needs data on a proper affine subspace of R^{X.shape[1]} "
+                          "(these data span it; use the flat geometry)")
+    con = cone_construction(X, labels, order, within=D, offsets=lift_offsets(B, q, lift))
+    return verify_construction(con, X, labels, "the flat construction")
 
 
 def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
@@ -169,10 +331,12 @@ def clustered_construction(X: np.ndarray, labels: np.ndarray) -> Construction:
 
 def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray, shift: float,
                                fraction: float) -> tuple[float, int]:
-    """Bias interpolation ``t`` so that ``round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
+    """Bias interpolation ``t`` so that ``k = round(fraction * n)`` points of ``X_class: (n, M)`` stay collapsed.
 
-    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut between the
-    ``k``-th and ``(k+1)``-th value. Returns ``(t, k)``.
+    A point is collapsed at ``t`` iff ``max_i a_i + t s < 0``; sort ``u = max_i a_i`` and cut midway between the
+    ``k``-th and ``(k+1)``-th value. When those two are closer than ``2 MARGIN_REL`` of the layer's scale (a
+    near tie: the cut would sit within rounding of a point), the nearest ``k`` (``k+1, k-1, k+2, ..``) with a
+    clear gap is used instead. Returns ``(t, k)``.
     """
     if not 0.0 <= fraction <= 1.0:
         raise GeomdlError(f"start fraction must be in [0, 1] (got {fraction})")
@@ -183,28 +347,31 @@ def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray
         return 0.0, n
     if k == 0:
         cut = u[0] - 0.5 * max(u[-1] - u[0], 1e-3) / n
-    else:
-        cut = 0.5 * (u[k - 1] + u[k])
-    return float(min(1.0, -cut / shift)), k
+        return float(min(1.0, -cut / shift)), 0
+    scale = max(float(np.abs(u).max()), shift)
+    for d in range(n):
+        for kk in ((k + d, k - d) if d else (k,)):
+            if 1 <= kk <= n - 1 and u[kk] - u[kk - 1] >= 2 * MARGIN_REL * scale:
+                return float(min(1.0, -0.5 * (u[kk - 1] + u[kk]) / shift)), kk
+    raise GeomdlError(f"cannot cut the class at a start fraction {fraction}: its points are not separated along "
+                      "the cone axis (all gaps below the margin)")
 
 
 def partial_construction(X: np.ndarray, labels: np.ndarray, start_fraction: float | Sequence[float],
                          order: Sequence[int] | None = None) -> Construction:
     """A partially truncating network (docs/math.md §5): layer ``l`` starts with ``start_fraction[l]`` of its class
     collapsed, obtained by interpolating its cumulative bias between "full collapse" and "no collapse".
+
+    Built layer by layer (:func:`cone_construction`), so every later cone also passes the points an earlier
+    partial layer left partially truncated, wherever they landed. Verified at run time: layer ``l`` collapses
+    exactly ``start_counts[l]`` points of its class (``round(f_l n_l)``, or the nearest count with a clear gap
+    when two points tie at the cut; :func:`interpolation_for_fraction`), none of another class, and passes every
+    point of every other class unchanged; raises :class:`GeomdlError` (layer, class, count) otherwise.
     """
-    full = sls_construction(X, labels, order)
-    q = len(full.order)
-    fr = [float(start_fraction)] * q if np.isscalar(start_fraction) else [float(f) for f in start_fraction]
-    if len(fr) != q:
-        raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
-    bc, ts = [], []
-    for l, j in enumerate(full.order):
-        # layers before l leave class j unchanged (it is in their forward cones), so it reaches layer l as X
-        t, _ = interpolation_for_fraction(X[labels == j], full.Wc[l], full.bc[l], full.shifts[l], fr[l])
-        bc.append(full.bc[l] + t * full.shifts[l] * (full.Wc[l] @ full.normals[l]))
-        ts.append(t)
-    return Construction(full.Wc, bc, full.W_out, full.b_out, full.normals, full.shifts, full.order, t=ts)
+    q = _check_labels(np.asarray(X, dtype=float), labels)
+    fr = _as_fractions(start_fraction, q)
+    con = cone_construction(X, labels, order, start_fraction=fr)
+    return verify_construction(con, X, labels, "the partial construction")
 
 
 # =================================================================================================================
@@ -229,6 +396,7 @@ class Network:
     bc: list[np.ndarray] | None = None
     collapses: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    structure: structure.Structure | None = None
 
     @property
     def widths(self) -> list[int]:
@@ -267,7 +435,7 @@ class Network:
 def network_from_construction(con: Construction, name: str) -> Network:
     Ws, bs = con.layers
     return Network(Ws, bs, con.W_out.copy(), con.b_out.copy(), name, Wc=list(con.Wc), bc=list(con.bc),
-                   collapses=list(con.order))
+                   collapses=list(con.order), structure=con.structure)
 
 
 def mse_loss(out: np.ndarray, labels: np.ndarray) -> float:
@@ -411,6 +579,9 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     W_out, b_out = refit_output(geometry.hidden_activations(X, Ws, bs)[-1], tgt, q)
     net = Network(Ws, bs, W_out, b_out, name, Wc=Wc, bc=bc, collapses=list(order))
     check_exact(net, X, tgt)
+    claim = structure.Claim.collapse_pattern(order, np.bincount(labels, minlength=npieces))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, f"the {name} construction",
+                                     unit="class" if targets is None else "piece")
     return net
 
 
@@ -432,8 +603,8 @@ def wedge_construction(X: np.ndarray, labels: np.ndarray) -> Network:
 
 def sphere_directions(m: int, k: int) -> np.ndarray:
     """``k`` unit vectors spread over the sphere of ``R^m``: equally spaced angles for ``m = 2``, a Fibonacci
-    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus a seeded (seed 0) random
-    remainder. ``(k, m)``."""
+    lattice for ``m = 3``, and for ``m > 3`` the ``2m`` vectors ``+-e_i`` plus seeded (seed 0) random antipodal
+    pairs ``+-g`` (then ``relu(u.x) + relu(-u.x) = |u.x|``: the radius proxy is even). ``(k, m)``."""
     if m == 2:
         a = 2 * np.pi * np.arange(k) / k
         return np.c_[np.cos(a), np.sin(a)]
@@ -446,41 +617,90 @@ def sphere_directions(m: int, k: int) -> np.ndarray:
     base = np.vstack([np.eye(m), -np.eye(m)])
     if k <= len(base):
         return base[:k]
-    g = np.random.default_rng(0).standard_normal((k - len(base), m))
-    return np.vstack([base, g / np.linalg.norm(g, axis=1, keepdims=True)])
+    g = np.random.default_rng(0).standard_normal(((k - len(base) + 1) // 2, m))
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    return np.vstack([base, np.stack([g, -g], axis=1).reshape(-1, m)])[:k]
+
+
+CONCENTRIC_K_MAX = 4096
+CONCENTRIC_MIN_GAP = 0.01
+
+
+def concentric_candidates(m: int) -> list[int]:
+    """First-layer widths tried by default: ``8`` in ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above, then
+    doubling up to :data:`CONCENTRIC_K_MAX`."""
+    k = 8 if m == 2 else 50 if m == 3 else max(50, 4 * m)
+    out = []
+    while k <= CONCENTRIC_K_MAX:
+        out.append(k)
+        k *= 2
+    return out
+
+
+def radius_proxy_gap(X: np.ndarray, labels: np.ndarray, k: int) -> tuple[float, float]:
+    """``a`` = the largest radius proxy ``s(x) = sum_k relu(u_k . x)`` on the ball (label 0), ``b`` the smallest
+    on the shell (label 1), for ``k`` :func:`sphere_directions`."""
+    s = np.maximum(X @ sphere_directions(X.shape[1], k).T, 0.0).sum(axis=1)
+    return float(s[labels == 0].max()), float(s[labels == 1].min())
 
 
 def concentric_construction(X: np.ndarray, labels: np.ndarray, k: int | None = None) -> Network:
     """Zero-loss construction for geometry (d) (docs/math.md §4): a *wider* first layer, so not square.
 
-    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`; default ``K = 8`` in
-    ``R^2``, ``50`` in ``R^3``, ``max(50, 4M)`` above), bias 0: ``s(x) = sum_k relu(u_k . x)`` is a norm-like
-    radius proxy. Layer 2: two units ``relu(s - a)`` and ``relu(s - b)`` with ``a`` = the largest ``s`` on the
-    ball class (label 0) and ``b`` = the smallest on the shell class (label 1). Output
-    ``e_0 + (e_1 - e_0) (relu(s - a) - relu(s - b)) / (b - a)``: exactly ``e_0`` on the ball (``s <= a``) and
-    ``e_1`` on the shell (``s >= b``). Precondition ``a < b`` (raises otherwise). The cumulative picture does
-    not apply (``Wc = None``): no square cones.
+    Layer 1: ``K`` rows ``u_k`` spread over the sphere (:func:`sphere_directions`), bias 0:
+    ``s(x) = sum_k relu(u_k . x)`` is a norm-like radius proxy. Default ``K``: the first of
+    :func:`concentric_candidates` (8 in ``R^2``, 50 in ``R^3``, ``max(50, 4M)`` above, doubling) whose proxy
+    separates the data with a relative gap ``(b - a)/b >= 1%`` (measured on the default data, seeds 0-4:
+    ``K`` = 8, 50, 100, 100, 50-100 for M = 2..6; the old fixed ``max(50, 4M)`` failed for every M >= 4).
+    ``a`` = the largest ``s`` on the ball class (label 0), ``b`` = the smallest on the shell class (label 1).
+    Layer 2: two units ``relu(s - a')`` and ``relu(s - b')`` with the thresholds a quarter of the gap inside it,
+    ``a' = a + g/4``, ``b' = b - g/4`` (``g = b - a``): every ball
+    pre-activation is ``<= -g/4`` and every shell one ``>= +g/4`` (a strict margin, no point on the boundary).
+    Output ``e_0 + (e_1 - e_0) (relu(s - a') - relu(s - b')) / (b' - a')``: exactly ``e_0`` on the ball and
+    ``e_1`` on the shell. Precondition ``a < b`` (raises otherwise, naming a ``K`` that works when one does).
+    The cumulative picture does not apply (``Wc = None``): no square cones; layer 1 makes no claim, layer 2
+    collapses the ball and passes the shell (verified, :mod:`geomdl.math.structure`).
     """
     X = np.asarray(X, dtype=float)
     if set(np.unique(labels).tolist()) != {0, 1}:
         raise GeomdlError("the concentric construction needs exactly two classes (0 = ball, 1 = shell)")
     M = X.shape[1]
-    K = k if k is not None else (8 if M == 2 else 50 if M == 3 else max(50, 4 * M))
-    if K < M + 1:
-        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {K})")
+    if k is not None and k < M + 1:
+        raise GeomdlError(f"need at least M+1 = {M + 1} directions in the first layer (got {k})")
+    if k is None:
+        for K in concentric_candidates(M):
+            a, b = radius_proxy_gap(X, labels, K)
+            if b - a >= CONCENTRIC_MIN_GAP * b:
+                break
+        else:
+            raise GeomdlError(f"no first-layer width K <= {CONCENTRIC_K_MAX} makes the radius proxy separate ball "
+                              f"and shell in R^{M} (best at K={K}: a={a:.4g}, b={b:.4g}); use a wider gap")
+    else:
+        K = k
+        a, b = radius_proxy_gap(X, labels, K)
+        if not b - a > 1e-6 * max(1.0, b):
+            def separates(c: int) -> bool:
+                lo, hi = radius_proxy_gap(X, labels, c)
+                return hi - lo >= CONCENTRIC_MIN_GAP * hi
+
+            works = next((c for c in concentric_candidates(M) if separates(c)), None)
+            hint = (f"use K={works} directions (or leave K unset)" if works is not None
+                    else "use a wider gap between ball and shell")
+            raise GeomdlError(f"the radius proxy with K={K} directions does not separate ball and shell (max on "
+                              f"the ball a={a:.4g} >= min on the shell b={b:.4g}); {hint}")
     U = sphere_directions(M, K)
-    s = np.maximum(X @ U.T, 0.0).sum(axis=1)
-    a, b = float(s[labels == 0].max()), float(s[labels == 1].min())
-    if not b - a > 1e-9 * max(1.0, b):
-        raise GeomdlError(f"the radius proxy does not separate ball and shell (max on the ball a={a:.4g} >= min "
-                          f"on the shell b={b:.4g}); use more directions K or a wider gap")
+    g = b - a
+    a2, b2 = a + g / 4, b - g / 4
     W1, b1 = U, np.zeros(K)
-    W2, b2 = np.ones((2, K)), np.array([-a, -b])
-    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b - a)
+    W2, bias2 = np.ones((2, K)), np.array([-a2, -b2])
+    W_out = np.array([[-1.0, 1.0], [1.0, -1.0]]) / (b2 - a2)
     b_out = np.array([1.0, 0.0])
-    net = Network([W1, W2], [b1, b2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
+    net = Network([W1, W2], [b1, bias2], W_out, b_out, "concentric (wide first layer)", collapses=[-1, -1],
                   notes=[f"layer 1 has K={K} > M={M} rows: the truncation picture is approximate",
                          f"a={a:.6g}, b={b:.6g}"])
+    counts = np.bincount(labels, minlength=2)
+    claim = structure.Claim(np.array([[-1, -1], [counts[0], 0]]), np.ones((2, 2), dtype=bool))
+    net.structure = structure.verify(X, labels, net.Ws, net.bs, claim, "the concentric construction")
     check_exact(net, X, labels)
     return net
 
@@ -588,5 +808,7 @@ def ce23_construction(X: np.ndarray, labels: np.ndarray, mu: Sequence[float]) ->
                   collapses=[l if m < 0 else -1 for l, m in enumerate(mu)])
     if kind == "global":
         check_exact(net, X, labels)
+    claim = structure.Claim.collapse_pattern(net.collapses, np.bincount(labels, minlength=q))
+    net.structure = structure.verify(X, labels, Ws, bs, claim, net.name)
     return net
 

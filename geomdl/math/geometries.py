@@ -3,7 +3,12 @@
 ``clustered`` (a): Q balls around ``e_1..e_Q`` (CE24 construction, base point = projected centroid);
 ``sls`` (b): Q slabs cut by successive hyperplanes (SLS construction with placed base points);
 ``nonsep`` (c): wedge and chevron, two classes (split-into-pieces construction, 3 square layers);
-``concentric`` (d): ball and shell, two classes (wide first layer of K = 50 rows in R^3, then 2 units).
+``concentric`` (d): ball and shell, two classes (wide first layer of K = 50 rows in R^3, then 2 units);
+``flat``: Q balls around ``e_1..e_Q`` on the affine subspace ``x_1 + .. + x_Q = 1`` (the other coordinates 0), with
+base points lifted off it (:func:`geomdl.math.constructions.flat_construction`): where toggle points can be local
+minima (``docs/local-minima.md``). Not in :data:`GEOMETRIES` (the four of docs/math.md §3); accepted everywhere a
+geometry
+is named.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import numpy as np
 
 from geomdl.checks import check_seed
 from geomdl.data import synthetic as data
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.limits import check_memory
 from geomdl.math import constructions
 
 GEOMETRIES = ("clustered", "sls", "nonsep", "concentric")
+ALL_GEOMETRIES = (*GEOMETRIES, "flat")
 TWO_CLASS = ("nonsep", "concentric")
+TOGGLE_GEOMETRIES = ("clustered", "flat")
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,8 @@ class GeometryConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.geometry not in GEOMETRIES:
-            raise GeomdlError(f"unknown geometry {self.geometry!r}; known: {', '.join(GEOMETRIES)}")
+        if self.geometry not in ALL_GEOMETRIES:
+            raise UsageError(f"unknown geometry {self.geometry!r}; known: {', '.join(ALL_GEOMETRIES)}")
         if self.q < 2:
             raise GeomdlError(f"Q must be >= 2 (got {self.q})")
         if self.geometry in TWO_CLASS and self.q != 2:
@@ -46,6 +54,11 @@ class GeometryConfig:
         if self.n_per_class < 1:
             raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
         check_seed(self.seed)
+        m = self.m if self.m else max(3, self.q)
+        N = self.q * self.n_per_class
+        # the data, the construction's layers (Q of width M) and the truncated data per layer
+        check_memory(8 * (N * m * (self.q + 2) + 4 * self.q * m * m), f"the {self.geometry} data and construction "
+                     f"(Q={self.q}, M={m}, N={N} points)", "lower --q or --n-per-class")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +75,9 @@ def make_data(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray]:
     if g == "clustered":
         return data.clustered(data.ClusteredConfig(q=cfg.q, m=cfg.m, n_per_class=cfg.n_per_class,
                                                    radius=cfg.radius, seed=cfg.seed))
+    if g == "flat":
+        return data.flat_clusters(data.FlatConfig(q=cfg.q, m=cfg.m, n_per_class=cfg.n_per_class,
+                                                  radius=cfg.radius, seed=cfg.seed))
     if g == "sls":
         return data.sls_slabs(data.SLSConfig(q=cfg.q, m=cfg.m, n_per_class=cfg.n_per_class, seed=cfg.seed))
     if g == "nonsep":
@@ -74,13 +90,25 @@ def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constru
     g = cfg.geometry
     if g == "clustered":
         return constructions.network_from_construction(constructions.sls_construction(X, labels), "clustered")
+    if g == "flat":
+        return constructions.network_from_construction(constructions.flat_construction(X, labels), "flat")
     if g == "sls":
         return constructions.sls_placed_construction(X, labels, name="sls")
     if g == "nonsep":
         return constructions.wedge_construction(X, labels)
     if g == "concentric":
         return constructions.concentric_construction(X, labels)
-    raise GeomdlError(f"unknown geometry {g!r}; known: {', '.join(GEOMETRIES)}")
+    raise UsageError(f"unknown geometry {g!r}; known: {', '.join(ALL_GEOMETRIES)}")
+
+
+def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Construction:
+    """The full cone construction whose layers toggle patterns switch off (clustered or flat geometry)."""
+    if cfg.geometry == "clustered":
+        return constructions.sls_construction(X, labels)
+    if cfg.geometry == "flat":
+        return constructions.flat_construction(X, labels)
+    raise UsageError(f"toggle patterns exist for the {' and '.join(TOGGLE_GEOMETRIES)} geometries only "
+                     f"(got {cfg.geometry!r})")
 
 
 def build(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray, constructions.Network]:

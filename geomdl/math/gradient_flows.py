@@ -86,7 +86,7 @@ import torch
 from torch import nn
 from torch.func import jvp, vjp, vmap
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.math import metrics
 from geomdl.math.jacobian import ParamLayout, flat_params, jacobian, outputs_and_vjp
 from geomdl.nn.model import ReLUMLP, resolve_device, resolve_dtype
@@ -132,28 +132,28 @@ class FlowConfig:
         if self.steps < 1:
             raise GeomdlError(f"steps must be >= 1 (got {self.steps})")
         if self.integrator not in INTEGRATORS:
-            raise GeomdlError(f"unknown integrator {self.integrator!r}; known: {', '.join(INTEGRATORS)}")
+            raise UsageError(f"unknown integrator {self.integrator!r}; known: {', '.join(INTEGRATORS)}")
         if not (np.isfinite(self.max_dtheta) and self.max_dtheta > 0):
             raise GeomdlError(f"max_dtheta must be a positive number (got {self.max_dtheta})")
         if self.substeps < 0 or self.max_substeps < 1:
             raise GeomdlError(f"substeps must be >= 0 (0 = automatic) and max_substeps >= 1 "
                               f"(got {self.substeps}, {self.max_substeps})")
         if self.solver not in SOLVERS:
-            raise GeomdlError(f"unknown solver {self.solver!r}; known: {', '.join(SOLVERS)}")
+            raise UsageError(f"unknown solver {self.solver!r}; known: {', '.join(SOLVERS)}")
         if not (np.isfinite(self.rank_rtol) and 0 < self.rank_rtol < 1):
             raise GeomdlError(f"rank_rtol must be in (0, 1) (got {self.rank_rtol})")
         if not (np.isfinite(self.trap_eps) and self.trap_eps > 0):
             raise GeomdlError(f"trap_eps must be a positive number (got {self.trap_eps})")
         if self.grid not in GRIDS:
-            raise GeomdlError(f"unknown grid {self.grid!r}; known: {', '.join(GRIDS)}")
+            raise UsageError(f"unknown grid {self.grid!r}; known: {', '.join(GRIDS)}")
         if self.kinks not in KINKS:
-            raise GeomdlError(f"unknown kink handling {self.kinks!r}; known: {', '.join(KINKS)}")
+            raise UsageError(f"unknown kink handling {self.kinks!r}; known: {', '.join(KINKS)}")
         if not (np.isfinite(self.kink_lookahead) and self.kink_lookahead > 0) or self.kink_iters < 1:
             raise GeomdlError(f"kink_lookahead must be > 0 and kink_iters >= 1 (got {self.kink_lookahead}, "
                               f"{self.kink_iters})")
         if self.cost not in COSTS:
             hint = " (cross-entropy has no output-space exponential law)" if self.cost == "ce" else ""
-            raise GeomdlError(f"unknown flow cost {self.cost!r}; known: {', '.join(COSTS)}{hint}")
+            raise UsageError(f"unknown flow cost {self.cost!r}; known: {', '.join(COSTS)}{hint}")
 
 
 class FlowMLP(ReLUMLP):
@@ -167,7 +167,7 @@ class FlowMLP(ReLUMLP):
     def __init__(self, in_dim: int, widths: list[int], out_dim: int, activation: str = "relu",
                  beta: float = 5.0):
         if activation not in ACTIVATIONS:
-            raise GeomdlError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+            raise UsageError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
         super().__init__(in_dim, widths, out_dim)
         self.activation, self.beta = activation, float(beta)
 
@@ -266,7 +266,7 @@ def cost_weights(cost: str, labels: np.ndarray, q: int) -> np.ndarray:
         counts = np.bincount(labels, minlength=q).astype(float)
         a = 2.0 / counts[labels]
     else:
-        raise GeomdlError(f"unknown flow cost {cost!r}; known: {', '.join(COSTS)}")
+        raise UsageError(f"unknown flow cost {cost!r}; known: {', '.join(COSTS)}")
     return np.repeat(a, q)
 
 
@@ -377,7 +377,7 @@ def penrose_apply(D: torch.Tensor, g: torch.Tensor, solver: str, rank_rtol: floa
         coef = torch.where(keep, (U.T @ g) / torch.where(keep, S, torch.ones_like(S)), torch.zeros_like(S))
         v = Vh.T @ coef
     else:
-        raise GeomdlError(f"unknown solver {solver!r}; known: {', '.join(SOLVERS)}")
+        raise UsageError(f"unknown solver {solver!r}; known: {', '.join(SOLVERS)}")
     if rank < n and not least_squares:
         raise RankCollapse(rank, n)
     return v, rank

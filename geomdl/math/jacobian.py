@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacfwd, jacrev, vjp
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 METHODS = ("auto", "rev", "fwd")
 
@@ -91,7 +91,7 @@ def jacobian(model: nn.Module, X: torch.Tensor, theta: torch.Tensor | None = Non
     At a ReLU kink (a pre-activation exactly 0) the derivative taken is PyTorch's: ``relu'(0) = 0``.
     """
     if method not in METHODS:
-        raise GeomdlError(f"unknown Jacobian method {method!r}; known: {', '.join(METHODS)}")
+        raise UsageError(f"unknown Jacobian method {method!r}; known: {', '.join(METHODS)}")
     theta = flat_params(model) if theta is None else theta.detach()
     f = output_map(model, X)
     if method == "auto":

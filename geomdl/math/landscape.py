@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from geomdl.errors import GeomdlError
-from geomdl.math import constructions
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.math import constructions, structure
 from geomdl.math import truncation as geometry
 from geomdl.math.constructions import Network
 from geomdl.nn.losses import loss_fn
@@ -105,7 +105,7 @@ def batched_loss(kind: str, out: torch.Tensor, labels: torch.Tensor, q: int,
     if kind == "wmse":
         counts = torch.nn.functional.one_hot(lab, q).to(out.dtype).sum(dim=1)      # (T, Q)
         return (sq / torch.gather(counts, 1, lab)).sum(dim=1)
-    raise GeomdlError(f"unknown loss {kind!r}")
+    raise UsageError(f"unknown loss {kind!r}")
 
 
 @dataclass
@@ -297,9 +297,11 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
     """Perturb ``net`` for each of ``trials`` (indices) with size ``lam``, then evaluate (``mode="eval"``) or
     train with ``cfg`` (``mode="train"``). Trials are batched ``block`` at a time (default 200: the stacked
     activations then stay in cache; measured ~45 us per trial-step at 200 vs ~60 at 1000, Q=3 clustered).
-    Results do not depend on ``block`` (each trial's arithmetic is its own). ``progress(k)``: trials done."""
+    Results do not depend on ``block`` mathematically (each trial's arithmetic is its own); bit for bit they are
+    guaranteed only for the same ``block`` (batched products of different batch sizes may round differently on
+    some BLAS builds). ``progress(k)``: trials done."""
     if mode not in MODES:
-        raise GeomdlError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+        raise UsageError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
     trials = [int(i) for i in trials]
     parts = []
     for start in range(0, len(trials), max(1, block)):
@@ -318,26 +320,50 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
 
 # ---------------------------------------------------------------------------------------------------------------
 # Toggle patterns: suboptimal "minima" of the clustered construction (docs/math.md §5)
-def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int]) -> Network:
+def toggle_network(X: np.ndarray, labels: np.ndarray, pattern: Sequence[int],
+                   full: constructions.Construction | None = None) -> Network:
     """The clustered (CE24) construction with layer ``l`` toggled: ``pattern[l] = 1`` keeps the full collapse
-    of class ``l``; ``0`` shifts the layer's base point along its cone axis so that every point is in the forward
-    cone (the identity on the data: "no collapse"). The other layers' cones stay where they are in input space
-    (cumulative parameters unchanged). Output layer: least-squares refit on the last hidden layer."""
-    full = constructions.sls_construction(X, labels)
+    of class ``order[l]``; ``0`` shifts the layer's base point along its cone axis so that every point is in the
+    forward cone (the identity on the data: "no collapse"). The other layers' cones stay where they are in input
+    space (cumulative parameters unchanged); they pass every other class wherever the toggled layers left it
+    (the construction is ``toggleable``). Output layer: least-squares refit on the last hidden layer.
+
+    ``full``: the construction to toggle (default :func:`constructions.sls_construction` of the data; the flat
+    geometry passes its own). The result is verified (:mod:`geomdl.math.structure`): a collapsing layer collapses all
+    of its class, a toggled one none, and every other point passes unchanged; ``net.structure`` holds the
+    report."""
+    full = constructions.sls_construction(X, labels) if full is None else full
     q = len(full.order)
     pattern = [int(v) for v in pattern]
     if len(pattern) != q or any(v not in (0, 1) for v in pattern):
         raise GeomdlError(f"a toggle pattern needs {q} entries, each 0 (no collapse) or 1 (collapse): {pattern}")
+    if any(t != 0.0 for t in full.t):
+        raise GeomdlError("toggle patterns start from the full construction (every t = 0), not a partial one")
     bc = [full.bc[l] + (1 - pattern[l]) * full.shifts[l] * (full.Wc[l] @ full.normals[l]) for l in range(q)]
     Ws, bs = constructions.to_layers(full.Wc, bc)
     W_out, b_out = constructions.refit_output(geometry.hidden_activations(X, Ws, bs)[-1], labels, q)
     name = "toggle " + "".join(str(v) for v in pattern)
-    return Network(Ws, bs, W_out, b_out, name, Wc=list(full.Wc), bc=bc,
-                   collapses=[full.order[l] if pattern[l] else -1 for l in range(q)])
+    collapses = [full.order[l] if pattern[l] else -1 for l in range(q)]
+    claim = structure.Claim.collapse_pattern(collapses, np.bincount(labels, minlength=q))
+    report = structure.verify(X, labels, Ws, bs, claim, f"toggle pattern {''.join(map(str, pattern))}")
+    return Network(Ws, bs, W_out, b_out, name, Wc=list(full.Wc), bc=bc, collapses=collapses, structure=report)
+
+
+MAX_TOGGLE_Q = 12   # 4095 patterns; each is a construction, a least-squares refit and (polished) an L-BFGS run
+
+
+def check_toggle_q(q: int) -> None:
+    """Refuse, before any work, a ``Q`` whose ``2^Q - 1`` toggle patterns cannot be enumerated in reasonable
+    time and memory (``Q <= MAX_TOGGLE_Q``)."""
+    if q > MAX_TOGGLE_Q:
+        raise GeomdlError(f"Q={q} has 2^{q} - 1 = {2 ** q - 1:.3g} toggle patterns, each a construction, a least-"
+                          f"squares refit and an L-BFGS polish (about a second each at Q=6); Q is limited to "
+                          f"{MAX_TOGGLE_Q} ({2 ** MAX_TOGGLE_Q - 1} patterns)")
 
 
 def toggle_patterns(q: int) -> list[tuple[int, ...]]:
     """The ``2^Q - 1`` patterns other than "every layer collapses" (the global minimum), most collapses first."""
+    check_toggle_q(q)
     pats = [p for p in itertools.product((1, 0), repeat=q) if not all(p)]
     return sorted(pats, key=lambda p: (-sum(p), [-v for v in p]))
 
@@ -396,24 +422,107 @@ def collapsed_counts(net: Network, X: np.ndarray, labels: np.ndarray) -> list[in
                                                                                             strict=True)]
 
 
-def local_minima_table(X: np.ndarray, labels: np.ndarray, do_polish: bool = True) -> list[dict]:
+GRAD_TOL = 1e-8
+PERTURB_TRIALS = 300
+PERTURB_SIZE = 1e-3
+PERTURB_TOL = 1e-12
+
+
+def perturbation_test(net: Network, X: np.ndarray, labels: np.ndarray, trials: int = PERTURB_TRIALS,
+                      size: float = PERTURB_SIZE, seed: int = 0) -> tuple[int, float]:
+    """Perturb every tensor by ``size G/|G|_F`` (:func:`perturb`; trial ``i`` from ``SeedSequence([seed, i])``),
+    ``trials`` times, plus once along the negative gradient (same size per tensor), and evaluate the MSE (plain
+    numpy). Returns how many perturbations lower the loss by more than ``PERTURB_TOL * max(1, loss)`` and the
+    largest decrease found (``<= 0`` when none lowers it)."""
+    base = constructions.mse_loss(net.outputs(X), labels)
+    tens = net.tensors()
+    model = ReLUMLP(X.shape[1], net.widths, net.q).double()
+    model.load_arrays(net.Ws, net.bs, net.W_out, net.b_out)
+    L = loss_fn("mse", model(torch.as_tensor(X, dtype=torch.float64)), torch.as_tensor(labels), net.q)
+    grads = [g.detach().numpy() for g in torch.autograd.grad(L, list(model.parameters()))]
+    cands = [[T - size * g / np.linalg.norm(g) if np.linalg.norm(g) > 0 else T for T, g in zip(tens, grads,
+                                                                                               strict=True)]]
+    for i in range(trials):
+        cands.append(perturb(tens, size, np.random.default_rng(np.random.SeedSequence([seed, i]))))
+    tol = PERTURB_TOL * max(1.0, base)
+    lowered, drop = 0, 0.0
+    for ten in cands:
+        pnet = Network(ten[0:-2:2], ten[1:-2:2], ten[-2], ten[-1], "perturbed")
+        d = base - constructions.mse_loss(pnet.outputs(X), labels)
+        lowered += d > tol
+        drop = max(drop, d)
+    return int(lowered), float(drop)
+
+
+def span_codimension(X: np.ndarray) -> int:
+    """Codimension in ``R^M`` of the affine span of the rows of ``X: (N, M)`` (``M`` for no rows)."""
+    if len(X) == 0:
+        return X.shape[1]
+    return constructions.affine_span(X)[2].shape[1]
+
+
+def minimum_verdict(net: Network, X: np.ndarray, labels: np.ndarray, grad_norm: float,
+                    collapsed: Sequence[int] | None, seed: int = 0) -> dict:
+    """Is ``net`` (a toggle point collapsing the classes ``collapsed``) a local minimum? ``local_minimum``: the
+    gradient is below ``GRAD_TOL`` and none of the :func:`perturbation_test` perturbations lowers the loss;
+    ``reason`` says why not (docs/local-minima.md): the least-squares output cannot reach the collapsed classes'
+    targets when the uncollapsed classes' affine span has codimension below the number of collapsed classes."""
+    lowered, drop = perturbation_test(net, X, labels, seed=seed)
+    q = net.q
+    stationary = grad_norm < GRAD_TOL
+    if collapsed is None:     # not a toggle point: report the facts only
+        local = stationary and lowered == 0
+        reason = ("" if local else f"not stationary (|grad| {grad_norm:.1e})" if not stationary else
+                  f"{lowered} of {PERTURB_TRIALS + 1} perturbations of size {PERTURB_SIZE:g} lower the loss "
+                  f"(by up to {drop:.1e})")
+        return {"local_minimum": bool(local), "reason": reason, "perturbations_lowering": lowered,
+                "largest_decrease": drop, "uncollapsed_codim": -1, "collapsed_residual": float("nan")}
+    collapsed = sorted(int(c) for c in collapsed if c >= 0)
+    unc = ~np.isin(labels, collapsed)
+    codim = span_codimension(X[unc])
+    out = net.outputs(X)
+    Y = np.eye(q)[labels]
+    res = float(np.abs(out[~unc] - Y[~unc]).max()) if (~unc).any() else 0.0
+    local = stationary and lowered == 0
+    if local:
+        reason = ""
+    elif not stationary:
+        why = (f"the uncollapsed classes span R^{X.shape[1]}, so the least-squares output fitted on them predicts "
+               "~0 for each collapsed class's own target component" if codim == 0 else
+               f"the uncollapsed classes lie in an affine subspace of codimension {codim}, too few directions off "
+               f"it for {len(collapsed)} collapsed base points")
+        reason = (f"not stationary (|grad| {grad_norm:.1e}): the output misses the collapsed class(es) "
+                  f"{collapsed} by {res:.2g}; {why}")
+    else:
+        reason = (f"stationary, but {lowered} of {PERTURB_TRIALS + 1} perturbations of size {PERTURB_SIZE:g} lower "
+                  f"the loss (by up to {drop:.1e}): not a minimum")
+    return {"local_minimum": bool(local), "reason": reason, "perturbations_lowering": lowered,
+            "largest_decrease": drop, "uncollapsed_codim": codim, "collapsed_residual": res}
+
+
+def local_minima_table(X: np.ndarray, labels: np.ndarray, do_polish: bool = True,
+                       full: constructions.Construction | None = None) -> list[dict]:
     """One row per toggle pattern (all ``2^Q - 1``, none skipped by symmetry): its loss, gradient norm (total,
     and of the output layer alone, which the least-squares refit makes ~0), the infimum over its activation
-    region's affine family (:func:`affine_ls_loss` of the uncollapsed classes), and, with ``do_polish``, the
-    loss, gradient norm and collapsed counts after :func:`polish`."""
+    region's affine family (:func:`affine_ls_loss` of the uncollapsed classes), the local-minimum verdict
+    (:func:`minimum_verdict`) and, with ``do_polish``, the loss, gradient norm and collapsed counts after
+    :func:`polish`. ``full``: the construction to toggle (default: the clustered one of the data)."""
     q = int(labels.max()) + 1
+    full = constructions.sls_construction(X, labels) if full is None else full
     rows = []
     for pat in toggle_patterns(q):
-        net = toggle_network(X, labels, pat)
+        net = toggle_network(X, labels, pat, full)
         gn, per = gradient_norms(net, X, labels)
         loss = constructions.mse_loss(net.outputs(X), labels)
-        uncollapsed = [j for j, v in zip(range(q), pat, strict=True) if not v]
+        uncollapsed = [j for j in range(q) if j not in net.collapses]
         row = {"pattern": "".join(str(v) for v in pat), "collapsing_layers": sum(pat), "loss": loss,
                "accuracy": float(np.mean(net.outputs(X).argmax(1) == labels)), "grad_norm": gn,
                "grad_norm_output": float(np.hypot(per[-2], per[-1])),
                "grad_norm_hidden": float(np.sqrt(sum(v * v for v in per[:-2]))),
                "region_infimum": affine_ls_loss(X, labels, uncollapsed, q),
-               "collapsed_counts": collapsed_counts(net, X, labels)}
+               "collapsed_counts": collapsed_counts(net, X, labels),
+               "structure_margin": net.structure.margin}
+        row.update(minimum_verdict(net, X, labels, gn, net.collapses))
         if do_polish:
             pol, ploss, pgn = polish(net, X, labels)
             row.update(polished_loss=ploss, polished_grad_norm=pgn,

@@ -2,15 +2,26 @@
 
 Conventions: features ``H: (N, D)`` one point per row, ``labels: (N,)`` in ``0..Q-1`` (every class present);
 class means ``mu_j``, global mean ``mu_G`` = mean of the class means (balanced-data convention of Papyan, Han
-& Donoho 2020, so that unbalanced splits do not tilt it); centred means ``m_j = mu_j - mu_G``.
+& Donoho 2020, so that unbalanced splits do not tilt it; the convention of the rhubarbwu/neural-collapse
+package, whose global mean is the mean of its class means); centred means ``m_j = mu_j - mu_G``.
 
 - NC1, variant **``nc1_trace_pinv``** ``= tr(Sigma_W Sigma_B^+) / Q`` with ``Sigma_W = (1/N) sum_r (h_r -
-  mu_{y_r})(h_r - mu_{y_r})^T`` and ``Sigma_B = (1/Q) sum_j m_j m_j^T``. Computed without ``D x D`` matrices:
+  mu_{y_r})(h_r - mu_{y_r})^T`` and ``Sigma_B = (1/Q) sum_j m_j m_j^T`` (as ``variability_pinv`` of
+  rhubarbwu/neural-collapse). Computed without ``D x D`` matrices:
   ``Sigma_B^+ = V diag(Q / s_k^2) V^T`` from the SVD of the ``(Q, D)`` matrix of centred means (singular values
-  below ``1e-12 s_max`` dropped). Second variant, **CDNV** (Galanti et al. 2022): the mean over class pairs of
-  ``(var_i + var_j) / (2 |mu_i - mu_j|^2)``, ``var_j`` = mean squared distance of class ``j`` to its mean.
+  below ``1e-12 s_max`` dropped). Named variant **``nc1_trace_pinv_data_mean``** (``global_mean="data"``): the
+  same with the *data-weighted* global mean ``mu_G = (1/N) sum_r h_r``, as T. Ding's ``validate_NC.py``
+  (github.com/tding1/Neural-Collapse) computes it; the two agree on balanced classes and differ otherwise (by 36%
+  in the closed-form two-class case of the tests, sizes 2 and 8; median 7% on random 3-class Gaussian data
+  of sizes 10, 30, 30). Second variant, **CDNV**
+  (Galanti et al. 2022): the mean over class pairs of ``(var_i + var_j) / (2 |mu_i - mu_j|^2)``, ``var_j`` =
+  mean squared distance of class ``j`` to its mean.
 - NC2 on the centred means (and on classifier rows when given): equinorm ``std(|m_j|) / mean(|m_j|)``;
-  equiangularity: ``std`` of the pairwise cosines ``cos(m_i, m_j), i < j`` and ``max |cos + 1/(Q-1)|``.
+  equiangularity three ways over the pairwise cosines ``cos(m_i, m_j), i < j``: **``mean_cos_dev``**
+  ``= mean |cos + 1/(Q-1)|``, Papyan, Han & Donoho's equiangularity measure ("Prevalence of neural collapse
+  during the terminal phase of deep learning training", arXiv 2008.08186, Fig. 5: ``Avg |cos + 1/(C-1)|``);
+  ``equiangular_std`` (their Fig. 4: ``Std`` of the cosines); and ``max_cos_dev`` ``= max |cos + 1/(Q-1)|``,
+  the worst pair (geomdl's earlier single number). All are 0 for a simplex equiangular tight frame.
 - NC3 (self-duality): ``| W^T / |W|_F - M_c / |M_c|_F |_F`` with ``W: (Q, D)`` the classifier rows of the
   classes and ``M_c = [m_1 ... m_Q]: (D, Q)``.
 - NC4: the fraction of points where the network's prediction differs from the nearest-class-centre rule
@@ -51,11 +62,20 @@ def class_means(H: np.ndarray, labels: np.ndarray, q: int) -> np.ndarray:
     return (onehot.T @ H) / onehot.sum(axis=0)[:, None]
 
 
-def nc1_trace_pinv(H: np.ndarray, labels: np.ndarray, q: int) -> float:
-    """``tr(Sigma_W Sigma_B^+) / Q`` (see module docstring); 0 iff every class is a single point."""
+GLOBAL_MEANS = ("classes", "data")
+
+
+def nc1_trace_pinv(H: np.ndarray, labels: np.ndarray, q: int, global_mean: str = "classes") -> float:
+    """``tr(Sigma_W Sigma_B^+) / Q`` (see module docstring); 0 iff every class is a single point.
+
+    ``global_mean``: ``"classes"`` (default; mean of the class means, as rhubarbwu/neural-collapse) or ``"data"``
+    (mean of all rows of ``H``, as tding1's ``validate_NC.py``; :func:`nc1_trace_pinv_data_mean`).
+    """
     H, labels = _check(H, labels, q)
+    if global_mean not in GLOBAL_MEANS:
+        raise GeomdlError(f"unknown global mean {global_mean!r}; known: {', '.join(GLOBAL_MEANS)}")
     mu = class_means(H, labels, q)
-    Mc = mu - mu.mean(axis=0)                          # (Q, D)
+    Mc = mu - (mu.mean(axis=0) if global_mean == "classes" else H.mean(axis=0))   # (Q, D)
     _, s, Vt = np.linalg.svd(Mc, full_matrices=False)
     keep = s > SVD_RTOL * (s[0] if s.size and s[0] > 0 else 1.0)
     if not keep.any():
@@ -64,6 +84,11 @@ def nc1_trace_pinv(H: np.ndarray, labels: np.ndarray, q: int) -> float:
     proj = D @ Vt[keep].T                              # (N, r)
     # tr(Sigma_W V diag(Q/s^2) V^T) = sum_k (Q / s_k^2) (1/N) sum_r (d_r . v_k)^2
     return float(np.sum((q / s[keep] ** 2) * (proj ** 2).mean(axis=0)) / q)
+
+
+def nc1_trace_pinv_data_mean(H: np.ndarray, labels: np.ndarray, q: int) -> float:
+    """NC1 with the data-weighted global mean (tding1's ``validate_NC.py``): ``nc1_trace_pinv(..., "data")``."""
+    return nc1_trace_pinv(H, labels, q, global_mean="data")
 
 
 def cdnv(H: np.ndarray, labels: np.ndarray, q: int) -> float:
@@ -82,18 +107,21 @@ def cdnv(H: np.ndarray, labels: np.ndarray, q: int) -> float:
 def equinorm_equiangularity(V: np.ndarray) -> dict[str, float]:
     """NC2 of the rows ``V: (Q, D)`` (already centred where that applies).
 
-    ``equinorm``: ``std/mean`` of the row norms; ``equiangular_std``: std of the pairwise cosines;
-    ``max_cos_dev``: ``max |cos + 1/(Q-1)|`` (0 for a simplex equiangular tight frame).
+    ``equinorm``: ``std/mean`` of the row norms; ``mean_cos_dev``: Papyan's equiangularity ``mean |cos +
+    1/(Q-1)|`` over pairs; ``equiangular_std``: std of the pairwise cosines; ``max_cos_dev``: ``max |cos +
+    1/(Q-1)|`` (all 0 for a simplex equiangular tight frame).
     """
     V = np.asarray(V, dtype=float)
     q = len(V)
     norms = np.linalg.norm(V, axis=1)
     if q < 2 or not (norms > 0).all():
-        return {"equinorm": float("nan"), "equiangular_std": float("nan"), "max_cos_dev": float("nan")}
+        return {"equinorm": float("nan"), "mean_cos_dev": float("nan"), "equiangular_std": float("nan"),
+                "max_cos_dev": float("nan")}
     U = V / norms[:, None]
     cos = (U @ U.T)[np.triu_indices(q, k=1)]
-    return {"equinorm": float(norms.std() / norms.mean()), "equiangular_std": float(cos.std()),
-            "max_cos_dev": float(np.max(np.abs(cos + 1.0 / (q - 1))))}
+    dev = np.abs(cos + 1.0 / (q - 1))
+    return {"equinorm": float(norms.std() / norms.mean()), "mean_cos_dev": float(dev.mean()),
+            "equiangular_std": float(cos.std()), "max_cos_dev": float(dev.max())}
 
 
 def nc2(H: np.ndarray, labels: np.ndarray, q: int) -> dict[str, float]:

@@ -18,9 +18,11 @@ the margin is the Euclidean distance from that hyperplane to the nearest point, 
 the exact max-margin for the L-infinity normalisation, a lower bound on the Euclidean (SVM) max-margin. A class
 counts as separable when its margin exceeds ``tol`` (default ``1e-9``, relative to the data's scale ``max|x|``).
 
-Note: the SLS construction (``constructions.sls_construction``) needs a little more than SLS of the data: at
-layer ``k`` the base points of the already collapsed classes must also lie on the far side; it checks that
-itself and raises when it fails.
+Note: the cone construction (``constructions.sls_construction``) needs more than SLS of the data: at layer ``k``
+the base points of the already collapsed classes must also lie on the far side, and by default
+(``toggleable=True``, so that every toggle pattern and partial start works) so must every other class's full
+cloud, i.e. each class must be separable from all the others. ``toggleable=False`` needs only SLS plus the base
+points. It checks this itself and raises when it fails.
 """
 
 from __future__ import annotations

@@ -1,18 +1,27 @@
-"""The truncation chain for wide layers (e.g. 784 x 784 on MNIST), with LU solves instead of pseudo-inverses.
+"""Cumulative layers of any width and how ``W^+`` is applied to them; the chain ``T_l(X)`` by the forward pass.
 
-Same mathematics as :func:`geomdl.math.truncation.truncation_chain` (docs/math.md §2.1-2.4); what differs is how
-``W^+`` is
-applied. For every cumulative layer ``W^(l): (M_l, M)``:
+The one linear-algebra kernel of the recorder (:mod:`geomdl.io.recorder`), for every MLP shape (docs/math.md §2.1-2.4b):
+784 x 784 MNIST layers, square clustered layers, narrowing layers and layers wider than the input. For every
+cumulative layer ``W^(l): (M_l, M)``:
 
 - the rank comes from the singular values alone (``svd(..., compute_uv=False)``, about half the cost of a
   full SVD), with the same tolerance as :func:`geomdl.math.truncation.pinv_and_rank`;
 - square and invertible in float64 (``s_min > INVERT_RTOL * s_max``; the default MNIST network: ``M_l = M =
   784``): ``W^+ = W^{-1}`` is never formed; one
   LU factorisation (``scipy.linalg.lu_factor``, ~20x cheaper than an SVD at 784) is reused for the truncated
-  data ``T_l(X) = W^{-1}(sigma(a) - b)``, the base point ``p = -W^{-1} b``, projected edge directions
+  data, the base point ``p = -W^{-1} b``, projected edge directions
   ``C W^{-1}`` (a solve with ``W^T`` for the ``k`` projection rows ``C``) and for any further data set
   (held-out digits) through :meth:`SolvedChain.truncate`;
-- otherwise (narrower layers, singular ``W``) it falls back to one SVD giving ``W^+`` (:func:`pinv_and_rank`).
+- otherwise (narrower or wider layers, singular ``W``) one SVD gives ``W^+`` (:func:`pinv_and_rank`'s rule).
+
+The truncated data come from the network's real forward pass (docs/math.md §2.4b): ``T_l(x) = (W^(l))^+ (x^(l) -
+b^(l))`` with ``x^(l)`` the actual activation, and the truncation state ``k`` from the real pre-activations
+``z^(l) = W_l x^(l-1) + b_l``. For full-row-rank layers this is the chain ``T_l = tau_{W^(l), b^(l)} o
+T_{l-1}`` of docs/math.md §2.4 (then ``z^(l) = W^(l) T_{l-1}(x) + b^(l)``); for wide layers it is the least-squares
+preimage of the activation, and the representation residual ``|x^(l) - (W^(l) T_l(x) + b^(l))|`` says how far
+the activation is from the M-dimensional image the input-space picture can show. Chaining ``tau`` with a wide
+``W^+`` would compound that approximation, so it is never done. Collapse is exact at any width: a point with
+every ``z_i < 0`` has ``x^(l) = 0`` and preimage the base point.
 
 Rank and inverse use different tolerances, on purpose. ``rank`` is the foundation's numerical rank
 (singular values above ``1e-10 * max(M_l, M) * s_max``). Cumulative products of random 784 x 784 layers are
@@ -98,23 +107,32 @@ class LayerSolve:
 @dataclass
 class ChainResult:
     """The chain on one data set ``X: (N, M)``: ``truncated[l] = T_{l+1}(X): (N, M)``, ``k[l]: (N,)`` the number
-    of negative cone coordinates, ``residual: (L,)`` when hidden activations were given (else NaN)."""
+    of negative pre-activations, ``residual: (L,)`` the representation residual of every layer, ``hidden[l]:
+    (N, M_l)`` the activations ``x^(l)`` of the forward pass, ``residual_active: (L,)`` the residual over the
+    points that layer does not collapse (a collapsed point is drawn exactly, at the base point, at any width)."""
 
     truncated: list[np.ndarray]
     k: list[np.ndarray]
     residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    hidden: list[np.ndarray] = field(default_factory=list)
+    residual_active: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
 class SolvedChain:
-    """Cumulative parameters of a network and one :class:`LayerSolve` per hidden layer (built once)."""
+    """A network's hidden layers ``Ws[l]: (M_l, M_{l-1})``, ``bs[l]: (M_l,)`` and one :class:`LayerSolve` of
+    the cumulative ``W^(l), b^(l)`` per hidden layer (built once)."""
 
     layers: list[LayerSolve]
+    Ws: list[np.ndarray]
+    bs: list[np.ndarray]
 
     @classmethod
     def from_layers(cls, Ws: list[np.ndarray], bs: list[np.ndarray]) -> SolvedChain:
+        Ws = [np.asarray(W, dtype=float) for W in Ws]
+        bs = [np.asarray(b, dtype=float) for b in bs]
         Wc, bc = geometry.cumulative_params(Ws, bs)
-        return cls([LayerSolve.build(W, b) for W, b in zip(Wc, bc, strict=True)])
+        return cls([LayerSolve.build(W, b) for W, b in zip(Wc, bc, strict=True)], Ws, bs)
 
     @property
     def ranks(self) -> np.ndarray:
@@ -129,20 +147,26 @@ class SolvedChain:
         return np.stack([ly.base_point for ly in self.layers])
 
     def truncate(self, X: np.ndarray, hidden: list[np.ndarray] | None = None) -> ChainResult:
-        """``T_l(X)`` for every hidden layer (docs/math.md §2.4); with ``hidden`` (the network's activations ``x^(l)``)
-        also the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per layer."""
-        T = np.asarray(X, dtype=float)
-        out, ks, res = [], [], []
-        for l, ly in enumerate(self.layers):
-            A = T @ ly.W.T + ly.b
-            ks.append((A < 0).sum(axis=1).astype(np.int64))
-            T = ly.apply_pinv(np.maximum(A, 0.0) - ly.b)
+        """``T_l(X)`` for every hidden layer by the forward pass (docs/math.md §2.4b), the truncation state from the
+        real
+        pre-activations, and the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per
+        layer. ``hidden``: ignored (kept for callers that computed the activations; they are recomputed here
+        together with the pre-activations)."""
+        h = np.asarray(X, dtype=float)
+        out, ks, res, acts, active = [], [], [], [], []
+        for W, b, ly in zip(self.Ws, self.bs, self.layers, strict=True):
+            z = h @ W.T + b
+            ks.append((z < 0).sum(axis=1).astype(np.int64))
+            h = np.maximum(z, 0.0)
+            acts.append(h)
+            T = ly.apply_pinv(h - ly.b)
             out.append(T)
-            if hidden is not None:
-                h = hidden[l]
-                res.append(float(np.max(np.linalg.norm(h - (T @ ly.W.T + ly.b), axis=1))) if len(h) else 0.0)
-        residual = np.array(res) if hidden is not None else np.full(len(self.layers), np.nan)
-        return ChainResult(truncated=out, k=ks, residual=residual)
+            R = h - (T @ ly.W.T + ly.b)
+            r2 = np.einsum("ni,ni->n", R, R)
+            res.append(float(np.sqrt(np.max(r2))) if len(h) else 0.0)
+            live = ks[-1] < ly.width                   # collapsed points are exact at any width (the base point)
+            active.append(float(np.sqrt(np.max(r2[live]))) if live.any() else 0.0)
+        return ChainResult(truncated=out, k=ks, residual=np.array(res), hidden=acts, residual_active=np.array(active))
 
 
 def _tol(W: np.ndarray, s: np.ndarray) -> float:

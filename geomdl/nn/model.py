@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from geomdl.checks import check_choice
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 DEVICES = ("auto", "cpu", "cuda")
@@ -25,7 +25,7 @@ def resolve_device(name: str) -> torch.device:
 
 def resolve_dtype(name: str) -> torch.dtype:
     if name not in DTYPES:
-        raise GeomdlError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
+        raise UsageError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
     return DTYPES[name]
 
 
@@ -72,10 +72,15 @@ class ReLUMLP(nn.Module):
             mod.bias.copy_(torch.as_tensor(b))
 
 
-def check_widths(in_dim: int, widths: list[int], q: int) -> None:
-    """math.md §1: ``M >= M_1 >= ... >= M_L >= Q``; wider layers make the picture approximate, so refuse them here."""
+def check_widths(in_dim: int, widths: list[int], q: int, allow_wide: bool = False) -> None:
+    """docs/math.md §1: ``M >= M_1 >= ... >= M_L >= Q``; wider layers make the picture approximate, so refuse them here
+    unless ``allow_wide`` (a user's own data: any positive widths, the recorder says how exact the picture is)."""
     if not widths:
         raise GeomdlError("the network needs at least one hidden layer")
+    if allow_wide:
+        if any(w < 1 for w in widths):
+            raise GeomdlError(f"hidden widths must be positive (got {list(widths)})")
+        return
     chain = [in_dim, *widths]
     if any(b > a for a, b in zip(chain[:-1], chain[1:], strict=False)):
         raise GeomdlError(f"hidden widths must be non-increasing from the input dimension: {chain}")
@@ -84,8 +89,8 @@ def check_widths(in_dim: int, widths: list[int], q: int) -> None:
 
 
 def build_model(in_dim: int, widths: list[int], q: int, dtype: str = "float64", device: str = "cpu",
-                seed: int = 0) -> ReLUMLP:
+                seed: int = 0, allow_wide: bool = False) -> ReLUMLP:
     """A seeded model on the resolved device and dtype (PyTorch's default init)."""
-    check_widths(in_dim, widths, q)
+    check_widths(in_dim, widths, q, allow_wide)
     torch.manual_seed(seed)
     return ReLUMLP(in_dim, widths, q).to(device=resolve_device(device), dtype=resolve_dtype(dtype))

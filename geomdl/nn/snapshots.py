@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 
 SPACINGS = ("linear", "log")
 
@@ -15,7 +15,7 @@ def snapshot_steps(steps: int, count: int, spacing: str = "linear") -> np.ndarra
     ``linear``: every ``max(1, steps // (count - 1))`` steps; ``log``: ``0`` and ``geomspace(1, steps)``.
     """
     if spacing not in SPACINGS:
-        raise GeomdlError(f"unknown snapshot spacing {spacing!r}; known: {', '.join(SPACINGS)}")
+        raise UsageError(f"unknown snapshot spacing {spacing!r}; known: {', '.join(SPACINGS)}")
     if count < 2:
         raise GeomdlError(f"need at least 2 snapshots (got {count})")
     if steps < 1:

@@ -11,7 +11,9 @@ Mini-batch SGD over shuffled epochs (or full-batch GD), on the costs of :mod:`ge
 
 Stop reasons (as :mod:`geomdl.nn.training`): ``threshold`` (every threshold reached), ``stuck`` (the best loss did not
 improve by a relative ``stuck_tol`` over ``patience`` steps), ``budget`` (``max_steps``), ``diverged``,
-``dead`` (a hidden layer zero on every training point).
+``dead`` (a hidden layer zero on every training point); the experiments mark a run ``degenerate`` after training
+(:mod:`geomdl.nn.health`). ``diverged``, ``dead`` and ``degenerate`` are the failures
+(:data:`geomdl.nn.health.FAILURES`).
 """
 
 from __future__ import annotations

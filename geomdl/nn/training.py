@@ -4,7 +4,9 @@ Stop reasons (recorded in the trace): ``threshold`` (loss below ``loss_threshold
 decrease below ``stuck_tol`` over ``patience`` steps), ``budget`` (``steps`` done), ``diverged`` (NaN/inf loss),
 ``dead`` (some hidden layer sends every point to zero: the whole data set is collapsed there, the output is
 constant and no gradient reaches the earlier layers). ``diverged`` and ``dead`` are failures: the trace is kept
-for inspection but renderers refuse it unless forced.
+for inspection but renderers refuse it unless forced. The experiments add a third failure after training,
+``degenerate`` (fewer distinct output clusters than classes, or accuracy below its start: :mod:`geomdl.nn.health`);
+:data:`FAILURES` lists all three.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 
 from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError
+from geomdl.nn.health import FAILURES
 from geomdl.nn.losses import LOSSES, loss_fn
 from geomdl.nn.model import ReLUMLP
 
@@ -25,7 +28,6 @@ if TYPE_CHECKING:   # the recorder is passed in: the training loop does not depe
     from geomdl.io.recorder import Recorder
 
 OPTIMIZERS = ("gd", "sgd")
-FAILURES = ("diverged", "dead")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def check_training(cfg) -> None:
 @dataclass
 class TrainResult:
     """How a run ended: every experiment's ``run`` returns one beside its trace (a run that records without
-    training, e.g. ``cones``, says so in ``stop_reason``). ``failed``: diverged or dead."""
+    training, e.g. ``cones``, says so in ``stop_reason``). ``failed``: diverged, dead or degenerate
+    (:data:`geomdl.nn.health.FAILURES`)."""
 
     stop_reason: str
     final_step: int

@@ -5,15 +5,19 @@ Uses the ffmpeg binary that ships inside ``imageio-ffmpeg`` (with libx264), so n
 
 from __future__ import annotations
 
+import contextlib
+import re
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import imageio_ffmpeg
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path
 
 
@@ -45,7 +49,7 @@ def quality(key: str | Quality) -> Quality:
     if isinstance(key, Quality):
         return key
     if key not in QUALITIES:
-        raise GeomdlError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, 2160p60)")
+        raise UsageError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, 2160p60)")
     return QUALITIES[key]
 
 
@@ -53,21 +57,62 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+def encoder_command(path: Path, width: int, height: int, fps: int, pix_fmt_in: str = "rgb24") -> list[str]:
+    """The ffmpeg command line that :func:`write_mp4` pipes raw frames into (H.264, yuv420p, CRF 20)."""
+    scale = ["-vf", f"scale={width + width % 2}:{height + height % 2}"] if width % 2 or height % 2 else []
+    return [ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{width}x{height}",
+            "-pix_fmt", pix_fmt_in, "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
+            "-vcodec", "libx264", "-pix_fmt", "yuv420p", *scale, "-v", "error",
+            "-crf", "20", "-preset", "veryfast", "-movflags", "+faststart", str(path)]
+
+
+def _last_line(text: bytes | str) -> str:
+    """ffmpeg's last message line, without its ``[out#0/mp4 @ 0x...]`` prefix."""
+    text = text.decode(errors="replace") if isinstance(text, bytes) else text
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", ln.strip()) for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
 def write_mp4(frames: Iterable[np.ndarray], out_path: Path, width: int, height: int, fps: int,
               pix_fmt_in: str = "rgb24") -> Path:
-    """Encode frames (``(H, W, 3)`` rgb24 or ``(H, W, 4)`` rgba, uint8) to H.264 yuv420p MP4 (atomic)."""
-    with atomic_path(out_path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_in=pix_fmt_in, pix_fmt_out="yuv420p",
-            quality=None, bitrate=None, macro_block_size=2,
-            output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
-            ffmpeg_log_level="error")
-        writer.send(None)
+    """Encode frames (``(H, W, 3)`` rgb24 or ``(H, W, 4)`` rgba, uint8) to H.264 yuv420p MP4 (atomic).
+
+    The encoder's exit status is checked before the clip is published: an encoder that fails (a full disk:
+    "No space left on device" while writing the trailer) or dies mid-clip (the pipe breaks) is a one-line
+    :class:`GeomdlError`, and an earlier clip under ``out_path`` is kept.
+    """
+    channels = {"rgb24": 3, "rgba": 4}[pix_fmt_in]
+    with atomic_path(out_path) as tmp, tempfile.TemporaryFile() as log:
+        # own session: a terminal's Ctrl-C reaches only geomdl, which stops the encoder itself
+        proc = subprocess.Popen(encoder_command(tmp, width, height, fps, pix_fmt_in), stdin=subprocess.PIPE,
+                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        broken = False
         try:
             for fr in frames:
-                writer.send(np.ascontiguousarray(fr))
+                fr = np.ascontiguousarray(fr)
+                if fr.shape != (height, width, channels) or fr.dtype != np.uint8:
+                    raise GeomdlError(f"frame of shape {fr.shape} ({fr.dtype}) for a {width}x{height} {pix_fmt_in} "
+                                      "clip")
+                try:
+                    proc.stdin.write(fr.data)
+                except BrokenPipeError:   # the encoder died (e.g. a full disk): its message says why
+                    broken = True
+                    break
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
         finally:
-            writer.close()
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        if code != 0 or broken or tmp.stat().st_size == 0:
+            log.seek(0)
+            why = _last_line(log.read()) or (f"exit status {code}" if code else "it wrote nothing")
+            raise GeomdlError(f"ffmpeg failed to encode {out_path.name}: {why}; "
+                              f"{'the earlier clip is kept' if out_path.exists() else 'no clip was written'}")
     return out_path
 
 
@@ -83,7 +128,7 @@ def _run_ffmpeg(args: list[str], what: str) -> None:
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        raise GeomdlError(f"ffmpeg failed to {what}: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
+        raise GeomdlError(f"ffmpeg failed to {what}: {_last_line(proc.stderr) or f'exit status {proc.returncode}'}")
 
 
 def mp4_to_gif(mp4: Path, gif: Path, src_fps: int, width: int | None = None) -> Path:

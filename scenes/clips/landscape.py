@@ -77,6 +77,9 @@ class LocalMinimaFrames(TruncationFrames):
         self.grad = np.asarray(a["grad_norm"], dtype=float)
         self.grad_hidden = np.asarray(a["grad_norm_hidden"], dtype=float)
         self.acc = np.asarray(a["accuracy"], dtype=float)
+        # local-minimum verdict per snapshot (traces recorded before it have none: no verdict shown)
+        self.local = np.asarray(a["local_minimum"]).astype(int) if "local_minimum" in a else None
+        self.reasons = list(trace.meta.get("reasons", []))
         self.residual = np.nanmax(np.asarray(a["residual"], dtype=float), axis=1)
         self.Q = int(trace.meta["Q"])
         self.polished = bool(self.stage.max() > 0)
@@ -109,10 +112,12 @@ class LocalMinimaFrames(TruncationFrames):
         meta, cfg = trace.meta, trace.meta.get("config", {})
         q = meta["Q"]
         N = len(trace.arrays["X"])
+        flat = meta.get("geometry", "clustered") == "flat"
+        where = (f"flat classes on x1+..+x{q} = 1 in R^{meta['M']} (base points off it)" if flat
+                 else f"clustered classes in R^{meta['M']}")
         lines = [
             "Suboptimal minima: a tour of the toggle points",
-            f"Q = {q} clustered classes in R^{meta['M']}, {N} points (balls of radius {cfg.get('radius', '?')}), "
-            f"seed {meta.get('seed', '?')}",
+            f"Q = {q} {where}, {N} points (balls of radius {cfg.get('radius', '?')}), seed {meta.get('seed', '?')}",
             f"each layer keeps (1) or undoes (0) its collapse: {2**q - 1} patterns, then the global minimum",
             "output layer refit by least squares; MSE loss",
             ("after each toggle point: where L-BFGS (float64) takes it" if meta.get("polished")
@@ -170,7 +175,13 @@ class LocalMinimaFrames(TruncationFrames):
         f.labels.append(Label("loss", x0, y - 1.0, f"loss {fmt_loss(loss)}", 0.26, th["fg"]))
         f.labels.append(Label("grad", x0, y - 1.42, f"|grad| {self.grad[sn]:.1e}  (hidden {self.grad_hidden[sn]:.1e})",
                               0.19, th["muted"]))
-        f.labels.append(Label("acc", x0, y - 1.78, f"accuracy {100 * self.acc[sn]:.1f}%", 0.19, th["muted"]))
+        verdict = ""
+        if self.local is not None:
+            why = self.reasons[sn] if sn < len(self.reasons) else ""
+            verdict = ("  ·  local minimum" if self.local[sn] else
+                       "  ·  not stationary" if why.startswith("not stationary") else "  ·  not a minimum")
+        f.labels.append(Label("acc", x0, y - 1.78, f"accuracy {100 * self.acc[sn]:.1f}%{verdict}", 0.19,
+                              th["muted"]))
         for l in range(self.L):
             cls = int(self.collapse_class[sn, l])
             if pat[l]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomdl.errors import GeomdlError
 from scenes.clips.base import (
     THEMES,
     Frame,
@@ -46,6 +47,7 @@ from scenes.clips.base import (
 from scenes.clips.truncation_speed import TruncationFrames
 
 MAX_RAYS = 24
+VIEWS = ("input", "layer")   # input space T_l(X) (docs/math.md §2.4), or each layer's activations x^(l) in its own PCA
 
 
 def dataset_name(meta: dict) -> str:
@@ -53,6 +55,10 @@ def dataset_name(meta: dict) -> str:
         return f"MNIST digits {' '.join(map(str, meta.get('digits', [])))}"
     if meta.get("dataset") == "clustered":
         return "clustered balls in R^3"
+    if meta.get("dataset") == "own":
+        return f"your data ({meta.get('data_name', 'file')})"
+    if meta.get("kind") == "network":
+        return str(meta.get("title") or "your network")
     return str(meta.get("kind", "?"))
 
 
@@ -70,6 +76,8 @@ def run_lines(trace) -> list[str]:
     seed, version = meta.get("seed", cfg.get("seed", "?")), meta.get("versions", {}).get("geomdl", "")
     opt, loss = str(cfg.get("optimizer", meta.get("optimizer", "?"))).upper(), str(meta.get("loss", "?")).upper()
     stopped = f"stopped: {meta.get('stop_reason', '?')} at step {meta.get('final_step', '?')}   ·   geomdl {version}"
+    if meta.get("kind") == "network":
+        return network_lines(trace)
     if meta.get("kind") == "truncation-speed":
         fr = cfg.get("start_fractions", [])
         return [
@@ -77,8 +85,8 @@ def run_lines(trace) -> list[str]:
             f"{_num(cfg.get('radius', '?'))})",
             f"ReLU network, {len(widths)} hidden layers of width {M}, started from the zero-loss construction",
             "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
-            f"{opt}, lr {_num(cfg.get('lr', '?'))}, {loss}, {cfg.get('steps', '?')} steps, seed {seed}, "
-            f"{cfg.get('dtype', '')}",
+            f"{opt}, lr {_num(meta.get('lr', cfg.get('lr', '?')))}, {loss}, "
+            f"{meta.get('steps', cfg.get('steps', '?'))} steps, seed {seed}, {cfg.get('dtype', '')}",
             stopped,
         ]
     held = f", {_num(100 * cfg['test_fraction'])}% held out for testing" if "test_fraction" in cfg else ""
@@ -104,6 +112,60 @@ def run_lines(trace) -> list[str]:
         "loss thresholds: " + ", ".join(marks) if marks else "",
         stopped,
     ]
+
+
+def picture_line(meta: dict) -> str:
+    """How exact the input-space picture is (docs/math.md §2.4b), from the trace's header."""
+    pic = meta.get("picture") or {}
+    if not pic:
+        return ""
+    if pic.get("exact"):
+        return f"input-space picture exact (representation residual {pic.get('max_residual', 0):.1e})"
+    layers = ", ".join(map(str, pic.get("approximate_layers", [])))
+    return (f"APPROXIMATE input-space picture at layer(s) {layers}: residual up to {pic.get('max_residual', 0):.2g}\n"
+            "(the activations leave the image of W^(l)); the exact layer-space view: --view layer")
+
+
+def layer_view_lines(lines: list[str]) -> list[str]:
+    """Card lines for the layer-space view: the picture lines say what this clip shows instead."""
+    out, skip = [], False
+    for ln in lines:
+        if ln.startswith("APPROXIMATE input-space picture") or ln.startswith("input-space picture exact"):
+            out.append("this clip: each layer's activations x^(l) in its own PCA (fitted on the first snapshot): exact")
+            skip = ln.startswith("APPROXIMATE")
+            continue
+        if skip:          # the second line of the approximate-picture note
+            skip = False
+            continue
+        out.append(ln)
+    return out
+
+
+def network_lines(trace) -> list[str]:
+    """Title-card lines of a recorded user network (kind ``network``): only facts the recorder measured."""
+    meta, a = trace.meta, trace.arrays
+    N, M = a["X"].shape
+    widths = list(meta.get("widths") or [])
+    steps = a["steps"]
+    lines = [
+        f"{N} points in R^{M}, Q = {meta['Q']} classes" + (f"  ·  data: {meta['data_name']}" if meta.get("data_name")
+                                                           else ""),
+        f"your ReLU network: {len(widths)} hidden layer{'s' if len(widths) != 1 else ''} (widths "
+        f"{', '.join(map(str, widths))}), {meta.get('output_dim', meta['Q'])} outputs",
+        (f"{len(steps)} snapshots, steps {int(steps[0])} to {int(steps[-1])}" if len(steps) > 1 else
+         f"1 snapshot, step {int(steps[0])}") + f", recorded from {meta.get('source', '?')}",
+        *picture_line(meta).split("\n"),
+    ]
+    import textwrap  # noqa: PLC0415
+
+    warnings = list(meta.get("warnings", []))
+    if meta.get("stop_reason") in ("dead", "diverged", "degenerate") and not warnings:
+        warnings.append(str(meta.get("stop_message")))
+    for w in warnings:                                  # long reasons wrapped to the card's width
+        lines += textwrap.wrap(f"WARNING: {w}", 88)
+    lines += [str(n) for n in meta.get("user_notes", [])]
+    lines.append(f"recorded by geomdl {meta.get('versions', {}).get('geomdl', '')}")
+    return lines
 
 
 def _robust_radius(P: np.ndarray, floor: float = 1e-9) -> float:
@@ -135,9 +197,15 @@ def view_of(P: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray,
 class LayerTraceView:
     """Everything both clips need from a trace, in 3D view coordinates (centred, ``(..., 3)``)."""
 
-    def __init__(self, trace):
+    def __init__(self, trace, view: str = "input"):
         a, meta = trace.arrays, trace.meta
         self.tr = trace
+        if view not in VIEWS:
+            raise GeomdlError(f"unknown view {view!r}; known: {', '.join(VIEWS)}")
+        if view == "layer" and "hidden_proj" not in a:
+            raise GeomdlError("this trace has no layer-space view (hidden_proj); record it with geomdl record or "
+                              "Recorder.from_module")
+        self.view = view
         self.labels = a["labels"].astype(np.int64)
         self.steps = a["steps"].astype(np.int64)
         self.loss = a["loss"].astype(float)
@@ -158,13 +226,21 @@ class LayerTraceView:
                 self.axis_names = ["x1", "x2", "x3"]
             else:
                 mean, comps = a["pca_mean"], a["pca_components"]
-                self.axis_names = ["PC1", "PC2", "PC3"]
+                identity = self.M < 3 and np.allclose(comps, np.eye(3, self.M))   # e.g. 2-D inputs as they are
+                self.axis_names = ["x1", "x2", "x3"] if identity else ["PC1", "PC2", "PC3"]
             self.X3 = (a["X"] - mean) @ comps.T
             self.T3 = (a["truncated"] - mean) @ comps.T
             self.P3 = (a["base_points"] - mean) @ comps.T
             E = np.nan_to_num(np.swapaxes(a["edges"], 2, 3)) @ comps.T    # (S, L, M, 3): edge i as a row
         self.S, self.L = self.T3.shape[:2]
         self.origin3 = (np.zeros(3) - mean) @ comps.T if (not projected and self.M == 3) else None
+        if view == "layer":   # x^(l) in each layer's own PCA (exact at any width); collapsed points sit at x = 0
+            hm, hc = a["hidden_pca_mean"], np.nan_to_num(a["hidden_pca_components"])
+            self.T3 = a["hidden_proj"].astype(float)
+            origin = np.stack([-(np.nan_to_num(hm[l]) @ hc[l].T) for l in range(self.L)])       # (L, 3)
+            self.P3 = np.broadcast_to(origin, (self.S, self.L, 3)).copy()
+            E = np.zeros((self.S, self.L, 1, 3))                          # no input-space cone in layer space
+            self.origin3 = None
         widths = meta.get("widths") or [self.M] * self.L
         self.widths = np.array(widths[: self.L])
         self.collapsed = a["k_trunc"].astype(np.int64) == self.widths[None, :, None]     # (S, L, N)
@@ -224,10 +300,10 @@ class _Base:
     """Shared drawing helpers: orthographic orbit camera, panels, pinning, cone drawing."""
 
     def __init__(self, trace, fps: int, theme: str, elevation_deg: float = 25.0, azimuth_deg: float = -60.0,
-                 orbit_deg: float = 40.0):
+                 orbit_deg: float = 40.0, view: str = "input"):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
-        self.v = LayerTraceView(trace)
+        self.v = LayerTraceView(trace, view)
         self.tr = trace
         self.fps = int(fps)
         self.theme = THEMES[theme]
@@ -279,18 +355,20 @@ class TrainingFrames(_Base):
     """The per-layer picture evolving over the training snapshots (scene ``training``)."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
-                 hold_start: float = 0.6, hold_end: float = 1.4, card_seconds: float = 2.0):
-        super().__init__(trace, fps, theme)
+                 hold_start: float = 0.6, hold_end: float = 1.4, card_seconds: float = 2.0, view: str = "input"):
+        super().__init__(trace, fps, theme, view=view)
         v = self.v
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
         self.panels = panel_grid(v.L + 2, Rect(0.3, 0.35, 10.4, 7.6))
         self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
         self.plot_loss = Rect(11.6, 2.9, 4.0, 1.7)
         self.plot_acc = Rect(11.6, 0.6, 4.0, 1.5)
-        self.logloss = np.log10(np.maximum(v.loss, 1e-12))
-        lo, hi = float(self.logloss.min()), float(self.logloss.max())
+        self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
+        finite = self.logloss[np.isfinite(self.logloss)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
         self.loss_lo, self.loss_hi = np.floor(lo), max(np.ceil(hi), np.floor(lo) + 1)
         self.xs = np.log10(1.0 + v.steps.astype(float))
         self.x_hi = max(float(self.xs[-1]), 1e-9)
@@ -298,7 +376,10 @@ class TrainingFrames(_Base):
     @staticmethod
     def card_lines(trace) -> list[str]:
         """Title and parameters of the run, for the title card."""
-        return [ln for ln in ["Training, layer by layer", *run_lines(trace)] if ln]
+        title = "Training, layer by layer"
+        if trace.meta.get("kind") == "network" and trace.meta.get("title"):
+            title = f"{trace.meta['title']}: training, layer by layer"
+        return [ln for ln in [title, *run_lines(trace)] if ln]
 
     def snapshot_position(self, i: int) -> float:
         j = min(max(i - self.n_hold0, 0), self.n_anim - 1)
@@ -309,9 +390,17 @@ class TrainingFrames(_Base):
         meta = self.tr.meta
         cfg = meta.get("config", {})
         what = dataset_name(meta)
-        title = (f"Training  ·  {what}  ·  M={v.M}, {v.L} hidden  ·  "
-                 f"{meta.get('loss', '?').upper()}  ·  "
-                 f"{str(cfg.get('optimizer', '?')).upper()} lr {cfg.get('lr', '?')}  ·  seed {meta.get('seed', '?')}")
+        if meta.get("kind") == "network":   # a recorded user network: only what the recorder knows
+            what = what if len(what) <= 32 else what[:31] + "…"
+            title = (f"Training  ·  {what}  ·  R^{v.M}, widths {'-'.join(map(str, v.widths))}  ·  "
+                     f"{v.S} snapshots" + ("  ·  APPROXIMATE picture" if v.view == "input" and not
+                                           (meta.get("picture") or {}).get("exact", True) else "")
+                     + ("  ·  layer-space view" if v.view == "layer" else ""))
+        else:
+            title = (f"Training  ·  {what}  ·  M={v.M}, {v.L} hidden  ·  "
+                     f"{meta.get('loss', '?').upper()}  ·  "
+                     f"{str(cfg.get('optimizer', '?')).upper()} lr {_num(meta.get('lr', cfg.get('lr', '?')))}  ·  "
+                     f"seed {meta.get('seed', '?')}")
         f.labels.append(Label("title", 0.35, 8.55, title, 0.22, th["fg"]))
         borders = [p.border() for p in [*self.panels, self.plot_loss, self.plot_acc]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
@@ -319,7 +408,10 @@ class TrainingFrames(_Base):
             if l == 0:
                 name, color = f"input X ({', '.join(v.axis_names[:2])}, ...)", th["fg"]
             elif l <= v.L:
-                name, color = f"layer {l}: T{l}(X)", class_color(l - 1)
+                name = f"layer {l}: x^({l}) (layer PCA)" if v.view == "layer" else f"layer {l}: T{l}(X)"
+                if v.view == "input" and l in (meta.get("picture") or {}).get("approximate_layers", []):
+                    name += " (approx.)"
+                color = class_color(l - 1)
             else:
                 name, color = f"outputs in R^{v.K}", th["fg"]
             f.labels.append(Label(f"panel{l}", p.x + 0.1, p.y + p.h - 0.2, name, 0.19, color))
@@ -412,17 +504,18 @@ class TrainingFrames(_Base):
             ys = np.clip((np.array(ys) - lo) / (hi - lo), 0, 1)
             return np.c_[rect.x + rect.w * xs / self.x_hi, rect.y + rect.h * ys]
 
-        f.lines.append(Polyline("loss_curve", curve(self.logloss, self.plot_loss, self.loss_lo, self.loss_hi),
-                                th["fg"], 0.03))
+        lc = curve(self.logloss, self.plot_loss, self.loss_lo, self.loss_hi)
+        f.lines.append(Polyline("loss_curve", lc[np.isfinite(lc).all(axis=1)], th["fg"], 0.03))
         for key, width in (("train_acc", 0.035), ("test_acc", 0.015)):
             vals = v.scalars.get(key, np.full(v.S, np.nan))
             xy = curve(vals, self.plot_acc, 0.0, 1.0)
             f.lines.append(Polyline(key, xy[np.isfinite(xy).all(axis=1)], PALETTE_ACC, width))
         step = (1 - w) * v.steps[s0] + w * v.steps[s1]
-        loss = float(10 ** ((1 - w) * self.logloss[s0] + w * self.logloss[s1]))
+        loss = float(10 ** ((1 - w) * self.logloss[s0] + w * self.logloss[s1]))   # nan: "n/a" below
         y = 8.0
         f.labels.append(Label("step", 11.6, y, f"step {int(round(step)):>6d} / {int(v.steps[-1])}", 0.24, th["fg"]))
-        f.labels.append(Label("loss", 11.6, y - 0.42, f"loss {fmt_loss(loss)}", 0.24, th["fg"]))
+        loss_text = "loss " + (fmt_loss(loss) if np.isfinite(loss) else "not recorded")
+        f.labels.append(Label("loss", 11.6, y - 0.42, loss_text, 0.24, th["fg"]))
         acc = v.scalars.get("test_acc")
         nc1 = v.scalars.get("nc1_hidden")
         dp = v.scalars.get("delta_p")
@@ -444,10 +537,11 @@ class LayersFrames(_Base):
     """The final snapshot's data moving through the layers, then into the output space (scene ``layers``)."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold: float = 0.35,
-                 card_seconds: float = 2.0):
-        super().__init__(trace, fps, theme, orbit_deg=30.0)
+                 card_seconds: float = 2.0, view: str = "input"):
+        super().__init__(trace, fps, theme, orbit_deg=30.0, view=view)
         v = self.v
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_lead = self.card.n_frames if self.card else 0
         self.n_stages = v.L + 2                          # X, T_1..T_L, outputs
         self.n_moves = self.n_stages - 1
@@ -461,7 +555,7 @@ class LayersFrames(_Base):
         n = self.n_stages
         cols = 2 if n <= 4 else 3
         rows = int(np.ceil(n / cols))
-        side = min((6.7 - 0.3 * (cols - 1)) / cols, (6.8 - 0.45 * (rows - 1)) / rows)
+        side = min((6.7 - 0.3 * (cols - 1)) / cols, (4.8 - 0.45 * (rows - 1)) / rows)   # info text below
         self.thumbs = [Rect(9.0 + (k % cols) * (side + 0.3), 7.7 - (k // cols + 1) * side - (k // cols) * 0.45,
                             side, side) for k in range(n)]
         self.point_r = 0.03
@@ -473,7 +567,10 @@ class LayersFrames(_Base):
     @staticmethod
     def card_lines(trace) -> list[str]:
         """Title and parameters of the run, for the title card."""
-        return [ln for ln in ["Data through the layers: T_0 -> ... -> T_L", *run_lines(trace)] if ln]
+        title = "Data through the layers: T_0 -> ... -> T_L"
+        if trace.meta.get("kind") == "network" and trace.meta.get("title"):
+            title = f"{trace.meta['title']}: through the layers"
+        return [ln for ln in [title, *run_lines(trace)] if ln]
 
     def stage_of(self, i: int) -> tuple[int, float]:
         """``(k, w)``: moving from stage ``k`` to ``k + 1`` with eased progress ``w`` (0 during holds and the
@@ -491,7 +588,10 @@ class LayersFrames(_Base):
         if k == 0:
             return "input X = T0(X)"
         if k <= self.v.L:
-            return f"T{k}(X): after layer {k}'s truncation"
+            if self.v.view == "layer":
+                return f"x^({k}): layer {k}'s activations (its own PCA, exact)"
+            approx = k in (self.tr.meta.get("picture") or {}).get("approximate_layers", [])
+            return f"T{k}(X): after layer {k}'s truncation" + (" (approximate: see residual)" if approx else "")
         return f"outputs x^(L+1) in R^{self.v.K}"
 
     def _view(self, k: int, w: float) -> tuple[np.ndarray, float]:
@@ -504,13 +604,19 @@ class LayersFrames(_Base):
         th, v, f = self.theme, self.v, Frame()
         meta = self.tr.meta
         what = dataset_name(meta)
-        title = (f"Through the layers  ·  {what}  ·  {meta.get('loss', '?').upper()}  ·  trained to step "
-                 f"{int(v.steps[-1])}, loss {fmt_loss(float(v.loss[-1]))}")
+        if meta.get("kind") == "network":   # a recorded user network: its loss may not be known
+            last = float(v.loss[-1])
+            title = (f"Through the layers  ·  {what}  ·  step {int(v.steps[-1])}"
+                     + (f", loss {fmt_loss(last)}" if np.isfinite(last) else "")
+                     + ("  ·  layer-space view" if v.view == "layer" else ""))
+        else:
+            title = (f"Through the layers  ·  {what}  ·  {meta.get('loss', '?').upper()}  ·  trained to step "
+                     f"{int(v.steps[-1])}, loss {fmt_loss(float(v.loss[-1]))}")
         f.labels.append(Label("title", 0.35, 8.6, title, 0.22, th["fg"]))
         borders = [p.border() for p in [self.big, *self.thumbs]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for k, p in enumerate(self.thumbs):
-            name = "X" if k == 0 else (f"T{k}(X)" if k <= v.L else "outputs")
+            name = "X" if k == 0 else ((f"x^({k})" if v.view == "layer" else f"T{k}(X)") if k <= v.L else "outputs")
             f.labels.append(Label(f"thumb{k}", p.x + 0.06, p.y + p.h - 0.14, name, 0.14,
                                   class_color(k - 1) if 1 <= k <= v.L else th["fg"]))
         return f

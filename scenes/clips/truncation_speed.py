@@ -40,6 +40,19 @@ from scenes.clips.base import (
 )
 
 
+def meta_lr(meta: dict) -> str:
+    """The step size a truncation-speed run used: the resolved ``meta["lr"]`` (automatic step sizes leave
+    ``config["lr"]`` at ``None``), else the configured one."""
+    lr = meta.get("lr", meta.get("config", {}).get("lr"))
+    return "?" if lr is None else f"{lr:g}" if isinstance(lr, (int, float)) else str(lr)
+
+
+def _lr_text(meta: dict) -> str:
+    auto = meta.get("config", {}).get("lr", 0) is None and meta.get("sharpness")
+    return (f"lr {meta_lr(meta)} (= {meta['config'].get('lr_scale', '?')} / sharpness {meta['sharpness']:.3g})"
+            if auto else f"lr {meta_lr(meta)}")
+
+
 class TruncationFrames:
     """Frames of the truncation clip for one trace.
 
@@ -113,8 +126,8 @@ class TruncationFrames:
             f"ReLU network, {len(meta.get('widths', []))} hidden layers of width {meta['M']}, started from the "
             f"zero-loss construction",
             "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
-            f"{str(cfg.get('optimizer', '?')).upper()}, lr {cfg.get('lr', '?')}, {str(meta.get('loss', '?')).upper()}, "
-            f"{cfg.get('steps', '?')} steps, seed {meta.get('seed', '?')}, {cfg.get('dtype', '')}",
+            f"{str(cfg.get('optimizer', '?')).upper()}, {_lr_text(meta)}, {str(meta.get('loss', '?')).upper()}, "
+            f"{meta.get('steps', cfg.get('steps', '?'))} steps, seed {meta.get('seed', '?')}, {cfg.get('dtype', '')}",
             f"stopped: {meta.get('stop_reason', '?')}   ·   geomdl {meta.get('versions', {}).get('geomdl', '')}",
         ]
         return [ln for ln in lines if ln]
@@ -155,7 +168,7 @@ class TruncationFrames:
         th, f = self.theme, Frame()
         cfg = self.tr.meta.get("config", {})
         title = (f"Truncation during training  ·  Q={self.tr.meta['Q']}, M={self.M}  ·  "
-                 f"{cfg.get('optimizer', '?').upper()} lr={cfg.get('lr', '?')}  ·  "
+                 f"{cfg.get('optimizer', '?').upper()} lr={meta_lr(self.tr.meta)}  ·  "
                  f"{self.tr.meta.get('loss', '?').upper()}  ·  seed {self.tr.meta.get('seed', '?')}")
         self.static_panels(f, title, [self.plot])
         pl = self.plot

@@ -9,17 +9,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from geomdl.io.atomic import atomic_path  # noqa: E402
+from geomdl.io.atomic import atomic_group, atomic_path  # noqa: E402
 
 
 def save_figure(fig, stem: Path, dpi: int = 150) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.pdf`` (the stem may contain dots); close the figure."""
     stem = Path(stem)
     out = []
-    for ext in ("png", "pdf"):
-        path = stem.with_name(f"{stem.name}.{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")
-        out.append(path)
+    with atomic_group():   # the PNG and the PDF replace the earlier pair together (or not at all)
+        for ext in ("png", "pdf"):
+            path = stem.with_name(f"{stem.name}.{ext}")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")
+            out.append(path)
     plt.close(fig)
     return out

@@ -10,8 +10,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from geomdl.nn.health import FAILURES  # noqa: E402
 from scenes.clips.base import PALETTE  # noqa: E402
-from scenes.figures.figure_io import save_figure  # noqa: E402
+from scenes.figures.figure_io import save_figure  # noqa: E402  # noqa: E402
 
 
 def plot_study(result: dict, out_dir: Path) -> list[Path]:
@@ -21,7 +22,7 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     for k, f in enumerate(fracs):
         color = PALETTE[k % len(PALETTE)]
         curves = [c for c in result["curves"]
-                  if c["start_fraction"] == f and c["stop_reason"] not in ("dead", "diverged")]
+                  if c["start_fraction"] == f and c["stop_reason"] not in FAILURES]
         if not curves:
             continue
         steps = curves[0]["steps"]
@@ -51,3 +52,71 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     ax2.set_title("rate against count: the claim predicts slope c > 0")
     ax2.legend(fontsize=7, loc="upper right")
     return save_figure(fig, out_dir / "truncation_speed")
+
+
+MIN_SEEDS_DRAWN = 5
+SETTING_TITLES = {"partial": "partial construction, GD (truncation-speed defaults)",
+                  "random": "random initialisation, SGD on clustered data"}
+
+
+def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
+    """``contraction_rate``: per setting (columns), the contraction rate lambda against the collapsed count n
+    over each pair's truncating phase (per-interval estimates faint, per-seed bin means averaged over seeds with
+    95% CIs: pooled pairs in black, each (layer, class) measured in >= 5 seeds in colour) and, below, the spread
+    s(t) on a log axis (an
+    exponential contraction is a straight line; its slope is -lambda)."""
+    settings = list(dict.fromkeys(g["setting"] for g in result["summary"]))
+    fig, axes = plt.subplots(2, len(settings), figsize=(6.2 * len(settings), 8.0), squeeze=False,
+                             constrained_layout=True)
+    for c, setting in enumerate(settings):
+        ax, axs = axes[0, c], axes[1, c]
+        rows = [r for r in result["rows"] if r["setting"] == setting and np.isfinite(r["rate"]) and r["rising"]]
+        groups = [g for g in result["summary"] if g["setting"] == setting]
+        # per-pair curves only for pairs measured in enough seeds (the rest stays in the pooled curve and the CSV)
+        groups = [g for g in groups if g["layer"] is None or g["seeds_measured"] >= MIN_SEEDS_DRAWN]
+        pairs_all = [g for g in result["summary"] if g["setting"] == setting and g["layer"] is not None]
+        if len(pairs_all) == 1 and len(groups) == 2:       # one measured pair: it is the pooled curve
+            groups = [g for g in groups if g["layer"] is not None]
+        pair_color = {}
+        for k, g in enumerate(x for x in groups if x["layer"] is not None):
+            pair_color[(g["layer"], g["class"])] = PALETTE[k % len(PALETTE)]
+        if rows:
+            n = np.array([r["n"] for r in rows])
+            lam = np.array([r["rate"] for r in rows])
+            cols = [pair_color.get((r["layer"], r["class"]), "#999999") for r in rows]
+            ax.scatter(n, lam, s=3, c=cols, alpha=0.12, linewidths=0, rasterized=True)
+            lo, hi = np.percentile(lam, [3, 97])
+            means = [b["rate_mean"] for g in groups for b in g["bins"] if b["seeds"] >= 2]
+            lo, hi = min([lo, *means]), max([hi, *means])
+            pad = 0.25 * (hi - lo + 1e-12)
+            ax.set_ylim(lo - pad, hi + pad)
+        for k, g in enumerate(groups):
+            b = [x for x in g["bins"] if x["seeds"] >= 2]
+            if not b:
+                continue
+            x = np.array([(v["n_low"] + v["n_high"]) / 2 for v in b]) + (k - len(groups) / 2) * 1.2
+            m = np.array([v["rate_mean"] for v in b])
+            err = np.array([[v["rate_mean"] - v["rate_ci_low"] for v in b], [v["rate_ci_high"] - v["rate_mean"]
+                                                                                 for v in b]])
+            color = "#000000" if g["layer"] is None else pair_color[(g["layer"], g["class"])]
+            label = (f"{g['group']} ({g['seeds_measured']} seeds): slope {g['slope_mean']:.2g} "
+                     f"[{g['slope_ci_low']:.2g}, {g['slope_ci_high']:.2g}]")
+            ax.errorbar(x, m, yerr=err, color=color, lw=1.6 if g["layer"] is None else 1.0, marker="o", ms=3.5,
+                        capsize=2.5, label=label)
+        ax.axhline(0, color="#888888", lw=0.8)
+        ax.set_xlabel("n(t): points of the class already collapsed at the layer")
+        ax.set_ylabel("contraction rate λ = -d log s / dt  (per unit flow time)")
+        ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\nλ against n while the count rises: "
+                     "the claim predicts a rising curve",
+                     fontsize=9)
+        ax.legend(fontsize=6.5, loc="lower left")
+        for sr in (x for x in result["series"] if x["setting"] == setting):
+            ok = np.isfinite(sr["s"]) & (sr["s"] > 0)
+            axs.plot(sr["t"][ok], sr["s"][ok], lw=0.7, alpha=0.6,
+                     color=pair_color.get((sr["layer"], sr["class"]), "#999999"))
+        axs.set_yscale("log")
+        axs.set_xlabel("flow time t = lr x step")
+        axs.set_ylabel("spread s(t) of the not-collapsed points\nabout the base point (log)")
+        axs.set_title(f"s(t) per seed and (layer, class), colours as above\n(grey: pairs in fewer than "
+                      f"{MIN_SEEDS_DRAWN} seeds, or never truncating)", fontsize=8)
+    return save_figure(fig, out_dir / "contraction_rate")
