@@ -6,6 +6,7 @@ Every bad input ends in a one-line ``error: ...`` and a non-zero exit code, neve
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -354,16 +355,10 @@ def train(
     A failed run (diverged, dead network, or degenerate: fewer distinct output clusters than classes, or accuracy
     below its start) keeps its trace for inspection and exits 3 with the reason, unless --force."""
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     mod = experiments.get(experiment)
     cfg = experiments.make_config(mod, options, sets)
-    path = trace if trace is not None else experiments.trace_path(out, mod.KIND, cfg)
-    if path.is_dir():   # never write FOLDER.npz beside it: say what to give instead
-        raise GeomdlError(f"--trace {path} is a folder; give the trace file's name, e.g. --trace {path / 'run.npz'}")
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    ensure_writable_dir(path.parent)
+    path = experiments.trace_file(trace, out, mod.KIND, cfg)
     tr, result = run_experiment(mod, cfg)
     path = tr.save(path)
     if result.failed:
@@ -484,12 +479,7 @@ def record(
         path, meta = network.record(model, data, path, title=title, notes=note,
                                     store="float32" if float32 else "float64",
                                     progress=lambda i, n: bar.update(task, completed=i, total=n))
-    pic = meta["picture"]
-    n = meta["config"]["snapshots"]
-    err.print(f"trace: {path}  ({n} snapshot{'s' if n != 1 else ''}, widths {meta['widths']}, "
-              + ("exact input-space picture" if pic["exact"] else
-                 f"approximate input-space picture at layers {pic['approximate_layers']}, residual up to "
-                 f"{pic['max_residual']:.2g}") + ")")
+    err.print(network.summary_line(path, meta))
     for w in meta.get("warnings", []):
         err.print(f"warning: {w}")
     if meta["stop_reason"] in FAILURES:
@@ -501,6 +491,28 @@ def record(
 
 # ---------------------------------------------------------------- experiment commands
 # Each `geomdl experiment NAME` command is a thin layer over a function in geomdl/experiments/ (add below).
+
+
+def run_study(name: str, out: Path, run, total: int | None, write, lines, label: str = "runs", info: str = "",
+              every: int = 1, threaded: bool = True, notes: int = 0) -> None:
+    """The body of a figure/table experiment: ``run(progress)`` with a progress bar of ``total`` units (updated
+    every ``every``), then ``write(result, folder)`` (tables and figures, one atomic set) into
+    OUT/experiments/NAME/, then ``lines(result)`` (the last ``notes`` of them on stderr) and the written files on
+    stdout."""
+    from geomdl import experiments  # noqa: PLC0415
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+
+    out_dir = ensure_writable_dir(out / "experiments" / name)
+    with experiments.one_thread() if threaded else contextlib.nullcontext(), progress_bar() as bar:
+        task = bar.add_task(label, total=total, info=info)
+        result = run(lambda i, n: bar.update(task, completed=i) if i % every == 0 or i == n else None)
+    with atomic_group():   # tables and figures: one set
+        files = write(result, out_dir)
+    text = lines(result)
+    echo_files(text[:len(text) - notes])
+    for line in text[len(text) - notes:]:
+        err.print(line)
+    echo_files(files)
 
 
 @experiment_app.command("truncation-speed")
@@ -521,21 +533,14 @@ def experiment_truncation_speed(
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
     from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
-    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
 
     base = experiments.make_config(ts, {"q": q, "steps": steps, "lr": lr, "optimizer": optimizer, "loss": loss,
                                         "snapshots": snapshots}, sets)
-    cfg = study.StudyConfig.parse(base, start_fractions, seeds, rise)
-    out_dir = ensure_writable_dir(out / "experiments" / "truncation-speed")
-    with experiments.one_thread(), progress_bar() as bar:
-        task = bar.add_task("runs", total=len(cfg.start_fractions) * seeds, info="")
-        result = study.run_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
     from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
-    with atomic_group():   # tables and figures: one set
-        files = study.write_tables(result, out_dir) + plot_study(result, out_dir)
-    echo_files(study.summary_lines(result))
-    echo_files(files)
+    cfg = study.StudyConfig.parse(base, start_fractions, seeds, rise)
+    run_study("truncation-speed", out, lambda p: study.run_study(cfg, progress=p), len(cfg.start_fractions) * seeds,
+              lambda r, d: study.write_tables(r, d) + plot_study(r, d), study.summary_lines)
 
 
 @experiment_app.command("contraction-rate")
@@ -554,21 +559,13 @@ def experiment_contraction_rate(
     contraction_rate.png/.pdf to OUT/experiments/contraction-rate/. Other fields (random_lr, random_steps,
     random_snapshots, min_rise, bin_width, ...) via --set KEY=VALUE.
     """
-    from geomdl import experiments  # noqa: PLC0415
     from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
-    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
-
-    cfg = study.ContractionConfig.parse(q, seeds, setting, sets)
-    out_dir = ensure_writable_dir(out / "experiments" / "contraction-rate")
-    with experiments.one_thread(), progress_bar() as bar:
-        task = bar.add_task("runs", total=len(cfg.settings) * seeds, info="")
-        result = study.run_contraction_study(cfg, progress=lambda i, n: bar.update(task, completed=i))
     from scenes.figures.truncation_speed import plot_contraction  # noqa: PLC0415
 
-    with atomic_group():   # tables and figures: one set
-        files = study.write_contraction_tables(result, out_dir) + plot_contraction(result, out_dir)
-    echo_files(study.contraction_lines(result))
-    echo_files(files)
+    cfg = study.ContractionConfig.parse(q, seeds, setting, sets)
+    run_study("contraction-rate", out, lambda p: study.run_contraction_study(cfg, progress=p),
+              len(cfg.settings) * seeds, lambda r, d: study.write_contraction_tables(r, d) + plot_contraction(r, d),
+              study.contraction_lines)
 
 
 @experiment_app.command("mnist", cls=MultiValueCommand)
@@ -644,10 +641,7 @@ def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trial
     from geomdl.experiments import sweep  # noqa: PLC0415
     from scenes.figures.landscape import plot_perturbation  # noqa: PLC0415
 
-    cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=px.parse_lambdas(lambdas),
-                            trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
-    cfg.validate()
-    sweep.check_scheduler(scheduler)
+    cfg = px.sweep_config(geometry, q, base, lambdas, trials, mode, steps, lr, seed, chunk, scheduler)
     folder = px.sweep_folder(out, name, geometry, base, mode)
     with progress_bar() as bar:
         task = bar.add_task(f"{name} {base} ({mode})", total=len(cfg.lambdas) * trials, info="trials")
@@ -656,10 +650,7 @@ def _landscape_sweep(name: str, base: str, geometry: str, q, lambdas: str, trial
                                   progress=lambda k, n: bar.update(task, completed=k, total=n))
             files = res["files"] + plot_perturbation(res["files"][0], folder, f"{geometry}, {base}, {mode} mode "
                                                      f"({trials} trials per λ)", cfg.zero_tol)
-    for r in res["summary"]:
-        typer.echo(f"{base} lambda {r['lambda']:g}: {r['fraction_returned']:.1%} of {r['trials']} back below "
-                   f"{cfg.zero_tol:g}; median final loss {r['final_loss_median']:.3g} (start "
-                   f"{r['initial_loss_median']:.3g})")
+    echo_files(px.sweep_lines(res["summary"], base, cfg.zero_tol))
     err.print(f"{res['computed']} chunks computed, {res['reused']} reused, {res['seconds']:.1f} s")
     return files
 
@@ -701,13 +692,7 @@ def construct(
     cfg = geometries.GeometryConfig(geometry, q=q if q is not None else geometries.default_q(geometry),
                                     n_per_class=n_per_class, seed=seed)
     X, labels, net = geometries.build(cfg)
-    typer.echo(f"{net.name}: input M={X.shape[1]}, hidden widths {net.widths}, Q={net.q}, N={len(X)}; "
-               f"layers collapse {net.collapses}")
-    for note in net.notes:
-        typer.echo(f"note: {note}")
-    if net.structure is not None:
-        typer.echo(net.structure.summary())
-        echo_files(net.structure.table())
+    echo_files(geometries.describe_lines(X, labels, net))
     if figure:
         echo_files(draw_construction(X, labels, net, f"{net.name}: zero-loss construction",
                                      ensure_writable_dir(out / "constructions") / geometry))
@@ -768,24 +753,7 @@ def experiment_local_minima(
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.figures.landscape import plot_local_minima  # noqa: PLC0415
 
-    if q < 2:
-        raise GeomdlError(f"Q must be >= 2 (got {q})")
-    if trials < 0:
-        raise GeomdlError(f"--trials must be >= 0 (got {trials})")
-    px.check_toggle_q(q)
-    px.parse_lambdas(lambdas)
-    if trials > 0:   # every option is checked before any work (the table and its figures come first)
-        from geomdl.experiments import sweep  # noqa: PLC0415
-
-        sweep.SweepConfig(geometry="clustered", q=q, seed=seed, base="0" * q, lambdas=px.parse_lambdas(lambdas),
-                          trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk).validate()
-        sweep.check_scheduler(scheduler)
-    from geomdl.math import geometries  # noqa: PLC0415
-
-    if geometry not in geometries.TOGGLE_GEOMETRIES:
-        raise UsageError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
-    if m is not None and m != max(3, q) and trials > 0:
-        raise GeomdlError("--m applies to the table only: use --trials 0 with --m")
+    px.check_local_minima(q, geometry, m, lambdas, trials, mode, steps, lr, seed, chunk, scheduler)
     folder = ensure_writable_dir(out / "experiments" / "local-minima" / ("" if geometry == "clustered" else geometry))
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
     with experiments.one_thread():
@@ -872,24 +840,13 @@ def experiment_nc_feasibility(
     nc_feasibility_phase (PNG + PDF) to OUT/experiments/nc-feasibility/.
     """
     from geomdl.experiments import nc_feasibility_sweep as nf  # noqa: PLC0415
-    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
 
     cfg = nf.FeasibilityConfig.parse(ratios, sigmas, classes=classes, n=n, trials=trials, seed=seed, tol=tol,
                                      verify=verify)
-    out_dir = ensure_writable_dir(out / "experiments" / "nc-feasibility")
-    total = len(cfg.ratios) * len(cfg.sigmas) * trials
-    with progress_bar() as bar:
-        task = bar.add_task("LPs", total=total, info="data sets")
-        result = nf.run_sweep(cfg, progress=lambda k, t: bar.update(task, completed=k) if k % 20 == 0 or k == t
-                              else None)
-    from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
-
-    with atomic_group():   # tables and figures: one set
-        files = nf.write_tables(result, out_dir) + write_figures(result, out_dir)
-    lines = nf.summary_lines(cfg, result)
-    echo_files(lines[:-1])
-    err.print(lines[-1])
-    echo_files(files)
+    run_study("nc-feasibility", out, lambda p: nf.run_sweep(cfg, progress=p),
+              len(cfg.ratios) * len(cfg.sigmas) * trials, lambda r, d: nf.write_tables(r, d) + write_figures(r, d),
+              lambda r: nf.summary_lines(cfg, r), label="LPs", info="data sets", every=20, threaded=False, notes=1)
 
 
 def main() -> None:  # pragma: no cover - convenience for `python cli.py`

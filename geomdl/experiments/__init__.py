@@ -235,6 +235,20 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def trace_file(trace: Path | None, out: str | Path, kind: str, cfg: Any) -> Path:
+    """Where ``geomdl train`` writes a run's trace: ``trace`` (``.npz`` added when missing) or the cache path
+    :func:`trace_path`; its folder is created. A folder given as the trace is refused."""
+    from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+
+    path = Path(trace) if trace is not None else trace_path(out, kind, cfg)
+    if path.is_dir():   # never write FOLDER.npz beside it: say what to give instead
+        raise GeomdlError(f"--trace {path} is a folder; give the trace file's name, e.g. --trace {path / 'run.npz'}")
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    ensure_writable_dir(path.parent)
+    return path
+
+
 def trace_path(out: str | Path, kind: str, cfg: Any) -> Path:
     """Where the trace of this run is cached: ``out/traces/<kind>_<config hash>.npz``."""
     from geomdl.io.trace import config_hash  # noqa: PLC0415

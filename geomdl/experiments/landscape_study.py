@@ -80,3 +80,40 @@ def table_lines(rows: list[dict], polished: bool) -> list[str]:
         out.append(f"pattern {r['pattern']}: loss {r['loss']:.4e}, |grad| {r['grad_norm']:.2e} (output layer "
                    f"{r['grad_norm_output']:.1e}), region infimum {r['region_infimum']:.4e}{extra}; {verdict}")
     return out
+
+
+def sweep_config(geometry: str, q: int | None, base: str, lambdas: str, trials: int, mode: str, steps: int,
+                 lr: float, seed: int, chunk: int, scheduler: str | None = None):
+    """The validated :class:`sweep.SweepConfig` of one perturbation sweep around ``base`` (``lambdas`` as
+    typed: ``"0.01,0.1,1"``); the Dask ``scheduler`` address is checked too."""
+    from geomdl.experiments import sweep  # noqa: PLC0415
+
+    cfg = sweep.SweepConfig(geometry=geometry, q=q, seed=seed, base=base, lambdas=parse_lambdas(lambdas),
+                            trials=trials, mode=mode, steps=steps, lr=lr, chunk=chunk)
+    cfg.validate()
+    sweep.check_scheduler(scheduler)
+    return cfg
+
+
+def check_local_minima(q: int, geometry: str, m: int | None, lambdas: str, trials: int, mode: str, steps: int,
+                       lr: float, seed: int, chunk: int, scheduler: str | None) -> None:
+    """Every option of ``geomdl experiment local-minima``, checked before any work (the table comes first)."""
+    if q < 2:
+        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    if trials < 0:
+        raise GeomdlError(f"--trials must be >= 0 (got {trials})")
+    check_toggle_q(q)
+    parse_lambdas(lambdas)
+    if trials > 0:
+        sweep_config("clustered", q, "0" * q, lambdas, trials, mode, steps, lr, seed, chunk, scheduler)
+    if geometry not in geometries.TOGGLE_GEOMETRIES:
+        raise UsageError(f"--geometry must be one of {', '.join(geometries.TOGGLE_GEOMETRIES)} (got {geometry!r})")
+    if m is not None and m != max(3, q) and trials > 0:
+        raise GeomdlError("--m applies to the table only: use --trials 0 with --m")
+
+
+def sweep_lines(summary: list[dict], base: str, zero_tol: float) -> list[str]:
+    """One line per lambda of a sweep's summary: the fraction of trials back to ~zero loss, median losses."""
+    return [f"{base} lambda {r['lambda']:g}: {r['fraction_returned']:.1%} of {r['trials']} back below "
+            f"{zero_tol:g}; median final loss {r['final_loss_median']:.3g} (start {r['initial_loss_median']:.3g})"
+            for r in summary]

@@ -171,3 +171,13 @@ def record(model: str | Path, data: str | Path, trace: str | Path, title: str | 
         return path, rec.saved_meta
     finally:
         rec.close()
+
+
+def summary_line(path: Path, meta: dict) -> str:
+    """``trace: PATH (N snapshots, widths [...], exact|approximate input-space picture ...)`` for a recorded trace."""
+    pic = meta["picture"]
+    n = meta["config"]["snapshots"]
+    return (f"trace: {path}  ({n} snapshot{'s' if n != 1 else ''}, widths {meta['widths']}, "
+            + ("exact input-space picture" if pic["exact"] else
+               f"approximate input-space picture at layers {pic['approximate_layers']}, residual up to "
+               f"{pic['max_residual']:.2g}") + ")")

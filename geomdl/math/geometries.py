@@ -146,3 +146,15 @@ def check_construction(X: np.ndarray, labels: np.ndarray, net: constructions.Net
         tout = model(torch.as_tensor(X)).numpy()
     return ConstructionCheck(constructions.mse_loss(out, labels), constructions.mse_loss(tout, labels),
                              float(np.mean(out.argmax(1) == labels)))
+
+
+def describe_lines(X: np.ndarray, labels: np.ndarray, net: constructions.Network) -> list[str]:
+    """What ``geomdl construct`` prints of a construction: shape, collapses, notes and its structure table.
+
+    X: (N, M) data points, labels: (N,)."""
+    lines = [f"{net.name}: input M={X.shape[1]}, hidden widths {net.widths}, Q={net.q}, N={len(X)}; "
+             f"layers collapse {net.collapses}"]
+    lines += [f"note: {note}" for note in net.notes]
+    if net.structure is not None:
+        lines += [net.structure.summary(), *net.structure.table()]
+    return lines
