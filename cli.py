@@ -10,9 +10,7 @@ import contextlib
 import functools
 import inspect
 import os
-import signal
 import sys
-import threading
 import typing
 from pathlib import Path
 from typing import Annotated
@@ -29,15 +27,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from geomdl.errors import GeomdlError, UsageError
+from geomdl.errors import GeomdlError, UsageError, fault, install_signal_handlers, interrupted, one_line
 from geomdl.io.atomic import atomic_group
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Click's (or Typer's own copy of Click's) usage and option errors, found from a public Typer class
 _CLICK = {c.__name__: c for c in typer.BadParameter.__mro__}
 ClickUsageError, ClickException = _CLICK["UsageError"], _CLICK["ClickException"]
-INTERRUPTED = "no partial output was left behind"
-_caught_signal: list[int] = []   # the SIGTERM / SIGHUP that interrupted this process, if any
 
 
 MULTI_VALUE_OPTIONS = ("--digits",)
@@ -73,42 +69,10 @@ class MultiValueCommand(typer.core.TyperCommand):
         return super().parse_args(ctx, join_multi_values(args))
 
 
-def _on_signal(signum: int, frame) -> None:
-    """SIGTERM / SIGHUP: like Ctrl-C, unwind (every atomic write removes its temp file, every temp folder is
-    deleted) and exit 128 + signum. Later signals are ignored so that the clean-up itself is not cut short."""
-    from geomdl.errors import Interrupted  # noqa: PLC0415
-
-    if _caught_signal:
-        return
-    _caught_signal.append(signum)
-    raise Interrupted(signum, signal.Signals(signum).name)
-
-
-def _install_signal_handlers() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL, None):
-            signal.signal(sig, _on_signal)
-
-
 def _interrupted_exit() -> None:
-    if _caught_signal:
-        name = signal.Signals(_caught_signal[0]).name
-        print(f"error: terminated by {name}; {INTERRUPTED}", file=sys.stderr)
-        sys.exit(128 + _caught_signal[0])
-    print(f"error: interrupted; {INTERRUPTED}", file=sys.stderr)
-    sys.exit(130)
-
-
-def one_line(text: object) -> str:
-    """A message on one line (an exception text can hold newlines)."""
-    return " ".join(str(text).split())
-
-
-def oserror_message(e: OSError) -> str:
-    where = f" ({e.filename})" if getattr(e, "filename", None) else ""
-    return f"{e.strerror or type(e).__name__}{where}" if e.strerror else f"{type(e).__name__}: {one_line(e)}"
+    line, code = interrupted()
+    print(line, file=sys.stderr)
+    sys.exit(code)
 
 
 class OneLineErrorTyper(typer.Typer):
@@ -119,7 +83,7 @@ class OneLineErrorTyper(typer.Typer):
     """
 
     def __call__(self, *args, **kwargs):
-        _install_signal_handlers()
+        install_signal_handlers()
         try:
             rv = typer.main.get_command(self).main(*args, standalone_mode=False, **kwargs)
         except ClickUsageError as e:
@@ -140,26 +104,17 @@ class OneLineErrorTyper(typer.Typer):
         except ClickException as e:
             print(f"error: {one_line(e.format_message())}", file=sys.stderr)
             sys.exit(e.exit_code)
-        except MemoryError:
-            print("error: out of memory (the request is too large for this machine; use smaller options)",
-                  file=sys.stderr)
-            sys.exit(1)
-        except OSError as e:   # a full disk, a vanished folder, ... (the atomic writes left no partial file)
-            if os.environ.get("GEOMDL_DEBUG"):
-                raise
-            print(f"error: {oserror_message(e)}", file=sys.stderr)
-            sys.exit(1)
-        except Exception as e:  # noqa: BLE001 - the last resort: one line, never a traceback
+        except Exception as e:  # noqa: BLE001 - the last resort (no memory, a full disk, ...): one line
             # Click's own Exit/Abort (Typer's copy of Click has them under the same names)
             if type(e).__name__ == "Abort":
                 _interrupted_exit()
             if type(e).__name__ == "Exit":
                 sys.exit(getattr(e, "exit_code", 0))
-            if os.environ.get("GEOMDL_DEBUG"):
+            if os.environ.get("GEOMDL_DEBUG") and not isinstance(e, MemoryError):
                 raise
-            print(f"error: internal error ({type(e).__name__}: {one_line(e)[:300]}); please report it with the "
-                  "command line (GEOMDL_DEBUG=1 shows the traceback)", file=sys.stderr)
-            sys.exit(3)
+            line, code = fault(e)
+            print(line, file=sys.stderr)
+            sys.exit(code)
         # Without standalone mode, click returns the code of a raised typer.Exit instead of exiting, and
         # typer >= 0.2x turns Ctrl-C (KeyboardInterrupt) into Exit(130) itself: exit here, with the message.
         if isinstance(rv, int):
@@ -321,23 +276,13 @@ app.add_typer(experiment_app, name="experiment")
 @app.command("list")
 def list_cmd() -> None:
     """List the scenes you can render and the experiments you can run, with their parameters."""
-    import dataclasses  # noqa: PLC0415
-
-    from geomdl.experiments import STUDIES, TRACE_EXPERIMENTS  # noqa: PLC0415
+    from geomdl.experiments import catalogue_lines  # noqa: PLC0415
     from scenes.render import SCENES  # noqa: PLC0415
 
     typer.echo("Scenes (geomdl render SCENE):")
     for s in SCENES.values():
         typer.echo(f"  {s.name:<18} {s.about}")
-    typer.echo("Experiments (geomdl train EXPERIMENT), with their parameters and defaults:")
-    for name, spec in TRACE_EXPERIMENTS.items():
-        typer.echo(f"  {name:<18} {spec.about}")
-        cfg = spec.load().Config()
-        params = ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))
-        typer.echo(f"  {'':<18} {params}")
-    typer.echo("Figure and table experiments (geomdl experiment NAME --help):")
-    for name, spec in STUDIES.items():
-        typer.echo(f"  {name:<18} {spec.about}")
+    echo_files(catalogue_lines())
 
 
 @app.command(cls=MultiValueCommand)
@@ -402,20 +347,15 @@ def render(
     The trace is cached under OUT/traces/ keyed by the config hash: re-rendering never retrains.
     """
     from geomdl import experiments  # noqa: PLC0415
-    from geomdl.io import trace as trace_mod  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.render import RenderOptions, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)   # checked before training
-    if view not in spec.views:
-        raise GeomdlError(f"scene {spec.name!r} has no --view {view!r}; its views: {', '.join(spec.views)}")
+    spec.check_view(view)
     if trace is not None:
-        tr = trace_mod.load(trace)
-        if not spec.draws(tr.meta.get("kind")):
-            raise GeomdlError(f"{trace} records a {tr.meta.get('kind')!r} run; scene {scene!r} needs "
-                              f"{spec.experiment!r}")
+        tr = spec.load_trace(trace)
         stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
         ensure_writable_dir(out / spec.name)
     else:

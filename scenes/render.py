@@ -43,6 +43,20 @@ class SceneSpec:
     def draws(self, kind: str | None) -> bool:
         return kind == self.experiment or kind in self.kinds
 
+    def check_view(self, view: str) -> None:
+        if view not in self.views:
+            raise GeomdlError(f"scene {self.name!r} has no --view {view!r}; its views: {', '.join(self.views)}")
+
+    def load_trace(self, path: Path) -> Trace:
+        """The recorded trace at ``path``, refused unless this scene draws its kind."""
+        from geomdl.io import trace as trace_mod  # noqa: PLC0415
+
+        tr = trace_mod.load(path)
+        if not self.draws(tr.meta.get("kind")):
+            raise GeomdlError(f"{path} records a {tr.meta.get('kind')!r} run; scene {self.name!r} needs "
+                              f"{self.experiment!r}")
+        return tr
+
     def frames_class(self):
         mod, cls = self.frames.split(":")
         return getattr(importlib.import_module(mod), cls)

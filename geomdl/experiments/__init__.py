@@ -122,6 +122,18 @@ STUDIES: dict[str, ExperimentSpec] = {
 }
 
 
+def catalogue_lines() -> list[str]:
+    """What ``geomdl list`` prints of the experiments: each trace experiment with its parameters and defaults,
+    then each figure/table experiment."""
+    lines = ["Experiments (geomdl train EXPERIMENT), with their parameters and defaults:"]
+    for name, spec in TRACE_EXPERIMENTS.items():
+        cfg = spec.load().Config()
+        params = ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))
+        lines += [f"  {name:<18} {spec.about}", f"  {'':<18} {params}"]
+    lines.append("Figure and table experiments (geomdl experiment NAME --help):")
+    return lines + [f"  {name:<18} {spec.about}" for name, spec in STUDIES.items()]
+
+
 def get(name: str) -> types.ModuleType:
     if name not in TRACE_EXPERIMENTS:
         raise UsageError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
