@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # geomdl's layers, bottom first: a module imports only from its own layer or the ones below it; on top, the
 # optional adapter to a training framework (PyTorch Lightning), which only the user's code imports
 LAYERS = ["geomdl.data", "geomdl.nn", "geomdl.math", "geomdl.io", "geomdl.experiments", "geomdl.lightning"]
-BASE = {"geomdl", "geomdl.errors", "geomdl.checks", "geomdl.limits"}    # importable from anywhere
+BASE = {"geomdl", "geomdl.errors", "geomdl.checks", "geomdl.fields", "geomdl.limits"}    # importable from anywhere
 
 
 def module_files() -> dict[str, Path]:

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from geomdl.checks import check_dim, check_q
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import check_fields, config, shared
 
 CLUSTER_KINDS = ("ball", "gauss")
 
 
-@dataclass(frozen=True)
+@config
 class ClusteredConfig:
     """Geometry (a): ``Q`` clusters around the unit vectors ``e_1..e_Q`` of ``R^M``.
 
@@ -22,24 +22,22 @@ class ClusteredConfig:
     standard deviation ``radius``. ``m=None`` means ``M = max(3, Q)`` (3D pictures for Q <= 3).
     """
 
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 200
-    radius: float = 0.25
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(200)
+    radius = shared(0.25)
     kind: str = "ball"
-    seed: int = 0
+    seed = shared(0)
 
     @property
     def dim(self) -> int:
         return self.m if self.m is not None else max(3, self.q)
 
     def validate(self) -> None:
-        if self.q < 2:
-            raise GeomdlError(f"Q must be >= 2 (got {self.q}): one class has nothing to separate")
+        check_q(self.q, ": one class has nothing to separate")
         if self.dim < self.q:
             raise GeomdlError(f"input dimension M={self.dim} must be >= Q={self.q} (centres are e_1..e_Q)")
-        if self.n_per_class < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
+        check_fields(self, "n_per_class")
         if not (self.radius > 0 and np.isfinite(self.radius)):
             raise GeomdlError(f"cluster radius must be a positive number (got {self.radius})")
         if self.kind not in CLUSTER_KINDS:
@@ -49,8 +47,7 @@ class ClusteredConfig:
 def separability_radius(q: int) -> float:
     """``sqrt(1 + 1/(Q-1)) / 2``: balls of a smaller radius around ``e_1..e_Q`` are one-vs-rest linearly
     separable, larger ones are not (see :func:`clustered`)."""
-    if q < 2:
-        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    check_q(q)
     return float(np.sqrt(1.0 + 1.0 / (q - 1)) / 2.0)
 
 
@@ -92,18 +89,18 @@ def clustered(cfg: ClusteredConfig) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # (a, flat) clusters on a proper affine subspace: the setting where toggle points can be local minima
-@dataclass(frozen=True)
+@config
 class FlatConfig:
     """``Q`` clusters around ``e_1..e_Q`` of ``R^M``, all on the ``(Q-1)``-dimensional affine subspace
     ``S = {x : x_1 + ... + x_Q = 1, x_{Q+1} = ... = x_M = 0}`` (for ``Q = M = 3``: the plane
     ``x1 + x2 + x3 = 1``). Class ``j`` is uniform in the ``(Q-1)``-ball of radius ``radius`` around ``e_j`` within
     ``S``. ``m=None`` means ``M = max(3, Q)``; ``S`` has codimension ``M - Q + 1``."""
 
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 120
-    radius: float = 0.25
-    seed: int = 0
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(120)
+    radius = shared(0.25)
+    seed = shared(0)
 
     @property
     def dim(self) -> int:
@@ -155,7 +152,7 @@ def sls_normals(q: int, m: int) -> np.ndarray:
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-@dataclass(frozen=True)
+@config
 class SLSConfig:
     """Geometry (b): ``Q`` classes cut out of the box ``[-1, 1]^M`` by ``Q-1`` successive hyperplanes.
 
@@ -169,24 +166,21 @@ class SLSConfig:
     ``j`` vs classes ``> j``, the hyperplane ``n_j.x = c``).
     """
 
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 200
-    gap: float = 0.2
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(200)
+    gap = shared(0.2)
     cut: float = -0.25
-    seed: int = 0
+    seed = shared(0)
 
     @property
     def dim(self) -> int:
         return self.m if self.m is not None else max(3, self.q)
 
     def validate(self) -> None:
-        if self.q < 2:
-            raise GeomdlError(f"Q must be >= 2 (got {self.q})")
-        if self.dim < 2:
-            raise GeomdlError(f"input dimension M must be >= 2 (got {self.dim})")
-        if self.n_per_class < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
+        check_fields(self, "q")
+        check_dim(self.dim)
+        check_fields(self, "n_per_class")
         if not (0 < self.gap < 1 and np.isfinite(self.gap)):
             raise GeomdlError(f"gap must be in (0, 1) (got {self.gap})")
         if not (-0.9 < self.cut < 0.9):
@@ -240,7 +234,7 @@ def sls_slabs(cfg: SLSConfig) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # (c) two classes, not linearly separable, not concentric: wedge and chevron (Ewa25 Fig. 1a)
-@dataclass(frozen=True)
+@config
 class WedgeConfig:
     """Geometry (c) in the ``(x1, x2)`` plane, extruded along ``x3..xM`` by ``|x_i| <= thickness``.
 
@@ -258,26 +252,24 @@ class WedgeConfig:
     ``m=None`` means ``M = 3``.
     """
 
-    n_per_class: int = 200
-    m: int | None = None
+    n_per_class = shared(200)
+    m = shared(None)
     slope: float = 1.0
-    gap: float = 0.2
+    gap = shared(0.2)
     band: float = 0.6
     tip: float = 0.2
     width: float = 1.0
     top: float = 1.2
     thickness: float = 0.25
-    seed: int = 0
+    seed = shared(0)
 
     @property
     def dim(self) -> int:
         return self.m if self.m is not None else 3
 
     def validate(self) -> None:
-        if self.dim < 2:
-            raise GeomdlError(f"input dimension M must be >= 2 (got {self.dim})")
-        if self.n_per_class < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
+        check_dim(self.dim)
+        check_fields(self, "n_per_class")
         for name in ("slope", "gap", "band", "width", "top", "thickness"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
@@ -324,7 +316,7 @@ def chevron_pieces(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------------------
 # (d) two concentric classes: ball and spherical shell (Ewa25 Fig. 1b)
-@dataclass(frozen=True)
+@config
 class ConcentricConfig:
     """Geometry (d): class 0 uniform in the ball ``|x| <= r_ball``, class 1 uniform in the shell
     ``r_shell_in <= |x| <= r_shell_out`` (uniform in volume), centred at the origin of ``R^M``.
@@ -335,22 +327,20 @@ class ConcentricConfig:
     program). ``m=None`` means ``M = 3``.
     """
 
-    n_per_class: int = 200
-    m: int | None = None
+    n_per_class = shared(200)
+    m = shared(None)
     r_ball: float = 0.5
     r_shell_in: float = 0.8
     r_shell_out: float = 1.0
-    seed: int = 0
+    seed = shared(0)
 
     @property
     def dim(self) -> int:
         return self.m if self.m is not None else 3
 
     def validate(self) -> None:
-        if self.dim < 2:
-            raise GeomdlError(f"input dimension M must be >= 2 (got {self.dim})")
-        if self.n_per_class < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
+        check_dim(self.dim)
+        check_fields(self, "n_per_class")
         if not (0 < self.r_ball < self.r_shell_in < self.r_shell_out < np.inf):
             raise GeomdlError("need 0 < r_ball < r_shell_in < r_shell_out "
                               f"(got {self.r_ball}, {self.r_shell_in}, {self.r_shell_out})")

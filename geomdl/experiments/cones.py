@@ -27,11 +27,12 @@ square cone, so the trace stores a documented *approximate* picture (said in ``m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from geomdl.errors import GeomdlError
+from geomdl.fields import config, shared
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries
@@ -41,18 +42,18 @@ from geomdl.nn.training import TrainResult
 KIND = "cones"
 
 
-@dataclass(frozen=True)
+@config
 class Config:
     """``geometry`` (clustered | sls | nonsep | concentric), ``q`` classes (``None``: 3, or 2 for the two-class
     geometries), input dimension ``m`` (``None``: 3, or Q when Q > 3), ``n_per_class`` points per class,
     ``radius`` (clustered only), ``seed``."""
 
-    geometry: str = "clustered"
-    q: int | None = None
-    m: int | None = None
-    n_per_class: int = 120
-    radius: float = 0.25
-    seed: int = 0
+    geometry = shared("clustered")
+    q = shared(None)
+    m = shared(None)
+    n_per_class = shared(120)
+    radius = shared(0.25)
+    seed = shared(0)
 
     def geometry_config(self) -> geometries.GeometryConfig:
         q = self.q if self.q is not None else (geometries.default_q(self.geometry)

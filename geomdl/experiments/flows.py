@@ -50,44 +50,44 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from geomdl.checks import check_choice, check_seed
 from geomdl.data import synthetic as data
-from geomdl.errors import GeomdlError, UsageError
+from geomdl.errors import GeomdlError
+from geomdl.fields import check_fields, config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.io.trace import Trace, header
 from geomdl.math import gradient_flows as fl
 from geomdl.math.jacobian import jacobian
-from geomdl.nn.model import DEVICES, resolve_device, resolve_dtype
+from geomdl.nn.model import resolve_device, resolve_dtype
 from geomdl.nn.training import TrainResult
 
 KIND = "flows"
 
 
-@dataclass(frozen=True)
+@config
 class FlowsConfig:
     """Every field has the default described in the module docstring."""
 
-    q: int = 3
-    m: int = 10
-    n_per_class: int = 10
-    radius: float = 0.25
-    cluster_kind: str = "ball"
-    widths: tuple[int, ...] = (32, 32)
+    q = shared(3)
+    m = shared(10)
+    n_per_class = shared(10)
+    radius = shared(0.25)
+    cluster_kind = shared("ball")
+    widths = shared((32, 32))
     activation: str = "relu"
     alphas: tuple[float, ...] = (0.0, 0.5, 0.9, 1.0)
     freeze_adapted: bool = True
-    tau_max: float = 4.0
-    steps: int = 100
-    grid: str = "t"
-    integrator: str = "rk4"
-    solver: str = "auto"
-    least_squares: bool = False
-    rank_rtol: float = 1e-9
-    trap_eps: float = 0.5
-    loss: str = "mse"
-    dtype: str = "float64"
-    device: str = "cpu"
-    seed: int = 0
+    tau_max = shared(4.0)
+    steps = shared(100)
+    grid = shared("t")
+    integrator = shared("rk4")
+    solver = shared("auto")
+    least_squares = shared(False)
+    rank_rtol = shared(1e-9)
+    trap_eps = shared(0.5)
+    loss = shared("mse")
+    dtype = shared("float64")
+    device = shared("cpu")
+    seed = shared(0)
 
     def data_config(self) -> data.ClusteredConfig:
         return data.ClusteredConfig(q=self.q, m=self.m, n_per_class=self.n_per_class, radius=self.radius,
@@ -105,14 +105,11 @@ class FlowsConfig:
         return out
 
     def validate(self) -> None:
-        check_seed(self.seed)
-        resolve_dtype(self.dtype)
-        check_choice(self.device, DEVICES, "device")
+        check_fields(self, "seed", "dtype", "device")
         self.data_config().validate()
         if not self.widths or min(self.widths) < 1:
             raise GeomdlError(f"hidden widths must be positive, at least one layer (got {list(self.widths)})")
-        if self.activation not in fl.ACTIVATIONS:
-            raise UsageError(f"unknown activation {self.activation!r}; known: {', '.join(fl.ACTIVATIONS)}")
+        fl.check_activation(self.activation)
         if not self.alphas and not self.freeze_adapted:
             raise GeomdlError("no flow to run: give at least one alpha (or freeze_adapted=true)")
         if len(set(self.alphas)) != len(self.alphas):

@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+from geomdl.checks import check_q
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path
 from geomdl.math import geometries, landscape
@@ -39,8 +40,7 @@ def sweep_folder(out: Path, name: str, geometry: str, base: str, mode: str) -> P
 
 def check_toggle_q(q: int) -> None:
     """``Q`` of the toggle-pattern table: >= 2 and small enough to enumerate its ``2^Q - 1`` patterns."""
-    if q < 2:
-        raise GeomdlError(f"Q must be >= 2 (got {q})")
+    check_q(q)
     landscape.check_toggle_q(q)
 
 

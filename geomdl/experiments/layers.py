@@ -20,7 +20,7 @@ Every snapshot also records accuracy, NC1 and ``delta_P`` (full metrics: ``geomd
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -29,39 +29,40 @@ from geomdl.data import mnist
 from geomdl.data import synthetic as synth
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments import mnist_thresholds as mx
+from geomdl.fields import config, shared
 from geomdl.io.trace import Trace
 
 KIND = "layers"
 DATASETS = ("mnist", "clustered", "own")
 
 
-@dataclass(frozen=True)
+@config
 class LayersConfig:
     """``q``, ``n_per_class``, ``radius``: the ``clustered`` dataset only (MNIST's Q is the number of digits).
     ``steps``: the step budget. Other fields as :class:`geomdl.experiments.mnist_thresholds.MnistConfig`."""
 
     dataset: str = "mnist"
-    digits: tuple[int, ...] = (0, 1, 2)
-    data: str | None = None
-    n_per_digit: int | None = None
-    test_fraction: float = 0.2
-    q: int | None = None
-    n_per_class: int = 200
-    radius: float = 0.25
-    widths: tuple[int, ...] | None = None
-    output_dim: int | None = None
-    loss: str = "mse"
-    thresholds: tuple[float, ...] = (0.1, 0.05, 0.01)
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    batch_size: int = 64
-    momentum: float = 0.0
-    steps: int = 20000
-    eval_every: int = 5
-    snapshot_ratio: float = 1.35
-    dtype: str = "float32"
-    device: str = "cpu"
-    seed: int = 0
+    digits = shared((0, 1, 2))
+    data = shared(None)
+    n_per_digit = shared(None)
+    test_fraction = shared(0.2)
+    q = shared(None)
+    n_per_class = shared(200)
+    radius = shared(0.25)
+    widths = shared(None)
+    output_dim = shared(None)
+    loss = shared("mse")
+    thresholds = shared((0.1, 0.05, 0.01))
+    optimizer = shared("sgd")
+    lr = shared(0.05)
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    steps = shared(20000)
+    eval_every = shared(5)
+    snapshot_ratio = shared(1.35)
+    dtype = shared("float32")
+    device = shared("cpu")
+    seed = shared(0)
 
     @property
     def source(self) -> str:

@@ -39,11 +39,12 @@ and gradient 0.1-0.4 (not stationary; 100-170 of 301 perturbations lower the los
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import config, shared
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
@@ -53,18 +54,18 @@ KIND = "local-minima"
 STAGES = ("toggle point", "after L-BFGS")
 
 
-@dataclass(frozen=True)
+@config
 class Config:
     """``geometry`` (clustered or flat), ``q`` classes in ``R^m`` (``None``: ``M = Q``, at least 3),
     ``n_per_class``, ``radius``, ``seed``; ``polish``: also record where L-BFGS goes from each toggle point
     (``polish_iters`` per round, 3 rounds)."""
 
-    geometry: str = "clustered"
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 120
-    radius: float = 0.25
-    seed: int = 0
+    geometry = shared("clustered")
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(120)
+    radius = shared(0.25)
+    seed = shared(0)
     polish: bool = True
     polish_iters: int = 600
 

@@ -30,9 +30,10 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from geomdl.checks import check_choice, check_seed, subconfig
+from geomdl.checks import check_choice, check_positive_widths, subconfig
 from geomdl.data import mnist
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import check_fields, config, shared
 from geomdl.io import projection
 from geomdl.io.recorder import Recorder
 from geomdl.io.trace import Trace, header
@@ -40,7 +41,7 @@ from geomdl.math import metrics
 from geomdl.math import truncation as geometry
 from geomdl.math.wide_chain import SolvedChain
 from geomdl.nn import health
-from geomdl.nn.model import DEVICES, build_model, check_widths, resolve_device, resolve_dtype
+from geomdl.nn.model import build_model, check_widths, resolve_device
 from geomdl.nn.thresholds import ThresholdTrainConfig, train_to_thresholds
 from geomdl.nn.training import TrainResult
 
@@ -48,7 +49,7 @@ KIND = "mnist"
 LOSS_CHOICES = ("mse", "ce", "wmse")
 
 
-@dataclass(frozen=True)
+@config
 class MnistConfig:
     """One training run on one digit subset with one loss (see the module docstring for the defaults).
 
@@ -56,27 +57,27 @@ class MnistConfig:
     ``output_dim``: ``None`` for ``Q`` outputs, or 10 (one per digit; class ``j`` targets ``e_{digit_j}``).
     """
 
-    digits: tuple[int, ...] = (0, 1, 2)
-    data: str | None = None
+    digits = shared((0, 1, 2))
+    data = shared(None)
     source: str = "auto"
-    n_per_digit: int | None = None
-    test_fraction: float = 0.2
-    widths: tuple[int, ...] | None = None
-    output_dim: int | None = None
-    loss: str = "mse"
-    thresholds: tuple[float, ...] = (0.1, 0.05, 0.01)
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    batch_size: int = 64
-    momentum: float = 0.0
-    max_steps: int = 20000
-    eval_every: int = 5
-    snapshot_ratio: float = 1.35
-    stuck_tol: float = 1e-3
-    patience: int = 3000
-    dtype: str = "float32"
-    device: str = "cpu"
-    seed: int = 0
+    n_per_digit = shared(None)
+    test_fraction = shared(0.2)
+    widths = shared(None)
+    output_dim = shared(None)
+    loss = shared("mse")
+    thresholds = shared((0.1, 0.05, 0.01))
+    optimizer = shared("sgd")
+    lr = shared(0.05)
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    max_steps = shared(20000)
+    eval_every = shared(5)
+    snapshot_ratio = shared(1.35)
+    stuck_tol = shared(1e-3)
+    patience = shared(3000)
+    dtype = shared("float32")
+    device = shared("cpu")
+    seed = shared(0)
     allow_wide: bool = False     # any hidden widths (a user's own data through ``layers --data``)
 
     def train_config(self) -> ThresholdTrainConfig:
@@ -85,15 +86,13 @@ class MnistConfig:
     def validate(self) -> None:
         if not self.allow_wide:      # own data: classes 0..Q-1, not digits
             mnist.check_digits(self.digits)
-        check_seed(self.seed)
-        if self.loss not in LOSS_CHOICES:
-            raise UsageError(f"unknown loss {self.loss!r}; known: {', '.join(LOSS_CHOICES)}")
-        resolve_dtype(self.dtype)
-        check_choice(self.device, DEVICES, "device")
+        check_fields(self, "seed")
+        check_choice(self.loss, LOSS_CHOICES, "loss")   # before the trainer's check: the study's own order
+        check_fields(self, "dtype", "device")
         if self.output_dim is not None and self.output_dim not in (len(self.digits), 10):
             raise GeomdlError(f"output_dim must be Q={len(self.digits)} or 10 (got {self.output_dim})")
-        if self.widths is not None and any(w < 1 for w in self.widths):
-            raise GeomdlError(f"hidden widths must be positive (got {list(self.widths)})")
+        if self.widths is not None:
+            check_positive_widths(self.widths)
         self.train_config().validate()
 
     def to_dict(self) -> dict:

@@ -7,18 +7,19 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from geomdl.checks import check_seed
+from geomdl.checks import check_n_per_class
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import check_fields, config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.math.nc_feasibility import dataset_feasibility, gaussian_mixture
 
 
-@dataclass(frozen=True)
+@config
 class FeasibilityConfig:
     """The phase-diagram sweep: ``ratios`` of ``d / n`` (``d = round(ratio n)``), noise levels ``sigmas``,
     ``trials`` data sets per cell, ``K`` classes of ``n`` points."""
@@ -27,8 +28,8 @@ class FeasibilityConfig:
     n: int = 20
     ratios: tuple[float, ...] = tuple(np.round(np.linspace(0.5, 3.0, 11), 4))
     sigmas: tuple[float, ...] = tuple(float(f"{v:.3g}") for v in np.logspace(-2, 1, 10))
-    trials: int = 40
-    seed: int = 0
+    trials = shared(40)
+    seed = shared(0)
     tol: float = 1e-7
     verify: bool = True
     all_classes: bool = True
@@ -36,15 +37,14 @@ class FeasibilityConfig:
     def validate(self) -> None:
         if self.classes < 2:
             raise GeomdlError(f"need at least 2 classes (got {self.classes})")
-        if self.n < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n})")
+        check_n_per_class(self.n)
         if not self.ratios or any(not (r > 0 and math.isfinite(r)) for r in self.ratios):
             raise GeomdlError(f"ratios d/n must be positive numbers (got {list(self.ratios)})")
         if not self.sigmas or any(not (s >= 0 and math.isfinite(s)) for s in self.sigmas):
             raise GeomdlError(f"sigmas must be non-negative numbers (got {list(self.sigmas)})")
         if self.trials < 1:
             raise GeomdlError(f"trials must be >= 1 (got {self.trials})")
-        check_seed(self.seed)
+        check_fields(self, "seed")
         if not (0 < self.tol < 1e-2):
             raise GeomdlError(f"tol must be in (0, 1e-2) (got {self.tol})")
         if max(self.dims()) > 5000:

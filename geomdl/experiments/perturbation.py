@@ -20,12 +20,13 @@ not rendered unless ``--force``); sls gets stuck at loss ~0.17 already at ``lam 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
-from geomdl.checks import check_seed, subconfig
+from geomdl.checks import subconfig
 from geomdl.errors import GeomdlError
+from geomdl.fields import check_fields, config, shared
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions, geometries, landscape
@@ -37,31 +38,31 @@ KIND = "perturbation"
 SQUARE_GEOMETRIES = ("clustered", "sls", "nonsep")
 
 
-@dataclass(frozen=True)
+@config
 class Config:
     """Data: ``geometry``, ``q`` (``None``: the geometry's default), ``m``, ``n_per_class``, ``radius``, ``seed``.
     Perturbation: size ``lam``, sweep trial index ``trial``. Training (the sweep's defaults): ``optimizer``,
     ``lr``, ``steps``, ``batch_size``, ``loss``, ``loss_threshold``, ``stuck_tol``, ``patience``. Recording:
     ``snapshots`` steps, ``spacing`` linear|log."""
 
-    geometry: str = "clustered"
-    q: int | None = None
-    m: int | None = None
-    n_per_class: int = 120
-    radius: float = 0.25
-    seed: int = 0
+    geometry = shared("clustered")
+    q = shared(None)
+    m = shared(None)
+    n_per_class = shared(120)
+    radius = shared(0.25)
+    seed = shared(0)
     lam: float = 0.1
     trial: int = 0
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    steps: int = 3000
-    batch_size: int = 64
-    loss: str = "mse"
-    loss_threshold: float = 1e-10
-    stuck_tol: float = 1e-6
-    patience: int = 500
-    snapshots: int = 121
-    spacing: str = "log"
+    optimizer = shared("sgd")
+    lr = shared(0.01)
+    steps = shared(3000)
+    batch_size = shared(64)
+    loss = shared("mse")
+    loss_threshold = shared(1e-10)
+    stuck_tol = shared(1e-6)
+    patience = shared(500)
+    snapshots = shared(121)
+    spacing = shared("log")
 
     def geometry_config(self) -> geometries.GeometryConfig:
         q = self.q if self.q is not None else (geometries.default_q(self.geometry)
@@ -80,7 +81,7 @@ class Config:
             raise GeomdlError(f"lam must be a number >= 0 (got {self.lam})")
         if self.trial < 0:
             raise GeomdlError(f"trial must be >= 0 (got {self.trial})")
-        check_seed(self.seed)
+        check_fields(self, "seed")
         self.geometry_config().validate()
         self.train_config().validate()
         snapshots.snapshot_steps(self.steps, self.snapshots, self.spacing)

@@ -26,13 +26,14 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
 from geomdl.checks import subconfig
 from geomdl.errors import GeomdlError, RunFailedError, UsageError
+from geomdl.fields import config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir, staged_path
 from geomdl.math import geometries, landscape
 from geomdl.nn.training import TrainConfig
@@ -42,7 +43,7 @@ COLUMNS = ("geometry", "base", "mode", "lambda", "trial", "initial_loss", "final
            "accuracy", "returned")
 
 
-@dataclass(frozen=True)
+@config
 class SweepConfig:
     """A perturbation sweep around one explicit network.
 
@@ -56,24 +57,24 @@ class SweepConfig:
     its final loss is below it. ``chunk``: trials per task (the unit of parallel work and of resumption).
     """
 
-    geometry: str = "clustered"
-    q: int | None = None
-    m: int | None = None
-    n_per_class: int = 200
-    radius: float = 0.25
-    seed: int = 0
+    geometry = shared("clustered")
+    q = shared(None)
+    m = shared(None)
+    n_per_class = shared(200)
+    radius = shared(0.25)
+    seed = shared(0)
     base: str = "zero-loss"
     lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
-    trials: int = 200
+    trials = shared(200)
     mode: str = "train"
-    optimizer: str = "sgd"
-    lr: float = 0.01
-    steps: int = 2000
-    batch_size: int = 64
-    loss: str = "mse"
-    loss_threshold: float = 1e-10
-    stuck_tol: float = 1e-6
-    patience: int = 500
+    optimizer = shared("sgd")
+    lr = shared(0.01)
+    steps = shared(2000)
+    batch_size = shared(64)
+    loss = shared("mse")
+    loss_threshold = shared(1e-10)
+    stuck_tol = shared(1e-6)
+    patience = shared(500)
     zero_tol: float = 1e-6
     chunk: int = 50
 
@@ -98,8 +99,7 @@ class SweepConfig:
             raise GeomdlError(f"trials per lambda must be >= 1 (got {self.trials})")
         if self.chunk < 1:
             raise GeomdlError(f"chunk must be >= 1 (got {self.chunk})")
-        if self.mode not in landscape.MODES:
-            raise UsageError(f"unknown mode {self.mode!r}; known: {', '.join(landscape.MODES)}")
+        landscape.check_mode(self.mode)
         if not (math.isfinite(self.zero_tol) and self.zero_tol > 0):
             raise GeomdlError(f"zero_tol must be a positive number (got {self.zero_tol})")
         self.train_config().validate()

@@ -38,46 +38,47 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 
 import torch
 
-from geomdl.checks import check_choice, check_seed, subconfig
+from geomdl.checks import subconfig
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
+from geomdl.fields import check_fields, config, shared
 from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
 from geomdl.math import constructions
 from geomdl.nn import health, sharpness, snapshots
-from geomdl.nn.model import DEVICES, build_model, resolve_device, resolve_dtype
+from geomdl.nn.model import build_model, resolve_device
 from geomdl.nn.training import TrainConfig, TrainResult, train
 
 KIND = "truncation-speed"
 
 
-@dataclass(frozen=True)
+@config
 class TruncationSpeedConfig:
     """Every field has the calibrated default described in the module docstring."""
 
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 200
-    radius: float = 0.25
-    cluster_kind: str = "ball"
-    start_fractions: tuple[float, ...] = (0.22,)
-    optimizer: str = "gd"
-    lr: float | None = None
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(200)
+    radius = shared(0.25)
+    cluster_kind = shared("ball")
+    start_fractions = shared((0.22,))
+    optimizer = shared("gd")
+    lr = shared(None)
     lr_scale: float = 1.5
-    steps: int | None = None
+    steps = shared(None)
     flow_time: float = 12.0
-    batch_size: int = 64
-    momentum: float = 0.0
-    loss: str = "mse"
-    dtype: str = "float64"
-    device: str = "cpu"
-    seed: int = 0
-    snapshots: int = 121
-    spacing: str = "linear"
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    loss = shared("mse")
+    dtype = shared("float64")
+    device = shared("cpu")
+    seed = shared(0)
+    snapshots = shared(121)
+    spacing = shared("linear")
 
     def data_config(self) -> data.ClusteredConfig:
         return data.ClusteredConfig(q=self.q, m=self.m, n_per_class=self.n_per_class, radius=self.radius,
@@ -93,9 +94,7 @@ class TruncationSpeedConfig:
         return subconfig(TrainConfig, self, lr=lr, steps=steps)
 
     def validate(self) -> None:
-        check_seed(self.seed)
-        resolve_dtype(self.dtype)
-        check_choice(self.device, DEVICES, "device")
+        check_fields(self, "seed", "dtype", "device")
         self.data_config().validate()
         self.train_config(lr=1.0, steps=1).validate()   # the automatic values are positive by construction
         if self.lr is None:
@@ -112,8 +111,7 @@ class TruncationSpeedConfig:
             raise GeomdlError(f"give 1 to Q={self.q} start fractions, one per hidden layer (got {len(fr)})")
         if not all(0.0 <= f <= 1.0 for f in fr):
             raise GeomdlError(f"start fractions must be in [0, 1] (got {list(fr)})")
-        if self.snapshots < 2:
-            raise GeomdlError(f"need at least 2 snapshots (got {self.snapshots})")
+        check_fields(self, "snapshots")
 
     def layer_fractions(self) -> list[float]:
         """One start fraction per hidden layer: the given ones, then 1.0 (full collapse)."""

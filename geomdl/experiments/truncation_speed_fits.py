@@ -33,24 +33,24 @@ from scipy import stats
 
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.experiments import truncation_speed as ts
+from geomdl.fields import check_fields, config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.nn.health import FAILURES as FAILED
 
 
-@dataclass(frozen=True)
+@config
 class StudyConfig:
     """``base``: the experiment config shared by all runs; ``start_fractions``: the layer-1 start fractions;
     ``seeds``: how many seeds (``0..seeds-1``) per fraction; ``rise``: the fit window ends when ``n`` reaches
     this fraction of its total rise."""
 
     base: ts.TruncationSpeedConfig = ts.TruncationSpeedConfig(snapshots=241)
-    start_fractions: tuple[float, ...] = (0.1, 0.22, 0.4)
-    seeds: int = 10
+    start_fractions = shared((0.1, 0.22, 0.4))
+    seeds = shared(10)
     rise: float = 0.9
 
     def validate(self) -> None:
-        if self.seeds < 2:
-            raise GeomdlError(f"need at least 2 seeds for a confidence interval (got {self.seeds})")
+        check_fields(self, "seeds")
         if not self.start_fractions or not all(0.0 < f < 1.0 for f in self.start_fractions):
             raise GeomdlError(f"start fractions must be in (0, 1) (got {list(self.start_fractions)})")
         if not 0.0 < self.rise <= 1.0:
@@ -221,7 +221,7 @@ def summary_lines(result: dict) -> list[str]:
 CONTRACTION_SETTINGS = ("partial", "random")
 
 
-@dataclass(frozen=True)
+@config
 class ContractionConfig:
     """``q`` classes, ``seeds`` runs per setting (seeds ``0..seeds-1``). ``partial``: the truncation-speed
     config (its ``q`` and ``seed`` are replaced). ``random_*``: SGD step, budget, batch and snapshots of the
@@ -229,11 +229,11 @@ class ContractionConfig:
     ``min_rise`` points over the run; rates need ``min_points`` not-collapsed points; ``bin_width``: width of
     the ``n`` bins of the confidence intervals."""
 
-    q: int = 3
-    seeds: int = 10
+    q = shared(3)
+    seeds = shared(10)
     settings: tuple[str, ...] = CONTRACTION_SETTINGS
     partial: ts.TruncationSpeedConfig = ts.TruncationSpeedConfig(snapshots=241)
-    n_per_class: int = 200
+    n_per_class = shared(200)
     random_lr: float = 0.02
     random_steps: int = 6000
     random_batch: int = 64
@@ -243,8 +243,7 @@ class ContractionConfig:
     bin_width: int = 20
 
     def validate(self) -> None:
-        if self.seeds < 2:
-            raise GeomdlError(f"need at least 2 seeds for a confidence interval (got {self.seeds})")
+        check_fields(self, "seeds")
         if not self.settings or any(s not in CONTRACTION_SETTINGS for s in self.settings):
             raise GeomdlError(f"settings must be among {', '.join(CONTRACTION_SETTINGS)} (got {list(self.settings)})")
         if self.min_rise < 1 or self.min_points < 2 or self.bin_width < 1:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
+from geomdl.checks import check_fraction
 from geomdl.errors import GeomdlError
 from geomdl.math import separation as sls
 from geomdl.math import structure
@@ -191,8 +192,7 @@ def _as_fractions(start_fraction: float | Sequence[float] | None, q: int) -> lis
     if len(fr) != q:
         raise GeomdlError(f"need one start fraction per layer ({q}), got {len(fr)}")
     for f in fr:
-        if not 0.0 <= f <= 1.0:
-            raise GeomdlError(f"start fraction must be in [0, 1] (got {f})")
+        check_fraction(f)
     return fr
 
 
@@ -338,8 +338,7 @@ def interpolation_for_fraction(X_class: np.ndarray, W: np.ndarray, b: np.ndarray
     near tie: the cut would sit within rounding of a point), the nearest ``k`` (``k+1, k-1, k+2, ..``) with a
     clear gap is used instead. Returns ``(t, k)``.
     """
-    if not 0.0 <= fraction <= 1.0:
-        raise GeomdlError(f"start fraction must be in [0, 1] (got {fraction})")
+    check_fraction(fraction)
     u = np.sort((X_class @ W.T + b).max(axis=1))
     n = len(u)
     k = int(round(fraction * n))

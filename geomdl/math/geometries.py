@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from geomdl.checks import check_seed
+from geomdl.checks import check_choice, choice_error
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import check_fields, config, shared
 from geomdl.limits import check_memory
 from geomdl.math import constructions
 
@@ -29,31 +30,28 @@ TWO_CLASS = ("nonsep", "concentric")
 TOGGLE_GEOMETRIES = ("clustered", "flat")
 
 
-@dataclass(frozen=True)
+@config
 class GeometryConfig:
     """Which data set: ``geometry`` (one of :data:`GEOMETRIES`), ``q`` classes (clustered and sls only; the
     two-class geometries need ``q = 2``), input dimension ``m`` (``None``: 3, or Q when Q > 3), points per
     class, the cluster ``radius`` (clustered only) and the seed. Other parameters keep their generator's
     defaults (see :mod:`geomdl.data.synthetic`)."""
 
-    geometry: str = "clustered"
-    q: int = 3
-    m: int | None = None
-    n_per_class: int = 200
-    radius: float = 0.25
-    seed: int = 0
+    geometry = shared("clustered")
+    q = shared(3)
+    m = shared(None)
+    n_per_class = shared(200)
+    radius = shared(0.25)
+    seed = shared(0)
 
     def validate(self) -> None:
-        if self.geometry not in ALL_GEOMETRIES:
-            raise UsageError(f"unknown geometry {self.geometry!r}; known: {', '.join(ALL_GEOMETRIES)}")
-        if self.q < 2:
-            raise GeomdlError(f"Q must be >= 2 (got {self.q})")
+        check_choice(self.geometry, ALL_GEOMETRIES, "geometry")
+        check_fields(self, "q")
         if self.geometry in TWO_CLASS and self.q != 2:
             raise GeomdlError(f"geometry {self.geometry!r} has exactly 2 classes (got Q={self.q}); "
                               "use --q 2 or the clustered / sls geometry")
-        if self.n_per_class < 1:
-            raise GeomdlError(f"points per class must be >= 1 (got {self.n_per_class})")
-        check_seed(self.seed)
+        check_fields(self, "n_per_class")
+        check_fields(self, "seed")
         m = self.m if self.m else max(3, self.q)
         N = self.q * self.n_per_class
         # the data, the construction's layers (Q of width M) and the truncated data per layer
@@ -98,7 +96,7 @@ def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constru
         return constructions.wedge_construction(X, labels)
     if g == "concentric":
         return constructions.concentric_construction(X, labels)
-    raise UsageError(f"unknown geometry {g!r}; known: {', '.join(ALL_GEOMETRIES)}")
+    raise choice_error(g, ALL_GEOMETRIES, "geometry")
 
 
 def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Construction:

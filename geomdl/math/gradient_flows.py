@@ -86,7 +86,9 @@ import torch
 from torch import nn
 from torch.func import jvp, vjp, vmap
 
+from geomdl.checks import check_choice, choice_error
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.fields import check_fields, config, shared
 from geomdl.math import metrics
 from geomdl.math.jacobian import ParamLayout, flat_params, jacobian, outputs_and_vjp
 from geomdl.nn.model import ReLUMLP, resolve_device, resolve_dtype
@@ -97,29 +99,37 @@ KINKS = ("cross", "freeze")
 GRIDS = ("t", "s")
 ACCURACY = 0.1     # sub-step at most ACCURACY / max(a): a tenth of the adapted flow's time constant (N for mse)
 SOLVERS = ("auto", "lstsq", "svd", "cholesky")
+
+
+def check_activation(name: str) -> None:
+    check_choice(name, ACTIVATIONS, "activation")
+
+
+def check_solver(name: str) -> None:
+    check_choice(name, SOLVERS, "solver")
 INTEGRATORS = ("euler", "rk4")
 STABILITY = {"euler": 2.0, "rk4": 2.785}     # stability interval of each scheme on the negative real axis
 STOP_REASONS = ("completed", "rank-collapse", "stiff", "diverged")
 CHATTER = 3    # a (point, unit) pre-activation that changes sign this often is sliding along its kink
 
 
-@dataclass(frozen=True)
+@config
 class FlowConfig:
     """One flow of the homotopy. ``tau_max``: the flow runs over ``s in [0, tau_max * N]``."""
 
     alpha: float = 1.0
-    tau_max: float = 4.0
-    steps: int = 200
-    integrator: str = "rk4"
+    tau_max = shared(4.0)
+    steps = shared(200)
+    integrator = shared("rk4")
     substeps: int = 0
     max_substeps: int = 200
     max_dtheta: float = 1.0
-    solver: str = "auto"
-    least_squares: bool = False
-    rank_rtol: float = 1e-9
-    trap_eps: float = 0.5
+    solver = shared("auto")
+    least_squares = shared(False)
+    rank_rtol = shared(1e-9)
+    trap_eps = shared(0.5)
     cost: str = "mse"
-    grid: str = "t"
+    grid = shared("t")
     kinks: str = "cross"
     kink_lookahead: float = 2.0
     kink_iters: int = 8
@@ -129,8 +139,7 @@ class FlowConfig:
             raise GeomdlError(f"alpha must be in [0, 1] (got {self.alpha}): 0 = standard flow, 1 = adapted flow")
         if not (np.isfinite(self.tau_max) and self.tau_max > 0):
             raise GeomdlError(f"tau_max (flow time s_max / N) must be a positive number (got {self.tau_max})")
-        if self.steps < 1:
-            raise GeomdlError(f"steps must be >= 1 (got {self.steps})")
+        check_fields(self, "steps")
         if self.integrator not in INTEGRATORS:
             raise UsageError(f"unknown integrator {self.integrator!r}; known: {', '.join(INTEGRATORS)}")
         if not (np.isfinite(self.max_dtheta) and self.max_dtheta > 0):
@@ -138,8 +147,7 @@ class FlowConfig:
         if self.substeps < 0 or self.max_substeps < 1:
             raise GeomdlError(f"substeps must be >= 0 (0 = automatic) and max_substeps >= 1 "
                               f"(got {self.substeps}, {self.max_substeps})")
-        if self.solver not in SOLVERS:
-            raise UsageError(f"unknown solver {self.solver!r}; known: {', '.join(SOLVERS)}")
+        check_solver(self.solver)
         if not (np.isfinite(self.rank_rtol) and 0 < self.rank_rtol < 1):
             raise GeomdlError(f"rank_rtol must be in (0, 1) (got {self.rank_rtol})")
         if not (np.isfinite(self.trap_eps) and self.trap_eps > 0):
@@ -166,8 +174,7 @@ class FlowMLP(ReLUMLP):
 
     def __init__(self, in_dim: int, widths: list[int], out_dim: int, activation: str = "relu",
                  beta: float = 5.0):
-        if activation not in ACTIVATIONS:
-            raise UsageError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
+        check_activation(activation)
         super().__init__(in_dim, widths, out_dim)
         self.activation, self.beta = activation, float(beta)
 
@@ -377,7 +384,7 @@ def penrose_apply(D: torch.Tensor, g: torch.Tensor, solver: str, rank_rtol: floa
         coef = torch.where(keep, (U.T @ g) / torch.where(keep, S, torch.ones_like(S)), torch.zeros_like(S))
         v = Vh.T @ coef
     else:
-        raise UsageError(f"unknown solver {solver!r}; known: {', '.join(SOLVERS)}")
+        raise choice_error(solver, SOLVERS, "solver")
     if rank < n and not least_squares:
         raise RankCollapse(rank, n)
     return v, rank

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.math import constructions, structure
 from geomdl.math import truncation as geometry
@@ -34,6 +35,10 @@ from geomdl.nn.training import TrainConfig, train
 STOP_CODES = {"threshold": 0, "stuck": 1, "budget": 2, "diverged": 3, "dead": 4}
 STOP_NAMES = {v: k for k, v in STOP_CODES.items()}
 MODES = ("train", "eval")
+
+
+def check_mode(mode: str) -> None:
+    check_choice(mode, MODES, "mode")
 
 
 def trial_seeds(seed: int, trial: int) -> tuple[np.random.Generator, int]:
@@ -300,8 +305,7 @@ def run_trials(net: Network, X: np.ndarray, labels: np.ndarray, lam: float, seed
     Results do not depend on ``block`` mathematically (each trial's arithmetic is its own); bit for bit they are
     guaranteed only for the same ``block`` (batched products of different batch sizes may round differently on
     some BLAS builds). ``progress(k)``: trials done."""
-    if mode not in MODES:
-        raise UsageError(f"unknown mode {mode!r}; known: {', '.join(MODES)}")
+    check_mode(mode)
     trials = [int(i) for i in trials]
     parts = []
     for start in range(0, len(trials), max(1, block)):

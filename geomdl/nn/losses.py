@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from geomdl.errors import UsageError
+from geomdl.checks import choice_error
 
 LOSSES = ("mse", "wmse", "ce")
 
@@ -25,4 +25,4 @@ def loss_fn(kind: str, out: torch.Tensor, labels: torch.Tensor, q: int) -> torch
     if kind == "wmse":
         counts = torch.bincount(labels, minlength=q).to(out.dtype)
         return (sq / counts[labels]).sum()
-    raise UsageError(f"unknown loss {kind!r}; known: {', '.join(LOSSES)}")
+    raise choice_error(kind, LOSSES, "loss")

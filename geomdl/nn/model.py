@@ -6,16 +6,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from geomdl.checks import check_choice
-from geomdl.errors import GeomdlError, UsageError
+from geomdl.checks import DEVICES, DTYPE_NAMES, check_device, check_dtype, check_positive_widths  # noqa: F401 (DEVICES re-exported)
+from geomdl.errors import GeomdlError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-DEVICES = ("auto", "cpu", "cuda")
+assert tuple(DTYPES) == DTYPE_NAMES
 
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is a clear error."""
-    check_choice(name, DEVICES, "device")
+    check_device(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -24,8 +24,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_dtype(name: str) -> torch.dtype:
-    if name not in DTYPES:
-        raise UsageError(f"unknown dtype {name!r}; known: {', '.join(DTYPES)}")
+    check_dtype(name)
     return DTYPES[name]
 
 
@@ -78,8 +77,7 @@ def check_widths(in_dim: int, widths: list[int], q: int, allow_wide: bool = Fals
     if not widths:
         raise GeomdlError("the network needs at least one hidden layer")
     if allow_wide:
-        if any(w < 1 for w in widths):
-            raise GeomdlError(f"hidden widths must be positive (got {list(widths)})")
+        check_positive_widths(widths)
         return
     chain = [in_dim, *widths]
     if any(b > a for a, b in zip(chain[:-1], chain[1:], strict=False)):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from geomdl.errors import GeomdlError, UsageError
+from geomdl.checks import check_snapshots, check_steps
+from geomdl.errors import UsageError
 
 SPACINGS = ("linear", "log")
 
@@ -16,10 +17,8 @@ def snapshot_steps(steps: int, count: int, spacing: str = "linear") -> np.ndarra
     """
     if spacing not in SPACINGS:
         raise UsageError(f"unknown snapshot spacing {spacing!r}; known: {', '.join(SPACINGS)}")
-    if count < 2:
-        raise GeomdlError(f"need at least 2 snapshots (got {count})")
-    if steps < 1:
-        raise GeomdlError(f"steps must be >= 1 (got {steps})")
+    check_snapshots(count)
+    check_steps(steps)
     if spacing == "linear":
         every = max(1, steps // (count - 1))
         s = np.arange(0, steps + 1, every)

@@ -19,12 +19,12 @@ improve by a relative ``stuck_tol`` over ``patience`` steps), ``budget`` (``max_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from geomdl.errors import GeomdlError
+from geomdl.fields import check_fields, config, shared
 from geomdl.nn.losses import loss_fn
 from geomdl.nn.model import ReLUMLP
 from geomdl.nn.training import TrainResult, check_training, dead_layer, sgd_update
@@ -32,22 +32,22 @@ from geomdl.nn.training import TrainResult, check_training, dead_layer, sgd_upda
 OPTIMIZERS = ("sgd", "gd")
 
 
-@dataclass(frozen=True)
+@config
 class ThresholdTrainConfig:
     """How to train. ``max_steps`` counts optimizer updates (a mini-batch for SGD)."""
 
-    loss: str = "mse"
-    thresholds: tuple[float, ...] = (0.1, 0.05, 0.01)
-    optimizer: str = "sgd"
-    lr: float = 0.05
-    batch_size: int = 64
-    momentum: float = 0.0
-    max_steps: int = 20000
-    eval_every: int = 5
-    snapshot_ratio: float = 1.35
-    stuck_tol: float = 1e-3
-    patience: int = 3000
-    seed: int = 0
+    loss = shared("mse")
+    thresholds = shared((0.1, 0.05, 0.01))
+    optimizer = shared("sgd")
+    lr = shared(0.05)
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    max_steps = shared(20000)
+    eval_every = shared(5)
+    snapshot_ratio = shared(1.35)
+    stuck_tol = shared(1e-3)
+    patience = shared(3000)
+    seed = shared(0)
 
     def validate(self) -> None:
         check_training(self)
@@ -55,8 +55,7 @@ class ThresholdTrainConfig:
             raise GeomdlError("give at least one loss threshold")
         if not all(np.isfinite(t) and t > 0 for t in self.thresholds):
             raise GeomdlError(f"loss thresholds must be positive numbers (got {list(self.thresholds)})")
-        if self.max_steps < 1:
-            raise GeomdlError(f"max steps must be >= 1 (got {self.max_steps})")
+        check_fields(self, "max_steps")
         if self.eval_every < 1:
             raise GeomdlError(f"eval_every must be >= 1 (got {self.eval_every})")
         if not self.snapshot_ratio > 1.0:

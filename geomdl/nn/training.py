@@ -20,6 +20,7 @@ import torch
 
 from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError
+from geomdl.fields import check_fields, config, shared
 from geomdl.nn.health import FAILURES
 from geomdl.nn.losses import LOSSES, loss_fn
 from geomdl.nn.model import ReLUMLP
@@ -30,25 +31,24 @@ if TYPE_CHECKING:   # the recorder is passed in: the training loop does not depe
 OPTIMIZERS = ("gd", "sgd")
 
 
-@dataclass(frozen=True)
+@config
 class TrainConfig:
     """How to train. ``steps`` is the budget (optimizer updates); for SGD one step is one mini-batch."""
 
-    optimizer: str = "gd"
-    lr: float = 0.005
-    steps: int = 3000
-    batch_size: int = 64
-    momentum: float = 0.0
-    loss: str = "mse"
-    loss_threshold: float = 1e-8
-    stuck_tol: float = 1e-6
-    patience: int = 1000
-    seed: int = 0
+    optimizer = shared("gd")
+    lr = shared(0.005)
+    steps = shared(3000)
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    loss = shared("mse")
+    loss_threshold = shared(1e-8)
+    stuck_tol = shared(1e-6)
+    patience = shared(1000)
+    seed = shared(0)
 
     def validate(self) -> None:
         check_training(self)
-        if self.steps < 1:
-            raise GeomdlError(f"steps must be >= 1 (got {self.steps})")
+        check_fields(self, "steps")
 
 
 def check_training(cfg) -> None:
