@@ -1,27 +1,33 @@
-"""Manim renderer of the ``truncation-speed`` clip (Cairo renderer, no LaTeX: text is Pango ``Text`` only).
+"""Manim renderer of every scene (Cairo renderer, no LaTeX: labels are typeset from matplotlib's glyph outlines).
 
 The scene computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure units,
 16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
-Static items are built once; per frame the dynamic mobjects are updated in place:
+:class:`FrameScene` draws what changes, once per frame, and nothing else:
 
-- each ``Points`` group is one point-cloud mobject: a :class:`~manim.PMobject`, or for a ``ring`` group a
-  :class:`RingCloud` (a PMobject whose class-coloured discs each get a ring in the theme's 'collapsed'
-  colour, like the matplotlib renderer's edged markers);
-- each ``Segments`` group is one VMobject per colour whose points hold all segments as separate subpaths;
-- each ``Polyline`` is one VMobject (``set_points_as_corners``);
-- each ``Label`` is a ``Text``, re-created only when its text changes (digit-only changes swap cached
-  digit glyphs in place, see :class:`LabelFactory`).
+- the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into Manim's static
+  background image, which every frame starts from (Manim copies it; nothing of it is redrawn);
+- per frame the dynamic mobjects are updated in place, one mobject per primitive (never one per glyph or per
+  segment): each ``Points`` group one point-cloud mobject (a :class:`~manim.PMobject`, or for a ``ring`` group a
+  :class:`RingCloud`); each ``Segments`` group one VMobject per colour holding all its segments as subpaths;
+  each ``Polyline`` one VMobject; each ``Label`` one VMobject holding the whole line's glyph outlines;
+- a label's outline comes from :mod:`scenes.backends.glyphs` (matplotlib's text layout and mathtext, cached by
+  text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
+  or place does;
+- :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
+  does per-subpath numpy work) and keeps the Cairo path of a VMobject whose points did not change (a label
+  whose text did not change is replayed by one ``append_path``);
+- while the title card covers the frame fully, only the card is drawn.
 
-Point clouds are drawn as antialiased discs by a small :class:`~manim.Camera` subclass (stock Cairo Manim
-paints them as unblended pixel squares), with diameter ``stroke_width`` pixels.
+Point clouds are drawn as antialiased discs by :class:`DiscCamera` (stock Cairo Manim paints them as
+unblended pixel squares), with diameter ``stroke_width`` pixels.
 
-:func:`render_manim` renders into a private temporary media folder (always removed) and copies the MP4
-(H.264, yuv420p) atomically to its destination, so an interrupted render leaves nothing behind.
+:func:`render_manim` renders the clip, or a range of its frames, into a private temporary media folder
+(always removed) and copies the MP4 (H.264, yuv420p) atomically to its destination, so an interrupted render
+leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -36,8 +42,6 @@ from manim import (
     PMobject,
     Rectangle,
     Scene,
-    Text,
-    VGroup,
     VMobject,
     linear,
     tempconfig,
@@ -46,14 +50,12 @@ from manim.constants import CapStyleType, LineJointType
 
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
-from scenes.backends import export
+from scenes.backends import export, glyphs
 from scenes.backends.raster import RASTER_MIN, splat
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
-FONT = "DejaVu Sans"                  # same family as the matplotlib renderer
-DIGITS = "0123456789"
 MIN_LINE_PX = 1.0                     # thinnest stroke drawn, in pixels (hairlines vanish at 480p)
 RING_FRACTION = 0.5                   # ring width / dot radius (matplotlib: edge width 0.25 * diameter)
 CAIRO_LINE_WIDTH_MULTIPLE = 0.01      # Manim's Cairo camera: stroke_width 1 == 0.01 Manim units
@@ -164,7 +166,7 @@ class DiscCamera(Camera):
                    ph / 2 - (P[:, 1] - fc[1]) * ph / self.frame_height]
         rgbas = np.asarray(rgbas, dtype=float)
         index = getattr(pmobject, "palette_index", None)
-        if index is not None and len(index) == len(rgbas):   # set with rgbas by TruncationScene: no sort needed
+        if index is not None and len(index) == len(rgbas):   # set with rgbas by FrameScene: no sort needed
             color, palette, rank = index, PALETTE_RGBA[:, :3], index
         else:
             packed = _pack(rgbas)
@@ -203,88 +205,89 @@ class _PlayFrames(Animation):
         self._apply(min(max(i, 0), self._n - 1))
 
 
-class LabelFactory:
-    """Builds ``Text`` labels anchored like matplotlib, and updates digits in place.
+def label_points(lab: Label) -> np.ndarray:
+    """Manim points ``(4n, 3)`` (cubic Bezier: anchor, handle, handle, anchor) of a label's glyph outlines.
 
-    ``Label.size`` is the cap height. A strut 'H' is rendered in front of the text to find the baseline and
-    cap height (the ink box varies with the string), then dropped; ``ha`` aligns the ink of the rest.
+    The outline is matplotlib's (:mod:`scenes.backends.glyphs`: its layout and mathtext, the matplotlib
+    renderer's font, text height ``Label.size``), anchored at ``(x, y)`` by ``ha`` (the ink's left, centre or
+    right) and ``va`` (baseline, half the cap height, cap height).
+    """
+    curves = glyphs.placed(lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va)
+    return to_manim(curves.reshape(-1, 2))
 
-    Creating a ``Text`` costs ~30 ms (Pango -> SVG -> parse), too slow for readouts that change every frame.
-    When a label's new text differs from the shown one only in digits (same length), the changed glyphs
-    are swapped for copies of cached digit glyphs: DejaVu Sans digits are tabular (one advance width), so a
-    digit slot keeps its origin and the rest of the line does not move. Anything else re-creates the Text.
+
+class FrameCamera(DiscCamera):
+    """:class:`DiscCamera` whose VMobject paths are built with one Cairo call per curve and replayed while the
+    mobject's points do not change.
+
+    A VMobject's subpaths are Manim's (:meth:`VMobject.get_subpath_split_indices_from_points`: a new subpath
+    where a curve does not start at the previous one's end; closed where it ends at its start), so anything a
+    stock camera draws is drawn the same. The Cairo path of each VMobject drawn in the last frame is kept with a
+    copy of the points it was built from; a frame whose points are equal replays it with ``append_path``.
     """
 
-    def __init__(self):
-        self.cap_per_fs = Text("H", font=FONT, font_size=48).height / 48
-        self._digits: dict[tuple[float, str], tuple[list[VMobject], float]] = {}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._paths: dict[int, tuple] = {}     # id(vmobject) -> (points, copy, matrix, cairo path)
+        self._used: dict[int, tuple] = {}
 
-    def font_size(self, lab: Label) -> float:
-        return lab.size * UNIT / self.cap_per_fs
+    def capture_mobjects(self, mobjects, **kwargs) -> None:
+        super().capture_mobjects(mobjects, **kwargs)
+        self._paths, self._used = self._used, {}   # keep what this frame drew, forget the rest
 
-    def make(self, lab: Label) -> VGroup:
-        t = Text("H" + lab.text, font=FONT, font_size=self.font_size(lab), color=lab.color)
-        strut, glyphs = t.submobjects[0], VGroup(*t.submobjects[1:])
-        if len(glyphs) == 0:
-            return glyphs
-        base, cap = strut.get_bottom()[1], strut.get_top()[1]
-        yref = {"bottom": base, "center": (base + cap) / 2, "top": cap}[lab.va]
-        xl, xr = glyphs.get_left()[0], glyphs.get_right()[0]
-        xref = {"left": xl, "center": (xl + xr) / 2, "right": xr}[lab.ha]
-        target = to_manim(np.array([lab.x, lab.y]))
-        glyphs.shift(np.array([target[0] - xref, target[1] - yref, 0.0]))
-        return glyphs
+    def set_cairo_context_path(self, ctx, vmobject):
+        points = vmobject.points
+        key = id(vmobject)
+        matrix = tuple(ctx.get_matrix())
+        hit = self._paths.get(key) or self._used.get(key)
+        if (hit is not None and hit[2] == matrix and hit[0] is points and len(points) == len(hit[1])
+                and np.array_equal(points, hit[1])):
+            ctx.new_path()
+            ctx.append_path(hit[3])
+            self._used[key] = hit
+            return self
+        self._build_path(ctx, vmobject)
+        self._used[key] = (points, points.copy(), matrix, ctx.copy_path())
+        return self
 
-    def _digit_glyphs(self, fs: float, color: str) -> tuple[list[VMobject], float]:
-        key = (round(fs, 6), color)
-        if key not in self._digits:
-            digits = Text(DIGITS, font=FONT, font_size=fs, color=color).submobjects
-            zeros = Text("00", font=FONT, font_size=fs, color=color).submobjects
-            advance = zeros[1].get_left()[0] - zeros[0].get_left()[0]
-            ok = len(digits) == 10 and len(zeros) == 2
-            # plain VMobjects: copying an SVG glyph also deep-copies its parsed SVG path (~10x slower)
-            plain = [VMobject().set_points(d.points.copy()).match_style(d) for d in digits]
-            self._digits[key] = (plain if ok else [], advance)
-        return self._digits[key]
-
-    def update_digits(self, old: Label, new: Label, glyphs: VGroup) -> bool:
-        """Swap changed digits of ``old``'s glyphs in place for ``new``; False where that is not possible."""
-        if (len(old.text) != len(new.text) or (old.x, old.y, old.size, old.color, old.ha, old.va)
-                != (new.x, new.y, new.size, new.color, new.ha, new.va)):
-            return False
-        changes, g = [], 0
-        for a, b in zip(old.text, new.text, strict=True):
-            if a.isspace() or b.isspace():
-                if a != b:
-                    return False
+    def _build_path(self, ctx, vmobject) -> None:
+        ctx.new_path()
+        nppcc = vmobject.n_points_per_cubic_curve
+        points = vmobject.points
+        n = len(points) // nppcc * nppcc
+        if n == 0:
+            return
+        points = self.transform_points_pre_display(vmobject, points[:n])
+        split = vmobject.get_subpath_split_indices_from_points(points, n_dims=2)
+        if len(split) == 0:
+            return
+        xy = points[:, :2]
+        tol = vmobject.tolerance_for_point_equality
+        first, last = xy[split[:, 0]], xy[split[:, 1] - 1]
+        closed = np.all(np.abs(first - last) <= tol + 1e-5 * np.abs(last), axis=1).tolist()
+        anchors = xy[::nppcc].tolist()
+        handles = xy.reshape(-1, 2 * nppcc)[:, 2:].tolist()       # (h1, h2, end) of each curve
+        move_to, curve_to, close_path = ctx.move_to, ctx.curve_to, ctx.close_path
+        for (s, e), c in zip((split // nppcc).tolist(), closed, strict=True):
+            if e <= s:
                 continue
-            if a != b:
-                if not (a in DIGITS and b in DIGITS):
-                    return False
-                changes.append((g, int(a), int(b)))
-            g += 1
-        if g != len(glyphs.submobjects):      # ligatures or other glyph/char mismatch: re-create
-            return False
-        cache, advance = self._digit_glyphs(self.font_size(new), new.color)
-        if not cache:
-            return False
-        for g, a, b in changes:
-            old_glyph, ref_a = glyphs.submobjects[g], cache[a]
-            # same glyph shape 'a' in the label and in the cache gives the offset; tabular digits the advance
-            dx = old_glyph.get_left()[0] - ref_a.get_left()[0] + (a - b) * advance
-            dy = old_glyph.get_bottom()[1] - ref_a.get_bottom()[1]
-            glyphs.submobjects[g] = cache[b].copy().shift(np.array([dx, dy, 0.0]))
-        return True
+            move_to(*anchors[s])
+            for k in range(s, e):
+                curve_to(*handles[k])
+            if c:
+                close_path()
 
 
-class TruncationScene(Scene):
-    """Plain 2D scene drawing a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done there)."""
+class FrameScene(Scene):
+    """The 2D scene of any clip: draws a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done
+    there), its frames ``start .. stop - 1`` (default: all)."""
 
     def __init__(self, frames: FrameModel, progress: Callable[[int, int], None] | None = None,
-                 **kwargs):
+                 start: int = 0, stop: int | None = None, **kwargs):
         self.frames = frames
         self.progress = progress
-        kwargs.setdefault("camera_class", DiscCamera)
+        self.start, self.stop = check_range(frames, start, stop)
+        kwargs.setdefault("camera_class", FrameCamera)
         super().__init__(**kwargs)
 
     # -- unit conversions ---------------------------------------------------------------------------
@@ -366,19 +369,19 @@ class TruncationScene(Scene):
                 layers["cover"].add(self._cover)
             self._cover.set_fill(opacity=f.cover)
         for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
-            holder = self._labels.get(lab.name)
-            if holder is None:
-                holder = VGroup()
-                self._labels[lab.name] = holder
-                layers[layer].add(holder)
+            mob = self._labels.get(lab.name)
+            if mob is None:
+                mob = VMobject(fill_color=lab.color, fill_opacity=lab.alpha, stroke_width=0.0)
+                self._labels[lab.name] = mob
+                layers[layer].add(mob)
             shown = self._label_shown.get(lab.name)
             if shown == lab:
                 continue
-            if shown is not None and shown == dataclasses.replace(lab, alpha=shown.alpha):
-                holder.set_fill(opacity=lab.alpha)   # fading only: no new glyphs
-            elif shown is None or not self._text.update_digits(shown, lab, holder.submobjects[0]):
-                holder.submobjects = [self._text.make(lab)]
-                holder.set_fill(opacity=lab.alpha)
+            if shown is None or (shown.text, shown.x, shown.y, shown.size, shown.ha, shown.va) != (
+                    lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va):
+                mob.points = label_points(lab)
+            if shown is None or (shown.color, shown.alpha) != (lab.color, lab.alpha):
+                mob.set_fill(lab.color, opacity=lab.alpha)
             self._label_shown[lab.name] = lab
 
     # -- scene --------------------------------------------------------------------------------------
@@ -396,11 +399,10 @@ class TruncationScene(Scene):
         self.camera.background_color = ManimColor(fr.theme["bg"])
         self.camera.init_background()
         self._collapsed_rgba = _rgba(fr.theme["collapsed"])
-        self._text = LabelFactory()
         self._seg_groups: dict[str, dict[str, VMobject]] = {}
         self._pt_groups: dict[str, PMobject] = {}
         self._lines: dict[str, VMobject] = {}
-        self._labels: dict[str, VGroup] = {}
+        self._labels: dict[str, VMobject] = {}
         self._label_shown: dict[str, Label] = {}
         self._cover = None
 
@@ -417,18 +419,38 @@ class TruncationScene(Scene):
         dynamic_root = Group(*dynamic.values())
         self._dynamic_root = dynamic_root
         self.add(dynamic_root)
-        shown = {"last": -1}
+        shown = {"last": -1, "covered": False}
+        below = [dynamic[k] for k in ("segments", "lines", "points", "rings", "labels")]
+        on_top = [dynamic["cover"], dynamic["card"]]
 
         def apply(i: int) -> None:
             if i == shown["last"]:
                 return
-            self._draw(fr.frame(i), dynamic)
+            f = fr.frame(i)
+            covered = f.cover >= 1.0 and self._cover is not None
+            if covered:   # a full title card hides everything under it: draw the card only
+                self._draw(Frame(cover=f.cover, card=f.card), dynamic)
+            else:
+                self._draw(f, dynamic)
+            if covered != shown["covered"]:
+                dynamic_root.submobjects = on_top if covered else below + on_top
+                shown["covered"] = covered
             shown["last"] = i
             if self.progress is not None:
-                self.progress(i + 1, fr.n_frames)
+                self.progress(i + 1 - self.start, self.stop - self.start)
 
-        apply(0)
-        self.play(_PlayFrames(dynamic_root, apply, fr.n_frames, fr.fps))
+        apply(self.start)
+        self.play(_PlayFrames(dynamic_root, lambda k: apply(self.start + k), self.stop - self.start, fr.fps))
+
+
+def check_range(frames: FrameModel, start: int = 0, stop: int | None = None) -> tuple[int, int]:
+    """``(start, stop)`` of a frame range of ``frames`` (``stop`` default: ``frames.n_frames``); a range that is
+    empty or outside ``0 .. n_frames`` is a :class:`GeomdlError`."""
+    n = frames.n_frames
+    stop = n if stop is None else stop
+    if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start < stop <= n):
+        raise GeomdlError(f"frame range [{start}, {stop}) is not a non-empty range of the clip's {n} frames")
+    return start, stop
 
 
 def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict:
@@ -453,21 +475,26 @@ def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict
     }
 
 
-def render_manim(frames: FrameModel, out_path: Path, quality: str,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render the clip of ``frames`` to an H.264 (yuv420p) MP4 at ``out_path`` (atomic); returns the path.
+def render_manim(frames: FrameModel, out_path: Path, quality: str | export.Quality,
+                 progress: Callable[[int, int], None] | None = None, start: int = 0,
+                 stop: int | None = None) -> Path:
+    """Render frames ``start .. stop - 1`` of ``frames`` (default: the whole clip) to an H.264 (yuv420p) MP4
+    at ``out_path`` (atomic); returns the path.
 
-    ``quality``: Manim's presets ``l`` (854x480), ``m`` (1280x720), ``h`` (1920x1080), ``k`` (3840x2160).
-    The frame rate is ``frames.fps`` and the clip has ``frames.n_frames`` frames. ``progress(i, n)`` is
-    called after frame ``i`` (1-based) of ``n`` has been drawn.
+    ``quality``: Manim's presets ``l`` (854x480), ``m`` (1280x720), ``h`` (1920x1080), ``k`` (3840x2160), or a
+    resolved :class:`~scenes.backends.export.Quality` (its size is used). The frame rate is ``frames.fps``;
+    the file holds ``stop - start`` frames, frame ``k`` of it being the clip's frame ``start + k`` (what each
+    process of a parallel render writes: the parts of ``[0, n)`` joined in order are the whole clip).
+    ``progress(i, n)`` is called after the range's frame ``i`` (1-based) of ``n = stop - start`` is drawn.
     """
     q = export.quality(quality)
+    start, stop = check_range(frames, start, stop)
     out_path = Path(out_path)
     media_dir = Path(tempfile.mkdtemp(prefix="geomdl-manim-"))
     try:
         cfg = manim_config(frames, q, media_dir)
         with tempconfig(cfg):
-            scene = TruncationScene(frames, progress=progress)
+            scene = FrameScene(frames, progress=progress, start=start, stop=stop)
             scene.render()
             clip = Path(scene.renderer.file_writer.movie_file_path)
         if not clip.is_file():

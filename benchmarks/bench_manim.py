@@ -1,0 +1,171 @@
+"""Manim renderer benchmark: the warm headline render against the encode floor, interleaved, and where its time goes.
+
+Run:  .venv/bin/python benchmarks/bench_manim.py [--trace media/traces/<headline>.npz] [--rounds 3]
+          [--qualities l,m] [--profile] [--peer]
+
+The trace is the headline run (``geomdl render truncation-speed --q 3``); without ``--trace`` it is recorded
+once here, untimed. Each round renders, for every quality, first the encode floor and then the Manim clip, in
+process, so that the ratio is taken between neighbouring measurements (the machine's speed drifts):
+
+- encode floor: the clip's frame count of one still image (the clip's last frame drawn once by the matplotlib
+  renderer) piped through ``scenes.backends.export.write_mp4``: geomdl's encoder settings (libx264, yuv420p,
+  CRF 20, veryfast);
+- Manim: ``render_manim(frames, path, quality)`` with the headline frame model (title card, 8 s, holds).
+
+Both wall time and CPU time (this process's threads plus its finished children, i.e. ffmpeg) are measured;
+figures are medians over rounds of the per-round ratio. ``--profile`` adds one cProfile run of the 720p render,
+grouped by what the time is spent on. ``--peer`` adds a hand-written Manim scene (one ``Dot`` per point, a
+``Text`` per readout rebuilt every frame, ``Line`` per segment), rendered on the same frames at 480p15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scenes.backends import export  # noqa: E402
+from scenes.render import make_frames  # noqa: E402
+
+
+def headline_trace(path: str | None):
+    from geomdl.io import trace as trace_mod  # noqa: PLC0415
+
+    if path:
+        return trace_mod.load(Path(path))
+    from geomdl.experiments import truncation_speed  # noqa: PLC0415
+
+    tr, _ = truncation_speed.run(truncation_speed.TruncationSpeedConfig(q=3))
+    return tr
+
+
+def timed(fn) -> tuple[float, float]:
+    """``(wall s, cpu s)`` of ``fn()``: CPU of every thread of this process plus its reaped children."""
+    t0, c0, k0 = time.perf_counter(), time.process_time(), os.times()
+    fn()
+    k1 = os.times()
+    return (time.perf_counter() - t0,
+            time.process_time() - c0 + (k1.children_user - k0.children_user) + (k1.children_system - k0.children_system))
+
+
+def still(frames, q: export.Quality) -> np.ndarray:
+    from scenes.backends.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
+
+    d = MplFrameDrawer(frames, q.width, q.height)
+    try:
+        return d.draw(frames.n_frames - 1)[:, :, :3].copy()
+    finally:
+        d.close()
+
+
+def encode_floor(img: np.ndarray, n: int, q: export.Quality, path: Path) -> None:
+    export.write_mp4((img for _ in range(n)), path, q.width, q.height, q.fps)
+
+
+def profile_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
+    """One cProfile run of the render, its total time split into groups by the function it is spent in."""
+    from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
+
+    prof = cProfile.Profile()
+    prof.enable()
+    render_manim(frames, tmp / "prof.mp4", quality)
+    prof.disable()
+    st = pstats.Stats(prof)
+    total = max(v[3] for v in st.stats.values())          # the outermost call's cumulative time
+    parts = [   # (what, where: file substring, function names), disjoint subtrees of the render
+        ("frame model (scenes/clips)", "scenes/clips", ("frame",)),
+        ("label outlines (build, cache)", "backends/", ("make", "update_digits", "label_points")),
+        ("vector paths: glyphs, segments, lines (camera)", "camera", ("display_multiple_vectorized_mobjects",)),
+        ("point clouds (camera)", "manim_scenes.py", ("display_point_cloud",)),
+        ("frame copies (static background, hand-off copy)", "cairo_renderer", ("set_frame_to_background",
+                                                                                 "get_frame")),
+        ("encoder hand-off (queue to PyAV thread)", "scene_file_writer", ("write_frame",)),
+    ]
+    split = []
+    for what, where, names in parts:
+        t = sum(v[3] for (file, _l, name), v in st.stats.items() if where in file.replace("\\", "/") and name in names)
+        split.append((what, t / total))
+    split.append(("the rest (scene loop, updaters, setup, ...)", 1.0 - sum(v for _, v in split)))
+    return split
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    csv = lambda s: [v for v in s.split(",") if v]  # noqa: E731
+    ap.add_argument("--trace", default=None, help="the headline trace (.npz); default: record it here")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--qualities", type=csv, default=["l", "m"])
+    ap.add_argument("--profile", action="store_true", help="one cProfile run at 720p: where the time goes")
+    ap.add_argument("--peer", action="store_true", help="also time a hand-written Dot-per-point Manim scene")
+    args = ap.parse_args()
+    from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
+
+    tr = headline_trace(args.trace)
+    tmp = Path(tempfile.mkdtemp(prefix="geomdl-bench-manim-"))
+    try:
+        setup = {}
+        for qk in args.qualities:
+            q = export.quality(qk)
+            frames = make_frames(tr, q.fps, 8.0, "light")
+            setup[qk] = (q, frames, still(frames, q))
+        res: dict[str, dict[str, list]] = {qk: {"floor": [], "manim": []} for qk in args.qualities}
+        for r in range(args.rounds):
+            for qk, (q, frames, img) in setup.items():
+                res[qk]["floor"].append(timed(lambda: encode_floor(img, frames.n_frames, q, tmp / "floor.mp4")))
+                res[qk]["manim"].append(timed(lambda: render_manim(frames, tmp / "manim.mp4", qk)))
+                f, m = res[qk]["floor"][-1], res[qk]["manim"][-1]
+                print(f"round {r + 1} {q.tag}: floor {f[0]:.2f} s wall / {f[1]:.2f} s cpu, manim {m[0]:.2f} s wall"
+                      f" / {m[1]:.2f} s cpu: {m[0] / f[0]:.2f}x wall, {m[1] / f[1]:.2f}x cpu", flush=True)
+        rows = []
+        for qk, (q, frames, _) in setup.items():
+            fl, ma = res[qk]["floor"], res[qk]["manim"]
+            wall = statistics.median(m[0] / f[0] for f, m in zip(fl, ma, strict=True))
+            cpu = statistics.median(m[1] / f[1] for f, m in zip(fl, ma, strict=True))
+            rows.append([q.tag, str(frames.n_frames), f"{statistics.median(f[0] for f in fl):.2f}",
+                         f"{statistics.median(m[0] for m in ma):.2f}",
+                         f"{1e3 * statistics.median(m[0] for m in ma) / frames.n_frames:.1f}",
+                         f"{wall:.2f}x", f"{cpu:.2f}x"])
+        peer_rows = []
+        if args.peer:
+            from bench_manim_peer import render_peer  # noqa: PLC0415
+
+            q = export.quality("l")
+            frames = setup.get("l", (None, make_frames(tr, q.fps, 8.0, "light")))[1]
+            t_peer = timed(lambda: render_peer(frames, tmp / "peer.mp4", "l"))
+            t_ours = timed(lambda: render_manim(frames, tmp / "manim.mp4", "l"))
+            peer_rows.append([q.tag, f"{t_peer[0]:.2f}", f"{t_ours[0]:.2f}", f"{t_peer[0] / t_ours[0]:.1f}x",
+                              f"{t_peer[1] / t_ours[1]:.1f}x"])
+        split = profile_split(setup[args.qualities[-1]][1], args.qualities[-1], tmp) if args.profile else []
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"{args.rounds} interleaved rounds, ratios = median of per-round ratios\n")
+    print("| quality | frames | encode floor s | Manim s | Manim ms/frame | Manim / floor (wall) | (CPU) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    if peer_rows:
+        print("\n| quality | Dot-per-point peer s | geomdl Manim s | peer / geomdl (wall) | (CPU) |\n|---|---|---|---|---|")
+        for r in peer_rows:
+            print("| " + " | ".join(r) + " |")
+    if split:
+        print("\n| where the 720p render's time goes (cProfile, own time) | share |\n|---|---|")
+        for k, v in split:
+            print(f"| {k} | {100 * v:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
