@@ -13,18 +13,16 @@ process, so that the ratio is taken between neighbouring measurements (the machi
 - Manim: ``render_manim(frames, path, quality)`` with the headline frame model (title card, 8 s, holds).
 
 Both wall time and CPU time (this process's threads plus its finished children, i.e. ffmpeg) are measured;
-figures are medians over rounds of the per-round ratio. ``--profile`` adds one cProfile run of the 720p render,
-grouped by what the time is spent on. ``--peer`` adds a hand-written Manim scene (one ``Dot`` per point, a
+figures are medians over rounds of the per-round ratio. ``--profile`` adds one render of the last quality with timers
+around the parts of the work (share of its wall time). ``--peer`` adds a hand-written Manim scene (one ``Dot`` per point, a
 ``Text`` per readout rebuilt every frame, ``Line`` per segment), rendered on the same frames at 480p15.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
 import platform
-import pstats
 import shutil
 import statistics
 import sys
@@ -75,31 +73,68 @@ def encode_floor(img: np.ndarray, n: int, q: export.Quality, path: Path) -> None
     export.write_mp4((img for _ in range(n)), path, q.width, q.height, q.fps)
 
 
-def profile_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
-    """One cProfile run of the render, its total time split into groups by the function it is spent in."""
-    from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
+def time_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
+    """One render with timers around the parts of a frame's work (low overhead, unlike a profiler that charges
+    every Cairo call); each part's share of the render's wall time."""
+    from manim.camera.camera import Camera  # noqa: PLC0415
+    from manim.renderer.cairo_renderer import CairoRenderer  # noqa: PLC0415
+    from manim.scene.scene_file_writer import SceneFileWriter  # noqa: PLC0415
 
-    prof = cProfile.Profile()
-    prof.enable()
-    render_manim(frames, tmp / "prof.mp4", quality)
-    prof.disable()
-    st = pstats.Stats(prof)
-    total = max(v[3] for v in st.stats.values())          # the outermost call's cumulative time
-    parts = [   # (what, where: file substring, function names), disjoint subtrees of the render
-        ("frame model (scenes/clips)", "scenes/clips", ("frame",)),
-        ("label outlines (build, cache)", "backends/", ("make", "update_digits", "label_points")),
-        ("vector paths: glyphs, segments, lines (camera)", "camera", ("display_multiple_vectorized_mobjects",)),
-        ("point clouds (camera)", "manim_scenes.py", ("display_point_cloud",)),
-        ("frame copies (static background, hand-off copy)", "cairo_renderer", ("set_frame_to_background",
-                                                                                 "get_frame")),
-        ("encoder hand-off (queue to PyAV thread)", "scene_file_writer", ("write_frame",)),
-    ]
-    split = []
-    for what, where, names in parts:
-        t = sum(v[3] for (file, _l, name), v in st.stats.items() if where in file.replace("\\", "/") and name in names)
-        split.append((what, t / total))
-    split.append(("the rest (scene loop, updaters, setup, ...)", 1.0 - sum(v for _, v in split)))
-    return split
+    from scenes.backends import manim_scenes as ms  # noqa: PLC0415
+
+    spent: dict[str, float] = {}
+    scenes: list = []
+
+    def timer(what: str, fn):
+        def wrapped(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[what] = spent.get(what, 0.0) + time.perf_counter() - t
+        return wrapped
+
+    orig_vec = Camera.display_multiple_vectorized_mobjects
+
+    def vectors(self, vmobjects, pixel_array):
+        labels = {id(m) for sc in scenes for m in sc._labels.values()}
+        text = [v for v in vmobjects if id(v) in labels]
+        timer("drawing labels (Cairo)", orig_vec)(self, text, pixel_array)
+        timer("drawing segments and lines (Cairo)", orig_vec)(
+            self, [v for v in vmobjects if id(v) not in labels], pixel_array)
+
+    orig_init = ms.FrameScene.__init__
+
+    def init(self, *a, **k):
+        orig_init(self, *a, **k)
+        scenes.append(self)
+
+    patches = [(type(frames), "frame", timer("frame model (frame(i))", type(frames).frame)),
+               (ms.FrameScene, "_draw", timer("updating mobjects (incl. label outlines)", ms.FrameScene._draw)),
+               (ms.FrameScene, "__init__", init),
+               (ms.FrameCamera, "display_point_cloud",
+                timer("point clouds (Cairo / raster)", ms.FrameCamera.display_point_cloud)),
+               (Camera, "display_multiple_vectorized_mobjects", vectors),
+               (Camera, "set_frame_to_background", timer("static background copy", Camera.set_frame_to_background)),
+               (CairoRenderer, "get_frame", timer("frame copy for the encoder", CairoRenderer.get_frame)),
+               (SceneFileWriter, "write_frame",
+                timer("encoder hand-off (waits while the encoder lags)", SceneFileWriter.write_frame))]
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
+    try:
+        for cls, name, fn in patches:
+            setattr(cls, name, fn)
+        t0 = time.perf_counter()
+        ms.render_manim(frames, tmp / "split.mp4", quality)
+        total = time.perf_counter() - t0
+    finally:
+        for cls, name, fn in saved:
+            if fn is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, fn)
+    out = [(k, v / total) for k, v in spent.items()]
+    out.append(("the rest (Manim's scene loop, set-up, the encoder's last frames)", 1 - sum(v for _, v in out)))
+    return out
 
 
 def main() -> None:
@@ -108,7 +143,7 @@ def main() -> None:
     ap.add_argument("--trace", default=None, help="the headline trace (.npz); default: record it here")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--qualities", type=csv, default=["l", "m"])
-    ap.add_argument("--profile", action="store_true", help="one cProfile run at 720p: where the time goes")
+    ap.add_argument("--profile", action="store_true", help="one timed render of the last quality: where the time goes")
     ap.add_argument("--peer", action="store_true", help="also time a hand-written Dot-per-point Manim scene")
     args = ap.parse_args()
     from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
@@ -148,7 +183,7 @@ def main() -> None:
             t_ours = timed(lambda: render_manim(frames, tmp / "manim.mp4", "l"))
             peer_rows.append([q.tag, f"{t_peer[0]:.2f}", f"{t_ours[0]:.2f}", f"{t_peer[0] / t_ours[0]:.1f}x",
                               f"{t_peer[1] / t_ours[1]:.1f}x"])
-        split = profile_split(setup[args.qualities[-1]][1], args.qualities[-1], tmp) if args.profile else []
+        split = time_split(setup[args.qualities[-1]][1], args.qualities[-1], tmp) if args.profile else []
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -162,7 +197,7 @@ def main() -> None:
         for r in peer_rows:
             print("| " + " | ".join(r) + " |")
     if split:
-        print("\n| where the 720p render's time goes (cProfile, own time) | share |\n|---|---|")
+        print("\n| where the render's time goes (timers, share of wall time) | share |\n|---|---|")
         for k, v in split:
             print(f"| {k} | {100 * v:.1f}% |")
 
