@@ -100,8 +100,6 @@ def cubics(vertices: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
 def parse(text: str) -> tuple[str, bool]:
     """``(string, is_math)`` as matplotlib's ``Text`` reads a label: mathtext when it holds an even number (>= 2)
     of unescaped ``$``; otherwise plain text with ``\\$`` meaning ``$``."""
-    if text == " ":
-        return r"\ ", False
     if cbook.is_math_text(text):
         return text, True
     return text.replace(r"\$", "$"), False

@@ -230,12 +230,13 @@ class DiscCamera(Camera):
 class _PlayFrames(Animation):
     """Drives the scene: at scene time ``t`` shows frame ``round(t * fps)`` of the model (linear time).
 
-    ``run_time = (n - 0.5) / fps`` makes Manim's time grid ``arange(0, run_time, 1/fps)`` exactly ``n`` frames.
+    ``run_time = (n - 0.5) / fps`` makes Manim's time grid ``arange(0, run_time, 1/fps)`` exactly ``n`` frames
+    (one frame: ``1 / fps``, the shortest run time Manim accepts, whose grid is ``[0]``).
     """
 
     def __init__(self, mobject, apply: Callable[[int], None], n_frames: int, fps: int):
         self._apply, self._n, self._fps = apply, n_frames, fps
-        super().__init__(mobject, run_time=(n_frames - 0.5) / fps, rate_func=linear,
+        super().__init__(mobject, run_time=max(n_frames - 0.5, 1.0) / fps, rate_func=linear,
                          suspend_mobject_updating=False)
 
     def begin(self) -> None:  # no starting copy of the (large) mobject: nothing is interpolated from it
