@@ -1,7 +1,7 @@
 """Manim renderer benchmark: the warm headline render against the encode floor, interleaved, and where its time goes.
 
 Run:  .venv/bin/python benchmarks/bench_manim.py [--trace media/traces/<headline>.npz] [--rounds 3]
-          [--qualities l,m] [--profile] [--peer]
+          [--qualities l,m] [--profile] [--before DIR]
 
 The trace is the headline run (``geomdl render truncation-speed --q 3``); without ``--trace`` it is recorded
 once here, untimed. Each round renders, for every quality, first the encode floor and then the Manim clip, in
@@ -13,9 +13,11 @@ process, so that the ratio is taken between neighbouring measurements (the machi
 - Manim: ``render_manim(frames, path, quality)`` with the headline frame model (title card, 8 s, holds).
 
 Both wall time and CPU time (this process's threads plus its finished children, i.e. ffmpeg) are measured;
-figures are medians over rounds of the per-round ratio. ``--profile`` adds one render of the last quality with timers
-around the parts of the work (share of its wall time). ``--peer`` adds a hand-written Manim scene (one ``Dot`` per point, a
-``Text`` per readout rebuilt every frame, ``Line`` per segment), rendered on the same frames at 480p15.
+figures are medians over rounds of the per-round ratio. ``--before DIR``: also, in every round, the same render
+by the code in ``DIR`` (e.g. ``git archive <commit> | tar -x -C DIR``: an earlier version of the renderer), in a
+subprocess timed around ``render_manim`` alone, so that before and after are measured side by side.
+``--profile`` adds one render of the last quality with timers around the parts of the work (share of its wall
+time).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,8 +58,33 @@ def timed(fn) -> tuple[float, float]:
     t0, c0, k0 = time.perf_counter(), time.process_time(), os.times()
     fn()
     k1 = os.times()
-    return (time.perf_counter() - t0,
-            time.process_time() - c0 + (k1.children_user - k0.children_user) + (k1.children_system - k0.children_system))
+    children = (k1.children_user - k0.children_user) + (k1.children_system - k0.children_system)
+    return time.perf_counter() - t0, time.process_time() - c0 + children
+
+
+BEFORE = """
+import os, sys, time
+from pathlib import Path
+from geomdl.io import trace as trace_mod
+from scenes.render import make_frames
+from scenes.backends.manim_scenes import render_manim
+tr = trace_mod.load(Path(sys.argv[1]))
+fr = make_frames(tr, int(sys.argv[3]), 8.0, "light")
+t0, c0, k0 = time.perf_counter(), time.process_time(), os.times()
+render_manim(fr, Path(sys.argv[4]), sys.argv[2])
+k1 = os.times()
+print(time.perf_counter() - t0, time.process_time() - c0 + (k1.children_user - k0.children_user)
+      + (k1.children_system - k0.children_system))
+"""
+
+
+def before_render(tree: Path, trace: Path, q: export.Quality, out: Path) -> tuple[float, float]:
+    """``(wall s, cpu s)`` of ``render_manim`` as the code in ``tree`` has it, on the same trace and frames."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    res = subprocess.run([sys.executable, "-c", BEFORE, str(trace), q.key, str(q.fps), str(out)], cwd=tree,
+                         env=env, check=True, capture_output=True, text=True)
+    wall, cpu = res.stdout.split()[-2:]
+    return float(wall), float(cpu)
 
 
 def still(frames, q: export.Quality) -> np.ndarray:
@@ -143,8 +171,8 @@ def main() -> None:
     ap.add_argument("--trace", default=None, help="the headline trace (.npz); default: record it here")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--qualities", type=csv, default=["l", "m"])
+    ap.add_argument("--before", default=None, help="a tree of an earlier version, timed side by side")
     ap.add_argument("--profile", action="store_true", help="one timed render of the last quality: where the time goes")
-    ap.add_argument("--peer", action="store_true", help="also time a hand-written Dot-per-point Manim scene")
     args = ap.parse_args()
     from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
@@ -156,46 +184,45 @@ def main() -> None:
             q = export.quality(qk)
             frames = make_frames(tr, q.fps, 8.0, "light")
             setup[qk] = (q, frames, still(frames, q))
-        res: dict[str, dict[str, list]] = {qk: {"floor": [], "manim": []} for qk in args.qualities}
+        res: dict[str, dict[str, list]] = {qk: {"floor": [], "manim": [], "before": []} for qk in args.qualities}
+        if args.before and not args.trace:
+            sys.exit("--before needs --trace (the saved headline trace both versions read)")
         for r in range(args.rounds):
             for qk, (q, frames, img) in setup.items():
-                res[qk]["floor"].append(timed(lambda: encode_floor(img, frames.n_frames, q, tmp / "floor.mp4")))
-                res[qk]["manim"].append(timed(lambda: render_manim(frames, tmp / "manim.mp4", qk)))
+                res[qk]["floor"].append(timed(lambda img=img, fr=frames, q=q: encode_floor(img, fr.n_frames, q,
+                                                                                             tmp / "floor.mp4")))
+                res[qk]["manim"].append(timed(lambda fr=frames, qk=qk: render_manim(fr, tmp / "manim.mp4", qk)))
+                if args.before:
+                    res[qk]["before"].append(before_render(Path(args.before), Path(args.trace), q,
+                                                           tmp / "before.mp4"))
                 f, m = res[qk]["floor"][-1], res[qk]["manim"][-1]
+                b = f", before {res[qk]['before'][-1][0] / f[0]:.2f}x wall, " \
+                    f"{res[qk]['before'][-1][1] / f[1]:.2f}x cpu" if args.before else ""
                 print(f"round {r + 1} {q.tag}: floor {f[0]:.2f} s wall / {f[1]:.2f} s cpu, manim {m[0]:.2f} s wall"
-                      f" / {m[1]:.2f} s cpu: {m[0] / f[0]:.2f}x wall, {m[1] / f[1]:.2f}x cpu", flush=True)
+                      f" / {m[1]:.2f} s cpu: {m[0] / f[0]:.2f}x wall, {m[1] / f[1]:.2f}x cpu{b}", flush=True)
         rows = []
         for qk, (q, frames, _) in setup.items():
             fl, ma = res[qk]["floor"], res[qk]["manim"]
             wall = statistics.median(m[0] / f[0] for f, m in zip(fl, ma, strict=True))
             cpu = statistics.median(m[1] / f[1] for f, m in zip(fl, ma, strict=True))
-            rows.append([q.tag, str(frames.n_frames), f"{statistics.median(f[0] for f in fl):.2f}",
-                         f"{statistics.median(m[0] for m in ma):.2f}",
-                         f"{1e3 * statistics.median(m[0] for m in ma) / frames.n_frames:.1f}",
-                         f"{wall:.2f}x", f"{cpu:.2f}x"])
-        peer_rows = []
-        if args.peer:
-            from bench_manim_peer import render_peer  # noqa: PLC0415
-
-            q = export.quality("l")
-            frames = setup.get("l", (None, make_frames(tr, q.fps, 8.0, "light")))[1]
-            t_peer = timed(lambda: render_peer(frames, tmp / "peer.mp4", "l"))
-            t_ours = timed(lambda: render_manim(frames, tmp / "manim.mp4", "l"))
-            peer_rows.append([q.tag, f"{t_peer[0]:.2f}", f"{t_ours[0]:.2f}", f"{t_peer[0] / t_ours[0]:.1f}x",
-                              f"{t_peer[1] / t_ours[1]:.1f}x"])
+            row = [q.tag, str(frames.n_frames), f"{statistics.median(f[0] for f in fl):.2f}",
+                   f"{statistics.median(m[0] for m in ma):.2f}",
+                   f"{1e3 * statistics.median(m[0] for m in ma) / frames.n_frames:.1f}", f"{wall:.2f}x", f"{cpu:.2f}x"]
+            if args.before:
+                be = res[qk]["before"]
+                row += [f"{statistics.median(b[0] / f[0] for f, b in zip(fl, be, strict=True)):.2f}x",
+                        f"{statistics.median(b[1] / f[1] for f, b in zip(fl, be, strict=True)):.2f}x"]
+            rows.append(row)
         split = time_split(setup[args.qualities[-1]][1], args.qualities[-1], tmp) if args.profile else []
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{args.rounds} interleaved rounds, ratios = median of per-round ratios\n")
-    print("| quality | frames | encode floor s | Manim s | Manim ms/frame | Manim / floor (wall) | (CPU) |")
-    print("|---|---|---|---|---|---|---|")
+    head = ["quality", "frames", "encode floor s", "Manim s", "Manim ms/frame", "Manim / floor (wall)", "(CPU)"]
+    head += ["before / floor (wall)", "(CPU)"] if args.before else []
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    if peer_rows:
-        print("\n| quality | Dot-per-point peer s | geomdl Manim s | peer / geomdl (wall) | (CPU) |\n|---|---|---|---|---|")
-        for r in peer_rows:
-            print("| " + " | ".join(r) + " |")
     if split:
         print("\n| where the render's time goes (timers, share of wall time) | share |\n|---|---|")
         for k, v in split:
