@@ -28,6 +28,7 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -258,49 +259,129 @@ def label_points(lab: Label) -> np.ndarray:
     return to_manim(curves.reshape(-1, 2))
 
 
-class FrameCamera(DiscCamera):
-    """:class:`DiscCamera` whose VMobject paths are built with one Cairo call per curve and replayed while the
-    mobject's points do not change.
+@dataclasses.dataclass
+class _Drawn:
+    """What :class:`FrameCamera` keeps of a VMobject it drew: the points its path was built from (the array and
+    a copy), the camera matrix, the Cairo path; once drawn unchanged, its pixels (``sprite`` at device pixel
+    ``(x0, y0)``) and the style they were drawn in."""
 
-    A VMobject's subpaths are Manim's (:meth:`VMobject.get_subpath_split_indices_from_points`: a new subpath
-    where a curve does not start at the previous one's end; closed where it ends at its start), so anything a
-    stock camera draws is drawn the same. The Cairo path of each VMobject drawn in the last frame is kept with a
-    copy of the points it was built from; a frame whose points are equal replays it with ``append_path``.
+    points: np.ndarray
+    copy: np.ndarray
+    matrix: tuple
+    path: object
+    style: tuple | None = None
+    sprite: object = None
+    x0: int = 0
+    y0: int = 0
+
+
+class FrameCamera(DiscCamera):
+    """:class:`DiscCamera` that draws a VMobject once and then paints its pixels while it does not change.
+
+    A VMobject's path is built with one Cairo call per curve (straight ones as lines), with Manim's subpaths
+    (a new subpath where a curve does not start at the previous one's end; closed where it ends at its start)
+    and Manim's fill and strokes, so anything a stock camera draws is drawn the same. For each VMobject drawn in
+    the last frame the camera keeps the path and a copy of the points it was built from; drawn again with equal
+    points (a label whose text did not change, the chart's line between snapshots) it is drawn once more into a
+    small surface of its own, and from then on, while points and style stay equal, that surface is painted
+    (source-over: the same pixels as drawing it there, within rounding). A VMobject that leaves no ink (all
+    its colours transparent: a faded label) is not drawn.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._paths: dict[int, tuple] = {}     # id(vmobject) -> (points, copy, matrix, cairo path)
-        self._used: dict[int, tuple] = {}
+        self._kept: dict[int, _Drawn] = {}     # id(vmobject) -> what the last frame drew of it
+        self._used: dict[int, _Drawn] = {}
 
     def capture_mobjects(self, mobjects, **kwargs) -> None:
         super().capture_mobjects(mobjects, **kwargs)
-        self._paths, self._used = self._used, {}   # keep what this frame drew, forget the rest
+        self._kept, self._used = self._used, {}   # keep what this frame drew, forget the rest
+
+    @staticmethod
+    def _style(vmobject) -> tuple | None:
+        """Everything besides the path that decides a VMobject's pixels; ``None`` where it leaves no ink."""
+        def rgbas(name: str) -> bytes:
+            v = getattr(vmobject, name, None)
+            return b"" if v is None else np.ascontiguousarray(v, dtype=float).tobytes()
+
+        def ink(name: str, width: float = 1.0) -> bool:
+            v = getattr(vmobject, name, None)
+            return v is not None and width > 0 and bool(np.any(np.asarray(v)[:, 3] > 0))
+
+        w, bw = vmobject.get_stroke_width(), vmobject.get_stroke_width(True)
+        if not (ink("fill_rgbas") or ink("stroke_rgbas", w) or ink("background_stroke_rgbas", bw)):
+            return None
+        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"), w, bw,
+                vmobject.joint_type, vmobject.cap_style)
+
+    def _kept_path(self, ctx, vmobject) -> _Drawn | None:
+        """What the last frame drew of ``vmobject``, where its points and the camera are unchanged."""
+        d = self._kept.get(id(vmobject)) or self._used.get(id(vmobject))
+        points = vmobject.points
+        if (d is not None and d.points is points and d.matrix == tuple(ctx.get_matrix())
+                and len(points) == len(d.copy) and np.array_equal(points, d.copy)):
+            return d
+        return None
 
     def display_vectorized(self, vmobject, ctx):
-        """Draws nothing for a VMobject that would leave no ink (all its colours transparent: a faded label)."""
-        def ink(rgbas, width: float = 1.0) -> bool:
-            return rgbas is not None and width > 0 and bool(np.any(np.asarray(rgbas)[:, 3] > 0))
-
-        if not (ink(getattr(vmobject, "fill_rgbas", None))
-                or ink(getattr(vmobject, "stroke_rgbas", None), vmobject.get_stroke_width())
-                or ink(getattr(vmobject, "background_stroke_rgbas", None), vmobject.get_stroke_width(True))):
+        style = self._style(vmobject)
+        if style is None:
             return self
-        return super().display_vectorized(vmobject, ctx)
+        d = self._kept_path(ctx, vmobject)
+        if d is None or vmobject.get_background_image() is not None:
+            return super().display_vectorized(vmobject, ctx)    # builds and keeps the path
+        self._used[id(vmobject)] = d
+        if d.style != style:
+            self._draw_sprite(d, vmobject, ctx)
+            d.style = style
+        if d.sprite is not None:
+            ctx.save()
+            ctx.identity_matrix()
+            ctx.set_source_surface(d.sprite, d.x0, d.y0)
+            ctx.rectangle(d.x0, d.y0, d.sprite.get_width(), d.sprite.get_height())
+            ctx.fill()
+            ctx.restore()
+        return self
+
+    def _draw_sprite(self, d: _Drawn, vmobject, ctx) -> None:
+        """Draw ``vmobject`` (path ``d.path``) as Manim does, into a transparent surface over its device box."""
+        import cairo  # noqa: PLC0415
+
+        ctx.new_path()
+        ctx.append_path(d.path)
+        x0, y0, x1, y1 = ctx.path_extents()
+        ctx.new_path()
+        corners = [ctx.user_to_device(x, y) for x in (x0, x1) for y in (y0, y1)]
+        pad = 2 + int(np.ceil(max(vmobject.get_stroke_width(), vmobject.get_stroke_width(True))
+                              * self.cairo_line_width_multiple * self.pixel_width / self.frame_width))
+        X0 = max(int(np.floor(min(c[0] for c in corners))) - pad, 0)
+        Y0 = max(int(np.floor(min(c[1] for c in corners))) - pad, 0)
+        X1 = min(int(np.ceil(max(c[0] for c in corners))) + pad, self.pixel_width)
+        Y1 = min(int(np.ceil(max(c[1] for c in corners))) + pad, self.pixel_height)
+        if X1 <= X0 or Y1 <= Y0:
+            d.sprite = None
+            return
+        surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, X1 - X0, Y1 - Y0)
+        c2 = cairo.Context(surface)
+        m = ctx.get_matrix()
+        c2.set_matrix(cairo.Matrix(m.xx, m.yx, m.xy, m.yy, m.x0 - X0, m.y0 - Y0))
+        c2.append_path(d.path)
+        self.apply_stroke(c2, vmobject, background=True)
+        self.apply_fill(c2, vmobject)
+        self.apply_stroke(c2, vmobject)
+        surface.flush()
+        d.sprite, d.x0, d.y0 = surface, X0, Y0
 
     def set_cairo_context_path(self, ctx, vmobject):
-        points = vmobject.points
-        key = id(vmobject)
-        matrix = tuple(ctx.get_matrix())
-        hit = self._paths.get(key) or self._used.get(key)
-        if (hit is not None and hit[2] == matrix and hit[0] is points and len(points) == len(hit[1])
-                and np.array_equal(points, hit[1])):
+        d = self._kept_path(ctx, vmobject)
+        if d is not None:
             ctx.new_path()
-            ctx.append_path(hit[3])
-            self._used[key] = hit
-            return self
-        self._build_path(ctx, vmobject)
-        self._used[key] = (points, points.copy(), matrix, ctx.copy_path())
+            ctx.append_path(d.path)
+        else:
+            self._build_path(ctx, vmobject)
+            points = vmobject.points
+            d = _Drawn(points, points.copy(), tuple(ctx.get_matrix()), ctx.copy_path())
+        self._used[id(vmobject)] = d
         return self
 
     def _build_path(self, ctx, vmobject) -> None:
