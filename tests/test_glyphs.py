@@ -104,3 +104,11 @@ def test_math_is_typeset_not_plain():
     math, plain = glyphs.outline("$T_1(X)$"), glyphs.outline("T_1(X)")
     assert math.y0 < -0.1 and plain.curves.shape != math.curves.shape
     assert (math.x1 - math.x0) < (plain.x1 - plain.x0)
+
+
+@pytest.mark.parametrize("text", [r"$a^$", r"$\foo$ of x"])
+def test_bad_mathtext_is_drawn_as_its_characters(text):
+    """matplotlib refuses it; the outline is the plain string, dollars included (what ``\\$`` spells)."""
+    with pytest.raises(ValueError):
+        TextPath((0, 0), text, size=1.0, prop=glyphs._PROP)
+    np.testing.assert_allclose(glyphs.outline(text).curves, textpath_curves(text.replace("$", r"\$")), atol=1e-12)

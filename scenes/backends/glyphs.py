@@ -172,14 +172,20 @@ def _plain_glyphs(s: str) -> tuple[tuple[str, float, float, float], ...]:
 
 @lru_cache(maxsize=4096)
 def outline(text: str) -> Outline:
-    """The outline of ``text`` (plain or mathtext) at font size 1 em; cached by text."""
+    """The outline of ``text`` (plain or mathtext) at font size 1 em; cached by text. Text that is not valid
+    mathtext (matplotlib's parser refuses it) is drawn as its plain characters, so that no label stops a
+    render."""
     s, math = parse(text)
+    info, rects = None, []
     if math:
-        info, new, rects = text_to_path.get_glyphs_mathtext(_PROP, s, glyph_map=_GLYPH_PATHS,
-                                                            return_new_glyphs_only=True)
-        _GLYPH_PATHS.update(new)
-    else:
-        info, rects = _plain_glyphs(s), []
+        try:
+            info, new, rects = text_to_path.get_glyphs_mathtext(_PROP, s, glyph_map=_GLYPH_PATHS,
+                                                                return_new_glyphs_only=True)
+            _GLYPH_PATHS.update(new)
+        except ValueError:   # not valid mathtext (``"$a^$"``): drawn as the plain characters it holds
+            info, rects = None, []
+    if info is None:
+        info = _plain_glyphs(s if not math else s.replace(r"\$", "$"))
     parts = [_glyph_cubics(gid) * float(scale) + np.array([float(x), float(y)])
              for gid, x, y, scale in info]
     parts += [cubics(verts, codes) for verts, codes in rects]
