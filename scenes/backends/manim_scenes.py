@@ -14,12 +14,12 @@ The scene computes nothing about the trace: it draws the primitives of :mod:`sce
   text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
   or place does;
 - :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
-  does per-subpath numpy work) and keeps the Cairo path of a VMobject whose points did not change (a label
-  whose text did not change is replayed by one ``append_path``);
+  does per-subpath numpy work), and paints a VMobject that did not change (a label whose text did not change,
+  the chart line between snapshots) from the pixels it drew the frame before;
 - while the title card covers the frame fully, only the card is drawn.
 
 Point clouds are drawn as antialiased discs by :class:`DiscCamera` (stock Cairo Manim paints them as
-unblended pixel squares), with diameter ``stroke_width`` pixels.
+unblended pixel squares), with diameter ``stroke_width`` pixels: Cairo-drawn sprites, one painted box a point.
 
 :func:`render_manim` renders the clip, or a range of its frames, into a private temporary media folder
 (always removed) and copies the MP4 (H.264, yuv420p) atomically to its destination, so an interrupted render
