@@ -155,3 +155,29 @@ def test_labels_typeset_as_matplotlib_does(text, tmp_path):
     a = a[rows][:, cols]
     for x, y in ((a, b), (b, a)):       # nearly every ink pixel of one lies within a pixel of the other's ink
         assert (x & grow(y)).sum() / x.sum() > 0.9
+
+
+class Carded(Tiny):
+    """Tiny with a title card: full for frames 0-2, fading over 3-4, gone from 5 on; ``under`` False: nothing
+    drawn beneath it."""
+
+    def __init__(self, under: bool = True):
+        self.under = under
+
+    def frame(self, i: int) -> Frame:
+        f = super().frame(i) if self.under else Frame()
+        f.cover = 1.0 if i < 3 else max(0.0, 1.0 - (i - 2) / 3)
+        f.card = [Label("card0", 8.0, 5.0, "A title $T_1(X)$", 0.4, "#1A1A1A", "center", "center", alpha=f.cover)]
+        return f
+
+
+def test_full_title_card_hides_what_is_beneath(tmp_path):
+    """While the card covers the frame fully only the card is drawn: those frames equal a clip with nothing
+    beneath the card; once it has faded, what is beneath shows and the card leaves no ink."""
+    a = read_frames(ms.render_manim(Carded(), tmp_path / "a.mp4", "l"))
+    b = read_frames(ms.render_manim(Carded(under=False), tmp_path / "b.mp4", "l"))
+    for i in range(3):
+        assert np.abs(a[i].astype(int) - b[i].astype(int)).mean() < 0.5
+    assert np.abs(a[6].astype(int) - b[6].astype(int)).mean() > 1.0
+    assert np.abs(b[0].astype(int) - b[6].astype(int)).mean() > 0.3           # the card is gone
+    assert (np.abs(b[6].astype(int) - 255) < 8).all(axis=2).mean() > 0.9    # a white frame but the static box
