@@ -7,7 +7,8 @@ import torch
 
 from geomdl.experiments import layers as layers_exp
 from geomdl.experiments import truncation_speed as ts
-from scenes.clips.layers import LayersFrames, TrainingFrames
+from scenes.clips.layers import LayersFrames
+from scenes.clips.training import TrainingFrames
 
 FPS = 10
 
