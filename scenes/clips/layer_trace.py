@@ -21,6 +21,7 @@ import numpy as np
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
     THEMES,
+    Points,
     Rect,
     _chevron,
     _clip_to,
@@ -36,12 +37,17 @@ def dataset_name(meta: dict) -> str:
     if meta.get("dataset") == "mnist":
         return f"MNIST digits {' '.join(map(str, meta.get('digits', [])))}"
     if meta.get("dataset") == "clustered":
-        return "clustered balls in R^3"
+        return r"clustered balls in $\mathbb{R}^3$"
     if meta.get("dataset") == "own":
         return f"your data ({meta.get('data_name', 'file')})"
     if meta.get("kind") == "network":
         return str(meta.get("title") or "your network")
     return str(meta.get("kind", "?"))
+
+
+def space(m: int) -> str:
+    """``$\\mathbb{R}^{m}$`` as mathtext."""
+    return f"$\\mathbb{{R}}^{{{m}}}$"
 
 
 def fmt_num(v) -> str:
@@ -63,7 +69,7 @@ def run_lines(trace) -> list[str]:
     if meta.get("kind") == "truncation-speed":
         fr = cfg.get("start_fractions", [])
         return [
-            f"Q = {Q} clustered classes in R^{M}, {N} points ({cfg.get('cluster_kind', 'ball')}s of radius "
+            f"Q = {Q} clustered classes in {space(M)}, {N} points ({cfg.get('cluster_kind', 'ball')}s of radius "
             f"{fmt_num(cfg.get('radius', '?'))})",
             f"ReLU network, {len(widths)} hidden layers of width {M}, started from the zero-loss construction",
             "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
@@ -73,9 +79,9 @@ def run_lines(trace) -> list[str]:
         ]
     held = f", {fmt_num(100 * cfg['test_fraction'])}% held out for testing" if "test_fraction" in cfg else ""
     if meta.get("dataset") == "mnist":
-        data = f"{dataset_name(meta)} (Q = {Q}): {N} training digits in R^{M}{held}"
+        data = f"{dataset_name(meta)} (Q = {Q}): {N} training digits in {space(M)}{held}"
     else:
-        data = f"Q = {Q} clustered classes: {N} training points in R^{M}{held}"
+        data = f"Q = {Q} clustered classes: {N} training points in {space(M)}{held}"
     source = str(meta.get("source", "")).removeprefix("clustered: ")
     out_dim = meta.get("output_dim", Q)
     batch = f", batch {cfg.get('batch_size')}" if str(cfg.get("optimizer")).lower() == "sgd" else ""
@@ -105,7 +111,7 @@ def picture_line(meta: dict) -> str:
         return f"input-space picture exact (representation residual {pic.get('max_residual', 0):.1e})"
     layers = ", ".join(map(str, pic.get("approximate_layers", [])))
     return (f"APPROXIMATE input-space picture at layer(s) {layers}: residual up to {pic.get('max_residual', 0):.2g}\n"
-            "(the activations leave the image of W^(l)); the exact layer-space view: --view layer")
+            "(the activations leave the image of $W^{(l)}$); the exact layer-space view: --view layer")
 
 
 def layer_view_lines(lines: list[str]) -> list[str]:
@@ -113,7 +119,8 @@ def layer_view_lines(lines: list[str]) -> list[str]:
     out, skip = [], False
     for ln in lines:
         if ln.startswith("APPROXIMATE input-space picture") or ln.startswith("input-space picture exact"):
-            out.append("this clip: each layer's activations x^(l) in its own PCA (fitted on the first snapshot): exact")
+            out.append("this clip: each layer's activations $x^{(l)}$ in its own PCA (fitted on the first snapshot): "
+                       "exact")
             skip = ln.startswith("APPROXIMATE")
             continue
         if skip:          # the second line of the approximate-picture note
@@ -130,8 +137,8 @@ def network_lines(trace) -> list[str]:
     widths = list(meta.get("widths") or [])
     steps = a["steps"]
     lines = [
-        f"{N} points in R^{M}, Q = {meta['Q']} classes" + (f"  ·  data: {meta['data_name']}" if meta.get("data_name")
-                                                           else ""),
+        f"{N} points in {space(M)}, Q = {meta['Q']} classes"
+        + (f"  ·  data: {meta['data_name']}" if meta.get("data_name") else ""),
         f"your ReLU network: {len(widths)} hidden layer{'s' if len(widths) != 1 else ''} (widths "
         f"{', '.join(map(str, widths))}), {meta.get('output_dim', meta['Q'])} outputs",
         (f"{len(steps)} snapshots, steps {int(steps[0])} to {int(steps[-1])}" if len(steps) > 1 else
@@ -331,3 +338,62 @@ class LayerClip:
             segs.append([a, b])
             cols.append(color)
         return segs, cols, q
+
+
+# -- collapse made visible (both clips) ---------------------------------------------------------------------
+SIZE_LEVELS = 5          # base-point markers grow in this many steps with the share of points sitting on them
+
+
+def growing_marker(prefix: str, xy: np.ndarray | None, color: int, share: float, r0: float) -> list[Points]:
+    """A ringed marker at ``xy: (2,)`` whose radius grows with ``share`` in [0, 1] (the fraction of a class
+    sitting on it): one :class:`Points` group per size level, all but one empty, so every group keeps one radius
+    and one name from frame to frame (renderers update groups in place). ``xy=None``: no marker this frame."""
+    level = int(round(float(np.clip(share, 0.0, 1.0)) * (SIZE_LEVELS - 1)))
+    out = []
+    for b in range(SIZE_LEVELS):
+        here = xy is not None and b == level and np.isfinite(xy).all()
+        out.append(Points(f"{prefix}_s{b}", np.reshape(xy, (1, 2)) if here else np.zeros((0, 2)),
+                          np.array([color] if here else [], dtype=int), r0 * (1.6 + 1.1 * b), ring=True))
+    return out
+
+
+def class_counts(flag: np.ndarray, labels: np.ndarray, q: int) -> np.ndarray:
+    """``(q,)`` number of points of each class with ``flag`` set (``flag, labels: (N,)``)."""
+    return np.bincount(labels[flag], minlength=q)[:q]
+
+
+def collapse_text(counts: np.ndarray, sizes: np.ndarray, most: int = 2) -> str:
+    """``"116 / 200 of class 1, 3 / 200 of class 2"``: the classes with collapsed points, largest first (at most
+    ``most``, then ``"+ k more classes"``), numbered from 1; ``"none"`` when there are none."""
+    order = [int(j) for j in np.argsort(-counts, kind="stable") if counts[j] > 0]
+    if not order:
+        return "none"
+    parts = [f"{int(counts[j])} / {int(sizes[j])} of class {j + 1}" for j in order[:most]]
+    if len(order) > most:
+        parts.append(f"+ {len(order) - most} more classes")
+    return ", ".join(parts)
+
+
+def stage_math(k: int, view: str = "input") -> str:
+    """Mathtext name of stage ``k`` of the layer chain: ``$X$``, ``$T_1(X)$``, ... (``$x^{(k)}$`` in layer view)."""
+    if k == 0:
+        return "$X$"
+    return f"$x^{{({k})}}$" if view == "layer" else f"$T_{{{k}}}(X)$"
+
+
+def framed_view(P: np.ndarray, extra: np.ndarray | None = None, keep: float = 0.99) -> tuple[np.ndarray, float]:
+    """Centre and radius of a camera framed to points ``P: (..., 3)`` and every finite ``extra`` point (base
+    points): the ``keep`` share of ``P`` nearest their median (stray points get pinned to the border) and all of
+    ``extra``, centred on their bounding box, so that no orbit of the camera cuts any of them off."""
+    P = P.reshape(-1, 3)
+    P = P[np.isfinite(P).all(axis=1)]
+    if len(P) == 0:
+        return np.zeros(3), 1.0
+    d = np.linalg.norm(P - np.median(P, axis=0), axis=1)
+    P = P[d <= np.quantile(d, keep)]
+    if extra is not None:
+        e = extra.reshape(-1, 3)
+        P = np.concatenate([P, e[np.isfinite(e).all(axis=1)]])
+    c = 0.5 * (P.min(axis=0) + P.max(axis=0))
+    r = 1.06 * float(np.max(np.linalg.norm(P - c, axis=1)))
+    return c, (r if r > 1e-9 else 1.0)

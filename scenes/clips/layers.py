@@ -1,8 +1,14 @@
 """Frame model of the ``layers`` clip: the final snapshot's data moving through the layers.
 
-One large panel where the data move through the truncations ``X = T_0 -> T_1 -> ... -> T_L`` and then into the
-output space, with the cone of the layer being applied drawn as the data move; thumbnails of every stage on the
-right. The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
+One large panel where the data move through the truncations ``X = T_0 -> T_1 -> ... -> T_L`` on ONE fixed
+scale (framed once to every stage and every base point: the points move as each truncation applies, nothing is
+rescaled between stages), then into the output space (its own scale, said on screen). The cone of the layer being
+applied is drawn as the data move (base point and edge rays); the base point's marker grows with the number of
+points collapsed onto it, with the count beside it; points that collapse in the move leave a trail toward the base
+point. Each stage holds ``hold`` seconds (2.5 by default, readable in a talk); thumbnails of every stage on the
+right, on the same scale; readouts per class ("116 / 200 of class 1"). Layer view (``--view layer``): each
+layer's activations in its own PCA, so each stage has its own scale there (different spaces).
+The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
 """
 
 from __future__ import annotations
@@ -20,15 +26,31 @@ from scenes.clips.base import (
     class_color,
     clip_timeline,
     fmt_loss,
+    smoothstep,
 )
-from scenes.clips.layer_trace import LayerClip, dataset_name, layer_view_lines, run_lines
+from scenes.clips.layer_trace import (
+    LayerClip,
+    class_counts,
+    collapse_text,
+    dataset_name,
+    framed_view,
+    growing_marker,
+    layer_view_lines,
+    run_lines,
+    stage_math,
+)
+
+HOLD_SECONDS = 2.5      # every readable state (a stage) holds this long
+ZOOM = 0.2              # share of a move spent reframing the camera, before and after the morph
 
 
 class LayersFrames(LayerClip):
-    """The final snapshot's data moving through the layers, then into the output space (scene ``layers``)."""
+    """The final snapshot's data moving through the layers, then into the output space (scene ``layers``).
 
-    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold: float = 0.35,
-                 card_seconds: float = 2.0, view: str = "input"):
+    ``duration``: seconds of movement (shared by the ``L + 1`` moves); ``hold``: seconds each stage is held."""
+
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
+                 hold: float = HOLD_SECONDS, card_seconds: float = 2.0, view: str = "input"):
         super().__init__(trace, fps, theme, orbit_deg=30.0, view=view)
         v = self.v
         lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
@@ -36,60 +58,75 @@ class LayersFrames(LayerClip):
         self.n_lead = self.card.n_frames if self.card else 0
         self.n_stages = v.L + 2                          # X, T_1..T_L, outputs
         self.n_moves = self.n_stages - 1
-        total = max(2 * self.n_moves, int(round(duration * fps)))
         self.hold = max(1, int(round(hold * fps)))
-        self.per_move = max(2, (total - self.hold * (self.n_moves + 1)) // self.n_moves)
-        n_stages = self.hold * (self.n_moves + 1) + self.per_move * self.n_moves   # the stage sequence
-        self.n_hold0, self.n_anim, _, self.n_frames = clip_timeline(self.fps, n_stages / self.fps, 0.0, 0.0,
+        self.per_move = max(2, int(round(duration * fps / self.n_moves)))
+        n_seq = self.hold * (self.n_moves + 1) + self.per_move * self.n_moves   # the stage sequence
+        self.n_hold0, self.n_anim, _, self.n_frames = clip_timeline(self.fps, n_seq / self.fps, 0.0, 0.0,
                                                                     lead_frames=self.n_lead)
-        self.big = Rect(0.5, 0.4, 7.8, 7.8)
+        self.big = Rect(0.45, 0.35, 7.45, 7.45)
         n = self.n_stages
-        cols = 2 if n <= 4 else 3
+        cols = 2 if n <= 4 else 3 if n <= 6 else 4
         rows = int(np.ceil(n / cols))
-        side = min((6.7 - 0.3 * (cols - 1)) / cols, (4.8 - 0.45 * (rows - 1)) / rows)   # info text below
-        self.thumbs = [Rect(9.0 + (k % cols) * (side + 0.3), 7.7 - (k // cols + 1) * side - (k // cols) * 0.45,
+        gap_x, gap_y = 0.3, 0.5                          # room for each thumbnail's name above it
+        side = min((7.0 - gap_x * (cols - 1)) / cols, (5.0 - gap_y * (rows - 1)) / rows)
+        self.thumbs = [Rect(8.6 + (k % cols) * (side + gap_x), 7.5 - (k // cols + 1) * side - (k // cols) * gap_y,
                             side, side) for k in range(n)]
         self.point_r = 0.03
         self.thumb_r = 0.014
         s = v.S - 1
+        self.s = s
         self.stage3 = [v.X3, *[v.T3[s, l] for l in range(v.L)]]   # input-space stages
         self.out3 = v.O3[s]
+        # the camera: each held stage framed to its points and its layer's base point; each move k -> k+1 on ONE
+        # scale framed to both stages and the base point (the camera reframes before and after, never during the
+        # morph). Layer view: each stage in its own space and scale.
+        self.fixed = v.view == "input"
+        if self.fixed:
+            self.stage_view = [framed_view(self.stage3[k], v.P3[s, k - 1] if k >= 1 else None)
+                               for k in range(v.L + 1)]
+            self.move_view = [framed_view(np.concatenate([self.stage3[k], self.stage3[k + 1]]), v.P3[s, k])
+                              for k in range(v.L)]
+        else:
+            self.stage_view = list(v.final_view)
+            self.move_view = []
+        self.class_sizes = np.bincount(v.labels, minlength=v.q)[: v.q]
+        self.layer_counts = [class_counts(v.collapsed[s, l], v.labels, v.q) for l in range(v.L)]
 
     @staticmethod
     def card_lines(trace) -> list[str]:
         """Title and parameters of the run, for the title card."""
-        title = "Data through the layers: T_0 -> ... -> T_L"
+        title = r"Data through the layers: $X = T_0(X) \to T_1(X) \to \cdots \to T_L(X)$"
         if trace.meta.get("kind") == "network" and trace.meta.get("title"):
             title = f"{trace.meta['title']}: through the layers"
         return [ln for ln in [title, *run_lines(trace)] if ln]
 
     def stage_of(self, i: int) -> tuple[int, float]:
-        """``(k, w)``: moving from stage ``k`` to ``k + 1`` with eased progress ``w`` (0 during holds and the
-        title card, which shows stage 0)."""
+        """``(k, t)``: moving from stage ``k`` to ``k + 1``, ``t`` in (0, 1] the share of the move done (0 during
+        holds and the title card, which shows stage 0)."""
         period = self.hold + self.per_move
         k, r = divmod(max(i - self.n_hold0, 0), period)
         if k >= self.n_moves:
             return self.n_moves, 0.0
         if r < self.hold:
             return k, 0.0
-        t = (r - self.hold + 1) / self.per_move
-        return k, float(0.5 - 0.5 * np.cos(np.pi * min(t, 1.0)))
+        return k, float(min((r - self.hold + 1) / self.per_move, 1.0))
 
     def stage_name(self, k: int) -> str:
+        v = self.v
         if k == 0:
-            return "input X = T0(X)"
-        if k <= self.v.L:
-            if self.v.view == "layer":
-                return f"x^({k}): layer {k}'s activations (its own PCA, exact)"
+            return "$X = T_0(X)$: the training points"
+        if k <= v.L:
+            if v.view == "layer":
+                return f"$x^{{({k})}}$: layer {k}'s activations (its own PCA, exact)"
             approx = k in (self.tr.meta.get("picture") or {}).get("approximate_layers", [])
-            return f"T{k}(X): after layer {k}'s truncation" + (" (approximate: see residual)" if approx else "")
-        return f"outputs x^(L+1) in R^{self.v.K}"
+            return f"{stage_math(k)}: after layer {k}'s truncation" + ("  (approximate)" if approx else "")
+        return f"outputs $x^{{(L+1)}}$ in $\\mathbb{{R}}^{{{v.K}}}$ (their own scale)"
 
-    def _view(self, k: int, w: float) -> tuple[np.ndarray, float]:
-        """View (centre, radius) between input-space stages ``k`` and ``k + 1`` (radius interpolated in log)."""
-        fv = self.v.final_view
-        (c0, r0), (c1, r1) = fv[k], fv[min(k + 1, self.v.L)]
-        return (1 - w) * c0 + w * c1, float(np.exp((1 - w) * np.log(r0) + w * np.log(r1)))
+    def move_name(self, k: int) -> str:
+        """The move from stage ``k`` to ``k + 1``."""
+        if k < self.v.L:
+            return f"{stage_math(k, self.v.view)} $\\to$ {stage_math(k + 1, self.v.view)}: layer {k + 1} truncates"
+        return f"{stage_math(k, self.v.view)} $\\to$ outputs: the affine output layer"
 
     def static(self) -> Frame:
         th, v, f = self.theme, self.v, Frame()
@@ -103,46 +140,55 @@ class LayersFrames(LayerClip):
         else:
             title = (f"Through the layers  ·  {what}  ·  {meta.get('loss', '?').upper()}  ·  trained to step "
                      f"{int(v.steps[-1])}, loss {fmt_loss(float(v.loss[-1]))}")
-        f.labels.append(Label("title", 0.35, 8.6, title, 0.22, th["fg"]))
+        f.labels.append(Label("title", 0.35, 8.62, title, 0.22, th["fg"]))
         borders = [p.border() for p in [self.big, *self.thumbs]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for k, p in enumerate(self.thumbs):
-            name = "X" if k == 0 else ((f"x^({k})" if v.view == "layer" else f"T{k}(X)") if k <= v.L else "outputs")
-            f.labels.append(Label(f"thumb{k}", p.x + 0.06, p.y + p.h - 0.14, name, 0.14,
+            name = stage_math(k, v.view) if k <= v.L else "outputs"
+            f.labels.append(Label(f"thumb{k}", p.x, p.y + p.h + 0.2, name, 0.19,
                                   class_color(k - 1) if 1 <= k <= v.L else th["fg"]))
+        scale = ("one scale per move; thumbnails: own scales" if self.fixed
+                 else "each layer in its own PCA and scale")
+        f.labels.append(Label("scale", 8.6, 0.5, scale, 0.19, th["muted"]))
         return f
 
     def frame(self, i: int) -> Frame:
         th, v, f = self.theme, self.v, Frame()
-        k, w = self.stage_of(i)
+        k, t = self.stage_of(i)
+        w = t
         az = self.azimuth(i)
-        s = v.S - 1
-        into_out = k == v.L and w > 0 or k == self.n_stages - 1
+        s = self.s
+        into_out = k == v.L and t > 0 or k == self.n_stages - 1
         out_view = (v.out_center, v.out_radius)
-        if k < v.L:                     # both stages in input space: move the points and the view together
-            view = self._view(k, w)
-            P = (1 - w) * self.stage3[k] + w * self.stage3[k + 1]
+        arriving = np.zeros(v.N, dtype=bool)            # points collapsing in this move (trail, ring)
+        m = 0.0
+        start_xy = None
+        if k < v.L:                     # both stages in input space
+            view, m = self.move_camera(k, t)
+            P = (1 - m) * self.stage3[k] + m * self.stage3[k + 1]
             xy = self.screen(P, self.big, az, *view)
-        elif k == v.L and w > 0:        # T_L(X) -> outputs: different spaces, interpolate on screen
+            if 0 < m < 1:
+                arriving = v.collapsed[s, k] & (~v.collapsed[s, k - 1] if k >= 1 else True)
+                start_xy = self.screen(self.stage3[k], self.big, az, *view)
+        elif k == v.L and t > 0:        # T_L(X) -> outputs: different spaces, interpolate on screen
+            m = float(smoothstep(t))
             view = out_view
-            a = self.screen(self.stage3[k], self.big, az, *v.final_view[k])
+            a = self.screen(self.stage3[k], self.big, az, *self.stage_view[k])
             b = self.screen(self.out3, self.big, az, *out_view)
-            xy = (1 - w) * a + w * b
-        elif k == self.n_stages - 1:
-            view = out_view
-            xy = self.screen(self.out3, self.big, az, *out_view)
+            xy = (1 - m) * a + m * b
         else:
-            view = v.final_view[k]
-            xy = self.screen(self.stage3[k], self.big, az, *view)
+            view = out_view if k == self.n_stages - 1 else self.stage_view[k]
+            xy = self.screen(self.out3 if k == self.n_stages - 1 else self.stage3[k], self.big, az, *view)
         xy = self.pin(xy, self.big)
         # the layer being applied (k -> k+1) or the last one applied (holding at stage k)
         layer = k + 1 if (w > 0 and k + 1 <= v.L) else (k if 1 <= k <= v.L else 0)
-        flag = v.collapsed[s, layer - 1] if layer >= 1 else np.zeros(v.N, dtype=bool)
+        flag = v.collapsed[s, layer - 1] if layer >= 1 and not into_out else np.zeros(v.N, dtype=bool)
         segs, seg_c, base_xy, base_c = [], [], [], []
         origin = (np.zeros(3) if v.K <= 3 else None) if into_out else v.origin3
         for sg in self.axes_segments(self.big, az, *view, origin):
             segs.append(sg)
             seg_c.append(th["muted"])
+        bp = None
         if layer >= 1 and not into_out:
             sg, cl, bp = self.cone_segments(v.P3[s, layer - 1], v.E3[s, layer - 1], self.big, az,
                                             class_color(layer - 1), self.point_r, view)
@@ -151,26 +197,34 @@ class LayersFrames(LayerClip):
             if np.isfinite(bp).all():
                 base_xy.append(bp)
                 base_c.append(layer - 1)
+            else:
+                bp = None
         if into_out:
             yt = self.screen(v.Y3, self.big, az, *out_view)
             base_xy.extend(yt)
             base_c.extend(range(len(yt)))
-        # thumbnails (static positions of every stage, same orbit) and a marker on the current stage
+        # thumbnails (static positions of every stage, same orbit and scale) and a frame on the current stage
         t_xy, t_c = [], []
         for j, p in enumerate(self.thumbs):
-            c3, r3 = (v.out_center, v.out_radius) if j > v.L else v.final_view[j]
+            c3, r3 = out_view if j > v.L else self.stage_view[j]
             P = self.stage3[j] if j <= v.L else self.out3
             sx = self.pin(self.screen(P, p, az, c3, r3), p, inset=0.03)
             t_xy.append(sx)
             t_c.append(v.labels)
         cur = self.thumbs[min(k + (1 if w >= 0.5 else 0), self.n_stages - 1)]
-        segs += list(np.array([[[cur.x - 0.06, cur.y - 0.06], [cur.x + cur.w + 0.06, cur.y - 0.06]],
-                               [[cur.x - 0.06, cur.y + cur.h + 0.06], [cur.x + cur.w + 0.06, cur.y + cur.h + 0.06]],
-                               [[cur.x - 0.06, cur.y - 0.06], [cur.x - 0.06, cur.y + cur.h + 0.06]],
-                               [[cur.x + cur.w + 0.06, cur.y - 0.06], [cur.x + cur.w + 0.06, cur.y + cur.h + 0.06]]]))
+        g = 0.06
+        x0, y0, x1, y1 = cur.x - g, cur.y - g, cur.x + cur.w + g, cur.y + cur.h + g
+        segs += [[[x0, y0], [x1, y0]], [[x0, y1], [x1, y1]], [[x0, y0], [x0, y1]], [[x1, y0], [x1, y1]]]
         seg_c += [th["fg"]] * 4
-        f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.016))
+        f.segments.append(Segments("axes_and_cones", np.array(segs, dtype=float).reshape(-1, 2, 2), seg_c, 0.016))
         ok = np.isfinite(xy).all(axis=1)
+        trail = ok & arriving
+        if start_xy is not None and trail.any():
+            tr_xy = np.stack([self.pin(start_xy[trail], self.big), xy[trail]], axis=1)
+            tr_c = [class_color(int(c)) for c in v.labels[trail]]
+        else:
+            tr_xy, tr_c = np.zeros((0, 2, 2)), []
+        f.segments.append(Segments("arrivals", tr_xy, tr_c, 0.012, alpha=0.6))
         f.points.append(Points("points", *_unique_points(xy[ok & ~flag], v.labels[ok & ~flag]), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(xy[ok & flag], v.labels[ok & flag]), self.point_r * 1.4,
                                ring=True))
@@ -178,17 +232,57 @@ class LayersFrames(LayerClip):
         f.points.append(Points("thumb_points", *_unique_points(txy, tc), self.thumb_r))
         f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
                                self.point_r * 3.0, ring=True))
-        name = self.stage_name(k) if w < 0.5 else self.stage_name(k + 1)
-        f.labels.append(Label("stage", self.big.x + 0.12, self.big.y + self.big.h - 0.22, name, 0.2, th["fg"]))
+        # the base point's marker grows with the points sitting on it (after the move), the count beside it
+        counts = self.layer_counts[layer - 1] if 1 <= layer <= v.L and not into_out else np.zeros(v.q, int)
+        n_on = int(counts.sum()) if (w == 0 or k >= v.L or m >= 0.5) and bp is not None else 0
+        j = int(np.argmax(counts)) if counts.any() else 0
+        share = n_on / max(1, int(self.class_sizes[j]))
+        f.points += growing_marker("on_base", bp if n_on else None, layer - 1 if layer else 0, share, self.point_r)
+        badge = bp + np.array([0.18, 0.18]) if (n_on and bp is not None) else np.array([self.big.x, self.big.y])
+        f.labels.append(Label("on_base_n", float(badge[0]), float(badge[1]), str(n_on), 0.19, th["fg"],
+                              alpha=1.0 if n_on else 0.0))
+        name = self.move_name(k) if 0 < w < 1 else self.stage_name(k + (w >= 1))
+        f.labels.append(Label("zoom", self.big.x + self.big.w, self.big.y - 0.2,
+                              f"view radius {view[1]:.3g}" if self.fixed and not into_out else "", 0.19,
+                              th["muted"], "right"))
+        f.labels.append(Label("stage", self.big.x, self.big.y + self.big.h + 0.27, name, 0.21, th["fg"]))
         if 1 <= layer <= v.L and not into_out:
             res = self.tr.arrays["residual"][s, layer - 1]
             rank = self.tr.arrays["rank"][s, layer - 1]
-            info = f"layer {layer}: {int(v.counts[s, layer - 1])} of {v.N} points collapsed (ringed)"
-            info2 = f"rank W^({layer}) {int(rank)}/{int(v.widths[layer - 1])}, residual {res:.1e}"
+            info = f"collapsed onto $p_{{{layer}}}$, the base point of layer {layer}:"
+            info2 = collapse_text(counts, self.class_sizes)
+            info3 = f"rank $W^{{({layer})}}$ = {int(rank)} / {int(v.widths[layer - 1])}, residual {res:.1e}"
         elif into_out:
-            info, info2 = "output layer (affine)", "large rings: reference outputs y_j"
+            info, info2 = "output layer (affine)", "large rings: the reference outputs $y_j$"
+            info3 = ""
         else:
-            info, info2 = f"{v.N} training points, coloured by class", ""
-        f.labels.append(Label("info", 9.0, 2.55, info, 0.17, th["fg"]))
-        f.labels.append(Label("info2", 9.0, 2.15, info2, 0.17, th["muted"]))
+            info = f"{v.N} training points, coloured by class"
+            info2 = ", ".join(f"class {j + 1}: {int(c)}" for j, c in enumerate(self.class_sizes[:4]))
+            info2 += "  ..." if v.q > 4 else ""
+            info3 = ""
+        y = min(p.y for p in self.thumbs) - 0.45
+        f.labels.append(Label("info", 8.6, y, info, 0.21, th["fg"]))
+        f.labels.append(Label("info2", 8.6, y - 0.45, info2, 0.21, class_color(j) if n_on else th["fg"]))
+        f.labels.append(Label("info3", 8.6, y - 0.9, info3, 0.19, th["muted"]))
         return self.card.apply(f, i) if self.card else f
+
+    def move_camera(self, k: int, t: float) -> tuple[tuple[np.ndarray, float], float]:
+        """The camera ``(centre, radius)`` and the morph's eased progress ``m`` at share ``t`` of move ``k -> k+1``.
+
+        Input space: the first ``ZOOM`` of the move reframes from stage ``k``'s view to the move's one scale, the
+        points then morph on that scale, and the last ``ZOOM`` reframes to stage ``k + 1``'s view (points still).
+        Layer view: the points and the view move together (each stage is its own space)."""
+        if not self.fixed:
+            m = float(smoothstep(t))
+            return blend_view(self.stage_view[k], self.stage_view[k + 1], m), m
+        if t <= ZOOM:
+            return blend_view(self.stage_view[k], self.move_view[k], float(smoothstep(t / ZOOM))), 0.0
+        if t >= 1 - ZOOM:
+            z = float(smoothstep((t - 1 + ZOOM) / ZOOM))
+            return blend_view(self.move_view[k], self.stage_view[k + 1], z), 1.0
+        return self.move_view[k], float(smoothstep((t - ZOOM) / (1 - 2 * ZOOM)))
+
+
+def blend_view(a: tuple[np.ndarray, float], b: tuple[np.ndarray, float], z: float) -> tuple[np.ndarray, float]:
+    """Camera between views ``a`` and ``b`` (``z`` in [0, 1]): centre linear, radius in log."""
+    return (1 - z) * a[0] + z * b[0], float(np.exp((1 - z) * np.log(a[1]) + z * np.log(b[1])))
