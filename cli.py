@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import os
 import sys
 import typing
@@ -161,7 +162,8 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto (CUDA when
 DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float64 (bit-reproducible on CPU) or float32. "
                                                                  "(default: float64)")]
 DatasetOpt = Annotated[str | None, typer.Option(
-    "--dataset", help="Data of the `layers`/`training` scenes: mnist (digits) or clustered (Q balls in R^3). "
+    "--dataset", help="Data of the `layers`/`training` scenes: mnist (digits; 3 hidden layers of width 64, the "
+                      "784-wide network: --set widths=784,784,784) or clustered (Q balls in R^3). "
                       "(default: mnist)")]
 DigitsOpt = Annotated[str | None, typer.Option(
     "--digits", help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the j-th digit. "
@@ -221,32 +223,50 @@ def progress_bar() -> Progress:
 
 
 class TrainingBar:
-    """A progress bar of training that appears on the first step (a cached run shows none)."""
+    """A progress bar of training that appears on the first step (a cached run shows none). With a loss
+    ``target`` (the lowest threshold, where the run stops) it counts percent of the way there, so its ETA is
+    toward that stop or the step budget, whichever comes first (``geomdl.nn.thresholds.progress_share``)."""
 
-    def __init__(self, total: int | None):
-        self.total, self.bar, self.task = total, None, None
+    def __init__(self, total: int | None, target: float | None = None):
+        self.total, self.target, self.bar, self.task = total, target, None, None
+        self.first, self.done = float("nan"), 0.0
 
     def __call__(self, step: int, loss: float) -> None:
         if self.bar is None:
             self.bar = progress_bar()
             self.bar.start()
-            self.task = self.bar.add_task("training", total=self.total, info="")
-        if step % 10 == 0 or step == self.total:
+            what = "training" if self.target is None else f"training to loss {self.target:g} (%)"
+            self.task = self.bar.add_task(what, total=self.total if self.target is None else 100, info="")
+        if self.target is not None:
+            from geomdl.nn.thresholds import progress_share  # noqa: PLC0415  (torch: only once training runs)
+
+            if not math.isfinite(self.first) and math.isfinite(loss):
+                self.first = loss
+            self.done = max(self.done, progress_share(step, loss, self.total, self.first, self.target))
+            if step % 10 == 0:
+                self.bar.update(self.task, completed=int(100 * self.done), info=f"step {step}, loss {loss:.3e}")
+        elif step % 10 == 0 or step == self.total:
             self.bar.update(self.task, completed=step, info=f"loss {loss:.3e}")
 
     def close(self, result=None) -> None:
         if self.bar is not None:
             if result is not None:
-                self.bar.update(self.task, completed=result.final_step,
+                done = result.final_step if self.target is None else 100
+                self.bar.update(self.task, completed=done,
                                 info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
             self.bar.stop()
+
+    @classmethod
+    def of(cls, cfg) -> TrainingBar:
+        thresholds = getattr(cfg, "thresholds", None)
+        return cls(getattr(cfg, "steps", None), min(thresholds) if thresholds else None)
 
 
 def run_experiment(mod, cfg):
     """Train and record with a progress bar; returns the trace and the result (failed runs included)."""
     from geomdl import experiments  # noqa: PLC0415
 
-    bar = TrainingBar(getattr(cfg, "steps", None))
+    bar = TrainingBar.of(cfg)
     bar(0, float("nan"))
     result = None
     try:
@@ -362,7 +382,7 @@ def render(
         mod = experiments.get(spec.experiment)
         cfg = experiments.make_config(mod, options, sets)
         ensure_writable_dir(out / spec.name)   # before training: an unwritable output fails early
-        bar = TrainingBar(getattr(cfg, "steps", None))
+        bar = TrainingBar.of(cfg)
         run = None
         try:
             run = experiments.cached_run(mod.KIND, cfg, out=out, retrain=retrain, progress=bar)
