@@ -72,7 +72,7 @@ class LayersFrames(LayerClip):
         self.thumbs = [Rect(8.6 + (k % cols) * (side + gap_x), 7.5 - (k // cols + 1) * side - (k // cols) * gap_y,
                             side, side) for k in range(n)]
         self.point_r = 0.03
-        self.thumb_r = 0.014
+        self.thumb_r = 0.02
         s = v.S - 1
         self.s = s
         self.stage3 = [v.X3, *[v.T3[s, l] for l in range(v.L)]]   # input-space stages

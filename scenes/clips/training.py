@@ -73,7 +73,10 @@ class TrainingFrames(LayerClip):
         self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
-        self.panels = panel_grid(v.L + 2, Rect(0.3, 0.25, 10.6, 7.55), gap=0.5)   # names above the panels
+        area = Rect(0.3, 0.25, 10.6, 7.55)
+        self.panels = panel_grid(v.L + 2, area, gap=0.5)                         # names above the panels
+        # an odd number of panels (>= 3, two rows) leaves the grid's last cell free: it holds the key to the markers
+        self.key = panel_grid(v.L + 3, area, gap=0.5)[-1] if (v.L + 2) % 2 == 1 else None
         self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
         self.x0 = 11.45                                                          # the right column
         self.plot_loss = Rect(12.0, 4.65, 3.6, 1.05)
@@ -132,6 +135,12 @@ class TrainingFrames(LayerClip):
             else:
                 name, color = f"outputs in $\\mathbb{{R}}^{{{v.K}}}$", th["fg"]
             f.labels.append(Label(f"panel{l}", p.x, p.y + p.h + 0.2, name, 0.19, color))
+        if self.key is not None:
+            k = self.key
+            lines = ["ringed: collapsed", "marker size, number:", "  points on the base point",
+                     "trail: collapsing now"]
+            for r, text in enumerate(lines):
+                f.labels.append(Label(f"key{r}", k.x, k.y + k.h - 0.3 - 0.42 * r, text, 0.19, th["muted"]))
         # y ticks: decades (log charts), 0 and 1 (accuracy); x ticks below the bottom chart only (same step axis)
         for key, rect, lo, hi in (("loss", self.plot_loss, self.loss_lo, self.loss_hi),
                                   ("nc", self.plot_nc, self.nc_lo, self.nc_hi)):
