@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -172,25 +173,43 @@ def progress_bar() -> rp.Progress:
 
 
 class TrainingBar:
-    """A progress bar of training that appears on the first step (a cached run shows none)."""
+    """A progress bar of training that appears on the first step (a cached run shows none). With a loss
+    ``target`` (the lowest threshold, where the run stops) it counts percent of the way there, so its ETA is
+    toward that stop or the step budget, whichever comes first (``geomdl.nn.thresholds.progress_share``)."""
 
-    def __init__(self, total: int | None):
-        self.total, self.bar, self.task = total, None, None
+    def __init__(self, total: int | None, target: float | None = None):
+        self.total, self.target, self.bar, self.task = total, target, None, None
+        self.first, self.done = float("nan"), 0.0
 
     def __call__(self, step: int, loss: float) -> None:
         if self.bar is None:
             self.bar = progress_bar()
             self.bar.start()
-            self.task = self.bar.add_task("training", total=self.total, info="")
-        if step % 10 == 0 or step == self.total:
+            what = "training" if self.target is None else f"training to loss {self.target:g} (%)"
+            self.task = self.bar.add_task(what, total=self.total if self.target is None else 100, info="")
+        if self.target is not None:
+            from geomdl.nn.thresholds import progress_share  # noqa: PLC0415  (torch: only once training runs)
+
+            if not math.isfinite(self.first) and math.isfinite(loss):
+                self.first = loss
+            self.done = max(self.done, progress_share(step, loss, self.total, self.first, self.target))
+            if step % 10 == 0:
+                self.bar.update(self.task, completed=int(100 * self.done), info=f"step {step}, loss {loss:.3e}")
+        elif step % 10 == 0 or step == self.total:
             self.bar.update(self.task, completed=step, info=f"loss {loss:.3e}")
 
     def close(self, result=None) -> None:
         if self.bar is not None:
             if result is not None:
-                self.bar.update(self.task, completed=result.final_step,
+                done = result.final_step if self.target is None else 100
+                self.bar.update(self.task, completed=done,
                                 info=f"loss {result.final_loss:.3e} ({result.stop_reason})")
             self.bar.stop()
+
+    @classmethod
+    def of(cls, cfg) -> TrainingBar:
+        thresholds = getattr(cfg, "thresholds", None)
+        return cls(getattr(cfg, "steps", None), min(thresholds) if thresholds else None)
 
 
 class CliUI:
@@ -255,7 +274,7 @@ def train(experiment: str, trace: Path | None, force: bool, out: Path, **given: 
     mod = experiments.get(experiment)
     cfg = experiments.make_config(mod, values, values.pop("sets"))
     path = experiments.trace_file(trace, out, mod.KIND, cfg)
-    bar, result = TrainingBar(getattr(cfg, "steps", None)), None
+    bar, result = TrainingBar.of(cfg), None
     bar(0, float("nan"))
     try:
         tr, result = experiments.run(mod.KIND, progress=bar, cfg=cfg)
@@ -293,7 +312,7 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
         mod = experiments.get(spec.experiment)
         cfg = experiments.make_config(mod, values, values.pop("sets"))
         ensure_writable_dir(out / spec.name)   # before training: an unwritable output fails early
-        bar, run = TrainingBar(getattr(cfg, "steps", None)), None
+        bar, run = TrainingBar.of(cfg), None
         try:
             run = experiments.cached_run(mod.KIND, cfg, out=out, retrain=retrain, progress=bar)
         finally:

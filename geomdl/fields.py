@@ -156,8 +156,12 @@ def _plain(value: Any) -> Any:
 def to_dict(cfg: Any) -> dict:
     """The fields of config ``cfg`` as JSON-ready values (tuples as lists, a nested config as a dict): what a
     trace stores as ``meta["config"]`` and what the config hash (the trace cache key) is computed from.
-    ``cfg.to_dict()``."""
-    return _plain(dataclasses.asdict(cfg))
+    ``cfg.to_dict()``. A config whose class maps ``RECORDED_AS = {field: property}`` stores that property's
+    value for the field (e.g. the widths a ``None`` default resolves to, so the hash tells them apart)."""
+    d = dataclasses.asdict(cfg)
+    for name, prop in getattr(type(cfg), "RECORDED_AS", {}).items():
+        d[name] = getattr(cfg, prop)
+    return _plain(d)
 
 
 def from_dict(cls: type, d: dict, strict: bool = False) -> Any:

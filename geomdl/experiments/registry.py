@@ -108,7 +108,8 @@ TRACE_OPTIONS: tuple[Option, ...] = (
     Option("--snapshots", int, help="Recorded snapshots (>= 2). (default: 121)"),
     Option("--device", help="auto (CUDA when present), cpu or cuda. (default: cpu)"),
     Option("--dtype", help="float64 (bit-reproducible on CPU) or float32. (default: float64)"),
-    Option("--dataset", help="Data of the `layers`/`training` scenes: mnist (digits) or clustered (Q balls in R^3). "
+    Option("--dataset", help="Data of the `layers`/`training` scenes: mnist (digits; 3 hidden layers of width 64, "
+                             "the 784-wide network: --set widths=784,784,784) or clustered (Q balls in R^3). "
                              "(default: mnist)"),
     Option("--digits", multi=True, help="MNIST digits to classify, e.g. --digits 0 1 2 (or 0,1,2); class j is the "
                                         "j-th digit. (default: 0 1 2)"),

@@ -160,3 +160,15 @@ def train_to_thresholds(model: ReLUMLP, X: np.ndarray, targets: np.ndarray, cfg:
     if reason != "diverged":  # NaN parameters have no geometry; at a step already snapshotted the caller
         on_snapshot(step, lv, ["final"])  # merges the tag into that snapshot
     return TrainResult(stop_reason=reason, final_step=step, final_loss=lv, message=message), reached
+
+
+def progress_share(step: int, loss: float, max_steps: int | None, first_loss: float, target: float) -> float:
+    """Share in [0, 1] of a run to a loss ``target`` that is done at ``step`` with ``loss``: the larger of the
+    step budget used (``step / max_steps``) and the way down from ``first_loss`` to ``target`` on a log axis
+    (``log(first_loss / loss) / log(first_loss / target)``); a progress bar's ETA then aims at whichever stop
+    comes first. Non-finite losses count as no progress on the loss axis."""
+    by_steps = step / max_steps if max_steps else 0.0
+    by_loss = 0.0
+    if np.isfinite(loss) and np.isfinite(first_loss) and first_loss > target > 0 and loss > 0:
+        by_loss = float(np.log(first_loss / loss) / np.log(first_loss / target))
+    return float(np.clip(max(by_steps, by_loss), 0.0, 1.0))

@@ -37,8 +37,10 @@ from scenes.clips.base import (
     panel_grid,
 )
 
-STANDARD_COLOR = "#0072B2"
-ADAPTED_COLOR = "#D55E00"
+# the two flows' own colours, apart from the class colours (Okabe-Ito, scenes.clips.base.PALETTE) that the
+# outputs, trails and targets carry: violet and crimson, readable on both themes
+STANDARD_COLOR = "#8E6CD8"
+ADAPTED_COLOR = "#E0245E"
 TRAIL_POINTS = 80          # at most this many recorded positions per trail (older ones thinned)
 
 
@@ -156,13 +158,14 @@ class FlowsFrames:
         N = len(trace.arrays["X"])
         lines = [
             "Gradient flows in output space: standard vs adapted",
-            f"Q = {meta['Q']} clustered classes in R^{meta['M']}, {N} points; outputs x in R^{meta['Q']}",
+            f"Q = {meta['Q']} clustered classes in $\\mathbb{{R}}^{{{meta['M']}}}$, {N} points; outputs $x$ in "
+            f"$\\mathbb{{R}}^{{{meta['Q']}}}$",
             f"{meta.get('activation', 'relu')} network, hidden widths {cfg.get('widths', '?')}: K = {meta.get('K')} "
             f"parameters >= QN = {meta.get('QN')} outputs",
-            "standard: theta' = -D^T grad_x C      adapted: theta' = -D^+ grad_x C",
-            f"cost {meta.get('loss', 'mse')}, {str(cfg.get('integrator', '')).upper()} to s = "
-            f"{cfg.get('tau_max', '?')} N, {cfg.get('dtype', '')}, seed {meta.get('seed', '?')}",
-            "clip time t = 1 - e^{-s/N}: the adapted flow moves on straight lines at constant speed",
+            r"standard: $\dot\theta = -D^\top \nabla_x C$      adapted: $\dot\theta = -D^+ \nabla_x C$",
+            f"cost {meta.get('loss', 'mse')}, {str(cfg.get('integrator', '')).upper()} to $s$ = "
+            f"{cfg.get('tau_max', '?')} $N$, {cfg.get('dtype', '')}, seed {meta.get('seed', '?')}",
+            "clip time $t = 1 - e^{-s/N}$: the adapted flow moves on straight lines at constant speed",
         ]
         return [ln for ln in lines if ln]
 
@@ -181,7 +184,7 @@ class FlowsFrames:
             y = float(self._py(10.0 ** d))
             segs.append(np.array([[pl.x, y], [pl.x + pl.w, y]]))
             colors.append(th["panel"])
-            f.labels.append(Label(f"ytick{d}", pl.x - 0.08, y, f"1e{d}", 0.13, th["muted"], "right", "center"))
+            f.labels.append(Label(f"ytick{d}", pl.x - 0.08, y, f"$10^{{{d}}}$", 0.19, th["muted"], "right", "center"))
         f.segments.append(Segments("frames", np.array(segs), colors, 0.012))
         # the law e^{-2s/N} C(0), dashed (on its own uniform grid in s/N: even dashes)
         tau = self.s / self.N
@@ -190,22 +193,26 @@ class FlowsFrames:
         xy = np.c_[self._px(fine), self._py(law)]
         dash = [xy[k:k + 2] for k in range(0, len(xy) - 1, 2)]
         f.segments.append(Segments("law", np.array(dash).reshape(-1, 2, 2), [th["muted"]] * len(dash), 0.03))
-        names = ["standard gradient flow  (alpha = 0)", self._adapted_name()]
+        names = [r"standard gradient flow  ($\alpha = 0$)", self._adapted_name()]
         for k, p in enumerate(self.panels):
-            f.labels.append(Label(f"panel{k}", p.x + 0.12, p.y + p.h - 0.24, names[k], 0.2,
+            f.labels.append(Label(f"panel{k}", p.x, p.y + p.h + 0.28, names[k], 0.22,
                                   STANDARD_COLOR if k == 0 else ADAPTED_COLOR))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "cost C (log) against s / N", 0.18,
+        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "cost $C$ (log) against $s/N$", 0.2,
                               th["fg"], "left", "center"))
-        f.labels.append(Label("plot_x0", pl.x, pl.y - 0.2, "0", 0.14, th["muted"], "center", "center"))
-        f.labels.append(Label("plot_x1", pl.x + pl.w, pl.y - 0.2, f"{self.tau_max:g}", 0.14, th["muted"],
+        f.labels.append(Label("plot_x0", pl.x, pl.y - 0.2, "0", 0.19, th["muted"], "center", "center"))
+        f.labels.append(Label("plot_x1", pl.x + pl.w, pl.y - 0.2, f"{self.tau_max:g}", 0.19, th["muted"],
                               "center", "center"))
-        f.labels.append(Label("plot_xl", pl.cx, pl.y - 0.45, "flow time s / N  (dashed: e^{-2s/N} C(0))", 0.14,
-                              th["muted"], "center", "center"))
+        f.labels.append(Label("plot_xl", pl.cx, pl.y - 0.5, "flow time $s/N$", 0.19, th["muted"], "center", "center"))
+        # legend of the chart: the two flows (solid) and the law (dashed)
+        f.labels.append(Label("legend_std", pl.x + 0.1, pl.y + 0.62, "standard", 0.19, STANDARD_COLOR))
+        f.labels.append(Label("legend_ad", pl.x + 0.1, pl.y + 0.25, "adapted", 0.19, ADAPTED_COLOR))
+        f.labels.append(Label("legend_law", pl.x + pl.w - 0.1, pl.y + pl.h - 0.25, "dashed: $e^{-2s/N}C(0)$", 0.19,
+                              th["muted"], "right"))
         return f
 
     def _adapted_name(self) -> str:
         s = self.summ[1]
-        return "adapted flow, kinks frozen" if s.get("kinks") == "freeze" else "adapted flow  (alpha = 1)"
+        return "adapted flow, kinks frozen" if s.get("kinks") == "freeze" else r"adapted flow  ($\alpha = 1$)"
 
     def frame(self, i: int) -> Frame:
         th, f = self.theme, Frame()
@@ -277,16 +284,16 @@ class FlowsFrames:
             vals.append((c, float(self.trap[k][n]), int(self.rank[k][n])))
         eps = self.summ[0]["trap_eps"]
         trapped = "  trapped" if vals[0][1] < eps else ""
-        f.labels.append(Label("time", x0, y, f"s/N = {s_now / self.N:5.2f}    t = {t_now:5.3f}", 0.22, th["fg"]))
-        f.labels.append(Label("cost_std_text", x0, y - 0.5, f"standard  C = {fmt_loss(vals[0][0])}", 0.2,
+        f.labels.append(Label("time", x0, y, f"$s/N$ = {s_now / self.N:.2f}    $t$ = {t_now:.3f}", 0.22, th["fg"]))
+        f.labels.append(Label("cost_std_text", x0, y - 0.5, f"standard  $C$ = {fmt_loss(vals[0][0])}", 0.2,
                               STANDARD_COLOR))
-        f.labels.append(Label("trap_text", x0 + 0.3, y - 0.88, f"|D^T g|/|g| = {vals[0][1]:6.3f}{trapped}", 0.17,
+        f.labels.append(Label("trap_text", x0 + 0.3, y - 0.88, f"$|D^\\top g|/|g|$ = {vals[0][1]:.3f}{trapped}", 0.19,
                               STANDARD_COLOR))
-        f.labels.append(Label("cost_ad_text", x0, y - 1.38, f"adapted   C = {fmt_loss(vals[1][0])}", 0.2,
+        f.labels.append(Label("cost_ad_text", x0, y - 1.38, f"adapted   $C$ = {fmt_loss(vals[1][0])}", 0.2,
                               ADAPTED_COLOR))
         law = float(np.interp(u, np.arange(self.S), self.predicted))
-        f.labels.append(Label("law_text", x0 + 0.3, y - 1.76, f"law e^(-2s/N) C(0) = {fmt_loss(law)}", 0.17,
+        f.labels.append(Label("law_text", x0 + 0.3, y - 1.76, f"law $e^{{-2s/N}}C(0)$ = {fmt_loss(law)}", 0.19,
                               ADAPTED_COLOR))
-        f.labels.append(Label("rank_text", x0, y - 2.3, f"rank D = {vals[0][2]} | {vals[1][2]}  of QN = "
-                              f"{self.tr.meta['QN']}", 0.17, th["fg"]))
+        f.labels.append(Label("rank_text", x0, y - 2.3, f"rank $D$ = {vals[0][2]} | {vals[1][2]}  of $QN$ = "
+                              f"{self.tr.meta['QN']}", 0.19, th["fg"]))
         return self.card.apply(f, i) if self.card else f
