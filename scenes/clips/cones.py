@@ -64,7 +64,7 @@ class ConesFrames:
     result holds >= 2.5 s; after the title card and ``hold_start`` seconds in which the panel builds up."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_start: float = 1.2,
-                 hold_end: float = 1.5, orbit_deg: float = 60.0, elevation_deg: float = 25.0,
+                 hold_end: float = 1.5, orbit_deg_per_s: float = 4.5, elevation_deg: float = 25.0,
                  azimuth_deg: float = 30.0, card_seconds: float = 2.0):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
@@ -89,7 +89,8 @@ class ConesFrames:
         self.n_build = max(1, int(round(0.8 * hold_start * fps)))
         self.n_hold0 = n_card + int(round(hold_start * fps))
         self.n_frames = self.n_hold0 + self.L * self.n_layer + int(round(hold_end * fps))
-        self.orbit, self.elev, self.azim0 = np.deg2rad(orbit_deg), np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
+        self.elev, self.azim0 = np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
+        self.orbit = np.deg2rad(orbit_deg_per_s) * self.n_frames / self.fps     # a steady orbit
 
         # collapse state of the one snapshot
         k = a["k_trunc"][0].astype(np.int64)                                  # (L, N)

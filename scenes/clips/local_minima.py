@@ -61,8 +61,8 @@ class LocalMinimaFrames(TruncationFrames):
     show_rates = False      # the snapshots are a tour of patterns, not a time series
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_end: float = 1.0,
-                 orbit_deg: float = 40.0, card_seconds: float = 2.0, **kw):
-        super().__init__(trace, fps=fps, duration=duration, theme=theme, orbit_deg=orbit_deg,
+                 orbit_deg_per_s: float = 4.0, card_seconds: float = 2.0, **kw):
+        super().__init__(trace, fps=fps, duration=duration, theme=theme,
                          card_seconds=card_seconds, **kw)
         a = trace.arrays
         self.pattern = np.asarray(a["pattern"]).astype(int)           # (S, Q)
@@ -99,6 +99,7 @@ class LocalMinimaFrames(TruncationFrames):
         lead = (self.card.n_frames if self.card else 0) + int(round(1.6 * fps))   # the panels build up
         self.u = keyframe_positions(holds, moves, lead, int(round(hold_end * fps)))
         self.n_frames = len(self.u)
+        self.orbit = np.deg2rad(orbit_deg_per_s) * self.n_frames / self.fps   # a steady orbit, however long the tour
         # loss chart: log10, four decades below the largest loss (smaller values sit on the floor)
         top = float(np.nanmax(self.loss))
         self.log_top = float(np.ceil(np.log10(max(top, 1e-300))))
@@ -148,7 +149,7 @@ class LocalMinimaFrames(TruncationFrames):
                               th["fg"]))
         f.labels.append(Label("chart_key", pl.x, pl.y - 0.52, "dot: toggle point", TEXT_MIN, th["muted"]))
         if self.polished:
-            f.labels.append(Label("chart_key2", pl.x + 2.2, pl.y - 0.52, "ring: after L-BFGS", TEXT_MIN, th["muted"]))
+            f.labels.append(Label("chart_key2", pl.x, pl.y - 0.8, "ring: after L-BFGS", TEXT_MIN, th["muted"]))
         f.labels.append(Label("chart_top", pl.x - 0.1, pl.y + pl.h, tex_pow10(self.log_top), TEXT_MIN, th["muted"],
                               "right"))
         f.labels.append(Label("chart_mid", pl.x - 0.1, pl.y + pl.h / 2, tex_pow10(self.log_top - 2), TEXT_MIN,
@@ -158,7 +159,7 @@ class LocalMinimaFrames(TruncationFrames):
         if self.P <= 8:  # room for every pattern's name; otherwise only the current one is named (draw_readout)
             for p in range(self.P):
                 pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
-                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, 0.17, th["muted"], "center"))
+                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, TEXT_MIN, th["muted"], "center"))
         return f
 
     def _chart_x(self, p: int) -> float:
@@ -217,7 +218,7 @@ class LocalMinimaFrames(TruncationFrames):
                 rings.append([x, self._chart_y(self.loss[self.polish_snap[p]])])
                 ring_c.append(c)
         if self.P > 8:
-            f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), 0.17,
+            f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
                                   class_color(HIGHLIGHT), "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))

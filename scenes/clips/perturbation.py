@@ -54,7 +54,7 @@ class PerturbationFrames(TruncationFrames):
         why = {"stuck": "stuck", "budget": "budget", "dead": "dead network",
                "threshold": "threshold"}.get(meta.get("stop_reason"), meta.get("stop_reason"))
         self.verdict = ("re-converged" if final < ZERO_TOL else "did not re-converge",
-                        f"loss {final:.1e} at step {int(self.steps[-1])} ({why})")
+                        f"loss {tex_sci(final, 1)} at step {int(self.steps[-1])} ({why})")
         # distance of each layer's base point from the construction's, per snapshot (S, L); in input space
         self.ref_dist = np.linalg.norm(np.asarray(a["base_points"], dtype=float)
                                        - np.asarray(a["reference_base_points"], dtype=float)[None], axis=-1)
