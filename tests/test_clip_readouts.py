@@ -178,3 +178,25 @@ def test_build_up(trace_of):
     first = [fr.appear(l, fr.n_build0 + fr.n_build // 3) for l in range(fr.L + 1)]
     assert first[0][0] > first[-1][0] and first[-1][0] == 0.0
     assert all(fr.appear(l, fr.n_build0 + fr.n_build) == (1.0, 1.0) for l in range(fr.L + 1))
+
+
+@pytest.mark.parametrize("q", range(2, 9))
+def test_truncation_layout_for_every_q(q):
+    """Q = 2..8: every label in the frame, the readout rows apart and above the chart, the legend below it."""
+    torch.set_num_threads(1)
+    mod = experiments.get("truncation-speed")
+    tr = mod.run(mod.Config(q=q, n_per_class=6, lr=0.01, steps=10, snapshots=3))[0]
+    fr = SCENES["truncation-speed"].frames_class()(tr, fps=10, duration=1.0)
+    f = fr.frame(fr.n_frames - 1)
+    labels = {lab.name: lab for lab in [*fr.static().labels, *f.labels]}
+    for lab in labels.values():
+        assert 0.05 <= lab.y - lab.size / 2 and lab.y + lab.size / 2 <= 8.95, (q, lab.name, lab.y)
+    rows = sorted((lab.y for n, lab in labels.items() if n.startswith(("count_label", "rate_label"))), reverse=True)
+    assert all(a - b >= 1.3 * TEXT_MIN for a, b in zip(rows, rows[1:], strict=False)), (q, rows)
+    assert rows[-1] - TEXT_MIN > labels["plot_title"].y, q
+    assert all(labels[f"legend{l}"].y < fr.plot.y - 0.5 for l in range(fr.L)), q
+    for p in f.points:
+        inside = np.zeros(len(p.xy), bool)
+        for v in fr.views:
+            inside |= v.contains(p.xy)
+        assert inside.all(), (q, p.name)

@@ -196,8 +196,9 @@ def camera_basis(azimuth: float, elevation: float) -> np.ndarray:
     return np.array([[-sa, ca, 0.0], [-ca * se, -sa * se, ce]])
 
 
-def panel_grid(n: int, area: Rect, gap: float = 0.25) -> list[Rect]:
-    rows = 1 if n <= 2 else 2
+def panel_grid(n: int, area: Rect, gap: float = 0.25, rows: int | None = None) -> list[Rect]:
+    """``n`` square panels in ``area``, row by row: one row for up to 2 panels, else two (or ``rows``)."""
+    rows = rows or (1 if n <= 2 else 2)
     cols = int(np.ceil(n / rows))
     w = (area.w - gap * (cols - 1)) / cols
     h = (area.h - gap * (rows - 1)) / rows

@@ -159,7 +159,8 @@ class LocalMinimaFrames(TruncationFrames):
         if self.P <= 8:  # room for every pattern's name; otherwise only the current one is named (draw_readout)
             for p in range(self.P):
                 pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
-                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, TEXT_MIN, th["muted"], "center"))
+                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, TEXT_MIN, th["muted"],
+                                      "center"))
         return f
 
     def _chart_x(self, p: int) -> float:

@@ -166,10 +166,11 @@ class TruncationFrames:
 
         # layout: panels (title strip + view), one fixed camera per panel framed to its data and base points
         self.title_y = 8.55
-        self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6))
+        self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6), rows=3 if self.L + 1 > 6 else None)
         self.views = [view_rect(p) for p in self.panels]
         self.cams = [self._frame_camera(l) for l in range(self.L + 1)]
-        self.plot = Rect(11.3, 1.45, 4.3, 2.75)
+        legend_rows = (self.L + 2) // 3                       # three entries a row, under the chart's x axis
+        self.plot = Rect(11.3, 1.13 + 0.32 * legend_rows, 4.3, 3.07 - 0.32 * legend_rows)
         self.point_r = 0.028 * (self.panels[0].w / 3.7) ** 0.5
         self.plot_ymax = nice_ceil(1.08 * max(1, int(self.counts.max())))  # headroom: a full count stays visible
         self.step_max = max(1, int(self.steps[-1]))
@@ -347,10 +348,10 @@ class TruncationFrames:
             f.labels.append(Label(f"plot_x{k}", float(self.step_x(v, pl)), pl.y - 0.24, tick_text(v), TEXT_MIN,
                                   th["muted"], "center"))
         f.labels.append(Label("plot_xl", pl.cx, pl.y - 0.56, "training step", TEXT_MIN, th["muted"], "center"))
-        # legend: a swatch and "layer l" per layer (in its class's colour), four to a row
+        # legend: a swatch and "layer l" per layer (in its class's colour), three to a row
         segs, cols = [], []
         for l in range(self.L):
-            r, c = divmod(l, 4)
+            r, c = divmod(l, 3)
             x, y = pl.x - 0.55 + 1.45 * c, pl.y - 0.95 - 0.32 * r
             segs.append([[x, y], [x + 0.28, y]])
             j = int(self.layer_class[l])
@@ -375,7 +376,9 @@ class TruncationFrames:
             a, _ = self.appear(l, i)
             segs.append(p.border())
             cols += [mix(th["panel"], th["bg"], 1 - a)] * 4
-            name = "input $X$" if l == 0 else f"layer {l}: $T_{{{l}}}(X)$"
+            wide = p.w >= 2.9           # room for "layer l: T_l(X)"
+            name = ("input $X$" if wide else "$X$") if l == 0 else (
+                f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$")
             color = th["fg"] if l == 0 else self.layer_color(l - 1, sn)
             f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, name, 0.22, mix(color, th["bg"], 1 - a),
                                   "left", "center", alpha=1.0 if a > 0 else 0.0))
@@ -512,13 +515,13 @@ class TruncationFrames:
     def step_loss_counts(self, f: Frame, step: float, loss: float, sn: int, x: float, y: float, first: float,
                          row: float, size: float, u: float | None = None) -> None:
         """Readout at ``(x, y)``: the step, the loss, then per layer the points of its class collapsed (snapshot
-        ``sn``) and, where known, the contraction rate around ``u`` (two lines a layer for up to 4 layers, one
+        ``sn``) and, where known, the contraction rate around ``u`` (two lines a layer for up to 3 layers, one
         beyond), the first ``first`` below ``y``; text height ``size``."""
         th = self.theme
         f.labels.append(Label("step", x, y, f"step {int(round(step))} / {self.step_max}", 0.26, th["fg"]))
         f.labels.append(Label("loss", x, y - 0.45, f"loss {tex_sci(loss)}", 0.26, th["fg"]))
-        two = self.rates is not None and self.L <= 4
-        pitch = 0.68 if two else max(0.28, min(row, 3.0 / max(self.L, 1)))
+        two = self.rates is not None and self.L <= 3
+        pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
         sz = size if self.L <= 4 else TEXT_MIN
         for l in range(self.L):
             yl = y - first - pitch * l
