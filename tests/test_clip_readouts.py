@@ -200,3 +200,13 @@ def test_truncation_layout_for_every_q(q):
         for v in fr.views:
             inside |= v.contains(p.xy)
         assert inside.all(), (q, p.name)
+
+
+@pytest.mark.parametrize("scene", list(TINY))
+def test_point_groups_keep_their_kind(trace_of, scene):
+    """A named Points group is a ring group in every frame or in none (renderers create it once, on first use)."""
+    fr = model(trace_of, scene)
+    kind: dict[str, bool] = {}
+    for i in range(0, fr.n_frames, 3):
+        for p in fr.frame(i).points:
+            assert kind.setdefault(p.name, p.ring) == p.ring, (scene, i, p.name)

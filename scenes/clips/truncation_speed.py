@@ -427,7 +427,8 @@ class TruncationFrames:
             a, grow = self.appear(l, i)
             if a <= 0:
                 if l >= 1:
-                    f.points.append(Points(f"base{l}", np.zeros((0, 2)), np.zeros(0, int), self.point_r))
+                    f.points.append(Points(f"base{l}", np.zeros((0, 2)), np.zeros(0, int), self.point_r,
+                                           ring=True))
                     f.labels.append(Label(f"badge{l}", view.cx, view.cy, "", TEXT_MIN, th["fg"], alpha=0.0))
                 continue
             # coordinate axes from the origin (input space) or the data mean (PCA), when it is in view
