@@ -87,11 +87,11 @@ SCENES: dict[str, SceneSpec] = {
         "A geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric), layer by layer: each "
         "layer's cone appears and the truncation T_{l-1} -> T_l collapses its class onto the base point."),
     "local-minima": SceneSpec(
-        "local-minima", "local-minima", "scenes.clips.landscape:LocalMinimaFrames",
+        "local-minima", "local-minima", "scenes.clips.local_minima:LocalMinimaFrames",
         "A tour of the 2^Q - 1 toggle points of the clustered construction (which layers collapse which class) and "
         "the global minimum: layer panels, loss and gradient readout, where L-BFGS takes each, loss chart."),
     "perturbation": SceneSpec(
-        "perturbation", "perturbation", "scenes.clips.landscape:PerturbationFrames",
+        "perturbation", "perturbation", "scenes.clips.perturbation:PerturbationFrames",
         "A perturbed zero-loss construction (--set lam=0.1 --set trial=0) retrained by SGD: the cones moving back "
         "(or not) toward the construction's base points, loss and collapsed-count curves, the outcome."),
 }

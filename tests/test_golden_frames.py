@@ -23,7 +23,7 @@ from geomdl.experiments import truncation_speed as ts
 from scenes.render import make_frames, manim_available
 
 CONFIG = dict(q=3, n_per_class=30, lr=0.01, steps=60, snapshots=7)   # a fixed step: the goldens test drawing
-FRAMES = (0, 40, 59)       # title card; the start, held after the card; late training (of 84 frames at 15 fps)
+FRAMES = (0, 50, 72)       # title card; the panels building up after the card; late training (of 99 frames at 15 fps)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from geomdl.experiments import perturbation as pt
 from geomdl.io.trace import load
 from geomdl.math import constructions, geometries, landscape
 from geomdl.nn.training import TrainConfig
-from scenes.clips.landscape import LocalMinimaFrames, PerturbationFrames, keyframe_positions
+from scenes.clips.local_minima import LocalMinimaFrames, keyframe_positions
+from scenes.clips.perturbation import PerturbationFrames
 from scenes.render import make_frames
 
 N_PER = 20

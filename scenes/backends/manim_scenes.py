@@ -488,6 +488,10 @@ class FrameScene(Scene):
                 mob = PMobject(stroke_width=2 * r_px)
             self._pt_groups[pts.name] = mob
             parent.add(mob)
+        elif mob.stroke_width != 2 * r_px:   # a group's radius may change from frame to frame
+            mob.stroke_width = 2 * r_px
+            if pts.ring:
+                mob.ring_px = max(0.8, RING_FRACTION * r_px)
         xy = np.asarray(pts.xy, dtype=float).reshape(-1, 2)
         ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
         mob.points = to_manim(xy[ok])

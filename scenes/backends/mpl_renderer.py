@@ -144,6 +144,9 @@ class MplFrameDrawer:
                                           mec=th["collapsed"] if pts.ring else "none",
                                           mew=edge)
                     self._new(name, art)
+                elif art.get_markersize() != diameter:   # a group's radius may change from frame to frame
+                    art.set_markersize(diameter)
+                    art.set_markeredgewidth(edge)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
         if f.card or f.cover > 0 or "cover" in self.artists:
             cover = self.artists.get("cover")

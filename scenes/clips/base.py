@@ -196,8 +196,9 @@ def camera_basis(azimuth: float, elevation: float) -> np.ndarray:
     return np.array([[-sa, ca, 0.0], [-ca * se, -sa * se, ce]])
 
 
-def panel_grid(n: int, area: Rect, gap: float = 0.25) -> list[Rect]:
-    rows = 1 if n <= 2 else 2
+def panel_grid(n: int, area: Rect, gap: float = 0.25, rows: int | None = None) -> list[Rect]:
+    """``n`` square panels in ``area``, row by row: one row for up to 2 panels, else two (or ``rows``)."""
+    rows = rows or (1 if n <= 2 else 2)
     cols = int(np.ceil(n / rows))
     w = (area.w - gap * (cols - 1)) / cols
     h = (area.h - gap * (rows - 1)) / rows
@@ -280,3 +281,94 @@ def _clip_to(panel: Rect, p: np.ndarray, e: np.ndarray) -> np.ndarray:
         elif d[k] < 0:
             t = min(t, (lo - p[k]) / d[k])
     return p + max(t, 0.0) * d
+
+
+# -- shared by the clips' panels and readouts (talk-grade: typeset math, readable sizes, build-up) ------------
+TEXT_MIN = 0.19   # smallest text height: font size = height / 0.72 figure units = 14 px at 480p (9 units = 480 px)
+
+
+def mix(color: str, other: str, t: float) -> str:
+    """Hex colour ``(1 - t) color + t other`` (``t`` clipped to [0, 1]): fades without an alpha channel."""
+    a = np.array([int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)], dtype=float)
+    b = np.array([int(other.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)], dtype=float)
+    t = float(np.clip(t, 0.0, 1.0))
+    c = np.rint((1 - t) * a + t * b).astype(int)
+    return "#" + "".join(f"{v:02X}" for v in c)
+
+
+def tex_sci(v: float, digits: int = 2) -> str:
+    """``v`` in typeset scientific notation, e.g. ``$8.73 \\times 10^{-4}$`` (mathtext; plain text for inf/nan)."""
+    if not np.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "$0$"
+    e = int(np.floor(np.log10(abs(v))))
+    m = v / 10.0**e
+    if round(abs(m), digits) >= 10:
+        m, e = m / 10, e + 1
+    return f"${m:.{digits}f} \\times 10^{{{e}}}$"
+
+
+def tex_pow10(e: int) -> str:
+    return f"$10^{{{int(e)}}}$"
+
+
+def class_name(j: int) -> str:
+    """A class as a reader numbers it: ``labels`` value ``j`` (0-based) is class ``j + 1`` of the math."""
+    return f"class {int(j) + 1}"
+
+
+def view_rect(panel: Rect, title_h: float = 0.42, inset: float = 0.05) -> Rect:
+    """The drawing area of a panel: the panel less a title strip of ``title_h`` at its top (titles sit there,
+    so nothing pinned into the view can land on them) and a small ``inset``."""
+    return Rect(panel.x + inset, panel.y + inset, panel.w - 2 * inset, panel.h - title_h - 2 * inset)
+
+
+def bounding_sphere(*clouds: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centre (3,) and radius of a sphere around every finite row of ``clouds`` (arrays ``(..., 3)``): the centre
+    of their bounding box, the radius the largest distance from it (1 when there is nothing finite)."""
+    pts = np.concatenate([np.asarray(c, dtype=float).reshape(-1, 3) for c in clouds])
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) == 0:
+        return np.zeros(3), 1.0
+    c = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    r = float(np.max(np.linalg.norm(pts - c, axis=1)))
+    return c, (r if r > 0 else 1.0)
+
+
+def circle_segments(c: np.ndarray, r: float, n: int = 32) -> np.ndarray:
+    """``(n, 2, 2)`` segments of a circle of radius ``r`` about ``c`` (a ripple, a ring)."""
+    a = np.linspace(0, 2 * np.pi, n + 1)
+    p = np.c_[c[0] + r * np.cos(a), c[1] + r * np.sin(a)]
+    return np.stack([p[:-1], p[1:]], axis=1)
+
+
+def nice_ticks(hi: float, n: int = 4) -> list[float]:
+    """Round ticks ``0, d, 2d, ... <= hi`` with at most about ``n + 1`` of them (``d`` = 1, 2, 2.5 or 5 x 10^k)."""
+    if hi <= 0:
+        return [0.0]
+    raw = hi / max(n, 1)
+    mag = 10 ** np.floor(np.log10(raw))
+    d = next(m * mag for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * mag >= raw)
+    return [float(k * d) for k in range(int(np.floor(hi / d + 1e-9)) + 1)]
+
+
+def tick_text(v: float) -> str:
+    return f"{int(v)}" if float(v).is_integer() else f"{v:g}"
+
+
+def badge_radius(r0: float, n: int, full: int, grow: float = 1.6) -> float:
+    """Marker radius of a base point with ``n`` points on it: ``r0`` when empty, ``(1 + grow) r0`` at ``full``
+    (area proportional to the count)."""
+    return float(r0 * (1.0 + grow * np.sqrt(max(n, 0) / max(full, 1))))
+
+
+def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float = 0.3) -> tuple[float, float, str]:
+    """Where a count badge of about ``w x h`` goes next to a marker of radius ``r`` at ``p``: to its upper right,
+    or mirrored to the left / below when that would leave ``view``. Returns ``(x, y, ha)``."""
+    right = p[0] + r + 0.05 + w <= view.x + view.w
+    x = p[0] + r + 0.05 if right else p[0] - r - 0.05
+    y = p[1] + r + 0.02 + h / 2
+    if y + h / 2 > view.y + view.h:
+        y = p[1] - r - 0.02 - h / 2
+    return float(x), float(y), "left" if right else "right"

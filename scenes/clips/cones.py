@@ -12,9 +12,13 @@ Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
 camera (same projection as :class:`scenes.clips.truncation_speed.TruncationFrames`), and a readout on the right:
 layer ``l`` of ``L``, the phase, collapsed counts per class for every layer done so far, and the construction's
-loss. Points and base points that leave the view are pinned to the panel border. Layers wider than ``M`` draw all
-their unit normals (``edges_all``) as rays; the trace notes say the picture is approximate there, and so does the
-readout.
+loss. The camera is framed to the data, every ``T_l(X)``, the base points and the rays' ends (those within
+``FRAME_CAP`` data radii; further ones are pinned to the border of the view, with a chevron), and the panel's
+title sits above the view, so nothing is pinned onto it. Each base point grows with the points sitting on it
+(area proportional to the count) and carries a count badge; the points a layer collapses leave a trail while they
+move onto it, and the base point ripples as they arrive. Every readable state holds >= 2.5 s. Layers wider than
+``M`` draw all their unit normals (``edges_all``) as rays; the trace notes say the picture is approximate there,
+and so does the readout.
 """
 
 from __future__ import annotations
@@ -29,14 +33,24 @@ from scenes.clips.base import (
     Rect,
     Segments,
     TitleCard,
+    _chevron,
     _clip_to,
     _unique_points,
+    badge_anchor,
+    badge_radius,
+    bounding_sphere,
     camera_basis,
+    circle_segments,
     class_color,
-    fmt_loss,
+    class_name,
+    mix,
     smoothstep,
+    tex_sci,
+    view_rect,
 )
 
+HOLD_MIN = 2.5      # seconds each readable state (a layer's result) holds, at least
+FRAME_CAP = 2.5     # the camera takes in base points and rays up to this many data radii from the data
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
 GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially linearly separable slabs",
@@ -45,11 +59,12 @@ GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially l
 
 
 class ConesFrames:
-    """Frames of the ``cones`` clip. ``duration``: seconds of the layer-by-layer animation (split evenly over the
-    layers: 30% cone, 50% truncation, 20% hold), after the title card and a 0.6 s look at the data."""
+    """Frames of the ``cones`` clip. ``duration``: seconds of the layer-by-layer animation, split evenly over the
+    layers (20% cone, 33% truncation, 47% hold), each layer given at least ``HOLD_MIN / 0.47`` seconds so that its
+    result holds >= 2.5 s; after the title card and ``hold_start`` seconds in which the panel builds up."""
 
-    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_start: float = 0.6,
-                 hold_end: float = 1.2, orbit_deg: float = 60.0, elevation_deg: float = 25.0,
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_start: float = 1.2,
+                 hold_end: float = 1.5, orbit_deg_per_s: float = 4.5, elevation_deg: float = 25.0,
                  azimuth_deg: float = 30.0, card_seconds: float = 2.0):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
@@ -65,14 +80,17 @@ class ConesFrames:
         self.loss = float(a["loss"][0])
         self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         n_card = self.card.n_frames if self.card else 0
-        per = max(3, int(round(duration * fps / max(self.L, 1))))
-        self.n_cone = max(1, int(round(0.30 * per)))
-        self.n_move = max(1, int(round(0.50 * per)))
+        per = max(3, int(round(max(duration / max(self.L, 1), HOLD_MIN / 0.47) * fps)))
+        self.n_cone = max(1, int(round(0.20 * per)))
+        self.n_move = max(1, int(round(0.33 * per)))
         self.n_hold = max(1, per - self.n_cone - self.n_move)
         self.n_layer = self.n_cone + self.n_move + self.n_hold
+        self.n_card = n_card
+        self.n_build = max(1, int(round(0.8 * hold_start * fps)))
         self.n_hold0 = n_card + int(round(hold_start * fps))
         self.n_frames = self.n_hold0 + self.L * self.n_layer + int(round(hold_end * fps))
-        self.orbit, self.elev, self.azim0 = np.deg2rad(orbit_deg), np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
+        self.elev, self.azim0 = np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
+        self.orbit = np.deg2rad(orbit_deg_per_s) * self.n_frames / self.fps     # a steady orbit
 
         # collapse state of the one snapshot
         k = a["k_trunc"][0].astype(np.int64)                                  # (L, N)
@@ -97,13 +115,19 @@ class ConesFrames:
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         ok = np.isfinite(n) & (n > 1e-12)
         self.E3 = np.where(ok, E3 / np.where(ok, n, 1.0), np.nan)
-        # view: centred on the data, scale from the data and the base points (capped: far base points are pinned)
-        self.centre = self.X3.mean(axis=0)
-        rx = float(np.max(np.linalg.norm(self.X3 - self.centre, axis=1))) or 1.0
-        rp = float(np.max(np.linalg.norm(self.P3 - self.centre, axis=1))) if self.L else 0.0
-        self.radius = 1.1 * max(rx, min(rp, 1.8 * rx))
-        self.ray_len = 0.55 * self.radius
+        # camera framed to the data, every T_l(X), the base points and the rays' ends (those within FRAME_CAP
+        # data radii of the data: further ones are pinned to the view's border, with a chevron)
+        c0, rx = bounding_sphere(self.T3)
+        self.ray_len = 0.5 * rx
+        cand = [self.P3.reshape(-1, 3)] + [(self.P3[ll] + self.ray_len * self.E3[ll]).reshape(-1, 3)
+                                            for ll in range(self.L)]
+        cand = np.concatenate(cand)
+        cand = cand[np.isfinite(cand).all(axis=1)]
+        near = cand[np.linalg.norm(cand - c0, axis=1) <= FRAME_CAP * rx]
+        self.centre, r = bounding_sphere(self.T3, near)
+        self.radius = 1.04 * r
         self.panel = Rect(0.3, 0.3, 8.1, 8.1)
+        self.view = view_rect(self.panel, 0.45)
         self.point_r = 0.045
         self.rx = 9.0                                                            # readout left edge
 
@@ -115,13 +139,13 @@ class ConesFrames:
         widths = meta.get("widths", [])
         lines = [
             "Zero-loss construction: cones layer by layer",
-            f"{GEOMETRY_NAMES.get(g, g)}: Q = {meta['Q']} classes, {N} points in R^{meta['M']}",
+            f"{GEOMETRY_NAMES.get(g, g)}: $Q = {meta['Q']}$ classes, {N} points in $\\mathbb{{R}}^{{{meta['M']}}}$",
             f"{meta.get('construction', '?')}: hidden widths {', '.join(str(w) for w in widths)}",
-            f"loss {fmt_loss(float(meta.get('construction_loss', trace.arrays['loss'][0])))} (MSE), seed "
+            f"loss {tex_sci(float(meta.get('construction_loss', trace.arrays['loss'][0])))} (MSE), seed "
             f"{meta.get('seed', '?')}, geomdl {meta.get('versions', {}).get('geomdl', '')}",
         ]
         if not meta.get("square", True):
-            lines.append("layers wider than M: approximate picture (see the trace notes)")
+            lines.append("layers wider than $M$: approximate picture (see the trace notes)")
         return lines
 
     # -- geometry ---------------------------------------------------------------------------------
@@ -130,11 +154,12 @@ class ConesFrames:
 
     def _screen(self, P3: np.ndarray, az: float) -> np.ndarray:
         B = camera_basis(az, self.elev)
-        s = 0.45 * self.panel.w / self.radius
-        return (P3 - self.centre) @ B.T * s + np.array([self.panel.cx, self.panel.cy])
+        v = self.view
+        s = 0.48 * min(v.w, v.h) / self.radius
+        return (P3 - self.centre) @ B.T * s + np.array([v.cx, v.cy])
 
     def _pin(self, xy: np.ndarray, inset: float = 0.06) -> np.ndarray:
-        p = self.panel
+        p = self.view
         c = np.array([p.cx, p.cy])
         d = xy - c
         half = np.array([p.w / 2 - inset, p.h / 2 - inset])
@@ -163,6 +188,10 @@ class ConesFrames:
         c = self.layer_class[l]
         return class_color(c) if c >= 0 else self.theme["muted"]
 
+    def build(self, i: int) -> float:
+        """Opacity of the panel as it builds up after the title card (0..1)."""
+        return float(smoothstep((i - self.n_card) / self.n_build))
+
     # -- frames -------------------------------------------------------------------------------------
     def static(self) -> Frame:
         th, f = self.theme, Frame()
@@ -170,16 +199,13 @@ class ConesFrames:
         g = meta.get("geometry", "?")
         f.labels.append(Label("title", 0.35, 8.62, f"Cones of the zero-loss construction  ·  {SHORT_NAMES.get(g, g)}",
                               0.30, th["fg"], "left", "center"))
-        f.segments.append(Segments("frames", self.panel.border(), [th["panel"]] * 4, 0.012))
-        proj = "input space" if self.M == 3 else f"PCA of R^{self.M}"
-        f.labels.append(Label("panel", self.panel.x + 0.12, self.panel.y + self.panel.h - 0.25, proj, 0.22,
-                              th["muted"]))
-        f.labels.append(Label("loss", self.rx, 1.2, f"construction loss {fmt_loss(self.loss)}", 0.26, th["fg"]))
-        note = "exact truncation picture" if meta.get("square", True) else "layers wider than M: approximate picture"
+        f.labels.append(Label("loss", self.rx, 1.2, f"construction loss {tex_sci(self.loss)}", 0.26, th["fg"]))
+        note = ("exact truncation picture" if meta.get("square", True)
+                else "layers wider than $M$: approximate picture")
         f.labels.append(Label("note", self.rx, 0.7, note, 0.2, th["muted"]))
         f.labels.append(Label("table_title", self.rx, 5.55, "collapsed points per class", 0.24, th["fg"]))
         for j in range(self.Q):
-            f.labels.append(Label(f"class_head{j}", self.rx + 1.6 + 1.45 * j, 5.1, f"class {j}", 0.22,
+            f.labels.append(Label(f"class_head{j}", self.rx + 1.6 + 1.45 * j, 5.1, class_name(j), 0.22,
                                   class_color(j), "left"))
         return f
 
@@ -188,6 +214,12 @@ class ConesFrames:
         l, phase, t = self.state(i)
         az = self.azimuth(i)
         e = float(smoothstep(t))
+        b = self.build(i)
+        # the panel: border and title, faded in after the card
+        proj = "input space $\\mathbb{R}^3$" if self.M == 3 else f"PCA of $\\mathbb{{R}}^{{{self.M}}}$"
+        f.segments.append(Segments("frames", self.panel.border(), [mix(th["panel"], th["bg"], 1 - b)] * 4, 0.012))
+        f.labels.append(Label("panel", self.panel.x + 0.15, self.panel.y + self.panel.h - 0.24, proj, 0.22,
+                              mix(th["muted"], th["bg"], 1 - b), alpha=1.0 if b > 0 else 0.0))
         # data positions
         if l < 0:
             P = self.T3[0]
@@ -202,58 +234,88 @@ class ConesFrames:
         if done > 0:
             ring = self.collapsed[:done].any(axis=0)
         xy = self._pin(self._screen(P, az))
-        ok = np.isfinite(xy).all(axis=1)
+        ok = np.isfinite(xy).all(axis=1) & (b >= 0.35)
 
-        # axes from the origin of the view's coordinates
+        # axes from the origin of the view's coordinates (grow with the build-up)
         segs, seg_c = [], []
         o3 = self._to3(np.zeros((1, self.M)))[0] if self.M == 3 else self.centre
         a0 = self._screen(o3[None], az)[0]
         for end in self._screen(o3 + 0.6 * self.radius * np.eye(3), az):
-            if self.panel.contains(a0[None])[0]:
-                segs.append([a0, _clip_to(self.panel, a0, end)])
+            if self.view.contains(a0[None])[0] and b > 0:
+                segs.append([a0, _clip_to(self.view, a0, a0 + b * (end - a0))])
                 seg_c.append(th["panel"])
         f.segments.append(Segments("axes", np.array(segs).reshape(-1, 2, 2), seg_c, 0.016))
 
-        # cones: past (faint) and current (growing rays)
-        past, past_c, now, now_c, base_xy, base_c = [], [], [], [], [], []
-        for ll in range(max(l + 1, 0)):
+        # cones: past (faint) and current (growing rays); base points sized by the points on them, with badges
+        past, past_c, now, now_c = [], [], [], []
+        ripples, ripple_c, trails, trail_c = [], [], [], []
+        for ll in range(self.L):
+            shown = ll <= l
             grow = e if (ll == l and phase == "cone") else 1.0
             p = self._screen(self.P3[ll][None], az)[0]
-            inside = bool(self.panel.contains(p[None])[0])
+            inside = bool(self.view.contains(p[None])[0])
             c = self.layer_color(ll)
-            if inside:
+            cc = self.layer_class[ll]
+            n_on = int(self.collapsed[ll].sum()) if ll < done else 0
+            if ll == l and phase == "move":
+                n_on = int(round(e * self.collapsed[ll].sum()))
+            r_base = badge_radius(2.2 * self.point_r, n_on, int(self.class_sizes[cc]) if cc >= 0 else self.N)
+            q = p if inside else self._pin(p[None], inset=r_base + 0.2)[0]
+            if shown and inside:
                 dirs = self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]
                 length = self.ray_len * (0.6 if len(dirs) > self.M else 1.0)   # wide layers: many rays
                 for end in self._screen(self.P3[ll] + grow * length * dirs, az):
-                    (now if ll == l else past).append([p, _clip_to(self.panel, p, end)])
+                    (now if ll == l else past).append([p, _clip_to(self.view, p, end)])
                     (now_c if ll == l else past_c).append(c)
-            base_xy.append(self._pin(p[None], inset=0.15)[0])
-            base_c.append(self.layer_class[ll] if self.layer_class[ll] >= 0 else 7)
+            elif shown:   # pinned: a chevron points to where the base point really is
+                for u0, u1 in _chevron(q, p - q, 0.1, r_base + 0.06):
+                    now.append([u0, u1])
+                    now_c.append(c)
+            f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
+                                   np.array([cc if cc >= 0 else 7] if shown else [], dtype=int),
+                                   r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True))
+            bx, by, ha = badge_anchor(q, self.view, r_base)
+            f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
+                                  alpha=1.0 if shown and n_on > 0 else 0.0))
+            if ll == l and phase == "move":
+                mv = np.flatnonzero(self.collapsed[ll] & ok)
+                start = self._pin(self._screen(self.T3[ll][mv], az))
+                for p0, p1, k in zip(start, xy[mv], self.labels[mv], strict=True):
+                    if np.linalg.norm(p1 - p0) > 1e-3:
+                        trails.append([p0, p1])
+                        trail_c.append(mix(class_color(int(k)), th["bg"], 0.45))
+                if e > 0.5:   # a ripple as they arrive: an expanding, fading ring
+                    ph = (e - 0.5) / 0.5
+                    ripples.append(circle_segments(q, r_base * (1.15 + 1.2 * ph)))
+                    ripple_c += [mix(c, th["bg"], ph)] * len(ripples[-1])
         f.segments.append(Segments("cones_past", np.array(past).reshape(-1, 2, 2), past_c, 0.014, alpha=0.35))
         f.segments.append(Segments("cone_now", np.array(now).reshape(-1, 2, 2), now_c, 0.03))
+        f.segments.append(Segments("trails", np.array(trails).reshape(-1, 2, 2), trail_c, 0.012))
+        f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
+                                   ripple_c, 0.03))
 
         f.points.append(Points("points", *_unique_points(xy[ok & ~ring], self.labels[ok & ~ring]), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(xy[ok & ring], self.labels[ok & ring]),
                                self.point_r * 1.15, ring=True))
-        f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
-                               self.point_r * 2.6, ring=True))
 
         # readout
         if l < 0:
-            head, sub = f"layer 0 of {self.L}", "the data X"
+            head, sub = f"layer 0 of {self.L}", "the data $X$"
         elif phase == "end":
             head, sub = f"layer {self.L} of {self.L}", "done: every class sits on a base point" \
                 if self.collapsed.any(axis=0).all() else "done"
         else:
             head = f"layer {l + 1} of {self.L}"
             cc = self.layer_class[l]
-            what = f"class {cc} ({int(self.counts[l, cc])} pts)" if cc >= 0 else "nothing"
-            sub = {"cone": f"cone of layer {l + 1} appears", "move": f"T{l} -> T{l + 1}: collapses {what}",
-                   "hold": f"T{l + 1}(X): {what} on the base point"}[phase]
+            what = (f"{int(self.counts[l, cc])} / {int(self.class_sizes[cc])} of {class_name(cc)}" if cc >= 0
+                    else "nothing")
+            sub = {"cone": f"the cone of layer {l + 1} appears",
+                   "move": f"$T_{{{l}}} \\to T_{{{l + 1}}}$: collapses {what}",
+                   "hold": f"$T_{{{l + 1}}}(X)$: {what} on $p_{{{l + 1}}}$"}[phase]
         f.labels.append(Label("layer", self.rx, 7.75, head, 0.36, th["fg"]))
         f.labels.append(Label("phase", self.rx, 7.15, sub, 0.24, th["fg"]))
         f.labels.append(Label("width", self.rx, 6.6, f"width {self.widths[max(l, 0)]}" if l >= 0 else
-                              f"input dimension {self.M}", 0.22, th["muted"]))
+                              f"input dimension $M = {self.M}$", 0.22, th["muted"]))
         y0 = 4.6
         for ll in range(self.L):
             y = y0 - 0.48 * ll

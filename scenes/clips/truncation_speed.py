@@ -5,11 +5,26 @@ own coordinates and draws the returned primitives; it computes nothing about the
 keeps Manim and matplotlib at parity (same trace in, same content out).
 
 Layout: a grid of 3D panels on the left (input data ``X``, then ``T_l(X)`` for every hidden layer ``l``), a
-readout (title, step, loss, collapsed counts) and a live plot of the collapsed count per layer on the right.
+readout (title, step, loss, per layer the points of its class on its base point and the contraction rate) and a
+live chart of the points on each base point (log scale by default: is the collapse exponential?) on the right.
 
 Projection: for ``M = 3`` the panels show input space itself; for ``M > 3`` the trace's PCA (fitted once on
 ``X``) maps every snapshot and layer to ``R^3``. A slow orbit (azimuth turning, fixed elevation) is applied
-with an orthographic camera. The scale is fixed from ``X`` and the base points so frames are comparable.
+with an orthographic camera. Each panel's camera is fixed over the clip and framed to what that panel shows over
+the whole run, the data *and* the base points (capped at :data:`FRAME_CAP` times the data's own radius: a base
+point further out is pinned to the border of the panel's view, with a chevron pointing to it). Panel titles sit
+in a strip above the view, so nothing is pinned onto them.
+
+The collapse made visible: each base point's marker grows with the number of points sitting on it (area
+proportional to the count) and carries a count badge; points that arrive on a base point are drawn with a
+trail from where they were :attr:`TruncationFrames.trail_seconds` of clip time ago, and the base point
+ripples while points arrive. After the title card the panels appear one after the other and their cones'
+rays grow (a build-up both renderers draw, since it is in the frame model).
+
+Contraction rate (``geomdl.math.contraction``, T. Chen, arXiv 2501.07400): for each layer and the class it
+collapses, ``lambda = -d/dt log s`` with ``s`` the RMS distance of the class's not-yet-collapsed points from
+the base point and ``t = lr x step`` the gradient-flow time, estimated from the trace's ``truncated`` and
+``base_points`` arrays between snapshots and averaged over the trail window; shown where it is defined.
 
 Between snapshots, positions are interpolated linearly (smooth motion); collapse flags and counts are taken
 from the nearest snapshot.
@@ -19,7 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from geomdl.errors import GeomdlError
+from geomdl.math.contraction import contraction_rates
 from scenes.clips.base import (
+    TEXT_MIN,
     THEMES,
     Frame,
     Label,
@@ -31,13 +49,26 @@ from scenes.clips.base import (
     _chevron,
     _clip_to,
     _unique_points,
+    badge_anchor,
+    badge_radius,
+    bounding_sphere,
     camera_basis,
+    circle_segments,
     class_color,
+    class_name,
     clip_timeline,
-    fmt_loss,
+    mix,
     nice_ceil,
+    nice_ticks,
     panel_grid,
+    smoothstep,
+    tex_sci,
+    tick_text,
+    view_rect,
 )
+
+FRAME_CAP = 2.5        # a panel's camera takes in base points up to this many data radii from the data
+COUNT_SCALES = ("log", "linear")
 
 
 def meta_lr(meta: dict) -> str:
@@ -53,39 +84,69 @@ def _lr_text(meta: dict) -> str:
             if auto else f"lr {meta_lr(meta)}")
 
 
+def counts_by_class(collapsed: np.ndarray, labels: np.ndarray, Q: int) -> np.ndarray:
+    """Collapsed points per class: ``collapsed: (S, L, N)`` bool, ``labels: (N,)`` in ``0..Q-1`` ->
+    ``(S, L, Q)`` int counts."""
+    onehot = np.eye(Q, dtype=np.int64)[np.asarray(labels, dtype=np.int64)]        # (N, Q)
+    return np.einsum("sln,nq->slq", collapsed.astype(np.int64), onehot)
+
+
+def _cat(xy: list[np.ndarray], color: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated point groups ``(n, 2)``, ``(n,)`` (empty arrays for no groups)."""
+    if not xy:
+        return np.zeros((0, 2)), np.zeros(0, np.int64)
+    return np.concatenate(xy), np.concatenate(color)
+
+
 class TruncationFrames:
     """Frames of the truncation clip for one trace.
 
     ``fps`` and ``duration`` (seconds of animated training) fix the frame count; ``hold_start`` and
-    ``hold_end`` seconds show the first and last snapshot still (the camera keeps orbiting).
+    ``hold_end`` seconds show the first and last snapshot still (the camera keeps orbiting; the panels build up
+    during the first ``build_seconds``). ``count_scale``: ``log`` (default) or ``linear`` y axis of the chart.
     """
 
-    def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 0.6,
+    show_rates = True          # the contraction-rate readout (subclasses whose snapshots are no time series: off)
+    trail_seconds = 0.6
+
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 1.6,
                  hold_end: float = 1.4, theme: str = "light", orbit_deg: float = 50.0,
-                 elevation_deg: float = 30.0, azimuth_deg: float = 20.0, card_seconds: float = 2.0):
+                 elevation_deg: float = 30.0, azimuth_deg: float = 20.0, card_seconds: float = 2.0,
+                 build_seconds: float = 1.4, count_scale: str = "log"):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
+        if count_scale not in COUNT_SCALES:
+            raise ValueError(f"unknown count_scale {count_scale!r}; known: {', '.join(COUNT_SCALES)}")
         self.tr = trace
         self.fps = int(fps)
         self.theme = THEMES[theme]
+        self.count_scale = count_scale
         self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, self.card.n_frames if self.card else 0)
+        self.n_build0 = self.card.n_frames if self.card else 0
+        self.n_build = max(1, int(round(build_seconds * self.fps)))
         self.orbit = np.deg2rad(orbit_deg)
         self.elev = np.deg2rad(elevation_deg)
         self.azim0 = np.deg2rad(azimuth_deg)
 
         a = trace.arrays
-        self.labels = a["labels"]
+        self.labels = np.asarray(a["labels"]).astype(np.int64)
         self.steps = a["steps"]
         self.loss = a["loss"]
         self.S, self.L = a["truncated"].shape[:2]
         self.N, self.M = a["X"].shape
+        self.Q = int(trace.meta.get("Q", int(self.labels.max()) + 1))
         widths = trace.meta.get("widths") or [self.M] * self.L
         self.widths = np.array(widths[: self.L])
-        # collapsed flags (S, L, N) and counts per layer (S, L)
+        # collapsed flags (S, L, N), counts per layer (S, L) and per layer and class (S, L, Q)
         self.collapsed = a["k_trunc"].astype(np.int64) == self.widths[None, :, None]
         self.counts = self.collapsed.sum(axis=2)
+        self.class_counts = counts_by_class(self.collapsed, self.labels, self.Q)
+        self.class_sizes = np.bincount(self.labels, minlength=self.Q)
+        # the class each layer collapses: the one with the most collapsed points there over the run (-1: none)
+        tot = self.class_counts.sum(axis=0)                                     # (L, Q)
+        self.layer_class = np.where(tot.max(axis=1) > 0, tot.argmax(axis=1), -1)
         # 3D coordinates: raw input space for M == 3, the stored PCA otherwise (M < 3 is zero-padded)
         if self.M == 3:
             self.mean, self.comps = a["X"].mean(axis=0), np.eye(3)
@@ -100,18 +161,21 @@ class TruncationFrames:
         E3 = E @ self.comps.T                                # directions: no centring
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         self.E3 = np.where(n > 0, E3 / np.maximum(n, 1e-300), 0.0)
-        # fixed scale from the input data (base points and truncated data that leave the view are pinned
-        # to the panel border, see _pin)
-        self.radius = 1.1 * float(np.max(np.linalg.norm(self.X3, axis=1))) or 1.0
+        self.radius = 1.1 * float(np.max(np.linalg.norm(self.X3, axis=1))) or 1.0    # the data's scale
         self.origin3 = self._to3(np.zeros((1, self.M)))[0] if self.M == 3 else np.zeros(3)
 
-        # layout
+        # layout: panels (title strip + view), one fixed camera per panel framed to its data and base points
         self.title_y = 8.55
-        self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6))
-        self.plot = Rect(11.3, 0.95, 4.3, 3.6)
+        self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6), rows=3 if self.L + 1 > 6 else None)
+        self.views = [view_rect(p) for p in self.panels]
+        self.cams = [self._frame_camera(l) for l in range(self.L + 1)]
+        legend_rows = (self.L + 2) // 3                       # three entries a row, under the chart's x axis
+        self.plot = Rect(11.3, 1.13 + 0.32 * legend_rows, 4.3, 3.07 - 0.32 * legend_rows)
         self.point_r = 0.028 * (self.panels[0].w / 3.7) ** 0.5
         self.plot_ymax = nice_ceil(1.08 * max(1, int(self.counts.max())))  # headroom: a full count stays visible
         self.step_max = max(1, int(self.steps[-1]))
+        self.rate_unit = "t"
+        self.rates = self._rates() if self.show_rates else None
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -121,13 +185,15 @@ class TruncationFrames:
         fr = cfg.get("start_fractions", [])
         lines = [
             "Speed of truncation during training",
-            f"Q = {meta['Q']} clustered classes in R^{meta['M']}, {N} points "
+            f"$Q = {meta['Q']}$ clustered classes in $\\mathbb{{R}}^{{{meta['M']}}}$, {N} points "
             f"({cfg.get('cluster_kind', 'ball')}s of radius {cfg.get('radius', '?')})",
             f"ReLU network, {len(meta.get('widths', []))} hidden layers of width {meta['M']}, started from the "
             f"zero-loss construction",
-            "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of its class collapsed" if fr else "",
+            "layer 1 starts with " + ", ".join(f"{f:g}" for f in fr) + " of class 1 collapsed" if fr else "",
             f"{str(cfg.get('optimizer', '?')).upper()}, {_lr_text(meta)}, {str(meta.get('loss', '?')).upper()}, "
             f"{meta.get('steps', cfg.get('steps', '?'))} steps, seed {meta.get('seed', '?')}, {cfg.get('dtype', '')}",
+            "$\\lambda$: contraction rate, the spread of a class's points not yet collapsed "
+            "$\\propto e^{-\\lambda t}$, $t = \\mathrm{lr} \\times \\mathrm{step}$",
             f"stopped: {meta.get('stop_reason', '?')}   ·   geomdl {meta.get('versions', {}).get('geomdl', '')}",
         ]
         return [ln for ln in lines if ln]
@@ -136,11 +202,30 @@ class TruncationFrames:
     def _to3(self, P: np.ndarray) -> np.ndarray:
         return (P - self.mean) @ self.comps.T
 
-    def _screen(self, P3: np.ndarray, panel: Rect, azim: float) -> np.ndarray:
+    def _frame_camera(self, l: int) -> tuple[np.ndarray, float]:
+        """Centre (3,) and radius of panel ``l``'s fixed camera: a sphere around what the panel shows over the
+        run (``X``; or every snapshot of ``T_l(X)`` and of the base point ``p_l``); points and base points further
+        than :data:`FRAME_CAP` data radii out are left out of the framing (they are pinned)."""
+        if l == 0:
+            return bounding_sphere(self.X3)
+        data = self.T3[:, l - 1].reshape(-1, 3)
+        data = data[np.linalg.norm(data, axis=1) <= FRAME_CAP * self.radius]   # outliers are pinned, not framed
+        c, r = bounding_sphere(data)
+        r = max(r, 0.25 * self.radius)            # a layer that collapses everything: keep a sensible scale
+        P = self.P3[:, l - 1]
+        P = P[np.isfinite(P).all(axis=1)]
+        near = P[np.linalg.norm(P - c, axis=1) <= FRAME_CAP * r]
+        c2, r2 = bounding_sphere(data, near)
+        return c2, 1.06 * r2
+
+    def _screen(self, P3: np.ndarray, l: int, azim: float) -> np.ndarray:
+        """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view."""
         B = camera_basis(azim, self.elev)
-        s = 0.45 * panel.w / self.radius
-        xy = P3 @ B.T * s
-        return xy + np.array([panel.cx, panel.cy])
+        v = self.views[l]
+        c, r = self.cams[l]
+        s = 0.48 * min(v.w, v.h) / r
+        xy = (P3 - c) @ B.T * s
+        return xy + np.array([v.cx, v.cy])
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
@@ -154,6 +239,43 @@ class TruncationFrames:
         out[far] = c + d[far] / k[far, None]
         return out
 
+    def _rates(self) -> np.ndarray | None:
+        """Contraction rate of each layer's class per snapshot interval, ``(L, S-1)`` (NaN where undefined), in
+        units of gradient-flow time ``t = lr x step`` (of steps when the trace has no numeric lr); None when
+        the snapshots are no time series."""
+        if self.S < 2 or not np.all(np.diff(self.steps) > 0):
+            return None
+        lr = self.tr.meta.get("lr", self.tr.meta.get("config", {}).get("lr"))
+        self.rate_unit = "t" if isinstance(lr, (int, float)) and lr > 0 else "step"
+        times = self.steps.astype(float) * (float(lr) if self.rate_unit == "t" else 1.0)
+        T = np.asarray(self.tr.arrays["truncated"], dtype=float)
+        B = np.asarray(self.tr.arrays["base_points"], dtype=float)
+        out = np.full((self.L, self.S - 1), np.nan)
+        for l in range(self.L):
+            j = int(self.layer_class[l])
+            if j < 0:
+                continue
+            try:
+                out[l] = contraction_rates(times, T[:, l], B[:, l], self.collapsed[:, l], self.labels == j)["rate"]
+            except GeomdlError:
+                continue
+        return out
+
+    def rate_at(self, l: int, u: float) -> float:
+        """Layer ``l``'s contraction rate around fractional snapshot ``u``: the mean of the finite interval rates
+        over the trail window (NaN when none)."""
+        if self.rates is None:
+            return float("nan")
+        k = self.window_snapshots()
+        lo, hi = max(0, int(np.floor(u - k))), min(self.S - 1, int(np.ceil(u + k)))
+        r = self.rates[l, lo:max(hi, lo + 1)]
+        r = r[np.isfinite(r)]
+        return float(r.mean()) if len(r) else float("nan")
+
+    def window_snapshots(self) -> float:
+        """Snapshots covered by :attr:`trail_seconds` of animation."""
+        return max(1.0, self.trail_seconds * self.fps * (self.S - 1) / max(self.n_anim - 1, 1))
+
     def snapshot_position(self, i: int) -> float:
         """Fractional snapshot index ``u`` in ``[0, S-1]`` of frame ``i``."""
         j = min(max(i - self.n_hold0, 0), self.n_anim - 1)
@@ -162,44 +284,112 @@ class TruncationFrames:
     def azimuth(self, i: int) -> float:
         return self.azim0 + self.orbit * i / max(1, self.n_frames - 1)
 
+    def appear(self, l: int, i: int) -> tuple[float, float]:
+        """Build-up of panel ``l`` at frame ``i``: ``(opacity of the panel, length fraction of its rays)``;
+        the panels appear one after the other over the first :attr:`n_build` frames after the card."""
+        t = (i - self.n_build0) / self.n_build
+        start = 0.5 * l / max(self.L, 1)
+        x = (t - start) / 0.5
+        return float(smoothstep(2 * x)), float(smoothstep(2 * x - 1))
+
+    def layer_color(self, l: int, sn: int) -> str:
+        """Colour of layer ``l`` (0-based) at snapshot ``sn``: its class's."""
+        c = int(self.layer_class[l])
+        return class_color(c) if c >= 0 else self.theme["muted"]
+
+    def layer_class_at(self, l: int, sn: int) -> int:
+        return int(self.layer_class[l])
+
     # -- static and dynamic content -------------------------------------------------------------
     def static(self) -> Frame:
-        """What every frame shares: panel borders and titles, the plot box, axis labels, the title."""
-        th, f = self.theme, Frame()
+        """What every frame shares: the title, the chart box, its ticks, axis labels and legend."""
+        f = Frame()
         cfg = self.tr.meta.get("config", {})
-        title = (f"Truncation during training  ·  Q={self.tr.meta['Q']}, M={self.M}  ·  "
-                 f"{cfg.get('optimizer', '?').upper()} lr={meta_lr(self.tr.meta)}  ·  "
-                 f"{self.tr.meta.get('loss', '?').upper()}  ·  seed {self.tr.meta.get('seed', '?')}")
-        self.static_panels(f, title, [self.plot])
-        pl = self.plot
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "collapsed points per layer", 0.2,
-                              th["fg"], "left", "center"))
-        f.labels.append(Label("plot_x0", pl.x, pl.y - 0.2, "0", 0.16, th["muted"], "center", "center"))
-        f.labels.append(Label("plot_x1", pl.x + pl.w, pl.y - 0.2, f"{self.step_max}", 0.16, th["muted"],
-                              "center", "center"))
-        f.labels.append(Label("plot_xl", pl.cx, pl.y - 0.45, "training step", 0.16, th["muted"], "center",
-                              "center"))
-        f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", 0.16, th["muted"],
-                              "right", "center"))
-        f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", 0.16, th["muted"], "right", "center"))
+        title = (f"Truncation during training  ·  $Q = {self.tr.meta['Q']}$, $M = {self.M}$  ·  "
+                 f"{cfg.get('optimizer', '?').upper()}, {self.tr.meta.get('loss', '?').upper()}  ·  "
+                 f"seed {self.tr.meta.get('seed', '?')}")
+        self.static_panels(f, title, [])
+        title = "on each base point" + (" (log scale)" if self.count_scale == "log" else "")
+        self.count_chart(f, self.plot, title, self.plot_ymax)
         return f
 
+    def count_y(self, n: np.ndarray, top: float) -> np.ndarray:
+        """Chart height fraction of counts ``n`` (chart top ``top``): ``log10(1 + n)`` on the log scale."""
+        n = np.asarray(n, dtype=float)
+        if self.count_scale == "log":
+            return np.log10(1 + np.maximum(n, 0)) / np.log10(1 + top)
+        return n / top
+
+    def count_ticks(self, top: float) -> list[float]:
+        if self.count_scale == "log":
+            t = [0.0] + [10.0**k for k in range(int(np.floor(np.log10(top))) + 1)]
+            return t if top / t[-1] < 3 else [*t, float(top)]
+        return nice_ticks(top, 4)
+
+    def step_x(self, steps: np.ndarray, r: Rect) -> np.ndarray:
+        return r.x + r.w * np.asarray(steps, dtype=float) / self.step_max
+
+    def count_chart(self, f: Frame, pl: Rect, title: str, top: float) -> None:
+        """Axes, grid, ticks, axis labels and the legend (one entry per layer) of a count chart in ``pl``."""
+        th = self.theme
+        grid = [[[pl.x, pl.y + pl.h * y], [pl.x + pl.w, pl.y + pl.h * y]]
+                for y in self.count_y(np.array(self.count_ticks(top)), top)]
+        f.segments.append(Segments("chart_grid", np.array(grid).reshape(-1, 2, 2),
+                                   [mix(th["panel"], th["bg"], 0.55)] * len(grid), 0.01))
+        f.segments.append(Segments("chart_axes", np.array([[[pl.x, pl.y], [pl.x + pl.w, pl.y]],
+                                                           [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
+                                   [th["panel"]] * 2, 0.014))
+        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.28, title, 0.22, th["fg"]))
+        for k, v in enumerate(self.count_ticks(top)):
+            f.labels.append(Label(f"plot_y{k}", pl.x - 0.1, pl.y + pl.h * float(self.count_y(v, top)),
+                                  tick_text(v), TEXT_MIN, th["muted"], "right"))
+        xt = [v for v in nice_ticks(self.step_max, 3) if v <= 0.86 * self.step_max] + [float(self.step_max)]
+        for k, v in enumerate(xt):
+            f.labels.append(Label(f"plot_x{k}", float(self.step_x(v, pl)), pl.y - 0.24, tick_text(v), TEXT_MIN,
+                                  th["muted"], "center"))
+        f.labels.append(Label("plot_xl", pl.cx, pl.y - 0.56, "training step", TEXT_MIN, th["muted"], "center"))
+        # legend: a swatch and "layer l" per layer (in its class's colour), three to a row
+        segs, cols = [], []
+        for l in range(self.L):
+            r, c = divmod(l, 3)
+            x, y = pl.x - 0.55 + 1.45 * c, pl.y - 0.95 - 0.32 * r
+            segs.append([[x, y], [x + 0.28, y]])
+            j = int(self.layer_class[l])
+            cols.append(class_color(j) if j >= 0 else th["muted"])
+            f.labels.append(Label(f"legend{l}", x + 0.36, y, f"layer {l + 1}", TEXT_MIN, th["fg"]))
+        f.segments.append(Segments("legend_swatches", np.array(segs).reshape(-1, 2, 2), cols, 0.05))
+
     def static_panels(self, f: Frame, title: str, boxes: list[Rect]) -> Frame:
-        """The clip's title, the borders of the layer panels and of ``boxes``, and the panels' names."""
+        """The clip's title and the borders of ``boxes`` (the layer panels build up in :meth:`draw_panel_frames`)."""
         th = self.theme
         f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
-        borders = [p.border() for p in [*self.panels, *boxes]]
-        f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
-        for l, p in enumerate(self.panels):
-            name = "input X" if l == 0 else f"layer {l}: T{l}(X)"
-            color = th["fg"] if l == 0 else class_color(l - 1)
-            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.16, name, 0.22, color, "left", "top"))
+        if boxes:
+            borders = [p.border() for p in boxes]
+            f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         return f
+
+    def draw_panel_frames(self, f: Frame, i: int, sn: int) -> None:
+        """Panel borders and titles (in the strip above each view), faded in by the build-up."""
+        th = self.theme
+        segs, cols = [], []
+        for l, p in enumerate(self.panels):
+            a, _ = self.appear(l, i)
+            segs.append(p.border())
+            cols += [mix(th["panel"], th["bg"], 1 - a)] * 4
+            wide = p.w >= 2.9           # room for "layer l: T_l(X)"
+            name = ("input $X$" if wide else "$X$") if l == 0 else (
+                f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$")
+            color = th["fg"] if l == 0 else self.layer_color(l - 1, sn)
+            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, name, 0.22, mix(color, th["bg"], 1 - a),
+                                  "left", "center", alpha=1.0 if a > 0 else 0.0))
+        f.segments.append(Segments("panel_frames", np.concatenate(segs), cols, 0.012))
 
     def frame(self, i: int) -> Frame:
         f = Frame()
-        s0, s1, w, sn = self.bracket(self.snapshot_position(i))
-        self.draw_panels(f, s0, s1, w, sn, self.azimuth(i))
+        u = self.snapshot_position(i)
+        s0, s1, w, sn = self.bracket(u)
+        self.draw_panel_frames(f, i, sn)
+        self.draw_panels(f, s0, s1, w, sn, self.azimuth(i), i)
         self.draw_readout(f, s0, s1, w, sn)
         return self.card.apply(f, i) if self.card else f
 
@@ -209,86 +399,140 @@ class TruncationFrames:
         s1 = min(s0 + 1, self.S - 1)
         return s0, s1, float(u - s0), min(int(round(u)), self.S - 1)
 
-    def draw_panels(self, f: Frame, s0: int, s1: int, w: float, sn: int, az: float) -> None:
-        """The 3D panels (X, then T_l(X) per layer) with axes, cones, base points, interpolated at ``w``."""
+    def positions(self, u: float) -> np.ndarray:
+        """Truncated points ``(L, N, 3)`` at fractional snapshot ``u``."""
+        s0, s1, w, _ = self.bracket(u)
+        return (1 - w) * self.T3[s0] + w * self.T3[s1]
+
+    def draw_panels(self, f: Frame, s0: int, s1: int, w: float, sn: int, az: float, i: int = 10**9) -> None:
+        """The 3D panels (X, then T_l(X) per layer) with axes, cones, base points, interpolated at ``w``; base
+        points sized by and badged with their counts, arrivals trailed, the build-up of frame ``i`` applied."""
         th = self.theme
         T = (1 - w) * self.T3[s0] + w * self.T3[s1]          # (L, N, 3)
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
         col = self.collapsed[sn]                              # (L, N)
         ever = np.logical_or.accumulate(col, axis=0)          # collapsed at some layer <= l
+        # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
+        u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
+        then = self.collapsed[self.bracket(u_then)[3]]
+        T_then = self.positions(u_then)
+        pulse = (i % max(1, int(round(0.5 * self.fps)))) / max(1, int(round(0.5 * self.fps)))
 
-        pts_xy, pts_c, ring_xy, ring_c, segs, seg_c, base_xy, base_c = [], [], [], [], [], [], [], []
+        pts_xy, pts_c, ring_xy, ring_c, segs, seg_c = [], [], [], [], [], []
+        trails, trail_c, ripples, ripple_c = [], [], [], []
         axis_len = 0.75 * self.radius
-        for l, panel in enumerate(self.panels):
-            # coordinate axes from the origin (input space) or the data mean (PCA)
-            ends = self.origin3 + axis_len * np.eye(3)
-            a0 = self._screen(self.origin3[None], panel, az)[0]
-            for e in self._screen(ends, panel, az):
-                segs.append([a0, e])
-                seg_c.append(th["muted"])
+        for l in range(self.L + 1):
+            view = self.views[l]
+            a, grow = self.appear(l, i)
+            if a <= 0:
+                if l >= 1:
+                    f.points.append(Points(f"base{l}", np.zeros((0, 2)), np.zeros(0, int), self.point_r,
+                                           ring=True))
+                    f.labels.append(Label(f"badge{l}", view.cx, view.cy, "", TEXT_MIN, th["fg"], alpha=0.0))
+                continue
+            # coordinate axes from the origin (input space) or the data mean (PCA), when it is in view
+            a0 = self._screen(self.origin3[None], l, az)[0]
+            if view.contains(a0[None])[0]:
+                for e in self._screen(self.origin3 + axis_len * np.eye(3), l, az):
+                    segs.append([a0, _clip_to(view, a0, a0 + grow * (e - a0))])
+                    seg_c.append(mix(th["muted"], th["bg"], 1 - a))
             data = self.X3 if l == 0 else T[l - 1]
             flag = ever[-1] if l == 0 else ever[l - 1]
-            xy = self._pin(self._screen(data, panel, az), panel)
+            xy = self._pin(self._screen(data, l, az), view)
             ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
-            plain, ringed = ok & ~flag, ok & flag
-            pts_xy.append(xy[plain])
-            pts_c.append(self.labels[plain])
-            ring_xy.append(xy[ringed])
-            ring_c.append(self.labels[ringed])
-            if l >= 1:
-                p3 = P[l - 1]
-                p = self._screen(p3[None], panel, az)[0]
-                inside = bool(panel.contains(p[None])[0])
-                ends = self._screen(p3 + 0.6 * self.radius * E[l - 1], panel, az)
-                c = class_color(l - 1)
-                for e in ends:
-                    if inside and np.any(E[l - 1]):
-                        segs.append([p, _clip_to(panel, p, e)])
-                        seg_c.append(c)
-                if inside:
-                    base_xy.append(p)
-                else:  # pinned to the border, with a chevron pointing to where it really is
-                    q = self._pin(p[None], panel, inset=8.0 * self.point_r)[0]
-                    base_xy.append(q)
-                    for a, b in _chevron(q, p - q, 2.5 * self.point_r, 6.0 * self.point_r):
-                        segs.append([a, b])
-                        seg_c.append(c)
-                base_c.append(l - 1)
-        f.segments.append(Segments("axes_and_cones", np.array(segs), seg_c, 0.02))
-        f.points.append(Points("points", *_unique_points(np.concatenate(pts_xy), np.concatenate(pts_c)),
-                               self.point_r))
-        f.points.append(Points("collapsed", *_unique_points(np.concatenate(ring_xy), np.concatenate(ring_c)),
-                               self.point_r * 1.5, ring=True))
-        f.points.append(Points("base_points", np.array(base_xy).reshape(-1, 2), np.array(base_c, dtype=int),
-                               self.point_r * 3.2, ring=True))
+            if a >= 0.35:
+                plain, ringed = ok & ~flag, ok & flag
+                pts_xy.append(xy[plain])
+                pts_c.append(self.labels[plain])
+                ring_xy.append(xy[ringed])
+                ring_c.append(self.labels[ringed])
+            if l == 0:
+                continue
+            j = self.layer_class_at(l - 1, sn)
+            c = self.layer_color(l - 1, sn)
+            new = np.flatnonzero(col[l - 1] & ~then[l - 1] & ok)
+            if len(new) and a >= 0.35:
+                start = self._pin(self._screen(T_then[l - 1, new], l, az), view)
+                for p0, p1, k in zip(start, xy[new], self.labels[new], strict=True):
+                    if np.isfinite(p0).all() and np.linalg.norm(p1 - p0) > 1e-3:
+                        trails.append([p0, p1])
+                        trail_c.append(mix(class_color(int(k)), th["bg"], 0.35))
+            p3 = P[l - 1]
+            p = self._screen(p3[None], l, az)[0]
+            inside = bool(view.contains(p[None])[0])
+            n_on = int(self.counts[sn, l - 1])
+            full = int(self.class_sizes[j]) if j >= 0 else self.N
+            r_base = badge_radius(2.6 * self.point_r, n_on, full)
+            ends = self._screen(p3 + 0.6 * self.radius * E[l - 1], l, az)
+            for e in ends:
+                if inside and np.any(E[l - 1]) and grow > 0:
+                    segs.append([p, _clip_to(view, p, p + grow * (e - p))])
+                    seg_c.append(mix(c, th["bg"], 1 - a))
+            if inside:
+                q = p
+            else:  # pinned to the view's border, with a chevron pointing to where it really is
+                q = self._pin(p[None], view, inset=r_base + 5.0 * self.point_r)[0]
+                for u0, u1 in _chevron(q, p - q, 2.5 * self.point_r, r_base + 2.5 * self.point_r):
+                    segs.append([u0, u1])
+                    seg_c.append(mix(c, th["bg"], 1 - a))
+            f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else 7]), r_base * a, ring=True))
+            bx, by, ha = badge_anchor(q, view, r_base)
+            f.labels.append(Label(f"badge{l}", bx, by, f"{n_on}", 0.21, mix(c, th["fg"], 0.25), ha,
+                                  alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
+            if len(new):    # a ripple while points arrive: an expanding, fading ring
+                ripples.append(circle_segments(q, r_base * (1.15 + 1.1 * pulse)))
+                ripple_c += [mix(c, th["bg"], pulse)] * len(ripples[-1])
+        f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.02))
+        f.segments.append(Segments("trails", np.array(trails).reshape(-1, 2, 2), trail_c, 0.012))
+        f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
+                                   ripple_c, 0.03))
+        f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
+        f.points.append(Points("collapsed", *_unique_points(*_cat(ring_xy, ring_c)), self.point_r * 1.5, ring=True))
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
-        """The live collapsed-count plot and the step / loss / count readouts."""
-        # live plot: counts per layer up to u (interpolated last point)
+        """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
         pl = self.plot
+        upto = np.append(self.steps[: s0 + 1].astype(float), (1 - w) * self.steps[s0] + w * self.steps[s1])
         for l in range(self.L):
-            xs = self.steps[: s0 + 1].astype(float)
-            ys = self.counts[: s0 + 1, l].astype(float)
-            if s1 > s0:
-                xs = np.append(xs, (1 - w) * self.steps[s0] + w * self.steps[s1])
-                ys = np.append(ys, (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
-            xy = np.c_[pl.x + pl.w * xs / self.step_max, pl.y + pl.h * ys / self.plot_ymax]
-            f.lines.append(Polyline(f"count{l}", xy, class_color(l), 0.035))
-
-        # readouts
+            ys = np.append(self.counts[: s0 + 1, l].astype(float),
+                           (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
+            xy = np.c_[self.step_x(upto, pl), pl.y + pl.h * self.count_y(ys, self.plot_ymax)]
+            f.lines.append(Polyline(f"count{l}", xy, self.layer_color(l, sn), 0.035))
         step = (1 - w) * self.steps[s0] + w * self.steps[s1]
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
-        self.step_loss_counts(f, step, loss, sn, 11.3, 8.0, first=1.05, row=0.42, size=0.22)
+        self.step_loss_counts(f, step, loss, sn, 10.9, 8.0, first=1.05, row=0.42, size=0.22, u=s0 + w)
+
+    def count_text(self, l: int, sn: int) -> str:
+        """``layer 1: 116 / 200 of class 1`` (plus the points of other classes on the base point, if any)."""
+        j = self.layer_class_at(l, sn)
+        if j < 0:
+            return f"layer {l + 1}: no class collapses"
+        n = int(self.class_counts[sn, l, j])
+        other = int(self.counts[sn, l]) - n
+        return (f"layer {l + 1}: {n} / {int(self.class_sizes[j])} of {class_name(j)}"
+                + (f" (+{other})" if other else ""))
 
     def step_loss_counts(self, f: Frame, step: float, loss: float, sn: int, x: float, y: float, first: float,
-                         row: float, size: float) -> None:
-        """Readout at ``(x, y)``: the step, the loss, then one row per layer with its collapsed count (snapshot
-        ``sn``), the first ``first`` below ``y`` and ``row`` apart, text height ``size``."""
+                         row: float, size: float, u: float | None = None) -> None:
+        """Readout at ``(x, y)``: the step, the loss, then per layer the points of its class collapsed (snapshot
+        ``sn``) and, where known, the contraction rate around ``u`` (two lines a layer for up to 3 layers, one
+        beyond), the first ``first`` below ``y``; text height ``size``."""
         th = self.theme
-        f.labels.append(Label("step", x, y, f"step {int(round(step)):>6d} / {self.step_max}", 0.26, th["fg"]))
-        f.labels.append(Label("loss", x, y - 0.45, f"loss {fmt_loss(loss)}", 0.26, th["fg"]))
+        f.labels.append(Label("step", x, y, f"step {int(round(step))} / {self.step_max}", 0.26, th["fg"]))
+        f.labels.append(Label("loss", x, y - 0.45, f"loss {tex_sci(loss)}", 0.26, th["fg"]))
+        two = self.rates is not None and self.L <= 3
+        pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
+        sz = size if self.L <= 4 else TEXT_MIN
         for l in range(self.L):
-            f.labels.append(Label(f"count_label{l}", x, y - first - row * l,
-                                  f"layer {l + 1}: {int(self.counts[sn, l]):4d} / {self.N} collapsed", size,
-                                  class_color(l)))
+            yl = y - first - pitch * l
+            txt = self.count_text(l, sn)
+            rate = self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
+            per = "" if self.rate_unit == "t" else " per step"
+            rtxt = (f"contraction rate $\\lambda_{{{l + 1}}} = {rate:.2g}${per}" if np.isfinite(rate)
+                    else f"$\\lambda_{{{l + 1}}}$: none left to contract")
+            if self.rates is not None and not two:
+                txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
+            f.labels.append(Label(f"count_label{l}", x, yl, txt, sz, self.layer_color(l, sn)))
+            if two:
+                f.labels.append(Label(f"rate_label{l}", x + 0.25, yl - 0.31, rtxt, TEXT_MIN, th["muted"]))

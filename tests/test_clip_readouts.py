@@ -1,0 +1,212 @@
+"""What the truncation-speed, cones, local-minima and perturbation clips claim, checked against plain numpy:
+per-class counts, the contraction-rate readout, nothing pinned onto a panel title, holds >= 2.5 s, readable text
+sizes and classes numbered from 1 (frame models only; rendering is covered in test_scenes.py)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geomdl import experiments
+from scenes.clips.base import TEXT_MIN, badge_radius, bounding_sphere, mix, tex_sci
+from scenes.clips.truncation_speed import counts_by_class
+from scenes.render import SCENES
+
+TINY = {
+    "truncation-speed": dict(q=3, n_per_class=30, lr=0.01, steps=60, snapshots=7),
+    "cones": dict(geometry="sls", n_per_class=15),
+    "local-minima": dict(n_per_class=15, polish_iters=20),
+    "perturbation": dict(n_per_class=15, steps=60, snapshots=5),
+}
+
+
+@pytest.fixture(scope="module")
+def trace_of():
+    torch.set_num_threads(1)
+    cache: dict[str, object] = {}
+
+    def get(scene: str):
+        if scene not in cache:
+            mod = experiments.get(SCENES[scene].experiment)
+            cache[scene] = mod.run(mod.Config(**TINY[scene]))[0]
+        return cache[scene]
+
+    return get
+
+
+def model(trace_of, scene: str, **kw):
+    return SCENES[scene].frames_class()(trace_of(scene), fps=10, duration=1.0, **kw)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(q=st.integers(2, 8), s=st.integers(1, 4), layers=st.integers(1, 4), n=st.integers(1, 40),
+       seed=st.integers(0, 2**31 - 1))
+def test_counts_by_class_against_a_loop(q, s, layers, n, seed):
+    rng = np.random.default_rng(seed)
+    collapsed = rng.random((s, layers, n)) < 0.4
+    labels = rng.integers(0, q, n)
+    got = counts_by_class(collapsed, labels, q)
+    want = np.zeros((s, layers, q), int)
+    for a in range(s):
+        for b in range(layers):
+            for i in range(n):
+                want[a, b, labels[i]] += int(collapsed[a, b, i])
+    np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(v=st.floats(1e-300, 1e300), sign=st.sampled_from([1.0, -1.0]))
+def test_tex_sci_reads_back(v, sign):
+    m, e = re.fullmatch(r"\$(-?[0-9.]+) \\times 10\^\{(-?[0-9]+)\}\$", tex_sci(sign * v)).groups()
+    assert 1.0 <= abs(float(m)) < 10.0
+    assert float(m) * 10.0 ** int(e) == pytest.approx(sign * v, rel=6e-3)
+
+
+def test_helpers():
+    assert mix("#000000", "#FFFFFF", 0.5) == "#808080" and mix("#123456", "#FFFFFF", 0.0) == "#123456"
+    assert badge_radius(1.0, 0, 100) == 1.0 and badge_radius(1.0, 100, 100) == pytest.approx(2.6)
+    assert badge_radius(1.0, 25, 100) < badge_radius(1.0, 50, 100)
+    c, r = bounding_sphere(np.array([[0.0, 0, 0], [2, 0, 0], [np.nan, 0, 0]]))
+    np.testing.assert_allclose(c, [1, 0, 0])
+    assert r == pytest.approx(1.0)
+
+
+def test_per_class_readout_and_contraction_rate(trace_of):
+    tr = trace_of("truncation-speed")
+    fr = model(trace_of, "truncation-speed")
+    a = tr.arrays
+    widths = np.array(tr.meta["widths"])
+    collapsed = a["k_trunc"] == widths[None, :, None]
+    i = fr.n_frames - 1
+    sn = fr.bracket(fr.snapshot_position(i))[3]
+    texts = {lab.name: lab.text for lab in fr.frame(i).labels}
+    finite = 0
+    for l in range(fr.L):
+        j = int(np.argmax([collapsed[:, l][:, a["labels"] == c].sum() for c in range(fr.Q)]))
+        n = int(collapsed[sn, l][a["labels"] == j].sum())
+        assert texts[f"count_label{l}"].startswith(f"layer {l + 1}: {n} / {int((a['labels'] == j).sum())} "
+                                                   f"of class {j + 1}")
+        # the rate: an independent plain-numpy estimate over the same window of snapshot intervals
+        t = a["steps"] * float(tr.meta["lr"])
+        members = a["labels"] == j
+        u = fr.snapshot_position(i)
+        k = fr.window_snapshots()
+        lo, hi = max(0, int(np.floor(u - k))), min(fr.S - 1, int(np.ceil(u + k)))
+        rates = []
+        for s in range(lo, max(hi, lo + 1)):
+            A = members & ~collapsed[s, l] & ~collapsed[s + 1, l]
+            if A.sum() < 3:
+                continue
+            d0 = np.sqrt(np.mean(np.sum((a["truncated"][s, l][A] - a["base_points"][s, l]) ** 2, axis=1)))
+            d1 = np.sqrt(np.mean(np.sum((a["truncated"][s + 1, l][A] - a["base_points"][s + 1, l]) ** 2, axis=1)))
+            rates.append(-(np.log(d1) - np.log(d0)) / (t[s + 1] - t[s]))
+        got = fr.rate_at(l, u)
+        if rates:
+            assert got == pytest.approx(np.mean(rates), rel=1e-9)
+            assert f"{got:.2g}" in texts[f"rate_label{l}"]
+            finite += 1
+        else:
+            assert np.isnan(got) and "none left" in texts[f"rate_label{l}"]
+    assert finite >= 1, "no layer of the test run has a rate to check"
+
+
+def test_count_chart_scales(trace_of):
+    log = model(trace_of, "truncation-speed")
+    lin = model(trace_of, "truncation-speed", count_scale="linear")
+    top = log.plot_ymax
+    np.testing.assert_allclose(log.count_y(np.array([0, 9, top]), top), [0, 1 / np.log10(1 + top), 1])
+    np.testing.assert_allclose(lin.count_y(np.array([0, top / 2, top]), top), [0, 0.5, 1])
+    with pytest.raises(ValueError, match="count_scale"):
+        model(trace_of, "truncation-speed", count_scale="sqrt")
+
+
+@pytest.mark.parametrize("scene", ["truncation-speed", "local-minima", "perturbation"])
+def test_nothing_drawn_on_panel_titles(trace_of, scene):
+    """Every point and base point of the layer panels lies in a panel's view, below its title strip."""
+    fr = model(trace_of, scene)
+    for i in range(fr.n_build0, fr.n_frames, 7):
+        f = fr.frame(i)
+        for p in f.points:
+            if p.name.startswith("chart"):
+                continue
+            inside = np.zeros(len(p.xy), bool)
+            for v in fr.views:
+                inside |= v.contains(p.xy)
+            assert inside.all(), (scene, i, p.name, p.xy[~inside][:3])
+        titles = {lab.name: lab for lab in f.labels if re.fullmatch(r"panel\d+", lab.name)}
+        for k, v in enumerate(fr.views):
+            assert titles[f"panel{k}"].y > v.y + v.h
+
+
+def test_cones_points_stay_in_the_view(trace_of):
+    fr = model(trace_of, "cones")
+    for i in range(fr.n_hold0, fr.n_frames, 5):
+        for p in fr.frame(i).points:
+            assert fr.view.contains(p.xy).all(), (i, p.name)
+
+
+def test_holds_last_2_5_seconds(trace_of):
+    fr = model(trace_of, "local-minima")
+    u = np.array([fr.snapshot_position(i) for i in range(fr.n_frames)])
+    for s in range(fr.S):
+        assert (u == s).sum() >= 2.5 * fr.fps, f"snapshot {s} holds {(u == s).sum() / fr.fps:.2f} s"
+    cones = model(trace_of, "cones")
+    assert cones.n_hold >= 2.5 * cones.fps
+
+
+@pytest.mark.parametrize("scene", list(TINY))
+def test_text_is_readable_and_classes_count_from_1(trace_of, scene):
+    fr = model(trace_of, scene)
+    labels = list(fr.static().labels)
+    for i in (0, fr.n_frames // 2, fr.n_frames - 1):
+        f = fr.frame(i)
+        labels += f.labels + f.card
+    for lab in labels:
+        assert lab.size >= TEXT_MIN - 1e-12, (lab.name, lab.size, lab.text)
+        assert not re.search(r"class 0\b", lab.text), (lab.name, lab.text)
+        assert lab.text.count("$") % 2 == 0, (lab.name, lab.text)    # balanced mathtext
+
+
+def test_build_up(trace_of):
+    """After the title card the panels appear one by one, and their rays grow."""
+    fr = model(trace_of, "truncation-speed")
+    first = [fr.appear(l, fr.n_build0 + fr.n_build // 3) for l in range(fr.L + 1)]
+    assert first[0][0] > first[-1][0] and first[-1][0] == 0.0
+    assert all(fr.appear(l, fr.n_build0 + fr.n_build) == (1.0, 1.0) for l in range(fr.L + 1))
+
+
+@pytest.mark.parametrize("q", range(2, 9))
+def test_truncation_layout_for_every_q(q):
+    """Q = 2..8: every label in the frame, the readout rows apart and above the chart, the legend below it."""
+    torch.set_num_threads(1)
+    mod = experiments.get("truncation-speed")
+    tr = mod.run(mod.Config(q=q, n_per_class=6, lr=0.01, steps=10, snapshots=3))[0]
+    fr = SCENES["truncation-speed"].frames_class()(tr, fps=10, duration=1.0)
+    f = fr.frame(fr.n_frames - 1)
+    labels = {lab.name: lab for lab in [*fr.static().labels, *f.labels]}
+    for lab in labels.values():
+        assert 0.05 <= lab.y - lab.size / 2 and lab.y + lab.size / 2 <= 8.95, (q, lab.name, lab.y)
+    rows = sorted((lab.y for n, lab in labels.items() if n.startswith(("count_label", "rate_label"))), reverse=True)
+    assert all(a - b >= 1.3 * TEXT_MIN for a, b in zip(rows, rows[1:], strict=False)), (q, rows)
+    assert rows[-1] - TEXT_MIN > labels["plot_title"].y, q
+    assert all(labels[f"legend{l}"].y < fr.plot.y - 0.5 for l in range(fr.L)), q
+    for p in f.points:
+        inside = np.zeros(len(p.xy), bool)
+        for v in fr.views:
+            inside |= v.contains(p.xy)
+        assert inside.all(), (q, p.name)
+
+
+@pytest.mark.parametrize("scene", list(TINY))
+def test_point_groups_keep_their_kind(trace_of, scene):
+    """A named Points group is a ring group in every frame or in none (renderers create it once, on first use)."""
+    fr = model(trace_of, scene)
+    kind: dict[str, bool] = {}
+    for i in range(0, fr.n_frames, 3):
+        for p in fr.frame(i).points:
+            assert kind.setdefault(p.name, p.ring) == p.ring, (scene, i, p.name)
