@@ -2,10 +2,19 @@
 
 Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning figure units
 (16 x 9), renders with Agg and pipes raw RGB frames to ffmpeg (libx264, yuv420p).
+
+Only what changes is drawn: the static layers (``FrameModel.static()``: panel frames, axes, fixed text) are
+rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
+FreeType once per look (text, colour, alpha, place, size: :class:`TextCache`) and afterwards its recorded glyph
+images are blended straight into the canvas, the same Agg calls with the same inputs, so a cached label is
+bit-identical to a freshly drawn one; large point clouds are splatted with numpy
+(:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in worker processes
+(:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,11 +79,73 @@ class PointRaster(Artist):
         gc.restore()
 
 
-class MplFrameDrawer:
-    """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame."""
+class _RecordingRenderer:
+    """Stands in for Agg's C++ renderer while a text artist draws: forwards every call and records the two that
+    text drawing makes (glyph images and, for mathtext, rule boxes) so that they can be replayed."""
 
-    def __init__(self, frames: FrameModel, width: int, height: int):
+    def __init__(self, real):
+        self.real = real
+        self.calls: list[tuple] = []
+
+    def draw_text_image(self, image, x, y, angle, gc):
+        self.calls.append((0, np.array(image, copy=True), x, y, angle, gc))
+        self.real.draw_text_image(image, x, y, angle, gc)
+
+    def draw_path(self, gc, path, transform, rgb_face=None):
+        self.calls.append((1, gc, path, transform, rgb_face))
+        self.real.draw_path(gc, path, transform, rgb_face)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+class TextCache:
+    """Text artists' Agg drawing calls by look: ``key -> [recorded call]``, least recently used evicted.
+
+    A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key) and on
+    the canvas (one per drawer). The first draw of a look runs matplotlib's text path (layout, FreeType glyph
+    rendering) with the canvas's renderer recording; later draws replay the recorded glyph blends into the same
+    buffer, skipping layout and rasterisation. ``hits``/``misses`` count draws."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self.entries: OrderedDict[tuple, list[tuple]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def draw(self, art, key: tuple, renderer) -> None:
+        calls = self.entries.get(key)
+        if calls is None:
+            self.misses += 1
+            rec = _RecordingRenderer(renderer._renderer)
+            renderer._renderer = rec
+            try:
+                art.draw(renderer)
+            finally:
+                renderer._renderer = rec.real
+            self.entries[key] = rec.calls
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+            return
+        self.hits += 1
+        self.entries.move_to_end(key)
+        real = renderer._renderer
+        for c in calls:
+            if c[0] == 0:
+                real.draw_text_image(c[1], c[2], c[3], c[4], c[5])
+            else:
+                real.draw_path(c[1], c[2], c[3], c[4])
+
+
+class MplFrameDrawer:
+    """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame.
+
+    ``cache_text=False`` draws every label through matplotlib's text path every frame (the reference the
+    cached path is tested against)."""
+
+    def __init__(self, frames: FrameModel, width: int, height: int, cache_text: bool = True):
         self.frames = frames
+        self.text_cache = TextCache() if cache_text else None
+        self.label_keys: dict[str, tuple] = {}
         self.width, self.height = width, height
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.fig.patch.set_facecolor(frames.theme["bg"])
@@ -98,11 +169,17 @@ class MplFrameDrawer:
         self.artists[name] = art
         return art
 
+    def _touch(self, name: str, art):
+        self.touched.append(name)
+        return art
+
     def _lw(self, w: float) -> float:
         return max(0.5, w * self.unit_pt)
 
     def _draw_items(self, f: Frame) -> None:
+        """Update the artists of ``f``'s primitives; ``self.touched``: their names in drawing order."""
         th = self.frames.theme
+        self.touched: list[str] = []
         for seg in f.segments:
             art = self.artists.get(seg.name)
             if art is None:
@@ -111,6 +188,7 @@ class MplFrameDrawer:
                 self._new(seg.name, art)
             art.set_segments(list(seg.xy))
             art.set_colors(seg.colors)
+            self._touch(seg.name, art)
         for pl in f.lines:
             art = self.artists.get(pl.name)
             if art is None:
@@ -118,6 +196,7 @@ class MplFrameDrawer:
                                       solid_capstyle="round")
                 self._new(pl.name, art)
             art.set_data(pl.xy[:, 0], pl.xy[:, 1])
+            self._touch(pl.name, art)
         for pts in f.points:
             # one Line2D of markers per (group, colour): Agg's cached-marker path is ~5x faster than scatter;
             # a large group is drawn as one image instead (scenes.backends.raster), with the same discs in the
@@ -131,6 +210,7 @@ class MplFrameDrawer:
                 self.ax.add_artist(ras)
                 self._new(f"{pts.name}/raster", ras)
             ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
+            self._touch(f"{pts.name}/raster", ras)
             cls = None if big else pts.color % len(PALETTE)
             for c in range(len(PALETTE)):
                 name = f"{pts.name}/{c}"
@@ -145,6 +225,7 @@ class MplFrameDrawer:
                                           mew=edge)
                     self._new(name, art)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
+                self._touch(name, art)
         if f.card or f.cover > 0 or "cover" in self.artists:
             cover = self.artists.get("cover")
             if cover is None:
@@ -153,6 +234,7 @@ class MplFrameDrawer:
                 self._new("cover", cover)
             cover.set_alpha(f.cover)
             cover.set_visible(f.cover > 0)
+            self._touch("cover", cover)
         for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
             art = self.artists.get(lab.name)
             if art is None:
@@ -165,15 +247,28 @@ class MplFrameDrawer:
                 art.set_position((lab.x, lab.y))
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
+            self.label_keys[lab.name] = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            self._touch(lab.name, art)
 
     def draw(self, i: int) -> np.ndarray:
-        """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it)."""
+        """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it).
+
+        Depends on frame ``i`` alone (the static background, then the primitives of ``frames.frame(i)`` by
+        z-order, ties in the frame's order), not on the frames drawn before: frames can be drawn in any order
+        and in several processes (:mod:`scenes.backends.parallel`)."""
         self._draw_items(self.frames.frame(i))
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
-        for art in sorted((a for n, a in self.artists.items() if n not in self.static_names and a.get_visible()),
-                          key=lambda a: a.get_zorder()):
-            self.ax.draw_artist(art)
+        renderer = canvas.get_renderer()
+        cache = self.text_cache
+        arts = self.artists
+        for name, art in sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
+                                 if n not in self.static_names and arts[n].get_visible()),
+                                key=lambda na: na[1].get_zorder()):
+            if cache is not None and name in self.label_keys:
+                cache.draw(art, self.label_keys[name], renderer)
+            else:
+                art.draw(renderer)
         return np.asarray(canvas.buffer_rgba())
 
     def close(self) -> None:
