@@ -14,6 +14,7 @@ bit-identical to a freshly drawn one; large point clouds are splatted with numpy
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from scenes.backends import export  # noqa: E402
+from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel  # noqa: E402
 
@@ -276,23 +277,22 @@ class MplFrameDrawer:
 
 
 def iter_frames(frames: FrameModel, width: int, height: int,
-                progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
-    drawer = MplFrameDrawer(frames, width, height)
-    try:
-        for i in range(frames.n_frames):
-            yield drawer.draw(i)
-            if progress is not None:
-                progress(i + 1, frames.n_frames)
-    finally:
-        drawer.close()
+                progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> Iterator[np.ndarray]:
+    """RGBA frames ``(height, width, 4) uint8`` in order, drawn in-process or (``jobs > 1``) by worker
+    processes (:func:`scenes.backends.parallel.parallel_frames`); each is valid until the next is asked for."""
+    def make_drawer():
+        drawer = MplFrameDrawer(frames, width, height)
+        return drawer.draw, drawer.close
+
+    return parallel.parallel_frames(make_drawer, frames.n_frames, (height, width, 4), jobs, progress)
 
 
 def render_mpl(frames: FrameModel, out_path: Path, quality: str,
-               progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render every frame to an MP4 at ``out_path`` (atomic)."""
+               progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> Path:
+    """Render every frame to an MP4 at ``out_path`` (atomic); ``jobs``: processes drawing frames."""
     q = export.quality(quality)
-    return export.write_mp4(iter_frames(frames, q.width, q.height, progress), out_path, q.width, q.height,
-                            frames.fps, pix_fmt_in="rgba")
+    with contextlib.closing(iter_frames(frames, q.width, q.height, progress, jobs)) as it:
+        return export.write_mp4(it, out_path, q.width, q.height, frames.fps, pix_fmt_in="rgba")
 
 
 def render_mpl_png(frames: FrameModel, out_path: Path, quality: str, index: int = -1) -> Path:
