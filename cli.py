@@ -340,6 +340,8 @@ def render(
                                                      "input space) or layer (each layer's activations x^(l) in its "
                                                      "own PCA: exact at any width; needs a trace from geomdl "
                                                      "record).")] = "input",
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Processes drawing frames in parallel (default: every "
+                                                            "core; matplotlib renderer).")] = None,
     out: OutOpt = Path("media"), options: dict | None = None, sets: list[str] | None = None,
 ) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
@@ -348,11 +350,13 @@ def render(
     """
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from scenes.backends.parallel import check_jobs  # noqa: PLC0415
     from scenes.render import RenderOptions, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)   # checked before training
+    jobs = check_jobs(jobs)
     spec.check_view(view)
     if trace is not None:
         tr = spec.load_trace(trace)
@@ -386,7 +390,7 @@ def render(
     with progress_bar() as bar:
         task = bar.add_task(f"rendering ({opts.renderer})", total=None, info="")
         echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force, view=view,
-                               progress=lambda i, n: bar.update(task, completed=i, total=n)))
+                               progress=lambda i, n: bar.update(task, completed=i, total=n), jobs=jobs))
 
 
 @app.command()
