@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -100,22 +101,123 @@ class _RecordingRenderer:
         return getattr(self.real, name)
 
 
-class TextCache:
-    """Text artists' Agg drawing calls by look: ``key -> [recorded call]``, least recently used evicted.
+@dataclass
+class _Look:
+    """One label look: its recorded Agg calls; ``box``: the pixel rows/columns they can touch (``None`` when a
+    call is not a glyph image); ``block``: those pixels once drawn over the background (filled on first reuse)."""
 
-    A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key) and on
-    the canvas (one per drawer). The first draw of a look runs matplotlib's text path (layout, FreeType glyph
-    rendering) with the canvas's renderer recording; later draws replay the recorded glyph blends into the same
-    buffer, skipping layout and rasterisation. ``hits``/``misses`` count draws."""
+    calls: list[tuple]
+    box: tuple[int, int, int, int] | None
+    block: np.ndarray | None = None
+
+
+def _glyph_box(calls: list[tuple], height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Rows ``r0:r1``, columns ``c0:c1`` (top-down buffer) covering every recorded glyph image, padded by a
+    pixel and clipped to the canvas: Agg's ``draw_text_image(image, x, y)`` blends ``image`` into rows
+    ``y - h .. y - 1`` and columns ``x .. x + w - 1``. ``None`` if a call is not a glyph image (mathtext rules)
+    or nothing is inked."""
+    if any(c[0] != 0 for c in calls):
+        return None
+    ink = [c for c in calls if c[1].size]          # a blank glyph (a space) blends nothing, wherever it is put
+    if not ink:
+        return None
+    r0 = min(int(c[3]) - c[1].shape[0] for c in ink) - 1
+    r1 = max(int(c[3]) for c in ink) + 1
+    c0 = min(int(c[2]) for c in ink) - 1
+    c1 = max(int(c[2]) + c[1].shape[1] for c in ink) + 1
+    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, height), min(c1, width)
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
+class GlyphCache:
+    """FreeType glyph bitmaps by everything FreeType is given: font file, size, dpi, glyph, slant, extend, the
+    pen position in 1/64 px and the load flags, so a cached bitmap is the one FreeType would render.
+
+    Installed on a drawer's Agg renderer in place of its ``_draw_text_glyphs_and_boxes`` (matplotlib >= 3.11
+    draws text glyph by glyph through it; other versions keep their own text path): labels seen for the first
+    time, such as a step counter, still lay out through matplotlib, but the glyphs they share with earlier
+    labels at the same sub-pixel place (digits in fixed slots) are not rasterised again. Rotated, mathtext or
+    non-antialiased text goes through matplotlib's own method."""
+
+    PARAMS = ["gc", "x", "y", "angle", "glyphs", "boxes"]
+
+    def __init__(self, renderer, size: int = 8192):
+        self.renderer, self.size = renderer, size
+        self.original = renderer._draw_text_glyphs_and_boxes
+        self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    @classmethod
+    def install(cls, renderer) -> GlyphCache | None:
+        import inspect  # noqa: PLC0415
+
+        method = getattr(renderer, "_draw_text_glyphs_and_boxes", None)
+        if method is None or list(inspect.signature(method).parameters) != cls.PARAMS:
+            return None
+        cache = cls(renderer)
+        renderer._draw_text_glyphs_and_boxes = cache.draw
+        return cache
+
+    def draw(self, gc, x, y, angle, glyphs, boxes) -> None:
+        """matplotlib 3.11's ``RendererAgg._draw_text_glyphs_and_boxes`` for upright antialiased text without
+        rule boxes, each glyph's bitmap taken from the cache when FreeType has rendered it before."""
+        from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
+        from matplotlib.ft2font import RenderMode  # noqa: PLC0415
+
+        r = self.renderer
+        if angle != 0 or boxes or not gc.get_antialiased():
+            return self.original(gc, x, y, angle, glyphs, boxes)
+        load_flags = get_hinting_flag()
+        height, dpi = r.height, r.dpi
+        last = None
+        for font, size, glyph_index, slant, extend, dx, dy in glyphs:
+            delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
+            key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
+            got = self.bitmaps.get(key)
+            matrix = (0x10000 * np.array([[1.0, 0.0], [0.0, 1.0]]) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            if got is None:
+                self.misses += 1
+                font.set_size(size, dpi)
+                font._set_transform(matrix, list(delta))
+                bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
+                got = (np.array(bitmap.buffer, copy=True), bitmap.left, bitmap.top)
+                self.bitmaps[key] = got
+                if len(self.bitmaps) > self.size:
+                    self.bitmaps.popitem(last=False)
+                last = None
+            else:
+                self.hits += 1
+                last = (font, size, matrix, delta)
+            buffer, left, top = got
+            r._renderer.draw_text_image(buffer, left, int(height) - top + buffer.shape[0], 0, gc)
+        if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
+            font, size, matrix, delta = last
+            font.set_size(size, dpi)
+            font._set_transform(matrix, list(delta))
+
+
+class TextCache:
+    """Labels drawn once per look: ``key -> _Look``, least recently used evicted.
+
+    A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key), on the
+    canvas (one per drawer) and on the pixels under it. The first draw of a look runs matplotlib's text path
+    (layout, FreeType glyph rendering) with the canvas's renderer recording its calls; a later draw replays the
+    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. Where the
+    pixels under the label are the static background's (nothing drawn there yet this frame: checked, not
+    assumed), the result of those blends is the same block every time: it is kept after the first replay and
+    pasted from then on. Either way the pixels are exactly those of matplotlib's own text path.
+    ``hits``/``misses``/``pastes`` count draws."""
 
     def __init__(self, size: int = 2048):
         self.size = size
-        self.entries: OrderedDict[tuple, list[tuple]] = OrderedDict()
-        self.hits = self.misses = 0
+        self.entries: OrderedDict[tuple, _Look] = OrderedDict()
+        self.hits = self.misses = self.pastes = 0
 
-    def draw(self, art, key: tuple, renderer) -> None:
-        calls = self.entries.get(key)
-        if calls is None:
+    def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
+        """Draw ``art`` (a Text whose look is ``key``) on ``renderer``; ``canvas``: its pixels ``(H, W, 4)``
+        (a writable view), ``background``: the static background's pixels."""
+        look = self.entries.get(key)
+        if look is None:
             self.misses += 1
             rec = _RecordingRenderer(renderer._renderer)
             renderer._renderer = rec
@@ -123,18 +225,28 @@ class TextCache:
                 art.draw(renderer)
             finally:
                 renderer._renderer = rec.real
-            self.entries[key] = rec.calls
+            self.entries[key] = _Look(rec.calls, _glyph_box(rec.calls, *canvas.shape[:2]))
             if len(self.entries) > self.size:
                 self.entries.popitem(last=False)
             return
         self.hits += 1
         self.entries.move_to_end(key)
+        on_bg = False
+        if look.box is not None:
+            r0, r1, c0, c1 = look.box
+            on_bg = np.array_equal(canvas[r0:r1, c0:c1], background[r0:r1, c0:c1])
+            if on_bg and look.block is not None:
+                canvas[r0:r1, c0:c1] = look.block
+                self.pastes += 1
+                return
         real = renderer._renderer
-        for c in calls:
+        for c in look.calls:
             if c[0] == 0:
                 real.draw_text_image(c[1], c[2], c[3], c[4], c[5])
             else:
                 real.draw_path(c[1], c[2], c[3], c[4])
+        if on_bg:
+            look.block = canvas[r0:r1, c0:c1].copy()
 
 
 class MplFrameDrawer:
@@ -162,6 +274,8 @@ class MplFrameDrawer:
         # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
+        self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.static_names = set(self.artists)
         self._animated = True
 
@@ -261,16 +375,17 @@ class MplFrameDrawer:
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
         renderer = canvas.get_renderer()
+        pixels = np.asarray(renderer.buffer_rgba())
         cache = self.text_cache
         arts = self.artists
         for name, art in sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
                                  if n not in self.static_names and arts[n].get_visible()),
                                 key=lambda na: na[1].get_zorder()):
             if cache is not None and name in self.label_keys:
-                cache.draw(art, self.label_keys[name], renderer)
+                cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
             else:
                 art.draw(renderer)
-        return np.asarray(canvas.buffer_rgba())
+        return pixels
 
     def close(self) -> None:
         plt.close(self.fig)
