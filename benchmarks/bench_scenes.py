@@ -8,8 +8,9 @@ Headline (``--sections headline``): the headline clip (``truncation-speed --q 3`
 animation: 378 frames at 720p30, 189 at 480p15) rendered by the matplotlib renderer with ``--jobs 1`` and with
 every core, by the hand-written FuncAnimation + FFMpegWriter peer (``benchmarks/peer_funcanimation.py``), and
 the encode floor, in interleaved rounds (floor, jobs 1, all cores, peer; ``--repeats`` rounds); each ratio is
-taken within its round and the median of the rounds is reported. ``cores used``: CPU seconds (this process
-and its finished children: workers, ffmpeg) per wall second.
+taken within its round and the median of the rounds is reported, for wall time and for CPU time (this process
+and its finished children: workers, ffmpeg; on a machine shared with other jobs the CPU ratio is the steadier
+one). ``cores used``: CPU seconds per wall second.
 
 Start-up (``--sections startup``): a fresh process doing what a warm ``geomdl render truncation-speed --q 3``
 does before its first frame (import the CLI and the renderer, build the config, hash it, load the cached
@@ -29,7 +30,7 @@ this run. Size: the MP4 of the last repeat.
 Points: ``truncation-speed`` traces (Q=3, 60 GD steps, 4 snapshots) with ``n_per_class`` chosen so that a frame
 draws ~1k and ~100k points (the frame model's point groups, after its de-duplication), drawn at 720p without
 title card or holds. Per-frame cost = frame model + drawing, *excluding* encoding: matplotlib
-``MplFrameDrawer.draw(i)``; Manim the interval between consecutive frames of the scene rendered with
+``MplFrameDrawer.draw(i)`` (CPU time of the process); Manim the interval between consecutive frames of the scene rendered with
 ``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to back ``--repeats``
 times and the ratio is the median of the paired ratios (the machine's speed drifts). ``--raster-min`` sets
 the point count from which both renderers splat point groups with numpy (``scenes.backends.raster``; a huge value
@@ -129,10 +130,10 @@ def mpl_frame_times(frames, quality: str) -> list[float]:
     try:
         drawer.draw(0)
         times = []
-        for i in range(frames.n_frames):
-            t = time.perf_counter()
+        for i in range(frames.n_frames):   # CPU time: drawing is one thread, and steadier than wall time when
+            t = time.process_time()        # the machine is shared
             drawer.draw(i)
-            times.append(time.perf_counter() - t)
+            times.append(time.process_time() - t)
         return times
     finally:
         drawer.close()
@@ -232,16 +233,18 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
         j1 = [w for w, _ in got["matplotlib --jobs 1"]]
         jn = [w for w, _ in got[f"matplotlib --jobs {cores}"]]
         med = lambda xs: statistics.median(xs)  # noqa: E731
+        floor_cpu = [c for _, c in got["encode floor"]]
         for name, v in got.items():
             wall = [w for w, _ in v]
             ratio = med([w / f for w, f in zip(wall, floor, strict=True)])
+            cpu_ratio = med([c / f for (_, c), f in zip(v, floor_cpu, strict=True)])
             extra = ""
             if name.startswith("matplotlib --jobs") and name != "matplotlib --jobs 1":
                 extra = f"{med([a / b for a, b in zip(j1, jn, strict=True)]):.2f}x faster than --jobs 1"
             if name.startswith("peer"):
                 extra = f"{med([a / b for a, b in zip(wall, jn, strict=True)]):.2f}x the time of --jobs {cores}"
-            rows.append([q.tag, str(n), name, f"{med(wall):.2f}", f"{ratio:.2f}x",
-                         f"{med([c / w for w, c in v]):.2f}", extra])
+            rows.append([q.tag, str(n), name, f"{med(wall):.2f}", f"{ratio:.2f}x", f"{med([c for _, c in v]):.2f}",
+                         f"{cpu_ratio:.2f}x", f"{med([c / w for w, c in v]):.2f}", extra])
             print(" | ".join(rows[-1]), flush=True)
     return rows
 
@@ -348,7 +351,9 @@ def main() -> None:
         print(table(["720p, per frame, excl. encoding", "points (1k)", "ms", "points (100k)", "ms", "100k / 1k",
                      f"target <= {POINTS_TARGET:g}x"], point_rows) + "\n")
     if headline_rows:
-        print(table(["quality", "frames", "what", "wall s", "ratio to floor", "cores used", ""], headline_rows) + "\n")
+        print(f"load average while it ran: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(table(["quality", "frames", "what", "wall s", "wall / floor", "CPU s", "CPU / floor", "cores used", ""],
+                    headline_rows) + "\n")
     if startup_rows:
         print(table(["start-up (whole process)", "wall s"], startup_rows))
 

@@ -43,7 +43,8 @@ PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
 
 
 class PointRaster(Artist):
-    """A large ``Points`` group drawn as one image (:func:`scenes.backends.raster.splat`) in place of its markers.
+    """A large ``Points`` group splatted straight into the canvas's pixel buffer (:func:`scenes.backends.raster.splat`)
+    in place of its markers.
 
     Discs of ``radius`` px, ringed (``ring`` px, in ``ring_rgb``) for ring groups, drawn colour by colour
     like the per-colour marker lines, each centred on the pixel Agg would snap the marker to.
@@ -75,10 +76,8 @@ class PointRaster(Artist):
         sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
         if sp is None:
             return
-        x0, y0, img = sp.patch()
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, x0, H - y0 - img.shape[0], img[::-1])
-        gc.restore()
+        # composited straight into the canvas's pixels (source-over, opaque canvas): no image patch for Agg
+        sp.composite_over(np.asarray(renderer.buffer_rgba()))
 
 
 class _RecordingRenderer:
