@@ -30,11 +30,11 @@ this run. Size: the MP4 of the last repeat.
 Points: ``truncation-speed`` traces (Q=3, 60 GD steps, 4 snapshots) with ``n_per_class`` chosen so that a frame
 draws ~1k and ~100k points (the frame model's point groups, after its de-duplication), drawn at 720p without
 title card or holds. Per-frame cost = frame model + drawing, *excluding* encoding: matplotlib
-``MplFrameDrawer.draw(i)`` (CPU time of the process); Manim the interval between consecutive frames of the scene rendered with
-``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to back ``--repeats``
-times and the ratio is the median of the paired ratios (the machine's speed drifts). ``--raster-min`` sets
-the point count from which both renderers splat point groups with numpy (``scenes.backends.raster``; a huge value
-measures the marker paths).
+``MplFrameDrawer.draw(i)`` (CPU time of the process); Manim the interval between consecutive frames of the
+scene rendered with ``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to
+back ``--repeats`` times and the ratio is the median of the paired ratios (the machine's speed drifts).
+``--raster-min`` sets the point count from which both renderers splat point groups with numpy
+(``scenes.backends.raster``; a huge value measures the marker paths).
 """
 
 from __future__ import annotations
@@ -219,16 +219,17 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
         frames = make_frames(tr, q.fps, 8.0, "light")
         n = frames.n_frames
         runs = {
-            "encode floor": lambda: encode_blank(n, q, tmp / "blank.mp4"),
-            "matplotlib --jobs 1": lambda: render_mpl(frames, tmp / "j1.mp4", qk, jobs=1),
-            f"matplotlib --jobs {cores}": lambda: render_mpl(frames, tmp / "jn.mp4", qk, jobs=cores),
-            "peer: FuncAnimation + FFMpegWriter": lambda: render_peer(frames, tmp / "peer.mp4", qk),
+            "encode floor": lambda n=n, q=q: encode_blank(n, q, tmp / "blank.mp4"),
+            "matplotlib --jobs 1": lambda f=frames, qk=qk: render_mpl(f, tmp / "j1.mp4", qk, jobs=1),
+            f"matplotlib --jobs {cores}": lambda f=frames, qk=qk: render_mpl(f, tmp / "jn.mp4", qk, jobs=cores),
+            "peer: FuncAnimation + FFMpegWriter": lambda f=frames, qk=qk: render_peer(f, tmp / "peer.mp4", qk),
         }
         got: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
         for r in range(args.repeats):      # interleaved rounds: the machine's drift hits all alike
             for name, fn in runs.items():
                 got[name].append(timed(fn))
-            print(f"{q.tag} round {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f} s" for k, v in got.items()), flush=True)
+            print(f"{q.tag} round {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f} s" for k, v in got.items()),
+                  flush=True)
         floor = [w for w, _ in got["encode floor"]]
         j1 = [w for w, _ in got["matplotlib --jobs 1"]]
         jn = [w for w, _ in got[f"matplotlib --jobs {cores}"]]
@@ -285,7 +286,8 @@ def bench_startup(args, tmp: Path) -> list[list[str]]:
             got[name].append(time.perf_counter() - t)
     rows = [[name, f"{statistics.median(v):.2f}"] for name, v in got.items()]
     heavy, light = got["  the same + import torch, scipy.linalg"], got["start-up: imports + config hash + cached trace"]
-    rows.append(["  torch + scipy would add", f"{statistics.median([h - l for h, l in zip(heavy, light, strict=True)]):.2f}"])
+    extra = statistics.median([h - g for h, g in zip(heavy, light, strict=True)])
+    rows.append(["  torch + scipy would add", f"{extra:.2f}"])
     for r in rows:
         print(" | ".join(r), flush=True)
     return rows

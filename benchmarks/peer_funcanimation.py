@@ -3,13 +3,13 @@
 
 Run:  .venv/bin/python benchmarks/peer_funcanimation.py TRACE.npz OUT.mp4 [--quality m] [--duration 8]
 
-Same trace, same frames: the geometry of each frame comes from geomdl's frame model (``scenes.render.make_frames``),
-so both draw the same points, segments, curves and text at the same size and frame count; the peer draws them
-the way the matplotlib documentation shows, and well: one figure, every artist created once and updated per
-frame (``PathCollection.set_offsets``/``set_facecolors`` with an RGBA array for each point group, ``LineCollection.set_segments``,
-``Line2D.set_data``, ``Text.set_text``), no re-plotting, the whole figure drawn each frame (``blit=False``, as
-``Animation.save`` does), written by ``FFMpegWriter`` with geomdl's encoder settings (libx264, yuv420p, CRF 20,
-preset veryfast; the ffmpeg of ``imageio-ffmpeg``).
+Same trace, same frames: the geometry of each frame comes from geomdl's frame model
+(``scenes.render.make_frames``), so both draw the same points, segments, curves and text at the same size and
+frame count; the peer draws them the way the matplotlib documentation shows, and well: one figure, every artist
+created once and updated per frame (``PathCollection.set_offsets``/``set_facecolors`` with an RGBA array for
+each point group, ``LineCollection.set_segments``, ``Line2D.set_data``, ``Text.set_text``), no re-plotting, the
+whole figure drawn each frame (``blit=False``, as ``Animation.save`` does), written by ``FFMpegWriter`` with
+geomdl's encoder settings (libx264, yuv420p, CRF 20, preset veryfast; the ffmpeg of ``imageio-ffmpeg``).
 """
 
 from __future__ import annotations

@@ -27,15 +27,15 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
-print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "heavy": [m for m in HEAVY if m in sys.modules]}))
+""".replace("HEAVY", repr(HEAVY))
 
 API_PROBE = """
 import json, sys
 from scenes.render import render
 files = render(sys.argv[1], out=sys.argv[2], renderer="matplotlib", quality="l", duration=1.0, jobs=1)
-print(json.dumps({"files": [str(f) for f in files], "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({"files": [str(f) for f in files], "heavy": [m for m in HEAVY if m in sys.modules]}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def python(code: str, *args: str, cwd: Path) -> dict:

@@ -173,7 +173,7 @@ class GlyphCache:
             delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
             key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
             got = self.bitmaps.get(key)
-            matrix = (0x10000 * np.array([[1.0, 0.0], [0.0, 1.0]]) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            matrix = (0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
             if got is None:
                 self.misses += 1
                 font.set_size(size, dpi)
