@@ -290,18 +290,21 @@ def train(experiment: str, trace: Path | None, force: bool, out: Path, **given: 
 
 
 @command(app, "render", (*SCENE_OPTIONS, *RENDER_OPTIONS, *RUN_OPTIONS, *TRACE_OPTIONS, OUT))
-def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str, out: Path, **given: Any) -> None:
+def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str, jobs: int | None, out: Path,
+           **given: Any) -> None:
     """Render a clip into OUT/<scene>/ (training first unless a cached or given trace exists).
 
     The trace is cached under OUT/traces/ keyed by the config hash: re-rendering never retrains.
     """
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
+    from scenes.backends.parallel import check_jobs  # noqa: PLC0415
     from scenes.render import RenderOptions, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
     opts = RenderOptions.of(**option_values(RENDER_OPTIONS, given))   # checked before training
+    jobs = check_jobs(jobs)
     spec.check_view(view)
     if trace is not None:
         tr = spec.load_trace(trace)
@@ -332,7 +335,7 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
     with progress_bar() as bar:
         task = bar.add_task(f"rendering ({opts.renderer})", total=None, info="")
         echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force, view=view,
-                               progress=lambda i, n: bar.update(task, completed=i, total=n)))
+                               progress=lambda i, n: bar.update(task, completed=i, total=n), jobs=jobs))
 
 
 @command(app, "record", registry.RECORD_OPTIONS)

@@ -2,7 +2,20 @@
 the per-frame cost grows from 1k to 100k points.
 
 Run:  .venv/bin/python benchmarks/bench_scenes.py [--scenes a,b] [--qualities l,h] [--renderers matplotlib,manim]
-          [--repeats 3] [--duration 4] [--sections scenes,points] [--quick]
+          [--repeats 3] [--duration 4] [--sections scenes,points,headline,startup] [--quick]
+
+Headline (``--sections headline``): the headline clip (``truncation-speed --q 3``, default config, 8 s of
+animation: 378 frames at 720p30, 189 at 480p15) rendered by the matplotlib renderer with ``--jobs 1`` and with
+every core, by the hand-written FuncAnimation + FFMpegWriter peer (``benchmarks/peer_funcanimation.py``), and
+the encode floor, in interleaved rounds (floor, jobs 1, all cores, peer; ``--repeats`` rounds); each ratio is
+taken within its round and the median of the rounds is reported, for wall time and for CPU time (this process
+and its finished children: workers, ffmpeg; on a machine shared with other jobs the CPU ratio is the steadier
+one). ``cores used``: CPU seconds per wall second.
+
+Start-up (``--sections startup``): a fresh process doing what a warm ``geomdl render truncation-speed --q 3``
+does before its first frame (import the CLI and the renderer, build the config, hash it, load the cached
+trace), timed as a whole process, interleaved with the same plus ``import torch, scipy.linalg`` (what the
+cache lookup used to import); and the whole warm CLI render of one still (``--format png``).
 
 Scenes (``scenes.render.SCENES``, whatever is registered when it runs): one trace per experiment is recorded
 once, before anything is timed, with the experiment's default config except where ``BENCH_CONFIGS`` says
@@ -17,11 +30,11 @@ this run. Size: the MP4 of the last repeat.
 Points: ``truncation-speed`` traces (Q=3, 60 GD steps, 4 snapshots) with ``n_per_class`` chosen so that a frame
 draws ~1k and ~100k points (the frame model's point groups, after its de-duplication), drawn at 720p without
 title card or holds. Per-frame cost = frame model + drawing, *excluding* encoding: matplotlib
-``MplFrameDrawer.draw(i)``; Manim the interval between consecutive frames of the scene rendered with
-``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to back ``--repeats``
-times and the ratio is the median of the paired ratios (the machine's speed drifts). ``--raster-min`` sets
-the point count from which both renderers splat point groups with numpy (``scenes.backends.raster``; a huge value
-measures the marker paths).
+``MplFrameDrawer.draw(i)`` (CPU time of the process); Manim the interval between consecutive frames of the
+scene rendered with ``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to
+back ``--repeats`` times and the ratio is the median of the paired ratios (the machine's speed drifts).
+``--raster-min`` sets the point count from which both renderers splat point groups with numpy
+(``scenes.backends.raster``; a huge value measures the marker paths).
 """
 
 from __future__ import annotations
@@ -117,10 +130,10 @@ def mpl_frame_times(frames, quality: str) -> list[float]:
     try:
         drawer.draw(0)
         times = []
-        for i in range(frames.n_frames):
-            t = time.perf_counter()
+        for i in range(frames.n_frames):   # CPU time: drawing is one thread, and steadier than wall time when
+            t = time.process_time()        # the machine is shared
             drawer.draw(i)
-            times.append(time.perf_counter() - t)
+            times.append(time.process_time() - t)
         return times
     finally:
         drawer.close()
@@ -177,6 +190,109 @@ def bench_points(args, tmp: Path) -> list[list[str]]:
     return rows
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (workers, encoders)."""
+    import resource  # noqa: PLC0415
+
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def timed(fn) -> tuple[float, float]:
+    """``(wall s, CPU s)`` of ``fn()``."""
+    c, t = cpu_seconds(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t, cpu_seconds() - c
+
+
+def bench_headline(args, tmp: Path) -> list[list[str]]:
+    from peer_funcanimation import render_peer  # noqa: PLC0415
+
+    from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
+    from scenes.backends.parallel import available_cores  # noqa: PLC0415
+
+    cores = available_cores()
+    tr, _ = truncation_speed.run(truncation_speed.TruncationSpeedConfig(q=3))
+    rows = []
+    for qk in args.headline_qualities:
+        q = export.quality(qk)
+        frames = make_frames(tr, q.fps, 8.0, "light")
+        n = frames.n_frames
+        runs = {
+            "encode floor": lambda n=n, q=q: encode_blank(n, q, tmp / "blank.mp4"),
+            "matplotlib --jobs 1": lambda f=frames, qk=qk: render_mpl(f, tmp / "j1.mp4", qk, jobs=1),
+            f"matplotlib --jobs {cores}": lambda f=frames, qk=qk: render_mpl(f, tmp / "jn.mp4", qk, jobs=cores),
+            "peer: FuncAnimation + FFMpegWriter": lambda f=frames, qk=qk: render_peer(f, tmp / "peer.mp4", qk),
+        }
+        got: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
+        for r in range(args.repeats):      # interleaved rounds: the machine's drift hits all alike
+            for name, fn in runs.items():
+                got[name].append(timed(fn))
+            print(f"{q.tag} round {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f} s" for k, v in got.items()),
+                  flush=True)
+        floor = [w for w, _ in got["encode floor"]]
+        j1 = [w for w, _ in got["matplotlib --jobs 1"]]
+        jn = [w for w, _ in got[f"matplotlib --jobs {cores}"]]
+        med = lambda xs: statistics.median(xs)  # noqa: E731
+        floor_cpu = [c for _, c in got["encode floor"]]
+        for name, v in got.items():
+            wall = [w for w, _ in v]
+            ratio = med([w / f for w, f in zip(wall, floor, strict=True)])
+            cpu_ratio = med([c / f for (_, c), f in zip(v, floor_cpu, strict=True)])
+            extra = ""
+            if name.startswith("matplotlib --jobs") and name != "matplotlib --jobs 1":
+                extra = f"{med([a / b for a, b in zip(j1, jn, strict=True)]):.2f}x faster than --jobs 1"
+            if name.startswith("peer"):
+                extra = f"{med([a / b for a, b in zip(wall, jn, strict=True)]):.2f}x the time of --jobs {cores}"
+            rows.append([q.tag, str(n), name, f"{med(wall):.2f}", f"{ratio:.2f}x", f"{med([c for _, c in v]):.2f}",
+                         f"{cpu_ratio:.2f}x", f"{med([c / w for w, c in v]):.2f}", extra])
+            print(" | ".join(rows[-1]), flush=True)
+    return rows
+
+
+STARTUP_PROBE = """
+import sys, time
+sys.path.insert(0, {root!r})
+import cli  # noqa
+from geomdl import experiments
+from geomdl.io import trace
+import scenes.render, scenes.backends.mpl_renderer  # noqa
+mod = experiments.get("truncation-speed")
+cfg = experiments.make_config(mod, {{"q": 3}}, None)
+tr = trace.load(experiments.trace_path({out!r}, mod.KIND, cfg))
+if {heavy}:
+    import torch, scipy.linalg  # noqa
+"""
+
+
+def bench_startup(args, tmp: Path) -> list[list[str]]:
+    import subprocess  # noqa: PLC0415
+
+    out = tmp / "startup"
+    geomdl = str(Path(sys.executable).with_name("geomdl"))
+    cmd = [geomdl, "render", "truncation-speed", "--q", "3", "--renderer", "matplotlib", "--quality", "l",
+           "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True)     # trains once: the renders below are warm
+    probes = {"light": STARTUP_PROBE.format(root=str(ROOT), out=str(out), heavy=False),
+              "heavy": STARTUP_PROBE.format(root=str(ROOT), out=str(out), heavy=True)}
+    runs = {"start-up: imports + config hash + cached trace": [sys.executable, "-c", probes["light"]],
+            "  the same + import torch, scipy.linalg": [sys.executable, "-c", probes["heavy"]],
+            "warm CLI render of one still (--format png, 480p)": [*cmd, "--format", "png"]}
+    got: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(max(3, args.repeats)):
+        for name, c in runs.items():
+            t = time.perf_counter()
+            subprocess.run(c, check=True, capture_output=True)
+            got[name].append(time.perf_counter() - t)
+    rows = [[name, f"{statistics.median(v):.2f}"] for name, v in got.items()]
+    heavy, light = got["  the same + import torch, scipy.linalg"], got["start-up: imports + config hash + cached trace"]
+    extra = statistics.median([h - g for h, g in zip(heavy, light, strict=True)])
+    rows.append(["  torch + scipy would add", f"{extra:.2f}"])
+    for r in rows:
+        print(" | ".join(r), flush=True)
+    return rows
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -202,7 +318,8 @@ def main() -> None:
     ap.add_argument("--renderers", type=csv, default=None, help="comma-separated (default: matplotlib,manim)")
     ap.add_argument("--repeats", type=int, default=None, help="renders per figure (median; default 3)")
     ap.add_argument("--duration", type=float, default=None, help="seconds of animation per clip (default 4)")
-    ap.add_argument("--sections", type=csv, default=["scenes", "points"], help="scenes,points")
+    ap.add_argument("--sections", type=csv, default=["scenes", "points"], help="scenes,points,headline,startup")
+    ap.add_argument("--headline-qualities", type=csv, default=["m", "l"], help="headline: quality keys (m,l)")
     ap.add_argument("--points-frames", type=int, default=None, help="frames per points measurement (default 30)")
     ap.add_argument("--raster-min", type=int, default=None, help="override scenes.backends.raster.RASTER_MIN")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, 1 s, -ql, 5 points frames")
@@ -222,6 +339,8 @@ def main() -> None:
     try:
         scene_rows = bench_scenes(args, tmp) if "scenes" in args.sections else []
         point_rows = bench_points(args, tmp) if "points" in args.sections else []
+        headline_rows = bench_headline(args, tmp) if "headline" in args.sections else []
+        startup_rows = bench_startup(args, tmp) if "startup" in args.sections else []
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -232,7 +351,13 @@ def main() -> None:
                      "ratio to floor", "MP4 KiB"], scene_rows) + "\n")
     if point_rows:
         print(table(["720p, per frame, excl. encoding", "points (1k)", "ms", "points (100k)", "ms", "100k / 1k",
-                     f"target <= {POINTS_TARGET:g}x"], point_rows))
+                     f"target <= {POINTS_TARGET:g}x"], point_rows) + "\n")
+    if headline_rows:
+        print(f"load average while it ran: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(table(["quality", "frames", "what", "wall s", "wall / floor", "CPU s", "CPU / floor", "cores used", ""],
+                    headline_rows) + "\n")
+    if startup_rows:
+        print(table(["start-up (whole process)", "wall s"], startup_rows))
 
 
 if __name__ == "__main__":

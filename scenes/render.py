@@ -210,23 +210,30 @@ def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str |
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
-                 scene: str | None = None, at: list[float] | None = None, view: str = "input") -> list[Path]:
+                 scene: str | None = None, at: list[float] | None = None, view: str = "input",
+                 jobs: int | None = None) -> list[Path]:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
 
     ``fmt``: ``mp4``; ``webm`` / ``gif`` / ``storyboard`` (the MP4 master plus a VP9 WebM, a looping palette
     GIF, or a contact sheet of key frames as PNG and PDF); ``png`` (stills: the last frame, or the frames at
     the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
+    ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; the matplotlib
+    renderer; Manim renders in one process).
     """
     if renderer not in ("manim", "matplotlib"):
         raise UsageError(f"unknown renderer {renderer!r}; resolve 'auto' first")
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None)
-    return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene, view=view)
+    return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene, view=view,
+                       jobs=jobs)
 
 
 def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
                 progress: Callable[[int, int], None] | None = None, force: bool = False,
-                scene: str | None = None, view: str = "input") -> list[Path]:
+                scene: str | None = None, view: str = "input", jobs: int | None = None) -> list[Path]:
     """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written."""
+    from scenes.backends.parallel import check_jobs  # noqa: PLC0415
+
+    jobs = check_jobs(jobs)
     fmt, quality, renderer, at = opts.fmt, opts.quality, opts.renderer, opts.at
     q = quality
     check_renderable(trace, force)
@@ -243,7 +250,7 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     if fmt == "png":  # render the clip privately and keep only the stills
         tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
         try:
-            clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress)
+            clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress, jobs)
             if not at:
                 return [export.last_frame_png(clip, png)]
             with atomic_group():   # the stills are one set
@@ -253,7 +260,7 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
 
     # the MP4 and what is made from it are one set: all replace the earlier files, or none does
     with atomic_group() as group:
-        out = [_render_mp4(frames, mp4, quality, renderer, progress)]
+        out = [_render_mp4(frames, mp4, quality, renderer, progress, jobs)]
         master = group.staged_path(mp4)   # not yet renamed into place
         if fmt == "gif":
             out.append(export.mp4_to_gif(master, out_dir / f"{stem}.gif", q.fps))
@@ -268,7 +275,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
            progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None,
-           view: str = "input") -> list[Path]:
+           view: str = "input", jobs: int | None = None) -> list[Path]:
     """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -280,7 +287,8 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
     run), ``progress(i, n)`` and ``view`` (``input`` or ``layer``) as in :func:`render_trace`; or ``options``, a
     :class:`RenderOptions` checked already, in place of ``fmt`` .. ``at`` (its fallback notice is then the
-    caller's to show). Bad input raises :class:`GeomdlError` before anything is written.
+    caller's to show). ``jobs``: processes drawing frames (default: every core; matplotlib renderer). Bad input
+    raises :class:`GeomdlError` before anything is written.
     """
     import warnings  # noqa: PLC0415
 
@@ -297,6 +305,9 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
         opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)
         if opts.notice:
             warnings.warn(opts.notice.removeprefix("notice: "), stacklevel=2)
+    from scenes.backends.parallel import check_jobs  # noqa: PLC0415
+
+    jobs = check_jobs(jobs)
     rname, theme, q = opts.renderer, opts.theme, opts.quality
     check_renderable(tr, force)
     if stem is None:
@@ -311,15 +322,16 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
                 run = f"seed{tr.meta.get('seed', 0)}"
         stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{q.tag}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
-    return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name, view=view)
+    return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name, view=view,
+                       jobs=jobs)
 
 
 def _render_mp4(frames, path: Path, quality: str, renderer: str,
-                progress: Callable[[int, int], None] | None) -> Path:
+                progress: Callable[[int, int], None] | None, jobs: int = 1) -> Path:
     if renderer == "manim":
         from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
         return render_manim(frames, path, quality, progress=progress)
     from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
 
-    return render_mpl(frames, path, quality, progress=progress)
+    return render_mpl(frames, path, quality, progress=progress, jobs=jobs)

@@ -38,19 +38,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-
-import torch
+from typing import TYPE_CHECKING
 
 from geomdl.checks import subconfig
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.fields import check_fields, config, shared
-from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
-from geomdl.math import constructions
-from geomdl.nn import health, sharpness, snapshots
-from geomdl.nn.model import build_model, resolve_device
-from geomdl.nn.training import TrainConfig, TrainResult, train
+from geomdl.nn.train_config import TrainConfig
+
+if TYPE_CHECKING:
+    from geomdl.nn.training import TrainResult
+
+# torch, scipy (via the recorder and the constructions) and the trainer are imported where a run needs them:
+# the config, its hash and its file name are all that rendering a cached trace needs (no torch, no scipy)
 
 KIND = "truncation-speed"
 
@@ -125,6 +126,8 @@ MAX_AUTO_STEPS = 100_000
 def resolve_lr(cfg: TruncationSpeedConfig, model, X, labels) -> tuple[float, float | None]:
     """``(lr, lambda_max)``: the configured ``lr``, or ``lr_scale / lambda_max`` at the start (``lambda_max``
     ``None`` when not measured)."""
+    from geomdl.nn import sharpness  # noqa: PLC0415
+
     if cfg.lr is not None:
         return float(cfg.lr), None
     lam = sharpness.top_hessian_eigenvalue(model, X, labels, cfg.loss, seed=cfg.seed)
@@ -147,6 +150,12 @@ def stem(cfg: TruncationSpeedConfig) -> str:
 
 def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build data and the partial construction, train, record. Returns the trace and the training result."""
+    from geomdl.io.recorder import Recorder, data_arrays, residual_notes  # noqa: PLC0415
+    from geomdl.math import constructions  # noqa: PLC0415
+    from geomdl.nn import health, snapshots  # noqa: PLC0415
+    from geomdl.nn.model import build_model, resolve_device  # noqa: PLC0415
+    from geomdl.nn.training import train  # noqa: PLC0415
+
     cfg.validate()
     X, labels = data.clustered(cfg.data_config())
     con = constructions.partial_construction(X, labels, cfg.layer_fractions())
@@ -179,4 +188,6 @@ def run(cfg: TruncationSpeedConfig, progress: Callable[[int, float], None] | Non
 
 def torch_threads() -> None:
     """Small networks: one intra-op thread is fastest and keeps CPU results bit-identical run to run."""
+    import torch  # noqa: PLC0415
+
     torch.set_num_threads(1)

@@ -11,8 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from geomdl.checks import choice_error
-
-LOSSES = ("mse", "wmse", "ce")
+from geomdl.nn.train_config import LOSSES
 
 
 def loss_fn(kind: str, out: torch.Tensor, labels: torch.Tensor, q: int) -> torch.Tensor:

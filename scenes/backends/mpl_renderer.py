@@ -2,11 +2,22 @@
 
 Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning figure units
 (16 x 9), renders with Agg and pipes raw RGB frames to ffmpeg (libx264, yuv420p).
+
+Only what changes is drawn: the static layers (``FrameModel.static()``: panel frames, axes, fixed text) are
+rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
+FreeType once per look (text, colour, alpha, place, size: :class:`TextCache`) and afterwards its recorded glyph
+images are blended straight into the canvas, the same Agg calls with the same inputs, so a cached label is
+bit-identical to a freshly drawn one; large point clouds are splatted with numpy
+(:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in worker processes
+(:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -19,7 +30,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from scenes.backends import export  # noqa: E402
+from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel  # noqa: E402
 
@@ -32,7 +43,8 @@ PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
 
 
 class PointRaster(Artist):
-    """A large ``Points`` group drawn as one image (:func:`scenes.backends.raster.splat`) in place of its markers.
+    """A large ``Points`` group splatted straight into the canvas's pixel buffer (:func:`scenes.backends.raster.splat`)
+    in place of its markers.
 
     Discs of ``radius`` px, ringed (``ring`` px, in ``ring_rgb``) for ring groups, drawn colour by colour
     like the per-colour marker lines, each centred on the pixel Agg would snap the marker to.
@@ -64,17 +76,188 @@ class PointRaster(Artist):
         sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
         if sp is None:
             return
-        x0, y0, img = sp.patch()
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, x0, H - y0 - img.shape[0], img[::-1])
-        gc.restore()
+        # composited straight into the canvas's pixels (source-over, opaque canvas): no image patch for Agg
+        sp.composite_over(np.asarray(renderer.buffer_rgba()))
+
+
+class _RecordingRenderer:
+    """Stands in for Agg's C++ renderer while a text artist draws: forwards every call and records the two that
+    text drawing makes (glyph images and, for mathtext, rule boxes) so that they can be replayed."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls: list[tuple] = []
+
+    def draw_text_image(self, image, x, y, angle, gc):
+        self.calls.append((0, np.array(image, copy=True), x, y, angle, gc))
+        self.real.draw_text_image(image, x, y, angle, gc)
+
+    def draw_path(self, gc, path, transform, rgb_face=None):
+        self.calls.append((1, gc, path, transform, rgb_face))
+        self.real.draw_path(gc, path, transform, rgb_face)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@dataclass
+class _Look:
+    """One label look: its recorded Agg calls; ``box``: the pixel rows/columns they can touch (``None`` when a
+    call is not a glyph image); ``block``: those pixels once drawn over the background (filled on first reuse)."""
+
+    calls: list[tuple]
+    box: tuple[int, int, int, int] | None
+    block: np.ndarray | None = None
+
+
+def _glyph_box(calls: list[tuple], height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Rows ``r0:r1``, columns ``c0:c1`` (top-down buffer) covering every recorded glyph image, padded by a
+    pixel and clipped to the canvas: Agg's ``draw_text_image(image, x, y)`` blends ``image`` into rows
+    ``y - h .. y - 1`` and columns ``x .. x + w - 1``. ``None`` if a call is not a glyph image (mathtext rules)
+    or nothing is inked."""
+    if any(c[0] != 0 for c in calls):
+        return None
+    ink = [c for c in calls if c[1].size]          # a blank glyph (a space) blends nothing, wherever it is put
+    if not ink:
+        return None
+    r0 = min(int(c[3]) - c[1].shape[0] for c in ink) - 1
+    r1 = max(int(c[3]) for c in ink) + 1
+    c0 = min(int(c[2]) for c in ink) - 1
+    c1 = max(int(c[2]) + c[1].shape[1] for c in ink) + 1
+    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, height), min(c1, width)
+    return (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
+
+
+class GlyphCache:
+    """FreeType glyph bitmaps by everything FreeType is given: font file, size, dpi, glyph, slant, extend, the
+    pen position in 1/64 px and the load flags, so a cached bitmap is the one FreeType would render.
+
+    Installed on a drawer's Agg renderer in place of its ``_draw_text_glyphs_and_boxes`` (matplotlib >= 3.11
+    draws text glyph by glyph through it; other versions keep their own text path): labels seen for the first
+    time, such as a step counter, still lay out through matplotlib, but the glyphs they share with earlier
+    labels at the same sub-pixel place (digits in fixed slots) are not rasterised again. Rotated, mathtext or
+    non-antialiased text goes through matplotlib's own method."""
+
+    PARAMS = ["gc", "x", "y", "angle", "glyphs", "boxes"]
+
+    def __init__(self, renderer, size: int = 8192):
+        self.renderer, self.size = renderer, size
+        self.original = renderer._draw_text_glyphs_and_boxes
+        self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    @classmethod
+    def install(cls, renderer) -> GlyphCache | None:
+        import inspect  # noqa: PLC0415
+
+        method = getattr(renderer, "_draw_text_glyphs_and_boxes", None)
+        if method is None or list(inspect.signature(method).parameters) != cls.PARAMS:
+            return None
+        cache = cls(renderer)
+        renderer._draw_text_glyphs_and_boxes = cache.draw
+        return cache
+
+    def draw(self, gc, x, y, angle, glyphs, boxes) -> None:
+        """matplotlib 3.11's ``RendererAgg._draw_text_glyphs_and_boxes`` for upright antialiased text without
+        rule boxes, each glyph's bitmap taken from the cache when FreeType has rendered it before."""
+        from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
+        from matplotlib.ft2font import RenderMode  # noqa: PLC0415
+
+        r = self.renderer
+        if angle != 0 or boxes or not gc.get_antialiased():
+            return self.original(gc, x, y, angle, glyphs, boxes)
+        load_flags = get_hinting_flag()
+        height, dpi = r.height, r.dpi
+        last = None
+        for font, size, glyph_index, slant, extend, dx, dy in glyphs:
+            delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
+            key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
+            got = self.bitmaps.get(key)
+            matrix = (0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            if got is None:
+                self.misses += 1
+                font.set_size(size, dpi)
+                font._set_transform(matrix, list(delta))
+                bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
+                got = (np.array(bitmap.buffer, copy=True), bitmap.left, bitmap.top)
+                self.bitmaps[key] = got
+                if len(self.bitmaps) > self.size:
+                    self.bitmaps.popitem(last=False)
+                last = None
+            else:
+                self.hits += 1
+                last = (font, size, matrix, delta)
+            buffer, left, top = got
+            r._renderer.draw_text_image(buffer, left, int(height) - top + buffer.shape[0], 0, gc)
+        if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
+            font, size, matrix, delta = last
+            font.set_size(size, dpi)
+            font._set_transform(matrix, list(delta))
+
+
+class TextCache:
+    """Labels drawn once per look: ``key -> _Look``, least recently used evicted.
+
+    A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key), on the
+    canvas (one per drawer) and on the pixels under it. The first draw of a look runs matplotlib's text path
+    (layout, FreeType glyph rendering) with the canvas's renderer recording its calls; a later draw replays the
+    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. Where the
+    pixels under the label are the static background's (nothing drawn there yet this frame: checked, not
+    assumed), the result of those blends is the same block every time: it is kept after the first replay and
+    pasted from then on. Either way the pixels are exactly those of matplotlib's own text path.
+    ``hits``/``misses``/``pastes`` count draws."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self.entries: OrderedDict[tuple, _Look] = OrderedDict()
+        self.hits = self.misses = self.pastes = 0
+
+    def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
+        """Draw ``art`` (a Text whose look is ``key``) on ``renderer``; ``canvas``: its pixels ``(H, W, 4)``
+        (a writable view), ``background``: the static background's pixels."""
+        look = self.entries.get(key)
+        if look is None:
+            self.misses += 1
+            rec = _RecordingRenderer(renderer._renderer)
+            renderer._renderer = rec
+            try:
+                art.draw(renderer)
+            finally:
+                renderer._renderer = rec.real
+            self.entries[key] = _Look(rec.calls, _glyph_box(rec.calls, *canvas.shape[:2]))
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+            return
+        self.hits += 1
+        self.entries.move_to_end(key)
+        on_bg = False
+        if look.box is not None:
+            r0, r1, c0, c1 = look.box
+            on_bg = np.array_equal(canvas[r0:r1, c0:c1], background[r0:r1, c0:c1])
+            if on_bg and look.block is not None:
+                canvas[r0:r1, c0:c1] = look.block
+                self.pastes += 1
+                return
+        real = renderer._renderer
+        for c in look.calls:
+            if c[0] == 0:
+                real.draw_text_image(c[1], c[2], c[3], c[4], c[5])
+            else:
+                real.draw_path(c[1], c[2], c[3], c[4])
+        if on_bg:
+            look.block = canvas[r0:r1, c0:c1].copy()
 
 
 class MplFrameDrawer:
-    """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame."""
+    """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame.
 
-    def __init__(self, frames: FrameModel, width: int, height: int):
+    ``cache_text=False`` draws every label through matplotlib's text path every frame (the reference the
+    cached path is tested against)."""
+
+    def __init__(self, frames: FrameModel, width: int, height: int, cache_text: bool = True):
         self.frames = frames
+        self.text_cache = TextCache() if cache_text else None
+        self.label_keys: dict[str, tuple] = {}
         self.width, self.height = width, height
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.fig.patch.set_facecolor(frames.theme["bg"])
@@ -90,6 +273,8 @@ class MplFrameDrawer:
         # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
+        self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.static_names = set(self.artists)
         self._animated = True
 
@@ -98,11 +283,17 @@ class MplFrameDrawer:
         self.artists[name] = art
         return art
 
+    def _touch(self, name: str, art):
+        self.touched.append(name)
+        return art
+
     def _lw(self, w: float) -> float:
         return max(0.5, w * self.unit_pt)
 
     def _draw_items(self, f: Frame) -> None:
+        """Update the artists of ``f``'s primitives; ``self.touched``: their names in drawing order."""
         th = self.frames.theme
+        self.touched: list[str] = []
         for seg in f.segments:
             art = self.artists.get(seg.name)
             if art is None:
@@ -111,6 +302,7 @@ class MplFrameDrawer:
                 self._new(seg.name, art)
             art.set_segments(list(seg.xy))
             art.set_colors(seg.colors)
+            self._touch(seg.name, art)
         for pl in f.lines:
             art = self.artists.get(pl.name)
             if art is None:
@@ -118,6 +310,7 @@ class MplFrameDrawer:
                                       solid_capstyle="round")
                 self._new(pl.name, art)
             art.set_data(pl.xy[:, 0], pl.xy[:, 1])
+            self._touch(pl.name, art)
         for pts in f.points:
             # one Line2D of markers per (group, colour): Agg's cached-marker path is ~5x faster than scatter;
             # a large group is drawn as one image instead (scenes.backends.raster), with the same discs in the
@@ -131,6 +324,7 @@ class MplFrameDrawer:
                 self.ax.add_artist(ras)
                 self._new(f"{pts.name}/raster", ras)
             ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
+            self._touch(f"{pts.name}/raster", ras)
             cls = None if big else pts.color % len(PALETTE)
             for c in range(len(PALETTE)):
                 name = f"{pts.name}/{c}"
@@ -148,6 +342,7 @@ class MplFrameDrawer:
                     art.set_markersize(diameter)
                     art.set_markeredgewidth(edge)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])
+                self._touch(name, art)
         if f.card or f.cover > 0 or "cover" in self.artists:
             cover = self.artists.get("cover")
             if cover is None:
@@ -156,6 +351,7 @@ class MplFrameDrawer:
                 self._new("cover", cover)
             cover.set_alpha(f.cover)
             cover.set_visible(f.cover > 0)
+            self._touch("cover", cover)
         for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
             art = self.artists.get(lab.name)
             if art is None:
@@ -168,39 +364,52 @@ class MplFrameDrawer:
                 art.set_position((lab.x, lab.y))
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
+            self.label_keys[lab.name] = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            self._touch(lab.name, art)
 
     def draw(self, i: int) -> np.ndarray:
-        """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it)."""
+        """RGBA ``(H, W, 4) uint8`` of frame ``i`` (a view of the canvas buffer: copy it to keep it).
+
+        Depends on frame ``i`` alone (the static background, then the primitives of ``frames.frame(i)`` by
+        z-order, ties in the frame's order), not on the frames drawn before: frames can be drawn in any order
+        and in several processes (:mod:`scenes.backends.parallel`)."""
         self._draw_items(self.frames.frame(i))
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
-        for art in sorted((a for n, a in self.artists.items() if n not in self.static_names and a.get_visible()),
-                          key=lambda a: a.get_zorder()):
-            self.ax.draw_artist(art)
-        return np.asarray(canvas.buffer_rgba())
+        renderer = canvas.get_renderer()
+        pixels = np.asarray(renderer.buffer_rgba())
+        cache = self.text_cache
+        arts = self.artists
+        for name, art in sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
+                                 if n not in self.static_names and arts[n].get_visible()),
+                                key=lambda na: na[1].get_zorder()):
+            if cache is not None and name in self.label_keys:
+                cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
+            else:
+                art.draw(renderer)
+        return pixels
 
     def close(self) -> None:
         plt.close(self.fig)
 
 
 def iter_frames(frames: FrameModel, width: int, height: int,
-                progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
-    drawer = MplFrameDrawer(frames, width, height)
-    try:
-        for i in range(frames.n_frames):
-            yield drawer.draw(i)
-            if progress is not None:
-                progress(i + 1, frames.n_frames)
-    finally:
-        drawer.close()
+                progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> Iterator[np.ndarray]:
+    """RGBA frames ``(height, width, 4) uint8`` in order, drawn in-process or (``jobs > 1``) by worker
+    processes (:func:`scenes.backends.parallel.parallel_frames`); each is valid until the next is asked for."""
+    def make_drawer():
+        drawer = MplFrameDrawer(frames, width, height)
+        return drawer.draw, drawer.close
+
+    return parallel.parallel_frames(make_drawer, frames.n_frames, (height, width, 4), jobs, progress)
 
 
 def render_mpl(frames: FrameModel, out_path: Path, quality: str,
-               progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render every frame to an MP4 at ``out_path`` (atomic)."""
+               progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> Path:
+    """Render every frame to an MP4 at ``out_path`` (atomic); ``jobs``: processes drawing frames."""
     q = export.quality(quality)
-    return export.write_mp4(iter_frames(frames, q.width, q.height, progress), out_path, q.width, q.height,
-                            frames.fps, pix_fmt_in="rgba")
+    with contextlib.closing(iter_frames(frames, q.width, q.height, progress, jobs)) as it:
+        return export.write_mp4(it, out_path, q.width, q.height, frames.fps, pix_fmt_in="rgba")
 
 
 def render_mpl_png(frames: FrameModel, out_path: Path, quality: str, index: int = -1) -> Path:
