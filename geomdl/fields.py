@@ -95,6 +95,8 @@ FIELDS: dict[str, Field] = {
     "trials": Field("int", "trials per setting, >= 1"),
     "seeds": Field("int", "number of seeds 0..seeds-1", check_seeds),
     "start_fractions": Field("tuple[float, ...]", "fraction of each class truncated at the start, per hidden layer"),
+    "scheduler": Field("str", "where a study's independent runs go: None (here), local:N (N local worker processes) "
+                              "or a Dask scheduler address (checked by geomdl.experiments.parallel.check_scheduler)"),
     # recording
     "snapshots": Field("int", "number of recorded snapshots, >= 2", check_snapshots),
     "spacing": Field("str", "snapshot spacing over the steps: linear or log"),
