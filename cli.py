@@ -455,6 +455,12 @@ def run_study(name: str, out: Path, run, total: int | None, write, lines, label:
     echo_files(files)
 
 
+StudySchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Run the study's independent runs on a Dask scheduler at this address (e.g. "
+                        "tcp://10.0.0.5:8786) or on N local worker processes (local:N; local = every core); the "
+                        "same results as here. Needs the cluster extra. (default: here, one run after another)")]
+
+
 @experiment_app.command("truncation-speed")
 def experiment_truncation_speed(
     q: QOpt = None, seeds: Annotated[int, typer.Option("--seeds", help="Seeds per start fraction (>= 2).")] = 10,
@@ -463,7 +469,7 @@ def experiment_truncation_speed(
     steps: StepsOpt = None, lr: LrOpt = None, optimizer: OptimOpt = None, loss: LossOpt = None,
     snapshots: Annotated[int, typer.Option("--snapshots", help="Snapshots per run (time resolution of n(t)).")] = 241,
     rise: Annotated[float, typer.Option("--rise", help="Fit window: until n reaches this fraction of its rise.")] = 0.9,
-    sets: SetOpt = None, out: OutOpt = Path("media"),
+    scheduler: StudySchedulerOpt = None, sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Measure the speed of truncation: n(t) per start fraction and seed, log-linear growth rates with 95% CIs,
     and dn/dt against n (the claim "the rate grows with the number already truncated" predicts a positive slope).
@@ -478,7 +484,7 @@ def experiment_truncation_speed(
                                         "snapshots": snapshots}, sets)
     from scenes.figures.truncation_speed import plot_study  # noqa: PLC0415
 
-    cfg = study.StudyConfig.parse(base, start_fractions, seeds, rise)
+    cfg = study.StudyConfig.parse(base, start_fractions, seeds, rise, scheduler)
     run_study("truncation-speed", out, lambda p: study.run_study(cfg, progress=p), len(cfg.start_fractions) * seeds,
               lambda r, d: study.write_tables(r, d) + plot_study(r, d), study.summary_lines)
 
@@ -489,7 +495,7 @@ def experiment_contraction_rate(
     seeds: Annotated[int, typer.Option("--seeds", help="Runs per setting, seeds 0..SEEDS-1 (>= 2).")] = 10,
     setting: Annotated[str, typer.Option("--setting", help="partial (the truncation-speed construction, GD), random "
                                                            "(random initialisation, SGD) or both.")] = "both",
-    sets: SetOpt = None, out: OutOpt = Path("media"),
+    scheduler: StudySchedulerOpt = None, sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """The speed of truncation as T. Chen states it (arXiv 2501.07400): per (layer, class), the contraction rate
     lambda = -d/dt log s of the spread s of the not-yet-collapsed points about the base point, against the number
@@ -502,7 +508,7 @@ def experiment_contraction_rate(
     from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
     from scenes.figures.truncation_speed import plot_contraction  # noqa: PLC0415
 
-    cfg = study.ContractionConfig.parse(q, seeds, setting, sets)
+    cfg = study.ContractionConfig.parse(q, seeds, setting, sets, scheduler)
     run_study("contraction-rate", out, lambda p: study.run_contraction_study(cfg, progress=p),
               len(cfg.settings) * seeds, lambda r, d: study.write_contraction_tables(r, d) + plot_contraction(r, d),
               study.contraction_lines)
@@ -568,8 +574,8 @@ ModeOpt = Annotated[str, typer.Option("--mode", help="train (perturb, then SGD w
                                                      "eval (perturb, then evaluate the loss).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the (lambda, chunk) "
-                        "grid on, or local:N to start N local worker processes for it; workers need geomdl "
-                        "installed. (default: run here)")]
+                        "grid (local-minima: and the toggle patterns) on, or local:N to start N local worker "
+                        "processes for it; workers need geomdl installed. (default: run here)")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue an interrupted sweep in the same output "
                                                           "folder (same options): finished chunks are kept.")]
 LandStepsOpt = Annotated[int, typer.Option("--steps", help="SGD step budget per trial (train mode).")]
@@ -697,7 +703,7 @@ def experiment_local_minima(
     folder = ensure_writable_dir(out / "experiments" / "local-minima" / ("" if geometry == "clustered" else geometry))
     err.print(f"computing the {2 ** q - 1} toggle patterns" + (" and polishing each" if polish else ""))
     with experiments.one_thread():
-        rows = px.local_minima_rows(q, seed=seed, do_polish=polish, geometry=geometry, m=m)
+        rows = px.local_minima_rows(q, seed=seed, do_polish=polish, geometry=geometry, m=m, scheduler=scheduler)
     with atomic_group():
         files = [px.write_table(rows, folder / "minima.csv")] + plot_local_minima(
             rows, folder, f"toggle patterns, {geometry} Q={q}, seed {seed}")
@@ -772,7 +778,7 @@ def experiment_nc_feasibility(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check every answer independently (the "
                                                                       "neuron for yes, a Farkas certificate for "
                                                                       "no).")] = True,
-    out: OutOpt = Path("media"),
+    scheduler: StudySchedulerOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (docs/math.md §9): per class an LP
     for w.x + b = 1 on the class and <= 0 on the others; a data set is feasible iff every class is. Sweeps d/n
@@ -783,7 +789,7 @@ def experiment_nc_feasibility(
     from scenes.figures.nc_feasibility import write_figures  # noqa: PLC0415
 
     cfg = nf.FeasibilityConfig.parse(ratios, sigmas, classes=classes, n=n, trials=trials, seed=seed, tol=tol,
-                                     verify=verify)
+                                     verify=verify, scheduler=scheduler)
     run_study("nc-feasibility", out, lambda p: nf.run_sweep(cfg, progress=p),
               len(cfg.ratios) * len(cfg.sigmas) * trials, lambda r, d: nf.write_tables(r, d) + write_figures(r, d),
               lambda r: nf.summary_lines(cfg, r), label="LPs", info="data sets", every=20, threaded=False, notes=1)
