@@ -573,23 +573,28 @@ def local_minima_table(X: np.ndarray, labels: np.ndarray, do_polish: bool = True
     :func:`polish`. ``full``: the construction to toggle (default: the clustered one of the data)."""
     q = int(labels.max()) + 1
     full = constructions.sls_construction(X, labels) if full is None else full
-    rows = []
-    for pat in toggle_patterns(q):
-        net = toggle_network(X, labels, pat, full)
-        gn, per = gradient_norms(net, X, labels)
-        loss = constructions.mse_loss(net.outputs(X), labels)
-        uncollapsed = [j for j in range(q) if j not in net.collapses]
-        row = {"pattern": "".join(str(v) for v in pat), "collapsing_layers": sum(pat), "loss": loss,
-               "accuracy": float(np.mean(net.outputs(X).argmax(1) == labels)), "grad_norm": gn,
-               "grad_norm_output": float(np.hypot(per[-2], per[-1])),
-               "grad_norm_hidden": float(np.sqrt(sum(v * v for v in per[:-2]))),
-               "region_infimum": affine_ls_loss(X, labels, uncollapsed, q),
-               "collapsed_counts": collapsed_counts(net, X, labels),
-               "structure_margin": net.structure.margin}
-        row.update(minimum_verdict(net, X, labels, gn, net.collapses))
-        if do_polish:
-            pol, ploss, pgn = polish(net, X, labels)
-            row.update(polished_loss=ploss, polished_grad_norm=pgn,
-                       polished_collapsed_counts=collapsed_counts(pol, X, labels))
-        rows.append(row)
-    return rows
+    return [pattern_row(X, labels, pat, full, do_polish) for pat in toggle_patterns(q)]
+
+
+def pattern_row(X: np.ndarray, labels: np.ndarray, pat: Sequence[int], full: constructions.Construction,
+                do_polish: bool = True) -> dict:
+    """The row of :func:`local_minima_table` of one toggle pattern ``pat`` (an independent run: the table's
+    rows may be computed in any order, anywhere)."""
+    q = int(labels.max()) + 1
+    net = toggle_network(X, labels, pat, full)
+    gn, per = gradient_norms(net, X, labels)
+    loss = constructions.mse_loss(net.outputs(X), labels)
+    uncollapsed = [j for j in range(q) if j not in net.collapses]
+    row = {"pattern": "".join(str(v) for v in pat), "collapsing_layers": sum(pat), "loss": loss,
+           "accuracy": float(np.mean(net.outputs(X).argmax(1) == labels)), "grad_norm": gn,
+           "grad_norm_output": float(np.hypot(per[-2], per[-1])),
+           "grad_norm_hidden": float(np.sqrt(sum(v * v for v in per[:-2]))),
+           "region_infimum": affine_ls_loss(X, labels, uncollapsed, q),
+           "collapsed_counts": collapsed_counts(net, X, labels),
+           "structure_margin": net.structure.margin}
+    row.update(minimum_verdict(net, X, labels, gn, net.collapses))
+    if do_polish:
+        pol, ploss, pgn = polish(net, X, labels)
+        row.update(polished_loss=ploss, polished_grad_norm=pgn,
+                   polished_collapsed_counts=collapsed_counts(pol, X, labels))
+    return row
