@@ -313,6 +313,13 @@ def record_snapshot(run_state: dict, step: int, loss: float, tags: list[str], mo
 INIT_TRIES = 20
 
 
+def chain_device(device):
+    """Where a snapshot's linear algebra runs: on the training device when it is a GPU (``--device auto`` or
+    ``cuda``: the 784 x 784 products, SVDs and LU solves in torch float64 there), else ``None`` (numpy and
+    scipy on the CPU)."""
+    return device if getattr(device, "type", "cpu") != "cpu" else None
+
+
 def live_model(M: int, widths: list[int], out_dim: int, cfg: MnistConfig, device: str, X: np.ndarray):
     """A seeded model none of whose hidden layers is zero on every training point (a *dead* initialisation).
 
@@ -352,7 +359,7 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
         mean, comps = projection.fit_pca(data.X_train, 3)
     device = resolve_device(cfg.device)
     model, init_seed = live_model(M, widths, out_dim, cfg, str(device), data.X_train)
-    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps))
+    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps), device=chain_device(device))
     state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths, "recorder": rec}
     snaps: list[Snapshot] = []
     t_snap = [0.0]
