@@ -97,3 +97,23 @@ def test_local_minima_table_same_rows_on_dask(cluster):
     there = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True, scheduler=cluster)
     np.testing.assert_equal(there, here)
     assert [r["pattern"] for r in here] == ["".join(map(str, p)) for p in landscape.toggle_patterns(3)]
+
+
+@pytest.mark.slow
+def test_mnist_runs_and_sls_checks_same_results_on_dask(cluster):
+    from geomdl.experiments import mnist_thresholds as mx
+
+    base = mx.MnistConfig(n_per_digit=30, thresholds=(0.2,), max_steps=40, widths=(12, 6))
+    kw = dict(base=base, digit_sets=((0, 1), (0, 2)), losses=("mse", "ce"), sls_digits=(0, 1))
+    here = mx.run_experiment(mx.MnistExperimentConfig(**kw))
+    there = mx.run_experiment(mx.MnistExperimentConfig(**kw, scheduler=cluster))
+    assert there.sls_rows == here.sls_rows and len(here.sls_rows) == 2
+    assert [r.cfg for r in there.runs] == [r.cfg for r in here.runs] and len(here.runs) == 4
+    for a, b in zip(there.runs, here.runs, strict=True):
+        assert [s.step for s in a.snapshots] == [s.step for s in b.snapshots]
+        assert a.reached == b.reached and a.result.final_loss == b.result.final_loss
+        for s, t in zip(a.snapshots, b.snapshots, strict=True):
+            np.testing.assert_array_equal(s.truncated_proj, t.truncated_proj)
+            np.testing.assert_equal(s.metrics, t.metrics)
+    with pytest.raises(UsageError):
+        mx.MnistExperimentConfig(**kw, scheduler="local:0").validate()
