@@ -536,7 +536,7 @@ def experiment_mnist(
                              "'none' to skip. The digit sets are always checked.")] = "0,1,6,4",
     seed: SeedOpt = None, lr: LrOpt = None,
     steps: Annotated[int | None, typer.Option("--steps", help="Step budget per run. (default: 20000)")] = None,
-    sets: SetOpt = None, out: OutOpt = Path("media"),
+    scheduler: StudySchedulerOpt = None, sets: SetOpt = None, out: OutOpt = Path("media"),
 ) -> None:
     """MNIST: train with MSE and cross-entropy to each loss threshold; PCA panels of the truncated
     digits with cones, outputs, pixel hyperplanes, neural collapse (NC1-NC4), delta_P, the network metric d; SLS
@@ -548,7 +548,8 @@ def experiment_mnist(
 
     opts = {"thresholds": thresholds, "widths": widths, "output_dim": output_dim, "data": data,
             "n_per_digit": n_per_digit, "seed": seed, "lr": lr, "max_steps": steps}
-    cfg = mx.MnistExperimentConfig.parse(experiments.make_config(mx, opts, sets), digits, loss, sls_digits)
+    cfg = mx.MnistExperimentConfig.parse(experiments.make_config(mx, opts, sets), digits, loss, sls_digits,
+                                         scheduler)
     out_dir = ensure_writable_dir(out / "experiments" / "mnist")
     with experiments.one_thread(), progress_bar() as bar:
         task = bar.add_task("mnist", total=None, info="")
