@@ -105,17 +105,20 @@ def _lost(e: BaseException) -> bool:
 
 
 def _call_one_thread(fn: Callable, args: tuple):
-    """``fn(*args)`` with one torch thread (the thread policy of every run: results bit-identical wherever it
-    runs)."""
+    """``fn(*args)`` with one torch thread and one BLAS thread (the thread policy of every run,
+    :func:`geomdl.experiments.one_thread`: results bit-identical wherever it runs)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
     torch = sys.modules.get("torch")      # imported with fn's module when fn uses it; else nothing to set
-    if torch is None:
-        return fn(*args)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return fn(*args)
-    finally:
-        torch.set_num_threads(threads)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if torch is None:
+            return fn(*args)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args)
+        finally:
+            torch.set_num_threads(threads)
 
 
 def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
