@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geomdl.data import mnist  # noqa: E402
 from geomdl.experiments import mnist_thresholds as mx  # noqa: E402
+from geomdl.experiments import one_thread  # noqa: E402
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,7 +52,8 @@ def timed_run(cfg: mx.MnistConfig, data: mnist.DigitData) -> tuple[mx.MnistRun, 
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     t = time.perf_counter()
-    r = mx.run(cfg, data=data)
+    with one_thread():               # the CLI's thread policy: one torch and one BLAS thread on the CPU
+        r = mx.run(cfg, data=data)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return r, time.perf_counter() - t
@@ -82,7 +84,6 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, default=0.1)
     ap.add_argument("--rtol", type=float, default=1e-6)
     args = ap.parse_args()
-    torch.set_num_threads(1)
     data = mnist.load_digits(tuple(args.digits))
     cfg = mx.MnistConfig(digits=tuple(args.digits), thresholds=(args.threshold,), max_steps=args.max_steps,
                          dtype=args.dtype, device="cpu")
