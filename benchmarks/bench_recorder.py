@@ -10,9 +10,11 @@ Run:  .venv/bin/python benchmarks/bench_recorder.py [--repeats 5] [--baseline RE
 - memory: peak resident memory of recording 121 snapshots at 20,000 points per class (Q = 3) and writing the
   trace, in a fresh process each (``ru_maxrss``), minus the same process's memory before recording.
 
-``--baseline REV`` also measures the recorder of git revision ``REV`` (its ``geomdl/io/recorder.py`` loaded beside
-the current package, same inputs) for the before/after table. Every time is the fastest of ``--repeats`` calls
-(on a shared machine other jobs only add time).
+``--baseline REV`` also measures the recorder of git revision ``REV`` (its ``geomdl/io/recorder.py`` and
+``geomdl/math/wide_chain.py`` loaded beside the current package, same inputs), interleaved call by call with the
+current one, for the before/after table. Every time is the fastest of ``--repeats`` calls in CPU time of the
+process (page faults included; on a shared machine other jobs only add time). ``--no-memory`` skips the
+memory runs.
 One torch/BLAS thread (``OMP_NUM_THREADS=1``), as the CLI runs.
 """
 
@@ -43,14 +45,27 @@ def recorder_class(baseline: str | None):
         from geomdl.io.recorder import Recorder  # noqa: PLC0415
 
         return Recorder
-    src = subprocess.run(["git", "show", f"{baseline}:geomdl/io/recorder.py"], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
-    path = Path(tempfile.mkdtemp()) / "recorder_baseline.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("recorder_baseline", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.Recorder
+    def load(rel: str, name: str, replace: tuple[str, str] | None = None):
+        src = subprocess.run(["git", "show", f"{baseline}:{rel}"], cwd=ROOT, check=True, capture_output=True,
+                             text=True).stdout
+        if replace is not None:
+            src = src.replace(*replace)
+        path = Path(tempfile.mkdtemp()) / f"{name}.py"
+        path.write_text(src)
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+
+    # the baseline's own linear-algebra kernel too (when it has one), so that the whole snapshot is the old code
+    has_chain = subprocess.run(["git", "cat-file", "-e", f"{baseline}:geomdl/math/wide_chain.py"], cwd=ROOT,
+                               capture_output=True).returncode == 0
+    if has_chain:
+        load("geomdl/math/wide_chain.py", "wide_chain_baseline")
+        return load("geomdl/io/recorder.py", "recorder_baseline",
+                    ("from geomdl.math.wide_chain import", "from wide_chain_baseline import")).Recorder
+    return load("geomdl/io/recorder.py", "recorder_baseline").Recorder
 
 
 def network(M: int, widths: list[int], q: int, seed: int = 0):
@@ -69,18 +84,25 @@ def data(M: int, q: int, N: int, seed: int = 0):
     return X, labels
 
 
-def per_snapshot(Rec, M: int, q: int, N: int, repeats: int) -> float:
-    """Fastest of ``repeats`` ``record`` calls (after one warm-up call): the machine's noise only adds time."""
+def per_snapshot(Recs: list, M: int, q: int, N: int, repeats: int) -> list[float]:
+    """Per recorder class in ``Recs``: the fastest of ``repeats`` ``record`` calls (after one warm-up call each),
+    in CPU time of this process (page faults included; other jobs on a shared machine are not), the recorders
+    interleaved call by call so that they see the same machine."""
     X, y = data(M, q, N)
     params = network(M, [M] * q, q)
-    rec = Rec(X, y, q)
-    rec.record(0, 0.0, *params)
-    times = []
+    recs = [Rec(X, y, q) for Rec in Recs]
+    for r in recs:
+        r.record(0, 0.0, *params)
+    times = [[] for _ in recs]
     for i in range(repeats):
-        t = time.perf_counter()
-        rec.record(i + 1, 0.0, *params)
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for r, ts in zip(recs, times, strict=True):
+            t = time.process_time()
+            r.record(i + 1, 0.0, *params)
+            ts.append(time.process_time() - t)
+    for r in recs:
+        if hasattr(r, "close"):
+            r.close()
+    return [min(ts) for ts in times]
 
 
 MEMORY_CHILD = r"""
@@ -122,36 +144,36 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--baseline", default=None, help="git revision whose recorder to measure as well")
     ap.add_argument("--snapshots", type=int, default=121)
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs (fresh processes)")
     args = ap.parse_args()
     versions = [("current", None)] + ([(f"baseline {args.baseline}", args.baseline)] if args.baseline else [])
+    Recs = [recorder_class(rev) for _, rev in versions]
+    cases = {"t_small": (3, 3, 6_000), "t_big": (3, 3, 60_000), "t_q8": (8, 8, 6_000), "t_q8c": (8, 8, 16_000)}
+    t = {k: per_snapshot(Recs, *c, args.repeats) for k, c in cases.items()}
     rows = []
-    for name, rev in versions:
-        Rec = recorder_class(rev)
-        t_small = per_snapshot(Rec, 3, 3, 6_000, args.repeats)
-        t_big = per_snapshot(Rec, 3, 3, 60_000, args.repeats)
-        t_q3 = per_snapshot(Rec, 3, 3, 6_000, args.repeats)
-        t_q8 = per_snapshot(Rec, 8, 8, 6_000, args.repeats)
-        t_q8c = per_snapshot(Rec, 8, 8, 16_000, args.repeats)      # 2,000 points per class, as t_small
-        mem = memory(rev, 60_000, args.snapshots)
-        row = {"recorder": name, "t_2k_ms": 1e3 * t_small, "t_20k_ms": 1e3 * t_big, "n_ratio": t_big / t_small,
-               "t_q3_ms": 1e3 * t_q3, "t_q8_ms": 1e3 * t_q8, "q_exponent": np.log(t_q8 / t_q3) / np.log(8 / 3),
-               "t_q8c_ms": 1e3 * t_q8c, "qc_exponent": np.log(t_q8c / t_small) / np.log(8 / 3),
-               "peak_mib": mem["peak_mib"], "file_mib": mem["file_mib"]}
-        if rev is None:
-            m32 = memory(None, 60_000, args.snapshots, '{"store": "float32"}')
-            row.update(peak_f32_mib=m32["peak_mib"], file_f32_mib=m32["file_mib"])
+    for v, (name, rev) in enumerate(versions):
+        small, big, q8, q8c = (t[k][v] for k in cases)
+        row = {"recorder": name, "t_2k_ms": 1e3 * small, "t_20k_ms": 1e3 * big, "n_ratio": big / small,
+               "t_q3_ms": 1e3 * small, "t_q8_ms": 1e3 * q8, "q_exponent": np.log(q8 / small) / np.log(8 / 3),
+               "t_q8c_ms": 1e3 * q8c, "qc_exponent": np.log(q8c / small) / np.log(8 / 3)}
+        if not args.no_memory:
+            mem = memory(rev, 60_000, args.snapshots)
+            row.update(peak_mib=mem["peak_mib"], file_mib=mem["file_mib"])
+            if rev is None:
+                m32 = memory(None, 60_000, args.snapshots, '{"store": "float32"}')
+                row.update(peak_f32_mib=m32["peak_mib"], file_f32_mib=m32["file_mib"])
         rows.append(row)
-    print("| recorder | 2,000/class | 20,000/class | ratio (10x N) | Q=3 | Q=8 (N=6,000) | exponent in Q | "
+    print("| recorder | 2,000/class | 20,000/class | ratio (10x N) | Q=8 (N=6,000) | exponent in Q (N fixed) | "
           "Q=8 (2,000/class) | exponent in Q (per class) | peak memory, 121 snapshots at 20,000/class | trace file |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        mem = f"{r['peak_mib']:.0f} MiB"
-        size = f"{r['file_mib']:.0f} MiB"
+        mem = f"{r['peak_mib']:.0f} MiB" if "peak_mib" in r else "-"
+        size = f"{r['file_mib']:.0f} MiB" if "file_mib" in r else "-"
         if "peak_f32_mib" in r:
             mem += f" (float32: {r['peak_f32_mib']:.0f} MiB)"
             size += f" (float32: {r['file_f32_mib']:.0f} MiB)"
         print(f"| {r['recorder']} | {r['t_2k_ms']:.2f} ms | {r['t_20k_ms']:.1f} ms | {r['n_ratio']:.1f}x | "
-              f"{r['t_q3_ms']:.2f} ms | {r['t_q8_ms']:.2f} ms | Q^{r['q_exponent']:.2f} | {r['t_q8c_ms']:.1f} ms | "
+              f"{r['t_q8_ms']:.2f} ms | Q^{r['q_exponent']:.2f} | {r['t_q8c_ms']:.1f} ms | "
               f"Q^{r['qc_exponent']:.2f} | {mem} | {size} |")
 
 

@@ -97,6 +97,8 @@ FIELDS: dict[str, Field] = {
     "trials": Field("int", "trials per setting, >= 1"),
     "seeds": Field("int", "number of seeds 0..seeds-1", check_seeds),
     "start_fractions": Field("tuple[float, ...]", "fraction of each class truncated at the start, per hidden layer"),
+    "scheduler": Field("str", "where a study's independent runs go: None (here), local:N (N local worker processes) "
+                              "or a Dask scheduler address (checked by geomdl.experiments.parallel.check_scheduler)"),
     # recording
     "snapshots": Field("int", "number of recorded snapshots, >= 2", check_snapshots),
     "spacing": Field("str", "snapshot spacing over the steps: linear or log"),
@@ -157,10 +159,13 @@ def to_dict(cfg: Any) -> dict:
     """The fields of config ``cfg`` as JSON-ready values (tuples as lists, a nested config as a dict): what a
     trace stores as ``meta["config"]`` and what the config hash (the trace cache key) is computed from.
     ``cfg.to_dict()``. A config whose class maps ``RECORDED_AS = {field: property}`` stores that property's
-    value for the field (e.g. the widths a ``None`` default resolves to, so the hash tells them apart)."""
+    value for the field (e.g. the widths a ``None`` default resolves to, so the hash tells them apart); the
+    fields in ``NOT_RECORDED`` are left out."""
     d = dataclasses.asdict(cfg)
     for name, prop in getattr(type(cfg), "RECORDED_AS", {}).items():
         d[name] = getattr(cfg, prop)
+    for name in getattr(type(cfg), "NOT_RECORDED", ()):   # e.g. where it ran: not part of the result
+        d.pop(name, None)
     return _plain(d)
 
 

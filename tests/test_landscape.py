@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geomdl.errors import GeomdlError
 from geomdl.experiments import sweep
@@ -52,10 +54,15 @@ def test_eval_mode_returns_to_zero_loss_as_lambda_shrinks(geometry):
     assert med[1] / med[2] == pytest.approx((1e-4 / 1e-7) ** 2, rel=0.05)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "gd"])
-def test_batched_trials_equal_the_per_trial_loop(clustered, optimizer):
+@pytest.mark.parametrize(("optimizer", "momentum", "loss"), [("sgd", 0.0, "mse"), ("gd", 0.0, "mse"),
+                                                          ("sgd", 0.5, "mse"), ("gd", 0.5, "mse"),
+                                                          ("sgd", 0.0, "ce"), ("gd", 0.5, "wmse")])
+def test_batched_trials_equal_the_per_trial_loop(clustered, optimizer, momentum, loss):
+    """MSE uses the hand-written backward, the other losses autograd; momentum and frozen (stopped) trials
+    through the flat parameter buffer; all against training.train one model at a time."""
     X, labels, net = clustered
-    cfg = TrainConfig(optimizer=optimizer, lr=0.02, steps=120, patience=40, stuck_tol=1e-3, loss_threshold=1e-6)
+    cfg = TrainConfig(optimizer=optimizer, lr=0.02, steps=120, patience=40, stuck_tol=1e-3, loss_threshold=1e-6,
+                      momentum=momentum, loss=loss)
     trials = [0, 3, 4, 9, 11]
     batched = landscape.run_trials(net, X, labels, 0.2, 5, trials, "train", cfg, block=2)
     loop = landscape.train_loop(net, X, labels, cfg, 0.2, 5, trials)
@@ -72,6 +79,27 @@ def test_batched_trials_equal_the_per_trial_loop(clustered, optimizer):
     again = landscape.run_trials(net, X, labels, 0.2, 5, trials, "train", cfg, block=5)
     np.testing.assert_allclose(again.final_loss, batched.final_loss, rtol=1e-9, atol=1e-14)
     np.testing.assert_array_equal(again.stop, batched.stop)
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 6), min_size=1, max_size=3), q=st.integers(2, 8), m=st.integers(1, 5),
+       trials=st.integers(1, 4), n=st.integers(1, 30), shared=st.booleans(), seed=st.integers(0, 2**31))
+def test_hand_written_mse_gradients_equal_autograd(widths, q, m, trials, n, shared, seed):
+    g = torch.Generator().manual_seed(seed)
+    dims = [m, *widths, q]
+    params = []
+    for a, b in zip(dims[:-1], dims[1:], strict=False):
+        params += [torch.randn(trials, b, a, generator=g, dtype=torch.float64),
+                   torch.randn(trials, b, generator=g, dtype=torch.float64)]
+    X = torch.randn((n, m) if shared else (trials, n, m), generator=g, dtype=torch.float64)
+    labels = torch.randint(0, q, (n,), generator=g)
+    Y = torch.nn.functional.one_hot(labels, q).to(torch.float64).T
+    got = landscape.mse_grads(params, X.T if shared else X.transpose(1, 2), Y)
+    leaves = [p.clone().requires_grad_(True) for p in params]
+    _, out = landscape.batched_forward(leaves, X)
+    want = torch.autograd.grad(landscape.batched_loss("mse", out, labels, q, Y).sum(), leaves)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_batched_loss_matches_losses_module(clustered):

@@ -166,3 +166,105 @@ def test_fit_pca_low_dimension_pads_with_zero_rows(M):
     assert C.shape == (3, M)
     np.testing.assert_allclose(C[:M] @ C[:M].T, np.eye(M), atol=1e-12)
     assert (C[M:] == 0).all()
+
+
+def reference_snapshot(X, labels, q, Ws, bs, W_out, b_out):
+    """Every per-snapshot statistic of the recorder in plain numpy, one class and one layer at a time (no
+    blocks, no reduceat): cumulative parameters, pseudo-inverses by np.linalg.pinv (compared only where the
+    layer has full row rank), the forward pass, T_l = W^+ (x^(l) - b^(l)), k, per-class fractions, spreads."""
+    N, M = X.shape
+    out = {k: [] for k in ("truncated", "k_trunc", "collapsed_frac", "partial_frac", "dist_to_base", "within_var",
+                           "residual", "residual_active", "act_scale", "base_points")}
+    Wc, bc, h = np.eye(M), np.zeros(M), X
+    var = np.array([np.mean(np.sum((X[labels == j] - X[labels == j].mean(0)) ** 2, 1)) for j in range(q)])
+    for W, b in zip(Ws, bs, strict=True):
+        Wc, bc = W @ Wc, W @ bc + b
+        z = h @ W.T + b
+        h = np.maximum(z, 0)
+        Wp = np.linalg.pinv(Wc, rcond=1e-10 * max(Wc.shape))
+        T = (h - bc) @ Wp.T
+        k = (z < 0).sum(1)
+        p = -Wp @ bc
+        res = np.linalg.norm(h - (T @ Wc.T + bc), axis=1)
+        live = k < W.shape[0]
+        out["truncated"].append(T)
+        out["k_trunc"].append(k)
+        out["base_points"].append(p)
+        out["residual"].append(res.max())
+        out["residual_active"].append(res[live].max() if live.any() else 0.0)
+        out["act_scale"].append(np.abs(h).max())
+        rows = {key: [] for key in ("collapsed_frac", "partial_frac", "dist_to_base", "within_var")}
+        for j in range(q):
+            kj, Tj = k[labels == j], T[labels == j]
+            rows["collapsed_frac"].append(np.mean(kj == W.shape[0]))
+            rows["partial_frac"].append(np.mean((kj > 0) & (kj < W.shape[0])))
+            v = max(var[j], 1e-300)                 # a one-point class has no spread: the recorder's floor
+            rows["dist_to_base"].append(np.mean(np.linalg.norm(Tj - p, axis=1)) / max(np.sqrt(var[j]), 1e-300))
+            rows["within_var"].append(np.mean(np.sum((Tj - Tj.mean(0)) ** 2, 1)) / v)
+        for key, v in rows.items():
+            out[key].append(v)
+    ref = {k: np.array(v) for k, v in out.items()}
+    ref["outputs"] = h @ W_out.T + b_out
+    return ref
+
+
+@settings(deadline=None, max_examples=30)
+@given(q=st.integers(2, 8), data=st.data())
+def test_snapshot_equals_a_plain_numpy_computation(q, data):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _check_snapshot_against_numpy(q, data, monkeypatch)
+
+
+def _check_snapshot_against_numpy(q, data, monkeypatch):
+    """Q = 2..8; square, narrowing and widening layers; class-sorted and shuffled labels; and blocks of points
+    small enough that the blocked passes (the chain, the per-class sums) run over several blocks."""
+    from geomdl.io import recorder as recorder_mod
+    from geomdl.math import wide_chain
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1), label="seed"))
+    M = data.draw(st.integers(2, 6), label="M")
+    L = data.draw(st.integers(1, 3), label="L")
+    widths = [data.draw(st.integers(max(1, M - 2), M + 2), label="w") for _ in range(L)]
+    n = data.draw(st.integers(2, 40), label="n per class")
+    labels = np.repeat(np.arange(q), n)
+    if data.draw(st.booleans(), label="shuffle"):
+        labels = rng.permutation(labels)
+    X = np.eye(max(M, q))[labels, :M] + 0.5 * rng.standard_normal((len(labels), M))
+    small = data.draw(st.booleans(), label="small blocks")
+    if small:
+        monkeypatch.setattr(wide_chain, "CHUNK_BYTES", 64)          # 64-row blocks: several per snapshot
+    dims = [M, *widths]
+    Ws = [rng.standard_normal((dims[i + 1], dims[i])) / np.sqrt(dims[i]) + np.eye(dims[i + 1], dims[i])
+          for i in range(L)]
+    bs = [0.3 * rng.standard_normal(w) for w in widths]
+    W_out, b_out = rng.standard_normal((q, widths[-1])), rng.standard_normal(q)
+    rec = recorder_mod.Recorder(X, labels, q)
+    rec.record(0, 0.1, Ws, bs, W_out, b_out)
+    a = {k: v[0] for k, v in rec.arrays().items() if k not in ("steps", "loss")}
+    ref = reference_snapshot(X, labels, q, Ws, bs, W_out, b_out)
+    np.testing.assert_array_equal(a["k_trunc"], ref["k_trunc"])
+    np.testing.assert_allclose(a["collapsed_frac"], ref["collapsed_frac"], rtol=0, atol=FRAC_TOL)
+    np.testing.assert_allclose(a["partial_frac"], ref["partial_frac"], rtol=0, atol=FRAC_TOL)
+    np.testing.assert_allclose(a["outputs"], ref["outputs"], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(a["act_scale"], ref["act_scale"], rtol=1e-12, atol=0)
+    rank_full = all(r == min(w, M) for r, w in zip(a["rank"], widths, strict=True))
+    for l, w in enumerate(widths):
+        if not rank_full or w > M:    # wide or singular: a least-squares preimage; compare where it is exact
+            continue
+        scale = max(1.0, np.abs(ref["truncated"][l]).max())
+        np.testing.assert_allclose(a["truncated"][l], ref["truncated"][l], rtol=0, atol=1e-8 * scale)
+        np.testing.assert_allclose(a["base_points"][l], ref["base_points"][l], rtol=0, atol=1e-8 * scale)
+        for key in ("dist_to_base", "within_var"):
+            np.testing.assert_allclose(a[key][l], ref[key][l], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(a["residual"][l], ref["residual"][l], rtol=0, atol=1e-8 * scale)
+        np.testing.assert_allclose(a["residual_active"][l], ref["residual_active"][l], rtol=0, atol=1e-8 * scale)
+    # the blocked passes do not depend on the block size (to rounding)
+    monkeypatch.setattr(wide_chain, "CHUNK_BYTES", 1 << 30)
+    rec2 = recorder_mod.Recorder(X, labels, q)
+    rec2.record(0, 0.1, Ws, bs, W_out, b_out)
+    b = rec2.arrays()
+    for k, v in rec.arrays().items():
+        if v.dtype.kind == "f":
+            np.testing.assert_allclose(v, b[k], rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=k)
+        else:
+            np.testing.assert_array_equal(v, b[k], err_msg=k)

@@ -44,17 +44,23 @@ def check_toggle_q(q: int) -> None:
 
 
 def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed: int = 0,
-                      do_polish: bool = True, geometry: str = "clustered", m: int | None = None) -> list[dict]:
+                      do_polish: bool = True, geometry: str = "clustered", m: int | None = None,
+                      scheduler: str | None = None) -> list[dict]:
     """The toggle-pattern table for ``Q`` classes of the clustered or flat geometry (see
-    :func:`landscape.local_minima_table`)."""
+    :func:`landscape.local_minima_table`); one independent run per pattern, on ``scheduler`` (``None``: here;
+    ``local:N`` or a Dask address: :func:`geomdl.experiments.parallel.map_runs`), the same rows either way."""
+    from geomdl.experiments.parallel import check_scheduler, map_runs  # noqa: PLC0415
+
+    check_scheduler(scheduler)
     check_toggle_q(q)
     if geometry not in geometries.TOGGLE_GEOMETRIES:
         raise UsageError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
                          f"only (got {geometry!r})")
     cfg = geometries.GeometryConfig(geometry, q=q, m=m, n_per_class=n_per_class, radius=radius, seed=seed)
     X, labels = geometries.make_data(cfg)
-    return landscape.local_minima_table(X, labels, do_polish=do_polish,
-                                        full=geometries.toggle_base(cfg, X, labels))
+    full = geometries.toggle_base(cfg, X, labels)
+    return map_runs(landscape.pattern_row, [(X, labels, pat, full, do_polish) for pat in landscape.toggle_patterns(q)],
+                    scheduler, what="toggle patterns")
 
 
 def write_table(rows: list[dict], path: Path) -> Path:

@@ -300,6 +300,13 @@ def record_snapshot(run_state: dict, step: int, loss: float, tags: list[str], mo
 INIT_TRIES = 20
 
 
+def chain_device(device):
+    """Where a snapshot's linear algebra runs: on the training device when it is a GPU (``--device auto`` or
+    ``cuda``: the 784 x 784 products, SVDs and LU solves in torch float64 there), else ``None`` (numpy and
+    scipy on the CPU)."""
+    return device if getattr(device, "type", "cpu") != "cpu" else None
+
+
 def live_model(M: int, widths: list[int], out_dim: int, cfg: MnistConfig, device: str, X: np.ndarray):
     """A seeded model none of whose hidden layers is zero on every training point (a *dead* initialisation).
 
@@ -339,7 +346,7 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
         mean, comps = projection.fit_pca(data.X_train, 3)
     device = resolve_device(cfg.device)
     model, init_seed = live_model(M, widths, out_dim, cfg, str(device), data.X_train)
-    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps))
+    rec = Recorder(data.X_train, data.y_train, q, project=True, pca=(mean, comps), device=chain_device(device))
     state = {"data": data, "pca": (mean, comps), "targets": targets, "widths": widths, "recorder": rec}
     snaps: list[Snapshot] = []
     t_snap = [0.0]
@@ -420,8 +427,12 @@ class MnistExperimentConfig:
     digit_sets: tuple[tuple[int, ...], ...] = mnist.DEFAULT_DIGIT_SETS
     losses: tuple[str, ...] = ("mse", "ce")
     sls_digits: tuple[int, ...] | None = (0, 1, 6, 4)
+    scheduler: str | None = None     # where the runs and SLS checks go: None (here), local:N, a Dask address
 
     def validate(self) -> None:
+        from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+        check_scheduler(self.scheduler)
         if not self.digit_sets:
             raise GeomdlError("give at least one digit set")
         if not self.losses:
@@ -433,10 +444,11 @@ class MnistExperimentConfig:
             mnist.check_digits(self.sls_digits)
 
     @classmethod
-    def parse(cls, base: MnistConfig, digits: list[str] | None, loss: str, sls_digits: str) -> MnistExperimentConfig:
+    def parse(cls, base: MnistConfig, digits: list[str] | None, loss: str, sls_digits: str,
+              scheduler: str | None = None) -> MnistExperimentConfig:
         """The validated experiment config from command-line text: ``digits`` one string per digit set
         (``"0 1 2"`` or ``"0,1,2"``; none = the default sets), ``loss`` ``mse``/``ce``/``wmse`` or ``both``
-        (mse and ce), ``sls_digits`` digits or ``"none"``."""
+        (mse and ce), ``sls_digits`` digits or ``"none"``; ``scheduler``: where the independent runs go."""
         if loss not in (*LOSS_CHOICES, "both"):
             raise UsageError(f"unknown --loss {loss!r}; known: {', '.join(LOSS_CHOICES)}, both")
         sets = []
@@ -451,7 +463,7 @@ class MnistExperimentConfig:
         except ValueError:
             raise UsageError(f"--sls-digits takes digits 0..9 (e.g. 0,1,6,4) or 'none', got {sls_digits!r}") from None
         cfg = cls(base=base, digit_sets=tuple(sets) or mnist.DEFAULT_DIGIT_SETS,
-                  losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls)
+                  losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls, scheduler=scheduler)
         cfg.validate()
         return cfg
 
@@ -497,6 +509,18 @@ def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, flo
 
     cfg.validate()
     t0 = time.perf_counter()
+    sets = list(dict.fromkeys([*(tuple(ds) for ds in cfg.digit_sets),
+                               *([tuple(cfg.sls_digits)] if cfg.sls_digits is not None else [])]))
+    if cfg.scheduler:        # every run and SLS check is independent: all of them at once on the workers
+        from geomdl.experiments.parallel import map_runs  # noqa: PLC0415
+
+        if stage is not None:
+            stage(f"{len(cfg.runs())} runs and {len(sets)} SLS checks on {cfg.scheduler}")
+        jobs = [(run, (rc,)) for rc in cfg.runs()] + [(sls_check, (ds, cfg.base, cfg.sls_digits)) for ds in sets]
+        out = map_runs(_call, jobs, cfg.scheduler, None if progress is None else
+                       (lambda k, n: progress("runs and SLS checks", k, float("nan"))), what="runs")
+        return MnistExperimentResult(runs=out[:len(cfg.runs())], sls_rows=out[len(cfg.runs()):],
+                                     seconds=time.perf_counter() - t0)
     runs = []
     cache: dict[tuple[int, ...], mnist.DigitData] = {}
     for rc in cfg.runs():
@@ -510,13 +534,16 @@ def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, flo
         runs.append(run(rc, data=cache[rc.digits],
                         progress=None if progress is None else (lambda s, v, n=name: progress(n, s, v))))
     sls_rows = []
-    sets = list(dict.fromkeys([*(tuple(ds) for ds in cfg.digit_sets),
-                               *([tuple(cfg.sls_digits)] if cfg.sls_digits is not None else [])]))
     for ds in sets:
         if stage is not None:
             stage(f"SLS order of digits {' '.join(map(str, ds))}")
         sls_rows.append(sls_check(ds, cfg.base, cfg.sls_digits))
     return MnistExperimentResult(runs=runs, sls_rows=sls_rows, seconds=time.perf_counter() - t0)
+
+
+def _call(fn, args):
+    """``fn(*args)``: one job of :func:`run_experiment` on a worker."""
+    return fn(*args)
 
 
 def run_summary(r: MnistRun) -> dict:

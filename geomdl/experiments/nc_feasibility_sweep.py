@@ -21,7 +21,9 @@ from geomdl.math.nc_feasibility import dataset_feasibility, gaussian_mixture
 @config
 class FeasibilityConfig:
     """The phase-diagram sweep: ``ratios`` of ``d / n`` (``d = round(ratio n)``), noise levels ``sigmas``,
-    ``trials`` data sets per cell, ``K`` classes of ``n`` points."""
+    ``trials`` data sets per cell, ``K`` classes of ``n`` points; ``scheduler``: where the cells are solved
+    (``None``: here, one after another; ``local:N``: N local worker processes; a Dask scheduler address), same
+    results either way."""
 
     classes: int = 3
     n: int = 20
@@ -32,8 +34,14 @@ class FeasibilityConfig:
     tol: float = 1e-7
     verify: bool = True
     all_classes: bool = True
+    scheduler = shared(None)
+
+    NOT_RECORDED = ("scheduler",)   # where it ran is not part of the result
 
     def validate(self) -> None:
+        from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+        check_scheduler(self.scheduler)
         if self.classes < 2:
             raise GeomdlError(f"need at least 2 classes (got {self.classes})")
         check_n_per_class(self.n)
@@ -81,40 +89,49 @@ def parse_grid(text: str, name: str, log: bool) -> tuple[float, ...]:
     return vals
 
 
-def run_sweep(cfg: FeasibilityConfig, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Every (ratio, sigma) cell, ``trials`` data sets each. Deterministic in ``seed`` (one
-    ``SeedSequence([seed, i_ratio, i_sigma, trial])`` per data set).
+def run_cell(cfg: FeasibilityConfig, i: int, j: int) -> tuple[dict, list[dict]]:
+    """One cell of the grid (here or on a worker): ``trials`` data sets at ``ratios[i]``, ``sigmas[j]``, each
+    seeded by ``SeedSequence([seed, i, j, trial])``. Returns the cell's row and one row per data set."""
+    ratio, d, sigma = cfg.ratios[i], cfg.dims()[i], cfg.sigmas[j]
+    feas, cls_feas, amb, border, rows = [], [], 0, 0, []
+    for t in range(cfg.trials):
+        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, i, j, t]))
+        X, labels = gaussian_mixture(cfg.classes, cfg.n, d, sigma, rng)
+        ok, answers = dataset_feasibility(X, labels, cfg.classes, cfg.tol, cfg.verify, cfg.all_classes)
+        n_amb = sum(cfg.verify and not a.verified for a in answers)
+        n_border = sum(a.borderline for a in answers)
+        amb += n_amb
+        border += n_border
+        feas.append(ok)
+        cls_feas += [a.feasible for a in answers]
+        rows.append({"ratio": ratio, "d": d, "sigma": sigma, "trial": t, "feasible": ok,
+                     "classes_feasible": sum(a.feasible for a in answers), "classes_solved": len(answers),
+                     "min_margin": min(a.margin for a in answers), "ambiguous": n_amb,
+                     "borderline": n_border})
+    p = float(np.mean(feas))
+    lo, hi = wilson(sum(feas), len(feas))
+    cell = {"ratio": ratio, "d": d, "sigma": sigma, "trials": cfg.trials, "feasible_fraction": p,
+            "ci_low": lo, "ci_high": hi, "class_feasible_fraction": float(np.mean(cls_feas)),
+            "ambiguous": amb, "borderline": border}
+    return cell, rows
 
-    Returns ``cells`` (one dict per cell) and ``trials`` (one dict per data set)."""
+
+def run_sweep(cfg: FeasibilityConfig, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Every (ratio, sigma) cell, ``trials`` data sets each (the cells on ``cfg.scheduler``). Deterministic in
+    ``seed`` (one ``SeedSequence([seed, i_ratio, i_sigma, trial])`` per data set).
+
+    Returns ``cells`` (one dict per cell) and ``trials`` (one dict per data set); ``progress(data sets done,
+    total)`` after every cell."""
+    from geomdl.experiments.parallel import map_runs  # noqa: PLC0415
+
     cfg.validate()
-    dims = cfg.dims()
-    total = len(dims) * len(cfg.sigmas) * cfg.trials
-    cells, rows, done = [], [], 0
-    for i, (ratio, d) in enumerate(zip(cfg.ratios, dims, strict=True)):
-        for j, sigma in enumerate(cfg.sigmas):
-            feas, cls_feas, amb, border = [], [], 0, 0
-            for t in range(cfg.trials):
-                rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, i, j, t]))
-                X, labels = gaussian_mixture(cfg.classes, cfg.n, d, sigma, rng)
-                ok, answers = dataset_feasibility(X, labels, cfg.classes, cfg.tol, cfg.verify, cfg.all_classes)
-                n_amb = sum(cfg.verify and not a.verified for a in answers)
-                n_border = sum(a.borderline for a in answers)
-                amb += n_amb
-                border += n_border
-                feas.append(ok)
-                cls_feas += [a.feasible for a in answers]
-                rows.append({"ratio": ratio, "d": d, "sigma": sigma, "trial": t, "feasible": ok,
-                             "classes_feasible": sum(a.feasible for a in answers), "classes_solved": len(answers),
-                             "min_margin": min(a.margin for a in answers), "ambiguous": n_amb,
-                             "borderline": n_border})
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            p = float(np.mean(feas))
-            lo, hi = wilson(sum(feas), len(feas))
-            cells.append({"ratio": ratio, "d": d, "sigma": sigma, "trials": cfg.trials, "feasible_fraction": p,
-                          "ci_low": lo, "ci_high": hi, "class_feasible_fraction": float(np.mean(cls_feas)),
-                          "ambiguous": amb, "borderline": border})
+    total = len(cfg.ratios) * len(cfg.sigmas) * cfg.trials
+    jobs = [(cfg, i, j) for i in range(len(cfg.ratios)) for j in range(len(cfg.sigmas))]
+    per_cell = None if progress is None else (lambda k, n: progress(k * cfg.trials, total))
+    cells, rows = [], []
+    for cell, cell_rows in map_runs(run_cell, jobs, cfg.scheduler, per_cell, what="cells"):
+        cells.append(cell)
+        rows += cell_rows
     return {"config": cfg.to_dict(), "cells": cells, "trials": rows}
 
 

@@ -98,13 +98,19 @@ def _make(module: str, values: dict[str, Any], names: tuple[str, ...], sets: lis
     return make_config(importlib.import_module(module), {k: values[k] for k in names}, sets)
 
 
+STUDY_SCHEDULER = Option(
+    "--scheduler", help="Run the study's independent runs on a Dask scheduler at this address (e.g. "
+                        "tcp://10.0.0.5:8786) or on N local worker processes (local:N; local = every core); the "
+                        "same results as here. Needs the cluster extra. (default: here, one run after another)")
+
+
 # ---------------------------------------------------------------- truncation-speed
 def _ts_configure(v: dict, sets: list[str] | None):
     from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
 
     base = _make("geomdl.experiments.truncation_speed", v, ("q", "steps", "lr", "optimizer", "loss", "snapshots"),
                  sets)
-    return study.StudyConfig.parse(base, v["start_fractions"], v["seeds"], v["rise"])
+    return study.StudyConfig.parse(base, v["start_fractions"], v["seeds"], v["rise"], v["scheduler"])
 
 
 def _ts_run(cfg, out: Path, ui: StudyUI) -> list[Path]:
@@ -125,7 +131,8 @@ TRUNCATION_SPEED = StudySpec(
      Option("--start-fractions", str, "0.1,0.22,0.4", "Layer-1 start fractions, comma-separated, each in (0, 1)."),
      TRACE_OPTION["steps"], TRACE_OPTION["lr"], TRACE_OPTION["optimizer"], TRACE_OPTION["loss"],
      Option("--snapshots", int, 241, "Snapshots per run (time resolution of n(t))."),
-     Option("--rise", float, 0.9, "Fit window: until n reaches this fraction of its rise."), SET, OUT),
+     Option("--rise", float, 0.9, "Fit window: until n reaches this fraction of its rise."), STUDY_SCHEDULER, SET,
+     OUT),
     _ts_configure, _ts_run)
 
 
@@ -133,7 +140,7 @@ TRUNCATION_SPEED = StudySpec(
 def _cr_configure(v: dict, sets: list[str] | None):
     from geomdl.experiments import truncation_speed_fits as study  # noqa: PLC0415
 
-    return study.ContractionConfig.parse(v["q"], v["seeds"], v["setting"], sets)
+    return study.ContractionConfig.parse(v["q"], v["seeds"], v["setting"], sets, v["scheduler"])
 
 
 def _cr_run(cfg, out: Path, ui: StudyUI) -> list[Path]:
@@ -156,7 +163,7 @@ CONTRACTION_RATE = StudySpec(
     (Option("--q", int, 3, "Number of classes Q (2..8)."),
      Option("--seeds", int, 10, "Runs per setting, seeds 0..SEEDS-1 (>= 2)."),
      Option("--setting", str, "both", "partial (the truncation-speed construction, GD), random (random "
-                                      "initialisation, SGD) or both."), SET, OUT),
+                                      "initialisation, SGD) or both."), STUDY_SCHEDULER, SET, OUT),
     _cr_configure, _cr_run)
 
 
@@ -166,7 +173,7 @@ def _mnist_configure(v: dict, sets: list[str] | None):
 
     base = _make("geomdl.experiments.mnist_thresholds", v, ("thresholds", "widths", "output_dim", "data",
                                                            "n_per_digit", "seed", "lr", "max_steps"), sets)
-    return mx.MnistExperimentConfig.parse(base, v["digits"], v["loss"], v["sls_digits"])
+    return mx.MnistExperimentConfig.parse(base, v["digits"], v["loss"], v["sls_digits"], v["scheduler"])
 
 
 def _mnist_run(cfg, out: Path, ui: StudyUI) -> list[Path]:
@@ -203,7 +210,8 @@ MNIST = StudySpec(
      Option("--sls-digits", str, "0,1,6,4", "Digits whose SLS order is checked (default 0,1,6,4: expected SLS in "
                                             "that order); 'none' to skip. The digit sets are always checked."),
      SEED, TRACE_OPTION["lr"],
-     Option("--steps", int, field="max_steps", help="Step budget per run. (default: 20000)"), SET, OUT),
+     Option("--steps", int, field="max_steps", help="Step budget per run. (default: 20000)"), STUDY_SCHEDULER,
+     SET, OUT),
     _mnist_configure, _mnist_run)
 
 
@@ -248,8 +256,9 @@ SWEEP_STEPS = Option("--steps", int, 2000, "SGD step budget per trial (train mod
 SWEEP_LR = Option("--lr", float, 0.01, "SGD learning rate (train mode).")
 SWEEP_SEED = Option("--seed", int, 0, "Data and trial seed.", min=SEED.min, max=SEED.max)
 SCHEDULER = Option("--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the "
-                                       "(lambda, chunk) grid on, or local:N to start N local worker processes for "
-                                       "it; workers need geomdl installed. (default: run here)")
+                                       "(lambda, chunk) grid (local-minima: and the toggle patterns) on, or local:N "
+                                       "to start N local worker processes for it; workers need geomdl installed. "
+                                       "(default: run here)")
 RESUME = Option("--resume", bool, False, "Continue an interrupted sweep in the same output folder (same options): "
                                          "finished chunks are kept.")
 MODE_HELP = "train (perturb, then SGD with the training stop rules) or eval (perturb, then evaluate the loss)."
@@ -284,7 +293,8 @@ def _lm_run(p: SimpleNamespace, out: Path, ui: StudyUI) -> list[Path]:
                                                                          else p.geometry))
     ui.note(f"computing the {2 ** p.q - 1} toggle patterns" + (" and polishing each" if p.polish else ""))
     with one_thread():
-        rows = px.local_minima_rows(p.q, seed=p.seed, do_polish=p.polish, geometry=p.geometry, m=p.m)
+        rows = px.local_minima_rows(p.q, seed=p.seed, do_polish=p.polish, geometry=p.geometry, m=p.m,
+                                    scheduler=p.scheduler)
     with atomic_group():
         files = [px.write_table(rows, folder / "minima.csv")] + ui.draw(
             "scenes.figures.landscape:plot_local_minima", rows, folder,
@@ -369,7 +379,7 @@ def _nc_configure(v: dict, sets: list[str] | None):
     from geomdl.experiments import nc_feasibility_sweep as nf  # noqa: PLC0415
 
     return nf.FeasibilityConfig.parse(v["ratios"], v["sigmas"], classes=v["classes"], n=v["n"], trials=v["trials"],
-                                      seed=v["seed"], tol=v["tol"], verify=v["verify"])
+                                      seed=v["seed"], tol=v["tol"], verify=v["verify"], scheduler=v["scheduler"])
 
 
 def _nc_run(cfg, out: Path, ui: StudyUI) -> list[Path]:
@@ -397,5 +407,5 @@ NC_FEASIBILITY = StudySpec(
      Option("--tol", float, 1e-7, "LP feasibility tolerance (HiGHS) and residual tolerance of the independent "
                                   "checks."),
      Option("--verify/--no-verify", bool, True, "Check every answer independently (the neuron for yes, a Farkas "
-                                                "certificate for no)."), OUT),
+                                                "certificate for no)."), STUDY_SCHEDULER, OUT),
     _nc_configure, _nc_run)

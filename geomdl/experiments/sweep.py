@@ -16,14 +16,10 @@ process or on any Dask cluster (``scheduler="tcp://host:port"``), and whatever t
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import json
-import logging
 import math
-import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from geomdl.checks import subconfig
-from geomdl.errors import GeomdlError, RunFailedError, UsageError
+from geomdl.errors import GeomdlError, RunFailedError
+from geomdl.experiments.parallel import (  # noqa: F401 (check_scheduler, map_runs: the sweep's API too)
+    SCHEDULER_FORMS,
+    _close,
+    _connect,
+    _lost,
+    check_scheduler,
+    map_runs,
+)
 from geomdl.fields import config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir, staged_path
 from geomdl.math import geometries, landscape
@@ -206,89 +210,6 @@ def read_chunk(path: Path, cfg: SweepConfig, lam_index: int, start: int, end: in
     return body
 
 
-SCHEDULER_FORMS = "tcp://HOST:PORT (a running Dask scheduler) or local:N (start N local worker processes)"
-MAX_LOCAL_WORKERS = 256
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
-
-
-def check_scheduler(address: str | None) -> int | None:
-    """Check a ``--scheduler`` value before any work: ``None`` (run here), ``local:N`` (returns ``N``) or a
-    scheduler address with its port. A malformed one is a :class:`UsageError`."""
-    if address is None:
-        return None
-    if address == "local" or address.startswith("local:"):
-        text = address.partition(":")[2] or str(os.cpu_count() or 1)
-        if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
-            raise UsageError(f"--scheduler {address!r}: local:N needs a number of workers N in "
-                             f"1..{MAX_LOCAL_WORKERS}")
-        return int(text)
-    if not _ADDRESS.match(address):
-        raise UsageError(f"--scheduler {address!r} is not a scheduler address; give {SCHEDULER_FORMS}")
-    return None
-
-
-def _client(address, timeout: float, what: str):
-    """A Dask client of ``address`` (an address or a LocalCluster). A client that fails half way (unreachable,
-    not a Dask scheduler: a TCP service answering garbage) is closed at once, so it never hangs the exit."""
-    from distributed import Client  # noqa: PLC0415
-
-    holder: list = []
-
-    class _Tracked(Client):
-        def __init__(self, *a, **kw):
-            holder.append(self)
-            super().__init__(*a, **kw)
-
-    try:
-        return _Tracked(address, timeout=f"{timeout}s", set_as_default=False)
-    except GeomdlError:
-        raise
-    except Exception as e:  # noqa: BLE001 - whatever the other end did, one line and no hang
-        for c in holder:
-            with contextlib.suppress(Exception):
-                c.close(timeout=2)
-        why = "MemoryError: it answered something that is not the Dask protocol" if isinstance(
-            e, (MemoryError, OverflowError)) else f"{type(e).__name__}: {e}"
-        raise GeomdlError(f"cannot reach the Dask scheduler at {what} ({why})") from None
-
-
-def _connect(address: str, timeout: float = 10.0):
-    """``(client, cluster or None)``: a client of the scheduler at ``address``, or of a LocalCluster of ``N``
-    single-threaded worker processes started here for ``local:N`` (closed with the client)."""
-    try:
-        import distributed  # noqa: F401, PLC0415
-    except ImportError:
-        raise GeomdlError("--scheduler needs Dask, an optional extra: pip install -e '.[cluster]' (scripts/setup.sh "
-                          "installs it)") from None
-    n = check_scheduler(address)
-    # Dask logs lost connections with tracebacks on stderr; geomdl reports them itself, in one line
-    for name in ("distributed", "distributed.client", "distributed.comm", "distributed.core"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    if n is None:
-        return _client(address, timeout, repr(address)), None
-    from distributed import LocalCluster  # noqa: PLC0415
-
-    try:
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-    except Exception as e:  # noqa: BLE001
-        raise GeomdlError(f"cannot start a local Dask cluster of {n} workers ({type(e).__name__}: {e})") from None
-    try:
-        return _client(cluster, timeout, f"local:{n}"), cluster
-    except BaseException:
-        with contextlib.suppress(Exception):
-            cluster.close(timeout=5)
-        raise
-
-
-def _close(client, cluster) -> None:
-    with contextlib.suppress(Exception):
-        client.close(timeout=5)
-    if cluster is not None:
-        with contextlib.suppress(Exception):
-            cluster.close(timeout=5)
-
-
 def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: str | None = None,
               progress: Callable[[int, int], None] | None = None, connect_timeout: float = 10.0) -> dict:
     """Run (or resume) the sweep into ``folder``; returns ``{"rows": [...], "summary": [...], "files": [...],
@@ -378,13 +299,6 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
                                                                        for r in summary]))
     return {"rows": rows, "summary": summary, "files": files, "computed": len(pending),
             "reused": len(tasks) - len(pending), "seconds": time.perf_counter() - t0}
-
-
-def _lost(e: BaseException) -> bool:
-    """An exception that means the cluster went away (not a task's own error)."""
-    names = {c.__name__ for c in type(e).__mro__}
-    return bool(names & {"CancelledError", "FutureCancelledError", "CommClosedError", "TimeoutError", "OSError",
-                         "StreamClosedError", "KilledWorker"})
 
 
 def _cell(v) -> str:

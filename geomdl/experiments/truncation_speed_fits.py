@@ -41,14 +41,19 @@ from geomdl.nn.health import FAILURES as FAILED
 class StudyConfig:
     """``base``: the experiment config shared by all runs; ``start_fractions``: the layer-1 start fractions;
     ``seeds``: how many seeds (``0..seeds-1``) per fraction; ``rise``: the fit window ends when ``n`` reaches
-    this fraction of its total rise."""
+    this fraction of its total rise; ``scheduler``: where the independent runs go (``None``: here, one after
+    another; ``local:N``: N local worker processes; a Dask scheduler address), same results either way."""
 
     base: ts.TruncationSpeedConfig = ts.TruncationSpeedConfig(snapshots=241)
     start_fractions = shared((0.1, 0.22, 0.4))
     seeds = shared(10)
     rise: float = 0.9
+    scheduler = shared(None)
 
     def validate(self) -> None:
+        from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+        check_scheduler(self.scheduler)
         check_fields(self, "seeds")
         if not self.start_fractions or not all(0.0 < f < 1.0 for f in self.start_fractions):
             raise GeomdlError(f"start fractions must be in (0, 1) (got {list(self.start_fractions)})")
@@ -57,13 +62,14 @@ class StudyConfig:
         self.base.validate()
 
     @classmethod
-    def parse(cls, base: ts.TruncationSpeedConfig, start_fractions: str, seeds: int, rise: float) -> StudyConfig:
+    def parse(cls, base: ts.TruncationSpeedConfig, start_fractions: str, seeds: int, rise: float,
+              scheduler: str | None = None) -> StudyConfig:
         """The validated study config from command-line text (``start_fractions``: comma-separated)."""
         try:
             fr = tuple(float(v) for v in start_fractions.split(",") if v.strip())
         except ValueError:
             raise UsageError(f"--start-fractions must be comma-separated numbers, got {start_fractions!r}") from None
-        cfg = cls(base=base, start_fractions=fr, seeds=seeds, rise=rise)
+        cfg = cls(base=base, start_fractions=fr, seeds=seeds, rise=rise, scheduler=scheduler)
         cfg.validate()
         return cfg
 
@@ -133,28 +139,36 @@ def verdict(lo: float, hi: float) -> str:
     return "inconclusive (the CI of the slope of dn/dt against n contains 0)"
 
 
+def study_run(base: ts.TruncationSpeedConfig, f: float, seed: int) -> dict:
+    """One run of the study (here or on a worker): the ``truncation-speed`` experiment at layer-1 start
+    fraction ``f`` and ``seed``; returns the collapsed count ``n(t)`` of layer 1's own class (class 0) and the
+    stop reason (plain arrays: cheap to ship)."""
+    run_cfg = replace(base, start_fractions=(f,), seed=seed)
+    tr, res = ts.run(run_cfg)
+    steps = tr["steps"]
+    n_class = np.bincount(tr["labels"], minlength=run_cfg.q)
+    n = np.round(tr["collapsed_frac"][:, 0, 0] * n_class[0]).astype(int)
+    return {"start_fraction": f, "seed": seed, "steps": steps, "n": n, "stop_reason": res.stop_reason,
+            "failed": res.failed}
+
+
 def run_study(cfg: StudyConfig, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Run every (fraction, seed); return ``{"curves": [...], "fits": [RunFit...], "summary": [...]}``."""
+    """Run every (fraction, seed) (on ``cfg.scheduler``); return ``{"curves": [...], "fits": [RunFit...],
+    "summary": [...]}``."""
+    from geomdl.experiments.parallel import map_runs  # noqa: PLC0415
+
     cfg.validate()
+    runs = map_runs(study_run, [(cfg.base, f, seed) for f in cfg.start_fractions for seed in range(cfg.seeds)],
+                    cfg.scheduler, progress)
     curves, fits = [], []
-    total, done = len(cfg.start_fractions) * cfg.seeds, 0
-    for f in cfg.start_fractions:
-        for seed in range(cfg.seeds):
-            run_cfg = replace(cfg.base, start_fractions=(f,), seed=seed)
-            tr, res = ts.run(run_cfg)
-            steps = tr["steps"]
-            n_class = np.bincount(tr["labels"], minlength=run_cfg.q)
-            # layer 1 is the partially started one; its own class is class 0
-            n = np.round(tr["collapsed_frac"][:, 0, 0] * n_class[0]).astype(int)
-            curves.append({"start_fraction": f, "seed": seed, "steps": steps, "n": n,
-                           "stop_reason": res.stop_reason})
-            if not res.failed:
-                start, end, rate, r2, c, c_r2 = fit_run(steps, n, cfg.rise)
-                fits.append(RunFit(f, seed, 1, res.stop_reason, int(n[0]), int(n[start]), int(n[-1]),
-                                   int(steps[start]), int(steps[end - 1]), rate, r2, c, c_r2))
-            done += 1
-            if progress is not None:
-                progress(done, total)
+    for r in runs:
+        failed = r.pop("failed")
+        curves.append(r)
+        if not failed:
+            f, seed, steps, n = r["start_fraction"], r["seed"], r["steps"], r["n"]
+            start, end, rate, r2, c, c_r2 = fit_run(steps, n, cfg.rise)
+            fits.append(RunFit(f, seed, 1, r["stop_reason"], int(n[0]), int(n[start]), int(n[-1]),
+                               int(steps[start]), int(steps[end - 1]), rate, r2, c, c_r2))
     summary = []
     for f in cfg.start_fractions:
         sel = [r for r in fits if r.start_fraction == f]
@@ -240,8 +254,12 @@ class ContractionConfig:
     min_rise: int = 20
     min_points: int = 3
     bin_width: int = 20
+    scheduler = shared(None)
 
     def validate(self) -> None:
+        from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+        check_scheduler(self.scheduler)
         check_fields(self, "seeds")
         if not self.settings or any(s not in CONTRACTION_SETTINGS for s in self.settings):
             raise GeomdlError(f"settings must be among {', '.join(CONTRACTION_SETTINGS)} (got {list(self.settings)})")
@@ -253,7 +271,8 @@ class ContractionConfig:
         replace(self.partial, q=self.q, n_per_class=self.n_per_class).validate()
 
     @classmethod
-    def parse(cls, q: int, seeds: int, setting: str, sets: list[str] | None = None) -> ContractionConfig:
+    def parse(cls, q: int, seeds: int, setting: str, sets: list[str] | None = None,
+              scheduler: str | None = None) -> ContractionConfig:
         """The validated config from command-line values: ``setting`` ``partial``, ``random`` or ``both``;
         ``sets``: ``KEY=VALUE`` texts for the other fields (not ``partial`` or ``settings``)."""
         from geomdl.experiments import build_config  # noqa: PLC0415
@@ -261,8 +280,9 @@ class ContractionConfig:
         if setting not in (*CONTRACTION_SETTINGS, "both"):
             raise UsageError(f"unknown --setting {setting!r}; known: {', '.join(CONTRACTION_SETTINGS)}, both")
         chosen = CONTRACTION_SETTINGS if setting == "both" else (setting,)
-        return build_config(cls, "contraction-rate", {"q": q, "seeds": seeds, "settings": chosen}, sets,
-                            hidden=("partial", "settings"))
+        return build_config(cls, "contraction-rate", {"q": q, "seeds": seeds, "settings": chosen,
+                                                      "scheduler": scheduler}, sets,
+                            hidden=("partial", "settings", "scheduler"))
 
 
 def random_init_run(q: int, seed: int, n_per_class: int, lr: float, steps: int, batch: int, snapshots_: int):
@@ -311,48 +331,56 @@ def measured_pairs(k_trunc: np.ndarray, labels: np.ndarray, widths: list[int], q
     return out
 
 
+def contraction_run(cfg: ContractionConfig, setting: str, seed: int) -> tuple[dict, list[dict], list[dict]]:
+    """One run of the contraction-rate study (here or on a worker): ``(run row, series, interval rows)`` of
+    ``setting`` at ``seed``."""
+    from geomdl.math import contraction  # noqa: PLC0415
+
+    rows, series = [], []
+    if setting == "partial":
+        tr, res = ts.run(replace(cfg.partial, q=cfg.q, n_per_class=cfg.n_per_class, seed=seed))
+        arrays, labels, lr = tr.arrays, tr["labels"], float(tr.meta["lr"])
+    else:
+        arrays, labels, res, lr = random_init_run(cfg.q, seed, cfg.n_per_class, cfg.random_lr,
+                                                  cfg.random_steps, cfg.random_batch, cfg.random_snapshots)
+    widths = [arrays["truncated"].shape[-1]] * arrays["truncated"].shape[1]
+    pairs = [] if res.failed else measured_pairs(arrays["k_trunc"], labels, widths, cfg.q, cfg.min_rise)
+    run_row = {"setting": setting, "seed": seed, "stop_reason": res.stop_reason, "lr": lr,
+               "final_step": res.final_step, "final_loss": res.final_loss, "pairs": len(pairs),
+               "message": res.message if res.failed else ""}
+    t = arrays["steps"].astype(float) * lr
+    for l, j in pairs:
+        r = contraction.contraction_rates(t, arrays["truncated"][:, l], arrays["base_points"][:, l],
+                                          arrays["k_trunc"][:, l, :] == widths[l], labels == j, cfg.min_points)
+        series.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j, "t": t,
+                       "n": r["n_at"], "s": r["s_at"]})
+        # the truncating phase: from the lowest count before the peak to the first time at the peak
+        # (intervals [k, k+1] inside it); an un-collapsing pair (peak at the start) has none
+        start, end = rising_window(r["n_at"], 1.0)
+        rising_ok = r["n_at"].max() > r["n_at"][start]
+        for k in range(len(r["t"])):
+            rows.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j,
+                         "t": float(r["t"][k]), "n": float(r["n"][k]), "rate": float(r["rate"][k]),
+                         "points": int(r["points"][k]),
+                         "rising": bool(rising_ok and start <= k and k + 1 <= end - 1)})
+    return run_row, series, rows
+
+
 def run_contraction_study(cfg: ContractionConfig, progress: Callable[[int, int], None] | None = None) -> dict:
     """Every (setting, seed): rates of every measured (layer, class). Returns ``{"rows": [...] (one per
     interval), "series": [...] (n(t), s(t) per pair), "runs": [...], "summary": [...] (per setting: the pooled
     pairs, then each (layer, class) measured in at least 2 seeds: binned rates with CIs, slope of lambda against
     n with its CI and verdict), "config"}``."""
+    from geomdl.experiments.parallel import map_runs  # noqa: PLC0415
     from geomdl.math import contraction  # noqa: PLC0415
 
     cfg.validate()
     rows, series, runs = [], [], []
-    total, done = len(cfg.settings) * cfg.seeds, 0
-    for setting in cfg.settings:
-        for seed in range(cfg.seeds):
-            if setting == "partial":
-                tr, res = ts.run(replace(cfg.partial, q=cfg.q, n_per_class=cfg.n_per_class, seed=seed))
-                arrays, labels, lr = tr.arrays, tr["labels"], float(tr.meta["lr"])
-            else:
-                arrays, labels, res, lr = random_init_run(cfg.q, seed, cfg.n_per_class, cfg.random_lr,
-                                                          cfg.random_steps, cfg.random_batch, cfg.random_snapshots)
-            widths = [arrays["truncated"].shape[-1]] * arrays["truncated"].shape[1]
-            pairs = [] if res.failed else measured_pairs(arrays["k_trunc"], labels, widths, cfg.q, cfg.min_rise)
-            runs.append({"setting": setting, "seed": seed, "stop_reason": res.stop_reason, "lr": lr,
-                         "final_step": res.final_step, "final_loss": res.final_loss, "pairs": len(pairs),
-                         "message": res.message if res.failed else ""})
-            t = arrays["steps"].astype(float) * lr
-            for l, j in pairs:
-                r = contraction.contraction_rates(t, arrays["truncated"][:, l], arrays["base_points"][:, l],
-                                                  arrays["k_trunc"][:, l, :] == widths[l], labels == j,
-                                                  cfg.min_points)
-                series.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j, "t": t,
-                               "n": r["n_at"], "s": r["s_at"]})
-                # the truncating phase: from the lowest count before the peak to the first time at the peak
-                # (intervals [k, k+1] inside it); an un-collapsing pair (peak at the start) has none
-                start, end = rising_window(r["n_at"], 1.0)
-                rising_ok = r["n_at"].max() > r["n_at"][start]
-                for k in range(len(r["t"])):
-                    rows.append({"setting": setting, "seed": seed, "layer": l + 1, "class": j,
-                                 "t": float(r["t"][k]), "n": float(r["n"][k]), "rate": float(r["rate"][k]),
-                                 "points": int(r["points"][k]),
-                                 "rising": bool(rising_ok and start <= k and k + 1 <= end - 1)})
-            done += 1
-            if progress is not None:
-                progress(done, total)
+    jobs = [(cfg, setting, seed) for setting in cfg.settings for seed in range(cfg.seeds)]
+    for run_row, run_series, run_rows in map_runs(contraction_run, jobs, cfg.scheduler, progress):
+        runs.append(run_row)
+        series += run_series
+        rows += run_rows
     edges = np.arange(0, cfg.n_per_class + cfg.bin_width, cfg.bin_width, dtype=float)
     summary = []
     for setting in cfg.settings:
@@ -407,7 +435,7 @@ def write_contraction_tables(result: dict, out_dir: Path) -> list[Path]:
                           for b in g["bins"]])
     _write_csv(paths[2], result["runs"])
     cfg = result["config"]
-    meta = {"config": {**{k: v for k, v in asdict(cfg).items() if k != "partial"},
+    meta = {"config": {**{k: v for k, v in asdict(cfg).items() if k not in ("partial", "scheduler")},
                        "partial": cfg.partial.to_dict()},
             "summary": [{k: v for k, v in g.items() if k != "bins"} for g in result["summary"]]}
     with atomic_path(paths[3]) as tmp:

@@ -40,6 +40,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from geomdl.io import projection
+from geomdl.math import wide_chain
 from geomdl.math.wide_chain import ChainResult, SolvedChain
 
 KIND = "network"
@@ -173,13 +174,17 @@ class Recorder:
     (default: the identity for ``M <= 3``, else the PCA of ``X``); ``store``: ``float64`` or ``float32`` for
     the per-point arrays; ``layer_view``: also record the layer-space view ``hidden_proj`` (on by default for
     :meth:`from_module`); ``spool_dir``: where the snapshot spool lives (default: the system temp folder);
-    ``buffer_bytes``: snapshots held in memory before they are appended to the spool (default 64 MiB).
+    ``buffer_bytes``: snapshots held in memory before they are appended to the spool (default 64 MiB);
+    ``device``: a ``torch.device`` (e.g. CUDA) on which each snapshot's products, factorisations and chain run
+    in float64 (:class:`~geomdl.math.wide_chain.SolvedChain`; default ``None``: numpy/scipy on the CPU, the
+    same results to float rounding).
     Layers narrower than ``max(M, M_l)`` are NaN-padded in ``W_cum``, ``b_cum``, ``edges``, ``edges_proj``.
     """
 
     def __init__(self, X: np.ndarray, labels: np.ndarray, q: int, *, project: bool | None = None,
                  pca: tuple[np.ndarray, np.ndarray] | None = None, store: str = "float64",
-                 layer_view: bool = False, spool_dir: str | None = None, buffer_bytes: int = 64 << 20):
+                 layer_view: bool = False, spool_dir: str | None = None, buffer_bytes: int = 64 << 20,
+                 device=None):
         if store not in STORES:
             raise GeomdlError(f"unknown store {store!r}; known: {', '.join(STORES)}")
         self.X = np.asarray(X, dtype=float)
@@ -190,16 +195,19 @@ class Recorder:
             raise GeomdlError(f"labels must be 0..{self.q - 1}, one per point")
         self.order, self.starts, self.class_sizes = _class_groups(self.labels, self.q)
         self.sorted = bool(np.all(self.order == np.arange(N)))     # already grouped by class: no permutation
+        self._sorted_labels = self.labels[self.order]
         if (self.class_sizes == 0).any():
             raise GeomdlError(f"class {int(np.flatnonzero(self.class_sizes == 0)[0])} has no points")
         self.store = store
+        self.device = device
         self.layer_view = bool(layer_view)
         self.projected = (M > PROJECT_ABOVE) if project is None else bool(project)
         if pca is None:
             pca = (np.zeros(M), np.eye(3, M)) if M <= 3 else projection.fit_pca(self.X, 3)
         self.pca_mean, self.pca_components = (np.asarray(p, dtype=float) for p in pca)
         Xc = self._class_sum(self.X[None])[0] / self.class_sizes[:, None]
-        self.class_var = np.array([((self.X[self.labels == j] - Xc[j]) ** 2).sum(1).mean() for j in range(self.q)])
+        sqd = ((self.X - Xc[self.labels]) ** 2).sum(1)
+        self.class_var = np.bincount(self.labels, weights=sqd, minlength=self.q) / self.class_sizes
         self.class_spread = np.sqrt(self.class_var)
         self.widths: list[int] | None = None
         self.out_dim: int | None = None
@@ -250,6 +258,33 @@ class Recorder:
         """Per-class sums over axis 1 of ``A: (L, N, ...)`` -> ``(L, Q, ...)`` (one pass over the points)."""
         return np.add.reduceat(A if self.sorted else A[:, self.order], self.starts, axis=1)
 
+    def _class_stats(self, T: np.ndarray, k: np.ndarray, P: np.ndarray, w: np.ndarray):
+        """Per layer and class, over the points: collapsed and partially truncated counts, the sum of distances
+        to the base point, the sums of ``T`` and of ``|T|^2``; ``T: (L, N, M)``, ``k: (L, N)``, ``P: (L, M)``,
+        ``w: (L, 1)`` -> ``(L, Q)`` x 3, ``(L, Q, M)``, ``(L, Q)``.
+
+        One pass over the points in blocks of the class-sorted order whose temporaries take at most 1 MiB
+        (linear in N at a constant cost per point: cache-resident, no fresh N-sized temporaries); within a
+        block, sums over its runs of one class (``reduceat``), no per-class loop and no ``(N, Q)`` products."""
+        L, N, M = T.shape
+        out = [np.zeros((L, self.q)) for _ in range(3)] + [np.zeros((L, self.q, M)), np.zeros((L, self.q))]
+        coll, part, dist, sums, sq = out
+        rows = max(64, wide_chain.CHUNK_BYTES // (8 * L * (M + 4)))
+        lab = self._sorted_labels
+        for a in range(0, N, rows):
+            sel = slice(a, a + rows) if self.sorted else self.order[a:a + rows]
+            Tc, kc, lc = T[:, sel], k[:, sel], lab[a:a + rows]
+            starts = np.concatenate([[0], np.flatnonzero(lc[1:] != lc[:-1]) + 1])
+            cls = lc[starts]                                      # distinct: the block is class-sorted
+            D = Tc - P[:, None, :]
+            per = np.stack([kc == w, (kc > 0) & (kc < w), np.sqrt(np.einsum("lni,lni->ln", D, D)),
+                            np.einsum("lni,lni->ln", Tc, Tc)], dtype=float)           # (4, L, n)
+            red = np.add.reduceat(per, starts, axis=2)                                 # (4, L, runs)
+            for acc, r in zip((coll, part, dist, sq), (red[0], red[1], red[2], red[3]), strict=True):
+                acc[:, cls] += r
+            sums[:, cls] += np.add.reduceat(Tc, starts, axis=1)
+        return out
+
     def record(self, step: int, loss: float, Ws: list[np.ndarray], bs: list[np.ndarray],
                W_out: np.ndarray, b_out: np.ndarray) -> SnapshotGeometry:
         """Snapshot the network given by per-layer float64 parameters ``Ws[l]: (M_l, M_{l-1})``, ``bs[l]``,
@@ -271,23 +306,19 @@ class Recorder:
         if self.steps and step <= self.steps[-1]:
             raise GeomdlError(f"snapshot steps must increase (step {step} after {self.steps[-1]})")
         L, wmax = len(widths), max(M, *widths)
-        chain = SolvedChain.from_layers(Ws, bs)
-        cr = chain.truncate(X)
-        out = cr.hidden[-1] @ np.asarray(W_out, dtype=float).T + np.asarray(b_out, dtype=float)
-        T = np.stack(cr.truncated)                                  # (L, N, M)
-        k = np.stack(cr.k)                                          # (L, N)
+        chain = SolvedChain.from_layers(Ws, bs, device=self.device)
+        cr = chain.truncate(X)                                      # blocks of points: linear in N
+        out = cr.hidden[-1] @ np.asarray(W_out, dtype=float).T
+        out += np.asarray(b_out, dtype=float)
+        T, k = cr.T, cr.K                                           # (L, N, M), (L, N)
         P = chain.base_points()                                     # (L, M)
-        w = np.array(widths)[:, None]
         sizes = self.class_sizes
-        # per-class statistics: sums over the class-sorted points (linear in N, no (N, Q) products)
-        collapsed = self._class_sum((k == w).astype(np.int64)) / sizes             # counts / class sizes
-        partial = self._class_sum(((k > 0) & (k < w)).astype(np.int64)) / sizes
-        D = T - P[:, None, :]
-        dist = self._class_sum(np.sqrt(np.einsum("lni,lni->ln", D, D))) / sizes / np.maximum(self.class_spread, 1e-300)
-        means = self._class_sum(T) / sizes[None, :, None]
-        sq = self._class_sum(np.einsum("lni,lni->ln", T, T)) / sizes
-        wvar = np.maximum(sq - (means ** 2).sum(axis=2), 0.0) / np.maximum(self.class_var, 1e-300)
-        scale = np.array([float(np.abs(h).max()) if h.size else 0.0 for h in cr.hidden])
+        coll, part, dist, sums, sq = self._class_stats(T, k, P, np.array(widths)[:, None])
+        collapsed, partial = coll / sizes, part / sizes             # counts / class sizes
+        dist = dist / sizes / np.maximum(self.class_spread, 1e-300)
+        means = sums / sizes[None, :, None]
+        wvar = np.maximum(sq / sizes - (means ** 2).sum(axis=2), 0.0) / np.maximum(self.class_var, 1e-300)
+        scale = np.array([float(h.max()) if h.size else 0.0 for h in cr.hidden])   # x^(l) >= 0: its max is |x|'s
         svals = [ly.svals for ly in chain.layers]
         kdt = np.int8 if wmax <= 127 else np.int16 if wmax <= 32767 else np.int32
         bulk = np.float32 if self.store == "float32" else np.float64
@@ -300,7 +331,7 @@ class Recorder:
             E = np.full((L, wmax, comps.shape[0]), np.nan)
             for l, ly in enumerate(chain.layers):
                 E[l, : ly.width] = ly.project_edges(comps)
-            row.update(truncated_proj=projection.project(T, mean, comps).astype(bulk),
+            row.update(truncated_proj=projection.project(T, mean, comps).astype(bulk, copy=False),
                        base_points_proj=projection.project(P, mean, comps), edges_proj=E)
         else:
             W_pad = np.full((L, wmax, M), np.nan)
@@ -308,16 +339,16 @@ class Recorder:
             for l, ly in enumerate(chain.layers):
                 W_pad[l, : ly.width] = ly.W
                 E_pad[l, :, : ly.width] = ly.edges()
-            row.update(W_cum=W_pad, edges=E_pad, truncated=T.astype(bulk))
+            row.update(W_cum=W_pad, edges=E_pad, truncated=T.astype(bulk, copy=False))
         row.update(
-            outputs=out.astype(bulk), k_trunc=k.astype(kdt), collapsed_frac=collapsed, partial_frac=partial,
+            outputs=out.astype(bulk, copy=False), k_trunc=k.astype(kdt), collapsed_frac=collapsed, partial_frac=partial,
             dist_to_base=dist, within_var=wvar, residual=cr.residual, rank=chain.ranks,
             smin=np.array([s[-1] if s.size else np.nan for s in svals]),
             smax=np.array([s[0] if s.size else np.nan for s in svals]),
             act_scale=scale, residual_active=cr.residual_active,
         )
         if self.layer_view:
-            row["hidden_proj"] = self._layer_view(cr.hidden).astype(bulk)
+            row["hidden_proj"] = self._layer_view(cr.hidden).astype(bulk, copy=False)
         self._spool.append(row)
         self.steps.append(step)
         self.losses.append(float(loss))

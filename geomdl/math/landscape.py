@@ -143,19 +143,20 @@ def _full_pass(params, Xt, yt, q, kind, y=None):
 @torch.no_grad()
 def _full_pass_mse_buffered(params, XT, y, bufs):
     """:func:`_full_pass` for the MSE written into preallocated buffers ``bufs`` (one ``(T, M_l, N)`` per layer
-    and one for the residual): no large allocation per step (each would cost page faults). Same arithmetic,
-    same results as the allocating version."""
+    and one for the residual): no large allocation per step (each would cost page faults); the bias is added
+    inside the product (``addmm``/``baddbmm``, as ``nn.Linear`` does). The same results as the allocating
+    version to float rounding (the bias is summed inside the product instead of after it)."""
     T = params[0].shape[0]
     n_hidden = len(params) // 2 - 1
     h = None
     alive = torch.ones(T, dtype=torch.bool)
     for l in range(n_hidden + 1):
         W, b, buf = params[2 * l], params[2 * l + 1], bufs[l]
-        if l == 0:
-            torch.mm(W.detach().reshape(-1, W.shape[2]), XT, out=buf.view(-1, XT.shape[1]))
+        if l == 0:   # bias fused into the product (one pass over the buffer, not two)
+            torch.addmm(b.detach().reshape(-1, 1), W.detach().reshape(-1, W.shape[2]), XT,
+                        out=buf.view(-1, XT.shape[1]))
         else:
-            torch.bmm(W.detach(), h, out=buf)
-        buf.add_(b.detach().unsqueeze(2))
+            torch.baddbmm(b.detach().unsqueeze(2), W.detach(), h, out=buf)
         if l < n_hidden:
             buf.relu_()
             alive &= buf.amax(dim=(1, 2)) > 0
@@ -163,6 +164,46 @@ def _full_pass_mse_buffered(params, XT, y, bufs):
     res = torch.sub(h, y, out=bufs[-1])
     loss = 0.5 * res.square_().sum(dim=1).mean(dim=1)
     return loss, alive, h
+
+
+@torch.no_grad()
+def mse_grads(params: Sequence[torch.Tensor], H0: torch.Tensor, Y: torch.Tensor) -> list[torch.Tensor]:
+    """Gradients of ``sum_t loss_t`` (the MSE ``0.5 mean_n |out_t - y|^2`` of each trial) with respect to
+    ``params`` (:func:`batched_forward`'s layout), by hand-written backpropagation: the same products autograd
+    would run, without building its graph (the step's second hot spot). ``H0``: inputs, feature-major, ``(M, N)``
+    shared or ``(T, M, N)`` per trial; ``Y``: targets ``(Q, N)`` or ``(T, Q, N)``. The ReLU derivative is
+    autograd's (``1`` where the activation is positive, else ``0``)."""
+    n_hidden = len(params) // 2 - 1
+    T = params[0].shape[0]
+    acts = [H0]
+    h = H0
+    for l in range(n_hidden + 1):
+        W, b = params[2 * l], params[2 * l + 1]
+        if h.dim() == 2:
+            z = torch.addmm(b.reshape(-1, 1), W.reshape(-1, W.shape[2]), h).view(T, W.shape[1], -1)
+        else:
+            z = torch.baddbmm(b.unsqueeze(2), W, h)
+        if l < n_hidden:
+            h = z.relu_()
+            acts.append(h)
+        else:
+            out = z
+    return backprop(params, acts, out.sub_(Y).div_(out.shape[2]))
+
+
+def backprop(params: Sequence[torch.Tensor], acts: Sequence[torch.Tensor], g: torch.Tensor) -> list[torch.Tensor]:
+    """Backpropagation through :func:`batched_forward`'s network: ``acts = [h_0, h_1, ..., h_L]`` the input and
+    hidden activations, feature-major (``h_0``: ``(M, n)`` shared or ``(T, M, n)``; ``h_l: (T, M_l, n)``) and
+    ``g: (T, Q, n)`` the gradient of the loss at the outputs. Returns the gradients in ``params``' order."""
+    n_hidden = len(params) // 2 - 1
+    grads: list[torch.Tensor] = [None] * len(params)        # type: ignore[list-item]
+    for l in range(n_hidden, -1, -1):
+        h = acts[l]
+        grads[2 * l] = torch.matmul(g, h.transpose(-1, -2))  # (T, M_l, M_{l-1})
+        grads[2 * l + 1] = g.sum(dim=2)
+        if l:
+            g = torch.bmm(params[2 * l].transpose(1, 2), g).mul_(h > 0)
+    return grads
 
 
 def _accuracy(out: torch.Tensor, yt: torch.Tensor) -> torch.Tensor:
@@ -195,8 +236,16 @@ def train_batch(params: Sequence[torch.Tensor], X: np.ndarray, labels: np.ndarra
     q = params[-1].shape[1]
     T, N = params[0].shape[0], len(Xt)
     B = min(cfg.batch_size, N)
-    params = [p.requires_grad_(True) for p in params]
-    bufs: list[torch.Tensor | None] = [None] * len(params)
+    given = list(params)
+    # every trial's parameters in one row of a flat (T, P) buffer; ``params`` are views of it, so the update
+    # (and momentum) is one operation per step, not one per tensor
+    flat = torch.cat([p.detach().reshape(T, -1) for p in given], dim=1)
+    params, o = [], 0
+    for p in given:
+        size = p[0].numel()
+        params.append(flat[:, o:o + size].view(p.shape))
+        o += size
+    mom_flat: torch.Tensor | None = None
     gens = [torch.Generator(device="cpu").manual_seed(int(s)) for s in sgd_seeds]
     history = torch.empty((cfg.steps + 1, T), dtype=dt)
     active = torch.ones(T, dtype=torch.bool)
@@ -207,10 +256,12 @@ def train_batch(params: Sequence[torch.Tensor], X: np.ndarray, labels: np.ndarra
     init = None
     idx_block = None
     Y = torch.nn.functional.one_hot(yt, q).to(dt).T            # (Q, N)
+    YT = Y.T.contiguous()                                       # (N, Q)
     XT = Xt.T.contiguous()
     widths = [params[2 * l].shape[1] for l in range(len(params) // 2)]
     bufs = ([torch.empty((T, w, N), dtype=dt) for w in widths] + [torch.empty((T, q, N), dtype=dt)]
             if cfg.loss == "mse" else None)
+    n_hidden = len(params) // 2 - 1
     step = 0
     while True:
         if bufs is not None:
@@ -250,23 +301,32 @@ def train_batch(params: Sequence[torch.Tensor], X: np.ndarray, labels: np.ndarra
                 n = min(chunk, cfg.steps - step)
                 idx_block = torch.stack([torch.randint(0, N, (n, B), generator=g) for g in gens])  # (T, n, B)
             idx = idx_block[:, k, :]                                                           # (T, B)
-            _, out = batched_forward(params, Xt[idx])
-            loss_t = batched_loss(cfg.loss, out, yt[idx], q, Y[:, idx].transpose(0, 1))
+            flat_idx = idx.reshape(-1)
+            Xb = Xt.index_select(0, flat_idx).view(T, B, -1)                                     # (T, B, M)
+            Yb = YT.index_select(0, flat_idx).view(T, B, q).transpose(1, 2)                     # (T, Q, B)
+            if cfg.loss == "mse":   # hand-written backward (gathering the full pass's activations is slower)
+                grads = mse_grads(params, Xb.transpose(1, 2), Yb)
+            else:
+                leaves = [p.detach().requires_grad_(True) for p in params]
+                _, out = batched_forward(leaves, Xb)
+                loss_t = batched_loss(cfg.loss, out, yt[idx], q, Yb)
+                grads = torch.autograd.grad(loss_t.sum(), leaves)
+        elif bufs is not None:     # full-batch MSE: the full pass's activations are the step's
+            grads = backprop(params, [XT, *bufs[:n_hidden]], torch.sub(out_full, Y).div_(N))
         else:
-            _, out = batched_forward(params, Xt)
-            loss_t = batched_loss(cfg.loss, out, yt, q, Y)
-        grads = torch.autograd.grad(loss_t.sum(), params)
+            leaves = [p.detach().requires_grad_(True) for p in params]
+            _, out = batched_forward(leaves, Xt)
+            grads = torch.autograd.grad(batched_loss(cfg.loss, out, yt, q, Y).sum(), leaves)
         with torch.no_grad():
-            mask = active.to(dt)
-            for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-                if cfg.momentum:
-                    bufs[i] = g.clone() if bufs[i] is None else bufs[i].mul_(cfg.momentum).add_(g)
-                    g = bufs[i]
-                shape = (T,) + (1,) * (p.dim() - 1)
-                p.sub_(cfg.lr * g * mask.view(shape))
+            g = torch.cat([gr.reshape(T, -1) for gr in grads], dim=1)                           # (T, P)
+            if cfg.momentum:
+                mom_flat = g if mom_flat is None else mom_flat.mul_(cfg.momentum).add_(g)
+                g = mom_flat
+            flat.sub_(cfg.lr * g * active.to(dt).unsqueeze(1))    # stopped trials are frozen
         step += 1
-    for p in params:
-        p.requires_grad_(False)
+    with torch.no_grad():
+        for p, v in zip(given, params, strict=True):    # the trained parameters, in the tensors given
+            p.copy_(v)
     return BatchResult(init.numpy().astype(float), final.numpy().astype(float), stop.numpy(), last_step.numpy(),
                        acc_final.numpy().astype(float))
 
@@ -513,23 +573,28 @@ def local_minima_table(X: np.ndarray, labels: np.ndarray, do_polish: bool = True
     :func:`polish`. ``full``: the construction to toggle (default: the clustered one of the data)."""
     q = int(labels.max()) + 1
     full = constructions.sls_construction(X, labels) if full is None else full
-    rows = []
-    for pat in toggle_patterns(q):
-        net = toggle_network(X, labels, pat, full)
-        gn, per = gradient_norms(net, X, labels)
-        loss = constructions.mse_loss(net.outputs(X), labels)
-        uncollapsed = [j for j in range(q) if j not in net.collapses]
-        row = {"pattern": "".join(str(v) for v in pat), "collapsing_layers": sum(pat), "loss": loss,
-               "accuracy": float(np.mean(net.outputs(X).argmax(1) == labels)), "grad_norm": gn,
-               "grad_norm_output": float(np.hypot(per[-2], per[-1])),
-               "grad_norm_hidden": float(np.sqrt(sum(v * v for v in per[:-2]))),
-               "region_infimum": affine_ls_loss(X, labels, uncollapsed, q),
-               "collapsed_counts": collapsed_counts(net, X, labels),
-               "structure_margin": net.structure.margin}
-        row.update(minimum_verdict(net, X, labels, gn, net.collapses))
-        if do_polish:
-            pol, ploss, pgn = polish(net, X, labels)
-            row.update(polished_loss=ploss, polished_grad_norm=pgn,
-                       polished_collapsed_counts=collapsed_counts(pol, X, labels))
-        rows.append(row)
-    return rows
+    return [pattern_row(X, labels, pat, full, do_polish) for pat in toggle_patterns(q)]
+
+
+def pattern_row(X: np.ndarray, labels: np.ndarray, pat: Sequence[int], full: constructions.Construction,
+                do_polish: bool = True) -> dict:
+    """The row of :func:`local_minima_table` of one toggle pattern ``pat`` (an independent run: the table's
+    rows may be computed in any order, anywhere)."""
+    q = int(labels.max()) + 1
+    net = toggle_network(X, labels, pat, full)
+    gn, per = gradient_norms(net, X, labels)
+    loss = constructions.mse_loss(net.outputs(X), labels)
+    uncollapsed = [j for j in range(q) if j not in net.collapses]
+    row = {"pattern": "".join(str(v) for v in pat), "collapsing_layers": sum(pat), "loss": loss,
+           "accuracy": float(np.mean(net.outputs(X).argmax(1) == labels)), "grad_norm": gn,
+           "grad_norm_output": float(np.hypot(per[-2], per[-1])),
+           "grad_norm_hidden": float(np.sqrt(sum(v * v for v in per[:-2]))),
+           "region_infimum": affine_ls_loss(X, labels, uncollapsed, q),
+           "collapsed_counts": collapsed_counts(net, X, labels),
+           "structure_margin": net.structure.margin}
+    row.update(minimum_verdict(net, X, labels, gn, net.collapses))
+    if do_polish:
+        pol, ploss, pgn = polish(net, X, labels)
+        row.update(polished_loss=ploss, polished_grad_norm=pgn,
+                   polished_collapsed_counts=collapsed_counts(pol, X, labels))
+    return row

@@ -38,6 +38,7 @@ metrics and figures all use the same factorisations).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
@@ -45,6 +46,7 @@ import scipy.linalg as sla
 from geomdl.math import truncation as geometry
 
 INVERT_RTOL = 1e-13
+CHUNK_BYTES = 1 << 20       # temporaries of one block of points (SolvedChain.truncate, the recorder): cache-sized
 
 
 @dataclass
@@ -61,11 +63,16 @@ class LayerSolve:
     svals: np.ndarray
     lu: tuple | None = None
     pinv: np.ndarray | None = None
+    device: Any = None      # a torch.device: ``lu`` = (LU, pivots) and ``pinv`` are float64 tensors there
 
     @classmethod
-    def build(cls, W: np.ndarray, b: np.ndarray) -> LayerSolve:
+    def build(cls, W: np.ndarray, b: np.ndarray, device: Any = None, Wt: Any = None) -> LayerSolve:
+        """The solve of ``(W, b)``: in numpy/scipy, or with ``device`` (a ``torch.device``) in torch float64
+        on it (``Wt``: ``W`` already there), with the same rank, inverse and pseudo-inverse rules."""
         W = np.asarray(W, dtype=float)
         b = np.asarray(b, dtype=float)
+        if device is not None and np.isfinite(W).all():
+            return cls._build_torch(W, b, device, Wt)
         if not np.isfinite(W).all():
             return cls(W, b, -1, np.full(min(W.shape), np.nan), pinv=np.full(W.T.shape, np.nan))
         m, n = W.shape
@@ -78,18 +85,53 @@ class LayerSolve:
         keep = s > _tol(W, s)
         return cls(W, b, int(keep.sum()), s, pinv=(Vt[keep].T / s[keep]) @ U[:, keep].T)
 
+    @classmethod
+    def _build_torch(cls, W: np.ndarray, b: np.ndarray, device: Any, Wt: Any) -> LayerSolve:
+        import torch  # noqa: PLC0415
+
+        Wt = torch.as_tensor(W, dtype=torch.float64, device=device) if Wt is None else Wt
+        m, n = W.shape
+        if m == n:
+            st = torch.linalg.svdvals(Wt)
+            s = st.cpu().numpy()
+            rank = int((s > _tol(W, s)).sum())
+            if s.size and s[-1] > INVERT_RTOL * s[0]:
+                return cls(W, b, rank, s, lu=torch.linalg.lu_factor(Wt), device=device)
+        U, st, Vh = torch.linalg.svd(Wt, full_matrices=False)
+        s = st.cpu().numpy()
+        keep = torch.as_tensor(s > _tol(W, s), device=device)
+        pinv = (Vh[keep].T / st[keep]) @ U[:, keep].T
+        return cls(W, b, int(keep.sum()), s, pinv=pinv, device=device)
+
     @property
     def width(self) -> int:
         return self.W.shape[0]
 
     def apply_pinv(self, Z: np.ndarray) -> np.ndarray:
         """``W^+ z`` for every row ``z`` of ``Z: (N, M_l)`` -> ``(N, M)``."""
+        if self.device is not None:
+            return self.apply_pinv_torch(_tensor(Z, self.device)).cpu().numpy()
         if self.lu is not None:
             return sla.lu_solve(self.lu, Z.T, check_finite=False).T
         return Z @ self.pinv.T
 
+    def apply_pinv_torch(self, Z):
+        """:meth:`apply_pinv` of a float64 tensor ``Z`` on :attr:`device`, staying there."""
+        import torch  # noqa: PLC0415
+
+        if self.lu is not None:
+            return torch.linalg.lu_solve(*self.lu, Z.T).T
+        return Z @ self.pinv.T
+
     def project_edges(self, C: np.ndarray) -> np.ndarray:
         """Edges ``v_i = W^+ e_i`` seen through the rows of ``C: (k, M)``: ``(C W^+)^T``, shape ``(M_l, k)``."""
+        if self.device is not None:
+            import torch  # noqa: PLC0415
+
+            Ct = _tensor(C, self.device)
+            if self.lu is not None:
+                return torch.linalg.lu_solve(*self.lu, Ct.T, adjoint=True).cpu().numpy()
+            return (Ct @ self.pinv).T.cpu().numpy()
         if self.lu is not None:
             return sla.lu_solve(self.lu, C.T, trans=1, check_finite=False)
         return (C @ self.pinv).T
@@ -109,13 +151,16 @@ class ChainResult:
     """The chain on one data set ``X: (N, M)``: ``truncated[l] = T_{l+1}(X): (N, M)``, ``k[l]: (N,)`` the number
     of negative pre-activations, ``residual: (L,)`` the representation residual of every layer, ``hidden[l]:
     (N, M_l)`` the activations ``x^(l)`` of the forward pass, ``residual_active: (L,)`` the residual over the
-    points that layer does not collapse (a collapsed point is drawn exactly, at the base point, at any width)."""
+    points that layer does not collapse (a collapsed point is drawn exactly, at the base point, at any width);
+    ``T``/``K``: the same truncated data and counts stacked, when the chain computed them."""
 
     truncated: list[np.ndarray]
     k: list[np.ndarray]
     residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     hidden: list[np.ndarray] = field(default_factory=list)
     residual_active: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    T: np.ndarray | None = None      # (L, N, M): ``truncated`` as one array (its rows are the views)
+    K: np.ndarray | None = None      # (L, N): ``k`` as one array
 
 
 @dataclass
@@ -126,13 +171,24 @@ class SolvedChain:
     layers: list[LayerSolve]
     Ws: list[np.ndarray]
     bs: list[np.ndarray]
+    device: Any = None      # a torch.device: products, factorisations and the chain run there (float64)
 
     @classmethod
-    def from_layers(cls, Ws: list[np.ndarray], bs: list[np.ndarray]) -> SolvedChain:
+    def from_layers(cls, Ws: list[np.ndarray], bs: list[np.ndarray], device: Any = None) -> SolvedChain:
+        """The chain of hidden layers ``Ws``, ``bs``; ``device``: a ``torch.device`` (e.g. CUDA) on which the
+        cumulative products, the factorisations and :meth:`truncate` run in torch float64 (``None``: numpy and
+        scipy on the CPU). Both give the same results to float rounding."""
         Ws = [np.asarray(W, dtype=float) for W in Ws]
         bs = [np.asarray(b, dtype=float) for b in bs]
-        Wc, bc = geometry.cumulative_params(Ws, bs)
-        return cls([LayerSolve.build(W, b) for W, b in zip(Wc, bc, strict=True)], Ws, bs)
+        if device is None:
+            Wc, bc = geometry.cumulative_params(Ws, bs)
+            return cls([LayerSolve.build(W, b) for W, b in zip(Wc, bc, strict=True)], Ws, bs)
+        layers, Wt, bt = [], None, None
+        for W, b in zip(Ws, bs, strict=True):
+            Wl, bl = _tensor(W, device), _tensor(b, device)
+            Wt, bt = (Wl, bl) if Wt is None else (Wl @ Wt, Wl @ bt + bl)
+            layers.append(LayerSolve.build(Wt.cpu().numpy(), bt.cpu().numpy(), device, Wt))
+        return cls(layers, Ws, bs, device)
 
     @property
     def ranks(self) -> np.ndarray:
@@ -146,27 +202,88 @@ class SolvedChain:
         """``(L, M)``."""
         return np.stack([ly.base_point for ly in self.layers])
 
-    def truncate(self, X: np.ndarray, hidden: list[np.ndarray] | None = None) -> ChainResult:
+    def truncate(self, X: np.ndarray, hidden: list[np.ndarray] | None = None,
+                 chunk_bytes: int | None = None) -> ChainResult:
         """``T_l(X)`` for every hidden layer by the forward pass (docs/math.md §2.4b), the truncation state from the
-        real
-        pre-activations, and the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per
+        real pre-activations, and the representation residual ``max_r |x_r^(l) - (W^(l) T_l(x_r) + b^(l))|`` per
         layer. ``hidden``: ignored (kept for callers that computed the activations; they are recomputed here
-        together with the pre-activations)."""
-        h = np.asarray(X, dtype=float)
-        out, ks, res, acts, active = [], [], [], [], []
+        together with the pre-activations).
+
+        Linear in ``N`` at a constant cost per point: the points go through the layers in blocks of rows whose
+        temporaries (pre-activations, solves, residuals) take at most ``chunk_bytes`` (default
+        :data:`CHUNK_BYTES`, 1 MiB: they stay in
+        the CPU caches and are reused, instead of one fresh N-row array per operation, each costing page faults),
+        written into outputs allocated once: ``truncated[l]`` are views of one ``(L, N, M)`` array
+        (:attr:`ChainResult.T`), ``k[l]`` of one ``(L, N)``. Every point's arithmetic is its own, so the
+        results do not depend on the block size (to rounding: a BLAS may round a product of another shape
+        differently)."""
+        X = np.asarray(X, dtype=float)
+        if self.device is not None:
+            return self._truncate_torch(X)
+        N, M = X.shape
+        L = len(self.layers)
+        T = np.empty((L, N, M))
+        K = np.empty((L, N), dtype=np.int64)
+        acts = [np.empty((N, ly.width)) for ly in self.layers]
+        r2max = np.zeros(L)
+        r2live = np.zeros(L)
+        rows = max(64, int(CHUNK_BYTES if chunk_bytes is None else chunk_bytes) // (8 * max(M, *self.widths)))
+        for a in range(0, N, rows):
+            h = X[a:a + rows]
+            for l, (W, b, ly) in enumerate(zip(self.Ws, self.bs, self.layers, strict=True)):
+                z = h @ W.T
+                z += b
+                k = (z < 0).sum(axis=1)
+                K[l, a:a + rows] = k
+                h = np.maximum(z, 0.0, out=acts[l][a:a + rows])
+                np.subtract(h, ly.b, out=z)                          # z := x^(l) - b^(l)
+                Tl = ly.apply_pinv(z)
+                T[l, a:a + rows] = Tl
+                R = Tl @ ly.W.T
+                R += ly.b
+                R -= h
+                r2 = np.einsum("ni,ni->n", R, R)
+                r2max[l] = np.maximum(r2max[l], r2.max())          # NaN propagates, as max over all points
+                live = k < ly.width                # collapsed points are exact at any width (the base point)
+                if live.any():
+                    r2live[l] = np.maximum(r2live[l], r2[live].max())
+        return ChainResult(truncated=list(T), k=list(K), residual=np.sqrt(r2max), hidden=acts,
+                           residual_active=np.sqrt(r2live), T=T, K=K)
+
+
+    def _truncate_torch(self, X: np.ndarray) -> ChainResult:
+        """:meth:`truncate` in torch float64 on :attr:`device` (all points at once), results back as numpy."""
+        import torch  # noqa: PLC0415
+
+        h = _tensor(X, self.device)
+        T, K, acts, res, active = [], [], [], [], []
         for W, b, ly in zip(self.Ws, self.bs, self.layers, strict=True):
-            z = h @ W.T + b
-            ks.append((z < 0).sum(axis=1).astype(np.int64))
-            h = np.maximum(z, 0.0)
+            if ly.device is None:             # a non-finite layer: its NaN solve is numpy's
+                ly = LayerSolve(ly.W, ly.b, ly.rank, ly.svals, pinv=_tensor(ly.pinv, self.device), device=self.device)
+            z = h @ _tensor(W, self.device).T + _tensor(b, self.device)
+            k = (z < 0).sum(dim=1)
+            h = torch.clamp_min(z, 0.0)
+            bl = _tensor(ly.b, self.device)
+            Tl = ly.apply_pinv_torch(h - bl)
+            r2 = ((Tl @ _tensor(ly.W, self.device).T + bl - h) ** 2).sum(dim=1)
+            live = k < ly.width
+            res.append(r2.max() if len(h) else torch.zeros((), dtype=torch.float64, device=self.device))
+            active.append(r2[live].max() if bool(live.any()) else torch.zeros_like(res[-1]))
+            T.append(Tl)
+            K.append(k)
             acts.append(h)
-            T = ly.apply_pinv(h - ly.b)
-            out.append(T)
-            R = h - (T @ ly.W.T + ly.b)
-            r2 = np.einsum("ni,ni->n", R, R)
-            res.append(float(np.sqrt(np.max(r2))) if len(h) else 0.0)
-            live = ks[-1] < ly.width                   # collapsed points are exact at any width (the base point)
-            active.append(float(np.sqrt(np.max(r2[live]))) if live.any() else 0.0)
-        return ChainResult(truncated=out, k=ks, residual=np.array(res), hidden=acts, residual_active=np.array(active))
+        Tn = torch.stack(T).cpu().numpy()
+        Kn = torch.stack(K).cpu().numpy().astype(np.int64)
+        return ChainResult(truncated=list(Tn), k=list(Kn), residual=torch.stack(res).sqrt().cpu().numpy(),
+                           hidden=[a.cpu().numpy() for a in acts],
+                           residual_active=torch.stack(active).sqrt().cpu().numpy(), T=Tn, K=Kn)
+
+
+def _tensor(a, device):
+    """``a`` as a float64 torch tensor on ``device``."""
+    import torch  # noqa: PLC0415
+
+    return torch.as_tensor(np.asarray(a, dtype=float), dtype=torch.float64, device=device)
 
 
 def _tol(W: np.ndarray, s: np.ndarray) -> float:

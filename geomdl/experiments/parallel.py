@@ -1,0 +1,167 @@
+"""Where the independent runs of a study go: here one after another, on ``N`` local worker processes
+(``local:N``) or on a running Dask cluster (an address; Dask is the optional ``cluster`` extra). The one
+``--scheduler`` option of ``geomdl experiment perturb``, ``local-minima``, ``truncation-speed``,
+``contraction-rate`` and ``nc-feasibility``; importing this module imports neither Dask nor torch."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+
+from geomdl.errors import GeomdlError, RunFailedError, UsageError
+
+SCHEDULER_FORMS = "tcp://HOST:PORT (a running Dask scheduler) or local:N (start N local worker processes)"
+MAX_LOCAL_WORKERS = 256
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
+
+
+def check_scheduler(address: str | None) -> int | None:
+    """Check a ``--scheduler`` value before any work: ``None`` (run here), ``local:N`` (returns ``N``) or a
+    scheduler address with its port. A malformed one is a :class:`UsageError`."""
+    if address is None:
+        return None
+    if address == "local" or address.startswith("local:"):
+        text = address.partition(":")[2] or str(os.cpu_count() or 1)
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
+            raise UsageError(f"--scheduler {address!r}: local:N needs a number of workers N in "
+                             f"1..{MAX_LOCAL_WORKERS}")
+        return int(text)
+    if not _ADDRESS.match(address):
+        raise UsageError(f"--scheduler {address!r} is not a scheduler address; give {SCHEDULER_FORMS}")
+    return None
+
+
+def _client(address, timeout: float, what: str):
+    """A Dask client of ``address`` (an address or a LocalCluster). A client that fails half way (unreachable,
+    not a Dask scheduler: a TCP service answering garbage) is closed at once, so it never hangs the exit."""
+    from distributed import Client  # noqa: PLC0415
+
+    holder: list = []
+
+    class _Tracked(Client):
+        def __init__(self, *a, **kw):
+            holder.append(self)
+            super().__init__(*a, **kw)
+
+    try:
+        return _Tracked(address, timeout=f"{timeout}s", set_as_default=False)
+    except GeomdlError:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever the other end did, one line and no hang
+        for c in holder:
+            with contextlib.suppress(Exception):
+                c.close(timeout=2)
+        why = "MemoryError: it answered something that is not the Dask protocol" if isinstance(
+            e, (MemoryError, OverflowError)) else f"{type(e).__name__}: {e}"
+        raise GeomdlError(f"cannot reach the Dask scheduler at {what} ({why})") from None
+
+
+def _connect(address: str, timeout: float = 10.0):
+    """``(client, cluster or None)``: a client of the scheduler at ``address``, or of a LocalCluster of ``N``
+    single-threaded worker processes started here for ``local:N`` (closed with the client)."""
+    try:
+        import distributed  # noqa: F401, PLC0415
+    except ImportError:
+        raise GeomdlError("--scheduler needs Dask, an optional extra: pip install -e '.[cluster]' (scripts/setup.sh "
+                          "installs it)") from None
+    n = check_scheduler(address)
+    # Dask logs lost connections with tracebacks on stderr; geomdl reports them itself, in one line
+    for name in ("distributed", "distributed.client", "distributed.comm", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if n is None:
+        return _client(address, timeout, repr(address)), None
+    from distributed import LocalCluster  # noqa: PLC0415
+
+    try:
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+    except Exception as e:  # noqa: BLE001
+        raise GeomdlError(f"cannot start a local Dask cluster of {n} workers ({type(e).__name__}: {e})") from None
+    try:
+        return _client(cluster, timeout, f"local:{n}"), cluster
+    except BaseException:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=5)
+        raise
+
+
+def _close(client, cluster) -> None:
+    with contextlib.suppress(Exception):
+        client.close(timeout=5)
+    if cluster is not None:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=5)
+
+
+def _lost(e: BaseException) -> bool:
+    """An exception that means the cluster went away (not a task's own error)."""
+    names = {c.__name__ for c in type(e).__mro__}
+    return bool(names & {"CancelledError", "FutureCancelledError", "CommClosedError", "TimeoutError", "OSError",
+                         "StreamClosedError", "KilledWorker"})
+
+
+def _call_one_thread(fn: Callable, args: tuple):
+    """``fn(*args)`` with one torch thread and one BLAS thread (the thread policy of every run,
+    :func:`geomdl.experiments.one_thread`: results bit-identical wherever it runs)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
+    torch = sys.modules.get("torch")      # imported with fn's module when fn uses it; else nothing to set
+    with threadpool_limits(limits=1, user_api="blas"):
+        if torch is None:
+            return fn(*args)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
+             progress: Callable[[int, int], None] | None = None, what: str = "runs",
+             connect_timeout: float = 10.0) -> list:
+    """``[fn(*a) for a in args]``, the independent runs of a study, in ``args`` order whatever order they finish
+    in. ``scheduler``: ``None`` runs them here one after another; ``local:N`` on ``N`` local worker processes;
+    a scheduler address on that Dask cluster (``--scheduler``, as :func:`run_sweep`). ``fn`` must be a
+    module-level function and ``args`` picklable; every run uses one torch thread, so the results are the
+    same bit for bit either way. ``progress(done, total)``. A run's own error is raised as it is; a lost
+    cluster is a :class:`RunFailedError` (nothing is written: the study runs again from the start)."""
+    check_scheduler(scheduler)
+    total = len(args)
+    if progress is not None:
+        progress(0, total)
+    if not scheduler or total == 0:
+        out = []
+        for a in args:
+            out.append(_call_one_thread(fn, tuple(a)))
+            if progress is not None:
+                progress(len(out), total)
+        return out
+    client, cluster = _connect(scheduler, connect_timeout)
+    try:
+        from distributed import as_completed  # noqa: PLC0415
+
+        futures = [client.submit(_call_one_thread, fn, tuple(a), pure=False) for a in args]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list = [None] * total
+        done = 0
+        try:
+            for fut in as_completed(futures, loop=client.loop):
+                results[index[fut.key]] = fut.result()     # a run's own error is raised here, as it is
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        except (GeomdlError, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - the scheduler or its workers went away
+            if any(f.status == "error" for f in futures if f.done()) and not _lost(e):
+                raise
+            raise RunFailedError(f"lost the Dask scheduler {scheduler!r} after {done} of {total} {what} "
+                                 f"({type(e).__name__}); run the command again") from None
+        return results
+    finally:
+        _close(client, cluster)

@@ -1,0 +1,119 @@
+"""The multi-run studies run their independent runs here or on Dask (``--scheduler local:N`` or an address) with
+the same results bit for bit: the truncation-speed study (seeds x start fractions), the contraction-rate study,
+the NC-feasibility grid and the local-minima table (its sweeps: tests/test_landscape.py)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from geomdl.errors import GeomdlError, UsageError
+from geomdl.experiments import landscape_study, parallel
+from geomdl.experiments import nc_feasibility_sweep as nf
+from geomdl.experiments import truncation_speed as ts
+from geomdl.experiments import truncation_speed_fits as study
+from geomdl.math import landscape
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One real two-worker LocalCluster (separate processes) for the tests that give an address."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as lc:
+        yield lc.scheduler_address
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def _fail(x: int) -> int:
+    raise GeomdlError(f"run {x} failed")
+
+
+def test_map_runs_keeps_order_and_reports_progress(cluster):
+    seen = []
+    assert parallel.map_runs(_square, [(i,) for i in range(7)], cluster, lambda k, n: seen.append((k, n))) == [
+        i * i for i in range(7)]
+    assert seen[0] == (0, 7) and seen[-1] == (7, 7) and len(seen) == 8
+    assert parallel.map_runs(_square, [(3,)], None) == [9]
+    assert os.getpid() not in parallel.map_runs(_pid, [(i,) for i in range(4)], cluster)   # on the workers
+    with pytest.raises(GeomdlError, match="run 2 failed"):      # a run's own error, as it is, not "lost"
+        parallel.map_runs(_fail, [(2,)], cluster)
+
+
+def test_bad_scheduler_is_refused_before_any_run():
+    for bad in ("local:0", "local:x", "nohost"):
+        with pytest.raises(UsageError):
+            study.StudyConfig(scheduler=bad).validate()
+        with pytest.raises(UsageError):
+            nf.FeasibilityConfig(scheduler=bad).validate()
+        with pytest.raises(UsageError):
+            study.ContractionConfig(scheduler=bad).validate()
+
+
+def test_truncation_speed_study_same_results_on_dask(cluster):
+    base = ts.TruncationSpeedConfig(steps=80, snapshots=17, n_per_class=40)
+    here = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2))
+    there = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2, scheduler=cluster))
+    np.testing.assert_equal(there["curves"], here["curves"])
+    np.testing.assert_equal([vars(f) for f in there["fits"]], [vars(f) for f in here["fits"]])
+    np.testing.assert_equal(there["summary"], here["summary"])
+
+
+def test_contraction_study_same_results_on_local_workers():
+    pytest.importorskip("distributed")
+    kw = dict(q=3, seeds=2, n_per_class=40, min_rise=4, bin_width=10, random_steps=300, random_snapshots=31,
+              partial=ts.TruncationSpeedConfig(snapshots=31, steps=200))
+    here = study.run_contraction_study(study.ContractionConfig(**kw))
+    there = study.run_contraction_study(study.ContractionConfig(**kw, scheduler="local:2"))   # starts 2 workers
+    for key in ("rows", "series", "runs", "summary"):
+        np.testing.assert_equal(there[key], here[key])
+    assert here["rows"]
+
+
+def test_nc_feasibility_grid_same_results_on_dask(cluster, tmp_path):
+    kw = dict(classes=2, n=4, ratios=(0.5, 2.5), sigmas=(0.1, 3.0), trials=5, seed=3)
+    seen = []
+    here = nf.run_sweep(nf.FeasibilityConfig(**kw))
+    there = nf.run_sweep(nf.FeasibilityConfig(**kw, scheduler=cluster), progress=lambda k, n: seen.append(k))
+    assert there == here
+    assert seen[-1] == 4 * 5
+    a = nf.write_tables(here, tmp_path / "a")
+    b = nf.write_tables(there, tmp_path / "b")
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert "scheduler" not in here["config"]
+
+
+def test_local_minima_table_same_rows_on_dask(cluster):
+    here = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True)
+    there = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True, scheduler=cluster)
+    np.testing.assert_equal(there, here)
+    assert [r["pattern"] for r in here] == ["".join(map(str, p)) for p in landscape.toggle_patterns(3)]
+
+
+@pytest.mark.slow
+def test_mnist_runs_and_sls_checks_same_results_on_dask(cluster):
+    from geomdl.experiments import mnist_thresholds as mx
+
+    base = mx.MnistConfig(n_per_digit=30, thresholds=(0.2,), max_steps=40, widths=(12, 6))
+    kw = dict(base=base, digit_sets=((0, 1), (0, 2)), losses=("mse", "ce"), sls_digits=(0, 1))
+    here = mx.run_experiment(mx.MnistExperimentConfig(**kw))
+    there = mx.run_experiment(mx.MnistExperimentConfig(**kw, scheduler=cluster))
+    assert there.sls_rows == here.sls_rows and len(here.sls_rows) == 2
+    assert [r.cfg for r in there.runs] == [r.cfg for r in here.runs] and len(here.runs) == 4
+    for a, b in zip(there.runs, here.runs, strict=True):
+        assert [s.step for s in a.snapshots] == [s.step for s in b.snapshots]
+        assert a.reached == b.reached and a.result.final_loss == b.result.final_loss
+        for s, t in zip(a.snapshots, b.snapshots, strict=True):
+            np.testing.assert_array_equal(s.truncated_proj, t.truncated_proj)
+            np.testing.assert_equal(s.metrics, t.metrics)
+    with pytest.raises(UsageError):
+        mx.MnistExperimentConfig(**kw, scheduler="local:0").validate()
