@@ -15,6 +15,7 @@ Units: *em* (the font size is 1), the baseline at ``y = 0``, the text's origin a
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from matplotlib import cbook
 from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
+
+# mathtext says at INFO level where it takes a glyph from ("Substituting symbol R from STIXGeneral"); Manim's
+# logging set-up would print that among the output paths
+logging.getLogger("matplotlib.mathtext").setLevel(logging.WARNING)
 
 FAMILY = "DejaVu Sans"        # the matplotlib renderer's family
 _PROP = FontProperties(family=FAMILY)
