@@ -324,7 +324,8 @@ def render(
     quality: Annotated[str, typer.Option("--quality", help="l 480p15, m 720p30, h 1080p60, k 2160p60.")] = "m",
     fmt: Annotated[str, typer.Option("--format", help="mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 "
                                                       "WebM, a looping palette GIF, or a contact sheet PNG+PDF); "
-                                                      "png (last frame, or the frames at --at).")] = "mp4",
+                                                      "png (last frame, or the frames at --at); html (an "
+                                                      "interactive 3-D viewer page, offline).")] = "mp4",
     at: Annotated[str | None, typer.Option("--at", help="With --format png: comma-separated times in seconds "
                                                         "of the stills to save (e.g. 1,5,9.5).")] = None,
     renderer: Annotated[str, typer.Option("--renderer", help="auto (Manim when installed, else matplotlib), "
@@ -356,7 +357,8 @@ def render(
     spec.check_view(view)
     if trace is not None:
         tr = spec.load_trace(trace)
-        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
+        tail = f"viewer_{opts.theme}" if opts.fmt == "html" else f"{opts.renderer}_{opts.theme}_{opts.quality.tag}"
+        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{tail}"
         ensure_writable_dir(out / spec.name)
     else:
         mod = experiments.get(spec.experiment)
