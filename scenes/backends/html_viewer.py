@@ -202,7 +202,7 @@ def write_viewer(trace, path: str | Path, theme: str = "light", scene: str | Non
     size = len(text.encode("utf-8"))
     if size > max_mb * 1e6:
         raise GeomdlError(f"the viewer page would be {size / 1e6:.1f} MB, over the {max_mb:g} MB limit")
-    return write_page(path, text)
+    return ViewerPath(write_page(path, text))
 
 
 def write_page(path: Path, text: str) -> Path:
@@ -214,6 +214,14 @@ def write_page(path: Path, text: str) -> Path:
         if tmp.stat().st_size != len(data) or tmp.read_bytes()[-7:] != data[-7:]:
             raise GeomdlError(f"{path}: the page was not written completely")
     return path
+
+
+class ViewerPath(type(Path())):
+    """The path of a written viewer page (what ``render(..., fmt="html")`` returns): a notebook displays the
+    page inline."""
+
+    def _repr_html_(self) -> str:
+        return Viewer(self.read_text(encoding="utf-8"))._repr_html_()
 
 
 class Viewer:
