@@ -362,6 +362,15 @@ def test_page_in_a_real_browser(browser, small_run, tmp_path):
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 20
     for j in range(tr.meta["Q"]):
         assert colour_pixels(img, PALETTE[j]) > 30, f"class {j + 1} not drawn"
+    # hover content: each point's index in the trace, its class (from 1) and its truncation state k
+    a, w1 = tr.arrays, tr.meta["widths"][0]
+    for j in range(tr.meta["Q"]):
+        t = browser.execute_script(f"const t=document.getElementById('plot-layer1').data[{j}];"
+                                   "return [t.customdata, t.text, t.hovertemplate]")
+        idx = np.flatnonzero(a["labels"] == j)
+        assert t[0] == idx.tolist() and f"class {j + 1}<" in t[2] and "k = %{text}" in t[2]
+        assert [int(x.split(" of ")[0]) for x in t[1]] == a["k_trunc"][0, 0, idx].tolist()
+        assert all(x.split(" of ")[1].startswith(str(w1)) for x in t[1])
     # moving the slider (keyboard, as a user) changes the drawn points of the layer panels and the readout
     before_x, before_img = layer_x(browser, "layer1"), png(browser.find_element(By.ID, "plot-layer1"))
     before_text = browser.find_element(By.ID, "readout").text
@@ -411,11 +420,12 @@ def test_every_kind_in_a_real_browser(browser, kind, tmp_path):
     S = len(tr["steps"])
     n_panels = len(page_json(page.read_text(encoding="utf-8"))["panels"])
     assert len(browser.find_elements(By.CSS_SELECTOR, ".plot")) == n_panels
+    drawn = "return Array.from(document.querySelectorAll('.plot')).map(d => d.data.map(t => t.x))"
     if S > 1:
-        first = layer_x(browser, "flow1" if kind == "flows" else "layer1")
+        first = browser.execute_script(drawn)
         browser.execute_script(f"geomdlViewer.draw({S - 1})")
         wait_drawn(browser, S - 1)
-        assert layer_x(browser, "flow1" if kind == "flows" else "layer1") != first
+        assert browser.execute_script(drawn) != first
     if kind != "flows":        # cones toggle hides base points and rays
         browser.find_element(By.ID, "cones").click()
         time.sleep(0.5)

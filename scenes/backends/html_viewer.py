@@ -316,7 +316,9 @@ _SCRIPT = r"""
 const D = JSON.parse(document.getElementById('geomdl-data').textContent);
 const QMAX = 32767, MISSING = -32768;
 const S = D.steps.length, Q = D.Q, n = D.labels.length;
-function bytes(b64){const s=atob(b64),u=new Uint8Array(s.length);for(let i=0;i<s.length;i++)u[i]=s.charCodeAt(i);return u.buffer;}
+function bytes(b64){const s=atob(b64),u=new Uint8Array(s.length);
+  for(let i=0;i<s.length;i++)u[i]=s.charCodeAt(i);
+  return u.buffer;}
 function i16(b64){return new Int16Array(bytes(b64));}
 function decoder(p, b64){const q=i16(b64),c=p.center,h=p.half;
   return function(o){const v=q[o];return v===MISSING?null:c[o%3]+v/QMAX*h;};}
@@ -363,10 +365,13 @@ function coneData(o, s){
     x.push(p0[0],p1[0],null); y.push(p0[1],p1[1],null); z.push(p0[2],p1[2],null);} }
   return {base:base, rays:{x:x,y:y,z:z}};
 }
+function baseHover(o, s){
+  return 'base point p<sub>'+o.p.layer+'</sub>'+(o.p.baseOff[s]?' (off view: pinned)':'')+'<extra></extra>'; }
 function hoverFor(o, j){
   const cls = 'class '+(j+1);
   if(o.k) return 'point %{customdata}<br>'+cls+'<br>k = %{text}<extra>'+o.p.key+'</extra>';
-  if(o.p.key==='input' && layerPanels.length) return 'point %{customdata}<br>'+cls+'<br>k per layer: %{text}<extra>input</extra>';
+  if(o.p.key==='input' && layerPanels.length)
+    return 'point %{customdata}<br>'+cls+'<br>k per layer: %{text}<extra>input</extra>';
   return 'point %{customdata}<br>'+cls+'<extra>'+o.p.key+'</extra>';
 }
 
@@ -389,8 +394,8 @@ function traces(o){
   if(o.base){ const c = coneData(o,s);
     o.coneIdx.push(out.length);
     out.push({type:'scatter3d', mode:'markers', name:'base point', x:c.base.x, y:c.base.y, z:c.base.z,
-              hovertemplate:'base point p<sub>'+o.p.layer+'</sub>'+(o.p.baseOff[s]?' (off view: pinned)':'')+'<extra></extra>',
-              marker:{size:7, color:o.p.color, symbol:c.base.sym, line:{width:2, color:o.p.color}}, visible:state.cones});
+              hovertemplate:baseHover(o,s), visible:state.cones,
+              marker:{size:7, color:o.p.color, symbol:c.base.sym, line:{width:2, color:o.p.color}}});
     o.coneIdx.push(out.length);
     out.push({type:'scatter3d', mode:'lines', name:'edge rays', x:c.rays.x, y:c.rays.y, z:c.rays.z,
               hoverinfo:'skip', line:{width:4, color:o.p.color}, visible:state.cones}); }
@@ -400,7 +405,8 @@ function traces(o){
               z:e.pos.map(r=>r[2]), hovertemplate:e.name+'<extra></extra>',
               marker:{size:6, color:th().fg, symbol:'circle-open', opacity:0.8}}); }
   if(o.trails){ const T=o.p.T, x=[],y=[],z=[], cols=[];
-    for(let i=0;i<n;i++){ for(let t=0;t<T;t++){ const b=(i*T+t)*3; x.push(o.trails(b)); y.push(o.trails(b+1)); z.push(o.trails(b+2)); }
+    for(let i=0;i<n;i++){
+      for(let t=0;t<T;t++){ const b=(i*T+t)*3; x.push(o.trails(b)); y.push(o.trails(b+1)); z.push(o.trails(b+2)); }
       x.push(null); y.push(null); z.push(null); }
     o.trailIdx = out.length;
     out.push({type:'scatter3d', mode:'lines', name:'trajectories', x:x, y:y, z:z, hoverinfo:'skip',
@@ -434,7 +440,9 @@ function readoutHTML(s){
   h += '<div class="big">loss '+fmt(D.loss[s])+'</div>';
   h += '<div>snapshot '+(D.snapshots[s]+1)+' of '+D.sTotal+'</div>';
   const names = Object.keys(D.scalars);
-  if(names.length){ h += '<table>'; for(const k of names) h += '<tr><td>'+k+'</td><td>'+fmt(D.scalars[k][s])+'</td></tr>'; h += '</table>'; }
+  if(names.length){ h += '<table>';
+    for(const k of names) h += '<tr><td>'+k+'</td><td>'+fmt(D.scalars[k][s])+'</td></tr>';
+    h += '</table>'; }
   if(D.counts){
     h += '<div>collapsed points per layer and class</div><table id="counts"><tr><th>layer</th>';
     for(let j=0;j<Q;j++) h += '<th style="color:'+D.palette[j%D.palette.length]+'">'+(j+1)+'</th>';
@@ -466,7 +474,7 @@ function draw(s){
     const c = coneData(o,s);
     return p1.then(()=>Plotly.restyle(o.div, {x:[c.base.x, c.rays.x], y:[c.base.y, c.rays.y], z:[c.base.z, c.rays.z],
       'marker.symbol':[c.base.sym, 'circle'],
-      hovertemplate:['base point p<sub>'+o.p.layer+'</sub>'+(o.p.baseOff[s]?' (off view: pinned)':'')+'<extra></extra>', null]}, o.coneIdx));
+      hovertemplate:[baseHover(o,s), null]}, o.coneIdx));
   }))).then(()=>{ drawing=false; document.body.dataset.drawn = String(s);
     if(pending!==null){ const q=pending; pending=null; draw(q); } });
 }
@@ -477,7 +485,8 @@ const play = document.getElementById('play');
 function stop(){ if(state.playing){ clearInterval(state.playing); state.playing=null; } play.innerHTML='&#9654; play'; }
 function start(){ stop(); if(state.s>=S-1) draw(0);
   const fps = parseInt(document.getElementById('speed').value,10);
-  state.playing = setInterval(()=>{ if(drawing) return; if(state.s>=S-1){ stop(); return; } draw(state.s+1); }, 1000/fps);
+  state.playing = setInterval(()=>{ if(drawing) return; if(state.s>=S-1){ stop(); return; } draw(state.s+1); },
+                              1000/fps);
   play.innerHTML='&#10074;&#10074; pause'; }
 play.onclick = ()=>{ state.playing ? stop() : start(); };
 document.getElementById('speed').onchange = ()=>{ if(state.playing) start(); };
@@ -491,7 +500,8 @@ document.getElementById('link').onchange = ev=>{ state.link = ev.target.checked;
 const cl = document.getElementById('classes');
 cl.innerHTML = 'classes: ';
 for(let j=0;j<Q;j++){ const lab=document.createElement('label');
-  lab.innerHTML='<input type="checkbox" id="class-'+(j+1)+'" checked> <span style="color:'+D.palette[j%D.palette.length]+'">&#9679;</span> '+(j+1);
+  lab.innerHTML='<input type="checkbox" id="class-'+(j+1)+'" checked> <span style="color:'
+    +D.palette[j%D.palette.length]+'">&#9679;</span> '+(j+1);
   cl.appendChild(lab);
   lab.querySelector('input').onchange = ev=>{ state.classes[j]=ev.target.checked;
     ready.then(()=>Promise.all(panels.map(o=>Plotly.restyle(o.div, {visible:ev.target.checked}, [j])))); }; }
@@ -505,7 +515,8 @@ panels.forEach(o=>{ const lab=document.createElement('label');
 const cones = document.getElementById('cones');
 if(!layerPanels.length) document.getElementById('conelabel').style.display='none';
 cones.onchange = ()=>{ state.cones = cones.checked;
-  ready.then(()=>Promise.all(panels.filter(o=>o.base).map(o=>Plotly.restyle(o.div, {visible:state.cones}, o.coneIdx.concat(o.extraIdx))))); };
+  ready.then(()=>Promise.all(panels.filter(o=>o.base)
+    .map(o=>Plotly.restyle(o.div, {visible:state.cones}, o.coneIdx.concat(o.extraIdx))))); };
 
 // -- theme ---------------------------------------------------------------------------------------
 const themeBtn = document.getElementById('theme');
@@ -527,9 +538,10 @@ themeBtn.onclick = ()=>{ state.theme = state.theme==='light' ? 'dark' : 'light';
 // -- header, notes -------------------------------------------------------------------------------
 document.getElementById('title').innerHTML = D.title;
 document.getElementById('lines').innerHTML = D.lines.join('<br>');
-document.getElementById('notes').innerHTML = 'Shown: '+D.notes.join('. ')+'. Diamonds: collapsed points (k = M<sub>l</sub>; '
-  +'on the input, collapsed at some layer); drag to rotate, scroll to zoom; hover a point for its index in the trace, '
-  +'class and truncation state k. Made by geomdl '+D.version+' with plotly.js '+D.plotly+' (inlined: the page works offline).';
+document.getElementById('notes').innerHTML = 'Shown: '+D.notes.join('. ')
+  +'. Diamonds: collapsed points (k = M<sub>l</sub>; on the input, collapsed at some layer); drag to rotate, '
+  +'scroll to zoom; hover a point for its index in the trace, class and truncation state k. Made by geomdl '
+  +D.version+' with plotly.js '+D.plotly+' (inlined: the page works offline).';
 applyTheme();
 draw(0);
 ready.then(()=>{ document.body.dataset.ready = '1'; });
