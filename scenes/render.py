@@ -234,7 +234,7 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     if fmt == "html":   # the interactive viewer page: drawn from the trace, no clip frames
         from scenes.backends.html_viewer import write_viewer  # noqa: PLC0415
 
-        return [write_viewer(trace, out_dir / f"{stem}.html", theme=opts.theme, scene=scene, view=view)]
+        return [write_viewer(trace, out_dir / f"{stem}.html", theme=opts.theme, view=view)]
     frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
