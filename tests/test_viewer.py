@@ -168,6 +168,60 @@ def test_page_data_matches_an_independent_projection_and_counts(q):
     assert np.allclose(np.array(d["counts"]) / np.bincount(a["labels"], minlength=q), a["collapsed_frac"])
 
 
+def network_trace(tmp_path, M: int, widths: list[int], q: int = 3) -> Trace:
+    """A recorded user network (kind ``network``, geomdl record): full for small ``M``, projected for large."""
+    import torch
+    from torch import nn
+
+    from geomdl.io import trace as trace_mod
+    from geomdl.io.recorder import Recorder
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([1.5 * rng.standard_normal(M) + 0.4 * rng.standard_normal((15, M)) for _ in range(q)])
+    y = np.repeat(np.arange(q), 15)
+    torch.manual_seed(0)
+    dims, mods = [M, *widths], []
+    for a, b in zip(dims[:-1], dims[1:], strict=False):
+        mods += [nn.Linear(a, b), nn.ReLU()]
+    net = nn.Sequential(*mods, nn.Linear(dims[-1], q)).double()
+    rec = Recorder.from_module(net, X, y)
+    for s in (0, 4, 8):
+        with torch.no_grad():
+            for m in net:
+                if isinstance(m, nn.Linear):
+                    m.bias.add_(0.3)
+        rec.snapshot(s)
+    return trace_mod.load(rec.save(tmp_path / f"net{M}.npz", title="my net"))
+
+
+@pytest.mark.parametrize("M, widths", [(2, [100]), (3, [3, 3]), (20, [30, 10])])
+@pytest.mark.parametrize("view", ["input", "layer"])
+def test_network_traces_wide_square_and_projected(tmp_path, M, widths, view):
+    tr = network_trace(tmp_path, M, widths)
+    d = page_json(hv.viewer_html(tr, view=view))
+    a = tr.arrays
+    L, N = len(widths), len(a["X"])
+    assert [p["key"] for p in d["panels"]] == ["input", *[f"layer{l + 1}" for l in range(L)], "outputs"]
+    assert d["loss"] == [None] * 3                                  # no loss recorded: shown as n/a
+    for l in range(L):
+        p = d["panels"][l + 1]
+        k = decode(p["k"], "<i1" if p["kbytes"] == 1 else "<i2").reshape(3, N)
+        assert np.array_equal(k, a["k_trunc"][:, l]) and p["width"] == widths[l]
+        if view == "layer":                                         # each layer's activations in its own PCA
+            c, h = np.array(p["center"]), p["half"]
+            got = vm.dequantise(decode(p["pos"], "<i2").reshape(3, N, 3), c, h)
+            want = a["hidden_proj"][:, l]
+            inside = np.all(np.abs(want - c) <= h, axis=-1)
+            assert np.allclose(got[inside], want[inside], atol=h / vm.QMAX)
+    if view == "input" and M > 3:                                   # projected: the stored projections
+        p = d["panels"][1]
+        c, h = np.array(p["center"]), p["half"]
+        got = vm.dequantise(decode(p["pos"], "<i2").reshape(3, N, 3), c, h)
+        want = a["truncated_proj"][:, 0]
+        inside = np.all(np.abs(want - c) <= h, axis=-1)
+        assert inside.any() and np.allclose(got[inside], want[inside], atol=h / vm.QMAX)
+
+
 def test_decimation_is_said_on_the_page_and_counts_use_every_point(small_run):
     tr = small_run[0]
     js = len(hv.plotly_js()[0].encode())

@@ -154,8 +154,7 @@ def page_data(model, theme: str) -> dict:
     }
 
 
-def viewer_html(trace, theme: str = "light", scene: str | None = None, max_mb: float = MAX_MB,
-                view: str = "input") -> str:
+def viewer_html(trace, theme: str = "light", max_mb: float = MAX_MB, view: str = "input") -> str:
     """The viewer page of ``trace`` as one self-contained HTML document (``theme``: the one it opens in).
 
     Data beyond what fits in ``max_mb`` megabytes (10^6 bytes) together with plotly.js is decimated (snapshots
@@ -171,7 +170,7 @@ def viewer_html(trace, theme: str = "light", scene: str | None = None, max_mb: f
     budget = max_mb * 1e6 - len(js.encode()) - OVERHEAD
     if budget <= 0:
         raise GeomdlError(f"max_mb={max_mb:g} leaves no room beside plotly.js ({len(js) / 1e6:.1f} MB)")
-    model = viewer.build(trace, budget, scene_lines=_scene_lines(trace, scene), view=view)
+    model = viewer.build(trace, budget, scene_lines=_scene_lines(trace), view=view)
     data = page_data(model, theme)
     data["plotly"] = js_version
     blob = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
@@ -184,21 +183,26 @@ def viewer_html(trace, theme: str = "light", scene: str | None = None, max_mb: f
     return head + blob + tail
 
 
-def _scene_lines(trace, scene: str | None) -> list[str]:
+def _scene_lines(trace) -> list[str]:
     """The title-card lines of the clip that draws this trace (its parameters), under the page title."""
-    from scenes.render import default_scene, scene_spec  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
 
-    spec = default_scene(trace.meta.get("kind")) if scene is None else scene_spec(scene)
-    lines = spec.frames_class().card_lines(trace)
+    from scenes.clips.viewer import CARD_LINES  # noqa: PLC0415
+
+    ref = CARD_LINES.get(trace.meta.get("kind"))
+    if ref is None:
+        return []
+    mod, cls = ref.split(":")
+    lines = getattr(importlib.import_module(mod), cls).card_lines(trace)
     return [ln for ln in lines[1:] if ln]
 
 
-def write_viewer(trace, path: str | Path, theme: str = "light", scene: str | None = None,
-                 max_mb: float = MAX_MB, view: str = "input") -> Path:
+def write_viewer(trace, path: str | Path, theme: str = "light", max_mb: float = MAX_MB,
+                 view: str = "input") -> Path:
     """Write the viewer page of ``trace`` to ``path`` atomically (an earlier file is replaced whole or not at
     all); checks that the written file is the page and within ``max_mb``. Returns the path."""
     path = Path(path)
-    text = viewer_html(trace, theme=theme, scene=scene, max_mb=max_mb, view=view)
+    text = viewer_html(trace, theme=theme, max_mb=max_mb, view=view)
     size = len(text.encode("utf-8"))
     if size > max_mb * 1e6:
         raise GeomdlError(f"the viewer page would be {size / 1e6:.1f} MB, over the {max_mb:g} MB limit")
@@ -242,7 +246,7 @@ class Viewer:
         return len(self.page.encode("utf-8"))
 
 
-def show(trace, theme: str = "light", scene: str | None = None, max_mb: float = MAX_MB, height: int = 900) -> Viewer:
+def show(trace, theme: str = "light", max_mb: float = MAX_MB, view: str = "input", height: int = 900) -> Viewer:
     """The viewer of ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a trace or of a written page)
     for a notebook: the last expression of a cell displays it inline."""
     if isinstance(trace, str | Path):
@@ -252,7 +256,7 @@ def show(trace, theme: str = "light", scene: str | None = None, max_mb: float = 
         from geomdl.io import trace as trace_mod  # noqa: PLC0415
 
         trace = trace_mod.load(p)
-    return Viewer(viewer_html(trace, theme=theme, scene=scene, max_mb=max_mb), height)
+    return Viewer(viewer_html(trace, theme=theme, max_mb=max_mb, view=view), height)
 
 
 def trace_html(trace) -> str:

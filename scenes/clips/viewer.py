@@ -32,6 +32,11 @@ MISSING = -32768
 HALF = 1.1              # panel cube half-size in view radii
 MIN_SNAPSHOTS = 24      # decimate points rather than go below this many snapshots
 PANEL_KINDS = ("truncation-speed", "layers", "cones", "local-minima", "perturbation", "network")
+# the clip whose title-card lines (the run's parameters) head the page, per trace kind
+CARD_LINES = {"truncation-speed": "scenes.clips.truncation_speed:TruncationFrames",
+              "layers": "scenes.clips.layers:TrainingFrames", "network": "scenes.clips.layers:TrainingFrames",
+              "cones": "scenes.clips.cones:ConesFrames", "local-minima": "scenes.clips.landscape:LocalMinimaFrames",
+              "perturbation": "scenes.clips.landscape:PerturbationFrames", "flows": "scenes.clips.flows:FlowsFrames"}
 STEP_NAMES = {"local-minima": "tour stop", "cones": "layer construction", "flows": "grid point"}
 
 
