@@ -438,6 +438,12 @@ def test_page_in_a_real_browser(browser, small_run, tmp_path):
     assert np.abs(png(browser.find_element(By.ID, "plot-layer1")) - before_img).sum() > 0
     text = browser.find_element(By.ID, "readout").text
     assert text != before_text and f"step {int(tr['steps'][-1])}" in text
+    shown = browser.execute_script("return Array.from(document.querySelectorAll('#counts tr')).slice(2)"
+                                   ".map(r => Array.from(r.cells).slice(1).map(c => parseInt(c.textContent)))")
+    widths = np.array(tr.meta["widths"])[:, None]
+    want = [[int(np.sum((a["k_trunc"][last, l] == widths[l]) & (a["labels"] == j))) for j in range(tr.meta["Q"])]
+            for l in range(tr.n_layers)]
+    assert shown == [[*row, sum(row)] for row in want]
     # the class toggle hides class 1 in every panel: its colour leaves the input panel
     orange_before = colour_pixels(png(box), PALETTE[0])
     browser.find_element(By.ID, "class-1").click()

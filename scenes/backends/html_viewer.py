@@ -301,11 +301,12 @@ h1{font-size:19px;font-weight:600;margin:4px 0 4px}
 button,select{font:inherit;padding:2px 8px;border-radius:4px;border:1px solid #888;background:transparent;color:inherit}
 #toggles label{cursor:pointer;white-space:nowrap;margin-right:8px}
 main{display:flex;gap:14px;align-items:flex-start}
-#grid{flex:1;display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
+#grid{flex:1;min-width:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
 .panel{border:1px solid var(--panel);border-radius:4px;padding:4px}
 .ptitle{font-size:14px;font-weight:600;padding:2px 6px}
 .plot{height:360px}
-aside{width:300px;font-size:13px;font-variant-numeric:tabular-nums}
+aside{flex:0 0 340px;width:340px;overflow-x:auto;font-size:13px;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.full{font-weight:700}
 aside table{border-collapse:collapse;width:100%;margin:6px 0}
 aside td,aside th{padding:1px 4px;text-align:right;border-bottom:1px solid var(--panel)}
 aside td:first-child,aside th:first-child{text-align:left}
@@ -448,12 +449,14 @@ function readoutHTML(s){
     for(const k of names) h += '<tr><td>'+k+'</td><td>'+fmt(D.scalars[k][s])+'</td></tr>';
     h += '</table>'; }
   if(D.counts){
-    h += '<div>collapsed points per layer and class</div><table id="counts"><tr><th>layer</th>';
+    h += '<div>collapsed points per layer and class (bold: all of it)</div><table id="counts"><tr><th>class</th>';
     for(let j=0;j<Q;j++) h += '<th style="color:'+D.palette[j%D.palette.length]+'">'+(j+1)+'</th>';
-    h += '<th>all</th></tr>';
+    h += '<th>all</th></tr><tr><td>of</td>';
+    D.sizes.forEach(m=>{ h += '<td>'+m+'</td>'; });
+    h += '<td>'+D.sizes.reduce((a,b)=>a+b,0)+'</td></tr>';
     D.counts[s].forEach((row,l)=>{ const tot=row.reduce((a,b)=>a+b,0);
       h += '<tr><td style="color:'+D.palette[l%D.palette.length]+'">layer '+(l+1)+'</td>';
-      row.forEach((c,j)=>{ h += '<td>'+c+'/'+D.sizes[j]+'</td>'; });
+      row.forEach((c,j)=>{ h += '<td'+(c===D.sizes[j]&&c>0?' class="full"':'')+'>'+c+'</td>'; });
       h += '<td>'+tot+'</td></tr>'; });
     h += '</table>'; }
   return h;
