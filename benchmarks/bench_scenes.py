@@ -130,13 +130,13 @@ def manim_frame_times(frames, quality: str, tmp: Path) -> list[float]:
     """Intervals between consecutive frames of the Manim scene, rendered without writing a movie."""
     from manim import tempconfig  # noqa: PLC0415
 
-    from scenes.backends.manim_scenes import TruncationScene, manim_config  # noqa: PLC0415
+    from scenes.backends.manim_scenes import FrameScene, manim_config  # noqa: PLC0415
 
     stamps: list[float] = []
     cfg = manim_config(frames, export.quality(quality), tmp / "manim-media")
     cfg["write_to_movie"] = False
     with tempconfig(cfg):
-        TruncationScene(frames, progress=lambda i, n: stamps.append(time.perf_counter())).render()
+        FrameScene(frames, progress=lambda i, n: stamps.append(time.perf_counter())).render()
     return [b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)]   # frame 0 is drawn before play
 
 

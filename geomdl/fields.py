@@ -9,7 +9,8 @@ An experiment picks the shared fields it uses and their defaults, and declares o
         q = shared(None)                # a shared field: type, meaning and check come from FIELDS
         lr = shared(0.05)
 
-The result is a plain ``@dataclass(frozen=True)`` with the fields in the order written, so ``--set lr=0.02``,
+The result is a plain ``@dataclass(frozen=True)`` with the fields in the order written, and ``to_dict()`` /
+``from_dict(d)`` (:func:`to_dict`, :func:`from_dict`: tuples stored as lists and back), so ``--set lr=0.02``,
 ``geomdl list`` and the config hashes (trace cache keys) see an ordinary flat config. A shared field whose default
 is ``None`` is optional (annotation ``T | None``; ``None`` means "chosen automatically", as each config documents).
 :func:`check_fields` runs the checks of named shared fields; training fields are checked together by
@@ -33,6 +34,7 @@ from geomdl.checks import (
     check_snapshots,
     check_steps,
 )
+from geomdl.errors import GeomdlError
 
 
 def _check_max_steps(value: int) -> None:
@@ -138,7 +140,38 @@ def config(cls: type) -> type:
         if name in FIELDS and name in own:
             raise TypeError(f"{cls.__name__}.{name}: declared in geomdl.fields.FIELDS; write {name} = shared(...)")
     cls.__annotations__ = annotations
+    for name, method in (("to_dict", to_dict), ("from_dict", classmethod(from_dict))):
+        if name in cls.__dict__:
+            raise TypeError(f"{cls.__name__}.{name}: every @config has it (geomdl.fields.{name}); not written again")
+        setattr(cls, name, method)
     return dataclass(frozen=True)(cls)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def to_dict(cfg: Any) -> dict:
+    """The fields of config ``cfg`` as JSON-ready values (tuples as lists, a nested config as a dict): what a
+    trace stores as ``meta["config"]`` and what the config hash (the trace cache key) is computed from.
+    ``cfg.to_dict()``."""
+    return _plain(dataclasses.asdict(cfg))
+
+
+def from_dict(cls: type, d: dict, strict: bool = False) -> Any:
+    """The config of class ``cls`` from ``d`` (e.g. a trace's ``meta["config"]``): lists back to tuples; keys
+    ``cls`` does not have are left out (a trace of an older version), or with ``strict`` refused.
+    ``Cls.from_dict(d)``."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    if strict and set(d) - names:
+        raise GeomdlError(f"{cls.__name__} has no fields {sorted(set(d) - names)}")
+    return cls(**{k: tuple(_tuples(v)) if isinstance(v, list) else v for k, v in d.items() if k in names})
+
+
+def _tuples(items: list) -> list:
+    return [tuple(_tuples(v)) if isinstance(v, list) else v for v in items]
 
 
 def check_fields(cfg: Any, *names: str) -> None:
@@ -148,7 +181,3 @@ def check_fields(cfg: Any, *names: str) -> None:
         if check is not None:
             check(getattr(cfg, name))
 
-
-def shared_names(cls: type) -> list[str]:
-    """The fields of config class ``cls`` that come from the vocabulary."""
-    return [f.name for f in dataclasses.fields(cls) if f.name in FIELDS]

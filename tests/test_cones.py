@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geomdl.errors import GeomdlError
-from geomdl.experiments import TRACE_EXPERIMENTS, cones, make_config
+from geomdl.experiments import cones, make_config, registered
 from geomdl.io import trace
 from geomdl.math import geometries
 from scenes.clips.cones import ConesFrames
@@ -41,7 +41,7 @@ def numpy_collapses(X, labels, Ws, bs, q):
 
 
 def test_registered():
-    assert "cones" in TRACE_EXPERIMENTS and SCENES["cones"].experiment == "cones"
+    assert "cones" in registered("train") and SCENES["cones"].experiment == "cones"
     cfg = make_config(cones, {"geometry": "sls", "seed": 3, "q": None})
     assert cfg.geometry == "sls" and cfg.seed == 3
 

@@ -69,20 +69,14 @@ def _raise_messages():
     return out
 
 
-# Same text, not the same check: the toggle-pattern message is raised for a config field (sweep), a function
-# argument (landscape_study) and the construction dispatch (geometries) with different exit codes; the lambda
-# message once for the parsed --lambdas text and once for the config value; file and label errors name
-# different failures of one loader. Anything else raised twice is a check to factor into geomdl.checks.
+# Same text, not the same check: the toggle-pattern message is raised for a config field (sweep, exit 1), a
+# function argument (landscape_study, a usage error, exit 2) and the construction dispatch (geometries); "class has
+# no points" and "at least one hidden layer" by the NC-feasibility LP and the recorder, and by the torch model and
+# the recorder, each on its own input. Anything else raised twice is a check to factor into geomdl.checks.
 KNOWN = {
     "toggle patterns exist for the {} geometries only (got {})",
-    "every lambda must be a positive number (got {})",
-    "{}: labels must be integers 0..Q-1 (found {})",
-    "--set expects KEY=VALUE, got {}",
-    "corrupt results file {} ({}); move it away to recompute that chunk",
-    "{} is truncated or corrupt ({}: {})",
     "class {} has no points",
     "the network needs at least one hidden layer",
-    "order must be a permutation of 0..{}, got {}",
 }
 
 

@@ -160,3 +160,16 @@ def test_static_figures_have_one_save_helper():
     own = [f.name for f in (ROOT / "scenes" / "figures").glob("*.py")
            if f.name != "figure_io.py" and ".savefig(" in f.read_text()]
     assert own == []
+
+
+def test_cli_reads_declarations_only_at_import():
+    """cli.py parses, calls the API and prints: at import it needs the errors and the option declarations only
+    (the commands are built from those; everything else is imported by the command that runs)."""
+    tree = ast.parse(MODULES["cli"].read_text())
+    top = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("geomdl", "scenes"):
+            top.add(node.module)
+        elif isinstance(node, ast.Import):
+            top.update(a.name for a in node.names if a.name.split(".")[0] in ("geomdl", "scenes"))
+    assert top <= {"geomdl.errors", "geomdl.experiments", "geomdl.experiments.registry", "scenes.options"}, top

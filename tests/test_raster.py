@@ -191,7 +191,7 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
             plain.points, plain.rgbas = pts, ms.PALETTE_RGBA[col]
             rings = ms.RingCloud(np.array([0.0, 0.0, 0.0, 1.0]), 1.2, stroke_width=6)
             rings.points, rings.rgbas = pts[:100] + np.array([3.0, 0.0, 0.0]), ms.PALETTE_RGBA[col[:100]]
-            # palette indices given with the colours, as TruncationScene does: colours drawn in palette order
+            # palette indices given with the colours, as FrameScene does: colours drawn in palette order
             # (as matplotlib's marker lines); without them in np.unique's order of the RGBA rows
             plain.palette_index = col
             mixed[lim] = draw(plain, rings)

@@ -50,10 +50,10 @@ def trace_of():
 
 def test_every_scene_records_with_a_registered_experiment():
     for spec in SCENES.values():
-        assert spec.experiment in experiments.TRACE_EXPERIMENTS, spec.name
+        assert spec.experiment in experiments.registered("train"), spec.name
         assert spec.experiment in TINY, f"add a tiny config of {spec.experiment!r} to TINY"
         for kind in spec.kinds:   # another experiment's traces, or a user network's (geomdl record)
-            assert kind in experiments.TRACE_EXPERIMENTS or kind == NETWORK_KIND, (spec.name, kind)
+            assert kind in experiments.registered("train") or kind == NETWORK_KIND, (spec.name, kind)
 
 
 @pytest.mark.parametrize("name", sorted(SCENES))

@@ -36,12 +36,10 @@ def check_data(X, y, in_dim: int | None = None, source: str = "data") -> tuple[n
         raise GeomdlError(f"{source}: y must hold one label per point ({len(X)} points, y has shape {y.shape})")
     if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(np.isfinite(y))):
         raise GeomdlError(f"{source}: labels must be integers 0..Q-1 (got {y.dtype} values)")
-    if y.dtype.kind == "f" and np.any(y != np.round(y)):
-        v = y[y != np.round(y)][0]
-        raise GeomdlError(f"{source}: labels must be integers 0..Q-1 (found {v:g})")
+    bad = (y != np.round(y)) | (y < 0)   # a fraction or a negative label
+    if np.any(bad):
+        raise GeomdlError(f"{source}: labels must be integers 0..Q-1 (found {y[bad][0]:g})")
     y = y.astype(np.int64)
-    if y.min() < 0:
-        raise GeomdlError(f"{source}: labels must be integers 0..Q-1 (found {int(y.min())})")
     q = int(y.max()) + 1
     counts = np.bincount(y, minlength=q)
     empty = np.flatnonzero(counts == 0)

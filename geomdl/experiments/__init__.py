@@ -1,143 +1,56 @@
-"""Experiments: each turns a config into a recorded :class:`geomdl.io.trace.Trace`.
+"""Experiments: the Python API over the one registry (:mod:`geomdl.experiments.registry`).
 
-The registry maps an experiment name to its module, imported only when used (keeps ``geomdl --help`` fast).
-A *trace experiment* module defines:
-
-- ``KIND``: its name (also the trace's ``meta["kind"]``);
-- ``Config``: a frozen dataclass with ``validate()`` and ``to_dict()`` (every field has a default);
-- ``run(cfg, progress=None) -> (Trace, result)``, ``result`` having ``failed``, ``message``, ``stop_reason``,
-  ``final_step``, ``final_loss``; ``progress(step, loss)`` is called as it goes;
-- optionally ``stem(cfg) -> str``: the parameter part of output file names.
+A *trace experiment* (:class:`~geomdl.experiments.registry.TraceExperiment`: ``geomdl train NAME``) turns a config
+into a recorded :class:`geomdl.io.trace.Trace`; a *figure/table experiment*
+(:class:`~geomdl.experiments.registry.Study`, in :mod:`geomdl.experiments.studies`: ``geomdl experiment NAME``)
+writes tables and figures. Both are registered the same way, in ``registry.EXPERIMENTS``, and imported only when
+used (keeps ``geomdl --help`` fast).
 
 The Python API (the CLI is a thin layer over it; see ``docs/api.md``): :func:`config` builds a validated config
-from parameters by field name, :func:`run` trains and records (``-> (Trace, result)``), :func:`output_stem` is the
-parameter-and-hash part of the file names the CLI and :func:`scenes.render.render` give a run's outputs.
+from parameters by field name, :func:`run` trains and records (``-> (Trace, result)``), :func:`cached_run` adds
+the trace cache, :func:`output_stem` is the parameter-and-hash part of the file names the CLI and
+:func:`scenes.render.render` give a run's outputs, :func:`study` returns a figure/table experiment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any
 
 from geomdl.errors import GeomdlError, UsageError
+from geomdl.experiments.registry import (
+    EXPERIMENTS,
+    Experiment,
+    Study,
+    TraceExperiment,
+    catalogue_lines,
+    lookup,
+    registered,
+)
 from geomdl.limits import check_config_size
 
 if TYPE_CHECKING:
     from geomdl.io.trace import Trace
     from geomdl.nn.training import TrainResult
 
-
-class ExperimentConfig(Protocol):
-    """What every experiment config is: a frozen dataclass, every field with a default, flat (so that
-    ``--set KEY=VALUE`` reaches every field), checked by ``validate()`` and stored by ``to_dict()``."""
-
-    __dataclass_fields__: ClassVar[dict[str, Any]]
-
-    def validate(self) -> None: ...
-
-    def to_dict(self) -> dict: ...
+__all__ = ["EXPERIMENTS", "CachedRun", "Experiment", "Study", "TraceExperiment", "build_config", "cached_run",
+           "catalogue_lines", "config", "get", "make_config", "one_thread", "output_stem", "registered", "run",
+           "study", "trace_file", "trace_path"]
 
 
-class TraceExperiment(Protocol):
-    """The contract of a trace-experiment module (``geomdl train NAME``, the clips): see the module docstring."""
-
-    KIND: str
-    Config: type[ExperimentConfig]
-
-    def run(self, cfg: Any, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]: ...
+def get(name: str) -> TraceExperiment:
+    """The module of trace experiment ``name`` (``geomdl train NAME``)."""
+    return lookup("train", name).load()
 
 
-@dataclass(frozen=True)
-class ExperimentSpec:
-    name: str
-    module: str
-    about: str
-
-    def load(self) -> types.ModuleType:
-        return importlib.import_module(self.module)
-
-
-TRACE_EXPERIMENTS: dict[str, ExperimentSpec] = {
-    "truncation-speed": ExperimentSpec(
-        "truncation-speed", "geomdl.experiments.truncation_speed",
-        "Partially truncating construction on Q clustered classes, trained with GD and recorded (docs/math.md "
-        "§5-§6); lr=None: 1.5 / sharpness at the start, steps=None: ceil(flow_time / lr)."),
-    "layers": ExperimentSpec(
-        "layers", "geomdl.experiments.layers",
-        "A randomly initialised network trained by SGD to loss thresholds on MNIST digits (784-wide layers, "
-        "projected trace) or clustered R^3 data; layer geometry, accuracy, NC1, delta_P per snapshot."),
-    "flows": ExperimentSpec(
-        "flows", "geomdl.experiments.flows",
-        "Standard gradient flow vs the adapted (Penrose) flow theta' = -D^+ grad_x C and the homotopy between them "
-        "on a small overparametrized net (docs/math.md §8): exponential law, straight lines, rank of D, trapping, NC."),
-    "cones": ExperimentSpec(
-        "cones", "geomdl.experiments.cones",
-        "One recorded snapshot of a geometry's zero-loss construction (--geometry clustered|sls|nonsep|concentric): "
-        "cones, truncation chain T_l(X), collapsed fractions per class (docs/math.md §4)."),
-    "local-minima": ExperimentSpec(
-        "local-minima", "geomdl.experiments.local_minima",
-        "The 2^Q - 1 toggle points of the clustered (or --geometry flat) construction (which layers collapse their "
-        "class) and the global minimum, each with a local-minimum verdict and where L-BFGS takes it "
-        "(docs/math.md §5)."),
-    "perturbation": ExperimentSpec(
-        "perturbation", "geomdl.experiments.perturbation",
-        "One perturbed zero-loss construction (trial --set trial=I of a perturb sweep, size --set lam=X) retrained "
-        "by SGD and recorded (docs/math.md §5)."),
-}
-
-
-# `geomdl experiment NAME`: experiments that write figures (PNG + PDF) and tables (CSV); the module holds the
-# orchestration, the CLI command only parses and prints. Registered like the trace experiments.
-STUDIES: dict[str, ExperimentSpec] = {
-    "truncation-speed": ExperimentSpec(
-        "truncation-speed", "geomdl.experiments.truncation_speed_fits",
-        "n(t) per start fraction and seed, log-linear growth rates with 95% CIs, dn/dt against n (docs/math.md §6)."),
-    "contraction-rate": ExperimentSpec(
-        "contraction-rate", "geomdl.experiments.truncation_speed_fits",
-        "The contraction rate lambda = -d/dt log s against the number n already collapsed, per (layer, class), "
-        "partial start and random initialisation, 95% CIs over seeds (T. Chen, arXiv 2501.07400; docs/math.md §6)."),
-    "mnist": ExperimentSpec(
-        "mnist", "geomdl.experiments.mnist_thresholds",
-        "MNIST digit sets trained with MSE and cross-entropy to loss thresholds: layer geometry, NC1-NC4, delta_P, "
-        "the network metric d, SLS checks (docs/math.md §7)."),
-    "perturb": ExperimentSpec(
-        "perturb", "geomdl.experiments.sweep",
-        "Perturbation sweeps of a zero-loss construction, trained or evaluated, local or on Dask (docs/math.md §5)."),
-    "local-minima": ExperimentSpec(
-        "local-minima", "geomdl.experiments.landscape_study",
-        "The 2^Q - 1 toggle patterns of the clustered or flat construction and the sweep around each "
-        "(docs/math.md §5)."),
-    "flows": ExperimentSpec(
-        "flows", "geomdl.experiments.flows",
-        "All flows from one theta_0, with tables and figures (docs/math.md §8)."),
-    "nc-feasibility": ExperimentSpec(
-        "nc-feasibility", "geomdl.experiments.nc_feasibility_sweep",
-        "Exact neural-collapse feasibility of two-layer ReLU nets on Gaussian mixtures (docs/math.md §9)."),
-}
-
-
-def catalogue_lines() -> list[str]:
-    """What ``geomdl list`` prints of the experiments: each trace experiment with its parameters and defaults,
-    then each figure/table experiment."""
-    lines = ["Experiments (geomdl train EXPERIMENT), with their parameters and defaults:"]
-    for name, spec in TRACE_EXPERIMENTS.items():
-        cfg = spec.load().Config()
-        params = ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))
-        lines += [f"  {name:<18} {spec.about}", f"  {'':<18} {params}"]
-    lines.append("Figure and table experiments (geomdl experiment NAME --help):")
-    return lines + [f"  {name:<18} {spec.about}" for name, spec in STUDIES.items()]
-
-
-def get(name: str) -> types.ModuleType:
-    if name not in TRACE_EXPERIMENTS:
-        raise UsageError(f"unknown experiment {name!r}; known: {', '.join(TRACE_EXPERIMENTS)} (see: geomdl list)")
-    return TRACE_EXPERIMENTS[name].load()
+def study(name: str) -> Study:
+    """The figure/table experiment ``name`` (``geomdl experiment NAME``)."""
+    return lookup("experiment", name).load()
 
 
 def _coerce(text: str, default: Any, annotation: str, key: str) -> Any:
@@ -164,25 +77,32 @@ def _coerce(text: str, default: Any, annotation: str, key: str) -> Any:
 
 
 def make_config(module: types.ModuleType, options: dict[str, Any], overrides: list[str] | None = None):
-    """Build ``module.Config`` from CLI options (``None`` = the experiment's default) and ``KEY=VALUE`` overrides.
+    """Build ``module.Config`` from CLI options (``None`` = the experiment's default) and ``KEY=VALUE`` overrides
+    (:func:`build_config`)."""
+    return build_config(module.Config, f"experiment {module.KIND!r}", options, overrides)
 
-    Strings are parsed by the field's type (comma-separated lists for tuple fields). An option that the
-    experiment does not have is a clear error, never silently ignored.
+
+def build_config(cls: type, what: str, options: dict[str, Any], overrides: list[str] | None = None,
+                 hidden: tuple[str, ...] = ()):
+    """The validated config ``cls(...)`` from ``options`` (field -> value; ``None`` = the default) and the
+    ``KEY=VALUE`` texts ``overrides`` (``--set``), which may not name the ``hidden`` fields.
+
+    Strings are parsed by the field's type (comma-separated lists for tuple fields). A field that the config
+    does not have is a clear error (``<what> has no parameter ...``), never silently ignored.
     """
-    cls = module.Config
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    shown = [f for f in fields if f not in hidden]
     defaults = cls()
     kw: dict[str, Any] = {}
-    items = [(k, v) for k, v in options.items() if v is not None]
+    items = [(k, v, k in fields) for k, v in options.items() if v is not None]
     for ov in overrides or []:
         if "=" not in ov:
             raise UsageError(f"--set expects KEY=VALUE, got {ov!r}")
-        k, v = ov.split("=", 1)
-        items.append((k.strip().replace("-", "_"), v.strip()))
-    for key, value in items:
-        if key not in fields:
-            raise UsageError(f"experiment {module.KIND!r} has no parameter {key!r}; "
-                              f"its parameters: {', '.join(fields)}")
+        k, v = (x.strip() for x in ov.split("=", 1))
+        items.append((k.replace("-", "_"), v, k.replace("-", "_") in shown))
+    for key, value, known in items:
+        if not known:
+            raise UsageError(f"{what} has no parameter {key!r}; its parameters: {', '.join(shown)}")
         if isinstance(value, str):
             value = _coerce(value, getattr(defaults, key), str(fields[key].type), key)
         kw[key] = value
@@ -193,7 +113,7 @@ def make_config(module: types.ModuleType, options: dict[str, Any], overrides: li
 
 
 def config(name: str, **params: Any):
-    """The validated config of experiment ``name`` (see :data:`TRACE_EXPERIMENTS`), its fields set by ``params``.
+    """The validated config of trace experiment ``name`` (``registered("train")``), its fields set by ``params``.
 
     ``params`` go by config field name (``geomdl list`` shows every field and its default); ``None`` keeps the
     default, a list is taken as a tuple, and a string is parsed by the field's type as on the command line
@@ -313,9 +233,8 @@ def output_stem(kind: str, cfg: Any) -> str:
     mod = get(kind)
     d = cfg.to_dict() if hasattr(cfg, "to_dict") else dict(cfg)
     if not hasattr(cfg, "to_dict"):
-        fields = {f.name for f in dataclasses.fields(mod.Config)}
         try:
-            cfg = mod.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in fields})
+            cfg = mod.Config.from_dict(d)
         except (TypeError, ValueError):
             cfg = None
     params = mod.stem(cfg) if cfg is not None and hasattr(mod, "stem") else f"seed{d.get('seed', 0)}"

@@ -27,7 +27,6 @@ square cone, so the trace stores a documented *approximate* picture (said in ``m
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 
@@ -67,9 +66,6 @@ class Config:
         if self.m is not None and self.m < 2:
             raise GeomdlError(f"M must be >= 2 (got {self.m})")
         self.geometry_config().validate()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def stem(cfg: Config) -> str:

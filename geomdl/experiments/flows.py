@@ -44,7 +44,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -119,21 +119,6 @@ class FlowsConfig:
                               "stage; keep N <= 400 (the defaults use 30)")
         for c in self.flow_configs():
             c.validate()
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["widths"] = list(self.widths)
-        d["alphas"] = list(self.alphas)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> FlowsConfig:
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
-        for k in ("widths", "alphas"):
-            if k in kw:
-                kw[k] = tuple(kw[k])
-        return cls(**kw)
 
 
 Config = FlowsConfig

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 
 from geomdl.checks import check_q
@@ -23,14 +22,14 @@ def parse_lambdas(text: str) -> tuple[float, ...]:
         if not part:
             continue
         try:
-            v = float(part)
+            out.append(float(part))
         except ValueError:
             raise UsageError(f"--lambdas must be comma-separated numbers, got {part!r}") from None
-        if not (math.isfinite(v) and v > 0):
-            raise GeomdlError(f"every lambda must be a positive number (got {part})")
-        out.append(v)
     if not out:
         raise GeomdlError("--lambdas is empty")
+    from geomdl.experiments.sweep import check_lambdas  # noqa: PLC0415
+
+    check_lambdas(out)
     return tuple(out)
 
 

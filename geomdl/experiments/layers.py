@@ -20,7 +20,6 @@ Every snapshot also records accuracy, NC1 and ``delta_P`` (full metrics: ``geomd
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -101,18 +100,6 @@ class LayersConfig:
                 raise GeomdlError("--data is for the mnist dataset, not clustered")
             synth.ClusteredConfig(q=self.q or 3, n_per_class=self.n_per_class, radius=self.radius).validate()
         self.mnist_config().validate()
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for k in ("digits", "widths", "thresholds"):
-            if d[k] is not None:
-                d[k] = list(d[k])
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LayersConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
 
 
 Config = LayersConfig

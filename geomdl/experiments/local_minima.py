@@ -39,7 +39,6 @@ and gradient 0.1-0.4 (not stationary; 100-170 of 301 perturbations lower the los
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 
@@ -82,9 +81,6 @@ class Config:
         if self.polish_iters < 1:
             raise GeomdlError(f"polish_iters must be >= 1 (got {self.polish_iters})")
         self.geometry_config().validate()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def stem(cfg: Config) -> str:

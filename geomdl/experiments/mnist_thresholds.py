@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -94,19 +94,6 @@ class MnistConfig:
         if self.widths is not None:
             check_positive_widths(self.widths)
         self.train_config().validate()
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for k in ("digits", "widths", "thresholds"):
-            if d[k] is not None:
-                d[k] = list(d[k])
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> MnistConfig:
-        known = {f.name for f in fields(cls)}
-        kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
-        return cls(**kw)
 
 
 Config = MnistConfig

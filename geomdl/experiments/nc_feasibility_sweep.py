@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +51,6 @@ class FeasibilityConfig:
 
     def dims(self) -> list[int]:
         return [max(1, int(round(r * self.n))) for r in self.ratios]
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["ratios"], d["sigmas"] = list(self.ratios), list(self.sigmas)
-        return d
 
     @classmethod
     def parse(cls, ratios: str, sigmas: str, **fields) -> FeasibilityConfig:

@@ -20,7 +20,6 @@ not rendered unless ``--force``); sls gets stuck at loss ~0.17 already at ``lam 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 
@@ -85,9 +84,6 @@ class Config:
         self.geometry_config().validate()
         self.train_config().validate()
         snapshots.snapshot_steps(self.steps, self.snapshots, self.spacing)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def stem(cfg: Config) -> str:

@@ -26,7 +26,6 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,13 @@ from geomdl.nn.training import TrainConfig
 DEFAULT_LAMBDAS = (0.01, 0.0316, 0.1, 0.316, 1.0)
 COLUMNS = ("geometry", "base", "mode", "lambda", "trial", "initial_loss", "final_loss", "stop_reason", "steps",
            "accuracy", "returned")
+
+
+def check_lambdas(lambdas) -> None:
+    """Perturbation sizes: positive finite numbers."""
+    for lam in lambdas:
+        if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam > 0):
+            raise GeomdlError(f"every lambda must be a positive number (got {lam})")
 
 
 @config
@@ -90,9 +96,7 @@ class SweepConfig:
         self.geometry_config().validate()
         if not self.lambdas:
             raise GeomdlError("give at least one lambda")
-        for lam in self.lambdas:
-            if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam > 0):
-                raise GeomdlError(f"every lambda must be a positive number (got {lam})")
+        check_lambdas(self.lambdas)
         if len(set(self.lambdas)) != len(self.lambdas):
             raise GeomdlError(f"lambdas must be distinct (got {list(self.lambdas)})")
         if self.trials < 1:
@@ -112,22 +116,6 @@ class SweepConfig:
                 raise GeomdlError(f"base must be 'zero-loss' or a toggle pattern of {q} digits 0/1, not all 1 "
                                   f"(got {self.base!r})")
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["lambdas"] = [float(v) for v in self.lambdas]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SweepConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise GeomdlError(f"sweep config has unknown keys {sorted(unknown)}")
-        kw = dict(d)
-        if "lambdas" in kw:
-            kw["lambdas"] = tuple(float(v) for v in kw["lambdas"])
-        return cls(**kw)
-
     def tasks(self) -> list[tuple[int, int, int]]:
         """``(lambda index, first trial, end trial)`` for every task."""
         return [(i, s, min(s + self.chunk, self.trials)) for i in range(len(self.lambdas))
@@ -136,7 +124,7 @@ class SweepConfig:
 
 @functools.lru_cache(maxsize=8)
 def _problem(cfg_json: str):
-    cfg = SweepConfig.from_dict(json.loads(cfg_json))
+    cfg = SweepConfig.from_dict(json.loads(cfg_json), strict=True)
     gcfg = cfg.geometry_config()
     X, labels, net = geometries.build(gcfg)
     if cfg.base != "zero-loss":
@@ -150,7 +138,7 @@ def run_chunk(cfg_json: str, lam_index: int, start: int, end: int) -> dict:
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
-    cfg = SweepConfig.from_dict(json.loads(cfg_json))
+    cfg = SweepConfig.from_dict(json.loads(cfg_json), strict=True)
     X, labels, net = _problem(cfg_json)
     lam = cfg.lambdas[lam_index]
     res = landscape.run_trials(net, X, labels, lam, cfg.seed, range(start, end), cfg.mode, cfg.train_config())
@@ -188,15 +176,19 @@ def write_csv(path: Path, header: tuple[str, ...] | list[str], rows: list[list[s
     return path
 
 
+def _corrupt(path: Path, why: object) -> GeomdlError:
+    return GeomdlError(f"corrupt results file {path} ({why}); move it away to recompute that chunk")
+
+
 def read_chunk(path: Path, cfg: SweepConfig, lam_index: int, start: int, end: int) -> list[list[str]]:
     """Read and check a finished chunk; a damaged one is a :class:`GeomdlError` naming the file."""
     try:
         with open(path, newline="") as fh:
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise GeomdlError(f"corrupt results file {path} ({e}); move it away to recompute that chunk") from None
+        raise _corrupt(path, e) from None
     if not rows or tuple(rows[0]) != COLUMNS:
-        raise GeomdlError(f"corrupt results file {path} (wrong header); move it away to recompute that chunk")
+        raise _corrupt(path, "wrong header")
     body = rows[1:]
     want = list(range(start, end))
     try:
@@ -207,11 +199,10 @@ def read_chunk(path: Path, cfg: SweepConfig, lam_index: int, start: int, end: in
                 raise ValueError("wrong number of fields")
             float(r[5]), float(r[6]), float(r[9]), int(r[8])
     except (ValueError, IndexError) as e:
-        raise GeomdlError(f"corrupt results file {path} ({e}); move it away to recompute that chunk") from None
+        raise _corrupt(path, e) from None
     if trials != want or lams != {float(cfg.lambdas[lam_index])}:
-        raise GeomdlError(f"corrupt results file {path} (holds trials {trials[:1]}..{trials[-1:]} at lambda "
-                          f"{sorted(lams)}, expected {start}..{end - 1} at {cfg.lambdas[lam_index]}); move it away "
-                          "to recompute that chunk")
+        raise _corrupt(path, f"holds trials {trials[:1]}..{trials[-1:]} at lambda {sorted(lams)}, expected "
+                             f"{start}..{end - 1} at {cfg.lambdas[lam_index]}")
     return body
 
 

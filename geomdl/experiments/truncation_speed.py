@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, fields
 
 import torch
 
@@ -116,19 +115,6 @@ class TruncationSpeedConfig:
     def layer_fractions(self) -> list[float]:
         """One start fraction per hidden layer: the given ones, then 1.0 (full collapse)."""
         return [float(f) for f in self.start_fractions] + [1.0] * (self.q - len(self.start_fractions))
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["start_fractions"] = list(self.start_fractions)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TruncationSpeedConfig:
-        known = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in known}
-        if "start_fractions" in kw:
-            kw["start_fractions"] = tuple(kw["start_fractions"])
-        return cls(**kw)
 
 
 Config = TruncationSpeedConfig

@@ -22,7 +22,6 @@ the CI of ``c`` is above 0, "decelerating" when below, "inconclusive" otherwise.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -257,25 +256,13 @@ class ContractionConfig:
     def parse(cls, q: int, seeds: int, setting: str, sets: list[str] | None = None) -> ContractionConfig:
         """The validated config from command-line values: ``setting`` ``partial``, ``random`` or ``both``;
         ``sets``: ``KEY=VALUE`` texts for the other fields (not ``partial`` or ``settings``)."""
-        from geomdl.experiments import _coerce  # noqa: PLC0415
+        from geomdl.experiments import build_config  # noqa: PLC0415
 
         if setting not in (*CONTRACTION_SETTINGS, "both"):
             raise UsageError(f"unknown --setting {setting!r}; known: {', '.join(CONTRACTION_SETTINGS)}, both")
         chosen = CONTRACTION_SETTINGS if setting == "both" else (setting,)
-        fields_ = {f.name: f for f in dataclasses.fields(cls)}
-        kw: dict = {"q": q, "seeds": seeds, "settings": chosen}
-        for ov in sets or []:
-            if "=" not in ov:
-                raise GeomdlError(f"--set expects KEY=VALUE, got {ov!r}")
-            k, v = (x.strip() for x in ov.split("=", 1))
-            k = k.replace("-", "_")
-            if k not in fields_ or k in ("partial", "settings"):
-                raise UsageError(f"contraction-rate has no parameter {k!r}; its parameters: "
-                                 f"{', '.join(f for f in fields_ if f not in ('partial', 'settings'))}")
-            kw[k] = _coerce(v, getattr(cls(), k), str(fields_[k].type), k)
-        cfg = cls(**kw)
-        cfg.validate()
-        return cfg
+        return build_config(cls, "contraction-rate", {"q": q, "seeds": seeds, "settings": chosen}, sets,
+                            hidden=("partial", "settings"))
 
 
 def random_init_run(q: int, seed: int, n_per_class: int, lr: float, steps: int, batch: int, snapshots_: int):

@@ -362,14 +362,12 @@ def load(path: str | Path) -> Trace:
             arrays = {k: z[k] for k in z.files if k != "meta"}
     except GeomdlError:
         raise
-    except ValueError as e:
-        if "pickle" in str(e) or "Object arrays" in str(e):
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
+        if isinstance(e, ValueError) and ("pickle" in str(e) or "Object arrays" in str(e)):
             raise GeomdlError(f"{path} holds pickled Python objects, which geomdl never loads (a trace holds plain "
                               "arrays only)") from None
         if isinstance(e, json.JSONDecodeError):
             raise GeomdlError(f"{path}: its metadata is not valid JSON ({e}): not a geomdl trace") from None
-        raise GeomdlError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as e:
         raise GeomdlError(f"{path} is truncated or corrupt ({type(e).__name__}: {e})") from None
     except Exception as e:  # noqa: BLE001 - a hostile file must not escape as another exception
         raise GeomdlError(f"{path} is not a readable geomdl trace ({type(e).__name__}: {e})") from None

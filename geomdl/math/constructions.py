@@ -175,6 +175,13 @@ def refit_output(hidden_last: np.ndarray, labels: np.ndarray, q: int) -> tuple[n
     return B[:-1].T.copy(), B[-1].copy()
 
 
+def _check_order(order: list[int], n: int) -> list[int]:
+    """``order`` (the classes or pieces in the order their layers handle them) is a permutation of ``0..n-1``."""
+    if sorted(order) != list(range(n)):
+        raise GeomdlError(f"order must be a permutation of 0..{n - 1}, got {order}")
+    return order
+
+
 def _check_labels(X: np.ndarray, labels: np.ndarray) -> int:
     if X.ndim != 2 or labels.shape != (X.shape[0],):
         raise GeomdlError(f"data must be X: (N, M) with labels: (N,), got {X.shape} and {labels.shape}")
@@ -215,9 +222,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
     M = X.shape[1]
     if M < q:
         raise GeomdlError(f"the construction needs input dimension M >= Q (got M={M}, Q={q})")
-    order = list(range(q)) if order is None else [int(j) for j in order]
-    if sorted(order) != list(range(q)):
-        raise GeomdlError(f"order must be a permutation of 0..{q - 1}, got {order}")
+    order = _check_order(list(range(q)) if order is None else [int(j) for j in order], q)
     fr = _as_fractions(start_fraction, q)
     Wc, bc0, bct, normals, shifts, ts, bases, ks = [], [], [], [], [], [], [], []
     T = X              # where every point is when it reaches layer l, at the chosen t's
@@ -544,9 +549,7 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     M = X.shape[1]
     if M < npieces:
         raise GeomdlError(f"the construction needs one square hidden layer per class/piece: M={M} < {npieces}")
-    order = sls.find_sls_order(X, labels)[0] if order is None else [int(j) for j in order]
-    if sorted(order) != list(range(npieces)):
-        raise GeomdlError(f"order must be a permutation of 0..{npieces - 1}, got {order}")
+    order = _check_order(sls.find_sls_order(X, labels)[0] if order is None else [int(j) for j in order], npieces)
     planes = []
     for k, j in enumerate(order[:-1]):
         n, c, m = separating_hyperplane(X[labels == j], X[np.isin(labels, order[k + 1:])])

@@ -13,7 +13,7 @@ is named.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,9 +57,6 @@ class GeometryConfig:
         # the data, the construction's layers (Q of width M) and the truncated data per layer
         check_memory(8 * (N * m * (self.q + 2) + 4 * self.q * m * m), f"the {self.geometry} data and construction "
                      f"(Q={self.q}, M={m}, N={N} points)", "lower --q or --n-per-class")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def default_q(geometry: str) -> int:

@@ -1,22 +1,29 @@
-"""Manim renderer of the ``truncation-speed`` clip (Cairo renderer, no LaTeX: text is Pango ``Text`` only).
+"""Manim renderer of every scene (Cairo renderer, no LaTeX: labels are typeset from matplotlib's glyph outlines).
 
 The scene computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure units,
 16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
-Static items are built once; per frame the dynamic mobjects are updated in place:
+:class:`FrameScene` draws what changes, once per frame, and nothing else:
 
-- each ``Points`` group is one point-cloud mobject: a :class:`~manim.PMobject`, or for a ``ring`` group a
-  :class:`RingCloud` (a PMobject whose class-coloured discs each get a ring in the theme's 'collapsed'
-  colour, like the matplotlib renderer's edged markers);
-- each ``Segments`` group is one VMobject per colour whose points hold all segments as separate subpaths;
-- each ``Polyline`` is one VMobject (``set_points_as_corners``);
-- each ``Label`` is a ``Text``, re-created only when its text changes (digit-only changes swap cached
-  digit glyphs in place, see :class:`LabelFactory`).
+- the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into Manim's static
+  background image, which every frame starts from (Manim copies it; nothing of it is redrawn);
+- per frame the dynamic mobjects are updated in place, one mobject per primitive (never one per glyph or per
+  segment): each ``Points`` group one point-cloud mobject (a :class:`~manim.PMobject`, or for a ``ring`` group a
+  :class:`RingCloud`); each ``Segments`` group one VMobject per colour holding all its segments as subpaths;
+  each ``Polyline`` one VMobject; each ``Label`` one VMobject holding the whole line's glyph outlines;
+- a label's outline comes from :mod:`scenes.backends.glyphs` (matplotlib's text layout and mathtext, cached by
+  text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
+  or place does;
+- :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
+  does per-subpath numpy work), and paints a VMobject that did not change (a label whose text did not change,
+  the chart line between snapshots) from the pixels it drew the frame before;
+- while the title card covers the frame fully, only the card is drawn.
 
-Point clouds are drawn as antialiased discs by a small :class:`~manim.Camera` subclass (stock Cairo Manim
-paints them as unblended pixel squares), with diameter ``stroke_width`` pixels.
+Point clouds are drawn as antialiased discs by :class:`DiscCamera` (stock Cairo Manim paints them as
+unblended pixel squares), with diameter ``stroke_width`` pixels: Cairo-drawn sprites, one painted box a point.
 
-:func:`render_manim` renders into a private temporary media folder (always removed) and copies the MP4
-(H.264, yuv420p) atomically to its destination, so an interrupted render leaves nothing behind.
+:func:`render_manim` renders the clip, or a range of its frames, into a private temporary media folder
+(always removed) and copies the MP4 (H.264, yuv420p) atomically to its destination, so an interrupted render
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +44,6 @@ from manim import (
     PMobject,
     Rectangle,
     Scene,
-    Text,
-    VGroup,
     VMobject,
     linear,
     tempconfig,
@@ -46,14 +52,12 @@ from manim.constants import CapStyleType, LineJointType
 
 from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
-from scenes.backends import export
+from scenes.backends import export, glyphs
 from scenes.backends.raster import RASTER_MIN, splat
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
-FONT = "DejaVu Sans"                  # same family as the matplotlib renderer
-DIGITS = "0123456789"
 MIN_LINE_PX = 1.0                     # thinnest stroke drawn, in pixels (hairlines vanish at 480p)
 RING_FRACTION = 0.5                   # ring width / dot radius (matplotlib: edge width 0.25 * diameter)
 CAIRO_LINE_WIDTH_MULTIPLE = 0.01      # Manim's Cairo camera: stroke_width 1 == 0.01 Manim units
@@ -99,13 +103,52 @@ def _cairo_rgba(rgba) -> tuple[float, float, float, float]:
     return b, g, r, a
 
 
+SUBPIXEL = 4        # point sprites are drawn at 1/SUBPIXEL pixel steps (positions off by <= 1/8 px)
+
+
+def _sprite_half(r: float, ring: tuple | None) -> int:
+    """Half side (px) of the sprite of a disc of radius ``r`` px (with its ring): it holds the antialiased edge."""
+    return int(np.ceil(r + (0.5 * ring[1] if ring else 0.0) + 1.0))
+
+
+@lru_cache(maxsize=4096)
+def _sprite(rgba: tuple, r: float, ring: tuple | None, phase: int):
+    """A point's disc as a small Cairo surface, drawn by Cairo (its antialiasing): radius ``r`` px in ``rgba``
+    (RGBA 0..1), for a ring group ``ring = (ring rgba, ring px)``: the outer disc in the ring colour, then the
+    inner disc (a ring centred on the radius, as a matplotlib marker edge). Its centre sits at
+    ``(K + (phase // SUBPIXEL + 0.5) / SUBPIXEL, K + (phase % SUBPIXEL + 0.5) / SUBPIXEL)``, the middle of the
+    sub-pixel cell that a point falls in; painted at the point's pixel minus ``K`` it lands at that place."""
+    import cairo  # noqa: PLC0415
+
+    K = _sprite_half(r, ring)
+    side = 2 * K + 1
+    surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, side, side)
+    ctx = cairo.Context(surface)
+    cx = K + (phase // SUBPIXEL + 0.5) / SUBPIXEL
+    cy = K + (phase % SUBPIXEL + 0.5) / SUBPIXEL
+    tau = 2 * np.pi
+    if ring is not None:
+        ring_rgba, ring_px = ring
+        half = 0.5 * ring_px
+        ctx.arc(cx, cy, r + half, 0.0, tau)
+        ctx.set_source_rgba(*_cairo_rgba(ring_rgba))
+        ctx.fill()
+        r = max(r - half, 0.25)
+    ctx.arc(cx, cy, r, 0.0, tau)
+    ctx.set_source_rgba(*_cairo_rgba(rgba))
+    ctx.fill()
+    surface.flush()
+    return surface
+
+
 class DiscCamera(Camera):
     """Cairo camera that draws each point of a PMobject as an antialiased disc of diameter ``thickness`` px.
 
-    (Stock Cairo Manim paints unblended pixel squares.) Points of one colour are filled as one Cairo path;
-    a :class:`RingCloud` is drawn point by point with its ring. A cloud of at least ``RASTER_MIN`` opaque
-    points is splatted with numpy instead (:func:`scenes.backends.raster.splat`: the same discs and order, each
-    centred on the pixel that holds it), since Cairo calls cost ~10 us a point from Python.
+    (Stock Cairo Manim paints unblended pixel squares.) Each disc is a sprite (:func:`_sprite`: drawn once
+    by Cairo per colour, size and sub-pixel place, then painted as a small box: ~4x cheaper than filling an
+    arc), colour by colour (a :class:`RingCloud`: point by point, each disc with its ring). A cloud of at
+    least ``RASTER_MIN`` opaque points is splatted with numpy instead (:func:`scenes.backends.raster.splat`: the
+    same discs and order, each centred on the pixel that holds it), which costs less per point there.
     """
 
     def display_point_cloud(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
@@ -115,44 +158,45 @@ class DiscCamera(Camera):
             self._display_raster(pmobject, points, rgbas, thickness, pixel_array)
             return
         ctx = self.get_cairo_context(pixel_array)
-        px = self.frame_width / self.pixel_width                     # Manim units per pixel
-        r = 0.5 * thickness * px
-        xy = self.transform_points_pre_display(pmobject, points)[:, :2].tolist()
+        P = self.transform_points_pre_display(pmobject, points)
+        m = ctx.get_matrix()                                          # Manim units -> device pixels
+        dx, dy = m.xx * P[:, 0] + m.xy * P[:, 1] + m.x0, m.yx * P[:, 0] + m.yy * P[:, 1] + m.y0
         rgbas = np.asarray(rgbas, dtype=float)
-        tau = 2 * np.pi
-        if isinstance(pmobject, RingCloud):
-            # ring = outer disc in the ring colour, then the inner disc in the point's colour (two fills are
-            # ~3x cheaper than fill + stroke); the ring is centred on the radius like a matplotlib edge
-            half = 0.5 * pmobject.ring_px * px
-            r_out, r_in = r + half, max(r - half, 0.25 * px)
-            ring = _cairo_rgba(pmobject.ring_rgba)
-            fills = rgbas[:, [2, 1, 0, 3]].tolist()
-            for (x, y), fill in zip(xy, fills, strict=True):
-                ctx.new_path()
-                ctx.arc(x, y, r_out, 0.0, tau)
-                ctx.set_source_rgba(*ring)
-                ctx.fill()
-                ctx.arc(x, y, r_in, 0.0, tau)
-                ctx.set_source_rgba(*fill)
-                ctx.fill()
-            return
-        index = getattr(pmobject, "palette_index", None)
-        if index is not None and len(index) == len(rgbas):
-            # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the same
-            # class ends on top where clouds overlap)
-            uniq, inverse = np.unique(index, return_inverse=True)
-            uniq = PALETTE_RGBA[uniq]
+        ring = isinstance(pmobject, RingCloud)
+        if ring:          # point by point, each disc with its ring
+            order = np.arange(len(rgbas))
+            colors = [tuple(c) for c in rgbas.tolist()]
+            inverse = None
         else:
-            uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        for k, color in enumerate(uniq):
-            ctx.new_path()
-            for j in np.flatnonzero(inverse == k).tolist():
-                x, y = xy[j]
-                ctx.move_to(x + r, y)
-                ctx.arc(x, y, r, 0.0, tau)
-            ctx.set_source_rgba(*_cairo_rgba(color))
-            ctx.fill()
+            index = getattr(pmobject, "palette_index", None)
+            if index is not None and len(index) == len(rgbas):
+                # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
+                # same class ends on top where clouds overlap)
+                uniq, inverse = np.unique(index, return_inverse=True)
+                uniq = PALETTE_RGBA[uniq]
+            else:
+                uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            order = np.argsort(inverse, kind="stable")
+            colors = [tuple(c) for c in np.asarray(uniq).tolist()]
+        ring_spec = (tuple(pmobject.ring_rgba.tolist()), float(pmobject.ring_px)) if ring else None
+        ix, iy = np.floor(dx).astype(np.int64), np.floor(dy).astype(np.int64)
+        phase = (np.floor((dx - ix) * SUBPIXEL) * SUBPIXEL + np.floor((dy - iy) * SUBPIXEL)).astype(np.int64)
+        kind = np.arange(len(rgbas)) if ring else inverse
+        ok = np.isfinite(dx) & np.isfinite(dy)
+        order = order[ok[order]]
+        r = 0.5 * thickness
+        K = _sprite_half(r, ring_spec)
+        side = 2 * K + 1
+        rows = np.c_[ix - K, iy - K, kind, phase][order].tolist()
+        ctx.save()
+        ctx.identity_matrix()
+        set_source, rectangle, fill = ctx.set_source_surface, ctx.rectangle, ctx.fill
+        for x0, y0, k, ph in rows:
+            set_source(_sprite(colors[k], r, ring_spec, ph), x0, y0)
+            rectangle(x0, y0, side, side)
+            fill()
+        ctx.restore()
 
     def _display_raster(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
         """The cloud as numpy-splatted discs, composited straight into the (RGBA, opaque) pixel array."""
@@ -164,7 +208,7 @@ class DiscCamera(Camera):
                    ph / 2 - (P[:, 1] - fc[1]) * ph / self.frame_height]
         rgbas = np.asarray(rgbas, dtype=float)
         index = getattr(pmobject, "palette_index", None)
-        if index is not None and len(index) == len(rgbas):   # set with rgbas by TruncationScene: no sort needed
+        if index is not None and len(index) == len(rgbas):   # set with rgbas by FrameScene: no sort needed
             color, palette, rank = index, PALETTE_RGBA[:, :3], index
         else:
             packed = _pack(rgbas)
@@ -187,12 +231,13 @@ class DiscCamera(Camera):
 class _PlayFrames(Animation):
     """Drives the scene: at scene time ``t`` shows frame ``round(t * fps)`` of the model (linear time).
 
-    ``run_time = (n - 0.5) / fps`` makes Manim's time grid ``arange(0, run_time, 1/fps)`` exactly ``n`` frames.
+    ``run_time = (n - 0.5) / fps`` makes Manim's time grid ``arange(0, run_time, 1/fps)`` exactly ``n`` frames
+    (one frame: ``1 / fps``, the shortest run time Manim accepts, whose grid is ``[0]``).
     """
 
     def __init__(self, mobject, apply: Callable[[int], None], n_frames: int, fps: int):
         self._apply, self._n, self._fps = apply, n_frames, fps
-        super().__init__(mobject, run_time=(n_frames - 0.5) / fps, rate_func=linear,
+        super().__init__(mobject, run_time=max(n_frames - 0.5, 1.0) / fps, rate_func=linear,
                          suspend_mobject_updating=False)
 
     def begin(self) -> None:  # no starting copy of the (large) mobject: nothing is interpolated from it
@@ -203,88 +248,196 @@ class _PlayFrames(Animation):
         self._apply(min(max(i, 0), self._n - 1))
 
 
-class LabelFactory:
-    """Builds ``Text`` labels anchored like matplotlib, and updates digits in place.
+def label_points(lab: Label) -> np.ndarray:
+    """Manim points ``(4n, 3)`` (cubic Bezier: anchor, handle, handle, anchor) of a label's glyph outlines.
 
-    ``Label.size`` is the cap height. A strut 'H' is rendered in front of the text to find the baseline and
-    cap height (the ink box varies with the string), then dropped; ``ha`` aligns the ink of the rest.
+    The outline is matplotlib's (:mod:`scenes.backends.glyphs`: its layout and mathtext, the matplotlib
+    renderer's font, text height ``Label.size``), anchored at ``(x, y)`` by ``ha`` (the ink's left, centre or
+    right) and ``va`` (baseline, half the cap height, cap height).
+    """
+    curves = glyphs.placed(lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va)
+    return to_manim(curves.reshape(-1, 2))
 
-    Creating a ``Text`` costs ~30 ms (Pango -> SVG -> parse), too slow for readouts that change every frame.
-    When a label's new text differs from the shown one only in digits (same length), the changed glyphs
-    are swapped for copies of cached digit glyphs: DejaVu Sans digits are tabular (one advance width), so a
-    digit slot keeps its origin and the rest of the line does not move. Anything else re-creates the Text.
+
+@dataclasses.dataclass
+class _Drawn:
+    """What :class:`FrameCamera` keeps of a VMobject it drew: the points its path was built from (the array and
+    a copy), the camera matrix, the Cairo path; once drawn unchanged, its pixels (``sprite`` at device pixel
+    ``(x0, y0)``) and the style they were drawn in."""
+
+    points: np.ndarray
+    copy: np.ndarray
+    matrix: tuple
+    path: object
+    style: tuple | None = None
+    sprite: object = None
+    x0: int = 0
+    y0: int = 0
+
+
+class FrameCamera(DiscCamera):
+    """:class:`DiscCamera` that draws a VMobject once and then paints its pixels while it does not change.
+
+    A VMobject's path is built with one Cairo call per curve (straight ones as lines), with Manim's subpaths
+    (a new subpath where a curve does not start at the previous one's end; closed where it ends at its start)
+    and Manim's fill and strokes, so anything a stock camera draws is drawn the same. For each VMobject drawn in
+    the last frame the camera keeps the path and a copy of the points it was built from; drawn again with equal
+    points (a label whose text did not change, the chart's line between snapshots) it is drawn once more into a
+    small surface of its own, and from then on, while points and style stay equal, that surface is painted
+    (source-over: the same pixels as drawing it there, within rounding). A VMobject that leaves no ink (all
+    its colours transparent: a faded label) is not drawn.
     """
 
-    def __init__(self):
-        self.cap_per_fs = Text("H", font=FONT, font_size=48).height / 48
-        self._digits: dict[tuple[float, str], tuple[list[VMobject], float]] = {}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._kept: dict[int, _Drawn] = {}     # id(vmobject) -> what the last frame drew of it
+        self._used: dict[int, _Drawn] = {}
 
-    def font_size(self, lab: Label) -> float:
-        return lab.size * UNIT / self.cap_per_fs
+    def capture_mobjects(self, mobjects, **kwargs) -> None:
+        super().capture_mobjects(mobjects, **kwargs)
+        self._kept, self._used = self._used, {}   # keep what this frame drew, forget the rest
 
-    def make(self, lab: Label) -> VGroup:
-        t = Text("H" + lab.text, font=FONT, font_size=self.font_size(lab), color=lab.color)
-        strut, glyphs = t.submobjects[0], VGroup(*t.submobjects[1:])
-        if len(glyphs) == 0:
-            return glyphs
-        base, cap = strut.get_bottom()[1], strut.get_top()[1]
-        yref = {"bottom": base, "center": (base + cap) / 2, "top": cap}[lab.va]
-        xl, xr = glyphs.get_left()[0], glyphs.get_right()[0]
-        xref = {"left": xl, "center": (xl + xr) / 2, "right": xr}[lab.ha]
-        target = to_manim(np.array([lab.x, lab.y]))
-        glyphs.shift(np.array([target[0] - xref, target[1] - yref, 0.0]))
-        return glyphs
+    @staticmethod
+    def _style(vmobject) -> tuple | None:
+        """Everything besides the path that decides a VMobject's pixels; ``None`` where it leaves no ink."""
+        def rgbas(name: str) -> bytes:
+            v = getattr(vmobject, name, None)
+            return b"" if v is None else np.ascontiguousarray(v, dtype=float).tobytes()
 
-    def _digit_glyphs(self, fs: float, color: str) -> tuple[list[VMobject], float]:
-        key = (round(fs, 6), color)
-        if key not in self._digits:
-            digits = Text(DIGITS, font=FONT, font_size=fs, color=color).submobjects
-            zeros = Text("00", font=FONT, font_size=fs, color=color).submobjects
-            advance = zeros[1].get_left()[0] - zeros[0].get_left()[0]
-            ok = len(digits) == 10 and len(zeros) == 2
-            # plain VMobjects: copying an SVG glyph also deep-copies its parsed SVG path (~10x slower)
-            plain = [VMobject().set_points(d.points.copy()).match_style(d) for d in digits]
-            self._digits[key] = (plain if ok else [], advance)
-        return self._digits[key]
+        def ink(name: str, width: float = 1.0) -> bool:
+            v = getattr(vmobject, name, None)
+            return v is not None and width > 0 and bool(np.any(np.asarray(v)[:, 3] > 0))
 
-    def update_digits(self, old: Label, new: Label, glyphs: VGroup) -> bool:
-        """Swap changed digits of ``old``'s glyphs in place for ``new``; False where that is not possible."""
-        if (len(old.text) != len(new.text) or (old.x, old.y, old.size, old.color, old.ha, old.va)
-                != (new.x, new.y, new.size, new.color, new.ha, new.va)):
-            return False
-        changes, g = [], 0
-        for a, b in zip(old.text, new.text, strict=True):
-            if a.isspace() or b.isspace():
-                if a != b:
-                    return False
-                continue
-            if a != b:
-                if not (a in DIGITS and b in DIGITS):
-                    return False
-                changes.append((g, int(a), int(b)))
-            g += 1
-        if g != len(glyphs.submobjects):      # ligatures or other glyph/char mismatch: re-create
-            return False
-        cache, advance = self._digit_glyphs(self.font_size(new), new.color)
-        if not cache:
-            return False
-        for g, a, b in changes:
-            old_glyph, ref_a = glyphs.submobjects[g], cache[a]
-            # same glyph shape 'a' in the label and in the cache gives the offset; tabular digits the advance
-            dx = old_glyph.get_left()[0] - ref_a.get_left()[0] + (a - b) * advance
-            dy = old_glyph.get_bottom()[1] - ref_a.get_bottom()[1]
-            glyphs.submobjects[g] = cache[b].copy().shift(np.array([dx, dy, 0.0]))
-        return True
+        w, bw = vmobject.get_stroke_width(), vmobject.get_stroke_width(True)
+        if not (ink("fill_rgbas") or ink("stroke_rgbas", w) or ink("background_stroke_rgbas", bw)):
+            return None
+        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"), w, bw,
+                vmobject.joint_type, vmobject.cap_style)
+
+    def _kept_path(self, ctx, vmobject) -> _Drawn | None:
+        """What the last frame drew of ``vmobject``, where its points and the camera are unchanged."""
+        d = self._kept.get(id(vmobject)) or self._used.get(id(vmobject))
+        points = vmobject.points
+        if (d is not None and d.points is points and d.matrix == tuple(ctx.get_matrix())
+                and len(points) == len(d.copy) and np.array_equal(points, d.copy)):
+            return d
+        return None
+
+    def display_vectorized(self, vmobject, ctx):
+        style = self._style(vmobject)
+        if style is None:
+            return self
+        d = self._kept_path(ctx, vmobject)
+        if d is None or vmobject.get_background_image() is not None:
+            return super().display_vectorized(vmobject, ctx)    # builds and keeps the path
+        self._used[id(vmobject)] = d
+        if d.style != style:
+            self._draw_sprite(d, vmobject, ctx)
+            d.style = style
+        if d.sprite is not None:
+            ctx.save()
+            ctx.identity_matrix()
+            ctx.set_source_surface(d.sprite, d.x0, d.y0)
+            ctx.rectangle(d.x0, d.y0, d.sprite.get_width(), d.sprite.get_height())
+            ctx.fill()
+            ctx.restore()
+        return self
+
+    def _draw_sprite(self, d: _Drawn, vmobject, ctx) -> None:
+        """Draw ``vmobject`` (path ``d.path``) as Manim does, into a transparent surface over its device box."""
+        import cairo  # noqa: PLC0415
+
+        ctx.new_path()
+        ctx.append_path(d.path)
+        x0, y0, x1, y1 = ctx.path_extents()
+        ctx.new_path()
+        corners = [ctx.user_to_device(x, y) for x in (x0, x1) for y in (y0, y1)]
+        pad = 2 + int(np.ceil(max(vmobject.get_stroke_width(), vmobject.get_stroke_width(True))
+                              * self.cairo_line_width_multiple * self.pixel_width / self.frame_width))
+        X0 = max(int(np.floor(min(c[0] for c in corners))) - pad, 0)
+        Y0 = max(int(np.floor(min(c[1] for c in corners))) - pad, 0)
+        X1 = min(int(np.ceil(max(c[0] for c in corners))) + pad, self.pixel_width)
+        Y1 = min(int(np.ceil(max(c[1] for c in corners))) + pad, self.pixel_height)
+        if X1 <= X0 or Y1 <= Y0:
+            d.sprite = None
+            return
+        surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, X1 - X0, Y1 - Y0)
+        c2 = cairo.Context(surface)
+        m = ctx.get_matrix()
+        c2.set_matrix(cairo.Matrix(m.xx, m.yx, m.xy, m.yy, m.x0 - X0, m.y0 - Y0))
+        c2.append_path(d.path)
+        self.apply_stroke(c2, vmobject, background=True)
+        self.apply_fill(c2, vmobject)
+        self.apply_stroke(c2, vmobject)
+        surface.flush()
+        d.sprite, d.x0, d.y0 = surface, X0, Y0
+
+    def set_cairo_context_path(self, ctx, vmobject):
+        d = self._kept_path(ctx, vmobject)
+        if d is not None:
+            ctx.new_path()
+            ctx.append_path(d.path)
+        else:
+            self._build_path(ctx, vmobject)
+            points = vmobject.points
+            d = _Drawn(points, points.copy(), tuple(ctx.get_matrix()), ctx.copy_path())
+        self._used[id(vmobject)] = d
+        return self
+
+    def _build_path(self, ctx, vmobject) -> None:
+        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws)."""
+        ctx.new_path()
+        nppcc = vmobject.n_points_per_cubic_curve
+        points = vmobject.points
+        n = len(points) // nppcc * nppcc
+        if n == 0:
+            return
+        c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
+        a0, a1 = c4[:, 0], c4[:, -1]
+        tol = vmobject.tolerance_for_point_equality
+
+        def close(p, q):   # Manim's point equality in 2D (np.isclose, NaN never close)
+            return np.all(np.abs(p - q) <= tol + 1e-5 * np.abs(q), axis=-1)
+
+        new = np.ones(len(c4), bool)                       # a curve that starts a subpath
+        new[1:] = ~close(a0[1:], a1[:-1])
+        last = np.r_[new[1:], True]                        # a curve that ends one
+        starts = np.flatnonzero(new)
+        closed = np.zeros(len(c4), bool)                   # ... and closes it (ends where it began)
+        closed[last] = close(a0[starts], a1[last])
+        # a curve whose handles lie on its chord is that straight segment: drawn as a line (the same ink;
+        # Cairo strokes lines faster than curves)
+        d = a1 - a0
+        rel = c4[:, 1:-1] - a0[:, None]
+        cross = np.abs(rel[..., 0] * d[:, None, 1] - rel[..., 1] * d[:, None, 0])
+        along = (rel * d[:, None]).sum(axis=-1)
+        dd = (d * d).sum(axis=-1)[:, None]
+        straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
+        straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
+        flags = new * 1 + straight * 2 + closed * 4
+        rows = np.c_[c4.reshape(len(c4), -1), flags].tolist()
+        move_to, line_to, curve_to, close_path = ctx.move_to, ctx.line_to, ctx.curve_to, ctx.close_path
+        for x0, y0, h1x, h1y, h2x, h2y, x1, y1, f in rows:
+            if f % 2:
+                move_to(x0, y0)
+            if f % 4 >= 2:
+                line_to(x1, y1)
+            else:
+                curve_to(h1x, h1y, h2x, h2y, x1, y1)
+            if f >= 4:
+                close_path()
 
 
-class TruncationScene(Scene):
-    """Plain 2D scene drawing a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done there)."""
+class FrameScene(Scene):
+    """The 2D scene of any clip: draws a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done
+    there), its frames ``start .. stop - 1`` (default: all)."""
 
     def __init__(self, frames: FrameModel, progress: Callable[[int, int], None] | None = None,
-                 **kwargs):
+                 start: int = 0, stop: int | None = None, **kwargs):
         self.frames = frames
         self.progress = progress
-        kwargs.setdefault("camera_class", DiscCamera)
+        self.start, self.stop = check_range(frames, start, stop)
+        kwargs.setdefault("camera_class", FrameCamera)
         super().__init__(**kwargs)
 
     # -- unit conversions ---------------------------------------------------------------------------
@@ -366,19 +519,19 @@ class TruncationScene(Scene):
                 layers["cover"].add(self._cover)
             self._cover.set_fill(opacity=f.cover)
         for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
-            holder = self._labels.get(lab.name)
-            if holder is None:
-                holder = VGroup()
-                self._labels[lab.name] = holder
-                layers[layer].add(holder)
+            mob = self._labels.get(lab.name)
+            if mob is None:
+                mob = VMobject(fill_color=lab.color, fill_opacity=lab.alpha, stroke_width=0.0)
+                self._labels[lab.name] = mob
+                layers[layer].add(mob)
             shown = self._label_shown.get(lab.name)
             if shown == lab:
                 continue
-            if shown is not None and shown == dataclasses.replace(lab, alpha=shown.alpha):
-                holder.set_fill(opacity=lab.alpha)   # fading only: no new glyphs
-            elif shown is None or not self._text.update_digits(shown, lab, holder.submobjects[0]):
-                holder.submobjects = [self._text.make(lab)]
-                holder.set_fill(opacity=lab.alpha)
+            if shown is None or (shown.text, shown.x, shown.y, shown.size, shown.ha, shown.va) != (
+                    lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va):
+                mob.points = label_points(lab)
+            if shown is None or (shown.color, shown.alpha) != (lab.color, lab.alpha):
+                mob.set_fill(lab.color, opacity=lab.alpha)
             self._label_shown[lab.name] = lab
 
     # -- scene --------------------------------------------------------------------------------------
@@ -396,11 +549,10 @@ class TruncationScene(Scene):
         self.camera.background_color = ManimColor(fr.theme["bg"])
         self.camera.init_background()
         self._collapsed_rgba = _rgba(fr.theme["collapsed"])
-        self._text = LabelFactory()
         self._seg_groups: dict[str, dict[str, VMobject]] = {}
         self._pt_groups: dict[str, PMobject] = {}
         self._lines: dict[str, VMobject] = {}
-        self._labels: dict[str, VGroup] = {}
+        self._labels: dict[str, VMobject] = {}
         self._label_shown: dict[str, Label] = {}
         self._cover = None
 
@@ -417,18 +569,38 @@ class TruncationScene(Scene):
         dynamic_root = Group(*dynamic.values())
         self._dynamic_root = dynamic_root
         self.add(dynamic_root)
-        shown = {"last": -1}
+        shown = {"last": -1, "covered": False}
+        below = [dynamic[k] for k in ("segments", "lines", "points", "rings", "labels")]
+        on_top = [dynamic["cover"], dynamic["card"]]
 
         def apply(i: int) -> None:
             if i == shown["last"]:
                 return
-            self._draw(fr.frame(i), dynamic)
+            f = fr.frame(i)
+            covered = f.cover >= 1.0 and self._cover is not None
+            if covered:   # a full title card hides everything under it: draw the card only
+                self._draw(Frame(cover=f.cover, card=f.card), dynamic)
+            else:
+                self._draw(f, dynamic)
+            if covered != shown["covered"]:
+                dynamic_root.submobjects = on_top if covered else below + on_top
+                shown["covered"] = covered
             shown["last"] = i
             if self.progress is not None:
-                self.progress(i + 1, fr.n_frames)
+                self.progress(i + 1 - self.start, self.stop - self.start)
 
-        apply(0)
-        self.play(_PlayFrames(dynamic_root, apply, fr.n_frames, fr.fps))
+        apply(self.start)
+        self.play(_PlayFrames(dynamic_root, lambda k: apply(self.start + k), self.stop - self.start, fr.fps))
+
+
+def check_range(frames: FrameModel, start: int = 0, stop: int | None = None) -> tuple[int, int]:
+    """``(start, stop)`` of a frame range of ``frames`` (``stop`` default: ``frames.n_frames``); a range that is
+    empty or outside ``0 .. n_frames`` is a :class:`GeomdlError`."""
+    n = frames.n_frames
+    stop = n if stop is None else stop
+    if not (isinstance(start, int) and isinstance(stop, int) and 0 <= start < stop <= n):
+        raise GeomdlError(f"frame range [{start}, {stop}) is not a non-empty range of the clip's {n} frames")
+    return start, stop
 
 
 def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict:
@@ -453,21 +625,26 @@ def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict
     }
 
 
-def render_manim(frames: FrameModel, out_path: Path, quality: str,
-                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render the clip of ``frames`` to an H.264 (yuv420p) MP4 at ``out_path`` (atomic); returns the path.
+def render_manim(frames: FrameModel, out_path: Path, quality: str | export.Quality,
+                 progress: Callable[[int, int], None] | None = None, start: int = 0,
+                 stop: int | None = None) -> Path:
+    """Render frames ``start .. stop - 1`` of ``frames`` (default: the whole clip) to an H.264 (yuv420p) MP4
+    at ``out_path`` (atomic); returns the path.
 
-    ``quality``: Manim's presets ``l`` (854x480), ``m`` (1280x720), ``h`` (1920x1080), ``k`` (3840x2160).
-    The frame rate is ``frames.fps`` and the clip has ``frames.n_frames`` frames. ``progress(i, n)`` is
-    called after frame ``i`` (1-based) of ``n`` has been drawn.
+    ``quality``: Manim's presets ``l`` (854x480), ``m`` (1280x720), ``h`` (1920x1080), ``k`` (3840x2160), or a
+    resolved :class:`~scenes.backends.export.Quality` (its size is used). The frame rate is ``frames.fps``;
+    the file holds ``stop - start`` frames, frame ``k`` of it being the clip's frame ``start + k`` (what each
+    process of a parallel render writes: the parts of ``[0, n)`` joined in order are the whole clip).
+    ``progress(i, n)`` is called after the range's frame ``i`` (1-based) of ``n = stop - start`` is drawn.
     """
     q = export.quality(quality)
+    start, stop = check_range(frames, start, stop)
     out_path = Path(out_path)
     media_dir = Path(tempfile.mkdtemp(prefix="geomdl-manim-"))
     try:
         cfg = manim_config(frames, q, media_dir)
         with tempconfig(cfg):
-            scene = TruncationScene(frames, progress=progress)
+            scene = FrameScene(frames, progress=progress, start=start, stop=stop)
             scene.render()
             clip = Path(scene.renderer.file_writer.movie_file_path)
         if not clip.is_file():

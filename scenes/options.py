@@ -1,0 +1,36 @@
+"""The options of ``geomdl render`` as plain data (:class:`geomdl.experiments.registry.Option`); ``cli.py`` builds
+the command from them. :data:`RENDER_OPTIONS` are the keywords of :meth:`scenes.render.RenderOptions.of` (checked
+there, once): a new render option is one declaration here and its keyword there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from geomdl.experiments.registry import Option
+
+RENDER_OPTIONS: tuple[Option, ...] = (
+    Option("--quality", str, "m", "l 480p15, m 720p30, h 1080p60, k 2160p60."),
+    Option("--format", str, "mp4", "mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 WebM, a looping palette "
+                                   "GIF, or a contact sheet PNG+PDF); png (last frame, or the frames at --at); html "
+                                   "(an interactive 3-D viewer page, offline).",
+           name="fmt"),
+    Option("--at", help="With --format png: comma-separated times in seconds of the stills to save (e.g. 1,5,9.5)."),
+    Option("--renderer", str, "auto", "auto (Manim when installed, else matplotlib), manim or matplotlib."),
+    Option("--theme", str, "light", "light or dark (for slides)."),
+    Option("--duration", float, 8.0, "Seconds of animation (training, the tour, the layers), plus the title card "
+                                     "and short holds."),
+)
+
+# `geomdl render SCENE`: the scene and the trace (before the render options), how a run is reused (after them)
+SCENE_OPTIONS: tuple[Option, ...] = (
+    Option("scene", argument=True, help="Scene to render (see: geomdl list)."),
+    Option("--trace", Path, help="Render this recorded trace instead of training (experiment options then unused)."),
+)
+RUN_OPTIONS: tuple[Option, ...] = (
+    Option("--retrain", bool, False, "Ignore the cached trace and train again."),
+    Option("--force", bool, False, "Render even a failed run (diverged, dead or degenerate: fewer distinct output "
+                                   "clusters than classes, or accuracy below its start)."),
+    Option("--view", str, "input", "layers/training: input (the truncation picture T_l(X) in input space) or layer "
+                                   "(each layer's activations x^(l) in its own PCA: exact at any width; needs a "
+                                   "trace from geomdl record)."),
+)
