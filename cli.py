@@ -309,7 +309,8 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
     if trace is not None:
         tr = spec.load_trace(trace)
         ensure_writable_dir(out / spec.name)
-        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{opts.renderer}_{opts.theme}_{opts.quality.tag}"
+        tail = f"viewer_{opts.theme}" if opts.fmt == "html" else f"{opts.renderer}_{opts.theme}_{opts.quality.tag}"
+        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{tail}"
     else:
         values = option_values(TRACE_OPTIONS, given)
         mod = experiments.get(spec.experiment)

@@ -11,7 +11,8 @@ from geomdl.experiments.registry import Option
 RENDER_OPTIONS: tuple[Option, ...] = (
     Option("--quality", str, "m", "l 480p15, m 720p30, h 1080p60, k 2160p60."),
     Option("--format", str, "mp4", "mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 WebM, a looping palette "
-                                   "GIF, or a contact sheet PNG+PDF); png (last frame, or the frames at --at).",
+                                   "GIF, or a contact sheet PNG+PDF); png (last frame, or the frames at --at); html "
+                                   "(an interactive 3-D viewer page, offline).",
            name="fmt"),
     Option("--at", help="With --format png: comma-separated times in seconds of the stills to save (e.g. 1,5,9.5)."),
     Option("--renderer", str, "auto", "auto (Manim when installed, else matplotlib), manim or matplotlib."),

@@ -141,8 +141,8 @@ class RenderOptions:
         """Check every option (one-line :class:`GeomdlError`); ``at``: a list of seconds or their
         comma-separated text."""
         q = export.quality(quality)
-        if fmt not in export.FORMATS:
-            raise UsageError(f"unknown format {fmt!r}; known: {', '.join(export.FORMATS)}")
+        if fmt not in (*export.FORMATS, "html"):
+            raise UsageError(f"unknown format {fmt!r}; known: {', '.join((*export.FORMATS, 'html'))}")
         if theme not in THEMES:
             raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
         if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
@@ -238,6 +238,10 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     q = quality
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
+    if fmt == "html":   # the interactive viewer page: drawn from the trace, no clip frames
+        from scenes.backends.html_viewer import write_viewer  # noqa: PLC0415
+
+        return [write_viewer(trace, out_dir / f"{stem}.html", theme=opts.theme, view=view)]
     frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view)
     mp4 = out_dir / f"{stem}.mp4"
     png = out_dir / f"{stem}.png"
@@ -320,7 +324,8 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
                 run = experiments.output_stem(kind, tr.meta.get("config", {}))
             except GeomdlError:   # a kind with no registered experiment: name it by its seed
                 run = f"seed{tr.meta.get('seed', 0)}"
-        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{rname}_{theme}_{q.tag}"
+        tail = f"viewer_{theme}" if opts.fmt == "html" else f"{rname}_{theme}_{q.tag}"
+        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{tail}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
     return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name, view=view,
                        jobs=jobs)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Set up everything geomdl needs on a Debian machine (run as root, or with sudo available):
-#   Debian packages Manim builds against + ffmpeg, a virtual environment in .venv/, the project and its extras.
+#   Debian packages Manim builds against + ffmpeg + chromium (viewer tests), a virtual environment in .venv/, the
+#   project and its extras.
 # Idempotent and fast when already set up: each step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(python3 python3-venv python3-dev build-essential pkg-config libcairo2-dev libpango1.0-dev ffmpeg)
+# chromium + chromium-driver: the headless browser the HTML viewer's tests open pages in (tests/test_viewer.py)
+APT_PKGS=(python3 python3-venv python3-dev build-essential pkg-config libcairo2-dev libpango1.0-dev ffmpeg
+          chromium chromium-driver)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -37,7 +40,7 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setup: installing geomdl and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[manim,cluster,dev,lightning]"
+    .venv/bin/python -m pip install -q -e ".[manim,cluster,dev,lightning,viewer]"
     echo "$want" > "$stamp"
 fi
 
