@@ -6,7 +6,7 @@ No drawing and no HTML here (that is :mod:`scenes.backends.html_viewer`): only a
 - Truncation-picture kinds (``truncation-speed``, ``layers``, ``cones``, ``local-minima``, ``perturbation``,
   ``network``): the panels are the input ``X``, then ``T_l(X)`` for every hidden layer ``l`` with its cone
   (base point and edge rays), then the outputs. Coordinates, panel views (centre, radius) and edge rays are
-  those of :class:`scenes.clips.layers.LayerTraceView`, which the ``training`` and ``layers`` clips draw:
+  those of :class:`scenes.clips.layer_trace.LayerTraceView`, which the ``training`` and ``layers`` clips draw:
   ``M = 3`` shows input space itself, larger ``M`` the PCA fitted once on ``X`` (stored in the trace).
 - ``flows``: one panel per flow, the outputs ``x_r(s) in R^Q`` at each grid time with their whole trajectories
   and the targets, in the projection of :class:`scenes.clips.flows.FlowsFrames`.
@@ -34,9 +34,9 @@ MIN_SNAPSHOTS = 24      # decimate points rather than go below this many snapsho
 PANEL_KINDS = ("truncation-speed", "layers", "cones", "local-minima", "perturbation", "network")
 # the clip whose title-card lines (the run's parameters) head the page, per trace kind
 CARD_LINES = {"truncation-speed": "scenes.clips.truncation_speed:TruncationFrames",
-              "layers": "scenes.clips.layers:TrainingFrames", "network": "scenes.clips.layers:TrainingFrames",
-              "cones": "scenes.clips.cones:ConesFrames", "local-minima": "scenes.clips.landscape:LocalMinimaFrames",
-              "perturbation": "scenes.clips.landscape:PerturbationFrames", "flows": "scenes.clips.flows:FlowsFrames"}
+              "layers": "scenes.clips.training:TrainingFrames", "network": "scenes.clips.training:TrainingFrames",
+              "cones": "scenes.clips.cones:ConesFrames", "local-minima": "scenes.clips.local_minima:LocalMinimaFrames",
+              "perturbation": "scenes.clips.perturbation:PerturbationFrames", "flows": "scenes.clips.flows:FlowsFrames"}
 STEP_NAMES = {"local-minima": "tour stop", "cones": "layer construction", "flows": "grid point"}
 
 
@@ -195,7 +195,7 @@ def _b64(nbytes: float) -> float:
 
 
 def _build_layers(trace, budget: float, scene_lines: list[str] | None, view: str) -> ViewerModel:
-    from scenes.clips.layers import LayerTraceView  # noqa: PLC0415
+    from scenes.clips.layer_trace import LayerTraceView  # noqa: PLC0415
 
     v = LayerTraceView(trace, view)
     a, meta = trace.arrays, trace.meta
@@ -268,7 +268,7 @@ def panel_views(kind: str, v, view: str = "input") -> list[tuple[np.ndarray, flo
     every panel, centred on the data mean with radius 1.1 max ``|X|`` (``truncation-speed``, ``local-minima``,
     ``perturbation``: :class:`~scenes.clips.truncation_speed.TruncationFrames`), the construction's view
     (``cones``: :class:`~scenes.clips.cones.ConesFrames`), else each panel's own view over all snapshots
-    (:class:`~scenes.clips.layers.LayerTraceView`, as the ``training`` clip)."""
+    (:class:`~scenes.clips.layer_trace.LayerTraceView`, as the ``training`` clip)."""
     if view == "input" and kind in ("truncation-speed", "local-minima", "perturbation"):
         X3 = v.X3[np.isfinite(v.X3).all(axis=1)]
         r = 1.1 * float(np.max(np.linalg.norm(X3, axis=1), initial=0.0)) or 1.0
