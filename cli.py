@@ -548,14 +548,13 @@ def experiment_mnist(
 
     opts = {"thresholds": thresholds, "widths": widths, "output_dim": output_dim, "data": data,
             "n_per_digit": n_per_digit, "seed": seed, "lr": lr, "max_steps": steps}
-    cfg = mx.MnistExperimentConfig.parse(experiments.make_config(mx, opts, sets), digits, loss, sls_digits,
-                                         scheduler)
+    cfg = mx.MnistExperimentConfig.parse(experiments.make_config(mx, opts, sets), digits, loss, sls_digits)
     out_dir = ensure_writable_dir(out / "experiments" / "mnist")
     with experiments.one_thread(), progress_bar() as bar:
         task = bar.add_task("mnist", total=None, info="")
         result = mx.run_experiment(
             cfg, progress=lambda name, step, v: bar.update(task, completed=step, info=f"step {step} loss {v:.3e}"),
-            stage=lambda name: bar.update(task, description=name, completed=0, info=""))
+            stage=lambda name: bar.update(task, description=name, completed=0, info=""), scheduler=scheduler)
     from scenes.figures.mnist import draw_all  # noqa: PLC0415
 
     with atomic_group():   # tables and figures: one set
