@@ -106,7 +106,7 @@ def test_mnist_runs_and_sls_checks_same_results_on_dask(cluster):
     base = mx.MnistConfig(n_per_digit=30, thresholds=(0.2,), max_steps=40, widths=(12, 6))
     kw = dict(base=base, digit_sets=((0, 1), (0, 2)), losses=("mse", "ce"), sls_digits=(0, 1))
     here = mx.run_experiment(mx.MnistExperimentConfig(**kw))
-    there = mx.run_experiment(mx.MnistExperimentConfig(**kw, scheduler=cluster))
+    there = mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler=cluster)
     assert there.sls_rows == here.sls_rows and len(here.sls_rows) == 2
     assert [r.cfg for r in there.runs] == [r.cfg for r in here.runs] and len(here.runs) == 4
     for a, b in zip(there.runs, here.runs, strict=True):
@@ -116,4 +116,4 @@ def test_mnist_runs_and_sls_checks_same_results_on_dask(cluster):
             np.testing.assert_array_equal(s.truncated_proj, t.truncated_proj)
             np.testing.assert_equal(s.metrics, t.metrics)
     with pytest.raises(UsageError):
-        mx.MnistExperimentConfig(**kw, scheduler="local:0").validate()
+        mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler="local:0")

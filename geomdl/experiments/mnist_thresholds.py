@@ -427,12 +427,8 @@ class MnistExperimentConfig:
     digit_sets: tuple[tuple[int, ...], ...] = mnist.DEFAULT_DIGIT_SETS
     losses: tuple[str, ...] = ("mse", "ce")
     sls_digits: tuple[int, ...] | None = (0, 1, 6, 4)
-    scheduler: str | None = None     # where the runs and SLS checks go: None (here), local:N, a Dask address
 
     def validate(self) -> None:
-        from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
-
-        check_scheduler(self.scheduler)
         if not self.digit_sets:
             raise GeomdlError("give at least one digit set")
         if not self.losses:
@@ -444,11 +440,10 @@ class MnistExperimentConfig:
             mnist.check_digits(self.sls_digits)
 
     @classmethod
-    def parse(cls, base: MnistConfig, digits: list[str] | None, loss: str, sls_digits: str,
-              scheduler: str | None = None) -> MnistExperimentConfig:
+    def parse(cls, base: MnistConfig, digits: list[str] | None, loss: str, sls_digits: str) -> MnistExperimentConfig:
         """The validated experiment config from command-line text: ``digits`` one string per digit set
         (``"0 1 2"`` or ``"0,1,2"``; none = the default sets), ``loss`` ``mse``/``ce``/``wmse`` or ``both``
-        (mse and ce), ``sls_digits`` digits or ``"none"``; ``scheduler``: where the independent runs go."""
+        (mse and ce), ``sls_digits`` digits or ``"none"``."""
         if loss not in (*LOSS_CHOICES, "both"):
             raise UsageError(f"unknown --loss {loss!r}; known: {', '.join(LOSS_CHOICES)}, both")
         sets = []
@@ -463,7 +458,7 @@ class MnistExperimentConfig:
         except ValueError:
             raise UsageError(f"--sls-digits takes digits 0..9 (e.g. 0,1,6,4) or 'none', got {sls_digits!r}") from None
         cfg = cls(base=base, digit_sets=tuple(sets) or mnist.DEFAULT_DIGIT_SETS,
-                  losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls, scheduler=scheduler)
+                  losses=("mse", "ce") if loss == "both" else (loss,), sls_digits=sls)
         cfg.validate()
         return cfg
 
@@ -503,21 +498,26 @@ def sls_check(digits: tuple[int, ...], base: MnistConfig, claimed: tuple[int, ..
 
 
 def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, float], None] | None = None,
-                   stage: Callable[[str], None] | None = None) -> MnistExperimentResult:
-    """Every run (``progress(run_name, step, loss)``) and the SLS checks (``stage(text)`` announces each)."""
+                   stage: Callable[[str], None] | None = None, scheduler: str | None = None) -> MnistExperimentResult:
+    """Every run (``progress(run_name, step, loss)``) and the SLS checks (``stage(text)`` announces each).
+    ``scheduler``: ``None`` runs them here one after another; ``local:N`` or a Dask address runs them as
+    independent jobs there (:func:`geomdl.experiments.parallel.map_runs`), with the same results."""
     import time  # noqa: PLC0415
 
+    from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+    check_scheduler(scheduler)
     cfg.validate()
     t0 = time.perf_counter()
     sets = list(dict.fromkeys([*(tuple(ds) for ds in cfg.digit_sets),
                                *([tuple(cfg.sls_digits)] if cfg.sls_digits is not None else [])]))
-    if cfg.scheduler:        # every run and SLS check is independent: all of them at once on the workers
+    if scheduler:            # every run and SLS check is independent: all of them at once on the workers
         from geomdl.experiments.parallel import map_runs  # noqa: PLC0415
 
         if stage is not None:
-            stage(f"{len(cfg.runs())} runs and {len(sets)} SLS checks on {cfg.scheduler}")
+            stage(f"{len(cfg.runs())} runs and {len(sets)} SLS checks on {scheduler}")
         jobs = [(run, (rc,)) for rc in cfg.runs()] + [(sls_check, (ds, cfg.base, cfg.sls_digits)) for ds in sets]
-        out = map_runs(_call, jobs, cfg.scheduler, None if progress is None else
+        out = map_runs(_call, jobs, scheduler, None if progress is None else
                        (lambda k, n: progress("runs and SLS checks", k, float("nan"))), what="runs")
         return MnistExperimentResult(runs=out[:len(cfg.runs())], sls_rows=out[len(cfg.runs()):],
                                      seconds=time.perf_counter() - t0)

@@ -173,17 +173,22 @@ def _mnist_configure(v: dict, sets: list[str] | None):
 
     base = _make("geomdl.experiments.mnist_thresholds", v, ("thresholds", "widths", "output_dim", "data",
                                                            "n_per_digit", "seed", "lr", "max_steps"), sets)
-    return mx.MnistExperimentConfig.parse(base, v["digits"], v["loss"], v["sls_digits"], v["scheduler"])
+    from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
+
+    check_scheduler(v["scheduler"])
+    return mx.MnistExperimentConfig.parse(base, v["digits"], v["loss"], v["sls_digits"]), v["scheduler"]
 
 
-def _mnist_run(cfg, out: Path, ui: StudyUI) -> list[Path]:
+def _mnist_run(configured: tuple, out: Path, ui: StudyUI) -> list[Path]:
+    """``configured``: the experiment config and where its runs go (``--scheduler``: not part of the config)."""
     from geomdl.experiments import mnist_thresholds as mx  # noqa: PLC0415
     from geomdl.experiments import one_thread  # noqa: PLC0415
 
+    cfg, scheduler = configured
     folder = ensure_writable_dir(out / "experiments" / "mnist")
     with one_thread(), ui.bar("mnist", None) as update:
         result = mx.run_experiment(cfg, progress=lambda name, step, v: update(step, info=f"step {step} loss {v:.3e}"),
-                                   stage=lambda name: update(0, info="", label=name))
+                                   stage=lambda name: update(0, info="", label=name), scheduler=scheduler)
     with atomic_group():   # tables and figures: one set
         files = mx.write_tables(result, folder) + ui.draw("scenes.figures.mnist:draw_all", result.runs, folder)
     for line in mx.summary_lines(result):
