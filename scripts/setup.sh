@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS=(python3 python3-venv python3-dev build-essential pkg-config libcairo2-dev libpango1.0-dev ffmpeg)
+APT_PKGS=(python3 python3-venv python3-dev build-essential pkg-config libcairo2-dev libpango1.0-dev ffmpeg
+          poppler-utils)   # poppler-utils: pdffonts, pdftoppm (tests check the fonts of every PDF written)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
