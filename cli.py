@@ -321,12 +321,22 @@ def render(
     scene: Annotated[str, typer.Argument(help="Scene to render (see: geomdl list).")],
     trace: Annotated[Path | None, typer.Option(
         "--trace", help="Render this recorded trace instead of training (experiment options then unused).")] = None,
-    quality: Annotated[str, typer.Option("--quality", help="l 480p15, m 720p30, h 1080p60, k 2160p60.")] = "m",
-    fmt: Annotated[str, typer.Option("--format", help="mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 "
-                                                      "WebM, a looping palette GIF, or a contact sheet PNG+PDF); "
-                                                      "png (last frame, or the frames at --at).")] = "mp4",
-    at: Annotated[str | None, typer.Option("--at", help="With --format png: comma-separated times in seconds "
-                                                        "of the stills to save (e.g. 1,5,9.5).")] = None,
+    quality: Annotated[str, typer.Option("--quality", "-q", help="l 480p15, m 720p30, h 1080p60, k 2160p60 "
+                                                                 "(Manim-style -ql -qm -qh -qk too).")] = "m",
+    fmt: Annotated[str | None, typer.Option("--format", help="One or several, comma-separated: mp4 (H.264); webm, "
+                                                             "gif (made from the MP4, which is written too); "
+                                                             "storyboard (key frames, vector PDF + PNG); png (last "
+                                                             "frame, or the frames at --at). An MP4 of this very "
+                                                             "render is reused, not drawn again. (default: mp4, or "
+                                                             "png with --at)")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Stills (png) at these comma-separated times in seconds "
+                                                        "(e.g. 1,5,9.5); only those frames are drawn.")] = None,
+    fps: Annotated[int | None, typer.Option("--fps", help="Frames per second, in place of the quality's.")] = None,
+    resolution: Annotated[str | None, typer.Option("--resolution", help="WIDTHxHEIGHT in pixels, in place of the "
+                                                   "quality's (e.g. 1080x1080 for a poster: the 16:9 picture is "
+                                                   "letterboxed).")] = None,
+    rerender: Annotated[bool, typer.Option("--rerender", help="Draw the clip even if an MP4 of this render "
+                                                              "exists.")] = False,
     renderer: Annotated[str, typer.Option("--renderer", help="auto (Manim when installed, else matplotlib), "
                                                              "manim or matplotlib.")] = "auto",
     theme: Annotated[str, typer.Option("--theme", help="light or dark (for slides).")] = "light",
@@ -352,7 +362,8 @@ def render(
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
-    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)   # checked before training
+    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at, fps=fps, resolution=resolution,
+                            rerender=rerender)   # checked before training
     spec.check_view(view)
     if trace is not None:
         tr = spec.load_trace(trace)
