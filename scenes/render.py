@@ -347,7 +347,8 @@ def _write_png(job: Job) -> list[Path]:
     if job.master is not None:
         imgs = export.frames_at(job.master, [i / fr.fps for i in idx])
     else:
-        imgs = [export.letterbox(img, q.canvas, fr.theme["bg"]) for img in draw_frames(fr, idx, q, job.opts.renderer)]
+        drawn = draw_frames(fr, idx, q, job.opts.renderer, job.out_dir)
+        imgs = [export.letterbox(img, q.canvas, fr.theme["bg"]) for img in drawn]
     return [export.write_png(img, p) for img, p in zip(imgs, paths, strict=True)]
 
 
@@ -376,10 +377,11 @@ class FrameSubset:
         return self.base.frame(self.idx[i])
 
 
-def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str) -> list:
-    """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer``."""
+def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str, scratch: Path | None = None) -> list:
+    """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer`` (Manim: as a
+    clip of those frames in a temporary folder inside ``scratch``)."""
     if renderer == "manim":
-        tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
+        tmpdir = Path(tempfile.mkdtemp(prefix=".stills.tmp-", dir=scratch))
         try:
             sub = FrameSubset(frames, idx)
             clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
@@ -442,9 +444,10 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     out: list[Path] = []
     reuse = not opts.rerender and export.mp4_tag(mp4) == job.key   # this very render exists: draw nothing
     draw = not reuse and any(FORMATS[f].from_mp4 for f in opts.formats)
-    tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
+    # the clip is drawn into a private hidden folder beside the outputs first (same file system, removed on any
+    # exit), outside the atomic set: the renderers write atomically on their own
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{stem}.tmp-", dir=out_dir))
     try:
-        # the clip is drawn into a private folder first, outside the atomic set (the renderers write atomically)
         clip = _render_mp4(frames, tmpdir / "clip.mp4", q, opts.renderer, progress) if draw else None
         with atomic_group() as group:
             if reuse:

@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from geomdl.io.atomic import atomic_group, atomic_path  # noqa: E402
 from scenes.figures import style  # noqa: E402
 
+style.apply()
+
 
 def save_figure(fig, stem: Path, dpi: int = 150) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.pdf`` (the stem may contain dots); close the figure."""

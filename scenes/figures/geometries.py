@@ -20,28 +20,14 @@ from scenes.clips.base import class_color  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure as save  # noqa: E402
 
-
 AXES3 = ("$x_1$", "$x_2$", "$x_3$")
-
-
-def _axes3(ax, names=AXES3) -> None:
-    """A readable 3-D panel at print size: three ticks an axis, small pads, the axes named."""
-    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
-
-    for axis, name in zip((ax.xaxis, ax.yaxis, ax.zaxis), names, strict=True):
-        axis.set_major_locator(MaxNLocator(3))
-        axis.set_tick_params(pad=-2, labelsize=6)
-        axis.labelpad = -8
-        axis.set_label_text(name, fontsize=7)
-    ax.view_init(elev=22, azim=-60)
-    ax.set_box_aspect(None, zoom=0.85)
 
 
 def _scatter3(ax, P, labels, size=4, alpha=0.7, names=AXES3):
     P3 = np.c_[P, np.zeros((len(P), max(0, 3 - P.shape[1])))][:, :3]
     ax.scatter(P3[:, 0], P3[:, 1], P3[:, 2], s=size, c=[class_color(int(j)) for j in labels], alpha=alpha,
                depthshade=False, linewidths=0, rasterized=len(P3) > 3000)
-    _axes3(ax, names)
+    style.axes3(ax, names)
 
 
 def _cone(ax, p, V, color, length):
@@ -59,7 +45,8 @@ def _class_legend(fig, q: int, unit: str, extra: list | None = None) -> None:
 
     handles = [Line2D([], [], ls="none", marker="o", ms=4, mfc=class_color(j), mec="none", label=f"{unit} {j + 1}")
                for j in range(q)] + list(extra or [])
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), handlelength=1.0,
+    ncols = min(len(handles), 6 if style.current() == "page" else 3)
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, handlelength=1.0,
                columnspacing=1.0)
 
 
@@ -88,13 +75,14 @@ def draw_construction(X: np.ndarray, labels: np.ndarray, net, title: str, stem: 
 
     for l in range(L):
         _cone(ax, ps[l], Vs[l], cone_color(l), length)
-    ax.set_title("data $X$ and the cones $(p_l, V_l)$")
+    ax.set_title("data $X$ and\nthe cones $(p_l, V_l)$", fontsize=7)
     for l in range(L):
         ax = fig.add_subplot(rows, cols, l + 2, projection="3d")
         _scatter3(ax, chain.truncated[l], labels, size=6)
         coll = int(chain.collapsed(l).sum())
         what = f"{unit} {net.collapses[l] + 1}" if net.collapses[l] >= 0 else "nothing"
-        ax.set_title(f"$T_{{{l + 1}}}(X)$: layer {l + 1} collapses {what}\n{coll} points at $p_{{{l + 1}}}$")
+        ax.set_title(f"$T_{{{l + 1}}}(X)$: layer {l + 1}\ncollapses {what}: {coll} points at $p_{{{l + 1}}}$",
+                     fontsize=7)
     ax = fig.add_subplot(rows, cols, n, projection="3d" if net.q >= 3 else None)
     loss = 0.5 * np.mean(np.sum((out - np.eye(net.q)[labels]) ** 2, 1))
     if net.q >= 3:
@@ -104,11 +92,11 @@ def draw_construction(X: np.ndarray, labels: np.ndarray, net, title: str, stem: 
         ax.set_aspect("equal")
         ax.set_xlabel("$y_1$")
         ax.set_ylabel("$y_2$")
-    ax.set_title(f"outputs $y$ (loss {loss:.1e})")
+    ax.set_title(f"outputs $y$\n(loss {loss:.1e})", fontsize=7)
     base = Line2D([], [], ls="none", marker="o", ms=5, mfc="#BBBBBB", mec="k", mew=0.7, label="base point $p_l$")
     edge = Line2D([], [], color="#777777", lw=1.0, label="cone edges $V_l$")
     _class_legend(fig, net.q, "class", [base, edge])
-    fig.suptitle(title)
+    fig.suptitle(style.wrap(title))
     return save(fig, stem)
 
 
@@ -120,22 +108,23 @@ def _draw_wide(X, labels, net, out, title, stem):
     fig = style.figure(aspect=0.9, rows=rows, cols=cols, extra=0.5)
     ax = fig.add_subplot(rows, cols, 1, projection="3d")
     _scatter3(ax, X, labels)
-    ax.set_title(f"data $X$; layer 1: $K$ = {net.Ws[0].shape[0]} directions")
+    ax.set_title(f"data $X$\nlayer 1: $K$ = {net.Ws[0].shape[0]} directions", fontsize=7)
     ax = fig.add_subplot(rows, cols, 2)
     for j in (0, 1):
-        ax.hist(s[labels == j], bins=30, color=class_color(j), alpha=0.8, label=f"class {j + 1} ({['ball', 'shell'][j]})")
-    ax.axvline(a, color="k", ls="--", lw=1, label=f"$a$ = {a:.3g}")
-    ax.axvline(b, color="k", ls=":", lw=1, label=f"$b$ = {b:.3g}")
-    ax.set_xlabel("radius proxy $s(x) = \\sum_k \\mathrm{relu}(u_k \\cdot x)$")
+        ax.hist(s[labels == j], bins=30, color=class_color(j), alpha=0.8,
+                label=f"class {j + 1} ({['ball', 'shell'][j]})")
+    ax.axvline(a, color="k", ls="--", lw=1, label=f"$a$ = {a:.3g} (max on ball)")
+    ax.axvline(b, color="k", ls=":", lw=1, label=f"$b$ = {b:.3g} (min on shell)")
+    ax.set_xlabel("radius proxy $s(x) = \\sum_k \\mathrm{relu}(u_k \\cdot x)$", fontsize=7)
     ax.set_ylabel("points")
-    ax.set_title("layer 2 cuts at $a$ (max on ball), $b$ (min on shell)")
-    ax.legend()
+    ax.set_title("layer 2 cuts the proxy\nat $a$ and $b$", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.38), ncols=1, fontsize=6)
     ax = fig.add_subplot(rows, cols, 3)
     ax.scatter(out[:, 0], out[:, 1], s=10, c=[class_color(int(j)) for j in labels], linewidths=0)
     ax.set_xlabel("$y_1$")
     ax.set_ylabel("$y_2$")
-    ax.set_title(f"outputs $y$ (loss {0.5 * np.mean(np.sum((out - np.eye(2)[labels]) ** 2, 1)):.1e})")
-    fig.suptitle(title)
+    ax.set_title(f"outputs $y$\n(loss {0.5 * np.mean(np.sum((out - np.eye(2)[labels]) ** 2, 1)):.1e})", fontsize=7)
+    fig.suptitle(style.wrap(title))
     return save(fig, stem)
 
 

@@ -19,6 +19,7 @@ from geomdl.experiments.sweep import read_results  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure as save  # noqa: E402
 
+
 def _log_losses(loss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(log10 of the positive losses, mask of the exact zeros)``: a zero has no logarithm and is counted apart
     (never drawn at an arbitrary floor)."""
@@ -61,7 +62,7 @@ def plot_perturbation(results_csv: Path, out_dir: Path, title: str, zero_tol: fl
             ax.legend(loc="best", handlelength=1.2)
     for k in range(n, rows * cols):
         axes[k // cols][k % cols].axis("off")
-    fig.suptitle(title)
+    fig.suptitle(style.wrap(title))
     files = save(fig, Path(out_dir) / f"{stem}_histograms")
 
     fig, ax = style.subplots(1, 1, aspect=0.62)
@@ -77,7 +78,7 @@ def plot_perturbation(results_csv: Path, out_dir: Path, title: str, zero_tol: fl
     (b,) = ax2.loglog(lams[ok], med[ok], "s--", color="#D55E00", label="median final loss")
     ax2.set_ylabel("median final loss", color="#D55E00")
     ax.legend(handles=[a, b], loc="center left")
-    ax.set_title(title)
+    ax.set_title(style.wrap(title, 8.5))
     return files + save(fig, Path(out_dir) / f"{stem}_fraction")
 
 
@@ -113,7 +114,7 @@ def plot_local_minima(rows: list[dict], out_dir: Path, title: str) -> list[Path]
     ax.set_xticks(x, pats, rotation=90 if len(rows) > 16 else 0)
     ax.set_xlabel("toggle pattern (digit $l$ = 1: layer $l$ collapses class $l$)")
     ax.set_ylabel("MSE loss")
-    ax.set_title(title)
+    ax.set_title(style.wrap(title, 8.5))
     fig.legend(loc="outside lower center", ncols=2 if style.current() == "column" else len(series) + bool(zeros),
                handlelength=1.0, columnspacing=0.8)
     return save(fig, Path(out_dir) / "local_minima_losses")
