@@ -132,6 +132,17 @@ app = OneLineErrorTyper(
 )
 
 
+@app.callback()
+def _figure_size(size: Annotated[str | None, typer.Option(
+        "--size", help="Width of every figure written (PNG + PDF): column (3.4 in, one column of a two-column "
+                       "paper) or page (7.0 in); text is 7-9 pt at that size. Give it before the command: "
+                       "geomdl --size column experiment ... (default: page, or $GEOMDL_FIGURE_SIZE)")] = None) -> None:
+    if size is not None:
+        from scenes.figures import style  # noqa: PLC0415 - no matplotlib import: checks and records the preset
+
+        style.use_size(size)
+
+
 # ---------------------------------------------------------------- shared options
 # Experiment options default to None: "the experiment's own default" (see its module docstring / `geomdl list`).
 # Only the options the chosen experiment has may be given; --set KEY=VALUE reaches any other config field.
