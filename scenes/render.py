@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geomdl.errors import GeomdlError, UsageError
-from geomdl.io.atomic import atomic_group, ensure_writable_dir
+from geomdl.io.atomic import atomic_group, ensure_writable_dir, outside_group
 from geomdl.io.trace import Trace
 from scenes.backends import export
 from scenes.clips.base import THEMES
@@ -384,7 +384,8 @@ def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str, scratc
         tmpdir = Path(tempfile.mkdtemp(prefix=".stills.tmp-", dir=scratch))
         try:
             sub = FrameSubset(frames, idx)
-            clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
+            with outside_group():   # a scratch clip, not one of the render's files
+                clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
             return export.frames_at(clip, [j / sub.fps for j in range(len(idx))])
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)

@@ -18,7 +18,7 @@ from geomdl.errors import GeomdlError
 from scenes import render as render_mod
 from scenes.backends import export, mpl_renderer
 from scenes.clips.truncation_speed import TruncationFrames
-from scenes.render import RenderOptions, Rendered, render_trace
+from scenes.render import Rendered, RenderOptions, render_trace
 
 FAST = dict(quality="l", renderer="matplotlib", duration=1.0)
 
@@ -223,3 +223,25 @@ def test_render_key_covers_what_the_clip_shows(small_run):
     arrays = dict(tr.arrays)
     arrays["loss"] = arrays["loss"] + 1.0
     assert render_mod.trace_digest(type(tr)(tr.meta, arrays)) != render_mod.trace_digest(tr)
+
+
+@pytest.mark.skipif(not render_mod.manim_available(), reason="Manim is not installed")
+def test_manim_stills_draw_only_their_frames(small_run, tmp_path, monkeypatch):
+    """With Manim, stills are a clip of just those frames (drawn in a scratch folder that is then removed)."""
+    from scenes.backends import manim_scenes
+
+    seen = []
+    orig = manim_scenes.render_manim
+
+    def spy(frames, path, quality, progress=None):
+        seen.append(frames.n_frames)
+        return orig(frames, path, quality, progress=progress)
+
+    monkeypatch.setattr(manim_scenes, "render_manim", spy)
+    files = render_trace(small_run[0], tmp_path, "m", at=[3.0, 9.0], quality="l", renderer="manim", duration=1.0,
+                         resolution="480x480")
+    assert seen == [2]
+    assert [f.name for f in files] == ["m_t003.00.png", "m_t009.00.png"]
+    img = read_png(files[1])
+    assert img.shape == (480, 480, 3) and (img[:100] > 250).all() and not is_blank(img[150:330])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m_t003.00.png", "m_t009.00.png"]
