@@ -85,28 +85,31 @@ def test_size_presets():
     assert style.class_name(0) == "class 1"
 
 
-@pytest.mark.parametrize("geometry", ["clustered", "sls", "nonsep", "concentric"])
-def test_construction_figures(geometry, size, tmp_path):
+@pytest.mark.parametrize("geometry,preset", [("clustered", "page"), ("clustered", "column"), ("sls", "column"),
+                                             ("nonsep", "column"), ("concentric", "column"), ("concentric", "page")])
+def test_construction_figures(geometry, preset, tmp_path):
     from geomdl.math import geometries
     from scenes.figures.geometries import draw_construction, draw_geometries
 
     cfg = geometries.GeometryConfig(geometry, q=geometries.default_q(geometry), n_per_class=30, seed=0)
     X, labels, net = geometries.build(cfg)
-    files = draw_construction(X, labels, net, f"{net.name}: zero-loss construction", tmp_path / geometry)
-    files += draw_geometries([(geometry, X, labels)], tmp_path / "geometries")
-    check(files, size)
+    with style.size(preset):
+        files = draw_construction(X, labels, net, f"{net.name}: zero-loss construction", tmp_path / geometry)
+        files += draw_geometries([(geometry, X, labels)], tmp_path / "geometries")
+    check(files, preset)
 
 
+@pytest.fixture(scope="module")
 def local_minima_rows():
     from geomdl.experiments import landscape_study as px
 
     return px.local_minima_rows(3, n_per_class=30, seed=0, do_polish=True)
 
 
-def test_local_minima_bars_mark_zeros(size, tmp_path):
+def test_local_minima_bars_mark_zeros(local_minima_rows, size, tmp_path):
     from scenes.figures.landscape import plot_local_minima
 
-    rows = local_minima_rows()
+    rows = list(local_minima_rows)
     rows[0] = {**rows[0], "region_infimum": 0.0}
     check(plot_local_minima(rows, tmp_path, "toggle patterns, clustered $Q$=3"), size)
 
@@ -159,22 +162,32 @@ def test_nc_feasibility_figure(size, tmp_path):
     check(write_figures(sweep.run_sweep(cfg), tmp_path), size)
 
 
-def test_flows_figures(size, tmp_path):
+@pytest.fixture(scope="module")
+def flows_trace():
     from geomdl.experiments import flows as fx
+
+    return fx.run(fx.FlowsConfig(n_per_class=3, m=8, widths=(16,), steps=12, tau_max=2.0, alphas=(0.0, 1.0)))[0]
+
+
+def test_flows_figures(flows_trace, size, tmp_path):
     from scenes.figures.flows import write_figures
 
-    tr, _ = fx.run(fx.FlowsConfig(n_per_class=3, m=8, widths=(16,), steps=12, tau_max=2.0, alphas=(0.0, 1.0)))
-    check(write_figures(tr, tmp_path), size)
+    check(write_figures(flows_trace, tmp_path), size)
 
 
-def test_truncation_speed_study_figure(size, tmp_path):
+@pytest.fixture(scope="module")
+def study_result():
     from geomdl.experiments import truncation_speed as ts
     from geomdl.experiments import truncation_speed_fits as study
-    from scenes.figures.truncation_speed import plot_study
 
     base = ts.TruncationSpeedConfig(steps=40, snapshots=9, n_per_class=20)
-    result = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2))
-    check(plot_study(result, tmp_path), size)
+    return study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2))
+
+
+def test_truncation_speed_study_figure(study_result, size, tmp_path):
+    from scenes.figures.truncation_speed import plot_study
+
+    check(plot_study(study_result, tmp_path), size)
 
 
 @pytest.mark.slow
