@@ -383,7 +383,7 @@ def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str, scratc
     if renderer == "manim":
         tmpdir = Path(tempfile.mkdtemp(prefix=".stills.tmp-", dir=scratch))
         try:
-            sub = FrameSubset(frames, idx)
+            sub = FrameSubset(frames, idx * 2 if len(idx) == 1 else idx)   # Manim warns on a one-frame clip
             with outside_group():   # a scratch clip, not one of the render's files
                 clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
             return export.frames_at(clip, [j / sub.fps for j in range(len(idx))])
