@@ -130,6 +130,19 @@ app = OneLineErrorTyper(
          "collapse) in a trace file, and render it as clips and figures.\n\n"
          "Quick start: geomdl render truncation-speed --q 3",
 )
+
+
+@app.callback()
+def _figure_size(size: Annotated[str | None, typer.Option(
+        "--size", help="Width of every figure written (PNG + PDF): column (3.4 in, one column of a two-column "
+                       "paper) or page (7.0 in); text is 7-9 pt at that size. Give it before the command: "
+                       "geomdl --size column experiment ... (default: page, or $GEOMDL_FIGURE_SIZE)")] = None) -> None:
+    if size is not None:
+        from scenes.figures import style  # noqa: PLC0415 - no matplotlib import: checks and records the preset
+
+        style.use_size(size)
+
+
 experiment_app = typer.Typer(
     no_args_is_help=True, help="Run an experiment that writes figures (PNG + PDF) and tables (CSV) rather than a "
                                "clip. Outputs go to OUT/experiments/<name>/.")
@@ -141,7 +154,8 @@ def _parameter(o: Option) -> inspect.Parameter:
     needed = o.required or o.argument
     kind = o.type if needed or o.default is not None else o.type | None
     info = (typer.Argument(help=o.help) if o.argument else
-            typer.Option(o.flags, help=o.help, **{k: v for k, v in (("min", o.min), ("max", o.max)) if v is not None}))
+            typer.Option(o.flags, *([o.short] if o.short else []), help=o.help,
+                         **{k: v for k, v in (("min", o.min), ("max", o.max)) if v is not None}))
     return inspect.Parameter(o.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Annotated[kind, info],
                              default=inspect.Parameter.empty if needed else o.default)
 

@@ -9,12 +9,19 @@ from pathlib import Path
 from geomdl.experiments.registry import Option
 
 RENDER_OPTIONS: tuple[Option, ...] = (
-    Option("--quality", str, "m", "l 480p15, m 720p30, h 1080p60, k 2160p60."),
-    Option("--format", str, "mp4", "mp4 (H.264); webm, gif or storyboard (the MP4 plus a VP9 WebM, a looping palette "
-                                   "GIF, or a contact sheet PNG+PDF); png (last frame, or the frames at --at); html "
-                                   "(an interactive 3-D viewer page, offline).",
+    Option("--quality", str, "m", "l 480p15, m 720p30, h 1080p60, k 2160p60 (Manim-style -ql -qm -qh -qk too).",
+           short="-q"),
+    Option("--format", str, None, "One or several, comma-separated: mp4 (H.264); webm, gif (made from the MP4, which "
+                                  "is written too); storyboard (key frames, vector PDF + PNG); png (last frame, or "
+                                  "the frames at --at); html (an interactive 3-D viewer page, offline). An MP4 of "
+                                  "this very render is reused, not drawn again. (default: mp4, or png with --at)",
            name="fmt"),
-    Option("--at", help="With --format png: comma-separated times in seconds of the stills to save (e.g. 1,5,9.5)."),
+    Option("--at", help="Stills (png) at these comma-separated times in seconds (e.g. 1,5,9.5); only those frames "
+                        "are drawn."),
+    Option("--fps", int, None, "Frames per second, in place of the quality's."),
+    Option("--resolution", str, None, "WIDTHxHEIGHT in pixels, in place of the quality's (e.g. 1080x1080 for a "
+                                      "poster: the 16:9 picture is letterboxed)."),
+    Option("--rerender", bool, False, "Draw the clip even if an MP4 of this render exists."),
     Option("--renderer", str, "auto", "auto (Manim when installed, else matplotlib), manim or matplotlib."),
     Option("--theme", str, "light", "light or dark (for slides)."),
     Option("--duration", float, 8.0, "Seconds of animation (training, the tour, the layers), plus the title card "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geomdl.errors import GeomdlError, UsageError
-from geomdl.io.atomic import atomic_group, ensure_writable_dir
+from geomdl.io.atomic import atomic_group, ensure_writable_dir, outside_group
 from geomdl.io.trace import Trace
 from scenes.backends import export
 from scenes.clips.base import THEMES
@@ -123,26 +123,36 @@ def resolve_renderer(name: str) -> tuple[str, str | None]:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """How to render, validated once (:meth:`of`) and passed down as is: the quality preset resolved
-    (``quality``), the output format, the renderer resolved from ``auto`` (``notice`` says when it fell back to
-    matplotlib), the theme, the seconds of animation, and the times of the stills (``fmt="png"`` only)."""
+    """How to render, validated once (:meth:`of`) and passed down as is: the quality preset resolved with any
+    ``--fps`` / ``--resolution`` override (``quality``), the output formats (keys of :data:`FORMATS`), the
+    renderer resolved from ``auto`` (``notice`` says when it fell back to matplotlib), the theme, the seconds of
+    animation, the times of the stills (``at``: implies ``png``), and ``rerender`` (draw the clip even where an
+    MP4 of this very render exists)."""
 
     quality: export.Quality
-    fmt: str = "mp4"
+    formats: tuple[str, ...] = ("mp4",)
     renderer: str = "matplotlib"
     theme: str = "light"
     duration: float = 8.0
     at: tuple[float, ...] | None = None
     notice: str | None = None
+    rerender: bool = False
+
+    @property
+    def fmt(self) -> str:
+        """The formats as one comma-separated string (``"mp4,gif"``)."""
+        return ",".join(self.formats)
 
     @classmethod
-    def of(cls, quality: str | export.Quality = "m", fmt: str = "mp4", renderer: str = "auto",
-           theme: str = "light", duration: float = 8.0, at: str | list[float] | None = None) -> RenderOptions:
-        """Check every option (one-line :class:`GeomdlError`); ``at``: a list of seconds or their
-        comma-separated text."""
-        q = export.quality(quality)
-        if fmt not in (*export.FORMATS, "html"):
-            raise UsageError(f"unknown format {fmt!r}; known: {', '.join((*export.FORMATS, 'html'))}")
+    def of(cls, quality: str | export.Quality = "m", fmt: str | list[str] | None = None, renderer: str = "auto",
+           theme: str = "light", duration: float = 8.0, at: str | list[float] | None = None,
+           fps: int | None = None, resolution: str | tuple[int, int] | None = None,
+           rerender: bool = False) -> RenderOptions:
+        """Check every option (one-line :class:`GeomdlError`); ``fmt``: one format, several comma-separated
+        (``"mp4,gif,storyboard"``) or a list (``None``: ``mp4``, or ``png`` when ``at`` is given); ``at``: a list
+        of seconds or their comma-separated text (stills: ``png`` is added to the formats)."""
+        q = export.quality(quality, fps=fps, resolution=resolution)
+        formats = parse_formats(fmt, default="png" if at is not None else "mp4")
         if theme not in THEMES:
             raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
         if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
@@ -158,10 +168,24 @@ class RenderOptions:
                 times = tuple(float(t) for t in at)
             if not times or not all(0 <= t < float("inf") for t in times):
                 raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
-            if fmt != "png":
-                raise UsageError(f"at= only applies to fmt='png' (got fmt={fmt!r})")
+            if "png" not in formats:
+                formats = (*formats, "png")   # --at asks for stills
         rname, notice = resolve_renderer(renderer)
-        return cls(q, fmt, rname, theme, float(duration), times, notice)
+        return cls(q, formats, rname, theme, float(duration), times, notice, bool(rerender))
+
+
+def parse_formats(fmt: str | list[str] | tuple[str, ...] | None, default: str = "mp4") -> tuple[str, ...]:
+    """``"mp4,gif"`` (or a list) -> ``("mp4", "gif")``: known formats, each once, in the order given."""
+    if fmt is None:
+        return (default,)
+    names = fmt.split(",") if isinstance(fmt, str) else list(fmt)
+    names = [str(n).strip().lower() for n in names if str(n).strip()]
+    if not names:
+        raise UsageError(f"no format given; known: {', '.join(FORMATS)}")
+    for n in names:
+        if n not in FORMATS:
+            raise UsageError(f"unknown format {n!r}; known: {', '.join(FORMATS)} (several: mp4,gif,storyboard)")
+    return tuple(dict.fromkeys(names))
 
 
 def check_renderable(trace: Trace, force: bool = False) -> None:
@@ -207,79 +231,264 @@ def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str |
     return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme, **kw)
 
 
-def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str = "mp4", quality: str = "m",
+def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str | None = None, quality: str = "m",
                  renderer: str = "matplotlib", theme: str = "light", duration: float = 8.0,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
                  scene: str | None = None, at: list[float] | None = None, view: str = "input",
-                 jobs: int | None = None) -> list[Path]:
-    """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written.
+                 fps: int | None = None, resolution: str | None = None, rerender: bool = False,
+                 jobs: int | None = None) -> Rendered:
+    """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written (:class:`Rendered`).
 
-    ``fmt``: ``mp4``; ``webm`` / ``gif`` / ``storyboard`` (the MP4 master plus a VP9 WebM, a looping palette
-    GIF, or a contact sheet of key frames as PNG and PDF); ``png`` (stills: the last frame, or the frames at
-    the times ``at`` in seconds). ``renderer`` must be resolved already (``manim`` or ``matplotlib``).
-    ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; the matplotlib
-    renderer; Manim renders in one process).
+    ``fmt``: one or several (comma-separated) of :data:`FORMATS`: ``mp4``; ``webm`` / ``gif`` (made from the
+    MP4 master, which is written too); ``storyboard`` (key frames drawn as vector PDF + PNG from the frame
+    model); ``png`` (stills: the last frame, or the frames at the times ``at`` in seconds; ``at`` implies
+    ``png``). An MP4 of this very render already in ``out_dir`` (same trace, scene, renderer, theme, size, rate
+    and duration: its tag says so) is reused instead of drawn again, unless ``rerender``. ``renderer`` must be
+    resolved already (``manim`` or ``matplotlib``). ``fps`` / ``resolution`` (``"WxH"``) override the preset.
+    ``jobs``: processes drawing frames (:func:`render_with`).
     """
     if renderer not in ("manim", "matplotlib"):
         raise UsageError(f"unknown renderer {renderer!r}; resolve 'auto' first")
-    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None)
+    opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None, fps=fps,
+                            resolution=resolution, rerender=rerender)
     return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene, view=view,
                        jobs=jobs)
 
 
+class Rendered(list):
+    """The files a render wrote (a ``list`` of paths) that shows itself in a notebook: the clip as an inline
+    video (MP4 / WebM), the GIF, the stills or the storyboard as images, then the file names."""
+
+    EMBED_MAX = 40 * 2**20   # bytes: larger files are referenced by path instead of embedded
+
+    def _media(self, path: Path) -> str | None:
+        import base64  # noqa: PLC0415
+        import html  # noqa: PLC0415
+
+        kinds = {".mp4": ("video", "video/mp4"), ".webm": ("video", "video/webm"), ".gif": ("img", "image/gif"),
+                 ".png": ("img", "image/png")}
+        if path.suffix not in kinds or not path.is_file():
+            return None
+        tag, mime = kinds[path.suffix]
+        if path.stat().st_size <= self.EMBED_MAX:
+            src = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+        else:
+            src = html.escape(str(path))
+        if tag == "video":
+            return f'<video controls loop autoplay muted style="max-width:100%" src="{src}"></video>'
+        return f'<img style="max-width:100%" src="{src}"/>'
+
+    def _repr_html_(self) -> str:
+        import html  # noqa: PLC0415
+
+        paths = [Path(p) for p in self]
+        rank = {".mp4": 0, ".webm": 1, ".gif": 2}
+        videos = sorted((p for p in paths if p.suffix in rank), key=lambda p: rank[p.suffix])
+        shown = videos[:1] or [p for p in paths if p.suffix == ".png"]
+        parts = [m for m in (self._media(p) for p in shown) if m]
+        names = "<br/>".join(html.escape(str(p)) for p in paths)
+        return "".join(f"<div>{m}</div>" for m in parts) + f"<div><code>{names}</code></div>"
+
+
+@dataclass
+class Job:
+    """One render in progress, handed to each format's writer (:data:`FORMATS`): the trace, its frame model,
+    where the files go, the checked options; ``master``: the MP4 to read (rendered now, staged in the atomic
+    group, or reused) or ``None`` when no format needed one; ``drawn``: frames drawn so far."""
+
+    trace: Trace
+    frames: object
+    out_dir: Path
+    stem: str
+    opts: RenderOptions
+    key: str
+    progress: Callable[[int, int], None] | None = None
+    master: Path | None = None
+    view: str = "input"
+
+    def path(self, suffix: str) -> Path:
+        return self.out_dir / f"{self.stem}{suffix}"
+
+
+@dataclass(frozen=True)
+class Format:
+    """An output format: ``about`` (for --help), ``from_mp4`` (made from the MP4 master, rendered once and
+    reused), ``write(job) -> files``."""
+
+    about: str
+    from_mp4: bool
+    write: Callable[[Job], list[Path]]
+    frames: bool = True   # drawn from the clip's frame model (html: from the trace itself)
+
+
+def _write_mp4(job: Job) -> list[Path]:
+    return [job.path(".mp4")]
+
+
+def _write_gif(job: Job) -> list[Path]:
+    return [export.mp4_to_gif(job.master, job.path(".gif"), job.opts.quality.fps)]
+
+
+def _write_webm(job: Job) -> list[Path]:
+    return [export.mp4_to_webm(job.master, job.path(".webm"))]
+
+
+def _write_storyboard(job: Job) -> list[Path]:
+    from scenes.figures.storyboard import write_storyboard  # noqa: PLC0415
+
+    return write_storyboard(job.frames, job.path("_storyboard"), title=job.stem)
+
+
+def _write_png(job: Job) -> list[Path]:
+    """The last frame as ``<stem>.png``, or the frames at ``at`` as ``<stem>_t<seconds>.png``: read from the MP4
+    master when there is one, else only those frames are drawn."""
+    fr, q = job.frames, job.opts.quality
+    times = list(job.opts.at) if job.opts.at else None
+    if times is None:
+        idx, paths = [fr.n_frames - 1], [job.path(".png")]
+    else:
+        idx = [min(int(round(t * fr.fps)), fr.n_frames - 1) for t in times]
+        paths = [job.path(f"_t{t:06.2f}.png") for t in times]
+    if job.master is not None:
+        imgs = export.frames_at(job.master, [i / fr.fps for i in idx])
+    else:
+        drawn = draw_frames(fr, idx, q, job.opts.renderer, job.out_dir)
+        imgs = [export.letterbox(img, q.canvas, fr.theme["bg"]) for img in drawn]
+    return [export.write_png(img, p) for img, p in zip(imgs, paths, strict=True)]
+
+
+def _write_html(job: Job) -> list[Path]:
+    from scenes.backends.html_viewer import write_viewer  # noqa: PLC0415
+
+    return [write_viewer(job.trace, job.path(".html"), theme=job.opts.theme, view=job.view)]
+
+
+FORMATS: dict[str, Format] = {
+    "mp4": Format("H.264 MP4 (yuv420p)", True, _write_mp4),
+    "webm": Format("VP9 WebM, made from the MP4", True, _write_webm),
+    "gif": Format("looping palette GIF, made from the MP4", True, _write_gif),
+    "png": Format("stills: the last frame, or the frames at --at", False, _write_png),
+    "storyboard": Format("key frames after the title card, vector PDF + PNG (matplotlib)", False,
+                         _write_storyboard),
+    "html": Format("interactive viewer page, self-contained (docs/viewer.md)", False, _write_html, frames=False),
+}
+
+
+class FrameSubset:
+    """The frames ``idx`` of a frame model, as a frame model of their own (``len(idx)`` frames): what a renderer
+    draws to make stills without drawing the whole clip."""
+
+    def __init__(self, frames, idx: list[int]):
+        self.base, self.idx = frames, list(idx)
+        self.fps, self.theme, self.n_frames = frames.fps, frames.theme, len(self.idx)
+
+    def static(self):
+        return self.base.static()
+
+    def frame(self, i: int):
+        return self.base.frame(self.idx[i])
+
+
+def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str, scratch: Path | None = None) -> list:
+    """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer`` (Manim: as a
+    clip of those frames in a temporary folder inside ``scratch``)."""
+    if renderer == "manim":
+        tmpdir = Path(tempfile.mkdtemp(prefix=".stills.tmp-", dir=scratch))
+        try:
+            sub = FrameSubset(frames, idx * 2 if len(idx) == 1 else idx)   # Manim warns on a one-frame clip
+            with outside_group():   # a scratch clip, not one of the render's files
+                clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
+            return export.frames_at(clip, [j / sub.fps for j in range(len(idx))])
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    from scenes.backends.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
+
+    drawer = MplFrameDrawer(frames, q.width, q.height)
+    try:
+        return [drawer.draw(i)[..., :3].copy() for i in idx]
+    finally:
+        drawer.close()
+
+
+def trace_digest(trace: Trace) -> str:
+    """A digest of the trace's metadata and arrays (names, dtypes, shapes, bytes)."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    h = hashlib.blake2b(json.dumps(trace.meta, sort_keys=True, default=str).encode(), digest_size=16)
+    for name in sorted(trace.arrays):
+        a = np.ascontiguousarray(trace.arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.data if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()
+
+
+def render_key(trace: Trace, scene: str | None, view: str, opts: RenderOptions) -> str:
+    """What an MP4 shows, as a short digest: the trace, scene, view, renderer, theme, sizes, rate, duration and
+    geomdl's version. An MP4 tagged with the same key (:func:`scenes.backends.export.mp4_tag`) is reused."""
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    import geomdl  # noqa: PLC0415
+
+    q = opts.quality
+    what = {"trace": trace_digest(trace), "scene": scene or default_scene(trace.meta.get("kind")).name,
+            "view": view, "renderer": opts.renderer, "theme": opts.theme, "size": [q.width, q.height],
+            "canvas": list(q.size), "fps": q.fps, "duration": opts.duration,
+            "version": getattr(geomdl, "__version__", "")}
+    return hashlib.blake2b(json.dumps(what, sort_keys=True).encode(), digest_size=12).hexdigest()
+
+
 def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
                 progress: Callable[[int, int], None] | None = None, force: bool = False,
-                scene: str | None = None, view: str = "input", jobs: int | None = None) -> list[Path]:
-    """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written."""
+                scene: str | None = None, view: str = "input", jobs: int | None = None) -> Rendered:
+    """:func:`render_trace` with options already checked: ``out_dir/<stem>.<ext>``; returns the files written.
+
+    All the files of one render are one atomic set. The MP4 master is drawn once for every format made from
+    it, and not at all when ``out_dir/<stem>.mp4`` is tagged with this render's key (:func:`render_key`).
+    ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; the matplotlib
+    renderer; Manim renders in one process)."""
     from scenes.backends.parallel import check_jobs  # noqa: PLC0415
 
     jobs = check_jobs(jobs)
-    fmt, quality, renderer, at = opts.fmt, opts.quality, opts.renderer, opts.at
-    q = quality
+    q = opts.quality
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
-    if fmt == "html":   # the interactive viewer page: drawn from the trace, no clip frames
-        from scenes.backends.html_viewer import write_viewer  # noqa: PLC0415
-
-        return [write_viewer(trace, out_dir / f"{stem}.html", theme=opts.theme, view=view)]
-    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view)
-    mp4 = out_dir / f"{stem}.mp4"
-    png = out_dir / f"{stem}.png"
-
-    if fmt == "png" and renderer == "matplotlib" and not at:
-        from scenes.backends.mpl_renderer import render_mpl_png  # noqa: PLC0415
-
-        return [render_mpl_png(frames, png, quality)]
-
-    if fmt == "png":  # render the clip privately and keep only the stills
-        tmpdir = Path(tempfile.mkdtemp(prefix="geomdl-"))
-        try:
-            clip = _render_mp4(frames, tmpdir / "clip.mp4", quality, renderer, progress, jobs)
-            if not at:
-                return [export.last_frame_png(clip, png)]
-            with atomic_group():   # the stills are one set
-                return export.stills(clip, out_dir, stem, list(at))
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-    # the MP4 and what is made from it are one set: all replace the earlier files, or none does
-    with atomic_group() as group:
-        out = [_render_mp4(frames, mp4, quality, renderer, progress, jobs)]
-        master = group.staged_path(mp4)   # not yet renamed into place
-        if fmt == "gif":
-            out.append(export.mp4_to_gif(master, out_dir / f"{stem}.gif", q.fps))
-        elif fmt == "webm":
-            out.append(export.mp4_to_webm(master, out_dir / f"{stem}.webm"))
-        elif fmt == "storyboard":
-            out += export.storyboard(master, out_dir / f"{stem}_storyboard", title=stem)
-    return out
+    needs_frames = any(FORMATS[f].frames for f in opts.formats)
+    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view) if needs_frames else None
+    job = Job(trace, frames, out_dir, stem, opts, render_key(trace, scene, view, opts), progress, view=view)
+    mp4 = job.path(".mp4")
+    out: list[Path] = []
+    reuse = not opts.rerender and export.mp4_tag(mp4) == job.key   # this very render exists: draw nothing
+    draw = not reuse and any(FORMATS[f].from_mp4 for f in opts.formats)
+    # the clip is drawn into a private hidden folder beside the outputs first (same file system, removed on any
+    # exit), outside the atomic set: the renderers write atomically on their own
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{stem}.tmp-", dir=out_dir))
+    try:
+        clip = _render_mp4(frames, tmpdir / "clip.mp4", q, opts.renderer, progress, jobs) if draw else None
+        with atomic_group() as group:
+            if reuse:
+                job.master = mp4
+            elif clip is not None:
+                export.finish_master(clip, mp4, job.key, q.canvas, frames.theme["bg"])
+                job.master = group.staged_path(mp4)             # not yet renamed into place
+                if "mp4" not in opts.formats:
+                    out.append(mp4)                              # the master is written too (and reused later)
+            for name in opts.formats:
+                out += FORMATS[name].write(job)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return Rendered(out)
 
 
-def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str = "mp4",
+def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path = "media", fmt: str | None = None,
            quality: str = "m", renderer: str = "auto", theme: str = "light", duration: float = 8.0,
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
            progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None,
-           view: str = "input", jobs: int | None = None) -> list[Path]:
+           view: str = "input", fps: int | None = None, resolution: str | None = None,
+           rerender: bool = False, jobs: int | None = None) -> Rendered:
     """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -287,12 +496,14 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     ``<scene>_<run>_<renderer>_<theme>_<quality tag>``, ``<run>`` being
     :func:`geomdl.experiments.output_stem` of the trace's config: the name ``geomdl render`` gives the same
     run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
-    ``manim`` or ``matplotlib``. ``fmt``, ``quality``, ``theme``, ``duration`` (seconds of animation, after
-    the title card), ``at`` (``fmt="png"`` only: times in seconds of the stills), ``force`` (render a failed
-    run), ``progress(i, n)`` and ``view`` (``input`` or ``layer``) as in :func:`render_trace`; or ``options``, a
-    :class:`RenderOptions` checked already, in place of ``fmt`` .. ``at`` (its fallback notice is then the
-    caller's to show). ``jobs``: processes drawing frames (default: every core; matplotlib renderer). Bad input
-    raises :class:`GeomdlError` before anything is written.
+    ``manim`` or ``matplotlib``. ``fmt`` (one or several comma-separated formats of :data:`FORMATS`),
+    ``quality`` (``l m h k``, also ``-ql``), ``fps``, ``resolution`` (``"1080x1080"``: letterboxed), ``theme``,
+    ``duration`` (seconds of animation, after the title card), ``at`` (times in seconds of stills; implies
+    ``png``), ``rerender``, ``force`` (render a failed run), ``progress(i, n)`` and ``view`` (``input`` or
+    ``layer``) as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked already, in place of
+    ``fmt`` .. ``at`` (its fallback notice is then the caller's to show). ``jobs``: processes drawing frames
+    (default: every core; matplotlib renderer). Bad input raises :class:`GeomdlError` before anything is
+    written. The result is a list of paths that a notebook shows inline (:class:`Rendered`).
     """
     import warnings  # noqa: PLC0415
 
@@ -306,12 +517,10 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
         raise GeomdlError(f"scene {spec.name!r} draws {spec.experiment!r} traces, this trace records a {kind!r} run")
     opts = options
     if opts is None:
-        opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at)
+        opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at, fps=fps, resolution=resolution,
+                                rerender=rerender)
         if opts.notice:
             warnings.warn(opts.notice.removeprefix("notice: "), stacklevel=2)
-    from scenes.backends.parallel import check_jobs  # noqa: PLC0415
-
-    jobs = check_jobs(jobs)
     rname, theme, q = opts.renderer, opts.theme, opts.quality
     check_renderable(tr, force)
     if stem is None:

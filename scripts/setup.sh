@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium + chromium-driver: the headless browser the HTML viewer's tests open pages in (tests/test_viewer.py)
+# chromium + chromium-driver: the headless browser the HTML viewer's tests open pages in (tests/test_viewer.py);
+# poppler-utils: pdffonts, pdftoppm (tests check the fonts of every PDF written)
 APT_PKGS=(python3 python3-venv python3-dev build-essential pkg-config libcairo2-dev libpango1.0-dev ffmpeg
-          chromium chromium-driver)
+          chromium chromium-driver poppler-utils)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -191,7 +191,7 @@ def test_renderers_agree(traces, clips, scene):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("renderer", RENDERERS)
-def test_gif_and_storyboard(clips, renderer, tmp_path):
+def test_gif_and_storyboard(traces, clips, renderer, tmp_path):
     mp4 = clips(EXPORT_SCENE, renderer)
     n = videos.probe(mp4).n_frames
     gif = videos.read_gif(export.mp4_to_gif(mp4, tmp_path / "c.gif", FPS))
@@ -199,7 +199,9 @@ def test_gif_and_storyboard(clips, renderer, tmp_path):
     assert abs(gif.n_frames - n * export.gif_fps(FPS) / FPS) <= 2, (gif.n_frames, n)
     assert not videos.is_blank(gif.frames[-1], min_std=10.0)
     assert videos.mean_abs_diff(gif.frames[len(gif.frames) // 2], gif.frames[-1]) > 0.1
-    png, pdf = export.storyboard(mp4, tmp_path / "sb", n=6, cols=3, title=EXPORT_SCENE)
+    from scenes.figures.storyboard import write_storyboard
+
+    png, pdf = write_storyboard(frames_of(traces, EXPORT_SCENE), tmp_path / "sb", n=6, title=EXPORT_SCENE)
     assert pdf.read_bytes()[:4] == b"%PDF" and pdf.stat().st_size > 10_000
     img = videos.read_png(png)
     assert img.shape[0] > 400 and img.shape[1] > 800 and not videos.is_blank(img)

@@ -38,7 +38,7 @@ class Option:
     ``name``: the keyword the command receives (default: the first flag, dashes as underscores); ``field``: the
     config field it sets (default: ``name``); ``multi``: a list of integers may follow (``--digits 0 1 2``);
     ``min``/``max``: an integer range; ``required``: no default; ``flag_value``: a flag (``type=bool``) that, when
-    given, sets ``field`` to this value (e.g. ``-ql`` for ``quality="l"``).
+    given, sets ``field`` to this value; ``short``: a one-letter alias (``-q``: ``-ql`` is ``-q l``).
     """
 
     flags: str
@@ -53,6 +53,7 @@ class Option:
     max: int | None = None
     required: bool = False
     flag_value: Any = None
+    short: str = ""       # a one-letter alias, e.g. "-q" (then -ql = -q l, as Manim spells it)
 
     def __post_init__(self) -> None:
         if not self.name:

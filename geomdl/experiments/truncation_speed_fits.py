@@ -389,7 +389,7 @@ def run_contraction_study(cfg: ContractionConfig, progress: Callable[[int, int],
         for r in mine:
             if r["rising"]:
                 pair_seeds.setdefault((r["layer"], r["class"]), set()).add(r["seed"])
-        groups = [("pooled", None)] + [(f"layer {l} class {j}", (l, j))
+        groups = [("pooled", None)] + [(f"layer {l} class {j + 1}", (l, j))   # a name: classes from 1
                                        for (l, j), sd in sorted(pair_seeds.items()) if len(sd) >= 2]
         for name, pair in groups:
             sel = [r for r in mine if r["rising"] and (pair is None or (r["layer"], r["class"]) == pair)]

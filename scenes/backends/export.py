@@ -1,4 +1,6 @@
-"""Video and image export: H.264 MP4 (yuv420p), palette GIF (looping), PNG stills. All writes atomic.
+"""Video and image export: H.264 MP4 (yuv420p), palette GIF (looping), VP9 WebM, PNG stills; output sizes
+(quality presets, ``--fps``, ``--resolution``, letterboxing) and the tag that lets a later render reuse an MP4.
+All writes atomic.
 
 Uses the ffmpeg binary that ships inside ``imageio-ffmpeg`` (with libx264), so no system ffmpeg is needed.
 """
@@ -6,6 +8,7 @@ Uses the ffmpeg binary that ships inside ``imageio-ffmpeg`` (with libx264), so n
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import subprocess
 import tempfile
@@ -23,15 +26,31 @@ from geomdl.io.atomic import atomic_path
 
 @dataclass(frozen=True)
 class Quality:
-    """Manim's presets: ``-ql`` 480p15, ``-qm`` 720p30, ``-qh`` 1080p60, ``-qk`` 2160p60."""
+    """A resolved output size and rate. Manim's presets: ``-ql`` 480p15, ``-qm`` 720p30, ``-qh`` 1080p60,
+    ``-qk`` 2160p60; :func:`quality` overrides the rate (``--fps``) or the size (``--resolution WxH``).
+
+    ``width x height`` is what the renderers draw: always the 16:9 layout of the frame models. ``canvas``
+    (``None``: the same) is the size of the files written: a canvas of another aspect (a 1080x1080 poster)
+    holds the largest 16:9 picture that fits, centred on the theme's background colour (letterboxed).
+    """
 
     key: str
     width: int
     height: int
     fps: int
+    canvas: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the files written."""
+        return self.canvas or (self.width, self.height)
 
     @property
     def tag(self) -> str:
+        """The file-name tag: ``480p15``; ``1080x1080p30`` for a custom resolution."""
+        if self.canvas is not None or self.key == "custom":
+            w, h = self.size
+            return f"{w}x{h}p{self.fps}"
         return f"{self.height}p{self.fps}"
 
 
@@ -41,16 +60,64 @@ QUALITIES = {
     "h": Quality("h", 1920, 1080, 60),
     "k": Quality("k", 3840, 2160, 60),
 }
-FORMATS = ("mp4", "webm", "gif", "png", "storyboard")
+# Manim's long names of its presets (``--quality high_quality``) and the short tags, accepted as aliases
+QUALITY_ALIASES = {"low_quality": "l", "medium_quality": "m", "high_quality": "h", "fourk_quality": "k",
+                   "480p": "l", "720p": "m", "1080p": "h", "2160p": "k", "4k": "k"}
+MAX_SIDE = 7680      # pixels: 8K, the largest side libx264 and the renderers are asked for
+MAX_FPS = 120
 
 
-def quality(key: str | Quality) -> Quality:
-    """The preset named ``key`` (``l``, ``m``, ``h``, ``k``); a resolved :class:`Quality` is returned as is."""
+def parse_resolution(text: str) -> tuple[int, int]:
+    """``"1080x1080"`` -> ``(1080, 1080)``; each side even (H.264 yuv420p) and 16..7680 pixels."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(text))
+    if not m:
+        raise UsageError(f"resolution must be WIDTHxHEIGHT in pixels (e.g. 1920x1080 or 1080x1080), got {text!r}")
+    w, h = int(m[1]), int(m[2])
+    if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE):
+        raise GeomdlError(f"resolution {w}x{h}: each side must be 16 to {MAX_SIDE} pixels")
+    if w % 2 or h % 2:
+        raise GeomdlError(f"resolution {w}x{h}: both sides must be even (H.264 yuv420p video)")
+    return w, h
+
+
+def fit_16x9(w: int, h: int) -> tuple[int, int]:
+    """The largest even-sized 16:9 picture inside ``w x h``."""
+    if w * 9 <= h * 16:
+        pw = w
+        ph = int(w * 9 / 16) // 2 * 2
+    else:
+        ph = h
+        pw = int(h * 16 / 9) // 2 * 2
+    return max(2, pw), max(2, ph)
+
+
+def quality(key: str | Quality, fps: int | None = None, resolution: str | tuple[int, int] | None = None) -> Quality:
+    """The preset named ``key`` (``l``, ``m``, ``h``, ``k``, or Manim's ``low_quality`` .. ``fourk_quality``),
+    with its rate replaced by ``fps`` and its size by ``resolution`` (``"WxH"`` or ``(w, h)``) when given; a
+    resolved :class:`Quality` is returned as is when nothing overrides it."""
     if isinstance(key, Quality):
-        return key
-    if key not in QUALITIES:
-        raise UsageError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, 2160p60)")
-    return QUALITIES[key]
+        q = key
+    else:
+        k = str(key).strip().lower()
+        k = k[2:] if k.startswith("-q") else k     # "-ql" given as one value
+        k = QUALITY_ALIASES.get(k, k)
+        if k not in QUALITIES:
+            raise UsageError(f"unknown quality {key!r}; known: {', '.join(QUALITIES)} (480p15, 720p30, 1080p60, "
+                             "2160p60; also -ql -qm -qh -qk)")
+        q = QUALITIES[k]
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, np.integer)) and not float(fps).is_integer():
+            raise GeomdlError(f"fps must be a whole number of frames per second, got {fps!r}")
+        fps = int(fps)
+        if not 1 <= fps <= MAX_FPS:
+            raise GeomdlError(f"fps must be 1 to {MAX_FPS}, got {fps}")
+        q = dataclasses.replace(q, fps=fps)
+    if resolution is not None:
+        w, h = parse_resolution(resolution) if isinstance(resolution, str) else parse_resolution(
+            f"{resolution[0]}x{resolution[1]}")
+        pw, ph = fit_16x9(w, h)
+        q = dataclasses.replace(q, key="custom", width=pw, height=ph, canvas=None if (pw, ph) == (w, h) else (w, h))
+    return q
 
 
 def ffmpeg_exe() -> str:
@@ -206,42 +273,47 @@ def stills(mp4: Path, out_dir: Path, stem: str, times: list[float]) -> list[Path
     return [write_png(img, out_dir / f"{stem}_t{t:06.2f}.png") for img, t in zip(imgs, times, strict=True)]
 
 
-def storyboard(mp4: Path, out_stem: Path, n: int = 6, cols: int = 3, title: str = "") -> list[Path]:
-    """Contact sheet of ``n`` key frames (evenly spaced in time, first and last included) as PNG and PDF.
+TAG_PREFIX = "geomdl-render:"
 
-    Each panel is labelled with its time in the clip. Drawn with matplotlib (images embedded at full
-    resolution in the PDF), for papers and handouts.
-    """
-    import matplotlib  # noqa: PLC0415
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+def finish_master(src: Path, dest: Path, key: str, canvas: tuple[int, int] | None = None,
+                  bg: str = "#FFFFFF") -> Path:
+    """Publish the clip ``src`` as ``dest`` (atomic), tagged with ``key`` (the MP4's ``comment`` metadata: what
+    was rendered, :func:`mp4_tag`), letterboxed onto ``canvas`` (``(w, h)``, the picture centred on ``bg``)
+    when given. Without a canvas the video stream is copied, not re-encoded."""
+    meta = ["-metadata", f"comment={TAG_PREFIX}{key}", "-movflags", "+faststart", "-an"]
+    if canvas is None:
+        codec = ["-c:v", "copy"]
+    else:
+        w, h = canvas
+        codec = ["-vf", f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=0x{bg.lstrip('#')}", "-c:v", "libx264",
+                 "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "veryfast"]
+    with atomic_path(dest) as tmp:
+        _run_ffmpeg(["-i", str(src), *codec, *meta, "-f", "mp4", str(tmp)], f"write {dest.name}")
+    return dest
 
-    w, h, fps, nfr = video_size(mp4)
-    last = max(0.0, (nfr - 1) / fps)
-    times = list(np.linspace(0.0, last, n))
-    imgs = frames_at(mp4, times)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 4.0, rows * 4.0 * h / w + (0.5 if title else 0.2)),
-                             squeeze=False)
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    shown = []
-    for ax, img, t in zip(axes.ravel(), imgs, times, strict=False):
-        shown.append(ax.imshow(img))
-        ax.set_title(f"t = {t:.1f} s", fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    out = []
-    # PNG: matplotlib's anti-aliased downsampling (lanczos took ~1.7 s per panel); PDF: "none" embeds every
-    # frame unresampled, at the clip's full resolution
-    for ext, interp in (("png", "antialiased"), ("pdf", "none")):
-        for im in shown:
-            im.set_interpolation(interp)
-        path = out_stem.with_name(out_stem.name + f".{ext}")
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=ext, dpi=200)
-        out.append(path)
-    plt.close(fig)
+
+def mp4_tag(mp4: Path) -> str | None:
+    """The key :func:`finish_master` tagged ``mp4`` with; ``None`` for a missing, untagged or unreadable file."""
+    if not Path(mp4).is_file():
+        return None
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(mp4), "-f", "ffmetadata",
+                           "-"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    for line in proc.stdout.splitlines():
+        if line.startswith(f"comment={TAG_PREFIX}"):
+            return line.removeprefix(f"comment={TAG_PREFIX}").strip()
+    return None
+
+
+def letterbox(rgb: np.ndarray, canvas: tuple[int, int] | None, bg: str) -> np.ndarray:
+    """``rgb: (h, w, 3) uint8`` centred on a ``canvas = (W, H)`` of colour ``bg`` (as :func:`finish_master`)."""
+    if canvas is None or canvas == (rgb.shape[1], rgb.shape[0]):
+        return rgb
+    W, H = canvas
+    out = np.empty((H, W, 3), np.uint8)
+    out[:] = np.array([int(bg.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)], np.uint8)
+    y0, x0 = (H - rgb.shape[0]) // 2, (W - rgb.shape[1]) // 2
+    out[y0:y0 + rgb.shape[0], x0:x0 + rgb.shape[1]] = rgb
     return out

@@ -18,11 +18,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from geomdl.io.atomic import ensure_writable_dir  # noqa: E402
 from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
 FLOW_COLORS = ["#1A1A1A", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#999999"]
@@ -45,10 +46,10 @@ def to3(points: np.ndarray, trace) -> tuple[np.ndarray, list[str]]:
     """Outputs ``(..., Q)`` -> 3D coordinates for drawing (fixed per trace; linear, so lines stay lines)."""
     q = trace.meta["Q"]
     if q == 3:
-        return points, ["x1", "x2", "x3"]
+        return points, ["$y_1$", "$y_2$", "$y_3$"]
     if q < 3:
         pad = np.zeros((*points.shape[:-1], 3 - q))
-        return np.concatenate([points, pad], axis=-1), [f"x{i + 1}" for i in range(q)] + ["0"] * (3 - q)
+        return np.concatenate([points, pad], axis=-1), [f"$y_{i + 1}$" for i in range(q)] + ["0"] * (3 - q)
     ref = np.concatenate([trace.arrays["Y"], trace.arrays["outputs"][0, 0]])
     mean = ref.mean(0)
     _, _, Vt = np.linalg.svd(ref - mean, full_matrices=False)
@@ -59,7 +60,7 @@ def plot_cost(trace, stem: Path) -> list[Path]:
     a, meta = trace.arrays, trace.meta
     N = a["X"].shape[0]
     tau = a["s"] / N
-    fig, ax = plt.subplots(figsize=(7.2, 4.6), constrained_layout=True)
+    fig, ax = style.subplots(1, 1, aspect=0.62 if style.current() == "page" else 0.85)
     ax.plot(tau, a["predicted"], color="#888888", lw=3.5, alpha=0.45, label=r"law $e^{-2s/N}C(0)$")
     for f, s in enumerate(meta["flows"]):
         v = a["valid"][f]
@@ -69,13 +70,13 @@ def plot_cost(trace, stem: Path) -> list[Path]:
         if s["stop_reason"] != "completed":
             ax.plot(tau[v][-1], a["cost"][f][v][-1], "x", color=st["color"], ms=9)
     ax.set_yscale("log")
-    ax.set_xlabel("flow time s / N")
-    ax.set_ylabel(f"cost C ({meta['loss']}, log)")
+    ax.set_xlabel("flow time $s/N$")
+    ax.set_ylabel(f"cost $C$ ({meta['loss']}, log)")
     cfg = meta["config"]
-    ax.set_title(f"Cost along the homotopy of flows  ·  Q={meta['Q']}, N={N}, widths {cfg['widths']}, "
-                 f"{meta.get('activation', 'relu')}, K={meta['K']}", fontsize=9)
+    ax.set_title(style.wrap(f"cost along the homotopy of flows: $Q$={meta['Q']}, $N$={N}, widths {cfg['widths']}, "
+                            f"{meta.get('activation', 'relu')}, $K$={meta['K']}", 8.5))
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7.5, loc="lower left")
+    ax.legend(loc="lower left")
     return save_figure(fig, stem)
 
 
@@ -92,14 +93,16 @@ def plot_trajectories(trace, stem: Path, elev: float = 24.0, azim: float = 35.0)
     a, meta = trace.arrays, trace.meta
     labels = a["labels"]
     flows = trajectory_flows(trace)
-    fig = plt.figure(figsize=(4.2 * len(flows), 4.6), constrained_layout=True)
+    cols = style.columns(len(flows), most=3)
+    rows = int(np.ceil(len(flows) / cols))
+    fig = style.figure(aspect=1.0, rows=rows, cols=cols, extra=0.5)
     Y3, names = to3(a["Y"], trace)
     allpts = np.concatenate([to3(a["outputs"][f][a["valid"][f]].reshape(-1, meta["Q"]), trace)[0] for f in flows]
                             + [Y3])
     lo, hi = allpts.min(0), allpts.max(0)
     pad = 0.05 * (hi - lo).max()
     for i, f in enumerate(flows):
-        ax = fig.add_subplot(1, len(flows), i + 1, projection="3d")
+        ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
         v = a["valid"][f]
         P, _ = to3(a["outputs"][f][v], trace)          # (S, N, 3)
         for r in range(P.shape[1]):
@@ -114,14 +117,19 @@ def plot_trajectories(trace, stem: Path, elev: float = 24.0, azim: float = 35.0)
         ax.set_xlim(lo[0] - pad, hi[0] + pad)
         ax.set_ylim(lo[1] - pad, hi[1] + pad)
         ax.set_zlim(lo[2] - pad, hi[2] + pad)
-        ax.set_xlabel(names[0], fontsize=8)
-        ax.set_ylabel(names[1], fontsize=8)
-        ax.set_zlabel(names[2], fontsize=8)
-        ax.tick_params(labelsize=6)
+        style.axes3(ax, names)
         ax.view_init(elev=elev, azim=azim)
         s = meta["flows"][f]
-        ax.set_title(f"{s['label']}\nmax distance from the straight line {s['line_dist_max']:.2g}", fontsize=9)
-    fig.suptitle("Outputs in R^Q from x(0) (dots) towards the one-hot targets (rings)", fontsize=10, y=1.06)
+        ax.set_title(style.wrap(f"{s['label']}\ndistance from the line: {s['line_dist_max']:.2g}", 8.5,
+                                style.width() / cols), fontsize=7)
+    fig.legend(handles=[Line2D([], [], ls="none", marker="o", ms=3, mfc="#777777", mec="none", label="$x(0)$"),
+                        Line2D([], [], ls="none", marker=".", ms=5, color="k", label="end of the flow"),
+                        Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec="#777777", mew=1.5,
+                               label="one-hot target")]
+               + [Line2D([], [], color=PALETTE[j % len(PALETTE)], lw=1.2, label=f"class {j + 1}")
+                  for j in range(meta["Q"])], loc="outside lower center",
+               ncols=min(6 if style.current() == "page" else 3, 3 + meta["Q"]))
+    fig.suptitle(style.wrap(f"outputs in $\\mathbb{{R}}^{meta['Q']}$ from $x(0)$ towards the one-hot targets"))
     return save_figure(fig, stem)
 
 
@@ -130,7 +138,13 @@ def plot_diagnostics(trace, stem: Path) -> list[Path]:
     N = a["X"].shape[0]
     tau = a["s"] / N
     QN = meta["QN"]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.4), constrained_layout=True)
+    cols = 1 if style.current() == "column" else 2
+    fig, axes = style.subplots(4 // cols, cols, aspect=0.6 if cols == 1 else 0.75)
+    pw = style.width() / cols
+
+    def title(ax, text: str) -> None:
+        ax.set_title(style.wrap(text.replace("\n", " "), 7.5, pw), fontsize=7.5)
+
     ax_r, ax_t, ax_v, ax_m = axes.ravel()
     for f, s in enumerate(meta["flows"]):
         v = a["valid"][f]
@@ -142,25 +156,28 @@ def plot_diagnostics(trace, stem: Path) -> list[Path]:
         if s["stop_reason"] == "rank-collapse":
             ax_r.plot(tau[v][-1], a["sigma_min"][f][v][-1], "x", color=st["color"], ms=9)
     ax_r.set_yscale("log")
-    ax_r.set_title(f"smallest singular value of D (rank QN = {QN} throughout unless marked)", fontsize=9)
-    ax_r.set_ylabel("sigma_min(D)")
+    title(ax_r, f"smallest singular value of $D$\n(rank $QN$ = {QN} unless marked)")
+    ax_r.set_ylabel("$\\sigma_{\\min}(D)$")
     eps = meta["flows"][0]["trap_eps"]
-    ax_t.axhline(eps, color="#888888", ls=":", lw=1.2, label=f"trap eps = {eps:g}")
+    ax_t.axhline(eps, color="#888888", ls=":", lw=1.2, label=f"trap $\\varepsilon$ = {eps:g}")
     ax_t.set_yscale("log")
-    ax_t.set_title("trapping ratio |D^T grad_x C| / |grad_x C|  (rho^2 = standard / adapted decay rate)",
-                   fontsize=9)
+    title(ax_t, "trapping ratio $\\rho = |D^T \\nabla_x C| / |\\nabla_x C|$\n"
+                "($\\rho^2$ = standard / adapted decay rate)")
+    ax_t.set_ylabel("$\\rho$")
     v0 = a["within_var"][:, 0].mean(axis=1)
     m0 = a["mean_dist"][:, 0].mean(axis=1)
     ax_v.plot(tau, v0[0] * np.exp(-2 * tau), color="#888888", lw=3.5, alpha=0.45, label=r"$e^{-2s/N}$")
     ax_m.plot(tau, m0[0] * np.exp(-tau), color="#888888", lw=3.5, alpha=0.45, label=r"$e^{-s/N}$")
     ax_v.set_yscale("log")
     ax_m.set_yscale("log")
-    ax_v.set_title("neural collapse: within-class variance of the outputs (mean over classes)", fontsize=9)
-    ax_m.set_title("neural collapse: |class mean - target| (mean over classes)", fontsize=9)
+    title(ax_v, "neural collapse: within-class variance\nof the outputs (mean over classes)")
+    ax_v.set_ylabel("within-class variance")
+    title(ax_m, "neural collapse: |class mean $-$ target|\n(mean over classes)")
+    ax_m.set_ylabel("distance to the target")
     for ax in axes.ravel():
-        ax.set_xlabel("flow time s / N")
+        ax.set_xlabel("flow time $s/N$")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=5.5 if cols == 1 else 6)
     return save_figure(fig, stem)
 
 

@@ -26,6 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
 HYPER_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#8C564B", "#7F7F7F"]
@@ -114,7 +115,8 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
     never reached it are said so in their row)."""
     L = len(runs[0].widths)
     ncol = L + 2
-    fig = plt.figure(figsize=(2.6 * ncol, 2.7 * len(runs) + 0.4))
+    w = style.SIZES["page"]     # a row of L + 2 panels needs the page width at any --size
+    fig = plt.figure(figsize=(w, w / ncol * 1.1 * len(runs) + 0.5))
     X2 = runs[0].X_proj[:, :2]
     xlim, ylim = _limits(X2)
     for r_i, run in enumerate(runs):
@@ -134,7 +136,7 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
                 _scatter(ax, X2, labels)
                 ax.set_xlim(*xlim)
                 ax.set_ylim(*ylim)
-                ax.set_title(f"{name}: original digits" if r_i == 0 or True else "", fontsize=8)
+                ax.set_title(f"{name}: original digits $X$", fontsize=7)
             else:
                 T2 = s.truncated_proj[c - 1][:, :2]
                 lx, ly = _limits(T2)
@@ -143,7 +145,8 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
                 ax.set_xlim(*lx)
                 ax.set_ylim(*ly)
                 k = s.k_trunc[c - 1]
-                ax.set_title(f"T{c}(X)  rank {int(s.rank[c - 1])}/{run.widths[c - 1]}, res {s.residual[c - 1]:.0e}\n"
+                ax.set_title(f"$T_{{{c}}}(X)$ rank {int(s.rank[c - 1])}/{run.widths[c - 1]}, "
+                             f"res {s.residual[c - 1]:.0e}\n"
                              f"collapsed {int((k == run.widths[c - 1]).sum())}, partial "
                              f"{int(((k > 0) & (k < run.widths[c - 1])).sum())}", fontsize=7)
             ax.tick_params(labelsize=6)
@@ -155,12 +158,12 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
             ax.set_ylabel("PC2", fontsize=6, labelpad=1)
         ax = fig.add_subplot(len(runs), ncol, r_i * ncol + ncol, projection="3d")
         _output_panel(ax, s.outputs, labels, run.targets)
-        ax.set_title(f"outputs in R^{run.out_dim}  (step {s.step}, loss {s.loss:.3g})", fontsize=7)
+        ax.set_title(f"outputs in $\\mathbb{{R}}^{{{run.out_dim}}}$\n(step {s.step}, loss {s.loss:.3g})", fontsize=6)
     d = runs[0].data
     fig.suptitle(f"Digits {' '.join(map(str, d.digits))} at training loss < {threshold:g}: data truncated by the "
-                 f"cumulative layers (PCA of the original digits), cones (base point, longest edges), outputs",
-                 fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+                 f"cumulative layers\n(PCA of the original digits), cones (base point, longest edges), outputs",
+                 fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return save_figure(fig, out_dir / f"layers_{_tag(d.digits)}_loss{_num(threshold)}")
 
 
@@ -186,7 +189,8 @@ def plot_hyperplanes(run, out_dir: Path, k: int = 8) -> list[Path]:
     side = d.side if d.side else int(round(np.sqrt(W.shape[1])))
     X2 = run.X_proj[:, :2]
     xlim, ylim = _limits(X2)
-    fig, axes = plt.subplots(2, len(units), figsize=(1.9 * len(units), 4.3))
+    w = style.SIZES["page"]     # 8 weight images side by side need the page width at any --size
+    fig, axes = plt.subplots(2, len(units), figsize=(w, w / len(units) * 2.3 + 0.6))
     axes = np.atleast_2d(axes)
     mean, comps = run.pca_mean, run.pca_components[:2]
     gx = np.linspace(*xlim, 200)
@@ -203,7 +207,7 @@ def plot_hyperplanes(run, out_dir: Path, k: int = 8) -> list[Path]:
             sp.set_linewidth(3)
         ax.set_title(f"unit {u}\n" + " ".join(f"{dg}:{int(round(100 * f))}%" for dg, f in zip(d.digits, fr,
                                                                                             strict=True)),
-                     fontsize=7)   # black text: the light unit colours were hard to read; the frame has it
+                     fontsize=6)   # black text: the light unit colours were hard to read; the frame has it
         ax = axes[1, c]
         pos = (d.X_train @ W[u] + b[u]) > 0
         ax.scatter(X2[~pos, 0], X2[~pos, 1], s=2, color="#CCCCCC", linewidths=0, rasterized=True)
@@ -220,12 +224,12 @@ def plot_hyperplanes(run, out_dir: Path, k: int = 8) -> list[Path]:
         ax.set_xticks([])
         ax.set_yticks([])
         if c == 0:
-            ax.set_ylabel("PC2 (data: coloured on\nthe side w.x + b > 0)", fontsize=7)
+            ax.set_ylabel("PC2 (coloured where\n$w \\cdot x + b > 0$)", fontsize=6)
     name = LOSS_NAMES.get(run.cfg.loss, run.cfg.loss)
     fig.suptitle(f"First-layer pixel hyperplanes, digits {' '.join(map(str, d.digits))}, {name}, step {s.step} "
-                 f"(loss {s.loss:.3g}): weights as {side}x{side} images (red +, blue -), % of each digit on the + side",
-                 fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+                 f"(loss {s.loss:.3g}):\nweights as {side}x{side} images (red +, blue $-$), % of each digit on the + "
+                 "side", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
     return save_figure(fig, out_dir / f"hyperplanes_{_tag(d.digits)}_{run.cfg.loss}")
 
 
@@ -234,24 +238,26 @@ METRIC_PANELS = [
     ("accuracy (test unless marked)", [("test_acc", "network", "-"), ("train_acc", "network (train)", ":"),
                                        ("metric_d_test_acc", "metric d, nearest trunc. mean", "--"),
                                        ("nearest_mean_test_acc", "Euclidean nearest trunc. mean", "-.")], False),
-    ("NC1 = tr(Sigma_W Sigma_B^+)/Q", [("nc1_trace_pinv_hidden", "last hidden", "-"),
-                                        ("nc1_trace_pinv_data_mean_hidden", "last hidden, data-weighted mu_G", ":"),
+    ("NC1 = $\\mathrm{tr}(\\Sigma_W \\Sigma_B^+)/Q$", [("nc1_trace_pinv_hidden", "last hidden", "-"),
+                                        ("nc1_trace_pinv_data_mean_hidden", "last hidden, data-weighted $\\mu_G$", ":"),
                                         ("nc1_trace_pinv_out", "outputs", "--")], True),
     ("CDNV", [("cdnv_hidden", "last hidden", "-"), ("cdnv_out", "outputs", "--")], True),
-    ("NC2: |cos + 1/(Q-1)| (Papyan: mean; max), equinorm",
+    ("NC2: $|\\cos + 1/(Q-1)|$, equinorm",
      [("nc2_mean_cos_dev_hidden", "Papyan mean, hidden", "-"), ("nc2_max_cos_dev_hidden", "max, hidden", "-."),
       ("nc2_max_cos_dev_out", "max, outputs", "--"), ("nc2_equinorm_hidden", "equinorm, hidden", ":")], True),
     ("NC3 self-duality", [("nc3_hidden", "last hidden vs classifier", "-")], True),
     ("NC4 (network vs nearest class centre)", [("nc4_hidden", "last hidden", "-"), ("nc4_out", "outputs", "--")],
      False),
-    ("delta_P (barycentric deviation)", [("delta_p", "sup, last layer", "-"),
+    ("$\\delta_P$ (barycentric deviation)", [("delta_p", "sup, last layer", "-"),
                                          ("delta_p_mean_l{L}", "mean, last layer", "--")], True),
 ]
 
 
 def plot_metrics(runs: list, out_dir: Path) -> list[Path]:
     """Metrics over training for the runs of one digit set (one colour per loss)."""
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    cols = style.columns(len(METRIC_PANELS))
+    rows = int(np.ceil(len(METRIC_PANELS) / cols))
+    fig, axes = style.subplots(rows, cols, aspect=0.8, extra=0.3, squeeze=False)
     colors = {"mse": "#0072B2", "ce": "#D55E00", "wmse": "#009E73"}
     for ax, (title, series, logy) in zip(axes.ravel(), METRIC_PANELS, strict=True):
         for run in runs:
@@ -268,14 +274,13 @@ def plot_metrics(runs: list, out_dir: Path) -> list[Path]:
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("training step + 1 (thin lines: thresholds reached)", fontsize=7)
-        ax.tick_params(which="both", labelsize=7)   # minor labels too (a lone "6 x 10^-1" came out large)
-        ax.legend(fontsize=6.5, loc="best", framealpha=0.7)
+        ax.set_title(style.wrap(title, 8.5, style.width() / cols), fontsize=7.5)
+        ax.set_xlabel("training step + 1")
+        ax.tick_params(which="both", labelsize=6)   # minor labels too (a lone "6 x 10^-1" came out large)
+        ax.legend(fontsize=5, loc="best", framealpha=0.7, handlelength=1.5)
     d = runs[0].data
-    fig.suptitle(f"Metrics over training, digits {' '.join(map(str, d.digits))} ({len(d.y_train)} train / "
-                 f"{len(d.y_test)} test digits, {d.source})", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.suptitle(style.wrap(f"Metrics over training, digits {' '.join(map(str, d.digits))} ({len(d.y_train)} train "
+                            f"/ {len(d.y_test)} test digits, {d.source}); thin lines: thresholds reached"))
     return save_figure(fig, out_dir / f"metrics_{_tag(d.digits)}")
 
 

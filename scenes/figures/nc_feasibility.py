@@ -13,11 +13,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomdl.experiments.nc_feasibility_sweep import grid_arrays  # noqa: E402
 from geomdl.io.atomic import ensure_writable_dir  # noqa: E402
+from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
 
@@ -43,24 +43,27 @@ def plot_phase_diagram(result: dict, stem: Path) -> list[Path]:
     frac, cls = frac[np.ix_(order_s, order_r)], cls[np.ix_(order_s, order_r)]
     log = bool(np.all(sigmas > 0))
     xe, ye = _edges(ratios, False), _edges(sigmas, log)
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), constrained_layout=True)
+    cols = 1 if style.current() == "column" else 2
+    fig, axes = style.subplots(2 // cols, cols, aspect=0.8, extra=0.4, squeeze=False)
+    axes = axes.ravel()
     for ax, data, title in ((axes[0], frac, "data set NC-feasible (every class)"),
                             (axes[1], cls, "class feasible (per class)")):
         mesh = ax.pcolormesh(xe, ye, data, cmap="gray", vmin=0, vmax=1, shading="flat")
         if data.shape[0] > 1 and data.shape[1] > 1:
             ax.contour(ratios, sigmas, data, levels=[0.5], colors="#D55E00", linewidths=1.6)
-        ax.axvline(1.0, color="#0072B2", ls="--", lw=1.4, label="d/n = 1 (n_k > d: never)")
-        ax.axvline((K + 1) / 2, color="#009E73", ls="--", lw=1.4, label=f"d/n = (K+1)/2 = {(K + 1) / 2:g} (noise)")
+        ax.axvline(1.0, color="#0072B2", ls="--", lw=1.4, label="$d/n = 1$ ($n_k > d$: never)")
+        ax.axvline((K + 1) / 2, color="#009E73", ls="--", lw=1.4, label=f"$d/n = (K+1)/2$ = {(K + 1) / 2:g} (noise)")
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("d / n  (input dimension / points per class)")
-        ax.set_ylabel("noise sigma (per coordinate; means on the unit sphere)")
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=7.5, loc="upper left", framealpha=0.85)
+        ax.set_xlabel("$d/n$ (input dimension / points per class)", fontsize=7)
+        ax.set_ylabel("noise $\\sigma$ (per coordinate)")
+        ax.set_title(title)
+        ax.legend(fontsize=6, loc="upper left", framealpha=0.85, frameon=True)
         fig.colorbar(mesh, ax=ax, shrink=0.9, label="fraction feasible (orange: 0.5)")
     amb = sum(c["ambiguous"] for c in result["cells"])
-    fig.suptitle(f"Exact NC feasibility of a 2-layer ReLU net (LP per class, tol {cfg['tol']:g}): Gaussian mixture, "
-                 f"K={K}, n={n} per class, {trials} data sets per cell; {amb} unverified answers", fontsize=10)
+    fig.suptitle(style.wrap(f"Exact NC feasibility of a 2-layer ReLU net (LP per class, tol {cfg['tol']:g}): "
+                            f"Gaussian mixture, means on the unit sphere, $K$={K}, $n$={n} per class, {trials} data "
+                            f"sets per cell; {amb} unverified answers"))
     return save_figure(fig, stem)
 
 

@@ -12,13 +12,16 @@ import numpy as np  # noqa: E402
 
 from geomdl.nn.health import FAILURES  # noqa: E402
 from scenes.clips.base import PALETTE  # noqa: E402
-from scenes.figures.figure_io import save_figure  # noqa: E402  # noqa: E402
+from scenes.figures import style  # noqa: E402
+from scenes.figures.figure_io import save_figure  # noqa: E402
 
 
 def plot_study(result: dict, out_dir: Path) -> list[Path]:
     """``growth``: n(t) per seed (thin) and median (thick), log scale; ``rate_vs_count``: dn/dt vs n."""
     fracs = [s["start_fraction"] for s in result["summary"]]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    cols = 1 if style.current() == "column" else 2
+    fig, axes = style.subplots(2 // cols, cols, aspect=0.8, squeeze=False)
+    ax1, ax2 = axes.ravel()
     for k, f in enumerate(fracs):
         color = PALETTE[k % len(PALETTE)]
         curves = [c for c in result["curves"]
@@ -34,23 +37,24 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
         med = np.median(np.stack([c["n"] for c in same]), axis=0)
         s = next(x for x in result["summary"] if x["start_fraction"] == f)
         ax1.plot(steps, np.maximum(med, 0.5), color=color, lw=2.2,
-                 label=f"start {f:g}: r = {s['rate_mean']:.2e}/step [{s['rate_ci_low']:.1e}, {s['rate_ci_high']:.1e}]")
+                 label=f"start {f:g}: $r$ = {s['rate_mean']:.2e}/step "
+                       f"[{s['rate_ci_low']:.1e}, {s['rate_ci_high']:.1e}]")
         # fitted dn/dt = a + c n over the observed range of n (median intercept over the runs)
         ns = np.linspace(med.min(), med.max(), 20)
         a = np.median([np.gradient(c["n"].astype(float), c["steps"].astype(float)).mean() - s["c_mean"] * c["n"].mean()
                        for c in same])
         ax2.plot(ns, a + s["c_mean"] * ns, color=color, lw=2.2,
-                 label=f"start {f:g}: c = {s['c_mean']:.1e} [{s['c_ci_low']:.1e}, {s['c_ci_high']:.1e}]")
+                 label=f"start {f:g}: $c$ = {s['c_mean']:.1e} [{s['c_ci_low']:.1e}, {s['c_ci_high']:.1e}]")
     ax1.set_yscale("log")
     ax1.set_xlabel("training step")
-    ax1.set_ylabel("collapsed points of class 1 at layer 1 (log)")
-    ax1.set_title("n(t): exponential growth would be a straight line")
-    ax1.legend(fontsize=7, loc="lower right")
+    ax1.set_ylabel("collapsed points $n(t)$ of class 1\nat layer 1 (log)")
+    ax1.set_title("$n(t)$: exponential growth is a straight line", fontsize=8)
+    ax1.legend(fontsize=6, loc="lower right")
     ax2.axhline(0, color="#888888", lw=0.8)
-    ax2.set_xlabel("n (collapsed points)")
-    ax2.set_ylabel("dn/dt (points per step)")
-    ax2.set_title("rate against count: the claim predicts slope c > 0")
-    ax2.legend(fontsize=7, loc="upper right")
+    ax2.set_xlabel("$n$ (collapsed points)")
+    ax2.set_ylabel("$dn/dt$ (points per step)")
+    ax2.set_title("rate against count: the claim predicts slope $c > 0$", fontsize=8)
+    ax2.legend(fontsize=6, loc="upper right")
     return save_figure(fig, out_dir / "truncation_speed")
 
 
@@ -66,8 +70,10 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
     s(t) on a log axis (an
     exponential contraction is a straight line; its slope is -lambda)."""
     settings = list(dict.fromkeys(g["setting"] for g in result["summary"]))
-    fig, axes = plt.subplots(2, len(settings), figsize=(6.2 * len(settings), 8.0), squeeze=False,
-                             constrained_layout=True)
+    # one column per setting, each as wide as the column preset allows; a page fits two side by side
+    fig = plt.figure(figsize=(style.SIZES["column"] * len(settings) if style.current() == "page" or len(settings) == 1
+                              else style.width(), 2 * style.SIZES["column"] * 0.85 + 0.3), layout="constrained")
+    axes = fig.subplots(2, len(settings), squeeze=False)
     for c, setting in enumerate(settings):
         ax, axs = axes[0, c], axes[1, c]
         rows = [r for r in result["rows"] if r["setting"] == setting and np.isfinite(r["rate"]) and r["rising"]]
@@ -99,24 +105,24 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
             err = np.array([[v["rate_mean"] - v["rate_ci_low"] for v in b], [v["rate_ci_high"] - v["rate_mean"]
                                                                                  for v in b]])
             color = "#000000" if g["layer"] is None else pair_color[(g["layer"], g["class"])]
-            label = (f"{g['group']} ({g['seeds_measured']} seeds): slope {g['slope_mean']:.2g} "
+            name = "pooled" if g["layer"] is None else f"layer {g['layer']}, class {g['class'] + 1}"
+            label = (f"{name} ({g['seeds_measured']} seeds): slope {g['slope_mean']:.2g} "
                      f"[{g['slope_ci_low']:.2g}, {g['slope_ci_high']:.2g}]")
             ax.errorbar(x, m, yerr=err, color=color, lw=1.6 if g["layer"] is None else 1.0, marker="o", ms=3.5,
                         capsize=2.5, label=label)
         ax.axhline(0, color="#888888", lw=0.8)
-        ax.set_xlabel("n(t): points of the class already collapsed at the layer")
-        ax.set_ylabel("contraction rate λ = -d log s / dt  (per unit flow time)")
-        ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\nλ against n while the count rises: "
-                     "the claim predicts a rising curve",
-                     fontsize=9)
-        ax.legend(fontsize=6.5, loc="lower left")
+        ax.set_xlabel("$n(t)$: points of the class already collapsed")
+        ax.set_ylabel("contraction rate $\\lambda = -d \\log s / dt$")
+        ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\n$\\lambda$ against $n$ while the count rises "
+                     "(the claim: rising)", fontsize=7)
+        ax.legend(fontsize=5.5, loc="lower left")
         for sr in (x for x in result["series"] if x["setting"] == setting):
             ok = np.isfinite(sr["s"]) & (sr["s"] > 0)
             axs.plot(sr["t"][ok], sr["s"][ok], lw=0.7, alpha=0.6,
                      color=pair_color.get((sr["layer"], sr["class"]), "#999999"))
         axs.set_yscale("log")
-        axs.set_xlabel("flow time t = lr x step")
-        axs.set_ylabel("spread s(t) of the not-collapsed points\nabout the base point (log)")
-        axs.set_title(f"s(t) per seed and (layer, class), colours as above\n(grey: pairs in fewer than "
-                      f"{MIN_SEEDS_DRAWN} seeds, or never truncating)", fontsize=8)
+        axs.set_xlabel("flow time $t$ = lr $\\times$ step")
+        axs.set_ylabel("spread $s(t)$ of the not-collapsed\npoints about the base point (log)")
+        axs.set_title(f"$s(t)$ per seed and (layer, class), colours as above\n(grey: pairs in fewer than "
+                      f"{MIN_SEEDS_DRAWN} seeds, or never truncating)", fontsize=7)
     return save_figure(fig, out_dir / "contraction_rate")
