@@ -20,7 +20,7 @@ from scenes.backends import export, mpl_renderer
 from scenes.clips.truncation_speed import TruncationFrames
 from scenes.render import Rendered, RenderOptions, render_trace
 
-FAST = dict(quality="l", renderer="matplotlib", duration=1.0)
+FAST = dict(quality="l", renderer="matplotlib", duration=1.0, jobs=1)   # one process: its draws are counted
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,8 @@ def test_gif_after_mp4_draws_no_frames(clip, drawn, tmp_path):
     assert (mp4.stat().st_ino, mp4.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert probe(files[0]).n_frames > 1
     # another duration is another clip: drawn, every frame once
-    files = render_trace(trace, tmp_path, "clip", fmt="gif", quality="l", renderer="matplotlib", duration=1.5)
+    files = render_trace(trace, tmp_path, "clip", fmt="gif", quality="l", renderer="matplotlib", duration=1.5,
+                         jobs=1)
     assert drawn["n"] == n_frames(trace, duration=1.5)
     assert sorted(f.suffix for f in files) == [".gif", ".mp4"]
 
