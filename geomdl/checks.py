@@ -94,3 +94,18 @@ def check_snapshots(count: int) -> None:
 def check_fraction(f: float) -> None:
     if not 0.0 <= f <= 1.0:
         raise GeomdlError(f"start fraction must be in [0, 1] (got {f})")
+
+
+def check_hidden_layers(widths) -> None:
+    """A ReLU network here has at least one hidden layer (``widths``: the hidden widths, or the hidden layers)."""
+    if len(widths) == 0:
+        raise GeomdlError("the network needs at least one hidden layer")
+
+
+def check_classes_present(sizes) -> None:
+    """Every class has points: ``sizes`` the number of points per label value, a sequence (label ``k`` at index
+    ``k``) or a mapping label -> count."""
+    items = sizes.items() if hasattr(sizes, "items") else enumerate(sizes)
+    for k, n in items:
+        if int(n) == 0:
+            raise GeomdlError(f"class {int(k)} has no points")

@@ -53,9 +53,7 @@ def local_minima_rows(q: int, n_per_class: int = 200, radius: float = 0.25, seed
 
     check_scheduler(scheduler)
     check_toggle_q(q)
-    if geometry not in geometries.TOGGLE_GEOMETRIES:
-        raise UsageError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} geometries "
-                         f"only (got {geometry!r})")
+    geometries.check_toggle_geometry(geometry)
     cfg = geometries.GeometryConfig(geometry, q=q, m=m, n_per_class=n_per_class, radius=radius, seed=seed)
     X, labels = geometries.make_data(cfg)
     full = geometries.toggle_base(cfg, X, labels)

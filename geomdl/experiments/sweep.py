@@ -113,9 +113,7 @@ class SweepConfig:
         self.train_config().validate()
         if self.base != "zero-loss":
             q = self.geometry_config().q
-            if self.geometry not in geometries.TOGGLE_GEOMETRIES:
-                raise GeomdlError(f"toggle patterns exist for the {' and '.join(geometries.TOGGLE_GEOMETRIES)} "
-                                  f"geometries only (got {self.geometry!r})")
+            geometries.check_toggle_geometry(self.geometry, GeomdlError)
             if len(self.base) != q or set(self.base) - {"0", "1"} or self.base == "1" * q:
                 raise GeomdlError(f"base must be 'zero-loss' or a toggle pattern of {q} digits 0/1, not all 1 "
                                   f"(got {self.base!r})")

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from geomdl.checks import check_classes_present, check_hidden_layers
 from geomdl.errors import GeomdlError
 from geomdl.io import projection
 from geomdl.math import wide_chain
@@ -196,8 +197,7 @@ class Recorder:
         self.order, self.starts, self.class_sizes = _class_groups(self.labels, self.q)
         self.sorted = bool(np.all(self.order == np.arange(N)))     # already grouped by class: no permutation
         self._sorted_labels = self.labels[self.order]
-        if (self.class_sizes == 0).any():
-            raise GeomdlError(f"class {int(np.flatnonzero(self.class_sizes == 0)[0])} has no points")
+        check_classes_present(self.class_sizes)
         self.store = store
         self.device = device
         self.layer_view = bool(layer_view)
@@ -292,8 +292,7 @@ class Recorder:
         X, M = self.X, self.X.shape[1]
         step = int(step)
         widths = [int(np.shape(W)[0]) for W in Ws]
-        if not widths:
-            raise GeomdlError("the network needs at least one hidden layer")
+        check_hidden_layers(widths)
         if self.widths is None:
             if np.shape(Ws[0])[1] != M:
                 raise GeomdlError(f"the network's first layer takes {np.shape(Ws[0])[1]} inputs, the data have {M}")

@@ -98,12 +98,18 @@ def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constru
 
 def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Construction:
     """The full cone construction whose layers toggle patterns switch off (clustered or flat geometry)."""
+    check_toggle_geometry(cfg.geometry)
     if cfg.geometry == "clustered":
         return constructions.sls_construction(X, labels)
-    if cfg.geometry == "flat":
-        return constructions.flat_construction(X, labels)
-    raise UsageError(f"toggle patterns exist for the {' and '.join(TOGGLE_GEOMETRIES)} geometries only "
-                     f"(got {cfg.geometry!r})")
+    return constructions.flat_construction(X, labels)
+
+
+def check_toggle_geometry(geometry: str, error: type[GeomdlError] = UsageError) -> None:
+    """Toggle patterns switch off the layers of the clustered or flat construction only (``error``: a usage
+    error for an option, a :class:`GeomdlError` for a stored config)."""
+    if geometry not in TOGGLE_GEOMETRIES:
+        raise error(f"toggle patterns exist for the {' and '.join(TOGGLE_GEOMETRIES)} geometries only "
+                    f"(got {geometry!r})")
 
 
 def build(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray, constructions.Network]:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
+from geomdl.checks import check_classes_present
 from geomdl.errors import GeomdlError
 
 
@@ -76,8 +77,7 @@ def _split(X: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     if not np.isfinite(X).all():
         raise GeomdlError("X has non-finite entries")
     Xk, Xo = X[labels == k], X[labels != k]
-    if len(Xk) == 0:
-        raise GeomdlError(f"class {k} has no points")
+    check_classes_present({k: len(Xk)})
     return Xk, Xo
 
 

@@ -6,7 +6,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from geomdl.checks import DEVICES, DTYPE_NAMES, check_device, check_dtype, check_positive_widths  # noqa: F401 (DEVICES re-exported)
+from geomdl.checks import (  # noqa: F401 (DEVICES re-exported)
+    DEVICES,
+    DTYPE_NAMES,
+    check_device,
+    check_dtype,
+    check_hidden_layers,
+    check_positive_widths,
+)
 from geomdl.errors import GeomdlError
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -74,8 +81,7 @@ class ReLUMLP(nn.Module):
 def check_widths(in_dim: int, widths: list[int], q: int, allow_wide: bool = False) -> None:
     """docs/math.md §1: ``M >= M_1 >= ... >= M_L >= Q``; wider layers make the picture approximate, so refuse them here
     unless ``allow_wide`` (a user's own data: any positive widths, the recorder says how exact the picture is)."""
-    if not widths:
-        raise GeomdlError("the network needs at least one hidden layer")
+    check_hidden_layers(widths)
     if allow_wide:
         check_positive_widths(widths)
         return
