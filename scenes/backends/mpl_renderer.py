@@ -362,6 +362,9 @@ class MplFrameDrawer:
                 art.set_text(lab.text)
                 art.set_color(lab.color)
                 art.set_position((lab.x, lab.y))
+                art.set_fontsize(lab.size * self.unit_pt / CAP_HEIGHT)   # e.g. a count badge that grows
+                art.set_horizontalalignment(lab.ha)
+                art.set_verticalalignment(lab.va)
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
             self.label_keys[lab.name] = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
