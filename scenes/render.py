@@ -463,23 +463,18 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     out: list[Path] = []
     reuse = not opts.rerender and export.mp4_tag(mp4) == job.key   # this very render exists: draw nothing
     draw = not reuse and any(FORMATS[f].from_mp4 for f in opts.formats)
-    # the clip is drawn into a private hidden folder beside the outputs first (same file system, removed on any
-    # exit), outside the atomic set: the renderers write atomically on their own
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{stem}.tmp-", dir=out_dir))
-    try:
-        clip = _render_mp4(frames, tmpdir / "clip.mp4", q, opts.renderer, progress, jobs) if draw else None
-        with atomic_group() as group:
-            if reuse:
-                job.master = mp4
-            elif clip is not None:
-                export.finish_master(clip, mp4, job.key, q.canvas, frames.theme["bg"])
-                job.master = group.staged_path(mp4)             # not yet renamed into place
-                if "mp4" not in opts.formats:
-                    out.append(mp4)                              # the master is written too (and reused later)
-            for name in opts.formats:
-                out += FORMATS[name].write(job)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+    with atomic_group() as group:
+        if reuse:
+            job.master = mp4
+        elif draw:
+            _render_mp4(frames, mp4, q, opts.renderer, progress, jobs)   # staged in the group, not yet renamed
+            job.master = group.staged_path(mp4)
+            # tagged (and letterboxed) in place: the staged file is replaced, the group still renames it
+            export.finish_master(job.master, job.master, job.key, q.canvas, frames.theme["bg"])
+            if "mp4" not in opts.formats:
+                out.append(mp4)                                  # the master is written too (and reused later)
+        for name in opts.formats:
+            out += FORMATS[name].write(job)
     return Rendered(out)
 
 

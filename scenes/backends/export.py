@@ -278,9 +278,9 @@ TAG_PREFIX = "geomdl-render:"
 
 def finish_master(src: Path, dest: Path, key: str, canvas: tuple[int, int] | None = None,
                   bg: str = "#FFFFFF") -> Path:
-    """Publish the clip ``src`` as ``dest`` (atomic), tagged with ``key`` (the MP4's ``comment`` metadata: what
-    was rendered, :func:`mp4_tag`), letterboxed onto ``canvas`` (``(w, h)``, the picture centred on ``bg``)
-    when given. Without a canvas the video stream is copied, not re-encoded."""
+    """Publish the clip ``src`` as ``dest`` (atomic; ``src`` may be ``dest`` itself), tagged with ``key`` (the
+    MP4's ``comment`` metadata: what was rendered, :func:`mp4_tag`), letterboxed onto ``canvas`` (``(w, h)``,
+    the picture centred on ``bg``) when given. Without a canvas the video stream is copied, not re-encoded."""
     meta = ["-metadata", f"comment={TAG_PREFIX}{key}", "-movflags", "+faststart", "-an"]
     if canvas is None:
         codec = ["-c:v", "copy"]
@@ -288,7 +288,7 @@ def finish_master(src: Path, dest: Path, key: str, canvas: tuple[int, int] | Non
         w, h = canvas
         codec = ["-vf", f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=0x{bg.lstrip('#')}", "-c:v", "libx264",
                  "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "veryfast"]
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, alone=True) as tmp:   # dest may be a file staged in an atomic group: replace it now
         _run_ffmpeg(["-i", str(src), *codec, *meta, "-f", "mp4", str(tmp)], f"write {dest.name}")
     return dest
 
