@@ -313,7 +313,7 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
     from geomdl import experiments  # noqa: PLC0415
     from geomdl.io.atomic import ensure_writable_dir  # noqa: PLC0415
     from scenes.backends.parallel import check_jobs  # noqa: PLC0415
-    from scenes.render import RenderOptions, scene_spec  # noqa: PLC0415
+    from scenes.render import FORMATS, RenderOptions, scene_spec  # noqa: PLC0415
     from scenes.render import render as render_clip  # noqa: PLC0415
 
     spec = scene_spec(scene)
@@ -348,7 +348,8 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
     if opts.notice:
         err.print(opts.notice)
     with progress_bar() as bar:
-        task = bar.add_task(f"rendering ({opts.renderer})", total=None, info="")
+        drawn = any(FORMATS[f].frames for f in opts.formats)   # html alone: a page from the trace, no renderer
+        task = bar.add_task(f"rendering ({opts.renderer})" if drawn else "writing the viewer page", total=None, info="")
         echo_files(render_clip(tr, scene=spec.name, out=out, options=opts, stem=stem, force=force, view=view,
                                progress=lambda i, n: bar.update(task, completed=i, total=n), jobs=jobs))
 
