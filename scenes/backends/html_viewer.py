@@ -37,7 +37,10 @@ GREEK = {name: chr(code) for name, code in [
     ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
     ("lambda", 0x3BB), ("mu", 0x3BC), ("pi", 0x3C0), ("sigma", 0x3C3), ("tau", 0x3C4), ("theta", 0x3B8),
     ("Delta", 0x394), ("Sigma", 0x3A3), ("to", 0x2192), ("cdot", 0xB7), ("leq", 0x2264), ("geq", 0x2265),
-    ("infty", 0x221E), ("in", 0x2208)]}
+    ("infty", 0x221E), ("in", 0x2208), ("times", 0xD7), ("propto", 0x221D), ("top", 0x22A4), ("ell", 0x2113),
+    ("nabla", 0x2207), ("partial", 0x2202), ("approx", 0x2248), ("pm", 0xB1), ("sim", 0x223C), ("le", 0x2264),
+    ("ge", 0x2265), ("ldots", 0x2026), ("rho", 0x3C1), ("eta", 0x3B7), ("kappa", 0x3BA), ("omega", 0x3C9)]}
+DOUBLE_STRUCK = {"R": "\u211d", "N": "\u2115", "Z": "\u2124", "Q": "\u211a", "C": "\u2102"}
 
 
 def plotly_js() -> tuple[str, str]:
@@ -67,6 +70,8 @@ def html_text(text: str) -> str:
 
 
 def _math(s: str, italic: bool) -> str:
+    s = re.sub(r"\\mathbb\{([A-Z])\}", lambda m: DOUBLE_STRUCK.get(m.group(1), m.group(1)), s)
+    s = re.sub(r"\\(?:mathrm|mathbf|text|operatorname)\{([^{}]*)\}", r"\1", s)   # upright words: as they are
     s = re.sub(r"\\([A-Za-z]+)", lambda m: GREEK.get(m.group(1), m.group(0)), s)
     pieces: list[str] = []
     i = 0
@@ -83,7 +88,7 @@ def _math(s: str, italic: bool) -> str:
                 body = s[j + 1:k] if s[j] == "{" else s[j:k + 1]
                 i = k + 1
             else:
-                m = re.match(r"-?[A-Za-z0-9]+" if not italic else r"-?[0-9]+|[A-Za-z]", s[j:])
+                m = re.match(r"-?[A-Za-z0-9]+" if not italic else r"-?[0-9]+|[^\s{}()]", s[j:])
                 if not m:
                     pieces.append(html.escape(c))
                     i += 1
@@ -92,7 +97,7 @@ def _math(s: str, italic: bool) -> str:
                 i = j + len(body)
             pieces.append(f"<{tag}>{_math(body, italic)}</{tag}>")
             continue
-        if italic and c.isalpha():
+        if italic and c.isalpha() and c not in DOUBLE_STRUCK.values():
             j = i
             while j < len(s) and s[j].isalpha():
                 j += 1
