@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geomdl import experiments
-from scenes.clips.base import TEXT_MIN, badge_radius, bounding_sphere, mix, tex_sci
+from scenes.clips.base import FIG_W, TEXT_MIN, badge_radius, bounding_sphere, mix, tex_sci, text_width
 from scenes.clips.truncation_speed import counts_by_class
 from scenes.render import SCENES
 
@@ -185,12 +185,14 @@ def test_truncation_layout_for_every_q(q):
     """Q = 2..8: every label in the frame, the readout rows apart and above the chart, the legend below it."""
     torch.set_num_threads(1)
     mod = experiments.get("truncation-speed")
-    tr = mod.run(mod.Config(q=q, n_per_class=6, lr=0.01, steps=10, snapshots=3))[0]
+    tr = mod.run(mod.Config(q=q, n_per_class=200, lr=0.01, steps=10, snapshots=3))[0]
     fr = SCENES["truncation-speed"].frames_class()(tr, fps=10, duration=1.0)
     f = fr.frame(fr.n_frames - 1)
     labels = {lab.name: lab for lab in [*fr.static().labels, *f.labels]}
     for lab in labels.values():
         assert 0.05 <= lab.y - lab.size / 2 and lab.y + lab.size / 2 <= 8.95, (q, lab.name, lab.y)
+        if lab.ha == "left":   # nothing runs off the right edge (readouts with counts of 200 and rates)
+            assert lab.x + text_width(lab.text, lab.size) <= FIG_W, (q, lab.name, lab.text)
     rows = sorted((lab.y for n, lab in labels.items() if n.startswith(("count_label", "rate_label"))), reverse=True)
     assert all(a - b >= 1.3 * TEXT_MIN for a, b in zip(rows, rows[1:], strict=False)), (q, rows)
     assert rows[-1] - TEXT_MIN > labels["plot_title"].y, q

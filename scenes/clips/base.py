@@ -285,6 +285,23 @@ def _clip_to(panel: Rect, p: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 # -- shared by the clips' panels and readouts (talk-grade: typeset math, readable sizes, build-up) ------------
 TEXT_MIN = 0.19   # smallest text height: font size = height / 0.72 figure units = 14 px at 480p (9 units = 480 px)
+ADVANCE = 0.62    # mean advance of a DejaVu Sans character, in text heights (measured on the readouts)
+
+
+def text_width(text: str, size: float) -> float:
+    """About how wide ``text`` is drawn at text height ``size``, in figure units (mathtext counted by what it
+    shows: ``$\\lambda_{1}$`` as two characters)."""
+    import re  # noqa: PLC0415
+
+    shown = re.sub(r"\\[A-Za-z]+", "x", text)
+    shown = re.sub(r"[${}_^]", "", shown)
+    return ADVANCE * size * len(shown)
+
+
+def fit_text_size(text: str, size: float, room: float) -> float:
+    """The text height, at most ``size`` and at least :data:`TEXT_MIN`, at which ``text`` fits ``room`` units."""
+    w = text_width(text, size)
+    return size if w <= room else max(TEXT_MIN, size * room / w)
 
 
 def mix(color: str, other: str, t: float) -> str:

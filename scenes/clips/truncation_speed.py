@@ -37,6 +37,7 @@ import numpy as np
 from geomdl.errors import GeomdlError
 from geomdl.math.contraction import contraction_rates
 from scenes.clips.base import (
+    FIG_W,
     TEXT_MIN,
     THEMES,
     Frame,
@@ -57,12 +58,14 @@ from scenes.clips.base import (
     class_color,
     class_name,
     clip_timeline,
+    fit_text_size,
     mix,
     nice_ceil,
     nice_ticks,
     panel_grid,
     smoothstep,
     tex_sci,
+    text_width,
     tick_text,
     view_rect,
 )
@@ -533,6 +536,10 @@ class TruncationFrames:
                     else f"$\\lambda_{{{l + 1}}}$: none left to contract")
             if self.rates is not None and not two:
                 txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
-            f.labels.append(Label(f"count_label{l}", x, yl, txt, sz, self.layer_color(l, sn)))
+            room = FIG_W - 0.12 - x                       # to the right edge of the picture
+            if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
+                txt = txt.replace(" / ", "/").replace("   ", "  ")
+            f.labels.append(Label(f"count_label{l}", x, yl, txt, fit_text_size(txt, sz, room),
+                                  self.layer_color(l, sn)))
             if two:
                 f.labels.append(Label(f"rate_label{l}", x + 0.25, yl - 0.31, rtxt, TEXT_MIN, th["muted"]))
