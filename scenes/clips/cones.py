@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_W,
     THEMES,
     Frame,
     Label,
@@ -43,9 +44,11 @@ from scenes.clips.base import (
     circle_segments,
     class_color,
     class_name,
+    fit_text_size,
     mix,
     smoothstep,
     tex_sci,
+    text_width,
     view_rect,
 )
 
@@ -130,6 +133,13 @@ class ConesFrames:
         self.view = view_rect(self.panel, 0.45)
         self.point_r = 0.045
         self.rx = 9.0                                                            # readout left edge
+        # the table of collapsed points: one column a class, as many as fit the picture (Q up to 8); when
+        # "120/120" no longer fits a column, the heads are the class numbers and the cells the counts alone
+        col0 = self.rx + 1.6
+        self.col_pitch = min(1.45, (FIG_W - 0.15 - col0) / self.Q)
+        self.col_x = [col0 + self.col_pitch * j for j in range(self.Q)]
+        self.compact = text_width("000/000", 0.22) > 0.9 * self.col_pitch
+        self.row_pitch = min(0.48, (4.6 - 1.7) / max(self.L - 1, 1))           # the last row above the loss
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -203,10 +213,13 @@ class ConesFrames:
         note = ("exact truncation picture" if meta.get("square", True)
                 else "layers wider than $M$: approximate picture")
         f.labels.append(Label("note", self.rx, 0.7, note, 0.2, th["muted"]))
-        f.labels.append(Label("table_title", self.rx, 5.55, "collapsed points per class", 0.24, th["fg"]))
+        f.labels.append(Label("table_title", self.rx, 5.55, "collapsed points per class"
+                              + (f" (of {int(self.class_sizes.max())})" if self.compact else ""), 0.24, th["fg"]))
+        if self.compact:
+            f.labels.append(Label("class_word", self.rx, 5.1, "class", 0.22, th["fg"]))
         for j in range(self.Q):
-            f.labels.append(Label(f"class_head{j}", self.rx + 1.6 + 1.45 * j, 5.1, class_name(j), 0.22,
-                                  class_color(j), "left"))
+            f.labels.append(Label(f"class_head{j}", self.col_x[j], 5.1, str(j + 1) if self.compact else
+                                  class_name(j), 0.22, class_color(j), "left"))
         return f
 
     def frame(self, i: int) -> Frame:
@@ -318,12 +331,14 @@ class ConesFrames:
                               f"input dimension $M = {self.M}$", 0.22, th["muted"]))
         y0 = 4.6
         for ll in range(self.L):
-            y = y0 - 0.48 * ll
+            y = y0 - self.row_pitch * ll
             shown = ll < done
             f.labels.append(Label(f"row{ll}", self.rx, y, f"layer {ll + 1}", 0.22, th["fg"],
                                   alpha=1.0 if shown else 0.4))
             for j in range(self.Q):
-                txt = f"{int(self.counts[ll, j])}/{int(self.class_sizes[j])}" if shown else "–"
-                f.labels.append(Label(f"cnt{ll}_{j}", self.rx + 1.6 + 1.45 * j, y, txt, 0.22, class_color(j),
+                n = int(self.counts[ll, j])
+                txt = ("–" if not shown else str(n) if self.compact else f"{n}/{int(self.class_sizes[j])}")
+                f.labels.append(Label(f"cnt{ll}_{j}", self.col_x[j], y, txt,
+                                      fit_text_size(txt, 0.22, 0.9 * self.col_pitch), class_color(j),
                                       alpha=1.0 if shown else 0.4))
         return self.card.apply(f, i) if self.card else f
