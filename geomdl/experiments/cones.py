@@ -27,16 +27,22 @@ square cone, so the trace stores a documented *approximate* picture (said in ``m
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geomdl.errors import GeomdlError
 from geomdl.fields import config, shared
-from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
-from geomdl.math import constructions, geometries
+from geomdl.math import geometries
 from geomdl.math import truncation as geometry
-from geomdl.nn.training import TrainResult
+from geomdl.nn.train_config import TrainResult
+
+if TYPE_CHECKING:
+    from geomdl.math import constructions
+
+# the recorder, the constructions and the trainer (scipy, torch) are imported where a run needs them: the
+# config, its hash and its file name are all that rendering a cached trace needs (no torch, no scipy)
 
 KIND = "cones"
 
@@ -133,6 +139,9 @@ def wide_arrays(X: np.ndarray, labels: np.ndarray, q: int, net: constructions.Ne
 
 def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build the data and the construction, record one snapshot. Returns the trace and the result."""
+    from geomdl.io.recorder import Recorder, data_arrays, residual_notes  # noqa: PLC0415
+    from geomdl.math import constructions  # noqa: PLC0415
+
     cfg.validate()
     gcfg = cfg.geometry_config()
     X, labels, net = geometries.build(gcfg)

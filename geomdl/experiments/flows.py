@@ -46,19 +46,23 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError
 from geomdl.fields import check_fields, config, shared
 from geomdl.io.atomic import atomic_path, ensure_writable_dir
 from geomdl.io.trace import Trace, header
-from geomdl.math import gradient_flows as fl
-from geomdl.math.jacobian import jacobian
-from geomdl.nn.model import resolve_device, resolve_dtype
-from geomdl.nn.training import TrainResult
+from geomdl.math import flow_config as fc
+from geomdl.nn.train_config import TrainResult
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and the flows' integrator are imported where a run needs them: the config, its hash, its file name and
+# the tables are all that rendering a cached trace needs (no torch)
 
 KIND = "flows"
 
@@ -93,15 +97,15 @@ class FlowsConfig:
         return data.ClusteredConfig(q=self.q, m=self.m, n_per_class=self.n_per_class, radius=self.radius,
                                     kind=self.cluster_kind, seed=self.seed)
 
-    def flow_configs(self) -> list[fl.FlowConfig]:
+    def flow_configs(self) -> list[fc.FlowConfig]:
         """One per flow, in the order the trace stores them."""
         common = dict(tau_max=self.tau_max, steps=self.steps, grid=self.grid, integrator=self.integrator,
                       solver=self.solver,
                       least_squares=self.least_squares, rank_rtol=self.rank_rtol, trap_eps=self.trap_eps,
                       cost=self.loss)
-        out = [fl.FlowConfig(alpha=float(a), kinks="cross", **common) for a in self.alphas]
+        out = [fc.FlowConfig(alpha=float(a), kinks="cross", **common) for a in self.alphas]
         if self.freeze_adapted:
-            out.append(fl.FlowConfig(alpha=1.0, kinks="freeze", **common))
+            out.append(fc.FlowConfig(alpha=1.0, kinks="freeze", **common))
         return out
 
     def validate(self) -> None:
@@ -109,7 +113,7 @@ class FlowsConfig:
         self.data_config().validate()
         if not self.widths or min(self.widths) < 1:
             raise GeomdlError(f"hidden widths must be positive, at least one layer (got {list(self.widths)})")
-        fl.check_activation(self.activation)
+        fc.check_activation(self.activation)
         if not self.alphas and not self.freeze_adapted:
             raise GeomdlError("no flow to run: give at least one alpha (or freeze_adapted=true)")
         if len(set(self.alphas)) != len(self.alphas):
@@ -137,7 +141,7 @@ def stem(cfg: FlowsConfig) -> str:
     return f"q{cfg.q}_n{cfg.n_per_class}_w{w}_{cfg.activation}_seed{cfg.seed}"
 
 
-def flow_label(c: fl.FlowConfig) -> str:
+def flow_label(c: fc.FlowConfig) -> str:
     if c.kinks == "freeze":
         return "adapted, kinks frozen"
     if c.alpha == 0.0:
@@ -150,6 +154,11 @@ def flow_label(c: fl.FlowConfig) -> str:
 def check_adapted_defined(model, Xt: torch.Tensor, N: int, q: int, cfg: FlowsConfig) -> tuple[int, int]:
     """Before running anything: the adapted flow needs ``K >= QN`` and ``rank D(theta_0) = QN`` unless the
     least-squares variant is asked for. Returns ``(K, rank D(theta_0))``."""
+    import torch  # noqa: PLC0415
+
+    from geomdl.math import gradient_flows as fl  # noqa: PLC0415
+    from geomdl.math.jacobian import jacobian  # noqa: PLC0415
+
     K = sum(p.numel() for p in model.parameters())
     QN = N * q
     adapted = [c for c in cfg.flow_configs() if c.alpha > 0]
@@ -169,6 +178,11 @@ def check_adapted_defined(model, Xt: torch.Tensor, N: int, q: int, cfg: FlowsCon
 def run(cfg: FlowsConfig, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, FlowsRunResult]:
     """Build data and network, integrate every flow from the same ``theta_0``, record. ``progress(k, cost)``
     advances from 0 to ``cfg.steps`` over all flows together."""
+    import torch  # noqa: PLC0415
+
+    from geomdl.math import gradient_flows as fl  # noqa: PLC0415
+    from geomdl.nn.model import resolve_device, resolve_dtype  # noqa: PLC0415
+
     cfg.validate()
     X, labels = data.clustered(cfg.data_config())
     N, M = X.shape

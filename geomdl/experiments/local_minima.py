@@ -44,10 +44,12 @@ import numpy as np
 
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.fields import config, shared
-from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
-from geomdl.math import constructions, geometries, landscape
-from geomdl.nn.training import TrainResult
+from geomdl.math import geometries
+from geomdl.nn.train_config import TrainResult
+
+# the recorder, the constructions and the trainer (scipy, torch) are imported where a run needs them: the
+# config, its hash and its file name are all that rendering a cached trace needs (no torch, no scipy)
 
 KIND = "local-minima"
 STAGES = ("toggle point", "after L-BFGS")
@@ -90,11 +92,16 @@ def stem(cfg: Config) -> str:
 
 def tour_patterns(q: int) -> list[tuple[int, ...]]:
     """The ``2^Q - 1`` suboptimal patterns (most collapses first), then the global minimum (all ones)."""
+    from geomdl.math import landscape  # noqa: PLC0415
+
     return [*landscape.toggle_patterns(q), (1,) * q]
 
 
 def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build the data, every toggle network (and its L-BFGS end point), record one snapshot each."""
+    from geomdl.io.recorder import Recorder, data_arrays, residual_notes  # noqa: PLC0415
+    from geomdl.math import constructions, landscape  # noqa: PLC0415
+
     cfg.validate()
     gcfg = cfg.geometry_config()
     X, labels = geometries.make_data(gcfg)

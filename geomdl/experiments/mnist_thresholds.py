@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,15 +36,18 @@ from geomdl.data import mnist
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.fields import check_fields, config, shared
 from geomdl.io import projection
-from geomdl.io.recorder import Recorder
 from geomdl.io.trace import Trace, header
 from geomdl.math import metrics
 from geomdl.math import truncation as geometry
-from geomdl.math.wide_chain import SolvedChain
 from geomdl.nn import health
-from geomdl.nn.model import build_model, check_widths, resolve_device
-from geomdl.nn.thresholds import ThresholdTrainConfig, train_to_thresholds
-from geomdl.nn.training import TrainResult
+from geomdl.nn.train_config import ThresholdTrainConfig, TrainResult
+
+if TYPE_CHECKING:
+    from geomdl.io.recorder import Recorder
+    from geomdl.math.wide_chain import SolvedChain
+
+# torch, scipy (via the recorder) and the trainer are imported where a run needs them: the config, its hash and
+# its file name are all that rendering a cached trace needs (no torch, no scipy)
 
 KIND = "mnist"
 LOSS_CHOICES = ("mse", "ce", "wmse")
@@ -203,6 +207,8 @@ class MnistRun:
 
 
 def network_widths(cfg: MnistConfig, m: int, q: int) -> list[int]:
+    from geomdl.nn.model import check_widths  # noqa: PLC0415
+
     widths = list(cfg.widths) if cfg.widths is not None else [max(m, q) if cfg.allow_wide else m] * q
     check_widths(m, widths, q, cfg.allow_wide)
     return widths
@@ -314,6 +320,8 @@ def live_model(M: int, widths: list[int], out_dim: int, cfg: MnistConfig, device
     next seed ``seed + 7919 k`` is drawn, at most ``INIT_TRIES`` times (deterministic). Returns the model and the
     seed that was used. 784-wide MNIST networks are never dead at initialisation in practice (first draw).
     """
+    from geomdl.nn.model import build_model  # noqa: PLC0415
+
     for k in range(INIT_TRIES):
         seed = (cfg.seed + 7919 * k) % 2**32
         model = build_model(M, widths, out_dim, dtype=cfg.dtype, device=device, seed=seed, allow_wide=cfg.allow_wide)
@@ -328,6 +336,10 @@ def run(cfg: MnistConfig, data: mnist.DigitData | None = None,
         progress: Callable[[int, float], None] | None = None) -> MnistRun:
     """Load the digits (unless given), train to the thresholds, snapshot; deterministic on CPU per seed."""
     import time  # noqa: PLC0415
+
+    from geomdl.io.recorder import Recorder  # noqa: PLC0415
+    from geomdl.nn.model import resolve_device  # noqa: PLC0415
+    from geomdl.nn.thresholds import train_to_thresholds  # noqa: PLC0415
 
     cfg.validate()
     t0 = time.perf_counter()

@@ -26,12 +26,13 @@ import numpy as np
 from geomdl.checks import subconfig
 from geomdl.errors import GeomdlError
 from geomdl.fields import check_fields, config, shared
-from geomdl.io.recorder import Recorder, data_arrays, residual_notes
 from geomdl.io.trace import Trace, header
-from geomdl.math import constructions, geometries, landscape
-from geomdl.nn import health, snapshots
-from geomdl.nn.model import ReLUMLP
-from geomdl.nn.training import TrainConfig, TrainResult, train
+from geomdl.math import geometries
+from geomdl.nn import snapshots
+from geomdl.nn.train_config import TrainConfig, TrainResult
+
+# the recorder, the constructions and the trainer (scipy, torch) are imported where a run needs them: the
+# config, its hash and its file name are all that rendering a cached trace needs (no torch, no scipy)
 
 KIND = "perturbation"
 SQUARE_GEOMETRIES = ("clustered", "sls", "nonsep")
@@ -92,6 +93,12 @@ def stem(cfg: Config) -> str:
 
 def run(cfg: Config, progress: Callable[[int, float], None] | None = None) -> tuple[Trace, TrainResult]:
     """Build data and construction, perturb (trial ``trial``), train with SGD, record."""
+    from geomdl.io.recorder import Recorder, data_arrays, residual_notes  # noqa: PLC0415
+    from geomdl.math import constructions, landscape  # noqa: PLC0415
+    from geomdl.nn import health  # noqa: PLC0415
+    from geomdl.nn.model import ReLUMLP  # noqa: PLC0415
+    from geomdl.nn.training import train  # noqa: PLC0415
+
     cfg.validate()
     gcfg = cfg.geometry_config()
     X, labels, net = geometries.build(gcfg)

@@ -14,6 +14,7 @@ is named.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +23,12 @@ from geomdl.data import synthetic as data
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.fields import check_fields, config, shared
 from geomdl.limits import check_memory
-from geomdl.math import constructions
+
+if TYPE_CHECKING:
+    from geomdl.math import constructions
+
+# the constructions (scipy) are imported where a network is built: the configs and names above are all that a
+# cached render's config lookup needs (no scipy)
 
 GEOMETRIES = ("clustered", "sls", "nonsep", "concentric")
 ALL_GEOMETRIES = (*GEOMETRIES, "flat")
@@ -82,6 +88,8 @@ def make_data(cfg: GeometryConfig) -> tuple[np.ndarray, np.ndarray]:
 
 def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Network:
     """The zero-loss network of the geometry (raises :class:`GeomdlError` when a precondition fails)."""
+    from geomdl.math import constructions  # noqa: PLC0415
+
     g = cfg.geometry
     if g == "clustered":
         return constructions.network_from_construction(constructions.sls_construction(X, labels), "clustered")
@@ -98,6 +106,8 @@ def construct(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constru
 
 def toggle_base(cfg: GeometryConfig, X: np.ndarray, labels: np.ndarray) -> constructions.Construction:
     """The full cone construction whose layers toggle patterns switch off (clustered or flat geometry)."""
+    from geomdl.math import constructions  # noqa: PLC0415
+
     check_toggle_geometry(cfg.geometry)
     if cfg.geometry == "clustered":
         return constructions.sls_construction(X, labels)
@@ -138,6 +148,7 @@ def check_construction(X: np.ndarray, labels: np.ndarray, net: constructions.Net
     forward pass of the construction and the torch model the trainers use."""
     import torch  # noqa: PLC0415 (keeps the geometries importable without starting torch)
 
+    from geomdl.math import constructions  # noqa: PLC0415
     from geomdl.nn.model import ReLUMLP  # noqa: PLC0415
 
     out = net.outputs(X)

@@ -23,47 +23,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from geomdl.errors import GeomdlError
-from geomdl.fields import check_fields, config, shared
 from geomdl.nn.losses import loss_fn
 from geomdl.nn.model import ReLUMLP
-from geomdl.nn.training import TrainResult, check_training, dead_layer, sgd_update
+from geomdl.nn.train_config import ThresholdTrainConfig  # noqa: F401 (re-exported; declared without torch)
+from geomdl.nn.training import TrainResult, dead_layer, sgd_update
 
 OPTIMIZERS = ("sgd", "gd")
-
-
-@config
-class ThresholdTrainConfig:
-    """How to train. ``max_steps`` counts optimizer updates (a mini-batch for SGD)."""
-
-    loss = shared("mse")
-    thresholds = shared((0.1, 0.05, 0.01))
-    optimizer = shared("sgd")
-    lr = shared(0.05)
-    batch_size = shared(64)
-    momentum = shared(0.0)
-    max_steps = shared(20000)
-    eval_every = shared(5)
-    snapshot_ratio = shared(1.35)
-    stuck_tol = shared(1e-3)
-    patience = shared(3000)
-    seed = shared(0)
-
-    def validate(self) -> None:
-        check_training(self)
-        if not self.thresholds:
-            raise GeomdlError("give at least one loss threshold")
-        if not all(np.isfinite(t) and t > 0 for t in self.thresholds):
-            raise GeomdlError(f"loss thresholds must be positive numbers (got {list(self.thresholds)})")
-        check_fields(self, "max_steps")
-        if self.eval_every < 1:
-            raise GeomdlError(f"eval_every must be >= 1 (got {self.eval_every})")
-        if not self.snapshot_ratio > 1.0:
-            raise GeomdlError(f"snapshot ratio must be > 1 (got {self.snapshot_ratio})")
-
-    @property
-    def sorted_thresholds(self) -> list[float]:
-        return sorted({float(t) for t in self.thresholds}, reverse=True)
 
 
 # on_snapshot(step, loss, tags): tags like ["start"], ["threshold:0.05", "threshold:0.01"], ["final"]

@@ -1,13 +1,17 @@
-"""The training config and its checks, without torch (:mod:`geomdl.nn.training` trains): experiment configs
-build and validate it when a cached trace is looked up, which must not import torch."""
+"""The training config, its checks and the result of a run, without torch (:mod:`geomdl.nn.training` trains):
+experiment configs build and validate it when a cached trace is looked up, and experiment modules name
+:class:`TrainResult`, which must not import torch."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from geomdl.checks import check_choice
 from geomdl.errors import GeomdlError
 from geomdl.fields import check_fields, config, shared
+from geomdl.nn.health import FAILURES
 
 LOSSES = ("mse", "wmse", "ce")     # the training costs of :mod:`geomdl.nn.losses`
 OPTIMIZERS = ("gd", "sgd")
@@ -48,3 +52,53 @@ def check_training(cfg) -> None:
         raise GeomdlError(f"patience must be >= 1 (got {cfg.patience})")
     if not cfg.stuck_tol >= 0:
         raise GeomdlError(f"stuck_tol must be >= 0 (got {cfg.stuck_tol})")
+
+
+@config
+class ThresholdTrainConfig:
+    """How to train. ``max_steps`` counts optimizer updates (a mini-batch for SGD)."""
+
+    loss = shared("mse")
+    thresholds = shared((0.1, 0.05, 0.01))
+    optimizer = shared("sgd")
+    lr = shared(0.05)
+    batch_size = shared(64)
+    momentum = shared(0.0)
+    max_steps = shared(20000)
+    eval_every = shared(5)
+    snapshot_ratio = shared(1.35)
+    stuck_tol = shared(1e-3)
+    patience = shared(3000)
+    seed = shared(0)
+
+    def validate(self) -> None:
+        check_training(self)
+        if not self.thresholds:
+            raise GeomdlError("give at least one loss threshold")
+        if not all(np.isfinite(t) and t > 0 for t in self.thresholds):
+            raise GeomdlError(f"loss thresholds must be positive numbers (got {list(self.thresholds)})")
+        check_fields(self, "max_steps")
+        if self.eval_every < 1:
+            raise GeomdlError(f"eval_every must be >= 1 (got {self.eval_every})")
+        if not self.snapshot_ratio > 1.0:
+            raise GeomdlError(f"snapshot ratio must be > 1 (got {self.snapshot_ratio})")
+
+    @property
+    def sorted_thresholds(self) -> list[float]:
+        return sorted({float(t) for t in self.thresholds}, reverse=True)
+
+
+@dataclass
+class TrainResult:
+    """How a run ended: every experiment's ``run`` returns one beside its trace (a run that records without
+    training, e.g. ``cones``, says so in ``stop_reason``). ``failed``: diverged, dead or degenerate
+    (:data:`geomdl.nn.health.FAILURES`)."""
+
+    stop_reason: str
+    final_step: int
+    final_loss: float
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.stop_reason in FAILURES

@@ -12,36 +12,18 @@ for inspection but renderers refuse it unless forced. The experiments add a thir
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from geomdl.errors import GeomdlError
-from geomdl.nn.health import FAILURES
 from geomdl.nn.losses import loss_fn
 from geomdl.nn.model import ReLUMLP
-from geomdl.nn.train_config import OPTIMIZERS, TrainConfig, check_training  # noqa: F401 (re-exported)
+from geomdl.nn.train_config import OPTIMIZERS, TrainConfig, TrainResult, check_training  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:   # the recorder is passed in: the training loop does not depend on trace IO
     from geomdl.io.recorder import Recorder
-
-@dataclass
-class TrainResult:
-    """How a run ended: every experiment's ``run`` returns one beside its trace (a run that records without
-    training, e.g. ``cones``, says so in ``stop_reason``). ``failed``: diverged, dead or degenerate
-    (:data:`geomdl.nn.health.FAILURES`)."""
-
-    stop_reason: str
-    final_step: int
-    final_loss: float
-    message: str
-
-    @property
-    def failed(self) -> bool:
-        return self.stop_reason in FAILURES
-
 
 @torch.no_grad()
 def sgd_update(params: list[torch.Tensor], buffers: list, lr: float, momentum: float) -> None:
