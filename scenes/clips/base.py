@@ -213,7 +213,8 @@ def panel_grid(n: int, area: Rect, gap: float = 0.25, rows: int | None = None) -
 
 
 def fmt_loss(v: float) -> str:
-    return f"{v:.3e}" if np.isfinite(v) else str(v)
+    """A loss or cost for a readout, typeset: ``$2.779 \\times 10^{-2}$`` (four significant digits)."""
+    return tex_sci(v, 3)
 
 
 def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

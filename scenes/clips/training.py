@@ -26,6 +26,7 @@ from scenes.clips.base import (
     clip_timeline,
     fmt_loss,
     panel_grid,
+    tex_sci,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -282,7 +283,7 @@ class TrainingFrames(LayerClip):
                               "accuracy: train, test (thin)", 0.19, PALETTE_ACC))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
         f.labels.append(Label("nc1_title", pn.x - 0.55, pn.y + pn.h + 0.34,
-                              "NC1 " + (f"{nc1[sn]:.2e}" if nc1 is not None else "n/a"), 0.19, th["fg"]))
+                              "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a"), 0.19, th["fg"]))
         f.labels.append(Label("dp_title", pn.x + pn.w, pn.y + pn.h + 0.34,
-                              "$\\delta_P$ " + (f"{dp[sn]:.2e}" if dp is not None else "n/a"), 0.19,
+                              "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a"), 0.19,
                               DELTA_P_COLOR, "right"))
