@@ -246,3 +246,13 @@ def test_manim_stills_draw_only_their_frames(small_run, tmp_path, monkeypatch):
     img = read_png(files[1])
     assert img.shape == (480, 480, 3) and (img[:100] > 250).all() and not is_blank(img[150:330])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m_t003.00.png", "m_t009.00.png"]
+
+
+def test_html_is_one_more_format(clip, drawn):
+    """``--format mp4,html``: the viewer page beside the reused MP4, no frame drawn for either."""
+    pytest.importorskip("plotly")
+    trace, out, _ = clip
+    files = render_trace(trace, out, "clip", fmt="mp4,html", **FAST)
+    assert [f.name for f in files] == ["clip.mp4", "clip.html"]
+    assert drawn["n"] == 0
+    assert files[1].read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
