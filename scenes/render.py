@@ -448,8 +448,8 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
 
     All the files of one render are one atomic set. The MP4 master is drawn once for every format made from
     it, and not at all when ``out_dir/<stem>.mp4`` is tagged with this render's key (:func:`render_key`).
-    ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; the matplotlib
-    renderer; Manim renders in one process)."""
+    ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; both renderers:
+    the clip is the same for any ``jobs``)."""
     from scenes.backends.parallel import check_jobs  # noqa: PLC0415
 
     jobs = check_jobs(jobs)
@@ -497,7 +497,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     ``png``), ``rerender``, ``force`` (render a failed run), ``progress(i, n)`` and ``view`` (``input`` or
     ``layer``) as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked already, in place of
     ``fmt`` .. ``at`` (its fallback notice is then the caller's to show). ``jobs``: processes drawing frames
-    (default: every core; matplotlib renderer). Bad input raises :class:`GeomdlError` before anything is
+    (default: every core; both renderers). Bad input raises :class:`GeomdlError` before anything is
     written. The result is a list of paths that a notebook shows inline (:class:`Rendered`).
     """
     import warnings  # noqa: PLC0415
@@ -540,7 +540,7 @@ def _render_mp4(frames, path: Path, quality: str, renderer: str,
     if renderer == "manim":
         from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
-        return render_manim(frames, path, quality, progress=progress)
+        return render_manim(frames, path, quality, progress=progress, jobs=jobs)
     from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
 
     return render_mpl(frames, path, quality, progress=progress, jobs=jobs)

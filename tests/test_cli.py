@@ -584,15 +584,20 @@ def test_ctrl_c_during_training(tmp_path):
     assert files_under(tmp_path) == set()
 
 
-def test_ctrl_c_during_rendering(tmp_path, cached_trace):
+@pytest.mark.parametrize("renderer", ["matplotlib", "manim"])
+def test_ctrl_c_during_rendering(tmp_path, cached_trace, renderer):
+    """Ctrl-C while frames are drawn on 2 processes and encoded: exit 130, one line, nothing half-written."""
+    if renderer == "manim":
+        import_render_manim()
     out = with_cache(tmp_path / "media", cached_trace)
     (out / SCENE).mkdir()
     (out / SCENE / "earlier.mp4").write_bytes(b"an earlier clip, must survive")
     before = files_under(out)
     n = expected_frames(cached_trace, LOW["fps"], 120.0)
-    live = Live("render", SCENE, *SMALL, "--duration", "120", "--quality", "l", *MPL, "--out", out, cwd=tmp_path)
+    live = Live("render", SCENE, *SMALL, "--duration", "120", "--quality", "l", "--renderer", renderer,
+                "--jobs", "2", "--out", out, cwd=tmp_path)
     try:
-        live.wait_for(rf"rendering \(matplotlib\).*?\b[1-9][0-9]*/{n}\b")  # frames are being encoded
+        live.wait_for(rf"rendering \({renderer}\).*?\b[1-9][0-9]*/{n}\b")  # frames are being encoded
         assert temp_files(out / SCENE), "the clip should be in progress in a temp file"
         proc = live.ctrl_c()
     finally:

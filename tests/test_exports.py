@@ -234,9 +234,9 @@ def test_manim_stills_draw_only_their_frames(small_run, tmp_path, monkeypatch):
     seen = []
     orig = manim_scenes.render_manim
 
-    def spy(frames, path, quality, progress=None):
+    def spy(frames, path, quality, progress=None, **kw):
         seen.append(frames.n_frames)
-        return orig(frames, path, quality, progress=progress)
+        return orig(frames, path, quality, progress=progress, **kw)
 
     monkeypatch.setattr(manim_scenes, "render_manim", spy)
     files = render_trace(small_run[0], tmp_path, "m", at=[3.0, 9.0], quality="l", renderer="manim", duration=1.0,

@@ -42,12 +42,13 @@ def draw(cam, mobs) -> np.ndarray:
 
 def test_frame_camera_draws_what_manims_camera_draws():
     """Same subpaths, closings, fills and strokes as Manim's own path code (curves with straight handles are
-    drawn as lines: the same ink); an unchanged mobject painted from its kept pixels gives the same pixels
-    (within rounding: 1 level) and then exactly those each frame; a mobject changed in place is drawn where it
-    is now."""
+    drawn as lines: the same ink); a replayed path, and a label painted from its kept pixels (``keep_pixels``,
+    from its first frame on), give exactly the pixels of the first frame; a mobject changed in place is drawn
+    where it is now."""
     with tempconfig(CFG):
         stock, fast = Camera(), ms.FrameCamera()
         mobs = some_mobjects()
+        mobs[0].keep_pixels = True     # the label (as FrameMobjects marks labels)
         want, got, again, third = draw(stock, mobs), draw(fast, mobs), draw(fast, mobs), draw(fast, mobs)
         for m in mobs:
             m.shift(0.5 * RIGHT)            # in place: same points array, new values
@@ -57,7 +58,7 @@ def test_frame_camera_draws_what_manims_camera_draws():
         diff = np.abs(a - b)
         assert diff.mean() < 0.3, diff.mean()
         assert (diff.max(axis=2) > 64).mean() < 0.002
-    assert np.abs(again - got).max() <= 1
+    np.testing.assert_array_equal(again, got)       # a frame's pixels do not depend on the frames before it
     np.testing.assert_array_equal(third, again)
     assert np.abs(moved_got - got).mean() > 1.0
 
@@ -181,3 +182,27 @@ def test_full_title_card_hides_what_is_beneath(tmp_path):
     assert np.abs(a[6].astype(int) - b[6].astype(int)).mean() > 1.0
     assert np.abs(b[0].astype(int) - b[6].astype(int)).mean() > 0.3           # the card is gone
     assert (np.abs(b[6].astype(int) - 255) < 8).all(axis=2).mean() > 0.9    # a white frame but the static box
+
+
+@pytest.mark.parametrize("model", [Tiny, Carded])
+def test_drawer_draws_what_manims_scene_loop_draws(model, tmp_path):
+    """``render_manim`` (``ManimFrameDrawer``: the camera without Manim's scene loop, geomdl's encoder) and
+    ``FrameScene`` rendered by Manim itself (its scene loop, static image and file writer) give the same frames
+    within codec tolerance, as many, and the drawer's own pixels are what its clip decodes to."""
+    from scenes.backends import export  # noqa: PLC0415
+
+    fr = model()
+    with tempconfig(ms.manim_config(fr, export.quality("l"), tmp_path / "manim")):
+        scene = ms.FrameScene(fr)
+        scene.render()
+        theirs = read_frames(scene.renderer.file_writer.movie_file_path)
+    ours = read_frames(ms.render_manim(fr, tmp_path / "ours.mp4", "l"))
+    drawer = ms.ManimFrameDrawer(fr, 854, 480)
+    try:
+        raw = [drawer.draw(i)[..., :3].astype(int) for i in range(fr.n_frames)]
+    finally:
+        drawer.close()
+    assert len(theirs) == len(ours) == fr.n_frames
+    for i in range(fr.n_frames):
+        assert np.abs(ours[i].astype(int) - theirs[i].astype(int)).mean() < 1.0, i
+        assert np.abs(ours[i].astype(int) - raw[i]).mean() < 1.5, i

@@ -1,9 +1,14 @@
-"""``--jobs``: frames drawn by worker processes (``scenes.backends.parallel``) give the serial clip, and the
-matplotlib drawer's shortcuts (cached labels, a frame drawn from its own primitives only) change no pixel."""
+"""``--jobs``: frames drawn by worker processes (``scenes.backends.parallel``) give the serial clip, for both
+renderers (exact frame count and timestamps), and the drawers' shortcuts (matplotlib's cached labels, Manim's
+replayed paths and kept label pixels, a frame drawn from its own primitives only) change no pixel."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import shutil
+import subprocess
 
 import imageio_ffmpeg
 import numpy as np
@@ -11,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, RunFailedError
 from geomdl.experiments import truncation_speed as ts
 from scenes.backends import parallel
 from scenes.backends.mpl_renderer import MplFrameDrawer, render_mpl
@@ -21,6 +26,30 @@ CONFIG = dict(q=3, n_per_class=30, lr=0.01, steps=60, snapshots=7)
 W, H = 854, 480
 
 needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="no fork start method here: --jobs draws serially")
+needs_manim = pytest.mark.skipif(importlib.util.find_spec("manim") is None, reason="Manim is not installed")
+
+
+def render(renderer: str, frames, path, jobs: int, **kw):
+    """``render_mpl`` or ``render_manim`` of ``frames`` at -ql."""
+    if renderer == "manim":
+        from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
+
+        return render_manim(frames, path, "l", jobs=jobs, **kw)
+    return render_mpl(frames, path, "l", jobs=jobs, **kw)
+
+
+def frame_times(path) -> list[float]:
+    """Presentation time (s) of every frame of a clip, in decoding order: ffprobe's, else PyAV's."""
+    exe = shutil.which("ffprobe")
+    if exe:
+        out = subprocess.run([exe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                              "frame=pts_time", "-of", "json", str(path)], capture_output=True, text=True,
+                             check=True, timeout=120).stdout
+        return [float(f["pts_time"]) for f in json.loads(out)["frames"]]
+    import av  # noqa: PLC0415  (installed with Manim)
+
+    with av.open(str(path)) as box:
+        return [float(f.pts * f.time_base) for f in box.decode(video=0)]
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +85,47 @@ def test_check_jobs():
 
 
 @needs_fork
-def test_jobs2_clip_equals_serial_clip(frames, tmp_path):
+@pytest.mark.parametrize("renderer", ["matplotlib", pytest.param("manim", marks=needs_manim)])
+def test_jobs2_clip_equals_serial_clip(frames, tmp_path, renderer):
     """Decoded frames of a 2-process render equal the serial render's (within codec tolerance: in fact the same
-    frames reach the same encoder), and the frame count is exact."""
-    serial = render_mpl(frames, tmp_path / "j1.mp4", "l", jobs=1)
+    frames reach the same encoder), the frame count is exact and frame k is shown at k / fps."""
+    serial = render(renderer, frames, tmp_path / "j1.mp4", 1)
     seen = []
-    par = render_mpl(frames, tmp_path / "j2.mp4", "l", jobs=2, progress=lambda i, n: seen.append((i, n)))
+    par = render(renderer, frames, tmp_path / "j2.mp4", 2, progress=lambda i, n: seen.append((i, n)))
     a, b = decoded(serial), decoded(par)
     assert len(a) == len(b) == frames.n_frames
     diff = max(float(np.abs(x.astype(int) - y.astype(int)).mean()) for x, y in zip(a, b, strict=True))
     assert diff <= 0.5, diff
+    assert (np.abs(a[0].astype(int) - a[-1].astype(int)).mean()) > 1.0     # the clip moves: frames differ
     assert seen == [(i + 1, frames.n_frames) for i in range(frames.n_frames)]
     w, h, fps, n = __import__("scenes.backends.export", fromlist=["video_size"]).video_size(par)
     assert (w, h, fps, n) == (W, H, 15.0, frames.n_frames)
+    for clip in (serial, par):
+        assert frame_times(clip) == pytest.approx([k / 15 for k in range(frames.n_frames)], abs=1e-3)
+
+
+@needs_manim
+def test_manim_frames_depend_on_that_frame_alone(frames):
+    """Manim's drawer gives the same pixels for a frame whatever it drew before: in order, in reverse, and in
+    the blocks a worker of ``--jobs 3`` draws (jumping ahead), bit for bit (replayed paths and kept label
+    pixels are what drawing afresh gives)."""
+    from scenes.backends.manim_scenes import ManimFrameDrawer  # noqa: PLC0415
+
+    n = frames.n_frames
+    a = ManimFrameDrawer(frames, W, H)
+    try:
+        fwd = [a.draw(i).copy() for i in range(n)]
+    finally:
+        a.close()
+    orders = [list(reversed(range(n))), parallel.assigned(1, 3, n), [n - 1, 0, n // 2, 1, n // 2 + 1]]
+    for order in orders:
+        b = ManimFrameDrawer(frames, W, H)
+        try:
+            for i in order:
+                assert np.array_equal(b.draw(i), fwd[i]), (i, order[:6])
+        finally:
+            b.close()
+    assert len({f.tobytes() for f in fwd}) > n // 3          # a moving clip, not one picture
 
 
 def test_frames_depend_on_their_own_primitives_only(frames):
@@ -115,12 +172,15 @@ class Failing:
 
 
 @needs_fork
+@pytest.mark.parametrize("renderer", ["matplotlib", pytest.param("manim", marks=needs_manim)])
 @pytest.mark.parametrize(("how", "needle"), [("raise", "ValueError: frame model broke"),
                                             ("die", "died (exit status 9)")])
-def test_worker_failure_is_one_line_and_writes_nothing(frames, tmp_path, how, needle):
+def test_worker_failure_is_one_line_and_writes_nothing(frames, tmp_path, how, needle, renderer):
+    """A worker that raises or dies fails the render with one line, exit status 3 (a failed run), no file."""
     out = tmp_path / "clip.mp4"
-    with pytest.raises(GeomdlError, match="frame worker") as e:
-        render_mpl(Failing(frames, 13, how), out, "l", jobs=2)
+    with pytest.raises(RunFailedError, match="frame worker") as e:
+        render(renderer, Failing(frames, 13, how), out, 2)
     assert needle in str(e.value) and "\n" not in str(e.value)
+    assert e.value.exit_code == 3
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir()]   # no temporary clip left behind

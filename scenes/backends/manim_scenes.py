@@ -1,11 +1,11 @@
 """Manim renderer of every scene (Cairo renderer, no LaTeX: labels are typeset from matplotlib's glyph outlines).
 
-The scene computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure units,
-16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
-:class:`FrameScene` draws what changes, once per frame, and nothing else:
+The renderer computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure
+units, 16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
+:class:`FrameMobjects` shows what changes, once per frame, and nothing else:
 
-- the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into Manim's static
-  background image, which every frame starts from (Manim copies it; nothing of it is redrawn);
+- the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into a background
+  image, which every frame starts from (copied; nothing of it is redrawn);
 - per frame the dynamic mobjects are updated in place, one mobject per primitive (never one per glyph or per
   segment): each ``Points`` group one point-cloud mobject (a :class:`~manim.PMobject`, or for a ``ring`` group a
   :class:`RingCloud`); each ``Segments`` group one VMobject per colour holding all its segments as subpaths;
@@ -14,23 +14,28 @@ The scene computes nothing about the trace: it draws the primitives of :mod:`sce
   text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
   or place does;
 - :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
-  does per-subpath numpy work), and paints a VMobject that did not change (a label whose text did not change,
-  the chart line between snapshots) from the pixels it drew the frame before;
+  does per-subpath numpy work), replays the path of a VMobject that did not change, and paints a label from
+  pixels it drew once (a label whose text did not change is one paint);
 - while the title card covers the frame fully, only the card is drawn.
+
+What a frame shows depends on that frame alone (each layer holds the frame's own primitives, in its order;
+replayed paths and kept pixels are exactly what drawing afresh gives), so :class:`ManimFrameDrawer` can draw
+any frame, in any order, in any process.
 
 Point clouds are drawn as antialiased discs by :class:`DiscCamera` (stock Cairo Manim paints them as
 unblended pixel squares), with diameter ``stroke_width`` pixels: Cairo-drawn sprites, one painted box a point.
 
-:func:`render_manim` renders the clip, or a range of its frames, into a private temporary media folder
-(always removed) and copies the MP4 (H.264, yuv420p) atomically to its destination, so an interrupted render
-leaves nothing behind.
+:func:`render_manim` draws the clip, or a range of its frames, with :class:`ManimFrameDrawer` in ``jobs``
+processes (:mod:`scenes.backends.parallel`) and pipes the frames to one encoder
+(:func:`scenes.backends.export.write_mp4`: atomic, the encoder's exit status checked), so an interrupted or
+failed render leaves nothing behind. :class:`FrameScene` is the same drawing as a Manim ``Scene`` (Manim's scene
+loop and file writer).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import shutil
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +56,6 @@ from manim import (
 from manim.constants import CapStyleType, LineJointType
 
 from geomdl.errors import GeomdlError
-from geomdl.io.atomic import atomic_path
 from scenes.backends import export, glyphs
 from scenes.backends.raster import RASTER_MIN, splat
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
@@ -189,6 +193,7 @@ class DiscCamera(Camera):
         K = _sprite_half(r, ring_spec)
         side = 2 * K + 1
         rows = np.c_[ix - K, iy - K, kind, phase][order].tolist()
+        ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
         ctx.save()
         ctx.identity_matrix()
         set_source, rectangle, fill = ctx.set_source_surface, ctx.rectangle, ctx.fill
@@ -269,6 +274,7 @@ class _Drawn:
     copy: np.ndarray
     matrix: tuple
     path: object
+    extents: tuple = (0.0, 0.0, 0.0, 0.0)      # the path's box, in device pixels
     style: tuple | None = None
     sprite: object = None
     x0: int = 0
@@ -276,16 +282,20 @@ class _Drawn:
 
 
 class FrameCamera(DiscCamera):
-    """:class:`DiscCamera` that draws a VMobject once and then paints its pixels while it does not change.
+    """:class:`DiscCamera` that builds a VMobject's Cairo path once while it does not change, and paints a label
+    from its own pixels.
 
     A VMobject's path is built with one Cairo call per curve (straight ones as lines), with Manim's subpaths
     (a new subpath where a curve does not start at the previous one's end; closed where it ends at its start)
     and Manim's fill and strokes, so anything a stock camera draws is drawn the same. For each VMobject drawn in
     the last frame the camera keeps the path and a copy of the points it was built from; drawn again with equal
-    points (a label whose text did not change, the chart's line between snapshots) it is drawn once more into a
-    small surface of its own, and from then on, while points and style stay equal, that surface is painted
-    (source-over: the same pixels as drawing it there, within rounding). A VMobject that leaves no ink (all
-    its colours transparent: a faded label) is not drawn.
+    points the kept path is replayed. A VMobject with ``keep_pixels = True`` (:class:`FrameMobjects` sets it on
+    labels) is always drawn into a small surface of its own and painted from it (source-over: the same pixels
+    as drawing it there, within rounding), from its first frame on; the surface is kept while its points and
+    style stay equal (a label whose text did not change is one paint). So a frame's pixels are a function of
+    its mobjects alone, whatever frames the camera drew before: frames can be drawn in any order, in several
+    processes (:mod:`scenes.backends.parallel`). A VMobject that leaves no ink (all its colours transparent: a
+    faded label) is not drawn.
     """
 
     def __init__(self, *args, **kwargs):
@@ -327,14 +337,18 @@ class FrameCamera(DiscCamera):
         style = self._style(vmobject)
         if style is None:
             return self
+        if not getattr(vmobject, "keep_pixels", False) or vmobject.get_background_image() is not None:
+            return super().display_vectorized(vmobject, ctx)    # builds (or replays) and keeps the path
         d = self._kept_path(ctx, vmobject)
-        if d is None or vmobject.get_background_image() is not None:
-            return super().display_vectorized(vmobject, ctx)    # builds and keeps the path
+        if d is None:
+            d = self._new_drawn(ctx, vmobject)
+            ctx.new_path()
         self._used[id(vmobject)] = d
         if d.style != style:
             self._draw_sprite(d, vmobject, ctx)
             d.style = style
         if d.sprite is not None:
+            ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
             ctx.save()
             ctx.identity_matrix()
             ctx.set_source_surface(d.sprite, d.x0, d.y0)
@@ -347,11 +361,8 @@ class FrameCamera(DiscCamera):
         """Draw ``vmobject`` (path ``d.path``) as Manim does, into a transparent surface over its device box."""
         import cairo  # noqa: PLC0415
 
-        ctx.new_path()
-        ctx.append_path(d.path)
-        x0, y0, x1, y1 = ctx.path_extents()
-        ctx.new_path()
-        corners = [ctx.user_to_device(x, y) for x in (x0, x1) for y in (y0, y1)]
+        x0, y0, x1, y1 = d.extents
+        corners = [(x0, y0), (x1, y1)]
         pad = 2 + int(np.ceil(max(vmobject.get_stroke_width(), vmobject.get_stroke_width(True))
                               * self.cairo_line_width_multiple * self.pixel_width / self.frame_width))
         X0 = max(int(np.floor(min(c[0] for c in corners))) - pad, 0)
@@ -363,9 +374,10 @@ class FrameCamera(DiscCamera):
             return
         surface = cairo.ImageSurface(cairo.FORMAT_ARGB32, X1 - X0, Y1 - Y0)
         c2 = cairo.Context(surface)
-        m = ctx.get_matrix()
-        c2.set_matrix(cairo.Matrix(m.xx, m.yx, m.xy, m.yy, m.x0 - X0, m.y0 - Y0))
+        c2.translate(-X0, -Y0)      # the path is in device pixels: shifted by whole pixels, exactly
         c2.append_path(d.path)
+        m = ctx.get_matrix()        # line widths are in Manim units, as in the camera's context
+        c2.set_matrix(cairo.Matrix(m.xx, m.yx, m.xy, m.yy, m.x0 - X0, m.y0 - Y0))
         self.apply_stroke(c2, vmobject, background=True)
         self.apply_fill(c2, vmobject)
         self.apply_stroke(c2, vmobject)
@@ -376,16 +388,35 @@ class FrameCamera(DiscCamera):
         d = self._kept_path(ctx, vmobject)
         if d is not None:
             ctx.new_path()
+            ctx.save()
+            ctx.identity_matrix()
             ctx.append_path(d.path)
+            ctx.restore()           # the path stays (it is not part of Cairo's saved state)
         else:
-            self._build_path(ctx, vmobject)
-            points = vmobject.points
-            d = _Drawn(points, points.copy(), tuple(ctx.get_matrix()), ctx.copy_path())
+            d = self._new_drawn(ctx, vmobject)
         self._used[id(vmobject)] = d
         return self
 
-    def _build_path(self, ctx, vmobject) -> None:
-        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws)."""
+    def _new_drawn(self, ctx, vmobject) -> _Drawn:
+        """Build ``vmobject``'s path in ``ctx`` (left there) and keep it.
+
+        The path is built in device pixels (the camera's matrix applied here, Cairo's own set to the identity
+        while building), so that the kept copy (``copy_path``, in user units) replays the very same path:
+        Cairo keeps device coordinates in 24.8 fixed point, which doubles hold exactly. A path built under the
+        camera's matrix would come back through its inverse, a rounding away from the original."""
+        matrix = tuple(ctx.get_matrix())
+        ctx.save()
+        ctx.identity_matrix()
+        self._build_path(ctx, vmobject, matrix)
+        path = ctx.copy_path()
+        extents = ctx.path_extents()
+        ctx.restore()
+        points = vmobject.points
+        return _Drawn(points, points.copy(), matrix, path, extents=extents)
+
+    def _build_path(self, ctx, vmobject, ctx_matrix: tuple | None = None) -> None:
+        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws); with
+        ``ctx_matrix`` (``xx, yx, xy, yy, x0, y0``) the points are mapped by it here."""
         ctx.new_path()
         nppcc = vmobject.n_points_per_cubic_curve
         points = vmobject.points
@@ -415,6 +446,9 @@ class FrameCamera(DiscCamera):
         straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
         straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
         flags = new * 1 + straight * 2 + closed * 4
+        if ctx_matrix is not None:
+            xx, yx, xy, yy, x0, y0 = ctx_matrix
+            c4 = np.stack([xx * c4[..., 0] + xy * c4[..., 1] + x0, yx * c4[..., 0] + yy * c4[..., 1] + y0], axis=-1)
         rows = np.c_[c4.reshape(len(c4), -1), flags].tolist()
         move_to, line_to, curve_to, close_path = ctx.move_to, ctx.line_to, ctx.curve_to, ctx.close_path
         for x0, y0, h1x, h1y, h2x, h2y, x1, y1, f in rows:
@@ -428,17 +462,41 @@ class FrameCamera(DiscCamera):
                 close_path()
 
 
-class FrameScene(Scene):
-    """The 2D scene of any clip: draws a frame model (:class:`~scenes.clips.base.FrameModel`; projection is done
-    there), its frames ``start .. stop - 1`` (default: all)."""
+LAYERS = ("segments", "lines", "points", "rings", "labels", "cover", "card")   # drawing order (as matplotlib's)
 
-    def __init__(self, frames: FrameModel, progress: Callable[[int, int], None] | None = None,
-                 start: int = 0, stop: int | None = None, **kwargs):
-        self.frames = frames
-        self.progress = progress
+
+class FrameMobjects:
+    """The mobjects that show a frame model's frames through a Manim camera, updated in place per frame.
+
+    ``static_root``: the frame model's ``static()`` frame (drawn once, into the camera's background image);
+    ``dynamic_root``: what :meth:`show` sets to frame ``i``. One mobject per primitive, kept by its name across
+    frames and updated in place; each layer holds exactly the current frame's primitives, in the frame's
+    order (a primitive absent from a frame is not drawn), so what a frame shows depends on that frame alone,
+    not on the frames shown before it. While the title card covers the frame fully only the card is shown.
+    ``progress(k, n)`` is called by :meth:`show` with ``k = i + 1 - start``.
+    """
+
+    def __init__(self, frames: FrameModel, camera: Camera, progress: Callable[[int, int], None] | None = None,
+                 start: int = 0, stop: int | None = None):
+        self.frames, self.camera, self.progress = frames, camera, progress
         self.start, self.stop = check_range(frames, start, stop)
-        kwargs.setdefault("camera_class", FrameCamera)
-        super().__init__(**kwargs)
+        camera.background_color = ManimColor(frames.theme["bg"])
+        camera.init_background()
+        self._collapsed_rgba = _rgba(frames.theme["collapsed"])
+        self._seg_groups: dict[str, dict[str, VMobject]] = {}
+        self._pt_groups: dict[str, PMobject] = {}
+        self._lines: dict[str, VMobject] = {}
+        self._labels: dict[str, VMobject] = {}
+        self._label_shown: dict[str, Label] = {}
+        self._cover = None
+        static = {k: Group() for k in LAYERS}
+        self._draw(frames.static(), static)
+        self.static_root = Group(*static.values())
+        self._dynamic = {k: Group() for k in LAYERS}
+        self.dynamic_root = Group(*self._dynamic.values())
+        self._below = [self._dynamic[k] for k in LAYERS[:5]]
+        self._on_top = [self._dynamic["cover"], self._dynamic["card"]]
+        self._last, self._covered = -1, False
 
     # -- unit conversions ---------------------------------------------------------------------------
     def _px_per_unit(self) -> float:
@@ -450,35 +508,27 @@ class FrameScene(Scene):
         w = max(width * self._px_per_unit(), MIN_LINE_PX) / self._px_per_unit() * UNIT
         return w / CAIRO_LINE_WIDTH_MULTIPLE
 
-    # -- builders -----------------------------------------------------------------------------------
-    def _segments_group(self, seg: Segments, parent: Group) -> None:
+    # -- builders: each appends the mobjects it shows to ``shown`` (the layer's members, in order) ----
+    def _segments_group(self, seg: Segments, shown: list) -> None:
         """One VMobject per colour, holding all that colour's segments as separate straight subpaths."""
-        group = self._seg_groups.get(seg.name)
-        if group is None:
-            group = {}
-            self._seg_groups[seg.name] = group
+        group = self._seg_groups.setdefault(seg.name, {})
         colors = np.asarray(seg.colors)
         xy = np.asarray(seg.xy, dtype=float).reshape(-1, 2, 2)
         ok = np.isfinite(xy).all(axis=(1, 2))
         colors, xy = colors[ok], xy[ok]
-        for c in dict.fromkeys(colors.tolist()) | dict.fromkeys(group):
+        for c in dict.fromkeys(colors.tolist()):     # the frame's colours, in the order they first appear
             mob = group.get(c)
-            sel = xy[colors == c]
             if mob is None:
-                if len(sel) == 0:
-                    continue
                 mob = VMobject(stroke_color=c, stroke_width=self._stroke(seg.width), stroke_opacity=seg.alpha,
                                fill_opacity=0.0, cap_style=CapStyleType.ROUND)
                 group[c] = mob
-                parent.add(mob)
-            if len(sel) == 0:
-                mob.clear_points()
-                continue
+            sel = xy[colors == c]
             p0, p1 = to_manim(sel[:, 0]), to_manim(sel[:, 1])
             d = p1 - p0
             mob.points = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1).reshape(-1, 3)
+            shown.append(mob)
 
-    def _points_group(self, pts: Points, parent: Group) -> None:
+    def _points_group(self, pts: Points, shown: list) -> None:
         mob = self._pt_groups.get(pts.name)
         r_px = pts.radius * self._px_per_unit()
         if mob is None:
@@ -487,7 +537,6 @@ class FrameScene(Scene):
             else:
                 mob = PMobject(stroke_width=2 * r_px)
             self._pt_groups[pts.name] = mob
-            parent.add(mob)
         elif mob.stroke_width != 2 * r_px:   # a group's radius may change from frame to frame
             mob.stroke_width = 2 * r_px
             if pts.ring:
@@ -497,104 +546,148 @@ class FrameScene(Scene):
         mob.points = to_manim(xy[ok])
         mob.palette_index = np.asarray(pts.color, dtype=int).reshape(-1)[ok] % len(PALETTE)   # for the raster path
         mob.rgbas = PALETTE_RGBA[mob.palette_index]
+        shown.append(mob)
 
     def _draw(self, f: Frame, layers: dict[str, Group]) -> None:
+        """Set ``layers`` (a :data:`LAYERS` dict of groups) to show the primitives of ``f``."""
+        shown: dict[str, list] = {k: [] for k in LAYERS}
         for seg in f.segments:
-            self._segments_group(seg, layers["segments"])
+            self._segments_group(seg, shown["segments"])
         for pl in f.lines:
             mob = self._lines.get(pl.name)
             if mob is None:
                 mob = VMobject(stroke_color=pl.color, stroke_width=self._stroke(pl.width), fill_opacity=0.0,
                                joint_type=LineJointType.ROUND, cap_style=CapStyleType.ROUND)
                 self._lines[pl.name] = mob
-                layers["lines"].add(mob)
             xy = np.asarray(pl.xy, dtype=float).reshape(-1, 2)
             xy = xy[np.isfinite(xy).all(axis=1)]
             if len(xy) >= 2:
                 mob.set_points_as_corners(to_manim(xy))
-            else:
-                mob.clear_points()
+                shown["lines"].append(mob)
         for pts in f.points:
-            self._points_group(pts, layers["rings" if pts.ring else "points"])
-        if f.card or f.cover > 0 or self._cover is not None:
+            self._points_group(pts, shown["rings" if pts.ring else "points"])
+        if f.card or f.cover > 0:
             if self._cover is None:
                 self._cover = Rectangle(width=FIG_W * UNIT * 1.05, height=FIG_H * UNIT * 1.05, stroke_width=0,
                                         fill_color=self.frames.theme["bg"], fill_opacity=1.0)
-                layers["cover"].add(self._cover)
             self._cover.set_fill(opacity=f.cover)
+            shown["cover"].append(self._cover)
         for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
             mob = self._labels.get(lab.name)
             if mob is None:
                 mob = VMobject(fill_color=lab.color, fill_opacity=lab.alpha, stroke_width=0.0)
+                mob.keep_pixels = True      # FrameCamera paints it from its own pixels while it is unchanged
                 self._labels[lab.name] = mob
-                layers[layer].add(mob)
-            shown = self._label_shown.get(lab.name)
-            if shown == lab:
+            shown[layer].append(mob)
+            was = self._label_shown.get(lab.name)
+            if was == lab:
                 continue
-            if shown is None or (shown.text, shown.x, shown.y, shown.size, shown.ha, shown.va) != (
+            if was is None or (was.text, was.x, was.y, was.size, was.ha, was.va) != (
                     lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va):
                 mob.points = label_points(lab)
-            if shown is None or (shown.color, shown.alpha) != (lab.color, lab.alpha):
+            if was is None or (was.color, was.alpha) != (lab.color, lab.alpha):
                 mob.set_fill(lab.color, opacity=lab.alpha)
             self._label_shown[lab.name] = lab
+        for k in LAYERS:
+            layers[k].submobjects = shown[k]
 
-    # -- scene --------------------------------------------------------------------------------------
+    def show(self, i: int) -> None:
+        """Set :attr:`dynamic_root` to frame ``i`` of the frame model."""
+        if i == self._last:
+            return
+        f = self.frames.frame(i)
+        covered = f.cover >= 1.0
+        if covered:   # a full title card hides everything under it: draw the card only
+            self._draw(Frame(cover=f.cover, card=f.card), self._dynamic)
+        else:
+            self._draw(f, self._dynamic)
+        if covered != self._covered:
+            self.dynamic_root.submobjects = self._on_top if covered else self._below + self._on_top
+            self._covered = covered
+        self._last = i
+        if self.progress is not None:
+            self.progress(i + 1 - self.start, self.stop - self.start)
+
+
+class FrameScene(Scene):
+    """The 2D scene of any clip, for Manim's own scene loop and file writer: shows a frame model
+    (:class:`~scenes.clips.base.FrameModel`; projection is done there) through :class:`FrameMobjects`, its
+    frames ``start .. stop - 1`` (default: all). :func:`render_manim` draws the same frames with the same
+    camera without Manim's scene loop (:class:`ManimFrameDrawer`)."""
+
+    def __init__(self, frames: FrameModel, progress: Callable[[int, int], None] | None = None,
+                 start: int = 0, stop: int | None = None, **kwargs):
+        self.frames = frames
+        self.progress = progress
+        self.start, self.stop = check_range(frames, start, stop)
+        kwargs.setdefault("camera_class", FrameCamera)
+        super().__init__(**kwargs)
+
     def get_moving_and_static_mobjects(self, animations):
         """Moving: the dynamic root itself, so its family (labels are swapped) is re-read every frame.
 
         Manim's default flattens the family once per ``play``, which would keep drawing replaced labels.
         """
         moving, static = super().get_moving_and_static_mobjects(animations)
-        root = getattr(self, "_dynamic_root", None)
-        return ([root] if root is not None else moving), static
+        mobs = getattr(self, "mobs", None)
+        return ([mobs.dynamic_root] if mobs is not None else moving), static
 
     def construct(self) -> None:
-        fr = self.frames
-        self.camera.background_color = ManimColor(fr.theme["bg"])
-        self.camera.init_background()
-        self._collapsed_rgba = _rgba(fr.theme["collapsed"])
-        self._seg_groups: dict[str, dict[str, VMobject]] = {}
-        self._pt_groups: dict[str, PMobject] = {}
-        self._lines: dict[str, VMobject] = {}
-        self._labels: dict[str, VMobject] = {}
-        self._label_shown: dict[str, Label] = {}
-        self._cover = None
+        self.mobs = mobs = FrameMobjects(self.frames, self.camera, self.progress, self.start, self.stop)
+        self.add(mobs.static_root)    # before the dynamic root: Cairo caches it as the background image
+        self.add(mobs.dynamic_root)
+        mobs.show(self.start)
+        self.play(_PlayFrames(mobs.dynamic_root, lambda k: mobs.show(self.start + k), self.stop - self.start,
+                              self.frames.fps))
 
-        def layers() -> dict[str, Group]:
-            # drawing order as in the matplotlib renderer: segments, lines, points, rings, labels
-            return {k: Group() for k in ("segments", "lines", "points", "rings", "labels", "cover", "card")}
 
-        static = layers()
-        self._draw(fr.static(), static)
-        static_root = Group(*static.values())
-        self.add(static_root)    # before the dynamic root: Cairo caches it as the background image
+def drawing_config(frames: FrameModel, width: int, height: int) -> dict:
+    """Manim's config for drawing ``frames`` at ``width x height`` pixels (use with ``tempconfig``)."""
+    return {
+        "pixel_width": width,
+        "pixel_height": height,
+        "frame_rate": frames.fps,
+        "frame_height": FRAME_HEIGHT,
+        "frame_width": FRAME_HEIGHT * width / height,
+        "background_color": frames.theme["bg"],
+        "verbosity": "WARNING",
+        "progress_bar": "none",
+        "disable_caching": True,
+        "preview": False,
+    }
 
-        dynamic = layers()
-        dynamic_root = Group(*dynamic.values())
-        self._dynamic_root = dynamic_root
-        self.add(dynamic_root)
-        shown = {"last": -1, "covered": False}
-        below = [dynamic[k] for k in ("segments", "lines", "points", "rings", "labels")]
-        on_top = [dynamic["cover"], dynamic["card"]]
 
-        def apply(i: int) -> None:
-            if i == shown["last"]:
-                return
-            f = fr.frame(i)
-            covered = f.cover >= 1.0 and self._cover is not None
-            if covered:   # a full title card hides everything under it: draw the card only
-                self._draw(Frame(cover=f.cover, card=f.card), dynamic)
-            else:
-                self._draw(f, dynamic)
-            if covered != shown["covered"]:
-                dynamic_root.submobjects = on_top if covered else below + on_top
-                shown["covered"] = covered
-            shown["last"] = i
-            if self.progress is not None:
-                self.progress(i + 1 - self.start, self.stop - self.start)
+class ManimFrameDrawer:
+    """Frames of a frame model drawn by Manim's Cairo camera (:class:`FrameCamera`), as RGBA arrays.
 
-        apply(self.start)
-        self.play(_PlayFrames(dynamic_root, lambda k: apply(self.start + k), self.stop - self.start, fr.fps))
+    What Manim's scene loop does for each frame of :class:`FrameScene`, without it: the static frame drawn once
+    into a background image; per frame, the background copied into the camera's pixels and the frame's
+    mobjects (:class:`FrameMobjects`) drawn over it. :meth:`draw` depends on the frame alone, so any frames, in
+    any order, in any process, give the same pixels. Manim's config is set (``tempconfig``) from construction
+    until :meth:`close`."""
+
+    def __init__(self, frames: FrameModel, width: int, height: int):
+        self._config = contextlib.ExitStack()
+        self._config.enter_context(tempconfig(drawing_config(frames, width, height)))
+        try:
+            self.camera = FrameCamera()
+            self.mobs = FrameMobjects(frames, self.camera)
+            self.camera.reset()
+            self.camera.capture_mobjects([self.mobs.static_root])
+            self.background = self.camera.pixel_array.copy()
+        except BaseException:
+            self._config.close()
+            raise
+
+    def draw(self, i: int) -> np.ndarray:
+        """RGBA ``(height, width, 4) uint8`` of frame ``i`` (the camera's pixels: copy them to keep them)."""
+        self.mobs.show(i)
+        self.camera.set_frame_to_background(self.background)
+        self.camera.capture_mobjects([self.mobs.dynamic_root])
+        return self.camera.pixel_array
+
+    def close(self) -> None:
+        self._config.close()
 
 
 def check_range(frames: FrameModel, start: int = 0, stop: int | None = None) -> tuple[int, int]:
@@ -608,19 +701,11 @@ def check_range(frames: FrameModel, start: int = 0, stop: int | None = None) -> 
 
 
 def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict:
-    """Manim's config for rendering ``frames`` at quality ``q`` into ``media_dir`` (use with ``tempconfig``)."""
+    """Manim's config for rendering :class:`FrameScene` with Manim's own scene loop and file writer at quality
+    ``q`` into ``media_dir`` (use with ``tempconfig``)."""
     return {
+        **drawing_config(frames, q.width, q.height),
         "media_dir": str(media_dir),
-        "pixel_width": q.width,
-        "pixel_height": q.height,
-        "frame_rate": frames.fps,
-        "frame_height": FRAME_HEIGHT,
-        "frame_width": FRAME_HEIGHT * q.width / q.height,
-        "background_color": frames.theme["bg"],
-        "verbosity": "WARNING",
-        "progress_bar": "none",
-        "disable_caching": True,
-        "preview": False,
         "format": "mp4",
         "output_file": "clip",
         "video_codec": "libx264",
@@ -631,31 +716,28 @@ def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict
 
 def render_manim(frames: FrameModel, out_path: Path, quality: str | export.Quality,
                  progress: Callable[[int, int], None] | None = None, start: int = 0,
-                 stop: int | None = None) -> Path:
+                 stop: int | None = None, jobs: int = 1) -> Path:
     """Render frames ``start .. stop - 1`` of ``frames`` (default: the whole clip) to an H.264 (yuv420p) MP4
-    at ``out_path`` (atomic); returns the path.
+    at ``out_path`` (atomic, the encoder's exit status checked); returns the path.
 
     ``quality``: Manim's presets ``l`` (854x480), ``m`` (1280x720), ``h`` (1920x1080), ``k`` (3840x2160), or a
     resolved :class:`~scenes.backends.export.Quality` (its size is used). The frame rate is ``frames.fps``;
-    the file holds ``stop - start`` frames, frame ``k`` of it being the clip's frame ``start + k`` (what each
-    process of a parallel render writes: the parts of ``[0, n)`` joined in order are the whole clip).
+    the file holds ``stop - start`` frames, frame ``k`` of it being the clip's frame ``start + k``.
     ``progress(i, n)`` is called after the range's frame ``i`` (1-based) of ``n = stop - start`` is drawn.
+    ``jobs``: processes drawing frames (:func:`scenes.backends.parallel.parallel_frames`: each a
+    :class:`ManimFrameDrawer`; one encoder, :func:`scenes.backends.export.write_mp4`, receives the frames in
+    order). A frame's pixels do not depend on the frames drawn before it, so the clip is the same for any
+    ``jobs``, byte for byte.
     """
+    from scenes.backends import parallel  # noqa: PLC0415
+
     q = export.quality(quality)
     start, stop = check_range(frames, start, stop)
-    out_path = Path(out_path)
-    media_dir = Path(tempfile.mkdtemp(prefix="geomdl-manim-"))
-    try:
-        cfg = manim_config(frames, q, media_dir)
-        with tempconfig(cfg):
-            scene = FrameScene(frames, progress=progress, start=start, stop=stop)
-            scene.render()
-            clip = Path(scene.renderer.file_writer.movie_file_path)
-        if not clip.is_file():
-            raise GeomdlError(f"Manim did not write the clip (expected {clip})")
-        with atomic_path(out_path) as tmp:
-            shutil.copyfile(clip, tmp)
-    finally:
-        shutil.rmtree(media_dir, ignore_errors=True)
-    return out_path
 
+    def make_drawer():
+        drawer = ManimFrameDrawer(frames, q.width, q.height)
+        return (lambda k: drawer.draw(start + k)), drawer.close
+
+    it = parallel.parallel_frames(make_drawer, stop - start, (q.height, q.width, 4), jobs, progress)
+    with contextlib.closing(it):
+        return export.write_mp4(it, Path(out_path), q.width, q.height, frames.fps, pix_fmt_in="rgba")

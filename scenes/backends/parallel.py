@@ -8,9 +8,13 @@ order. The clip is therefore the serial clip: same frames (a drawer's frame depe
 encoder, same frame count and timestamps, bit for bit (``tests/test_parallel.py`` checks it on decoded
 frames).
 
-Faults: a worker that fails sends its one-line message and the render fails with it (no clip published); a
-worker that dies is reported by its exit status; Ctrl-C or any error in the parent terminates the workers.
-Workers ignore SIGINT (the parent owns the interrupt) and never run the parent's exit handlers.
+Both renderers draw through it (``make_drawer``: :class:`scenes.backends.mpl_renderer.MplFrameDrawer` or
+:class:`scenes.backends.manim_scenes.ManimFrameDrawer`): whatever can draw frame ``i`` as an array.
+
+Faults: a worker that fails sends its one-line message and the render fails with it
+(:class:`~geomdl.errors.RunFailedError`, exit status 3; no clip published); a worker that dies is reported by
+its exit status; Ctrl-C or any error in the parent terminates the workers. Workers ignore SIGINT (the parent
+owns the interrupt), never run the parent's exit handlers, and stop by themselves if the parent is gone.
 
 Workers are forked (they inherit the frame model, nothing is pickled): on a platform without ``fork`` the
 frames are drawn serially.
@@ -25,10 +29,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from geomdl.errors import GeomdlError
+from geomdl.errors import GeomdlError, RunFailedError
 
 BLOCK = 4        # consecutive frames a worker draws before the next worker's block
-SLOTS = 3        # shared-memory frame slots per worker (frames drawn ahead of the encoder)
+SLOTS = BLOCK + 2  # shared-memory frame slots per worker (frames drawn ahead of the encoder): at least a block,
+                   # so that a worker draws its next block while the encoder takes the others' blocks
 POLL_S = 0.2     # how often a waiting parent checks that its workers are alive
 
 
@@ -69,7 +74,7 @@ def owner(i: int, jobs: int) -> int:
     return (i // BLOCK) % jobs
 
 
-def _worker(w: int, jobs: int, n_frames: int, make_drawer, shape, buf, free, filled, errors) -> None:
+def _worker(w: int, jobs: int, n_frames: int, make_drawer, shape, buf, free, filled, errors, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)       # the parent owns Ctrl-C and terminates the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -77,7 +82,9 @@ def _worker(w: int, jobs: int, n_frames: int, make_drawer, shape, buf, free, fil
         draw, close = make_drawer()
         try:
             for m, i in enumerate(assigned(w, jobs, n_frames)):
-                free.acquire()
+                while not free.acquire(timeout=POLL_S):
+                    if os.getppid() != parent:           # the parent was killed (SIGKILL): nobody to draw for
+                        os._exit(1)
                 img = draw(i)
                 if img.shape != shape or img.dtype != np.uint8:
                     raise GeomdlError(f"frame {i} has shape {img.shape} ({img.dtype}), expected {shape} uint8")
@@ -117,7 +124,8 @@ def parallel_frames(make_drawer: Callable[[], tuple[Callable[[int], np.ndarray],
     filled = [ctx.Semaphore(0) for _ in range(jobs)]
     errors = ctx.SimpleQueue()
     procs = [ctx.Process(target=_worker, args=(w, jobs, n_frames, make_drawer, tuple(shape), bufs[w], free[w],
-                                               filled[w], errors), daemon=True) for w in range(jobs)]
+                                               filled[w], errors, os.getpid()), daemon=True)
+             for w in range(jobs)]
     slots = [np.frombuffer(b, np.uint8).reshape(SLOTS, *shape) for b in bufs]
     count = [0] * jobs
     try:
@@ -145,11 +153,11 @@ def parallel_frames(make_drawer: Callable[[], tuple[Callable[[int], np.ndarray],
 
 
 def _check_workers(procs, errors, done: bool = False) -> None:
-    """Raise the first worker's failure (its message, else its exit status)."""
+    """Raise the first worker's failure (its message, else its exit status) as a :class:`RunFailedError`."""
     if not errors.empty():
         w, msg = errors.get()
-        raise GeomdlError(f"frame worker {w + 1} of {len(procs)} failed: {msg}")
+        raise RunFailedError(f"frame worker {w + 1} of {len(procs)} failed: {msg}")
     for w, p in enumerate(procs):
         if p.exitcode not in (None, 0) or (done and p.exitcode is None):
             how = f"signal {-p.exitcode}" if p.exitcode is not None and p.exitcode < 0 else f"exit status {p.exitcode}"
-            raise GeomdlError(f"frame worker {w + 1} of {len(procs)} died ({how})")
+            raise RunFailedError(f"frame worker {w + 1} of {len(procs)} died ({how})")
