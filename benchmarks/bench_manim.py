@@ -105,8 +105,6 @@ def time_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
     """One render with timers around the parts of a frame's work (low overhead, unlike a profiler that charges
     every Cairo call); each part's share of the render's wall time."""
     from manim.camera.camera import Camera  # noqa: PLC0415
-    from manim.renderer.cairo_renderer import CairoRenderer  # noqa: PLC0415
-    from manim.scene.scene_file_writer import SceneFileWriter  # noqa: PLC0415
 
     from scenes.backends import manim_scenes as ms  # noqa: PLC0415
 
@@ -131,22 +129,19 @@ def time_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
         timer("drawing segments and lines (Cairo)", orig_vec)(
             self, [v for v in vmobjects if id(v) not in labels], pixel_array)
 
-    orig_init = ms.FrameScene.__init__
+    orig_init = ms.FrameMobjects.__init__
 
     def init(self, *a, **k):
         orig_init(self, *a, **k)
         scenes.append(self)
 
     patches = [(type(frames), "frame", timer("frame model (frame(i))", type(frames).frame)),
-               (ms.FrameScene, "_draw", timer("updating mobjects (incl. label outlines)", ms.FrameScene._draw)),
-               (ms.FrameScene, "__init__", init),
+               (ms.FrameMobjects, "_draw", timer("updating mobjects (incl. label outlines)", ms.FrameMobjects._draw)),
+               (ms.FrameMobjects, "__init__", init),
                (ms.FrameCamera, "display_point_cloud",
                 timer("point clouds (Cairo / raster)", ms.FrameCamera.display_point_cloud)),
                (Camera, "display_multiple_vectorized_mobjects", vectors),
-               (Camera, "set_frame_to_background", timer("static background copy", Camera.set_frame_to_background)),
-               (CairoRenderer, "get_frame", timer("frame copy for the encoder", CairoRenderer.get_frame)),
-               (SceneFileWriter, "write_frame",
-                timer("encoder hand-off (waits while the encoder lags)", SceneFileWriter.write_frame))]
+               (Camera, "set_frame_to_background", timer("static background copy", Camera.set_frame_to_background))]
     saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in patches]
     try:
         for cls, name, fn in patches:
@@ -161,7 +156,8 @@ def time_split(frames, quality: str, tmp: Path) -> list[tuple[str, float]]:
             else:
                 setattr(cls, name, fn)
     out = [(k, v / total) for k, v in spent.items()]
-    out.append(("the rest (Manim's scene loop, set-up, the encoder's last frames)", 1 - sum(v for _, v in out)))
+    out.append(("the rest (handing frames to the encoder's pipe, set-up, the encoder's last frames)",
+                1 - sum(v for _, v in out)))
     return out
 
 

@@ -29,13 +29,13 @@ needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="no fork start m
 needs_manim = pytest.mark.skipif(importlib.util.find_spec("manim") is None, reason="Manim is not installed")
 
 
-def render(renderer: str, frames, path, jobs: int, **kw):
-    """``render_mpl`` or ``render_manim`` of ``frames`` at -ql."""
+def render(renderer: str, frames, path, jobs: int, quality: str = "l", **kw):
+    """``render_mpl`` or ``render_manim`` of ``frames``."""
     if renderer == "manim":
         from scenes.backends.manim_scenes import render_manim  # noqa: PLC0415
 
-        return render_manim(frames, path, "l", jobs=jobs, **kw)
-    return render_mpl(frames, path, "l", jobs=jobs, **kw)
+        return render_manim(frames, path, quality, jobs=jobs, **kw)
+    return render_mpl(frames, path, quality, jobs=jobs, **kw)
 
 
 def frame_times(path) -> list[float]:
@@ -184,3 +184,17 @@ def test_worker_failure_is_one_line_and_writes_nothing(frames, tmp_path, how, ne
     assert e.value.exit_code == 3
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir()]   # no temporary clip left behind
+
+
+@pytest.mark.slow
+@needs_fork
+@pytest.mark.parametrize("renderer", ["matplotlib", pytest.param("manim", marks=needs_manim)])
+def test_jobs3_headline_clip_is_the_serial_clip(tmp_path, renderer):
+    """The default truncation-speed run at 720p30 (title card, 8 s, holds) on 3 processes (blocks that do not
+    divide evenly): the same file as the serial render, byte for byte, with every frame at k / fps."""
+    trace, _ = ts.run(ts.TruncationSpeedConfig(q=3))
+    fr = make_frames(trace, 30, 8.0, "light")
+    one = render(renderer, fr, tmp_path / "j1.mp4", 1, quality="m")
+    three = render(renderer, fr, tmp_path / "j3.mp4", 3, quality="m")
+    assert one.read_bytes() == three.read_bytes()
+    assert frame_times(three) == pytest.approx([k / 30 for k in range(fr.n_frames)], abs=1e-3)
