@@ -152,8 +152,14 @@ def main() -> None:
                       f"{cpu / wall:.2f} | {min(loads):.1f}-{max(loads):.1f} | "
                       f"{'' if j == 1 else f'{speed:.2f}x'} | {'' if j == 1 else f'{cpur:.2f}x'} | "
                       f"{D:.2f} | {E:.2f} | {'' if j == 1 else f'{bound:.2f}x'} |")
-            print(f"<!-- {qk} {rn}: distinct MP4 digests over all --jobs values and rounds: "
-                  f"{len(same[(qk, rn)])} -->")
+            lo1 = max(D, (D + E) / 2)
+            for j in args.jobs_list[1:]:
+                c = med(m["self"] + m["children"] for m in res[(qk, rn, j)])
+                lo = max(c / min(j, os.cpu_count() or 1), D / j)
+                print(f"<!-- {qk} {rn} --jobs {j}: on {os.cpu_count()} free cores --jobs 1 takes >= max(D, (D+E)/2) "
+                      f"= {lo1:.2f} s (measured {med(m['wall'] for m in base):.2f} s), --jobs {j} >= its CPU / cores "
+                      f"= {lo:.2f} s (measured {med(m['wall'] for m in res[(qk, rn, j)]):.2f} s): speed-up at most "
+                      f"~{lo1 / lo:.2f}x with the measured CPU of --jobs {j} ({c / (D + E):.2f}x that of --jobs 1) -->")
     for (qk, rn), ds in same.items():
         print(f"{qk} {rn}: the MP4 is {'byte-identical' if len(ds) == 1 else f'NOT identical ({len(ds)} digests)'}"
               f" for --jobs {','.join(map(str, args.jobs_list))} over {args.rounds} rounds")
