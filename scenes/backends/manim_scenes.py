@@ -1,7 +1,9 @@
 """Manim renderer of every scene (Cairo renderer, no LaTeX: labels are typeset from matplotlib's glyph outlines).
 
 The scene computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure units,
-16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
+origin bottom-left: 16 x 9, or the frame model's ``fig_w x fig_h``) mapped to Manim coordinates (scale 8/9 Manim
+units a figure unit, (8, 4.5) at Manim's origin; the camera frame is centred on the figure: a 16:9 frame
+height 8).
 :class:`FrameScene` draws what changes, once per frame, and nothing else:
 
 - the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into Manim's static
@@ -54,7 +56,7 @@ from geomdl.errors import GeomdlError
 from geomdl.io.atomic import atomic_path
 from scenes.backends import export, glyphs
 from scenes.backends.raster import RASTER_MIN, splat
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments, figure_units
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
@@ -443,7 +445,7 @@ class FrameScene(Scene):
     # -- unit conversions ---------------------------------------------------------------------------
     def _px_per_unit(self) -> float:
         """Pixels per figure unit."""
-        return self.camera.pixel_height / FIG_H
+        return self.camera.pixel_height / figure_units(self.frames)[1]
 
     def _stroke(self, width: float) -> float:
         """Line width in figure units -> Manim ``stroke_width`` (at least ``MIN_LINE_PX`` pixels)."""
@@ -518,8 +520,10 @@ class FrameScene(Scene):
             self._points_group(pts, layers["rings" if pts.ring else "points"])
         if f.card or f.cover > 0 or self._cover is not None:
             if self._cover is None:
-                self._cover = Rectangle(width=FIG_W * UNIT * 1.05, height=FIG_H * UNIT * 1.05, stroke_width=0,
+                fw, fh = figure_units(self.frames)
+                self._cover = Rectangle(width=fw * UNIT * 1.05, height=fh * UNIT * 1.05, stroke_width=0,
                                         fill_color=self.frames.theme["bg"], fill_opacity=1.0)
+                self._cover.move_to(self.camera.frame_center)
                 layers["cover"].add(self._cover)
             self._cover.set_fill(opacity=f.cover)
         for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
@@ -550,6 +554,9 @@ class FrameScene(Scene):
 
     def construct(self) -> None:
         fr = self.frames
+        fw, fh = figure_units(fr)     # the camera frame centred on the figure (Manim's origin: figure (8, 4.5))
+        self.camera.frame_center = np.array([(fw - FIG_W) / 2 * UNIT, (fh - FIG_H) / 2 * UNIT, 0.0])
+        self.camera.pixel_array_to_cairo_context = {}     # contexts made before this hold the old centre
         self.camera.background_color = ManimColor(fr.theme["bg"])
         self.camera.init_background()
         self._collapsed_rgba = _rgba(fr.theme["collapsed"])
@@ -614,8 +621,8 @@ def manim_config(frames: FrameModel, q: export.Quality, media_dir: Path) -> dict
         "pixel_width": q.width,
         "pixel_height": q.height,
         "frame_rate": frames.fps,
-        "frame_height": FRAME_HEIGHT,
-        "frame_width": FRAME_HEIGHT * q.width / q.height,
+        "frame_height": FRAME_HEIGHT * figure_units(frames)[1] / FIG_H,
+        "frame_width": FRAME_HEIGHT * figure_units(frames)[1] / FIG_H * q.width / q.height,
         "background_color": frames.theme["bg"],
         "verbosity": "WARNING",
         "progress_bar": "none",
