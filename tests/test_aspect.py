@@ -129,7 +129,7 @@ def test_grid_shape_keeps_the_16x9_grids():
         assert all(p.x >= tall.x - 1e-9 and p.x + p.w <= tall.x + tall.w + 1e-9 for p in ps)
 
 
-LAID_OUT = ["cones", "layers", "local-minima", "perturbation", "truncation-speed"]
+LAID_OUT = ["cones", "layers", "training", "local-minima", "perturbation", "truncation-speed"]
 
 
 @pytest.mark.parametrize("aspect", list(ASPECTS), ids=list(ASPECTS))

@@ -565,7 +565,8 @@ class Layout:
 
 
 def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, gap: float = 0.25,
-           rows: int | None = None, title_y: float = 8.55, min_chart: float = 0.7) -> Layout:
+           rows: int | None = None, title_y: float = 8.55, min_chart: float = 0.7, head: float = 0.45,
+           stack: bool | None = None) -> Layout:
     """Lay a scene out on a ``w x h`` canvas from its 16:9 layout: ``n`` panels in ``area``, a readout block
     ``readout`` and a chart block ``chart`` (each the box around all it draws, in 16:9 units; the blocks to the
     right of ``area``), the title at ``title_y``.
@@ -574,7 +575,9 @@ def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, g
     column moved with the right edge. Others (square, 4:3, portrait): the title at the top, the panels below
     it (:func:`panel_grid` picks rows and columns for the area's shape), the readout and the chart in a band
     below the panels, side by side (the chart narrowed to what is left, at least ``min_chart`` of its width), or
-    stacked in a portrait canvas; the panels and the band centred in the height they leave."""
+    stacked in a portrait canvas; the panels and the band centred in the height they leave; ``head``: room
+    between the title's centre and the panels; ``stack``: the readout above the chart (default: in portrait
+    canvases)."""
     if (w, h) == (FIG_W, FIG_H):
         return Layout(w, h, panel_grid(n, area, gap, rows), Move(), Move(), title_y, True)
     if is_wide(w, h):
@@ -585,7 +588,7 @@ def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, g
     m = 0.3
     full = w - 2 * m
     top = h - 0.45                                         # the title's centre
-    stacked = h / w >= 1.5
+    stacked = h / w >= 1.5 if stack is None else stack
     if stacked:
         cw = min(1.3 * chart.w, full)
         band_h = readout.h + 0.3 + chart.h
@@ -595,7 +598,7 @@ def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, g
         band_h = max(readout.h, chart.h)
         rx, cx = m, w - m - cw
     band_top = 0.25 + band_h
-    parea = Rect(m, band_top + 0.35, full, top - 0.45 - band_top - 0.35)
+    parea = Rect(m, band_top + 0.35, full, top - head - band_top - 0.35)
     rws = rows or grid_shape(n, parea, gap)[0]
     cols = int(np.ceil(n / rws))
     side = min((parea.w - gap * (cols - 1)) / cols, (parea.h - gap * (rws - 1)) / rws)
