@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
+from videos import is_blank, probe, read_png
 
 from geomdl import experiments
-from scenes.backends import glyphs
+from scenes.backends import export, glyphs
 from scenes.clips.base import FIG_H, FIG_W, Label, Rect, figure_size, grid_shape, panel_grid, text_width
-from scenes.render import SCENES, make_frames
+from scenes.render import SCENES, make_frames, manim_available, render_trace
 
 # a tiny run of each scene's experiment (as tests/test_scene_contract.py)
 TINY: dict[str, dict] = {
@@ -129,11 +131,8 @@ def test_grid_shape_keeps_the_16x9_grids():
         assert all(p.x >= tall.x - 1e-9 and p.x + p.w <= tall.x + tall.w + 1e-9 for p in ps)
 
 
-LAID_OUT = ["cones", "layers", "training", "local-minima", "perturbation", "truncation-speed"]
-
-
 @pytest.mark.parametrize("aspect", list(ASPECTS), ids=list(ASPECTS))
-@pytest.mark.parametrize("scene", LAID_OUT)
+@pytest.mark.parametrize("scene", sorted(SCENES))
 def test_scene_fits_the_canvas(scene, aspect, trace_of):
     spec = SCENES[scene]
     model = make_frames(trace_of(spec.experiment), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
@@ -141,3 +140,38 @@ def test_scene_fits_the_canvas(scene, aspect, trace_of):
     assert (model.fig_w, model.fig_h) == (W, H)
     bad = layout_problems(model, picks(model))
     assert not bad, f"{scene} at {aspect}:\n" + "\n".join(bad[:20])
+
+
+def content_box(img: np.ndarray, bg: int = 250) -> tuple[float, float]:
+    """The shares of ``img``'s width and height that its non-background pixels span (light theme: white)."""
+    ink = (img < bg).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (cols[-1] - cols[0] + 1) / img.shape[1], (rows[-1] - rows[0] + 1) / img.shape[0]
+
+
+@pytest.mark.parametrize("renderer", ["matplotlib", "manim"])
+def test_square_render_fills_the_canvas(renderer, trace_of, tmp_path):
+    """A 320x320 clip of ``cones`` with each renderer: that size, and its picture spans the canvas (first and
+    last frames: no letterbox bars)."""
+    if renderer == "manim" and not manim_available():
+        pytest.skip("Manim is not installed")
+    [mp4] = render_trace(trace_of("cones"), tmp_path, "sq", fmt="mp4", quality="l", renderer=renderer,
+                         duration=0.5, fps=4, resolution="320x320", scene="cones", jobs=1)
+    info = probe(mp4)
+    assert (info.width, info.height) == (320, 320)
+    first, last = export.frames_at(mp4, [0.0, 1e9])
+    w, h = content_box(last)
+    assert w > 0.8 and h > 0.8, (w, h)
+    assert not is_blank(last[:40]) and not is_blank(last[-40:]), "the top and bottom rows hold the layout"
+    assert content_box(first)[0] > 0.6, "the title card is laid out for the square too"
+
+
+def test_portrait_storyboard_and_stills(trace_of, tmp_path):
+    """A portrait (9:16) render's stills and storyboard keep the canvas's shape."""
+    files = render_trace(trace_of("truncation-speed"), tmp_path, "pt", fmt="storyboard,png", at=[5.0],
+                         quality="l", renderer="matplotlib", duration=0.5, fps=4, resolution="180x320", jobs=1)
+    png = [f for f in files if f.name == "pt_t005.00.png"][0]
+    img = read_png(png)
+    assert img.shape == (320, 180, 3) and min(content_box(img)) > 0.8
+    board = read_png([f for f in files if f.name.endswith("_storyboard.png")][0])
+    assert board.shape[0] > board.shape[1]          # portrait panels: the page is taller than wide

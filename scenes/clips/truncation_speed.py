@@ -198,7 +198,7 @@ class TruncationFrames:
         pl = self._chart_rect(s)
         legend_rows = (self.L + 2) // 3
         bottom = pl.y - 0.95 - 0.32 * (legend_rows - 1) - 0.14
-        chart = Rect(pl.x - 0.6, bottom, 4.9, pl.y + pl.h + 0.42 - bottom)
+        chart = Rect(pl.x - 0.8, bottom, 5.1, pl.y + pl.h + 0.42 - bottom)
         return self.readout_block(), chart
 
     def two_line(self) -> bool:
