@@ -159,8 +159,10 @@ class ConesFrames:
             pitch = min(0.42, 2.6 / max(L, 1))
             table_h = 0.95 + pitch * L                                           # title, heads, rows
             lines_h = 2.35                                                       # layer, phase, width / loss / note
-            portrait = H / W >= 1.5
+            digits = len(str(int(self.class_sizes.max())))
+            table_w = text_width(f"layer {L}", 0.2) + 0.2 + self.Q * (text_width("0" * digits, TEXT_MIN) + 0.12)
             m = 0.3
+            portrait = H / W >= 1.5
             if portrait:    # everything under the panel: the readout lines, then the table
                 side = min(W - 2 * m, H - 0.8 - lines_h - table_h - 0.6)
                 self.panel = Rect((W - side) / 2, H - 0.8 - side, side, side)
@@ -169,7 +171,7 @@ class ConesFrames:
                 tbl = top - lines_h - 0.1
                 table_x, table_right = x, W - 0.15
             else:           # the table beside the panel, the lines under it
-                side = min(H - 0.8 - lines_h - 0.35, W - 2 * m - 3.0)
+                side = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
                 self.panel = Rect(m, H - 0.8 - side, side, side)
                 top = self.panel.y - 0.25
                 x = m + 0.05
@@ -186,8 +188,9 @@ class ConesFrames:
         self.heads_y, self.rows_y0 = heads_y, rows_y0
         # the table of collapsed points: one column a class, as many as fit the picture (Q up to 8); when
         # "120/120" no longer fits a column, the heads are the class numbers and the cells the counts alone
-        row_w = text_width(f"layer {L}", 0.22) + 0.25
-        col0 = table_x + (1.6 if self.is_16x9 else max(1.0, row_w))
+        self.row_size = 0.22 if wide else 0.2
+        row_w = text_width(f"layer {L}", self.row_size) + 0.2
+        col0 = table_x + (1.6 if wide else row_w)
         self.col_pitch = min(1.45, (table_right - col0) / self.Q)
         self.col_x = [col0 + self.col_pitch * j for j in range(self.Q)]
         self.compact = text_width("000/000", 0.22) > 0.9 * self.col_pitch
@@ -408,7 +411,7 @@ class ConesFrames:
         for ll in range(self.L):
             y = y0 - self.row_pitch * ll
             shown = ll < done
-            f.labels.append(Label(f"row{ll}", self.table_x, y, f"layer {ll + 1}", 0.22, th["fg"],
+            f.labels.append(Label(f"row{ll}", self.table_x, y, f"layer {ll + 1}", self.row_size, th["fg"],
                                   alpha=1.0 if shown else 0.4))
             for j in range(self.Q):
                 n = int(self.counts[ll, j])

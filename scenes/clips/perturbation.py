@@ -28,6 +28,7 @@ from scenes.clips.base import (
     is_wide,
     tex_pow10,
     tex_sci,
+    text_width,
     tick_text,
 )
 from scenes.clips.truncation_speed import TruncationFrames
@@ -114,7 +115,12 @@ class PerturbationFrames(TruncationFrames):
         f.labels.append(Label("loss_hi", lp.x - 0.1, lp.y + lp.h, tex_pow10(self.log_hi), TEXT_MIN, th["muted"],
                               "right"))
         f.labels.append(Label("loss_lo", lp.x - 0.1, lp.y, tex_pow10(self.log_lo), TEXT_MIN, th["muted"], "right"))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.27, "collapsed points per layer", 0.22, th["fg"]))
+        ptitle, size = "collapsed points per layer", 0.22
+        if not self.lay.is_16x9:
+            room = self.fig_w - 0.12 - pl.x
+            ptitle = ptitle if text_width(ptitle, TEXT_MIN) <= room else "collapsed per layer"
+            size = fit_text_size(ptitle, 0.22, room)
+        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.27, ptitle, size, th["fg"]))
         f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", TEXT_MIN, th["muted"], "right"))
         f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", TEXT_MIN, th["muted"], "right"))
         for name, r in (("loss_x", lp), ("plot_x", pl)):

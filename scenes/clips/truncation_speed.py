@@ -113,7 +113,7 @@ class TruncationFrames:
     """
 
     show_rates = True          # the contraction-rate readout (subclasses whose snapshots are no time series: off)
-    min_chart = 0.84           # narrow canvases: the chart keeps at least this share of its 16:9 width
+    min_chart = 0.7            # narrow canvases: the chart keeps at least this share of its 16:9 width
     trail_seconds = 0.6
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 1.6,
@@ -189,16 +189,21 @@ class TruncationFrames:
         self.rates = self._rates() if self.show_rates else None
 
     # -- layout: the right column's blocks in 16:9 units (scenes.clips.base.layout moves them) ----------------
+    @property
+    def legend_cols(self) -> int:
+        """Legend entries a row, under the chart's x axis: three (two under a narrow canvas's narrower chart)."""
+        return 3 if is_wide(self.fig_w, self.fig_h) else 2
+
     def _chart_rect(self, s: float) -> Rect:
-        legend_rows = (self.L + 2) // 3                       # three entries a row, under the chart's x axis
+        legend_rows = -(-self.L // self.legend_cols)
         return Rect(11.3, 1.13 + 0.32 * legend_rows, 4.3, (3.07 - 0.32 * legend_rows) * s)
 
     def side_blocks(self, s: float) -> tuple[Rect, Rect]:
         """The 16:9 boxes around the readout and around the chart (plot height ``s`` times its 16:9 one)."""
         pl = self._chart_rect(s)
-        legend_rows = (self.L + 2) // 3
+        legend_rows = -(-self.L // self.legend_cols)
         bottom = pl.y - 0.95 - 0.32 * (legend_rows - 1) - 0.14
-        chart = Rect(pl.x - 0.8, bottom, 5.1, pl.y + pl.h + 0.42 - bottom)
+        chart = Rect(pl.x - 0.8, bottom, 5.45, pl.y + pl.h + 0.42 - bottom)     # the last x tick overhangs
         return self.readout_block(), chart
 
     def two_line(self) -> bool:
@@ -209,7 +214,7 @@ class TruncationFrames:
         two = self.two_line()
         pitch = 0.68 if two else min(0.42, 2.2 / max(self.L - 1, 1))
         low = 8.0 - 1.05 - pitch * (self.L - 1) - (0.31 if two else 0.0) - 0.15
-        width = FIG_W - 0.12 - 10.9 if is_wide(self.fig_w, self.fig_h) else 4.2
+        width = FIG_W - 0.12 - 10.9 if is_wide(self.fig_w, self.fig_h) else 4.7
         return Rect(10.9, low, width, 8.2 - low)
 
     def fit(self, text: str, size: float, x: float) -> float:
@@ -377,8 +382,18 @@ class TruncationFrames:
     def count_ticks(self, top: float) -> list[float]:
         if self.count_scale == "log":
             t = [0.0] + [10.0**k for k in range(int(np.floor(np.log10(top))) + 1)]
-            return t if top / t[-1] < 3 else [*t, float(top)]
-        return nice_ticks(top, 4)
+            t = t if top / t[-1] < 3 else [*t, float(top)]
+        else:
+            t = nice_ticks(top, 4)
+        if self.lay.is_16x9:
+            return t
+        keep, last = [], -1.0        # a short chart: ticks whose labels would touch are left out (the ends stay)
+        for k, v in enumerate(t):
+            y = float(self.count_y(v, top)) * self.plot.h
+            if k in (0, len(t) - 1) or y - last >= 0.3 and float(self.count_y(t[-1], top)) * self.plot.h - y >= 0.3:
+                keep.append(v)
+                last = y
+        return keep
 
     def step_x(self, steps: np.ndarray, r: Rect) -> np.ndarray:
         return r.x + r.w * np.asarray(steps, dtype=float) / self.step_max
@@ -394,6 +409,10 @@ class TruncationFrames:
                                                            [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
                                    [th["panel"]] * 2, 0.014))
         tx = pl.x if self.lay.wide else pl.x - 0.55          # narrow canvases: over the tick labels too
+        if not self.lay.is_16x9:
+            short = title.replace(" (log scale)", " (log)")
+            title = next((t for t in (title, short, short.replace("on each base point", "on base points"))
+                          if text_width(t, TEXT_MIN) <= self.fig_w - 0.12 - tx), short)
         f.labels.append(Label("plot_title", tx, pl.y + pl.h + 0.28, title,
                               fit_text_size(title, 0.22, self.fig_w - 0.12 - tx), th["fg"]))
         for k, v in enumerate(self.count_ticks(top)):
@@ -407,7 +426,7 @@ class TruncationFrames:
         # legend: a swatch and "layer l" per layer (in its class's colour), three to a row
         segs, cols = [], []
         for l in range(self.L):
-            r, c = divmod(l, 3)
+            r, c = divmod(l, self.legend_cols)
             x, y = pl.x - 0.55 + 1.45 * c, pl.y - 0.95 - 0.32 * r
             segs.append([[x, y], [x + 0.28, y]])
             j = int(self.layer_class[l])
@@ -584,8 +603,9 @@ class TruncationFrames:
         two = self.rates is not None and self.two_line()
         pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
         sz = size if self.L <= 4 else TEXT_MIN
+        room = self.lay.room_x - x                        # to the right edge of the picture (or the chart)
+        lines = []
         for l in range(self.L):
-            yl = y - first - pitch * l
             txt = self.count_text(l, sn)
             rate = self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
             per = "" if self.rate_unit == "t" else " per step"
@@ -593,10 +613,14 @@ class TruncationFrames:
                     else f"$\\lambda_{{{l + 1}}}$: none left to contract")
             if self.rates is not None and not two:
                 txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
-            room = self.lay.room_x - x                    # to the right edge of the picture (or the chart)
             if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
                 txt = txt.replace(" / ", "/").replace("   ", "  ")
-            f.labels.append(Label(f"count_label{l}", x, yl, txt, fit_text_size(txt, sz, room),
-                                  self.layer_color(l, sn)))
+            lines.append((txt, rtxt))
+        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
+        if not self.lay.is_16x9:                          # one size for every layer's line
+            sizes = [min(sizes)] * len(sizes)
+        for l, ((txt, rtxt), size_l) in enumerate(zip(lines, sizes, strict=True)):
+            yl = y - first - pitch * l
+            f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, self.layer_color(l, sn)))
             if two:
                 f.labels.append(Label(f"rate_label{l}", x + 0.25, yl - 0.31, rtxt, TEXT_MIN, th["muted"]))
