@@ -11,11 +11,13 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from videos import is_blank, probe, read_png
 
 from geomdl import experiments
 from scenes.backends import export, glyphs
-from scenes.clips.base import FIG_H, FIG_W, Label, Rect, figure_size, grid_shape, panel_grid, text_width
+from scenes.clips.base import FIG_H, FIG_W, Label, Rect, figure_size, grid_shape, panel_grid, text_width, wrap_text
 from scenes.render import SCENES, make_frames, manim_available, render_trace
 
 # a short run of each scene's experiment, with three-digit class sizes where readouts print counts (the longest
@@ -178,3 +180,18 @@ def test_portrait_storyboard_and_stills(trace_of, tmp_path):
     assert img.shape == (320, 180, 3) and min(content_box(img)) > 0.8
     board = read_png([f for f in files if f.name.endswith("_storyboard.png")][0])
     assert board.shape[0] > board.shape[1]          # portrait panels: the page is taller than wide
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "class", "$Q = 3$", "$\\mathbb{R}^{3}$,", "600", "points", "(balls", "0.25)",
+                                 "contraction", "$e^{-\\lambda t}$"]), min_size=1, max_size=30),
+       st.floats(2.0, 15.0), st.sampled_from([0.19, 0.24, 0.42]))
+def test_wrap_text_keeps_words_and_fits(words, room, size):
+    text = " ".join(words)
+    lines = wrap_text(text, size, room)
+    assert " ".join(lines).split(" ") == text.split(" ")          # every word, in order, math never split
+    for ln in lines:
+        assert text_width(ln, size) <= room + 1e-9 or " " not in ln.replace("$Q = 3$", "Q").replace(
+            "$e^{-\\lambda t}$", "e")                             # a line overflows only as one word
+    if text_width(text, size) <= room:
+        assert lines == [text]

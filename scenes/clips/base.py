@@ -387,10 +387,8 @@ def text_width(text: str, size: float, exact: bool = True) -> float:
     return size * sum(ADVANCES[_kind(c)] for c in shown)
 
 
-def wrap_text(text: str, size: float, room: float, smallest: float | None = None) -> list[str]:
-    """``text`` broken at spaces (never inside ``$...$`` math) into lines that each fit ``room`` units at text
-    height ``smallest`` (default ``size``), filling each line as far as it fits at ``size``; a word longer than
-    the room gets a line of its own."""
+def _words(text: str) -> list[str]:
+    """``text`` split at spaces outside ``$...$`` math."""
     words, cur, math = [], "", False
     for ch in text:
         if ch == "$":
@@ -401,19 +399,31 @@ def wrap_text(text: str, size: float, room: float, smallest: float | None = None
         else:
             cur += ch
     words.append(cur)
+    return [w for w in words if w]
+
+
+def _greedy_wrap(words: list[str], size: float, room: float) -> list[str]:
     lines: list[str] = []
     for wd in words:
-        if lines and lines[-1] and text_width(lines[-1] + " " + wd, size) <= room:
+        if lines and text_width(lines[-1] + " " + wd, size) <= room:
             lines[-1] += " " + wd
-        elif lines and not wd:
-            lines[-1] += " "
         else:
             lines.append(wd)
-    lines = [ln.strip() for ln in lines if ln.strip()]
-    if smallest is not None and smallest < size:   # fill lines up to the room at the smallest size instead
-        fit = wrap_text(text, smallest, room)
-        if len(fit) < len(lines):
-            return fit
+    return lines
+
+
+def wrap_text(text: str, size: float, room: float) -> list[str]:
+    """``text`` broken at spaces (never inside ``$...$`` math) into as few lines as fit ``room`` units at text
+    height ``size``, as even in width as that number of lines allows; a word longer than the room gets a line
+    of its own."""
+    words = _words(text)
+    lines = _greedy_wrap(words, size, room)
+    if 1 < len(lines) < len(words):   # balanced: the narrowest room that keeps as few lines
+        total = text_width(" ".join(words), size)
+        for r in np.linspace(total / len(lines), room, 12)[:-1]:
+            cand = _greedy_wrap(words, size, float(r))
+            if len(cand) == len(lines):
+                return cand
     return lines
 
 
