@@ -73,8 +73,10 @@ class PerturbationFrames(TruncationFrames):
         bottom = pl.y - 0.47 - 0.14
         chart = Rect(pl.x - 0.6, bottom, pl.w + 0.9, lp.y + lp.h + 0.4 - bottom)
         low = 8.05 - 1.0 - 0.36 * self.L - 0.5 - 0.38 - 0.15
-        width = FIG_W - 0.12 - 11.0 if is_wide(self.fig_w, self.fig_h) else 4.4
-        return Rect(11.0, low, width, 8.25 - low), chart
+        wide = is_wide(self.fig_w, self.fig_h)
+        width = FIG_W - 0.12 - 11.0 if wide else 4.4
+        top = 8.25 if wide else 8.6          # narrow canvases: the key to the grey crosses on the readout's top line
+        return Rect(11.0, low, width, top - low), chart
 
     def place_side(self, lay, s: float) -> None:
         lp, pl = self._charts(s)
@@ -107,9 +109,11 @@ class PerturbationFrames(TruncationFrames):
                  f"{str(cfg.get('optimizer', '?')).upper()}, lr {cfg.get('lr', '?')}")
         self.static_panels(f, title, [self.plot, self.loss_plot])
         key = "grey cross: the unperturbed construction's base point $p_\\ell$"
-        ky = 0.17 if self.lay.wide else min(p.y for p in self.panels) - 0.2     # under the panels
-        f.labels.append(Label("ref_key", 0.35, ky, key, self.fit(key, TEXT_MIN, 0.35) if self.lay.wide else
-                              fit_text_size(key, TEXT_MIN, self.fig_w - 0.7), th["muted"]))
+        ky = 0.17 if self.lay.wide else self.lay.readout.y(8.42)               # above the readout
+        if not self.lay.wide:      # beside the charts: as long as the readout's lines
+            key, _ = self.fit_line([key, "grey cross: the unperturbed base point $p_\\ell$",
+                                    "grey cross: unperturbed $p_\\ell$"], TEXT_MIN, 0.35)
+        f.labels.append(Label("ref_key", 0.35, ky, key, TEXT_MIN, th["muted"]))
         lp, pl = self.loss_plot, self.plot
         f.labels.append(Label("loss_title", lp.x, lp.y + lp.h + 0.27, "loss (log scale)", 0.22, th["fg"]))
         f.labels.append(Label("loss_hi", lp.x - 0.1, lp.y + lp.h, tex_pow10(self.log_hi), TEXT_MIN, th["muted"],
