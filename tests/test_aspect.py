@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from goldens import check_parity, downscale, mpl_frames
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from videos import is_blank, probe, read_png
@@ -169,6 +170,11 @@ def test_square_render_fills_the_canvas(renderer, trace_of, tmp_path):
     assert w > 0.8 and h > 0.8, (w, h)
     assert not is_blank(last[:40]) and not is_blank(last[-40:]), "the top and bottom rows hold the layout"
     assert content_box(first)[0] > 0.6, "the title card is laid out for the square too"
+    if renderer == "manim":   # parity: the matplotlib renderer draws the same square frame
+        model = make_frames(trace_of("cones"), 4, 0.5, "light", scene="cones", aspect=1.0)
+        last_i = model.n_frames - 1
+        ref = mpl_frames(model, [last_i], 320, 320)[last_i]
+        check_parity({0: downscale(ref)}, {0: downscale(last)}, "cones 320x320")
 
 
 def test_portrait_storyboard_and_stills(trace_of, tmp_path):
