@@ -176,7 +176,7 @@ class TruncationFrames:
         # layout: panels (title strip + view), one fixed camera per panel framed to its data and base points
         # the canvas: the 16:9 layout, or the panels and the right column re-arranged for its aspect
         self.lay, self.chart_scale = fitted_layout(self.fig_w, self.fig_h, self.side_blocks, self.L + 1,
-                                                   Rect(0.3, 0.35, 9.9, 7.6), min_chart=self.min_chart)
+                                                   Rect(0.3, 0.35, 9.9, 7.6), lo=0.45, min_chart=self.min_chart)
         self.title_y = self.lay.title_y
         self.panels = self.lay.panels
         self.views = [view_rect(p) for p in self.panels]
