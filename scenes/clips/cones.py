@@ -181,6 +181,11 @@ class ConesFrames:
                        "loss": (x, top - 1.75), "note": (x, top - 2.15), "table_title": (table_x, tbl - 0.2)}
             heads_y, rows_y0 = tbl - 0.65, tbl - 0.65 - pitch
             self.row_pitch = pitch
+            drop = (rows_y0 - pitch * (L - 1) - 0.45) / 2 if portrait else 0.0   # centred under the title
+            if drop > 0.05:
+                self.panel = Rect(self.panel.x, self.panel.y - drop, self.panel.w, self.panel.h)
+                self.at = {k: (x_, y_ - drop) for k, (x_, y_) in self.at.items()}
+                heads_y, rows_y0 = heads_y - drop, rows_y0 - drop
         self.room = {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
                          else W - 0.12) for k, xy in self.at.items()}
         self.view = view_rect(self.panel, 0.45)
