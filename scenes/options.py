@@ -19,8 +19,8 @@ RENDER_OPTIONS: tuple[Option, ...] = (
     Option("--at", help="Stills (png) at these comma-separated times in seconds (e.g. 1,5,9.5); only those frames "
                         "are drawn."),
     Option("--fps", int, None, "Frames per second, in place of the quality's."),
-    Option("--resolution", str, None, "WIDTHxHEIGHT in pixels, in place of the quality's (e.g. 1080x1080 for a "
-                                      "poster: the 16:9 picture is letterboxed)."),
+    Option("--resolution", str, None, "WIDTHxHEIGHT in pixels, in place of the quality's, any aspect: the scene is "
+                                      "laid out for it (e.g. 1080x1080 for a poster, 1080x1920 for a phone)."),
     Option("--rerender", bool, False, "Draw the clip even if an MP4 of this render exists."),
     Option("--renderer", str, "auto", "auto (Manim when installed, else matplotlib), manim or matplotlib."),
     Option("--theme", str, "light", "light or dark (for slides)."),

@@ -7,8 +7,10 @@ scene, the folder ``out/<scene>/`` and the file name, and calls :func:`render_tr
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
+import inspect
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -19,7 +21,7 @@ from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_group, ensure_writable_dir, outside_group
 from geomdl.io.trace import Trace
 from scenes.backends import export
-from scenes.clips.base import THEMES
+from scenes.clips.base import THEMES, figure_units
 
 RENDERERS = ("auto", "manim", "matplotlib")
 
@@ -28,9 +30,10 @@ RENDERERS = ("auto", "manim", "matplotlib")
 class SceneSpec:
     """A clip: the trace experiment that records its data and the frame model that draws it.
 
-    ``frames``: ``"module:Class"``, constructed as ``Class(trace, fps=..., duration=..., theme=...)``; it must
-    provide ``fps``, ``n_frames``, ``theme``, ``static()`` and ``frame(i)`` (see :mod:`scenes.clips.base`), which
-    is all both renderers use.
+    ``frames``: ``"module:Class"``, constructed as ``Class(trace, fps=..., duration=..., theme=..., aspect=...)``
+    (``aspect``: the canvas's width / height, passed only to a class that takes it; one that does not is drawn
+    16:9 and letterboxed); it must provide ``fps``, ``n_frames``, ``theme``, ``static()`` and ``frame(i)`` and may
+    provide ``fig_w``, ``fig_h`` (see :mod:`scenes.clips.base`), which is all both renderers use.
     """
 
     name: str
@@ -205,18 +208,27 @@ def default_scene(kind: str | None) -> SceneSpec:
 
 
 def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None,
-                view: str = "input"):
+                view: str = "input", aspect: float | None = None):
     """The frame model of ``scene`` (default: the scene registered for the trace's kind); ``view``: ``input``
     (the truncation picture in input space) or, for scenes that offer it, ``layer`` (each layer's activations
-    in its own PCA: exact where the input-space picture is approximate)."""
+    in its own PCA: exact where the input-space picture is approximate); ``aspect``: the canvas's width /
+    height (``None``: 16:9), which the scene is laid out for."""
     if theme not in THEMES:
         raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
-    return _frames_of(trace, fps, duration, theme, scene, view)
+    return _frames_of(trace, fps, duration, theme, scene, view, aspect)
 
 
-def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None, view: str = "input"):
+def canvas_aspect(q: export.Quality) -> float | None:
+    """The aspect a render's frame models are laid out for: ``None`` (16:9) for the presets, the custom
+    resolution's width / height otherwise."""
+    w, h = q.size
+    return None if q.key != "custom" else w / h
+
+
+def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None, view: str = "input",
+               aspect: float | None = None):
     """:func:`make_frames` once ``theme`` and ``duration`` are known to be good (:class:`RenderOptions`)."""
     if scene is None:
         spec = default_scene(trace.meta.get("kind"))
@@ -228,7 +240,10 @@ def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str |
     if view not in spec.views:
         raise GeomdlError(f"scene {spec.name!r} has no view {view!r}; its views: {', '.join(spec.views)}")
     kw = {"view": view} if view != "input" else {}
-    return spec.frames_class()(trace, fps=fps, duration=duration, theme=theme, **kw)
+    cls = spec.frames_class()
+    if aspect is not None and "aspect" in inspect.signature(cls).parameters:
+        kw["aspect"] = aspect       # a class without it is drawn 16:9 and letterboxed (export.letterboxed)
+    return cls(trace, fps=fps, duration=duration, theme=theme, **kw)
 
 
 def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str | None = None, quality: str = "m",
@@ -381,6 +396,7 @@ class FrameSubset:
     def __init__(self, frames, idx: list[int]):
         self.base, self.idx = frames, list(idx)
         self.fps, self.theme, self.n_frames = frames.fps, frames.theme, len(self.idx)
+        self.fig_w, self.fig_h = figure_units(frames)
 
     def static(self):
         return self.base.static()
@@ -457,7 +473,11 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     check_renderable(trace, force)
     ensure_writable_dir(out_dir)
     needs_frames = any(FORMATS[f].frames for f in opts.formats)
-    frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view) if needs_frames else None
+    frames = None
+    if needs_frames:
+        frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view, canvas_aspect(q))
+        q = export.letterboxed(q, figure_units(frames))   # q itself: the scene is laid out for the canvas
+        opts = dataclasses.replace(opts, quality=q)
     job = Job(trace, frames, out_dir, stem, opts, render_key(trace, scene, view, opts), progress, view=view)
     mp4 = job.path(".mp4")
     out: list[Path] = []
@@ -492,7 +512,8 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
     :func:`geomdl.experiments.output_stem` of the trace's config: the name ``geomdl render`` gives the same
     run. ``renderer``: ``auto`` (Manim when installed, else matplotlib, with a :class:`UserWarning` saying so),
     ``manim`` or ``matplotlib``. ``fmt`` (one or several comma-separated formats of :data:`FORMATS`),
-    ``quality`` (``l m h k``, also ``-ql``), ``fps``, ``resolution`` (``"1080x1080"``: letterboxed), ``theme``,
+    ``quality`` (``l m h k``, also ``-ql``), ``fps``, ``resolution`` (``"1080x1080"``: the scene laid out for that
+canvas), ``theme``,
     ``duration`` (seconds of animation, after the title card), ``at`` (times in seconds of stills; implies
     ``png``), ``rerender``, ``force`` (render a failed run), ``progress(i, n)`` and ``view`` (``input`` or
     ``layer``) as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked already, in place of

@@ -130,7 +130,15 @@ def test_stills_draw_only_their_frames(small_run, drawn, tmp_path):
     assert drawn["n"] == 0
 
 
-def test_fps_and_resolution_letterbox(small_run, tmp_path):
+def content_box(img: np.ndarray, bg: int = 250) -> tuple[float, float]:
+    """The shares of ``img``'s width and height that its non-background pixels span (light theme: white)."""
+    ink = (img < bg).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (cols[-1] - cols[0] + 1) / img.shape[1], (rows[-1] - rows[0] + 1) / img.shape[0]
+
+
+def test_fps_and_resolution_lay_the_scene_out(small_run, tmp_path):
+    """``--resolution 320x320``: a square clip laid out for the square (its picture fills it: no letterbox)."""
     trace = small_run[0]
     files = render_trace(trace, tmp_path, "sq", fmt="mp4,png", quality="l", renderer="matplotlib",
                          duration=1.0, fps=10, resolution="320x320")
@@ -139,8 +147,29 @@ def test_fps_and_resolution_letterbox(small_run, tmp_path):
     assert info.n_frames == n_frames(trace, fps=10)
     img = read_png(files[1])
     assert img.shape == (320, 320, 3)
-    inner = export.fit_16x9(320, 320)
-    assert inner == (320, 180)
+    w, h = content_box(img)
+    assert w > 0.8 and h > 0.8, (w, h)
+    assert not is_blank(img[:60]) and not is_blank(img[-60:]), "the top and bottom rows hold the layout"
+    [first] = export.frames_at(files[0], [0.0])                     # the title card fills the square too
+    assert min(content_box(first)) > 0.5
+
+
+class SixteenNine(TruncationFrames):
+    """A frame model that cannot lay itself out for other canvases (no ``aspect``): letterboxed."""
+
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light"):
+        super().__init__(trace, fps=fps, duration=duration, theme=theme)
+
+
+def test_resolution_letterboxes_a_model_without_aspect(small_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(render_mod.SceneSpec, "frames_class", lambda self: SixteenNine)
+    trace = small_run[0]
+    files = render_trace(trace, tmp_path, "lb", fmt="mp4,png", quality="l", renderer="matplotlib",
+                         duration=1.0, fps=10, resolution="320x320")
+    info = probe(files[0])
+    assert (info.width, info.height) == (320, 320)
+    img = read_png(files[1])
+    assert export.fit_16x9(320, 320) == (320, 180)
     bars = np.r_[img[:60], img[-60:]]
     assert (bars > 250).all(), "the letterbox bars are the light theme's white background"
     assert not is_blank(img[70:250])
@@ -162,7 +191,12 @@ def test_quality_names_and_tags():
         assert export.quality(k).tag == "480p15"
     assert export.quality("h", fps=24).tag == "1080p24"
     q = export.quality("m", resolution="1080x1080")
-    assert (q.width, q.height, q.canvas, q.tag) == (1080, 606, (1080, 1080), "1080x1080p30")
+    assert (q.width, q.height, q.canvas, q.tag) == (1080, 1080, None, "1080x1080p30")
+    assert export.letterboxed(q, (9.0, 9.0)) is q                    # a model laid out for the square
+    lb = export.letterboxed(q, (16.0, 9.0))                           # a 16:9-only model: letterboxed
+    assert (lb.width, lb.height, lb.canvas, lb.size, lb.tag) == (1080, 606, (1080, 1080), (1080, 1080),
+                                                                 "1080x1080p30")
+    assert export.letterboxed(export.quality("l"), (16.0, 9.0)).canvas is None     # 854x480 is 16:9
     assert export.quality("m", resolution="1920x1080").canvas is None
     o = RenderOptions.of(renderer="matplotlib", at="1,2")
     assert o.formats == ("png",) and o.at == (1.0, 2.0)
@@ -244,7 +278,7 @@ def test_manim_stills_draw_only_their_frames(small_run, tmp_path, monkeypatch):
     assert seen == [2]
     assert [f.name for f in files] == ["m_t003.00.png", "m_t009.00.png"]
     img = read_png(files[1])
-    assert img.shape == (480, 480, 3) and (img[:100] > 250).all() and not is_blank(img[150:330])
+    assert img.shape == (480, 480, 3) and min(content_box(img)) > 0.8   # laid out for the square canvas
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m_t003.00.png", "m_t009.00.png"]
 
 

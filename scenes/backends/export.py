@@ -1,6 +1,6 @@
 """Video and image export: H.264 MP4 (yuv420p), palette GIF (looping), VP9 WebM, PNG stills; output sizes
-(quality presets, ``--fps``, ``--resolution``, letterboxing) and the tag that lets a later render reuse an MP4.
-All writes atomic.
+(quality presets, ``--fps``, ``--resolution`` of any aspect, the letterbox fallback) and the tag that lets a
+later render reuse an MP4. All writes atomic.
 
 Uses the ffmpeg binary that ships inside ``imageio-ffmpeg`` (with libx264), so no system ffmpeg is needed.
 """
@@ -29,9 +29,12 @@ class Quality:
     """A resolved output size and rate. Manim's presets: ``-ql`` 480p15, ``-qm`` 720p30, ``-qh`` 1080p60,
     ``-qk`` 2160p60; :func:`quality` overrides the rate (``--fps``) or the size (``--resolution WxH``).
 
-    ``width x height`` is what the renderers draw: always the 16:9 layout of the frame models. ``canvas``
-    (``None``: the same) is the size of the files written: a canvas of another aspect (a 1080x1080 poster)
-    holds the largest 16:9 picture that fits, centred on the theme's background colour (letterboxed).
+    ``width x height`` is what the renderers draw. A custom resolution of any aspect (a 1080x1080 poster, a
+    1080x1920 phone clip) is drawn at that size, the frame models laying their scenes out for its aspect
+    (:func:`scenes.clips.base.figure_size`). ``canvas`` (``None``: the same) is the size of the files written
+    when they differ: only for a frame model that cannot lay itself out for the canvas (no ``aspect``
+    argument), whose 16:9 picture is drawn at the largest size that fits and centred on the theme's background
+    colour (letterboxed, :func:`letterboxed`).
     """
 
     key: str
@@ -82,13 +85,30 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 def fit_16x9(w: int, h: int) -> tuple[int, int]:
     """The largest even-sized 16:9 picture inside ``w x h``."""
-    if w * 9 <= h * 16:
+    return fit_aspect(w, h, 16 / 9)
+
+
+def fit_aspect(w: int, h: int, aspect: float) -> tuple[int, int]:
+    """The largest even-sized picture of ``aspect`` (width / height) inside ``w x h``."""
+    if w <= h * aspect:
         pw = w
-        ph = int(w * 9 / 16) // 2 * 2
+        ph = int(w / aspect) // 2 * 2
     else:
         ph = h
-        pw = int(h * 16 / 9) // 2 * 2
-    return max(2, pw), max(2, ph)
+        pw = int(h * aspect) // 2 * 2
+    return max(2, min(pw, w)), max(2, min(ph, h))
+
+
+def letterboxed(q: Quality, figure: tuple[float, float], tol: float = 0.01) -> Quality:
+    """``q`` for a frame model laid out in ``figure = (fig_w, fig_h)`` units: ``q`` itself when the figure has
+    the picture's aspect (within ``tol``: 854x480 is the 16:9 layout), else the largest picture of the figure's
+    aspect inside ``q``'s size, ``canvas`` = that size (the letterbox fallback)."""
+    w, h = q.size
+    aspect = figure[0] / figure[1]
+    if abs(aspect / (w / h) - 1) <= tol:
+        return q
+    pw, ph = fit_aspect(w, h, aspect)
+    return dataclasses.replace(q, width=pw, height=ph, canvas=(w, h))
 
 
 def quality(key: str | Quality, fps: int | None = None, resolution: str | tuple[int, int] | None = None) -> Quality:
@@ -115,8 +135,7 @@ def quality(key: str | Quality, fps: int | None = None, resolution: str | tuple[
     if resolution is not None:
         w, h = parse_resolution(resolution) if isinstance(resolution, str) else parse_resolution(
             f"{resolution[0]}x{resolution[1]}")
-        pw, ph = fit_16x9(w, h)
-        q = dataclasses.replace(q, key="custom", width=pw, height=ph, canvas=None if (pw, ph) == (w, h) else (w, h))
+        q = dataclasses.replace(q, key="custom", width=w, height=h, canvas=None)
     return q
 
 

@@ -1,7 +1,9 @@
 """Manim renderer of every scene (Cairo renderer, no LaTeX: labels are typeset from matplotlib's glyph outlines).
 
 The renderer computes nothing about the trace: it draws the primitives of :mod:`scenes.clips.base` (figure
-units, 16 x 9, origin bottom-left) mapped to Manim coordinates (frame height 8: scale 8/9, centre at (8, 4.5)).
+units, origin bottom-left: 16 x 9, or the frame model's ``fig_w x fig_h``) mapped to Manim coordinates (scale
+8/9 Manim units a figure unit, figure (8, 4.5) at Manim's origin; the camera frame is centred on the figure: a
+16:9 frame has height 8).
 :class:`FrameMobjects` shows what changes, once per frame, and nothing else:
 
 - the frame model's ``static()`` frame (panel frames, axes, chart, titles) is drawn once into a background
@@ -58,7 +60,7 @@ from manim.constants import CapStyleType, LineJointType
 from geomdl.errors import GeomdlError
 from scenes.backends import export, glyphs
 from scenes.backends.raster import RASTER_MIN, splat
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments
+from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel, Label, Points, Segments, figure_units
 
 FRAME_HEIGHT = 8.0                    # Manim's default frame height (Manim units)
 UNIT = FRAME_HEIGHT / FIG_H           # Manim units per figure unit
@@ -480,6 +482,9 @@ class FrameMobjects:
                  start: int = 0, stop: int | None = None):
         self.frames, self.camera, self.progress = frames, camera, progress
         self.start, self.stop = check_range(frames, start, stop)
+        fw, fh = figure_units(frames)    # the camera frame centred on the figure (Manim's origin: figure (8, 4.5))
+        camera.frame_center = np.array([(fw - FIG_W) / 2 * UNIT, (fh - FIG_H) / 2 * UNIT, 0.0])
+        camera.pixel_array_to_cairo_context = {}     # contexts made before this hold the old centre
         camera.background_color = ManimColor(frames.theme["bg"])
         camera.init_background()
         self._collapsed_rgba = _rgba(frames.theme["collapsed"])
@@ -501,7 +506,7 @@ class FrameMobjects:
     # -- unit conversions ---------------------------------------------------------------------------
     def _px_per_unit(self) -> float:
         """Pixels per figure unit."""
-        return self.camera.pixel_height / FIG_H
+        return self.camera.pixel_height / figure_units(self.frames)[1]
 
     def _stroke(self, width: float) -> float:
         """Line width in figure units -> Manim ``stroke_width`` (at least ``MIN_LINE_PX`` pixels)."""
@@ -568,8 +573,10 @@ class FrameMobjects:
             self._points_group(pts, shown["rings" if pts.ring else "points"])
         if f.card or f.cover > 0:
             if self._cover is None:
-                self._cover = Rectangle(width=FIG_W * UNIT * 1.05, height=FIG_H * UNIT * 1.05, stroke_width=0,
+                fw, fh = figure_units(self.frames)
+                self._cover = Rectangle(width=fw * UNIT * 1.05, height=fh * UNIT * 1.05, stroke_width=0,
                                         fill_color=self.frames.theme["bg"], fill_opacity=1.0)
+                self._cover.move_to(self.camera.frame_center)
             self._cover.set_fill(opacity=f.cover)
             shown["cover"].append(self._cover)
         for lab, layer in [(lab, "labels") for lab in f.labels] + [(lab, "card") for lab in f.card]:
@@ -647,8 +654,8 @@ def drawing_config(frames: FrameModel, width: int, height: int) -> dict:
         "pixel_width": width,
         "pixel_height": height,
         "frame_rate": frames.fps,
-        "frame_height": FRAME_HEIGHT,
-        "frame_width": FRAME_HEIGHT * width / height,
+        "frame_height": FRAME_HEIGHT * figure_units(frames)[1] / FIG_H,
+        "frame_width": FRAME_HEIGHT * figure_units(frames)[1] / FIG_H * width / height,
         "background_color": frames.theme["bg"],
         "verbosity": "WARNING",
         "progress_bar": "none",

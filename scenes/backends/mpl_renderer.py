@@ -1,7 +1,8 @@
 """Matplotlib fallback renderer: one reused figure whose artists are updated per frame (no re-plotting).
 
-Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning figure units
-(16 x 9), renders with Agg and pipes raw RGB frames to ffmpeg (libx264, yuv420p).
+Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning the frame model's
+figure units (``fig_w x fig_h``, 16 x 9 by default), renders with Agg and pipes raw RGB frames to ffmpeg
+(libx264, yuv420p).
 
 Only what changes is drawn: the static layers (``FrameModel.static()``: panel frames, axes, fixed text) are
 rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
@@ -32,7 +33,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel  # noqa: E402
+from scenes.clips.base import PALETTE, Frame, FrameModel, figure_units  # noqa: E402
 
 DPI = 100
 # Text height in figure units -> font size: cap height is about 0.72 em for DejaVu Sans
@@ -262,11 +263,12 @@ class MplFrameDrawer:
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.fig.patch.set_facecolor(frames.theme["bg"])
         self.ax = self.fig.add_axes((0, 0, 1, 1))
-        self.ax.set_xlim(0, FIG_W)
-        self.ax.set_ylim(0, FIG_H)
+        self.fig_w, self.fig_h = figure_units(frames)
+        self.ax.set_xlim(0, self.fig_w)
+        self.ax.set_ylim(0, self.fig_h)
         self.ax.set_axis_off()
         self.ax.set_facecolor(frames.theme["bg"])
-        self.unit_pt = height / DPI * 72 / FIG_H      # points per figure unit
+        self.unit_pt = height / DPI * 72 / self.fig_h      # points per figure unit
         self.artists: dict[str, object] = {}
         self._animated = False
         self._draw_items(frames.static())
@@ -346,7 +348,7 @@ class MplFrameDrawer:
         if f.card or f.cover > 0 or "cover" in self.artists:
             cover = self.artists.get("cover")
             if cover is None:
-                cover = Rectangle((0, 0), FIG_W, FIG_H, facecolor=th["bg"], edgecolor="none", zorder=10)
+                cover = Rectangle((0, 0), self.fig_w, self.fig_h, facecolor=th["bg"], edgecolor="none", zorder=10)
                 self.ax.add_patch(cover)
                 self._new("cover", cover)
             cover.set_alpha(f.cover)

@@ -1,6 +1,8 @@
 """The frame vocabulary every clip is drawn in, and the frame-model contract both renderers rely on.
 
-Everything is in *figure units*: x in [0, 16], y in [0, 9], origin bottom-left. A frame model (one module per
+Everything is in *figure units*, origin bottom-left: x in [0, 16], y in [0, 9] for the 16:9 picture; a canvas of
+another aspect (``--resolution 1080x1080``) is :func:`figure_size` units (its short side 9), and each frame model
+lays its panels and readouts out for it (its ``fig_w x fig_h``). A frame model (one module per
 scene in :mod:`scenes.clips`) turns a trace into :class:`Frame` values made of :class:`Points`, :class:`Segments`,
 :class:`Polyline` and :class:`Label`; a renderer (:mod:`scenes.backends`) maps these to its own coordinates and
 draws them; it computes nothing about the trace itself. This is what keeps Manim and matplotlib at parity (same
@@ -23,18 +25,48 @@ THEMES = {
     "light": {"bg": "#FFFFFF", "fg": "#1A1A1A", "muted": "#8C8C8C", "panel": "#BBBBBB", "collapsed": "#000000"},
     "dark": {"bg": "#111111", "fg": "#F2F2F2", "muted": "#8C8C8C", "panel": "#555555", "collapsed": "#FFFFFF"},
 }
-FIG_W, FIG_H = 16.0, 9.0
+FIG_W, FIG_H = 16.0, 9.0      # the 16:9 picture (the default canvas)
+SHORT_SIDE = 9.0              # figure units of a canvas's short side: text keeps its size relative to it
+ASPECT_TOL = 0.01             # a canvas within 1 % of 16:9 (854x480 is 1.779) is the 16:9 layout itself
+ASPECT_RANGE = (0.25, 4.0)    # width / height of the canvases a frame model lays out
+
+
+def figure_size(aspect: float | None = None) -> tuple[float, float]:
+    """``(width, height)`` in figure units of a canvas of ``aspect = width / height`` pixels: ``(16, 9)`` for
+    16:9 (``None``, or within :data:`ASPECT_TOL` of it), else the short side :data:`SHORT_SIDE` and the long
+    side in proportion (1:1 -> 9 x 9, 9:16 -> 9 x 16, 3:2 -> 13.5 x 9)."""
+    if aspect is None or abs(aspect / (FIG_W / FIG_H) - 1) <= ASPECT_TOL:
+        return FIG_W, FIG_H
+    aspect = float(aspect)
+    if not ASPECT_RANGE[0] <= aspect <= ASPECT_RANGE[1]:
+        raise ValueError(f"canvas aspect {aspect:.3g} outside {ASPECT_RANGE[0]}..{ASPECT_RANGE[1]}")
+    return (SHORT_SIDE * aspect, SHORT_SIDE) if aspect >= 1 else (SHORT_SIDE, SHORT_SIDE / aspect)
+
+
+def figure_units(frames) -> tuple[float, float]:
+    """The figure units ``(fig_w, fig_h)`` a frame model is laid out in (16 x 9 unless it says otherwise)."""
+    return float(getattr(frames, "fig_w", FIG_W)), float(getattr(frames, "fig_h", FIG_H))
+
+
+def is_wide(w: float, h: float) -> bool:
+    """A canvas wide enough for the readout column beside the panels (3:2 and wider); narrower ones (square,
+    portrait) put the readouts and charts below the panels."""
+    return w / h >= 1.45
 
 
 @runtime_checkable
 class FrameModel(Protocol):
     """The frame-model contract: all that both renderers use of a clip. A scene's frame model is built as
-    ``Model(trace, fps=..., duration=..., theme=...)`` (``theme`` a key of :data:`THEMES`) and provides:
+    ``Model(trace, fps=..., duration=..., theme=..., aspect=...)`` (``theme`` a key of :data:`THEMES`; ``aspect``
+    the canvas's width / height, ``None``: 16:9; a model without ``aspect`` is drawn 16:9 and letterboxed) and
+    provides:
 
     - ``fps``: frames per second; ``n_frames``: the clip's frame count (title card and holds included);
     - ``theme``: the colours, ``THEMES[theme]`` (``bg`` is the background);
     - ``static()``: a :class:`Frame` of what every frame shares (borders, titles, axes), drawn once;
-    - ``frame(i)``: the :class:`Frame` of frame ``i`` in ``0..n_frames-1``, a pure function of ``i``.
+    - ``frame(i)``: the :class:`Frame` of frame ``i`` in ``0..n_frames-1``, a pure function of ``i``;
+    - optionally ``fig_w``, ``fig_h``: the figure units it is laid out in (:func:`figure_size`; default 16 x 9),
+      which renderers map onto the whole picture.
 
     Primitives keep their ``name`` from frame to frame, so that a renderer can update them in place.
     """
@@ -137,8 +169,10 @@ class TitleCard:
     keep their names in every frame (alpha 0 once faded) so renderers can update them in place.
     """
 
-    def __init__(self, lines: list[str], fps: int, theme: dict, seconds: float = 2.0, fade: float = 0.6):
+    def __init__(self, lines: list[str], fps: int, theme: dict, seconds: float = 2.0, fade: float = 0.6,
+                 size: tuple[float, float] = (FIG_W, FIG_H)):
         self.lines = lines
+        self.size = size       # the canvas in figure units: lines too long for it are wrapped, then fitted
         self.n_full = int(round(seconds * fps))
         self.n_fade = max(1, int(round(fade * fps)))
         self.theme = theme
@@ -156,12 +190,28 @@ class TitleCard:
         a = self.alpha(i)
         f.cover = a
         th = self.theme
-        y = 5.6
+        w, h = self.size
+        room = w - 0.3
+        rows = []      # (text, size, is the title)
         for k, text in enumerate(self.lines):
             big = k == 0
-            f.card.append(Label(f"card{k}", FIG_W / 2, y, text, 0.42 if big else 0.24,
+            size = 0.42 if big else 0.24
+            keep = (w, h) == (FIG_W, FIG_H) or text_width(text, size) <= room   # 16:9: its lines as they are
+            for part in ([text] if keep else wrap_text(text, size, room)):
+                rows.append((part, size if keep else fit_text_size(part, size, room), big))
+        steps = [(0.55 if k + 1 < len(rows) and rows[k + 1][2] else 0.95) if big else 0.5
+                 for k, (_, _, big) in enumerate(rows)]
+        y = min(h / 2 + 1.1, h - 0.8)
+        span = sum(steps[:-1])
+        squeeze = 1.0
+        if y - span < 0.6:            # a short canvas: the block from the top, its lines closer (and smaller)
+            y = h - 0.7
+            squeeze = min(1.0, (h - 1.3) / max(span, 1e-9))
+        for k, (text, size, big) in enumerate(rows):
+            f.card.append(Label(f"card{k}", w / 2, y, text, size if squeeze == 1.0 else max(0.75 * size, size *
+                                                                                           squeeze),
                                 th["fg"] if big else th["muted"], "center", "center", alpha=a))
-            y -= 0.95 if big else 0.5
+            y -= steps[k] * squeeze
         return f
 
 
@@ -196,9 +246,23 @@ def camera_basis(azimuth: float, elevation: float) -> np.ndarray:
     return np.array([[-sa, ca, 0.0], [-ca * se, -sa * se, ce]])
 
 
+def grid_shape(n: int, area: Rect, gap: float = 0.25) -> tuple[int, int]:
+    """``(rows, cols)`` of the grid of ``n`` square panels in ``area`` whose panels are largest (ties: fewer
+    rows): one row of 2 in a 16:9 picture's panel area, 2 x 2 for 3 or 4, one column of 3 in a tall strip."""
+    best = None
+    for rows in range(1, n + 1):
+        cols = int(np.ceil(n / rows))
+        if rows > 1 and (rows - 1) * cols >= n:      # an empty last row
+            continue
+        side = min((area.w - gap * (cols - 1)) / cols, (area.h - gap * (rows - 1)) / rows)
+        if best is None or side > best[0] + 1e-9:
+            best = (side, rows, cols)
+    return best[1], best[2]
+
+
 def panel_grid(n: int, area: Rect, gap: float = 0.25, rows: int | None = None) -> list[Rect]:
-    """``n`` square panels in ``area``, row by row: one row for up to 2 panels, else two (or ``rows``)."""
-    rows = rows or (1 if n <= 2 else 2)
+    """``n`` square panels in ``area``, row by row, in the grid :func:`grid_shape` picks (or ``rows`` rows)."""
+    rows = rows or grid_shape(n, area, gap)[0]
     cols = int(np.ceil(n / rows))
     w = (area.w - gap * (cols - 1)) / cols
     h = (area.h - gap * (rows - 1)) / rows
@@ -287,16 +351,90 @@ def _clip_to(panel: Rect, p: np.ndarray, e: np.ndarray) -> np.ndarray:
 # -- shared by the clips' panels and readouts (talk-grade: typeset math, readable sizes, build-up) ------------
 TEXT_MIN = 0.19   # smallest text height: font size = height / 0.72 figure units = 14 px at 480p (9 units = 480 px)
 ADVANCE = 0.62    # mean advance of a DejaVu Sans character, in text heights (measured on the readouts)
+# DejaVu Sans advances in text heights (cap height 0.729 em), by kind of character (measured with FreeType)
+ADVANCES = {"digit": 0.873, "lower": 0.773, "upper": 0.923, "space": 0.436, "punct": 0.455, "bracket": 0.516,
+            "op": 1.149, "other": 0.85}
 
 
-def text_width(text: str, size: float) -> float:
+def _kind(ch: str) -> str:
+    if ch.isdigit():
+        return "digit"
+    if ch.isalpha():
+        return "upper" if ch.isupper() else "lower"
+    if ch == " ":
+        return "space"
+    if ch in ".,:;|!'·":
+        return "punct"
+    if ch in "()[]/-":
+        return "bracket"
+    if ch in "=+×<>≤≥−":
+        return "op"
+    return "other"
+
+
+def text_width(text: str, size: float, exact: bool = True) -> float:
     """About how wide ``text`` is drawn at text height ``size``, in figure units (mathtext counted by what it
-    shows: ``$\\lambda_{1}$`` as two characters)."""
+    shows: ``$\\lambda_{1}$`` as two characters): :data:`ADVANCE` per character, or with ``exact`` each
+    character's kind's DejaVu Sans advance (:data:`ADVANCES`: within a few percent of the drawn width)."""
     import re  # noqa: PLC0415
 
-    shown = re.sub(r"\\[A-Za-z]+", "x", text)
+    shown = re.sub(r"\\(mathrm|mathbb|mathbf|mathcal|mathit|left|right|,|;|!)", "", text)
+    shown = re.sub(r"\\(times|leq|geq|to|propto|cdot|cdots)", "=", shown)
+    shown = re.sub(r"\\[A-Za-z]+", "x", shown)
     shown = re.sub(r"[${}_^]", "", shown)
-    return ADVANCE * size * len(shown)
+    if not exact:
+        return ADVANCE * size * len(shown)
+    return size * sum(ADVANCES[_kind(c)] for c in shown)
+
+
+def _words(text: str) -> list[str]:
+    """``text`` split at spaces outside ``$...$`` math."""
+    words, cur, math = [], "", False
+    for ch in text:
+        if ch == "$":
+            math = not math
+        if ch == " " and not math:
+            words.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    words.append(cur)
+    return [w for w in words if w]
+
+
+def _greedy_wrap(words: list[str], size: float, room: float) -> list[str]:
+    lines: list[str] = []
+    for wd in words:
+        if lines and text_width(lines[-1] + " " + wd, size) <= room:
+            lines[-1] += " " + wd
+        else:
+            lines.append(wd)
+    return lines
+
+
+def wrap_text(text: str, size: float, room: float) -> list[str]:
+    """``text`` broken at spaces (never inside ``$...$`` math) into as few lines as fit ``room`` units at text
+    height ``size``, as even in width as that number of lines allows; a word longer than the room gets a line
+    of its own."""
+    words = _words(text)
+    lines = _greedy_wrap(words, size, room)
+    if 1 < len(lines) < len(words):   # balanced: the narrowest room that keeps as few lines
+        total = text_width(" ".join(words), size)
+        for r in np.linspace(total / len(lines), room, 12)[:-1]:
+            cand = _greedy_wrap(words, size, float(r))
+            if len(cand) == len(lines):
+                return cand
+    return lines
+
+
+def fit_title(text: str, size: float, room: float, sep: str = "  ·  ") -> tuple[str, float]:
+    """A title and its text height fitted to ``room``: ``size`` or smaller (:func:`fit_text_size`), its last
+    ``sep``-separated parts left off while it does not fit even at :data:`TEXT_MIN`."""
+    parts = text.split(sep)
+    while len(parts) > 1 and text_width(sep.join(parts), TEXT_MIN) > room:
+        parts.pop()
+    text = sep.join(parts)
+    return text, fit_text_size(text, size, room)
 
 
 def fit_text_size(text: str, size: float, room: float) -> float:
@@ -390,3 +528,115 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
     if y + h / 2 > view.y + view.h:
         y = p[1] - r - 0.02 - h / 2
     return float(x), float(y), "left" if right else "right"
+
+
+# -- canvases of any aspect: the 16:9 layout's blocks moved onto other canvases -------------------------------
+@dataclass(frozen=True)
+class Move:
+    """Where a block laid out in 16:9 figure units goes on the canvas: moved by ``(x1 - x0, y1 - y0)``, and
+    its charts ``dw`` wider (narrower when negative; their margins, which hold text, keep their size). The
+    identity at 16:9."""
+
+    x0: float = 0.0
+    y0: float = 0.0
+    x1: float = 0.0
+    y1: float = 0.0
+    dw: float = 0.0
+
+    def x(self, x: float) -> float:
+        return self.x1 + (x - self.x0)
+
+    def y(self, y: float) -> float:
+        return self.y1 + (y - self.y0)
+
+    def rect(self, r: Rect) -> Rect:
+        """A chart's plot rectangle ``r`` moved, ``dw`` wider."""
+        return Rect(self.x(r.x), self.y(r.y), r.w + self.dw, r.h)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A scene laid out for a canvas (:func:`layout`): its panels, where its readout and chart blocks go (each
+    a :class:`Move` of its 16:9 place), the title's height, and ``wide``: readouts beside the panels."""
+
+    w: float
+    h: float
+    panels: list[Rect]
+    readout: Move
+    chart: Move
+    title_y: float
+    wide: bool
+    grow: float = 0.0   # height the chart block could grow by without making the panels smaller
+    room_x: float = FIG_W - 0.12   # the readout's text ends left of this
+
+    @property
+    def is_16x9(self) -> bool:
+        return (self.w, self.h) == (FIG_W, FIG_H)
+
+
+def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, gap: float = 0.25,
+           rows: int | None = None, title_y: float = 8.55, min_chart: float = 0.7, head: float = 0.45,
+           stack: bool | None = None) -> Layout:
+    """Lay a scene out on a ``w x h`` canvas from its 16:9 layout: ``n`` panels in ``area``, a readout block
+    ``readout`` and a chart block ``chart`` (each the box around all it draws, in 16:9 units; the blocks to the
+    right of ``area``), the title at ``title_y``.
+
+    16:9: exactly that. Wide canvases (3:2 and wider, :func:`is_wide`): the same, the panel area and the right
+    column moved with the right edge. Others (square, 4:3, portrait): the title at the top, the panels below
+    it (:func:`panel_grid` picks rows and columns for the area's shape), the readout and the chart in a band
+    below the panels, side by side (the chart narrowed to what is left, at least ``min_chart`` of its width), or
+    stacked in a portrait canvas; the panels and the band centred in the height they leave; ``head``: room
+    between the title's centre and the panels; ``stack``: the readout above the chart (default: in portrait
+    canvases)."""
+    if (w, h) == (FIG_W, FIG_H):
+        return Layout(w, h, panel_grid(n, area, gap, rows), Move(), Move(), title_y, True)
+    if is_wide(w, h):
+        dx = w - FIG_W
+        grown = Rect(area.x, area.y, area.w + dx, area.h)
+        mv = Move(0.0, 0.0, dx, 0.0)
+        return Layout(w, h, panel_grid(n, grown, gap, rows), mv, mv, title_y, True, 0.0, w - 0.12)
+    m = 0.3
+    full = w - 2 * m
+    top = h - 0.45                                         # the title's centre
+    stacked = h / w >= 1.5 if stack is None else stack
+    if stacked:
+        cw = min(1.3 * chart.w, full)
+        band_h = readout.h + 0.3 + chart.h
+        rx, cx = m, m
+    else:
+        cw = max(min_chart * chart.w, full - readout.w - 0.2)
+        band_h = max(readout.h, chart.h)
+        rx, cx = m, w - m - cw
+    band_top = 0.25 + band_h
+    parea = Rect(m, band_top + 0.35, full, top - head - band_top - 0.35)
+    rws = rows or grid_shape(n, parea, gap)[0]
+    cols = int(np.ceil(n / rws))
+    side = min((parea.w - gap * (cols - 1)) / cols, (parea.h - gap * (rws - 1)) / rws)
+    extra = max(0.0, parea.h - (rws * side + gap * (rws - 1)))
+    spare = max(0.0, parea.w - (cols * side + gap * (cols - 1)))      # the grid as one block, centred
+    parea = Rect(parea.x + spare / 2, parea.y + extra / 2, parea.w - spare, parea.h - extra)
+    band_top += extra / 2
+    ro = Move(readout.x, readout.y + readout.h, rx, band_top)
+    ctop = band_top - (readout.h + 0.3 if stacked else 0.0)
+    co = Move(chart.x, chart.y + chart.h, cx, ctop, cw - chart.w)
+    grow = extra + (0.0 if stacked else max(0.0, readout.h - chart.h))
+    room_x = w - m if stacked else cx - 0.15
+    return Layout(w, h, panel_grid(n, parea, gap, rws), ro, co, top, False, grow, room_x)
+
+
+def fitted_layout(w: float, h: float, blocks, n: int, area: Rect, lo: float = 0.6, hi: float = 1.25,
+                  **kw) -> tuple[Layout, float]:
+    """:func:`layout` with the chart's height chosen for the canvas: ``blocks(s) -> (readout, chart)`` gives the
+    16:9 boxes with the chart's plots ``s`` times their 16:9 height. 16:9 and wide canvases: ``s = 1``; others:
+    the smallest charts (``s = lo``) first, then the height the panels leave goes to the charts (up to ``hi``).
+    Returns the layout and ``s``."""
+    lay = layout(w, h, n, area, *blocks(1.0), **kw)
+    if lay.wide:
+        return lay, 1.0
+    base = blocks(lo)
+    lay = layout(w, h, n, area, *base, **kw)
+    if lay.grow <= 0.05:
+        return lay, lo
+    unit = blocks(lo + 0.1)[1].h - base[1].h        # chart height per 0.1 of s
+    s = min(hi, lo + 0.1 * lay.grow / max(unit, 1e-9))
+    return layout(w, h, n, area, *blocks(s), **kw), s

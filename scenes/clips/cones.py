@@ -26,7 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_H,
     FIG_W,
+    TEXT_MIN,
     THEMES,
     Frame,
     Label,
@@ -44,7 +46,10 @@ from scenes.clips.base import (
     circle_segments,
     class_color,
     class_name,
+    figure_size,
     fit_text_size,
+    fit_title,
+    is_wide,
     mix,
     smoothstep,
     tex_sci,
@@ -68,12 +73,13 @@ class ConesFrames:
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_start: float = 1.2,
                  hold_end: float = 1.5, orbit_deg_per_s: float = 4.5, elevation_deg: float = 25.0,
-                 azimuth_deg: float = 30.0, card_seconds: float = 2.0):
+                 azimuth_deg: float = 30.0, card_seconds: float = 2.0, aspect: float | None = None):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
         self.tr = trace
         self.fps = int(fps)
         self.theme = THEMES[theme]
+        self.fig_w, self.fig_h = figure_size(aspect)
         a, meta = trace.arrays, trace.meta
         self.labels = np.asarray(a["labels"]).astype(int)
         self.N, self.M = a["X"].shape
@@ -81,7 +87,8 @@ class ConesFrames:
         self.Q = int(meta["Q"])
         self.widths = np.array((meta.get("widths") or [self.M] * self.L)[: self.L])
         self.loss = float(a["loss"][0])
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds,
+                              size=(self.fig_w, self.fig_h)) if card_seconds > 0 else None
         n_card = self.card.n_frames if self.card else 0
         per = max(3, int(round(max(duration / max(self.L, 1), HOLD_MIN / 0.47) * fps)))
         self.n_cone = max(1, int(round(0.20 * per)))
@@ -129,17 +136,83 @@ class ConesFrames:
         near = cand[np.linalg.norm(cand - c0, axis=1) <= FRAME_CAP * rx]
         self.centre, r = bounding_sphere(self.T3, near)
         self.radius = 1.04 * r
-        self.panel = Rect(0.3, 0.3, 8.1, 8.1)
+        self._layout()
+
+    def _layout(self) -> None:
+        """The panel, the readout lines' places (``self.at[name] = (x, y)``, text ending left of
+        ``self.room[name]``) and the table of collapsed points, for the canvas. 16:9 and wide canvases: the
+        panel on the left, the readout on the right. Square-ish canvases: the panel at the top left, the table
+        beside it, the readout lines below; portrait: the panel at the top, everything else below it."""
+        W, H = self.fig_w, self.fig_h
+        self.is_16x9 = (W, H) == (FIG_W, FIG_H)
+        wide = is_wide(W, H)
+        self.title_y = 8.62 if wide else H - 0.38
+        L = self.L
+        if wide:
+            self.panel = Rect(0.3, 0.3, 8.1, 8.1)
+            rx = 9.0                                                              # readout left edge
+            self.at = {"layer": (rx, 7.75), "phase": (rx, 7.15), "width": (rx, 6.6), "table_title": (rx, 5.55),
+                       "loss": (rx, 1.2), "note": (rx, 0.7)}
+            heads_y, rows_y0, table_x, table_right = 5.1, 4.6, rx, W - 0.15
+            self.row_pitch = min(0.48, (4.6 - 1.7) / max(L - 1, 1))            # the last row above the loss
+        else:
+            pitch = min(0.42, 2.6 / max(L, 1))
+            table_h = 0.95 + pitch * L                                           # title, heads, rows
+            lines_h = 2.35                                                       # layer, phase, width / loss / note
+            digits = len(str(int(self.class_sizes.max())))
+            table_w = text_width(f"layer {L}", 0.2) + 0.2 + self.Q * (text_width("0" * digits, TEXT_MIN) + 0.12)
+            m = 0.3
+            portrait = H / W >= 1.5
+            if portrait:    # everything under the panel: the readout lines, then the table
+                side = min(W - 2 * m, H - 0.8 - lines_h - table_h - 0.6)
+                self.panel = Rect((W - side) / 2, H - 0.8 - side, side, side)
+                top = self.panel.y - 0.25
+                x = m + 0.05
+                tbl = top - lines_h - 0.1
+                table_x, table_right = x, W - 0.15
+            else:           # the table beside the panel, the lines under it
+                side = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
+                self.panel = Rect(m, H - 0.8 - side, side, side)
+                top = self.panel.y - 0.25
+                x = m + 0.05
+                tbl = self.panel.y + side - 0.05
+                table_x, table_right = self.panel.x + side + 0.3, W - 0.15
+            self.at = {"layer": (x, top - 0.25), "phase": (x, top - 0.8), "width": (x, top - 1.3),
+                       "loss": (x, top - 1.75), "note": (x, top - 2.15), "table_title": (table_x, tbl - 0.2)}
+            heads_y, rows_y0 = tbl - 0.65, tbl - 0.65 - pitch
+            self.row_pitch = pitch
+            drop = (rows_y0 - pitch * (L - 1) - 0.45) / 2 if portrait else 0.0   # centred under the title
+            if drop > 0.05:
+                self.panel = Rect(self.panel.x, self.panel.y - drop, self.panel.w, self.panel.h)
+                self.at = {k: (x_, y_ - drop) for k, (x_, y_) in self.at.items()}
+                heads_y, rows_y0 = heads_y - drop, rows_y0 - drop
+        self.room = {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
+                         else W - 0.12) for k, xy in self.at.items()}
         self.view = view_rect(self.panel, 0.45)
-        self.point_r = 0.045
-        self.rx = 9.0                                                            # readout left edge
+        self.point_r = 0.045 * (self.panel.w / 8.1) ** 0.5
+        self.heads_y, self.rows_y0 = heads_y, rows_y0
         # the table of collapsed points: one column a class, as many as fit the picture (Q up to 8); when
         # "120/120" no longer fits a column, the heads are the class numbers and the cells the counts alone
-        col0 = self.rx + 1.6
-        self.col_pitch = min(1.45, (FIG_W - 0.15 - col0) / self.Q)
+        self.row_size = 0.22 if wide else 0.2
+        row_w = text_width(f"layer {L}", self.row_size) + 0.2
+        col0 = table_x + (1.6 if wide else row_w)
+        self.col_pitch = min(1.45, (table_right - col0) / self.Q)
         self.col_x = [col0 + self.col_pitch * j for j in range(self.Q)]
         self.compact = text_width("000/000", 0.22) > 0.9 * self.col_pitch
-        self.row_pitch = min(0.48, (4.6 - 1.7) / max(self.L - 1, 1))           # the last row above the loss
+        self.table_x = table_x
+
+    def fit(self, name: str, text: str, size: float) -> float:
+        """Text height of readout line ``name``: ``size``, made to fit its room on canvases other than 16:9."""
+        return size if self.is_16x9 else fit_text_size(text, size, self.room[name] - self.at[name][0])
+
+    def fit_line(self, name: str, texts: list[str], size: float) -> tuple[str, float]:
+        """The first of ``texts`` (a line, then shorter spellings) that fits line ``name``'s room at least at
+        :data:`TEXT_MIN`, and its height; 16:9: the first, as it is."""
+        if self.is_16x9:
+            return texts[0], size
+        room = self.room[name] - self.at[name][0]
+        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+        return txt, fit_text_size(txt, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -207,18 +280,23 @@ class ConesFrames:
         th, f = self.theme, Frame()
         meta = self.tr.meta
         g = meta.get("geometry", "?")
-        f.labels.append(Label("title", 0.35, 8.62, f"Cones of the zero-loss construction  ·  {SHORT_NAMES.get(g, g)}",
-                              0.30, th["fg"], "left", "center"))
-        f.labels.append(Label("loss", self.rx, 1.2, f"construction loss {tex_sci(self.loss)}", 0.26, th["fg"]))
+        title = f"Cones of the zero-loss construction  ·  {SHORT_NAMES.get(g, g)}"
+        size = 0.30
+        if not self.is_16x9:
+            title, size = fit_title(title, 0.30, self.fig_w - 0.7)
+        f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"], "left", "center"))
+        loss = f"construction loss {tex_sci(self.loss)}"
+        f.labels.append(Label("loss", *self.at["loss"], loss, self.fit("loss", loss, 0.26), th["fg"]))
         note = ("exact truncation picture" if meta.get("square", True)
                 else "layers wider than $M$: approximate picture")
-        f.labels.append(Label("note", self.rx, 0.7, note, 0.2, th["muted"]))
-        f.labels.append(Label("table_title", self.rx, 5.55, "collapsed points per class"
-                              + (f" (of {int(self.class_sizes.max())})" if self.compact else ""), 0.24, th["fg"]))
+        f.labels.append(Label("note", *self.at["note"], note, self.fit("note", note, 0.2), th["muted"]))
+        of = f" (of {int(self.class_sizes.max())})" if self.compact else ""
+        tt, size = self.fit_line("table_title", [f"collapsed points per class{of}", f"collapsed{of}"], 0.24)
+        f.labels.append(Label("table_title", *self.at["table_title"], tt, size, th["fg"]))
         if self.compact:
-            f.labels.append(Label("class_word", self.rx, 5.1, "class", 0.22, th["fg"]))
+            f.labels.append(Label("class_word", self.table_x, self.heads_y, "class", 0.22, th["fg"]))
         for j in range(self.Q):
-            f.labels.append(Label(f"class_head{j}", self.col_x[j], 5.1, str(j + 1) if self.compact else
+            f.labels.append(Label(f"class_head{j}", self.col_x[j], self.heads_y, str(j + 1) if self.compact else
                                   class_name(j), 0.22, class_color(j), "left"))
         return f
 
@@ -312,11 +390,13 @@ class ConesFrames:
                                self.point_r * 1.15, ring=True))
 
         # readout
+        short = None   # a shorter spelling of the phase, for narrow canvases
         if l < 0:
             head, sub = f"layer 0 of {self.L}", "the data $X$"
         elif phase == "end":
             head, sub = f"layer {self.L} of {self.L}", "done: every class sits on a base point" \
                 if self.collapsed.any(axis=0).all() else "done"
+            short = "done"
         else:
             head = f"layer {l + 1} of {self.L}"
             cc = self.layer_class[l]
@@ -325,15 +405,18 @@ class ConesFrames:
             sub = {"cone": f"the cone of layer {l + 1} appears",
                    "move": f"$T_{{{l}}} \\to T_{{{l + 1}}}$: collapses {what}",
                    "hold": f"$T_{{{l + 1}}}(X)$: {what} on $p_{{{l + 1}}}$"}[phase]
-        f.labels.append(Label("layer", self.rx, 7.75, head, 0.36, th["fg"]))
-        f.labels.append(Label("phase", self.rx, 7.15, sub, 0.24, th["fg"]))
-        f.labels.append(Label("width", self.rx, 6.6, f"width {self.widths[max(l, 0)]}" if l >= 0 else
-                              f"input dimension $M = {self.M}$", 0.22, th["muted"]))
-        y0 = 4.6
+            short = {"cone": f"cone of layer {l + 1}", "move": f"$T_{{{l}}} \\to T_{{{l + 1}}}$: {what}",
+                     "hold": f"$T_{{{l + 1}}}(X)$: {what}"}[phase]
+        f.labels.append(Label("layer", *self.at["layer"], head, self.fit("layer", head, 0.36), th["fg"]))
+        sub, size = self.fit_line("phase", [sub] + ([short] if short else []), 0.24)
+        f.labels.append(Label("phase", *self.at["phase"], sub, size, th["fg"]))
+        wtxt = f"width {self.widths[max(l, 0)]}" if l >= 0 else f"input dimension $M = {self.M}$"
+        f.labels.append(Label("width", *self.at["width"], wtxt, self.fit("width", wtxt, 0.22), th["muted"]))
+        y0 = self.rows_y0
         for ll in range(self.L):
             y = y0 - self.row_pitch * ll
             shown = ll < done
-            f.labels.append(Label(f"row{ll}", self.rx, y, f"layer {ll + 1}", 0.22, th["fg"],
+            f.labels.append(Label(f"row{ll}", self.table_x, y, f"layer {ll + 1}", self.row_size, th["fg"],
                                   alpha=1.0 if shown else 0.4))
             for j in range(self.Q):
                 n = int(self.counts[ll, j])

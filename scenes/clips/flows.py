@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_W,
     THEMES,
     Frame,
     Label,
@@ -33,8 +34,12 @@ from scenes.clips.base import (
     camera_basis,
     class_color,
     clip_timeline,
+    figure_size,
+    fit_text_size,
+    fit_title,
+    fitted_layout,
     fmt_loss,
-    panel_grid,
+    is_wide,
 )
 
 # the two flows' own colours, apart from the class colours (Okabe-Ito, scenes.clips.base.PALETTE) that the
@@ -63,13 +68,15 @@ class FlowsFrames:
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 0.6,
                  hold_end: float = 1.6, theme: str = "light", orbit_deg: float = 40.0, elevation_deg: float = 24.0,
-                 azimuth_deg: float = 35.0, card_seconds: float = 2.0):
+                 azimuth_deg: float = 35.0, card_seconds: float = 2.0, aspect: float | None = None):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
         self.tr = trace
         self.fps = int(fps)
         self.theme = THEMES[theme]
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.fig_w, self.fig_h = figure_size(aspect)
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds,
+                              size=(self.fig_w, self.fig_h)) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, self.card.n_frames if self.card else 0)
         self.orbit, self.elev, self.azim0 = np.deg2rad(orbit_deg), np.deg2rad(elevation_deg), np.deg2rad(azimuth_deg)
@@ -100,9 +107,13 @@ class FlowsFrames:
         self.t_max = 1.0 - np.exp(-self.tau_max)
 
         # layout
-        self.title_y = 8.55
-        self.panels = panel_grid(2, Rect(0.3, 0.35, 10.5, 7.6))
-        self.plot = Rect(11.55, 0.95, 4.1, 3.5)
+        self.lay, s = fitted_layout(self.fig_w, self.fig_h, self.side_blocks, 2, Rect(0.3, 0.35, 10.5, 7.6),
+                                    lo=0.55, hi=1.5, min_chart=0.85, head=0.75)
+        self.is_16x9 = self.lay.is_16x9
+        self.title_y = self.lay.title_y
+        self.panels = self.lay.panels
+        self.plot = self.lay.chart.rect(self._chart_rect(s))
+        self.readout_xy = (self.lay.readout.x(11.55), self.lay.readout.y(8.0))
         self.point_r = 0.045
         good = np.concatenate([c[: l + 1] for c, l in zip(self.cost, self.last, strict=True)] + [self.predicted])
         good = good[np.isfinite(good) & (good > 0)]
@@ -110,6 +121,26 @@ class FlowsFrames:
         self.log_hi = float(np.ceil(np.log10(good.max())))
         if self.log_hi <= self.log_lo:
             self.log_hi = self.log_lo + 1
+
+    # -- layout (16:9 units; scenes.clips.base.layout moves the blocks onto other canvases) -----------------
+    @staticmethod
+    def _chart_rect(s: float) -> Rect:
+        return Rect(11.55, 0.95, 4.1, 3.5 * s)
+
+    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
+        pl = self._chart_rect(s)
+        chart = Rect(pl.x - 0.8, pl.y - 0.64, pl.w + 0.95, pl.h + 0.64 + (0.4 if is_wide(self.fig_w, self.fig_h)
+                                                                        else 0.55))
+        width = FIG_W - 0.12 - 11.55 if is_wide(self.fig_w, self.fig_h) else 4.3
+        return Rect(11.55, 8.0 - 2.45, width, 2.65), chart
+
+    def fit(self, text: str, size: float, x: float) -> float:
+        """Text height of a readout line at ``x``: ``size``, fitted to the room on canvases other than 16:9."""
+        return size if self.is_16x9 else fit_text_size(text, size, self.lay.room_x - x)
+
+    def _line(self, f: Frame, name: str, x: float, y: float, text: str, size: float, color: str) -> None:
+        """A readout line, fitted to the room on canvases other than 16:9."""
+        f.labels.append(Label(name, x, y, text, self.fit(text, size, x), color))
 
     # -- helpers ------------------------------------------------------------------------------------
     def _to3(self, P: np.ndarray) -> np.ndarray:
@@ -175,7 +206,10 @@ class FlowsFrames:
         meta = self.tr.meta
         title = (f"Standard vs adapted gradient flow  ·  Q={self.q}, N={self.N}, K={meta.get('K')}  ·  "
                  f"seed {meta.get('seed')}")
-        f.labels.append(Label("title", 0.35, self.title_y, title, 0.28, th["fg"], "left", "center"))
+        size = 0.28
+        if not self.is_16x9:
+            title, size = fit_title(title, 0.28, self.fig_w - 0.7)
+        f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"], "left", "center"))
         borders = [p.border() for p in [*self.panels, self.plot]]
         segs = list(np.concatenate(borders))
         colors = [th["panel"]] * len(segs)
@@ -195,9 +229,13 @@ class FlowsFrames:
         f.segments.append(Segments("law", np.array(dash).reshape(-1, 2, 2), [th["muted"]] * len(dash), 0.03))
         names = [r"standard gradient flow  ($\alpha = 0$)", self._adapted_name()]
         for k, p in enumerate(self.panels):
-            f.labels.append(Label(f"panel{k}", p.x, p.y + p.h + 0.28, names[k], 0.22,
+            f.labels.append(Label(f"panel{k}", p.x, p.y + p.h + 0.28, names[k],
+                                  0.22 if self.is_16x9 else fit_text_size(names[k], 0.22, p.w),
                                   STANDARD_COLOR if k == 0 else ADAPTED_COLOR))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.25, "cost $C$ (log) against $s/N$", 0.2,
+        ptitle = "cost $C$ (log) against $s/N$"
+        tx = pl.x if self.lay.wide else pl.x - 0.55
+        f.labels.append(Label("plot_title", tx, pl.y + pl.h + (0.25 if self.lay.wide else 0.4), ptitle,
+                              self.fit(ptitle, 0.2, tx),
                               th["fg"], "left", "center"))
         f.labels.append(Label("plot_x0", pl.x, pl.y - 0.2, "0", 0.19, th["muted"], "center", "center"))
         f.labels.append(Label("plot_x1", pl.x + pl.w, pl.y - 0.2, f"{self.tau_max:g}", 0.19, th["muted"],
@@ -273,7 +311,7 @@ class FlowsFrames:
         # readouts
         s_now = float(np.interp(u, np.arange(self.S), self.s))
         t_now = 1.0 - np.exp(-s_now / self.N)
-        x0, y = 11.55, 8.0
+        x0, y = self.readout_xy
         vals = []
         for k in range(2):
             uk = min(u, float(self.last[k]))
@@ -284,16 +322,16 @@ class FlowsFrames:
             vals.append((c, float(self.trap[k][n]), int(self.rank[k][n])))
         eps = self.summ[0]["trap_eps"]
         trapped = "  trapped" if vals[0][1] < eps else ""
-        f.labels.append(Label("time", x0, y, f"$s/N$ = {s_now / self.N:.2f}    $t$ = {t_now:.3f}", 0.22, th["fg"]))
-        f.labels.append(Label("cost_std_text", x0, y - 0.5, f"standard  $C$ = {fmt_loss(vals[0][0])}", 0.2,
-                              STANDARD_COLOR))
-        f.labels.append(Label("trap_text", x0 + 0.3, y - 0.88, f"$|D^\\top g|/|g|$ = {vals[0][1]:.3f}{trapped}", 0.19,
-                              STANDARD_COLOR))
-        f.labels.append(Label("cost_ad_text", x0, y - 1.38, f"adapted   $C$ = {fmt_loss(vals[1][0])}", 0.2,
-                              ADAPTED_COLOR))
+        self._line(f, "time", x0, y, f"$s/N$ = {s_now / self.N:.2f}    $t$ = {t_now:.3f}", 0.22, th["fg"])
+        self._line(f, "cost_std_text", x0, y - 0.5, f"standard  $C$ = {fmt_loss(vals[0][0])}", 0.2,
+                              STANDARD_COLOR)
+        self._line(f, "trap_text", x0 + 0.3, y - 0.88, f"$|D^\\top g|/|g|$ = {vals[0][1]:.3f}{trapped}", 0.19,
+                              STANDARD_COLOR)
+        self._line(f, "cost_ad_text", x0, y - 1.38, f"adapted   $C$ = {fmt_loss(vals[1][0])}", 0.2,
+                              ADAPTED_COLOR)
         law = float(np.interp(u, np.arange(self.S), self.predicted))
-        f.labels.append(Label("law_text", x0 + 0.3, y - 1.76, f"law $e^{{-2s/N}}C(0)$ = {fmt_loss(law)}", 0.19,
-                              ADAPTED_COLOR))
-        f.labels.append(Label("rank_text", x0, y - 2.3, f"rank $D$ = {vals[0][2]} | {vals[1][2]}  of $QN$ = "
-                              f"{self.tr.meta['QN']}", 0.19, th["fg"]))
+        self._line(f, "law_text", x0 + 0.3, y - 1.76, f"law $e^{{-2s/N}}C(0)$ = {fmt_loss(law)}", 0.19,
+                              ADAPTED_COLOR)
+        self._line(f, "rank_text", x0, y - 2.3, f"rank $D$ = {vals[0][2]} | {vals[1][2]}  of $QN$ = "
+                              f"{self.tr.meta['QN']}", 0.19, th["fg"])
         return self.card.apply(f, i) if self.card else f

@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_H,
+    FIG_W,
+    TEXT_MIN,
     Frame,
     Label,
     Points,
@@ -25,8 +28,13 @@ from scenes.clips.base import (
     _unique_points,
     class_color,
     clip_timeline,
+    figure_size,
+    fit_text_size,
+    fit_title,
     fmt_loss,
+    is_wide,
     smoothstep,
+    text_width,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -50,11 +58,14 @@ class LayersFrames(LayerClip):
     ``duration``: seconds of movement (shared by the ``L + 1`` moves); ``hold``: seconds each stage is held."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
-                 hold: float = HOLD_SECONDS, card_seconds: float = 2.0, view: str = "input"):
+                 hold: float = HOLD_SECONDS, card_seconds: float = 2.0, view: str = "input",
+                 aspect: float | None = None):
         super().__init__(trace, fps, theme, orbit_deg=30.0, view=view)
         v = self.v
+        self.fig_w, self.fig_h = figure_size(aspect)
         lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
-        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds,
+                              size=(self.fig_w, self.fig_h)) if card_seconds > 0 else None
         self.n_lead = self.card.n_frames if self.card else 0
         self.n_stages = v.L + 2                          # X, T_1..T_L, outputs
         self.n_moves = self.n_stages - 1
@@ -63,16 +74,7 @@ class LayersFrames(LayerClip):
         n_seq = self.hold * (self.n_moves + 1) + self.per_move * self.n_moves   # the stage sequence
         self.n_hold0, self.n_anim, _, self.n_frames = clip_timeline(self.fps, n_seq / self.fps, 0.0, 0.0,
                                                                     lead_frames=self.n_lead)
-        self.big = Rect(0.45, 0.35, 7.45, 7.45)
-        n = self.n_stages
-        cols = 2 if n <= 4 else 3 if n <= 6 else 4
-        rows = int(np.ceil(n / cols))
-        gap_x, gap_y = 0.3, 0.5                          # room for each thumbnail's name above it
-        side = min((7.0 - gap_x * (cols - 1)) / cols, (5.0 - gap_y * (rows - 1)) / rows)
-        self.thumbs = [Rect(8.6 + (k % cols) * (side + gap_x), 7.5 - (k // cols + 1) * side - (k // cols) * gap_y,
-                            side, side) for k in range(n)]
-        self.point_r = 0.03
-        self.thumb_r = 0.02
+        self._layout()
         s = v.S - 1
         self.s = s
         self.stage3 = [v.X3, *[v.T3[s, l] for l in range(v.L)]]   # input-space stages
@@ -91,6 +93,66 @@ class LayersFrames(LayerClip):
             self.move_view = []
         self.class_sizes = np.bincount(v.labels, minlength=v.q)[: v.q]
         self.layer_counts = [class_counts(v.collapsed[s, l], v.labels, v.q) for l in range(v.L)]
+
+    def _layout(self) -> None:
+        """The big panel, the thumbnails and the readout's places for the canvas. 16:9 and wide: the big panel
+        on the left, thumbnails and readout on the right. Square-ish: the big panel at the top left, the
+        thumbnails beside it, the readout under it; portrait: the big panel at the top, the thumbnails and the
+        readout under it."""
+        W, H = self.fig_w, self.fig_h
+        self.is_16x9 = (W, H) == (FIG_W, FIG_H)
+        n = self.n_stages
+        gap_x, gap_y = 0.3, 0.5                          # room for each thumbnail's name above it
+        lines_h = 1.9                                    # three readout lines and the scale note
+        if is_wide(W, H):
+            self.title_y = 8.62
+            self.big = Rect(0.45, 0.35, 7.45, 7.45)
+            cols = 2 if n <= 4 else 3 if n <= 6 else 4
+            tx, ttop, tw, th_ = 8.6, 7.5, 7.0 + (W - FIG_W), 5.0
+            self.info_x, self.scale_xy = 8.6, (8.6, 0.5)
+        else:
+            self.title_y = H - 0.38
+            portrait = H / W >= 1.5
+            top = H - 0.75 - 0.45                         # under the title and the stage's name
+            if portrait:
+                side = min(W - 0.9, top - lines_h - 3.0 - 0.5)
+                self.big = Rect((W - side) / 2, top - side, side, side)
+                tx, ttop, tw, th_ = 0.45, self.big.y - 0.7, W - 0.9, 2.6
+            else:
+                side = min(top - lines_h - 0.55, W - 0.9 - 2.7)
+                self.big = Rect(0.45, top - side, side, side)
+                tx, ttop, tw, th_ = self.big.x + side + 0.35, top - 0.2, W - 0.45 - (self.big.x + side + 0.35), \
+                    side - 0.2
+            cols = min(range(1, n + 1), key=lambda c: -min((tw - gap_x * (c - 1)) / c,
+                                                           (th_ - gap_y * (int(np.ceil(n / c)) - 1))
+                                                           / int(np.ceil(n / c))))
+            self.info_x = 0.45
+            self.scale_xy = None
+        rows = int(np.ceil(n / cols))
+        side = min((tw - gap_x * (cols - 1)) / cols, (th_ - gap_y * (rows - 1)) / rows)
+        self.thumbs = [Rect(tx + (k % cols) * (side + gap_x), ttop - (k // cols + 1) * side - (k // cols) * gap_y,
+                            side, side) for k in range(n)]
+        if self.is_16x9 or is_wide(W, H):
+            self.info_y = min(p.y for p in self.thumbs) - 0.45
+        else:
+            self.info_y = min([self.big.y] + [p.y for p in self.thumbs if p.y < self.big.y]) - 0.55
+            self.scale_xy = (0.45, self.info_y - 1.35)
+            drop = max(0.0, (self.scale_xy[1] - 0.45) / 2)       # a tall canvas: the content centred under the title
+            if drop > 0.05:
+                self.big = Rect(self.big.x, self.big.y - drop, self.big.w, self.big.h)
+                self.thumbs = [Rect(p.x, p.y - drop, p.w, p.h) for p in self.thumbs]
+                self.info_y -= drop
+                self.scale_xy = (0.45, self.scale_xy[1] - drop)
+        self.point_r = 0.03 * (self.big.w / 7.45) ** 0.5
+        self.thumb_r = 0.02
+
+    def fit_line(self, texts: list[str], size: float, room: float) -> tuple[str, float]:
+        """The first of ``texts`` (a line, then shorter spellings) that fits ``room`` at least at
+        :data:`TEXT_MIN`, and its height; 16:9: the first, as it is."""
+        if self.is_16x9:
+            return texts[0], size
+        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+        return txt, fit_text_size(txt, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -140,7 +202,10 @@ class LayersFrames(LayerClip):
         else:
             title = (f"Through the layers  ·  {what}  ·  {meta.get('loss', '?').upper()}  ·  trained to step "
                      f"{int(v.steps[-1])}, loss {fmt_loss(float(v.loss[-1]))}")
-        f.labels.append(Label("title", 0.35, 8.62, title, 0.22, th["fg"]))
+        size = 0.22
+        if not self.is_16x9:
+            title, size = fit_title(title, 0.22, self.fig_w - 0.7)
+        f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"]))
         borders = [p.border() for p in [self.big, *self.thumbs]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for k, p in enumerate(self.thumbs):
@@ -149,7 +214,9 @@ class LayersFrames(LayerClip):
                                   class_color(k - 1) if 1 <= k <= v.L else th["fg"]))
         scale = ("one scale per move; thumbnails: own scales" if self.fixed
                  else "each layer in its own PCA and scale")
-        f.labels.append(Label("scale", 8.6, 0.5, scale, 0.19, th["muted"]))
+        scale, size = self.fit_line([scale, "thumbnails: own scales" if self.fixed else "own PCA per layer"], 0.19,
+                                    self.fig_w - 0.12 - self.scale_xy[0])
+        f.labels.append(Label("scale", *self.scale_xy, scale, size, th["muted"]))
         return f
 
     def frame(self, i: int) -> Frame:
@@ -242,10 +309,13 @@ class LayersFrames(LayerClip):
         f.labels.append(Label("on_base_n", float(badge[0]), float(badge[1]), str(n_on), 0.19, th["fg"],
                               alpha=1.0 if n_on else 0.0))
         name = self.move_name(k) if 0 < w < 1 else self.stage_name(k + (w >= 1))
+        short = (self.move_name(k).split(":")[0] if 0 < w < 1 else self.stage_name(k + (w >= 1)).split(":")[0])
+        name, name_size = self.fit_line([name, short], 0.21, self.big.w + (0.0 if is_wide(self.fig_w, self.fig_h)
+                                                                          else 0.3))
         f.labels.append(Label("zoom", self.big.x + self.big.w, self.big.y - 0.2,
                               f"view radius {view[1]:.3g}" if self.fixed and not into_out else "", 0.19,
                               th["muted"], "right"))
-        f.labels.append(Label("stage", self.big.x, self.big.y + self.big.h + 0.27, name, 0.21, th["fg"]))
+        f.labels.append(Label("stage", self.big.x, self.big.y + self.big.h + 0.27, name, name_size, th["fg"]))
         if 1 <= layer <= v.L and not into_out:
             res = self.tr.arrays["residual"][s, layer - 1]
             rank = self.tr.arrays["rank"][s, layer - 1]
@@ -260,10 +330,14 @@ class LayersFrames(LayerClip):
             info2 = ", ".join(f"class {j + 1}: {int(c)}" for j, c in enumerate(self.class_sizes[:4]))
             info2 += "  ..." if v.q > 4 else ""
             info3 = ""
-        y = min(p.y for p in self.thumbs) - 0.45
-        f.labels.append(Label("info", 8.6, y, info, 0.21, th["fg"]))
-        f.labels.append(Label("info2", 8.6, y - 0.45, info2, 0.21, class_color(j) if n_on else th["fg"]))
-        f.labels.append(Label("info3", 8.6, y - 0.9, info3, 0.19, th["muted"]))
+        y, x = self.info_y, self.info_x
+        room = self.fig_w - 0.12 - x
+        info, s1 = self.fit_line([info, info.split(",")[0] + ":"], 0.21, room)
+        info2, s2 = self.fit_line([info2, info2.split(", ")[0] + (" ..." if ", " in info2 else "")], 0.21, room)
+        info3, s3 = self.fit_line([info3, info3.split(",")[0]], 0.19, room)
+        f.labels.append(Label("info", x, y, info, s1, th["fg"]))
+        f.labels.append(Label("info2", x, y - 0.45, info2, s2, class_color(j) if n_on else th["fg"]))
+        f.labels.append(Label("info3", x, y - 0.9, info3, s3, th["muted"]))
         return self.card.apply(f, i) if self.card else f
 
     def move_camera(self, k: int, t: float) -> tuple[tuple[np.ndarray, float], float]:

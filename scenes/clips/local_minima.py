@@ -19,6 +19,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
+    FIG_W,
     TEXT_MIN,
     Frame,
     Label,
@@ -27,9 +28,11 @@ from scenes.clips.base import (
     Segments,
     class_color,
     class_name,
+    is_wide,
     smoothstep,
     tex_pow10,
     tex_sci,
+    text_width,
 )
 from scenes.clips.truncation_speed import TruncationFrames
 
@@ -59,11 +62,12 @@ class LocalMinimaFrames(TruncationFrames):
     move), each pattern given at least the time for every hold to last ``HOLD_MIN`` seconds (2.5 s)."""
 
     show_rates = False      # the snapshots are a tour of patterns, not a time series
+    min_chart = 0.6
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", hold_end: float = 1.0,
-                 orbit_deg_per_s: float = 4.0, card_seconds: float = 2.0, **kw):
+                 orbit_deg_per_s: float = 4.0, card_seconds: float = 2.0, aspect: float | None = None, **kw):
         super().__init__(trace, fps=fps, duration=duration, theme=theme,
-                         card_seconds=card_seconds, **kw)
+                         card_seconds=card_seconds, aspect=aspect, **kw)
         a = trace.arrays
         self.pattern = np.asarray(a["pattern"]).astype(int)           # (S, Q)
         self.stage = np.asarray(a["stage"]).astype(int)               # (S,)
@@ -104,7 +108,30 @@ class LocalMinimaFrames(TruncationFrames):
         top = float(np.nanmax(self.loss))
         self.log_top = float(np.ceil(np.log10(max(top, 1e-300))))
         self.log_bot = self.log_top - 4
-        self.plot = Rect(11.5, 0.95, 4.2, 2.4)
+
+    # -- layout (16:9 units; scenes.clips.base.layout moves the blocks onto other canvases) -----------------
+    def _chart_rect(self, s: float) -> Rect:
+        return Rect(11.5, 0.95, 4.2, 2.4 * s)
+
+    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
+        pl = self._chart_rect(s)
+        polished = bool(np.asarray(self.tr.arrays["stage"]).max() > 0)
+        bottom = pl.y - (0.92 if polished else 0.64)
+        wide = is_wide(self.fig_w, self.fig_h)
+        chart = Rect(pl.x - 1.0, bottom, pl.w + 1.1, pl.y + pl.h + (0.42 if wide else 0.56) - bottom)
+        low = 7.75 - 2.45 - 0.36 * self.L - 0.15
+        width = FIG_W - 0.12 - 10.75 if wide else 4.8
+        return Rect(10.75, low, width, 7.95 - low), chart
+
+    def place_side(self, lay, s: float) -> None:
+        self.plot = lay.chart.rect(self._chart_rect(s))
+        self.readout_xy = (lay.readout.x(10.75), lay.readout.y(7.75))
+
+    def names_fit(self) -> bool:
+        """Room under the chart for every pattern's name (else only the current one is named)."""
+        if self.P > 8:
+            return False
+        return self.lay.is_16x9 or text_width("0" * self.Q, TEXT_MIN) + 0.08 <= self.plot.w / self.P
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -145,8 +172,10 @@ class LocalMinimaFrames(TruncationFrames):
         f.segments.append(Segments("chart_axes", np.array([[[pl.x, pl.y], [pl.x + pl.w, pl.y]],
                                                            [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
                                    [th["panel"]] * 2, 0.012))
-        f.labels.append(Label("chart_title", pl.x, pl.y + pl.h + 0.28, "loss per pattern (log scale)", 0.22,
-                              th["fg"]))
+        tx = pl.x if self.lay.wide else pl.x - 0.95            # narrow canvases: over the tick labels too
+        ctitle = "loss per pattern (log scale)"
+        f.labels.append(Label("chart_title", tx, pl.y + pl.h + (0.28 if self.lay.wide else 0.42), ctitle,
+                              self.fit(ctitle, 0.22, tx), th["fg"]))
         f.labels.append(Label("chart_key", pl.x, pl.y - 0.52, "dot: toggle point", TEXT_MIN, th["muted"]))
         if self.polished:
             f.labels.append(Label("chart_key2", pl.x, pl.y - 0.8, "ring: after L-BFGS", TEXT_MIN, th["muted"]))
@@ -156,7 +185,7 @@ class LocalMinimaFrames(TruncationFrames):
                               th["muted"], "right"))
         f.labels.append(Label("chart_bot", pl.x - 0.1, pl.y, "$\\leq$" + tex_pow10(self.log_bot), TEXT_MIN,
                               th["muted"], "right"))
-        if self.P <= 8:  # room for every pattern's name; otherwise only the current one is named (draw_readout)
+        if self.names_fit():  # room for every pattern's name; otherwise only the current one is named (draw_readout)
             for p in range(self.P):
                 pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
                 f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, TEXT_MIN, th["muted"],
@@ -177,29 +206,36 @@ class LocalMinimaFrames(TruncationFrames):
         pat = self.pattern[sn]
         bits = " ".join(map(str, pat))
         glob = bool(pat.all())
-        x0, y = 10.75, 7.75
-        f.labels.append(Label("pattern", x0, y, f"pattern {cur + 1} of {self.P}:  {bits}", 0.3, th["fg"]))
+        x0, y = self.readout_xy
+        txt = f"pattern {cur + 1} of {self.P}:  {bits}"
+        f.labels.append(Label("pattern", x0, y, txt, self.fit(txt, 0.3, x0), th["fg"]))
         stage = "global minimum" if glob and self.stage[sn] == 0 else (
             "toggle point" if self.stage[sn] == 0 else "after L-BFGS from it")
         f.labels.append(Label("stage", x0, y - 0.5, stage, 0.24, th["fg"]))
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
         f.labels.append(Label("loss", x0, y - 1.0, f"loss {tex_sci(loss)}", 0.26, th["fg"]))
-        f.labels.append(Label("grad", x0, y - 1.42, f"$\\|\\nabla L\\|$ = {tex_sci(self.grad[sn], 1)}  (hidden "
-                              f"{tex_sci(self.grad_hidden[sn], 1)})", TEXT_MIN, th["muted"]))
+        txt = (f"$\\|\\nabla L\\|$ = {tex_sci(self.grad[sn], 1)}  (hidden "
+               f"{tex_sci(self.grad_hidden[sn], 1)})")
+        if not self.lay.is_16x9 and text_width(txt, TEXT_MIN) > self.lay.room_x - x0:   # no room for the hidden
+            txt = f"$\\|\\nabla L\\|$ = {tex_sci(self.grad[sn], 1)}"
+        f.labels.append(Label("grad", x0, y - 1.42, txt, TEXT_MIN, th["muted"]))
         verdict = ""
         if self.local is not None:
             why = self.reasons[sn] if sn < len(self.reasons) else ""
             verdict = ("  ·  local minimum" if self.local[sn] else
                        "  ·  not stationary" if why.startswith("not stationary") else "  ·  not a minimum")
-        f.labels.append(Label("acc", x0, y - 1.78, f"accuracy {100 * self.acc[sn]:.1f}%{verdict}", 0.19,
-                              th["muted"]))
+        txt, size = self.fit_line([f"accuracy {100 * self.acc[sn]:.1f}%{verdict}",
+                                   f"acc. {100 * self.acc[sn]:.1f}%{verdict}"], 0.19, x0)
+        f.labels.append(Label("acc", x0, y - 1.78, txt, size, th["muted"]))
         for l in range(self.L):
             cls = int(self.collapse_class[sn, l])
             if pat[l]:
-                txt = f"layer {l + 1}: collapses {class_name(cls)} ({int(self.counts[sn, l])} pts)"
+                what = f"layer {l + 1}: collapses {class_name(cls)}"
+                txt, size = self.fit_line([f"{what} ({int(self.counts[sn, l])} pts)", what], 0.19, x0)
             else:
-                txt = f"layer {l + 1}: no collapse (identity)"
-            f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, 0.19,
+                txt, size = self.fit_line([f"layer {l + 1}: no collapse (identity)", f"layer {l + 1}: no collapse"],
+                                          0.19, x0)
+            f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, size,
                                   class_color(cls) if pat[l] else th["muted"]))
         approx = self.residual[sn] > APPROX_RESIDUAL
         f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, "rank-deficient layer: approximate picture",
@@ -218,7 +254,7 @@ class LocalMinimaFrames(TruncationFrames):
             if self.polished:
                 rings.append([x, self._chart_y(self.loss[self.polish_snap[p]])])
                 ring_c.append(c)
-        if self.P > 8:
+        if not self.names_fit():
             f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
                                   class_color(HIGHLIGHT), "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_W,
     TEXT_MIN,
     Frame,
     Label,
@@ -23,8 +24,11 @@ from scenes.clips.base import (
     Rect,
     Segments,
     class_color,
+    fit_text_size,
+    is_wide,
     tex_pow10,
     tex_sci,
+    text_width,
     tick_text,
 )
 from scenes.clips.truncation_speed import TruncationFrames
@@ -37,13 +41,12 @@ class PerturbationFrames(TruncationFrames):
 
     show_rates = False     # the readout column has no room for a rate per layer beside the distances
 
-    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light", **kw):
-        super().__init__(trace, fps=fps, duration=duration, theme=theme, **kw)
+    def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
+                 aspect: float | None = None, **kw):
+        super().__init__(trace, fps=fps, duration=duration, theme=theme, aspect=aspect, **kw)
         a, meta = trace.arrays, trace.meta
         self.R3 = self._to3(np.asarray(a["reference_base_points"], dtype=float))     # (L, 3)
         self.logx = meta.get("config", {}).get("spacing") == "log"
-        self.loss_plot = Rect(11.3, 3.0, 4.3, 1.25)
-        self.plot = Rect(11.3, 0.85, 4.3, 1.35)
         self.log_loss = np.log10(np.maximum(self.loss, 1e-300))        # (S,), once (not per frame)
         finite = self.loss[np.isfinite(self.loss) & (self.loss > 0)]
         hi = float(np.log10(finite.max())) if len(finite) else 0.0
@@ -58,6 +61,27 @@ class PerturbationFrames(TruncationFrames):
         # distance of each layer's base point from the construction's, per snapshot (S, L); in input space
         self.ref_dist = np.linalg.norm(np.asarray(a["base_points"], dtype=float)
                                        - np.asarray(a["reference_base_points"], dtype=float)[None], axis=-1)
+
+    # -- layout (16:9 units; scenes.clips.base.layout moves the blocks onto other canvases) -----------------
+    def _charts(self, s: float) -> tuple[Rect, Rect]:
+        """The loss chart and the count chart, their heights ``s`` times the 16:9 ones."""
+        pl = Rect(11.3, 0.85, 4.3, 1.35 * s)
+        return Rect(11.3, pl.y + pl.h + 0.8, 4.3, 1.25 * s), pl
+
+    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
+        lp, pl = self._charts(s)
+        bottom = pl.y - 0.47 - 0.14
+        chart = Rect(pl.x - 0.6, bottom, pl.w + 0.9, lp.y + lp.h + 0.4 - bottom)
+        low = 8.05 - 1.0 - 0.36 * self.L - 0.5 - 0.38 - 0.15
+        wide = is_wide(self.fig_w, self.fig_h)
+        width = FIG_W - 0.12 - 11.0 if wide else 4.4
+        top = 8.25 if wide else 8.6          # narrow canvases: the key to the grey crosses on the readout's top line
+        return Rect(11.0, low, width, top - low), chart
+
+    def place_side(self, lay, s: float) -> None:
+        lp, pl = self._charts(s)
+        self.loss_plot, self.plot = lay.chart.rect(lp), lay.chart.rect(pl)
+        self.readout_xy = (lay.readout.x(11.0), lay.readout.y(8.05))
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -84,14 +108,23 @@ class PerturbationFrames(TruncationFrames):
                  f"$\\lambda = {cfg.get('lam', '?')}$, trial {cfg.get('trial', '?')}  ·  "
                  f"{str(cfg.get('optimizer', '?')).upper()}, lr {cfg.get('lr', '?')}")
         self.static_panels(f, title, [self.plot, self.loss_plot])
-        f.labels.append(Label("ref_key", 0.35, 0.17, "grey cross: the unperturbed construction's base point "
-                              "$p_\\ell$", TEXT_MIN, th["muted"]))
+        key = "grey cross: the unperturbed construction's base point $p_\\ell$"
+        ky = 0.17 if self.lay.wide else self.lay.readout.y(8.42)               # above the readout
+        if not self.lay.wide:      # beside the charts: as long as the readout's lines
+            key, _ = self.fit_line([key, "grey cross: the unperturbed base point $p_\\ell$",
+                                    "grey cross: unperturbed $p_\\ell$"], TEXT_MIN, 0.35)
+        f.labels.append(Label("ref_key", 0.35, ky, key, TEXT_MIN, th["muted"]))
         lp, pl = self.loss_plot, self.plot
         f.labels.append(Label("loss_title", lp.x, lp.y + lp.h + 0.27, "loss (log scale)", 0.22, th["fg"]))
         f.labels.append(Label("loss_hi", lp.x - 0.1, lp.y + lp.h, tex_pow10(self.log_hi), TEXT_MIN, th["muted"],
                               "right"))
         f.labels.append(Label("loss_lo", lp.x - 0.1, lp.y, tex_pow10(self.log_lo), TEXT_MIN, th["muted"], "right"))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.27, "collapsed points per layer", 0.22, th["fg"]))
+        ptitle, size = "collapsed points per layer", 0.22
+        if not self.lay.is_16x9:
+            room = self.fig_w - 0.12 - pl.x
+            ptitle = ptitle if text_width(ptitle, TEXT_MIN) <= room else "collapsed per layer"
+            size = fit_text_size(ptitle, 0.22, room)
+        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.27, ptitle, size, th["fg"]))
         f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", TEXT_MIN, th["muted"], "right"))
         f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", TEXT_MIN, th["muted"], "right"))
         for name, r in (("loss_x", lp), ("plot_x", pl)):
@@ -142,16 +175,18 @@ class PerturbationFrames(TruncationFrames):
             yc = curve(self.counts[:, l].astype(float)) / self.plot_ymax
             f.lines.append(Polyline(f"count{l}", np.c_[self._x(upto, pl), pl.y + pl.h * yc], class_color(l), 0.035))
         loss = float(10 ** ((1 - w) * logl[s0] + w * logl[s1]))
-        y = 8.05
-        self.step_loss_counts(f, step, loss, sn, 11.0, y, first=1.0, row=0.36, size=0.2, u=s0 + w)
+        x, y = self.readout_xy
+        self.step_loss_counts(f, step, loss, sn, x, y, first=1.0, row=0.36, size=0.2, u=s0 + w)
         done = sn == self.S - 1 and s0 == self.S - 1
         d = (1 - w) * self.ref_dist[s0] + w * self.ref_dist[s1]
         yr = y - 1.0 - 0.36 * self.L
-        f.labels.append(Label("ref_dist", 11.0, yr, "$|p_\\ell - p_\\ell^{\\mathrm{constr}}|$: "
-                              + "  ".join(f"{v:.2f}" for v in d), TEXT_MIN, th["muted"]))
+        txt = "$|p_\\ell - p_\\ell^{\\mathrm{constr}}|$: " + "  ".join(f"{v:.2f}" for v in d)
+        f.labels.append(Label("ref_dist", x, yr, txt, self.fit(txt, TEXT_MIN, x), th["muted"]))
         yv = yr - 0.5
-        f.labels.append(Label("verdict", 11.0, yv, self.verdict[0], 0.26, th["fg"], alpha=1.0 if done else 0.0))
-        f.labels.append(Label("verdict_detail", 11.0, yv - 0.38, self.verdict[1], TEXT_MIN, th["muted"],
+        f.labels.append(Label("verdict", x, yv, self.verdict[0], self.fit(self.verdict[0], 0.26, x), th["fg"],
+                              alpha=1.0 if done else 0.0))
+        f.labels.append(Label("verdict_detail", x, yv - 0.38, self.verdict[1], self.fit(self.verdict[1], TEXT_MIN, x),
+                              th["muted"],
                               alpha=1.0 if done else 0.0))
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from scenes.clips.base import (
+    FIG_W,
+    TEXT_MIN,
     Frame,
     Label,
     Points,
@@ -24,9 +26,15 @@ from scenes.clips.base import (
     _unique_points,
     class_color,
     clip_timeline,
+    figure_size,
+    fit_text_size,
+    fit_title,
+    fitted_layout,
     fmt_loss,
-    panel_grid,
+    is_wide,
+    layout,
     tex_sci,
+    text_width,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -67,22 +75,52 @@ class TrainingFrames(LayerClip):
     """The per-layer picture evolving over the training snapshots (scene ``training``)."""
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, theme: str = "light",
-                 hold_start: float = 0.6, hold_end: float = 2.5, card_seconds: float = 2.0, view: str = "input"):
+                 hold_start: float = 0.6, hold_end: float = 2.5, card_seconds: float = 2.0, view: str = "input",
+                 aspect: float | None = None):
         super().__init__(trace, fps, theme, view=view)
         v = self.v
+        self.fig_w, self.fig_h = figure_size(aspect)
         lines = self.card_lines(trace) if view == "input" else layer_view_lines(self.card_lines(trace))
-        self.card = TitleCard(lines, self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.card = TitleCard(lines, self.fps, self.theme, card_seconds,
+                              size=(self.fig_w, self.fig_h)) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
+        self.shown_layers = list(range(max(0, v.L - MAX_LAYER_LINES), v.L))
+        W, H = self.fig_w, self.fig_h
         area = Rect(0.3, 0.25, 10.6, 7.55)
-        self.panels = panel_grid(v.L + 2, area, gap=0.5)                         # names above the panels
-        # an odd number of panels (>= 3, two rows) leaves the grid's last cell free: it holds the key to the markers
-        self.key = panel_grid(v.L + 3, area, gap=0.5)[-1] if (v.L + 2) % 2 == 1 else None
+        # square-ish canvases: one readout line and the three charts in a row under the panels (the counts per
+        # layer are the panels' badges); others: the readout column beside (wide) or under (portrait) the panels
+        self.row = not is_wide(W, H) and H / W < 1.5
+        if self.row:
+            self.lay = layout(W, H, v.L + 2, area, Rect(0.0, 0.0, W - 0.6, 0.45), Rect(0.0, 0.0, W - 0.6, 2.65),
+                              gap=0.5, title_y=8.62, head=0.7, stack=True)
+            s = 1.0
+        else:
+            self.lay, s = fitted_layout(W, H, self.side_blocks, v.L + 2, area, lo=0.55, hi=1.1, gap=0.5,
+                                        title_y=8.62, min_chart=0.95, head=0.7)
+        self.is_16x9 = self.lay.is_16x9
+        self.panels = self.lay.panels                                            # names above the panels
+        # a grid with a free last cell holds the key to the markers
+        rows, cols = self.grid_of(self.panels)
+        self.key = None
+        if rows * cols > len(self.panels) and rows > 1:
+            p0 = self.panels[0]
+            dx = (self.panels[1].x - p0.x) if cols > 1 else 0.0
+            dy = (p0.y - self.panels[cols].y) if rows > 1 else 0.0
+            k = rows * cols - 1
+            self.key = Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
+            if not self.is_16x9 and text_width("  points on the base point", TEXT_MIN) > self.key.w:
+                self.key = None                                                  # too small a cell for it
         self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
-        self.x0 = 11.45                                                          # the right column
-        self.plot_loss = Rect(12.0, 4.65, 3.6, 1.05)
-        self.plot_acc = Rect(12.0, 2.85, 3.6, 1.05)
-        self.plot_nc = Rect(12.0, 0.95, 3.6, 1.15)
+        if self.row:
+            top, cw = self.lay.chart.y1, (W - 0.6 - 2 * 0.25) / 3           # each chart with its tick margin
+            self.plot_loss, self.plot_acc, self.plot_nc = (Rect(0.3 + k * (cw + 0.25) + 0.6, top - 0.75 - 1.0,
+                                                                cw - 0.6, 1.0) for k in range(3))
+            self.x0, self.top_y = 0.35, self.lay.readout.y(0.22)
+        else:
+            self.x0 = self.lay.readout.x(11.45)                                  # the right column
+            self.plot_loss, self.plot_acc, self.plot_nc = (self.lay.chart.rect(r) for r in self._chart_rects(s))
+            self.top_y = self.lay.readout.y(8.12)
         self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
         self.loss_lo, self.loss_hi = log_range(v.loss)
         self.nc = {k: v.scalars[k] for k in ("nc1_hidden", "delta_p") if k in v.scalars}
@@ -90,7 +128,41 @@ class TrainingFrames(LayerClip):
         self.xs = np.log10(1.0 + v.steps.astype(float))
         self.x_hi = max(float(self.xs[-1]), 1e-9)
         self.class_sizes = np.bincount(v.labels, minlength=v.q)[: v.q]
-        self.shown_layers = list(range(max(0, v.L - MAX_LAYER_LINES), v.L))
+
+    @staticmethod
+    def grid_of(panels: list[Rect]) -> tuple[int, int]:
+        """``(rows, cols)`` of a panel grid (row by row)."""
+        cols = sum(1 for p in panels if abs(p.y - panels[0].y) < 1e-9)
+        return int(np.ceil(len(panels) / cols)), cols
+
+    def _chart_rects(self, s: float) -> tuple[Rect, Rect, Rect]:
+        """The loss, accuracy and NC charts (16:9 units), their heights ``s`` times the 16:9 ones."""
+        nc = Rect(12.0, 0.95, 3.6, 1.15 * s)
+        acc = Rect(12.0, nc.y + nc.h + 0.75, 3.6, 1.05 * s)
+        return Rect(12.0, acc.y + acc.h + 0.75, 3.6, 1.05 * s), acc, nc
+
+    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
+        loss, _, nc = self._chart_rects(s)
+        chart = Rect(11.4, nc.y - 0.75, 4.5, loss.y + loss.h + 0.48 - (nc.y - 0.75))
+        low = 7.3 - 0.36 * (len(self.shown_layers) - 1) - 0.15
+        width = FIG_W - 0.12 - 11.45 if is_wide(self.fig_w, self.fig_h) else 4.3
+        return Rect(11.45, low, width, 8.3 - low), chart
+
+    def title_fit(self, texts: list[str], room: float, size: float = 0.19) -> tuple[str, float]:
+        """A chart title: the first of ``texts`` that fits ``room`` (16:9: the first, as it is)."""
+        if self.is_16x9:
+            return texts[0], size
+        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+        return txt, fit_text_size(txt, size, room)
+
+    def fit_line(self, texts: list[str], size: float, x: float) -> tuple[str, float]:
+        """The first of ``texts`` that fits the readout's room at ``x`` at least at :data:`TEXT_MIN`, and its
+        height; 16:9: the first, as it is."""
+        if self.is_16x9:
+            return texts[0], size
+        room = self.lay.room_x - x
+        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+        return txt, fit_text_size(txt, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -120,7 +192,10 @@ class TrainingFrames(LayerClip):
                      f"{meta.get('loss', '?').upper()}  ·  "
                      f"{str(cfg.get('optimizer', '?')).upper()} lr {fmt_num(meta.get('lr', cfg.get('lr', '?')))}  ·  "
                      f"seed {meta.get('seed', '?')}")
-        f.labels.append(Label("title", 0.35, 8.62, title, 0.22, th["fg"]))
+        size = 0.22
+        if not self.is_16x9:
+            title, size = fit_title(title, 0.22, self.fig_w - 0.7)
+        f.labels.append(Label("title", 0.35, self.lay.title_y, title, size, th["fg"]))
         plots = [self.plot_loss, self.plot_acc, self.plot_nc]
         borders = [p.border() for p in [*self.panels, *plots]]
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
@@ -135,17 +210,27 @@ class TrainingFrames(LayerClip):
                 color = class_color(l - 1)
             else:
                 name, color = f"outputs in $\\mathbb{{R}}^{{{v.K}}}$", th["fg"]
-            f.labels.append(Label(f"panel{l}", p.x, p.y + p.h + 0.2, name, 0.19, color))
+            if not self.is_16x9:
+                short = name.split(": ")[-1] if l <= v.L else f"$\\mathbb{{R}}^{{{v.K}}}$"
+                room = p.w + 0.3                                                 # up to the next panel's name
+                name = next((t for t in [name, short.split(" (")[0]] if text_width(t, TEXT_MIN) <= room),
+                            short.split(" (")[0])
+                size = fit_text_size(name, 0.19, room)
+            else:
+                size = 0.19
+            f.labels.append(Label(f"panel{l}", p.x, p.y + p.h + 0.2, name, size, color))
         if self.key is not None:
             k = self.key
             lines = ["ringed: collapsed", "marker size, number:", "  points on the base point",
                      "trail: collapsing now"]
+            pitch = 0.42 if self.is_16x9 else min(0.42, (k.h - 0.2) / len(lines))
             for r, text in enumerate(lines):
-                f.labels.append(Label(f"key{r}", k.x, k.y + k.h - 0.3 - 0.42 * r, text, 0.19, th["muted"]))
+                size = 0.19 if self.is_16x9 else fit_text_size(text, 0.19, k.w)
+                f.labels.append(Label(f"key{r}", k.x, k.y + k.h - 0.3 - pitch * r, text, size, th["muted"]))
         # y ticks: decades (log charts), 0 and 1 (accuracy); x ticks below the bottom chart only (same step axis)
         for key, rect, lo, hi in (("loss", self.plot_loss, self.loss_lo, self.loss_hi),
                                   ("nc", self.plot_nc, self.nc_lo, self.nc_hi)):
-            for d in decade_ticks(lo, hi):
+            for d in decade_ticks(lo, hi, 3 if self.is_16x9 or rect.h >= 1.1 else 2):
                 y = rect.y + rect.h * (d - lo) / (hi - lo)
                 f.labels.append(Label(f"{key}_y{d}", rect.x - 0.08, y, f"$10^{{{d}}}$", 0.19, th["muted"], "right"))
         pa = self.plot_acc
@@ -154,11 +239,18 @@ class TrainingFrames(LayerClip):
         last = int(v.steps[-1])
         ticks = [0] + [10**k for k in range(1, 8) if np.log10(1 + 10**k) < 0.8 * self.x_hi] + [last]
         pn = self.plot_nc
-        for t in ticks:
-            x = pn.x + pn.w * np.log10(1.0 + t) / self.x_hi
-            f.labels.append(Label(f"x_tick{t}", float(x), pn.y - 0.08, str(t), 0.19, th["muted"], "center", "top"))
-        f.labels.append(Label("x_name", pn.x + pn.w, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
-                              "right", "top"))
+        axes = [("", pn)] + ([("loss_", self.plot_loss), ("acc_", pa)] if self.row else [])   # a row: each chart
+        for key, rect in axes:
+            for t in ticks:
+                x = rect.x + rect.w * np.log10(1.0 + t) / self.x_hi
+                f.labels.append(Label(f"x_tick{key}{t}", float(x), rect.y - 0.08, str(t), 0.19, th["muted"], "center",
+                                      "top"))
+        if self.row:
+            f.labels.append(Label("x_name", pa.cx, pa.y - 0.52, "training step (log axis)", 0.19, th["muted"],
+                                  "center", "top"))
+        else:
+            f.labels.append(Label("x_name", pn.x + pn.w, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
+                                  "right", "top"))
         return f
 
     def frame(self, i: int) -> Frame:
@@ -264,26 +356,42 @@ class TrainingFrames(LayerClip):
         x0 = self.x0
         step = (1 - w) * v.steps[s0] + w * v.steps[s1]
         loss = float(10 ** ((1 - w) * self.logloss[s0] + w * self.logloss[s1]))   # nan: "not recorded"
-        f.labels.append(Label("step", x0, 8.12, f"step {int(round(step)):>6d} / {int(v.steps[-1])}", 0.24, th["fg"]))
+        y0 = self.top_y
+        step_text = f"step {int(round(step)):>6d} / {int(v.steps[-1])}"
+        f.labels.append(Label("step", x0, y0, step_text, 0.24, th["fg"]))
         acc = v.scalars.get("test_acc")
         tr_acc = v.scalars.get("train_acc")
-        f.labels.append(Label("acc", x0, 7.7, "accuracy: train " + (f"{tr_acc[sn]:.3f}" if tr_acc is not None else
-                                                                    "n/a")
-                              + ", test " + (f"{acc[sn]:.3f}" if acc is not None else "n/a"), 0.19, th["fg"]))
-        for r, l in enumerate(self.shown_layers):
+        acc_text = ("accuracy: train " + (f"{tr_acc[sn]:.3f}" if tr_acc is not None else "n/a")
+                    + ", test " + (f"{acc[sn]:.3f}" if acc is not None else "n/a"))
+        if self.row:   # beside the step, on the one readout line
+            ax = x0 + text_width(f"step {int(v.steps[-1]):>6d} / {int(v.steps[-1])}", 0.24) + 0.4
+            f.labels.append(Label("acc", ax, y0, acc_text, fit_text_size(acc_text, 0.21, self.fig_w - 0.15 - ax),
+                                  th["fg"]))
+        else:
+            txt, size = self.fit_line([acc_text], 0.19, x0)
+            f.labels.append(Label("acc", x0, y0 - 0.42, txt, size, th["fg"]))
+        for r, l in enumerate([] if self.row else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
-            f.labels.append(Label(f"collapsed{l}", x0, 7.3 - 0.36 * r,
-                                  f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}", 0.19,
+            txt, size = self.fit_line([f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}",
+                                       f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}"
+                                       .replace(" / ", "/")], 0.19, x0)
+            f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.82 - 0.36 * r, txt, size,
                                   class_color(j) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc
-        loss_text = "training loss " + (fmt_loss(loss) if np.isfinite(loss) else "not recorded")
-        f.labels.append(Label("loss_title", pl.x - 0.55, pl.y + pl.h + 0.34, loss_text, 0.19, th["fg"]))
-        f.labels.append(Label("acc_title", pa.x - 0.55, pa.y + pa.h + 0.34,
-                              "accuracy: train, test (thin)", 0.19, PALETTE_ACC))
+        value = fmt_loss(loss) if np.isfinite(loss) else "not recorded"
+        room = pl.w + 0.65
+        loss_text, size = self.title_fit(["training loss " + value, "loss " + value], room)
+        f.labels.append(Label("loss_title", pl.x - 0.55, pl.y + pl.h + 0.34, loss_text, size, th["fg"]))
+        acc_title, size = self.title_fit(["accuracy: train, test (thin)", "accuracy (test: thin)"], room)
+        f.labels.append(Label("acc_title", pa.x - 0.55, pa.y + pa.h + 0.34, acc_title, size, PALETTE_ACC))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
-        f.labels.append(Label("nc1_title", pn.x - 0.55, pn.y + pn.h + 0.34,
-                              "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a"), 0.19, th["fg"]))
-        f.labels.append(Label("dp_title", pn.x + pn.w, pn.y + pn.h + 0.34,
-                              "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a"), 0.19,
-                              DELTA_P_COLOR, "right"))
+        nc1_text = "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a")
+        dp_text = "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a")
+        f.labels.append(Label("nc1_title", pn.x - 0.55, pn.y + pn.h + 0.34, nc1_text,
+                              self.title_fit([nc1_text], room)[1], th["fg"]))
+        if self.row:   # a narrow chart: delta_P on a line of its own, above NC1
+            f.labels.append(Label("dp_title", pn.x - 0.55, pn.y + pn.h + 0.68, dp_text,
+                                  self.title_fit([dp_text], room)[1], DELTA_P_COLOR))
+        else:
+            f.labels.append(Label("dp_title", pn.x + pn.w, pn.y + pn.h + 0.34, dp_text, 0.19, DELTA_P_COLOR, "right"))

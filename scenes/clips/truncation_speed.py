@@ -58,11 +58,14 @@ from scenes.clips.base import (
     class_color,
     class_name,
     clip_timeline,
+    figure_size,
     fit_text_size,
+    fit_title,
+    fitted_layout,
+    is_wide,
     mix,
     nice_ceil,
     nice_ticks,
-    panel_grid,
     smoothstep,
     tex_sci,
     text_width,
@@ -110,12 +113,13 @@ class TruncationFrames:
     """
 
     show_rates = True          # the contraction-rate readout (subclasses whose snapshots are no time series: off)
+    min_chart = 0.7            # narrow canvases: the chart keeps at least this share of its 16:9 width
     trail_seconds = 0.6
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 1.6,
                  hold_end: float = 1.4, theme: str = "light", orbit_deg: float = 50.0,
                  elevation_deg: float = 30.0, azimuth_deg: float = 20.0, card_seconds: float = 2.0,
-                 build_seconds: float = 1.4, count_scale: str = "log"):
+                 build_seconds: float = 1.4, count_scale: str = "log", aspect: float | None = None):
         if theme not in THEMES:
             raise ValueError(f"unknown theme {theme!r}")
         if count_scale not in COUNT_SCALES:
@@ -124,7 +128,9 @@ class TruncationFrames:
         self.fps = int(fps)
         self.theme = THEMES[theme]
         self.count_scale = count_scale
-        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds) if card_seconds > 0 else None
+        self.fig_w, self.fig_h = figure_size(aspect)
+        self.card = TitleCard(self.card_lines(trace), self.fps, self.theme, card_seconds,
+                              size=(self.fig_w, self.fig_h)) if card_seconds > 0 else None
         self.n_hold0, self.n_anim, self.n_hold1, self.n_frames = clip_timeline(
             self.fps, duration, hold_start, hold_end, self.card.n_frames if self.card else 0)
         self.n_build0 = self.card.n_frames if self.card else 0
@@ -168,17 +174,67 @@ class TruncationFrames:
         self.origin3 = self._to3(np.zeros((1, self.M)))[0] if self.M == 3 else np.zeros(3)
 
         # layout: panels (title strip + view), one fixed camera per panel framed to its data and base points
-        self.title_y = 8.55
-        self.panels = panel_grid(self.L + 1, Rect(0.3, 0.35, 9.9, 7.6), rows=3 if self.L + 1 > 6 else None)
+        # the canvas: the 16:9 layout, or the panels and the right column re-arranged for its aspect
+        self.lay, self.chart_scale = fitted_layout(self.fig_w, self.fig_h, self.side_blocks, self.L + 1,
+                                                   Rect(0.3, 0.35, 9.9, 7.6), lo=0.45, min_chart=self.min_chart)
+        self.title_y = self.lay.title_y
+        self.panels = self.lay.panels
         self.views = [view_rect(p) for p in self.panels]
         self.cams = [self._frame_camera(l) for l in range(self.L + 1)]
-        legend_rows = (self.L + 2) // 3                       # three entries a row, under the chart's x axis
-        self.plot = Rect(11.3, 1.13 + 0.32 * legend_rows, 4.3, 3.07 - 0.32 * legend_rows)
+        self.place_side(self.lay, self.chart_scale)
         self.point_r = 0.028 * (self.panels[0].w / 3.7) ** 0.5
         self.plot_ymax = nice_ceil(1.08 * max(1, int(self.counts.max())))  # headroom: a full count stays visible
         self.step_max = max(1, int(self.steps[-1]))
         self.rate_unit = "t"
         self.rates = self._rates() if self.show_rates else None
+
+    # -- layout: the right column's blocks in 16:9 units (scenes.clips.base.layout moves them) ----------------
+    @property
+    def legend_cols(self) -> int:
+        """Legend entries a row, under the chart's x axis: three (two under a narrow canvas's narrower chart)."""
+        return 3 if is_wide(self.fig_w, self.fig_h) else 2
+
+    def _chart_rect(self, s: float) -> Rect:
+        legend_rows = -(-self.L // self.legend_cols)
+        return Rect(11.3, 1.13 + 0.32 * legend_rows, 4.3, (3.07 - 0.32 * legend_rows) * s)
+
+    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
+        """The 16:9 boxes around the readout and around the chart (plot height ``s`` times its 16:9 one)."""
+        pl = self._chart_rect(s)
+        legend_rows = -(-self.L // self.legend_cols)
+        bottom = pl.y - 0.95 - 0.32 * (legend_rows - 1) - 0.14
+        chart = Rect(pl.x - 0.8, bottom, 5.45, pl.y + pl.h + 0.42 - bottom)     # the last x tick overhangs
+        return self.readout_block(), chart
+
+    def two_line(self) -> bool:
+        """The count and the rate of each layer on two lines (up to 3 layers, beside the panels)."""
+        return self.show_rates and self.L <= 3 and is_wide(self.fig_w, self.fig_h)
+
+    def readout_block(self) -> Rect:
+        two = self.two_line()
+        pitch = 0.68 if two else min(0.42, 2.2 / max(self.L - 1, 1))
+        low = 8.0 - 1.05 - pitch * (self.L - 1) - (0.31 if two else 0.0) - 0.15
+        width = FIG_W - 0.12 - 10.9 if is_wide(self.fig_w, self.fig_h) else 4.7
+        return Rect(10.9, low, width, 8.2 - low)
+
+    def fit(self, text: str, size: float, x: float) -> float:
+        """Text height of a readout line at ``x``: ``size``, made to fit the readout's room on canvases other
+        than 16:9 (whose layout is kept as it is)."""
+        return size if self.lay.is_16x9 else fit_text_size(text, size, self.lay.room_x - x)
+
+    def fit_line(self, texts: list[str], size: float, x: float) -> tuple[str, float]:
+        """The first of ``texts`` (a readout line, then shorter spellings of it) that fits the readout's room at
+        ``x`` at least at :data:`TEXT_MIN`, and its height (:meth:`fit`); 16:9: the first, as it is."""
+        if self.lay.is_16x9:
+            return texts[0], size
+        room = self.lay.room_x - x
+        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+        return txt, fit_text_size(txt, size, room)
+
+    def place_side(self, lay, s: float) -> None:
+        """The chart and readout places on the canvas of layout ``lay``."""
+        self.plot = lay.chart.rect(self._chart_rect(s))
+        self.readout_xy = (lay.readout.x(10.9), lay.readout.y(8.0))
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -326,8 +382,18 @@ class TruncationFrames:
     def count_ticks(self, top: float) -> list[float]:
         if self.count_scale == "log":
             t = [0.0] + [10.0**k for k in range(int(np.floor(np.log10(top))) + 1)]
-            return t if top / t[-1] < 3 else [*t, float(top)]
-        return nice_ticks(top, 4)
+            t = t if top / t[-1] < 3 else [*t, float(top)]
+        else:
+            t = nice_ticks(top, 4)
+        if self.lay.is_16x9:
+            return t
+        keep, last = [], -1.0        # a short chart: ticks whose labels would touch are left out (the ends stay)
+        for k, v in enumerate(t):
+            y = float(self.count_y(v, top)) * self.plot.h
+            if k in (0, len(t) - 1) or y - last >= 0.3 and float(self.count_y(t[-1], top)) * self.plot.h - y >= 0.3:
+                keep.append(v)
+                last = y
+        return keep
 
     def step_x(self, steps: np.ndarray, r: Rect) -> np.ndarray:
         return r.x + r.w * np.asarray(steps, dtype=float) / self.step_max
@@ -342,7 +408,13 @@ class TruncationFrames:
         f.segments.append(Segments("chart_axes", np.array([[[pl.x, pl.y], [pl.x + pl.w, pl.y]],
                                                            [[pl.x, pl.y], [pl.x, pl.y + pl.h]]]),
                                    [th["panel"]] * 2, 0.014))
-        f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.28, title, 0.22, th["fg"]))
+        tx = pl.x if self.lay.wide else pl.x - 0.55          # narrow canvases: over the tick labels too
+        if not self.lay.is_16x9:
+            short = title.replace(" (log scale)", " (log)")
+            title = next((t for t in (title, short, short.replace("on each base point", "on base points"))
+                          if text_width(t, TEXT_MIN) <= self.fig_w - 0.12 - tx), short)
+        f.labels.append(Label("plot_title", tx, pl.y + pl.h + 0.28, title,
+                              fit_text_size(title, 0.22, self.fig_w - 0.12 - tx), th["fg"]))
         for k, v in enumerate(self.count_ticks(top)):
             f.labels.append(Label(f"plot_y{k}", pl.x - 0.1, pl.y + pl.h * float(self.count_y(v, top)),
                                   tick_text(v), TEXT_MIN, th["muted"], "right"))
@@ -354,7 +426,7 @@ class TruncationFrames:
         # legend: a swatch and "layer l" per layer (in its class's colour), three to a row
         segs, cols = [], []
         for l in range(self.L):
-            r, c = divmod(l, 3)
+            r, c = divmod(l, self.legend_cols)
             x, y = pl.x - 0.55 + 1.45 * c, pl.y - 0.95 - 0.32 * r
             segs.append([[x, y], [x + 0.28, y]])
             j = int(self.layer_class[l])
@@ -365,7 +437,11 @@ class TruncationFrames:
     def static_panels(self, f: Frame, title: str, boxes: list[Rect]) -> Frame:
         """The clip's title and the borders of ``boxes`` (the layer panels build up in :meth:`draw_panel_frames`)."""
         th = self.theme
-        f.labels.append(Label("title", 0.35, self.title_y, title, 0.30, th["fg"], "left", "center"))
+        if not self.lay.is_16x9:
+            title, size = fit_title(title, 0.30, self.fig_w - 0.7)
+        else:
+            size = 0.30
+        f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"], "left", "center"))
         if boxes:
             borders = [p.border() for p in boxes]
             f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
@@ -504,7 +580,7 @@ class TruncationFrames:
             f.lines.append(Polyline(f"count{l}", xy, self.layer_color(l, sn), 0.035))
         step = (1 - w) * self.steps[s0] + w * self.steps[s1]
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
-        self.step_loss_counts(f, step, loss, sn, 10.9, 8.0, first=1.05, row=0.42, size=0.22, u=s0 + w)
+        self.step_loss_counts(f, step, loss, sn, *self.readout_xy, first=1.05, row=0.42, size=0.22, u=s0 + w)
 
     def count_text(self, l: int, sn: int) -> str:
         """``layer 1: 116 / 200 of class 1`` (plus the points of other classes on the base point, if any)."""
@@ -524,11 +600,12 @@ class TruncationFrames:
         th = self.theme
         f.labels.append(Label("step", x, y, f"step {int(round(step))} / {self.step_max}", 0.26, th["fg"]))
         f.labels.append(Label("loss", x, y - 0.45, f"loss {tex_sci(loss)}", 0.26, th["fg"]))
-        two = self.rates is not None and self.L <= 3
+        two = self.rates is not None and self.two_line()
         pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
         sz = size if self.L <= 4 else TEXT_MIN
+        room = self.lay.room_x - x                        # to the right edge of the picture (or the chart)
+        lines = []
         for l in range(self.L):
-            yl = y - first - pitch * l
             txt = self.count_text(l, sn)
             rate = self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
             per = "" if self.rate_unit == "t" else " per step"
@@ -536,10 +613,14 @@ class TruncationFrames:
                     else f"$\\lambda_{{{l + 1}}}$: none left to contract")
             if self.rates is not None and not two:
                 txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
-            room = FIG_W - 0.12 - x                       # to the right edge of the picture
             if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
                 txt = txt.replace(" / ", "/").replace("   ", "  ")
-            f.labels.append(Label(f"count_label{l}", x, yl, txt, fit_text_size(txt, sz, room),
-                                  self.layer_color(l, sn)))
+            lines.append((txt, rtxt))
+        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
+        if not self.lay.is_16x9:                          # one size for every layer's line
+            sizes = [min(sizes)] * len(sizes)
+        for l, ((txt, rtxt), size_l) in enumerate(zip(lines, sizes, strict=True)):
+            yl = y - first - pitch * l
+            f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, self.layer_color(l, sn)))
             if two:
                 f.labels.append(Label(f"rate_label{l}", x + 0.25, yl - 0.31, rtxt, TEXT_MIN, th["muted"]))

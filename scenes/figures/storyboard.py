@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import Rectangle
 
 from scenes.backends.raster import RASTER_MIN
-from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel
+from scenes.clips.base import PALETTE, Frame, FrameModel, figure_units
 from scenes.figures import style
 from scenes.figures.figure_io import save_figure
 
@@ -38,9 +38,10 @@ def key_frames(frames: FrameModel, n: int) -> list[int]:
 
 
 def draw_frame(ax, frames: FrameModel, f: Frame, unit_pt: float) -> None:
-    """Draw ``frames.static()`` and the frame ``f`` onto ``ax`` (figure units, 16 x 9); ``unit_pt``: points per
-    figure unit at the panel's printed size."""
+    """Draw ``frames.static()`` and the frame ``f`` onto ``ax`` (figure units, 16 x 9 or the model's
+    ``fig_w x fig_h``); ``unit_pt``: points per figure unit at the panel's printed size."""
     th = frames.theme
+    FIG_W, FIG_H = figure_units(frames)
     ax.set_xlim(0, FIG_W)
     ax.set_ylim(0, FIG_H)
     ax.set_aspect("equal")
@@ -81,6 +82,7 @@ def write_storyboard(frames: FrameModel, out_stem: Path, n: int = 6, cols: int =
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     idx = key_frames(frames, n)
+    FIG_W, FIG_H = figure_units(frames)
     rows = int(np.ceil(len(idx) / cols))
     w = style.SIZES["page"]
     gap = 0.05

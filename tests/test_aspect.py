@@ -1,0 +1,203 @@
+"""Canvases of any aspect (``--resolution 1080x1080``, ``1080x1920``, ``1620x1080`` ...): every scene laid out
+for the canvas, checked over the frame model: every label and point inside the figure, no two labels' boxes
+overlapping (boxes from :func:`scenes.clips.base.text_width`), the 16:9 layout itself unchanged (its golden
+frames, in ``test_golden_frames.py`` and ``test_scenes.py``). Renders at a small square size with each renderer:
+the file is that size and the picture fills it (no letterbox bars)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from goldens import check_parity, downscale, mpl_frames
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from videos import is_blank, probe, read_png
+
+from geomdl import experiments
+from scenes.backends import export, glyphs
+from scenes.clips.base import FIG_H, FIG_W, Label, Rect, figure_size, grid_shape, panel_grid, text_width, wrap_text
+from scenes.render import SCENES, make_frames, manim_available, render_trace
+
+# a short run of each scene's experiment, with three-digit class sizes where readouts print counts (the longest
+# readout lines of a default run)
+TINY: dict[str, dict] = {
+    "truncation-speed": dict(n_per_class=120, steps=30, snapshots=4),
+    "layers": dict(dataset="clustered", n_per_class=120, steps=20, eval_every=10),
+    "flows": dict(n_per_class=3, m=8, widths=(16,), steps=6, tau_max=1.0, alphas=(0.0, 1.0)),
+    "cones": dict(geometry="sls", n_per_class=120),
+    "local-minima": dict(n_per_class=100, polish_iters=20),
+    "perturbation": dict(n_per_class=100, steps=60, snapshots=5),
+}
+ASPECTS = {"16:9": None, "1:1": 1.0, "9:16": 9 / 16, "3:2": 1.5, "4:5": 0.8, "21:9": 21 / 9}
+
+
+@pytest.fixture(scope="module")
+def trace_of():
+    torch.set_num_threads(1)
+    cache: dict[str, object] = {}
+
+    def get(kind: str):
+        if kind not in cache:
+            mod = experiments.get(kind)
+            cache[kind] = mod.run(mod.Config(**TINY[kind]))[0]
+        return cache[kind]
+
+    return get
+
+
+def label_box(lab: Label) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)``: the box of ``lab``'s glyph outlines as drawn (matplotlib's layout and mathtext, what
+    the Manim backend draws: :func:`scenes.backends.glyphs.placed`)."""
+    curves = glyphs.placed(lab.text, lab.x, lab.y, lab.size, lab.ha, lab.va).reshape(-1, 2)
+    if len(curves) == 0:
+        return lab.x, lab.y, lab.x, lab.y
+    (x0, y0), (x1, y1) = curves.min(axis=0), curves.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def test_text_width_estimates_the_drawn_width():
+    """The frame models fit text by :func:`text_width`: it must not underestimate what is drawn (by > 3 %)."""
+    for text in ["Truncation during training  ·  $Q = 3$, $M = 3$", "layer 1: 116 / 200 of class 1",
+                 "contraction rate $\\lambda_{1} = -3.2$", "loss $1.05 \\times 10^{-2}$", "0123456789",
+                 "collapsed points per class (of 120)", "$\\|\\nabla L\\|$ = $1.7 \\times 10^{-1}$"]:
+        x0, _, x1, _ = label_box(Label("t", 0.0, 0.0, text, 0.22, "#000000"))
+        assert text_width(text, 0.22) >= 0.97 * (x1 - x0), text
+
+
+def shown(labels: list[Label]) -> list[Label]:
+    return [lab for lab in labels if lab.alpha > 0 and lab.text.strip()]
+
+
+def overlaps(a, b, slack: float = 0.02) -> bool:
+    return (a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack)
+
+
+def layout_problems(model, frames: list[int]) -> list[str]:
+    """What is outside the figure or overlapping in ``model``'s static frame joined with each of ``frames``."""
+    W, H = model.fig_w, model.fig_h
+    out = []
+    static = model.static()
+    for i in frames:
+        f = model.frame(i)
+        card = f.cover >= 1.0
+        labels = shown(f.card) if card else shown(static.labels + f.labels)
+        for lab in labels:
+            x0, y0, x1, y1 = label_box(lab)
+            if x0 < -0.02 or y0 < -0.02 or x1 > W + 0.02 or y1 > H + 0.02:
+                out.append(f"frame {i}: {lab.name} {lab.text!r} outside the {W:g} x {H:g} figure "
+                           f"({x0:.2f}, {y0:.2f}, {x1:.2f}, {y1:.2f})")
+        for a, b in itertools.combinations(labels, 2):
+            if a.name.startswith("badge") and b.name.startswith("badge"):
+                continue      # two base points' count badges: where they go follows the data, not the layout
+            if overlaps(label_box(a), label_box(b)):
+                out.append(f"frame {i}: {a.name} {a.text!r} overlaps {b.name} {b.text!r}")
+        if card:
+            continue
+        for p in static.points + f.points:
+            if len(p.xy) and ((p.xy < -1e-6).any() or (p.xy[:, 0] > W + 1e-6).any() or (p.xy[:, 1] > H + 1e-6).any()):
+                out.append(f"frame {i}: points {p.name} outside the figure")
+        for s in static.segments + f.segments:
+            if len(s.xy) and ((s.xy < -0.05).any() or (s.xy[..., 0] > W + 0.05).any()
+                              or (s.xy[..., 1] > H + 0.05).any()):
+                out.append(f"frame {i}: segments {s.name} outside the figure")
+    return out
+
+
+def picks(model) -> list[int]:
+    card = model.card.n_full - 1 if getattr(model, "card", None) else 0
+    n = model.n_frames
+    return sorted({card, n // 3, n // 2, (2 * n) // 3, n - 1})
+
+
+def test_figure_size():
+    assert figure_size(None) == (FIG_W, FIG_H) == figure_size(854 / 480) == figure_size(16 / 9)
+    assert figure_size(1.0) == (9.0, 9.0)
+    assert figure_size(9 / 16) == (9.0, 16.0)
+    assert figure_size(1.5) == (13.5, 9.0)
+    with pytest.raises(ValueError):
+        figure_size(10.0)
+
+
+def test_grid_shape_keeps_the_16x9_grids():
+    """The grids the scenes had at 16:9 (one row up to 2 panels, two rows up to 6, three beyond)."""
+    area = Rect(0.3, 0.35, 9.9, 7.6)
+    for n in range(1, 16):
+        old = 1 if n <= 2 else (3 if n > 6 else 2)
+        assert grid_shape(n, area)[0] == old, n
+    tall = Rect(0.3, 5, 8.4, 10)
+    assert grid_shape(3, tall) == (2, 2) and grid_shape(2, tall) == (2, 1)
+    for n in range(1, 9):
+        ps = panel_grid(n, tall)
+        for a, b in itertools.combinations(ps, 2):    # panels never overlap, and stay in the area
+            assert a.x + a.w <= b.x + 1e-9 or b.x + b.w <= a.x + 1e-9 or a.y + a.h <= b.y + 1e-9 \
+                or b.y + b.h <= a.y + 1e-9
+        assert all(p.x >= tall.x - 1e-9 and p.x + p.w <= tall.x + tall.w + 1e-9 for p in ps)
+
+
+@pytest.mark.parametrize("aspect", list(ASPECTS), ids=list(ASPECTS))
+@pytest.mark.parametrize("scene", sorted(SCENES))
+def test_scene_fits_the_canvas(scene, aspect, trace_of):
+    spec = SCENES[scene]
+    model = make_frames(trace_of(spec.experiment), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+    W, H = figure_size(ASPECTS[aspect])
+    assert (model.fig_w, model.fig_h) == (W, H)
+    bad = layout_problems(model, picks(model))
+    assert not bad, f"{scene} at {aspect}:\n" + "\n".join(bad[:20])
+
+
+def content_box(img: np.ndarray, bg: int = 250) -> tuple[float, float]:
+    """The shares of ``img``'s width and height that its non-background pixels span (light theme: white)."""
+    ink = (img < bg).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return (cols[-1] - cols[0] + 1) / img.shape[1], (rows[-1] - rows[0] + 1) / img.shape[0]
+
+
+@pytest.mark.parametrize("renderer", ["matplotlib", "manim"])
+def test_square_render_fills_the_canvas(renderer, trace_of, tmp_path):
+    """A 320x320 clip of ``cones`` with each renderer: that size, and its picture spans the canvas (first and
+    last frames: no letterbox bars)."""
+    if renderer == "manim" and not manim_available():
+        pytest.skip("Manim is not installed")
+    [mp4] = render_trace(trace_of("cones"), tmp_path, "sq", fmt="mp4", quality="l", renderer=renderer,
+                         duration=0.5, fps=4, resolution="320x320", scene="cones", jobs=1)
+    info = probe(mp4)
+    assert (info.width, info.height) == (320, 320)
+    first, last = export.frames_at(mp4, [0.0, 1e9])
+    w, h = content_box(last)
+    assert w > 0.8 and h > 0.8, (w, h)
+    assert not is_blank(last[:40]) and not is_blank(last[-40:]), "the top and bottom rows hold the layout"
+    assert content_box(first)[0] > 0.6, "the title card is laid out for the square too"
+    if renderer == "manim":   # parity: the matplotlib renderer draws the same square frame
+        model = make_frames(trace_of("cones"), 4, 0.5, "light", scene="cones", aspect=1.0)
+        last_i = model.n_frames - 1
+        ref = mpl_frames(model, [last_i], 320, 320)[last_i]
+        check_parity({0: downscale(ref)}, {0: downscale(last)}, "cones 320x320")
+
+
+def test_portrait_storyboard_and_stills(trace_of, tmp_path):
+    """A portrait (9:16) render's stills and storyboard keep the canvas's shape."""
+    files = render_trace(trace_of("truncation-speed"), tmp_path, "pt", fmt="storyboard,png", at=[5.0],
+                         quality="l", renderer="matplotlib", duration=0.5, fps=4, resolution="180x320", jobs=1)
+    png = [f for f in files if f.name == "pt_t005.00.png"][0]
+    img = read_png(png)
+    assert img.shape == (320, 180, 3) and min(content_box(img)) > 0.8
+    board = read_png([f for f in files if f.name.endswith("_storyboard.png")][0])
+    assert board.shape[0] > board.shape[1]          # portrait panels: the page is taller than wide
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "class", "$Q = 3$", "$\\mathbb{R}^{3}$,", "600", "points", "(balls", "0.25)",
+                                 "contraction", "$e^{-\\lambda t}$"]), min_size=1, max_size=30),
+       st.floats(2.0, 15.0), st.sampled_from([0.19, 0.24, 0.42]))
+def test_wrap_text_keeps_words_and_fits(words, room, size):
+    text = " ".join(words)
+    lines = wrap_text(text, size, room)
+    assert " ".join(lines).split(" ") == text.split(" ")          # every word, in order, math never split
+    for ln in lines:
+        assert text_width(ln, size) <= room + 1e-9 or " " not in ln.replace("$Q = 3$", "Q").replace(
+            "$e^{-\\lambda t}$", "e")                             # a line overflows only as one word
+    if text_width(text, size) <= room:
+        assert lines == [text]
