@@ -27,6 +27,7 @@ from scenes.clips.base import (
     clip_timeline,
     fmt_loss,
     smoothstep,
+    text_ink,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -146,7 +147,7 @@ class LayersFrames(LayerClip):
         for k, p in enumerate(self.thumbs):
             name = stage_math(k, v.view) if k <= v.L else "outputs"
             f.labels.append(Label(f"thumb{k}", p.x, p.y + p.h + 0.2, name, 0.19,
-                                  class_color(k - 1) if 1 <= k <= v.L else th["fg"]))
+                                  text_ink(class_color(k - 1), th) if 1 <= k <= v.L else th["fg"]))
         scale = ("one scale per move; thumbnails: own scales" if self.fixed
                  else "each layer in its own PCA and scale")
         f.labels.append(Label("scale", 8.6, 0.5, scale, 0.19, th["muted"]))
@@ -262,7 +263,7 @@ class LayersFrames(LayerClip):
             info3 = ""
         y = min(p.y for p in self.thumbs) - 0.45
         f.labels.append(Label("info", 8.6, y, info, 0.21, th["fg"]))
-        f.labels.append(Label("info2", 8.6, y - 0.45, info2, 0.21, class_color(j) if n_on else th["fg"]))
+        f.labels.append(Label("info2", 8.6, y - 0.45, info2, 0.21, text_ink(class_color(j), th) if n_on else th["fg"]))
         f.labels.append(Label("info3", 8.6, y - 0.9, info3, 0.19, th["muted"]))
         return self.card.apply(f, i) if self.card else f
 

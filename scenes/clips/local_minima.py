@@ -19,6 +19,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
+    GREY,
     TEXT_MIN,
     Frame,
     Label,
@@ -30,12 +31,13 @@ from scenes.clips.base import (
     smoothstep,
     tex_pow10,
     tex_sci,
+    text_ink,
 )
 from scenes.clips.truncation_speed import TruncationFrames
 
 HOLD_MIN = 2.5     # seconds each readable state (a toggle point, where L-BFGS takes it) holds, at least
 HIGHLIGHT = 5      # palette index of the current pattern's marks (Okabe-Ito blue)
-OTHER = 7          # palette index of the other patterns' marks (grey)
+OTHER = GREY       # palette index of the other patterns' marks (the non-class grey)
 APPROX_RESIDUAL = 1e-6
 
 
@@ -200,7 +202,7 @@ class LocalMinimaFrames(TruncationFrames):
             else:
                 txt = f"layer {l + 1}: no collapse (identity)"
             f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, 0.19,
-                                  class_color(cls) if pat[l] else th["muted"]))
+                                  text_ink(class_color(cls), th) if pat[l] else th["muted"]))
         approx = self.residual[sn] > APPROX_RESIDUAL
         f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, "rank-deficient layer: approximate picture",
                               TEXT_MIN, th["muted"], alpha=1.0 if approx else 0.0))

@@ -27,6 +27,7 @@ from scenes.clips.base import (
     fmt_loss,
     panel_grid,
     tex_sci,
+    text_ink,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -132,7 +133,7 @@ class TrainingFrames(LayerClip):
                         else f"layer {l}: {stage_math(l)}")
                 if v.view == "input" and l in (meta.get("picture") or {}).get("approximate_layers", []):
                     name += " (approx.)"
-                color = class_color(l - 1)
+                color = text_ink(class_color(l - 1), th)
             else:
                 name, color = f"outputs in $\\mathbb{{R}}^{{{v.K}}}$", th["fg"]
             f.labels.append(Label(f"panel{l}", p.x, p.y + p.h + 0.2, name, 0.19, color))
@@ -275,7 +276,7 @@ class TrainingFrames(LayerClip):
             j = int(np.argmax(counts))
             f.labels.append(Label(f"collapsed{l}", x0, 7.3 - 0.36 * r,
                                   f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}", 0.19,
-                                  class_color(j) if counts.any() else th["muted"]))
+                                  text_ink(class_color(j), th) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc
         loss_text = "training loss " + (fmt_loss(loss) if np.isfinite(loss) else "not recorded")
         f.labels.append(Label("loss_title", pl.x - 0.55, pl.y + pl.h + 0.34, loss_text, 0.19, th["fg"]))

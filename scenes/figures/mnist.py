@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.clips.base import class_color  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
@@ -56,7 +56,7 @@ def _limits(P: np.ndarray, pad: float = 0.08) -> tuple[tuple[float, float], tupl
 def _scatter(ax, P: np.ndarray, labels: np.ndarray, size: float = 3.0, alpha: float = 0.6) -> None:
     for j in np.unique(labels):
         sel = labels == j
-        ax.scatter(P[sel, 0], P[sel, 1], s=size, color=PALETTE[j % len(PALETTE)], alpha=alpha, linewidths=0,
+        ax.scatter(P[sel, 0], P[sel, 1], s=size, color=class_color(j), alpha=alpha, linewidths=0,
                    rasterized=len(P) > 2000)
 
 
@@ -97,11 +97,11 @@ def _output_panel(ax, O: np.ndarray, labels: np.ndarray, targets: np.ndarray) ->
         P, Y, names = (O - mu) @ C.T, (np.eye(K)[targets] - mu) @ C.T, ["out PC1", "out PC2", "out PC3"]
     for j in np.unique(labels):
         sel = labels == j
-        ax.scatter(P[sel, 0], P[sel, 1], P[sel, 2], s=2, color=PALETTE[j % len(PALETTE)], alpha=0.5,
+        ax.scatter(P[sel, 0], P[sel, 1], P[sel, 2], s=2, color=class_color(j), alpha=0.5,
                    linewidths=0, depthshade=False)
     Yt = Y if K != 3 else Y[targets]
     for j, y in enumerate(Yt):
-        ax.scatter([y[0]], [y[1]], [y[2]], s=80, facecolor="none", edgecolor=PALETTE[j % len(PALETTE)],
+        ax.scatter([y[0]], [y[1]], [y[2]], s=80, facecolor="none", edgecolor=class_color(j),
                    linewidths=2, depthshade=False)
     ax.set_xlabel(names[0], fontsize=6, labelpad=-8)
     ax.set_ylabel(names[1], fontsize=6, labelpad=-8)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomdl.nn.health import FAILURES  # noqa: E402
-from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.clips.base import class_color  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
@@ -23,7 +23,7 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     fig, axes = style.subplots(2 // cols, cols, aspect=0.8, squeeze=False)
     ax1, ax2 = axes.ravel()
     for k, f in enumerate(fracs):
-        color = PALETTE[k % len(PALETTE)]
+        color = class_color(k)
         curves = [c for c in result["curves"]
                   if c["start_fraction"] == f and c["stop_reason"] not in FAILURES]
         if not curves:
@@ -85,7 +85,7 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
             groups = [g for g in groups if g["layer"] is not None]
         pair_color = {}
         for k, g in enumerate(x for x in groups if x["layer"] is not None):
-            pair_color[(g["layer"], g["class"])] = PALETTE[k % len(PALETTE)]
+            pair_color[(g["layer"], g["class"])] = class_color(k)
         if rows:
             n = np.array([r["n"] for r in rows])
             lam = np.array([r["rate"] for r in rows])
