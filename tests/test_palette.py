@@ -97,6 +97,16 @@ def test_classes_distinguishable_under_colour_vision_deficiencies(vision):
 
 
 def test_local_minima_marks_other_patterns_in_the_non_class_grey():
+    """The chart's stems, dots and rings of the patterns not on show are the grey, the current one blue."""
+    from geomdl import experiments
     from scenes.clips import local_minima
+    from scenes.render import SCENES
 
     assert local_minima.OTHER == GREY
+    mod = experiments.get(SCENES["local-minima"].experiment)
+    tr = mod.run(mod.Config(n_per_class=15, polish_iters=20))[0]
+    fr = SCENES["local-minima"].frames_class()(tr, fps=10, duration=1.0)
+    f = fr.frame(fr.n_frames // 2)
+    stems = next(s for s in f.segments if s.name == "chart_stems")
+    assert sorted(set(stems.colors)) == sorted({PALETTE[GREY], PALETTE[local_minima.HIGHLIGHT]})
+    assert stems.colors.count(PALETTE[local_minima.HIGHLIGHT]) == 1

@@ -20,6 +20,7 @@ import numpy as np
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
     GREY,
+    PALETTE,
     TEXT_MIN,
     Frame,
     Label,
@@ -214,7 +215,7 @@ class LocalMinimaFrames(TruncationFrames):
             c = HIGHLIGHT if p == cur else OTHER
             yt = self._chart_y(self.loss[self.toggle_snap[p]])
             stems.append([[x, pl.y], [x, yt]])
-            stem_c.append(class_color(c))
+            stem_c.append(PALETTE[c])
             dots.append([x, yt])
             dot_c.append(c)
             if self.polished:
@@ -222,7 +223,7 @@ class LocalMinimaFrames(TruncationFrames):
                 ring_c.append(c)
         if self.P > 8:
             f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
-                                  class_color(HIGHLIGHT), "center"))
+                                  PALETTE[HIGHLIGHT], "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:
