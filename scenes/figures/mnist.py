@@ -110,6 +110,15 @@ def _output_panel(ax, O: np.ndarray, labels: np.ndarray, targets: np.ndarray) ->
     ax.view_init(elev=25, azim=35)
 
 
+def digit_handles(digits) -> list:
+    """Legend entries of the digit classes: ``digit d (class j)``, class ``j`` being the ``j``-th digit given
+    (from 1, as everywhere), in its class colour."""
+    from matplotlib.lines import Line2D  # noqa: PLC0415
+
+    return [Line2D([], [], ls="none", marker="o", ms=4, mfc=class_color(j), mec="none",
+                   label=f"digit {dg} (class {j + 1})") for j, dg in enumerate(digits)]
+
+
 def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> list[Path]:
     """One figure: rows = runs (losses) on one digit set, at the snapshot of ``threshold`` (skipped runs that
     never reached it are said so in their row)."""
@@ -163,7 +172,8 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
     fig.suptitle(f"Digits {' '.join(map(str, d.digits))} at training loss < {threshold:g}: data truncated by the "
                  f"cumulative layers\n(PCA of the original digits), cones (base point, longest edges), outputs",
                  fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(handles=digit_handles(d.digits), loc="lower center", ncol=len(d.digits), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.93))
     return save_figure(fig, out_dir / f"layers_{_tag(d.digits)}_loss{_num(threshold)}")
 
 
@@ -205,7 +215,7 @@ def plot_hyperplanes(run, out_dir: Path, k: int = 8) -> list[Path]:
         for sp in ax.spines.values():
             sp.set_edgecolor(color)
             sp.set_linewidth(3)
-        ax.set_title(f"unit {u}\n" + " ".join(f"{dg}:{int(round(100 * f))}%" for dg, f in zip(d.digits, fr,
+        ax.set_title(f"unit {u}\n" + " ".join(f"{dg}: {int(round(100 * f))}%" for dg, f in zip(d.digits, fr,
                                                                                             strict=True)),
                      fontsize=6)   # black text: the light unit colours were hard to read; the frame has it
         ax = axes[1, c]
