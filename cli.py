@@ -320,11 +320,11 @@ def render(scene: str, trace: Path | None, retrain: bool, force: bool, view: str
     opts = RenderOptions.of(**option_values(RENDER_OPTIONS, given))   # checked before training
     jobs = check_jobs(jobs)
     spec.check_view(view)
+    spec.check_count_scale(opts.count_scale)
     if trace is not None:
         tr = spec.load_trace(trace)
         ensure_writable_dir(out / spec.name)
-        tail = f"viewer_{opts.theme}" if opts.fmt == "html" else f"{opts.renderer}_{opts.theme}_{opts.quality.tag}"
-        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{tail}"
+        stem = f"{trace.stem}{'_layerview' if view == 'layer' else ''}_{opts.tail}"
     else:
         values = option_values(TRACE_OPTIONS, given)
         mod = experiments.get(spec.experiment)

@@ -108,4 +108,4 @@ def check_classes_present(sizes) -> None:
     items = sizes.items() if hasattr(sizes, "items") else enumerate(sizes)
     for k, n in items:
         if int(n) == 0:
-            raise GeomdlError(f"class {int(k)} has no points")
+            raise GeomdlError(f"label {int(k)} (class {int(k) + 1}) has no points")

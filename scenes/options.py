@@ -26,6 +26,8 @@ RENDER_OPTIONS: tuple[Option, ...] = (
     Option("--theme", str, "light", "light or dark (for slides)."),
     Option("--duration", float, 8.0, "Seconds of animation (training, the tour, the layers), plus the title card "
                                      "and short holds."),
+    Option("--count-scale", str, "log", "truncation-speed: y axis of the chart of points on each base point, log "
+                                        "(log10(1 + n): an exponential collapse is a straight line) or linear."),
 )
 
 # `geomdl render SCENE`: the scene and the trace (before the render options), how a run is reused (after them)

@@ -50,6 +50,14 @@ class SceneSpec:
         if view not in self.views:
             raise GeomdlError(f"scene {self.name!r} has no --view {view!r}; its views: {', '.join(self.views)}")
 
+    def check_count_scale(self, count_scale: str) -> None:
+        """Only a scene whose frame model takes ``count_scale`` (a count chart on either scale) has a linear one."""
+        import inspect  # noqa: PLC0415
+
+        if count_scale != "log" and "count_scale" not in inspect.signature(self.frames_class()).parameters:
+            raise UsageError(f"scene {self.name!r} has no chart of counts on a log scale (--count-scale is for "
+                             f"truncation-speed)")
+
     def load_trace(self, path: Path) -> Trace:
         """The recorded trace at ``path``, refused unless this scene draws its kind."""
         from geomdl.io import trace as trace_mod  # noqa: PLC0415
@@ -129,8 +137,8 @@ class RenderOptions:
     """How to render, validated once (:meth:`of`) and passed down as is: the quality preset resolved with any
     ``--fps`` / ``--resolution`` override (``quality``), the output formats (keys of :data:`FORMATS`), the
     renderer resolved from ``auto`` (``notice`` says when it fell back to matplotlib), the theme, the seconds of
-    animation, the times of the stills (``at``: implies ``png``), and ``rerender`` (draw the clip even where an
-    MP4 of this very render exists)."""
+    animation, the times of the stills (``at``: implies ``png``), ``rerender`` (draw the clip even where an
+    MP4 of this very render exists) and ``count_scale`` (``log`` or ``linear``: truncation-speed's count chart)."""
 
     quality: export.Quality
     formats: tuple[str, ...] = ("mp4",)
@@ -140,6 +148,7 @@ class RenderOptions:
     at: tuple[float, ...] | None = None
     notice: str | None = None
     rerender: bool = False
+    count_scale: str = "log"
 
     @property
     def fmt(self) -> str:
@@ -150,7 +159,7 @@ class RenderOptions:
     def of(cls, quality: str | export.Quality = "m", fmt: str | list[str] | None = None, renderer: str = "auto",
            theme: str = "light", duration: float = 8.0, at: str | list[float] | None = None,
            fps: int | None = None, resolution: str | tuple[int, int] | None = None,
-           rerender: bool = False) -> RenderOptions:
+           rerender: bool = False, count_scale: str = "log") -> RenderOptions:
         """Check every option (one-line :class:`GeomdlError`); ``fmt``: one format, several comma-separated
         (``"mp4,gif,storyboard"``) or a list (``None``: ``mp4``, or ``png`` when ``at`` is given); ``at``: a list
         of seconds or their comma-separated text (stills: ``png`` is added to the formats)."""
@@ -173,8 +182,19 @@ class RenderOptions:
                 raise GeomdlError(f"at= must list times >= 0 seconds, got {at!r}")
             if "png" not in formats:
                 formats = (*formats, "png")   # --at asks for stills
+        from scenes.clips.truncation_speed import COUNT_SCALES  # noqa: PLC0415
+
+        if count_scale not in COUNT_SCALES:
+            raise UsageError(f"unknown count scale {count_scale!r}; known: {', '.join(COUNT_SCALES)}")
         rname, notice = resolve_renderer(renderer)
-        return cls(q, formats, rname, theme, float(duration), times, notice, bool(rerender))
+        return cls(q, formats, rname, theme, float(duration), times, notice, bool(rerender), count_scale)
+
+    @property
+    def tail(self) -> str:
+        """The end of a default file name: ``<renderer>_<theme>_<quality tag>`` (``viewer_<theme>`` for html),
+        plus ``_linear`` for a linear count chart."""
+        base = f"viewer_{self.theme}" if self.fmt == "html" else f"{self.renderer}_{self.theme}_{self.quality.tag}"
+        return base + ("_linear" if self.count_scale != "log" else "")
 
 
 def parse_formats(fmt: str | list[str] | tuple[str, ...] | None, default: str = "mp4") -> tuple[str, ...]:
@@ -208,16 +228,17 @@ def default_scene(kind: str | None) -> SceneSpec:
 
 
 def make_frames(trace: Trace, fps: int, duration: float, theme: str, scene: str | None = None,
-                view: str = "input", aspect: float | None = None):
+                view: str = "input", aspect: float | None = None, count_scale: str = "log"):
     """The frame model of ``scene`` (default: the scene registered for the trace's kind); ``view``: ``input``
     (the truncation picture in input space) or, for scenes that offer it, ``layer`` (each layer's activations
     in its own PCA: exact where the input-space picture is approximate); ``aspect``: the canvas's width /
-    height (``None``: 16:9), which the scene is laid out for."""
+    height (``None``: 16:9), which the scene is laid out for; ``count_scale``: ``log`` or ``linear``
+    (truncation-speed's count chart)."""
     if theme not in THEMES:
         raise UsageError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}")
     if not 0 < duration < float("inf"):  # also rejects nan, and inf (no frame count)
         raise GeomdlError(f"duration must be a positive, finite number of seconds (got {duration})")
-    return _frames_of(trace, fps, duration, theme, scene, view, aspect)
+    return _frames_of(trace, fps, duration, theme, scene, view, aspect, count_scale)
 
 
 def canvas_aspect(q: export.Quality) -> float | None:
@@ -228,7 +249,7 @@ def canvas_aspect(q: export.Quality) -> float | None:
 
 
 def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str | None, view: str = "input",
-               aspect: float | None = None):
+               aspect: float | None = None, count_scale: str = "log"):
     """:func:`make_frames` once ``theme`` and ``duration`` are known to be good (:class:`RenderOptions`)."""
     if scene is None:
         spec = default_scene(trace.meta.get("kind"))
@@ -240,6 +261,9 @@ def _frames_of(trace: Trace, fps: int, duration: float, theme: str, scene: str |
     if view not in spec.views:
         raise GeomdlError(f"scene {spec.name!r} has no view {view!r}; its views: {', '.join(spec.views)}")
     kw = {"view": view} if view != "input" else {}
+    if count_scale != "log":
+        spec.check_count_scale(count_scale)
+        kw["count_scale"] = count_scale
     cls = spec.frames_class()
     if aspect is not None and "aspect" in inspect.signature(cls).parameters:
         kw["aspect"] = aspect       # a class without it is drawn 16:9 and letterboxed (export.letterboxed)
@@ -251,7 +275,7 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str | None = None,
                  progress: Callable[[int, int], None] | None = None, force: bool = False,
                  scene: str | None = None, at: list[float] | None = None, view: str = "input",
                  fps: int | None = None, resolution: str | None = None, rerender: bool = False,
-                 jobs: int | None = None) -> Rendered:
+                 jobs: int | None = None, count_scale: str = "log") -> Rendered:
     """Render ``trace`` into ``out_dir/<stem>.<ext>``; returns the files written (:class:`Rendered`).
 
     ``fmt``: one or several (comma-separated) of :data:`FORMATS`: ``mp4``; ``webm`` / ``gif`` (made from the
@@ -260,12 +284,12 @@ def render_trace(trace: Trace, out_dir: Path, stem: str, fmt: str | None = None,
     ``png``). An MP4 of this very render already in ``out_dir`` (same trace, scene, renderer, theme, size, rate
     and duration: its tag says so) is reused instead of drawn again, unless ``rerender``. ``renderer`` must be
     resolved already (``manim`` or ``matplotlib``). ``fps`` / ``resolution`` (``"WxH"``) override the preset.
-    ``jobs``: processes drawing frames (:func:`render_with`).
+    ``jobs``: processes drawing frames (:func:`render_with`); ``count_scale``: as in :func:`render`.
     """
     if renderer not in ("manim", "matplotlib"):
         raise UsageError(f"unknown renderer {renderer!r}; resolve 'auto' first")
     opts = RenderOptions.of(quality, fmt, renderer, theme, duration, list(at) if at else None, fps=fps,
-                            resolution=resolution, rerender=rerender)
+                            resolution=resolution, rerender=rerender, count_scale=count_scale)
     return render_with(trace, out_dir, stem, opts, progress=progress, force=force, scene=scene, view=view,
                        jobs=jobs)
 
@@ -454,6 +478,8 @@ def render_key(trace: Trace, scene: str | None, view: str, opts: RenderOptions) 
             "view": view, "renderer": opts.renderer, "theme": opts.theme, "size": [q.width, q.height],
             "canvas": list(q.size), "fps": q.fps, "duration": opts.duration,
             "version": getattr(geomdl, "__version__", "")}
+    if opts.count_scale != "log":   # (keys of log-scale renders stay as they were)
+        what["count_scale"] = opts.count_scale
     return hashlib.blake2b(json.dumps(what, sort_keys=True).encode(), digest_size=12).hexdigest()
 
 
@@ -475,7 +501,8 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     needs_frames = any(FORMATS[f].frames for f in opts.formats)
     frames = None
     if needs_frames:
-        frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view, canvas_aspect(q))
+        frames = _frames_of(trace, q.fps, opts.duration, opts.theme, scene, view, canvas_aspect(q),
+                            opts.count_scale)
         q = export.letterboxed(q, figure_units(frames))   # q itself: the scene is laid out for the canvas
         opts = dataclasses.replace(opts, quality=q)
     job = Job(trace, frames, out_dir, stem, opts, render_key(trace, scene, view, opts), progress, view=view)
@@ -503,7 +530,7 @@ def render(trace: Trace | str | Path, scene: str | None = None, out: str | Path 
            stem: str | None = None, at: list[float] | None = None, force: bool = False,
            progress: Callable[[int, int], None] | None = None, options: RenderOptions | None = None,
            view: str = "input", fps: int | None = None, resolution: str | None = None,
-           rerender: bool = False, jobs: int | None = None) -> Rendered:
+           rerender: bool = False, jobs: int | None = None, count_scale: str = "log") -> Rendered:
     """Render ``trace`` (a :class:`~geomdl.io.trace.Trace` or the path of a saved one) and return the files written.
 
     ``scene``: a name in :data:`SCENES` that draws the trace's kind (default: the scene registered for it).
@@ -518,8 +545,9 @@ canvas), ``theme``,
     ``png``), ``rerender``, ``force`` (render a failed run), ``progress(i, n)`` and ``view`` (``input`` or
     ``layer``) as in :func:`render_trace`; or ``options``, a :class:`RenderOptions` checked already, in place of
     ``fmt`` .. ``at`` (its fallback notice is then the caller's to show). ``jobs``: processes drawing frames
-    (default: every core; both renderers). Bad input raises :class:`GeomdlError` before anything is
-    written. The result is a list of paths that a notebook shows inline (:class:`Rendered`).
+    (default: every core; both renderers). ``count_scale``: ``log`` (default) or ``linear``, the y axis of
+    truncation-speed's count chart (other scenes: ``log`` only). Bad input raises :class:`GeomdlError` before
+    anything is written. The result is a list of paths that a notebook shows inline (:class:`Rendered`).
     """
     import warnings  # noqa: PLC0415
 
@@ -534,10 +562,9 @@ canvas), ``theme``,
     opts = options
     if opts is None:
         opts = RenderOptions.of(quality, fmt, renderer, theme, duration, at, fps=fps, resolution=resolution,
-                                rerender=rerender)
+                                rerender=rerender, count_scale=count_scale)
         if opts.notice:
             warnings.warn(opts.notice.removeprefix("notice: "), stacklevel=2)
-    rname, theme, q = opts.renderer, opts.theme, opts.quality
     check_renderable(tr, force)
     if stem is None:
         if kind == "network":   # a recorded user network: its facts, not an experiment's defaults
@@ -549,8 +576,7 @@ canvas), ``theme``,
                 run = experiments.output_stem(kind, tr.meta.get("config", {}))
             except GeomdlError:   # a kind with no registered experiment: name it by its seed
                 run = f"seed{tr.meta.get('seed', 0)}"
-        tail = f"viewer_{theme}" if opts.fmt == "html" else f"{rname}_{theme}_{q.tag}"
-        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{tail}"
+        stem = f"{spec.name}_{run}{'_layerview' if view == 'layer' else ''}_{opts.tail}"
     out_dir = ensure_writable_dir(Path(out) / spec.name)
     return render_with(tr, out_dir, stem, opts, progress=progress, force=force, scene=spec.name, view=view,
                        jobs=jobs)

@@ -90,11 +90,11 @@ keep "$MEDIA/training/*_t012.40.png" scenes/training.png
 run .venv/bin/geomdl render flows --renderer matplotlib --quality m --format png --at 12.6 --out media/gallery
 keep "$MEDIA/flows/*_t012.60.png" scenes/flows.png
 
-run .venv/bin/geomdl render cones --quality m --format png --at 7.3 --out media/gallery
-keep "$MEDIA/cones/*_t007.30.png" scenes/cones.png
+run .venv/bin/geomdl render cones --quality m --format png --at 10.9 --out media/gallery
+keep "$MEDIA/cones/*_t010.90.png" scenes/cones.png
 
-run .venv/bin/geomdl render local-minima --quality m --format png --at 11.6 --out media/gallery
-keep "$MEDIA/local-minima/*_t011.60.png" scenes/local-minima.png
+run .venv/bin/geomdl render local-minima --quality m --format png --at 52 --out media/gallery
+keep "$MEDIA/local-minima/*_t052.00.png" scenes/local-minima.png
 
 run .venv/bin/geomdl render perturbation --quality m --format png --at 12.4 --out media/gallery
 keep "$MEDIA/perturbation/*_t012.40.png" scenes/perturbation.png

@@ -318,6 +318,32 @@ def test_rerender_uses_the_cached_trace(tmp_path, cached_trace):
     assert files_under(out / "traces") == {cached_trace.name}
 
 
+def test_count_scale_on_the_cli(tmp_path, cached_trace):
+    """``--count-scale linear`` draws truncation-speed's count chart on a linear axis, into its own file; a bad
+    value, or a scene without that chart, is a one-line usage error."""
+    from PIL import Image
+
+    out = with_cache(tmp_path / "media", cached_trace)
+    stills = {}
+    for scale in ("log", "linear"):
+        proc = geomdl("render", SCENE, *SMALL, *CLIP, *MPL, "--at", "3", "--count-scale", scale, "--out", out,
+                      cwd=tmp_path)
+        assert_ok(proc)
+        (png,) = [p for p in (out / SCENE).glob("*.png") if p.name not in {q.name for q in stills.values()}]
+        assert ("_linear_" in png.name) == (scale == "linear"), png.name
+        stills[scale] = png
+    a, b = (np.asarray(Image.open(stills[k]).convert("L"), dtype=float) for k in ("log", "linear"))
+    chart = (slice(int(480 * (9 - 4.3) / 9), int(480 * (9 - 1.0) / 9)), slice(int(854 * 11.0 / 16), 854))
+    assert np.abs(a[chart] - b[chart]).mean() > 0.5, "the chart does not change with the scale"
+    left = (slice(0, 480), slice(0, int(854 * 10 / 16)))
+    assert np.abs(a[left] - b[left]).mean() < 0.05, "the panels change with the chart's scale"
+    assert_one_line_error(geomdl("render", SCENE, *SMALL, "--count-scale", "cubic", "--out", out, cwd=tmp_path), 2,
+                          "unknown count scale 'cubic'", "log, linear")
+    assert_one_line_error(geomdl("render", "cones", "--count-scale", "linear", "--out", out, cwd=tmp_path), 2,
+                          "--count-scale is for truncation-speed")
+    assert "--count-scale" in geomdl("render", "--help", cwd=tmp_path).stdout
+
+
 def test_retrain_trains_again_and_replaces_the_cache(tmp_path, cached_trace):
     out = with_cache(tmp_path / "media", cached_trace)
     cached = out / "traces" / cached_trace.name

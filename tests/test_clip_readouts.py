@@ -212,3 +212,72 @@ def test_point_groups_keep_their_kind(trace_of, scene):
     for i in range(0, fr.n_frames, 3):
         for p in fr.frame(i).points:
             assert kind.setdefault(p.name, p.ring) == p.ring, (scene, i, p.name)
+
+
+def test_arrivals_badged_and_trailed(trace_of):
+    """The badge's bold ``+k`` counts the points on the base point now that were not there
+    ``trail_seconds`` of animation ago (plain numpy on the trace), and each of them has a comet trail."""
+    tr = trace_of("truncation-speed")
+    fr = model(trace_of, "truncation-speed")
+    a = tr.arrays
+    collapsed = a["k_trunc"] == np.array(tr.meta["widths"])[None, :, None]
+    seen = 0
+    for i in range(fr.n_frames):
+        f = fr.frame(i)
+        sn = fr.bracket(fr.snapshot_position(i))[3]
+        then = fr.bracket(fr.snapshot_position(i - int(round(fr.trail_seconds * fr.fps))))[3]
+        badges = {lab.name: lab for lab in f.labels if lab.name.startswith("badge")}
+        trails = next(s for s in f.segments if s.name == "trails")
+        assert trails.width >= 0.03                                  # about 2 px at 480p
+        for l in range(fr.L):
+            k = int((collapsed[sn, l] & ~collapsed[then, l]).sum())
+            text = badges[f"badge{l + 1}"].text
+            if badges[f"badge{l + 1}"].alpha == 0:
+                continue
+            assert text.startswith(f"{int(collapsed[sn, l].sum())}")
+            assert (f"$\\mathbf{{+{k}}}$" in text) == (k > 0), (i, l, k, text)
+            seen += k > 0
+        assert len(trails.xy) % 4 == 0 and len(trails.colors) == len(trails.xy)
+    assert seen > 0, "no arrival in the test run to check"
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(n=st.integers(0, 12), pieces=st.integers(1, 6), seed=st.integers(0, 2**31 - 1))
+def test_comet_segments_run_from_tail_to_head(n, pieces, seed):
+    from scenes.clips.base import CLASS_COLORS, comet_segments
+
+    rng = np.random.default_rng(seed)
+    start, end = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    colors = [CLASS_COLORS[k % 8] for k in range(n)]
+    segs, cols = comet_segments(start, end, colors, "#FFFFFF", pieces=pieces, levels=8)
+    assert segs.shape == (n * pieces, 2, 2) and len(cols) == n * pieces
+    for k in range(n):
+        mine = segs[k * pieces:(k + 1) * pieces]
+        np.testing.assert_allclose(mine[0, 0], start[k])
+        np.testing.assert_allclose(mine[-1, 1], end[k])
+        np.testing.assert_allclose(mine[1:, 0], mine[:-1, 1])              # one unbroken line
+        assert cols[(k + 1) * pieces - 1] == colors[k]                     # the head in the full colour
+        for m in range(pieces):                                            # the tail fainter, by the book
+            assert cols[k * pieces + m] == mix(colors[k], "#FFFFFF", round(8 * (1 - (m + 1) / pieces)) / 8)
+    faded, fcols = comet_segments(start, end, colors, "#FFFFFF", pieces=pieces, fade=np.ones(n))
+    assert all(c == "#FFFFFF" for c in fcols)
+
+
+def test_cones_wide_layer_rays_drawn_light():
+    """A layer wider than M (concentric: 50 unit normals) draws its rays in the thin, light group, not as a cone."""
+    from scenes.clips import cones
+
+    mod = experiments.get(SCENES["cones"].experiment)
+    tr = mod.run(mod.Config(geometry="concentric", n_per_class=15))[0]
+    fr = SCENES["cones"].frames_class()(tr, fps=10, duration=1.0)
+    assert fr.widths[0] > fr.M
+    i = fr.n_hold0 + fr.n_cone + fr.n_move + 1                             # layer 1 holds
+    f = fr.frame(i)
+    seg = {s.name: s for s in f.segments}
+    wide, now = seg["cone_wide"], seg["cone_now"]
+    assert len(wide.xy) == int(np.isfinite(fr.E3[0]).all(axis=1).sum()) and len(now.xy) == 0
+    assert wide.width < now.width
+    th = fr.theme
+    assert all(c == mix(fr.layer_color(0), th["bg"], cones.WIDE_FADE) for c in wide.colors)
+    width = next(lab.text for lab in f.labels if lab.name == "width")
+    assert width == f"width {fr.widths[0]}: its {fr.widths[0]} unit normals, drawn light"

@@ -208,7 +208,7 @@ def test_partial_construction_bad_fractions(bad):
 
 def test_overlapping_classes_raise_naming_the_class():
     X, labels = data.clustered(data.ClusteredConfig(q=3, n_per_class=50, radius=2.0, seed=0))
-    with pytest.raises(GeomdlError, match=r"class 0 .*not linearly separable"):
+    with pytest.raises(GeomdlError, match=r"class 1 .*not linearly separable"):
         constructions.clustered_construction(X, labels)
 
 
@@ -216,20 +216,20 @@ def test_identical_points_in_two_classes_raise():
     rng = np.random.default_rng(0)
     P = rng.standard_normal((20, 3))
     X, labels = np.vstack([P, P]), np.repeat([0, 1], 20)
-    with pytest.raises(GeomdlError, match=r"class 0"):
+    with pytest.raises(GeomdlError, match=r"class 1\b"):
         constructions.clustered_construction(X, labels)
 
 
 def test_second_layer_failure_names_its_class():
-    """Class 0 is separable from the rest, classes 1 and 2 are mixed: the error is about class 1, layer 2."""
+    """Class 1 (label 0) is separable from the rest, classes 2 and 3 are mixed: the error is about class 2, layer 2."""
     rng = np.random.default_rng(1)
     c0 = np.array([5.0, 0, 0]) + 0.1 * rng.standard_normal((30, 3))
     mixed = np.array([0, 1.0, 0]) + 0.3 * rng.standard_normal((60, 3))
     X, labels = np.vstack([c0, mixed]), np.repeat([0, 1, 2], 30)
-    with pytest.raises(GeomdlError, match=r"class 1 \(layer 2\)"):
+    with pytest.raises(GeomdlError, match=r"class 2 \(layer 2\)"):
         constructions.clustered_construction(X, labels)
-    # in another order, the first layer already fails on class 2
-    with pytest.raises(GeomdlError, match=r"class 2 \(layer 1\)"):
+    # in another order, the first layer already fails on class 3 (label 2)
+    with pytest.raises(GeomdlError, match=r"class 3 \(layer 1\)"):
         constructions.sls_construction(X, labels, order=[2, 0, 1])
 
 

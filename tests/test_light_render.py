@@ -45,7 +45,8 @@ print(json.dumps({"code": code, "heavy": [m for m in HEAVY if m in sys.modules]}
 API_PROBE = """
 import json, sys
 from scenes.render import render
-files = render(sys.argv[1], scene=sys.argv[2], out=sys.argv[3], renderer="matplotlib", quality="l", duration=1.0, jobs=1)
+files = render(sys.argv[1], scene=sys.argv[2], out=sys.argv[3], renderer="matplotlib", quality="l", duration=1.0,
+               jobs=1)
 print(json.dumps({"files": [str(f) for f in files], "heavy": [m for m in HEAVY if m in sys.modules]}))
 """.replace("HEAVY", repr(HEAVY))
 

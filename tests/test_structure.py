@@ -157,12 +157,12 @@ def test_false_claims_and_ties_are_errors():
     claim = structure.Claim.collapse_pattern([-1], [1, 1])          # every point passes unchanged
     rep = structure.verify(X + 1.0, labels, [np.eye(2)], [np.zeros(2)], claim)
     assert rep.margin == pytest.approx(1.0 / 3.0) and rep.counts[0].tolist() == [[0, 1, 0], [0, 1, 0]]
-    with pytest.raises(GeomdlError, match=r"^x: layer 1, class 0: 0 collapsed, 0 unchanged, 1 partially"):
+    with pytest.raises(GeomdlError, match=r"^x: layer 1, class 1: 0 collapsed, 0 unchanged, 1 partially"):
         structure.verify(X, labels, [np.eye(2)], [np.zeros(2)], claim, "x")        # a coordinate exactly 0
     with pytest.raises(GeomdlError, match="tie"):
         structure.verify(X, labels, [np.eye(2)], [np.full(2, 1e-12)], claim, "x")
     wrong = structure.Claim.collapse_pattern([0], [1, 1])
-    with pytest.raises(GeomdlError, match="class 0: 0 collapsed.*claim: all 1 collapsed"):
+    with pytest.raises(GeomdlError, match="class 1: 0 collapsed.*claim: all 1 collapsed"):
         structure.verify(X + 1.0, labels, [np.eye(2)], [np.zeros(2)], wrong)
 
 
@@ -255,9 +255,9 @@ def test_cli_construct_reports_the_verified_structure(tmp_path):
     r = _cli("construct", "--q", "5", "--n-per-class", "30", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "structure verified" in r.stdout and "smallest margin" in r.stdout
-    assert "layer 5 (collapsed/unchanged/partial per class)" in r.stdout and "4: 30/0/0" in r.stdout
+    assert "layer 5 (collapsed/unchanged/partial per class)" in r.stdout and "5: 30/0/0" in r.stdout
     r = _cli("construct", "--geometry", "nonsep", "--n-per-class", "30", cwd=tmp_path)
-    assert r.returncode == 0 and "piece 2" in r.stdout
+    assert r.returncode == 0 and "(layer 2, piece 3)" in r.stdout
 
 
 def test_cli_local_minima_flat_table_and_bad_geometry(tmp_path):

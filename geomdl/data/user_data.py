@@ -44,7 +44,8 @@ def check_data(X, y, in_dim: int | None = None, source: str = "data") -> tuple[n
     counts = np.bincount(y, minlength=q)
     empty = np.flatnonzero(counts == 0)
     if len(empty):
-        raise GeomdlError(f"{source}: labels must be 0..Q-1 with every class present; class {int(empty[0])} has "
+        raise GeomdlError(f"{source}: labels must be 0..Q-1 with every class present; label {int(empty[0])} "
+                          f"(class {int(empty[0]) + 1}) has "
                           f"no points (labels found: {', '.join(map(str, np.unique(y)[:12]))})")
     if q < 2:
         raise GeomdlError(f"{source}: need at least 2 classes (every label is 0)")

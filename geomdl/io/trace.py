@@ -215,8 +215,8 @@ def validate_arrays(arrays: dict[str, np.ndarray], specs: dict[str, ArraySpec], 
                 where = {"all": "", "first": " in its first entry (the first snapshot)", "some": " everywhere"}
                 raise GeomdlError(f"{source}: array {k!r} holds NaN or inf{where[spec.finite]}")
         if spec.labels and a.size and (a.min() < 0 or a.max() >= meta["Q"]):
-            raise GeomdlError(f"{source}: array {k!r} holds classes {int(a.min())}..{int(a.max())}, but Q="
-                              f"{meta['Q']} (classes 0..{meta['Q'] - 1})")
+            raise GeomdlError(f"{source}: array {k!r} holds labels {int(a.min())}..{int(a.max())}, but Q="
+                              f"{meta['Q']} (labels 0..{meta['Q'] - 1}, classes 1..{meta['Q']})")
     if sizes.get("S", 1) < 1:
         raise GeomdlError(f"{source} holds no snapshots")
     return sizes

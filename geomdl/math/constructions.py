@@ -231,7 +231,7 @@ def cone_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[int] | 
         rest = [T[~mine]]
         if toggleable:
             rest += [X[~mine], *[p[None, :] for p in bases]]
-        W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j} (layer {l + 1})", within=within,
+        W, b, n, s = collapse_layer(T[mine], np.vstack(rest), f"class {j + 1} (layer {l + 1})", within=within,
                                     offset=None if offsets is None else np.asarray(offsets[l], dtype=float))
         t, k = (0.0, int(mine.sum())) if fr is None else interpolation_for_fraction(T[mine], W, b, s, fr[l])
         bt = b + t * s * (W @ n)
@@ -554,8 +554,8 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
     for k, j in enumerate(order[:-1]):
         n, c, m = separating_hyperplane(X[labels == j], X[np.isin(labels, order[k + 1:])])
         if not m > MARGIN_TOL:
-            raise GeomdlError(f"class {j} is not linearly separable from the classes after it in the order "
-                              f"{order} (margin {m:.3g}): the data are not SLS in this order")
+            raise GeomdlError(f"class {j + 1} is not linearly separable from the classes after it in the order "
+                              f"{[k + 1 for k in order]} (margin {m:.3g}): the data are not SLS in this order")
         planes.append((n, c))
     bases, _ = _place_base_points(X, labels, order, planes)
     Wc, bc = [], []
@@ -568,10 +568,10 @@ def sls_placed_construction(X: np.ndarray, labels: np.ndarray, order: Sequence[i
         else:  # the last class against the base points only (everything else is collapsed by now)
             n, c, m = separating_hyperplane(T[inside], T[~inside])
             if not m > MARGIN_TOL:
-                raise GeomdlError(f"the last class {j} is not separable from the base points (margin {m:.3g})")
+                raise GeomdlError(f"the last class {j + 1} is not separable from the base points (margin {m:.3g})")
             mu = T[inside].mean(axis=0)
             p = mu + (c - n @ mu) * n
-        W, b = _cone_layer(n, c, p, T[inside], T[~inside], f"layer {k + 1} (class {j})")
+        W, b = _cone_layer(n, c, p, T[inside], T[~inside], f"layer {k + 1} (class {j + 1})")
         Wc.append(W)
         bc.append(b)
         T = geometry.truncate(T, W, b)

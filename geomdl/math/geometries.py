@@ -164,8 +164,9 @@ def describe_lines(X: np.ndarray, labels: np.ndarray, net: constructions.Network
     """What ``geomdl construct`` prints of a construction: shape, collapses, notes and its structure table.
 
     X: (N, M) data points, labels: (N,)."""
+    unit = "pieces" if net.structure is not None and net.structure.unit == "piece" else "classes"
     lines = [f"{net.name}: input M={X.shape[1]}, hidden widths {net.widths}, Q={net.q}, N={len(X)}; "
-             f"layers collapse {net.collapses}"]
+             f"layers collapse {unit} {[int(c) + 1 if c >= 0 else None for c in net.collapses]}"]
     lines += [f"note: {note}" for note in net.notes]
     if net.structure is not None:
         lines += [net.structure.summary(), *net.structure.table()]

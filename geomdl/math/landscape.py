@@ -556,7 +556,7 @@ def minimum_verdict(net: Network, X: np.ndarray, labels: np.ndarray, grad_norm: 
                f"the uncollapsed classes lie in an affine subspace of codimension {codim}, too few directions off "
                f"it for {len(collapsed)} collapsed base points")
         reason = (f"not stationary (|grad| {grad_norm:.1e}): the output misses the collapsed class(es) "
-                  f"{collapsed} by {res:.2g}; {why}")
+                  f"{', '.join(str(c + 1) for c in collapsed)} by {res:.2g}; {why}")
     else:
         reason = (f"stationary, but {lowered} of {PERTURB_TRIALS + 1} perturbations of size {PERTURB_SIZE:g} lower "
                   f"the loss (by up to {drop:.1e}): not a minimum")

@@ -51,7 +51,8 @@ def _check(H: np.ndarray, labels: np.ndarray, q: int) -> tuple[np.ndarray, np.nd
         raise GeomdlError(f"metrics need Q >= 2 classes (got {q})")
     counts = np.bincount(labels, minlength=q)
     if len(counts) > q or (counts == 0).any():
-        raise GeomdlError(f"every class 0..{q - 1} needs at least one point (counts {counts.tolist()})")
+        raise GeomdlError(f"every label 0..{q - 1} (classes 1..{q}) needs at least one point "
+                          f"(counts {counts.tolist()})")
     return H, labels
 
 

@@ -95,7 +95,7 @@ def margin_lp(X: np.ndarray, labels: np.ndarray, k: int, tol: float = 1e-7) -> t
     res = linprog(c, A_ub=A_ub, b_ub=np.zeros(len(Xo)) if len(Xo) else None, A_eq=A_eq, b_eq=np.ones(len(Xk)),
                   bounds=bounds, method="highs", options=_highs(tol))
     if res.status != 0:
-        raise GeomdlError(f"the margin LP of class {k} did not solve ({res.message}); it is always feasible and "
+        raise GeomdlError(f"the margin LP of class {k + 1} did not solve ({res.message}); it is always feasible and "
                           "bounded, so this is a numerical failure")
     z = res.x
     return float(z[-1]), z[:d], float(z[d])

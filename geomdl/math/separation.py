@@ -114,9 +114,10 @@ def sls_steps(X: np.ndarray, labels: np.ndarray, tol: float = SEPARABLE_TOL) -> 
             if m > tol * scale and (best is None or m > best[0]):
                 best = (float(m), j, n, float(c))
         if best is None:
-            detail = ", ".join(f"class {j}: {margins[j]:.3g}" for j in remaining)
+            detail = ", ".join(f"class {j + 1}: {margins[j]:.3g}" for j in remaining)
             raise GeomdlError(f"the data are not sequentially linearly separable: none of the classes "
-                              f"{remaining} is linearly separable from the others (best margins {detail})")
+                              f"{[k + 1 for k in remaining]} is linearly separable from the others "
+                              f"(best margins {detail})")
         m, j, n, c = best
         steps.append(SLSStep(cls=j, normal=n, offset=c, margin=m))
         remaining.remove(j)
@@ -139,7 +140,7 @@ def is_sls_order(X: np.ndarray, labels: np.ndarray, order: list[int], tol: float
     """Whether ``order`` (a permutation of the classes) is an SLS order of the data."""
     X, labels, classes = _validate(X, labels)
     if sorted(int(j) for j in order) != classes:
-        raise GeomdlError(f"order {list(order)} is not a permutation of the classes {classes}")
+        raise GeomdlError(f"order {list(order)} is not a permutation of the labels {classes}")
     scale = max(1.0, float(np.abs(X).max()))
     for k, j in enumerate(order[:-1]):
         rest = X[np.isin(labels, list(order[k + 1:]))]

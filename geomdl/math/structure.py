@@ -82,13 +82,13 @@ class Structure:
             return "structure: no claim checked"
         return (f"structure verified: every layer collapses exactly its claimed points; smallest margin "
                 f"{self.margin:.3g} of the layer's scale (layer {self.margin_layer + 1}, "
-                f"{self.unit} {self.margin_class})")
+                f"{self.unit} {self.margin_class + 1})")
 
     def table(self) -> list[str]:
         """One line per layer: ``collapsed/unchanged/partial`` counts of every class."""
         out = []
         for l, row in enumerate(self.counts):
-            cells = "  ".join(f"{c}: {r[0]}/{r[1]}/{r[2]}" for c, r in enumerate(row))
+            cells = "  ".join(f"{c + 1}: {r[0]}/{r[1]}/{r[2]}" for c, r in enumerate(row))
             out.append(f"layer {l + 1} (collapsed/unchanged/partial per {self.unit})  {cells}")
         return out
 
@@ -149,7 +149,7 @@ def verify(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Sequ
             got = counts[l, c]
             want = claim.describe(l, c, n)
             if got[0] != k or (claim.passes[l, c] and got[1] != n - k):
-                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c}: {got[0]} collapsed, {got[1]} unchanged, "
+                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c + 1}: {got[0]} collapsed, {got[1]} unchanged, "
                                   f"{got[2]} partially truncated of {n} (claim: {want})")
             uc, vc = u[sel], v[sel]
             coll = uc < 0
@@ -158,6 +158,6 @@ def verify(X: np.ndarray, labels: np.ndarray, Ws: Sequence[np.ndarray], bs: Sequ
             if m < best[0]:
                 best = (m, l, c)
             if not m >= min_margin:
-                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c}: the claim ({want}) holds only by a relative "
+                raise GeomdlError(f"{what}: layer {l + 1}, {unit} {c + 1}: the claim ({want}) holds only by a relative "
                                   f"margin {m:.2g} < {min_margin:g} (a floating-point tie)")
     return Structure(counts, float(best[0]), int(best[1]), int(best[2]), scales, unit)

@@ -93,13 +93,13 @@ def degenerate_reason(outputs: np.ndarray, labels: np.ndarray, q: int, start_acc
     >>> degenerate_reason(np.eye(3)[[0, 1, 2]], np.array([0, 1, 2]), 3) is None
     True
     >>> degenerate_reason(np.eye(3)[[0, 1, 1]], np.array([0, 1, 2]), 3)
-    'degenerate run: 2 distinct output clusters for 3 classes (one output for classes 1, 2); accuracy 66.7%'
+    'degenerate run: 2 distinct output clusters for 3 classes (one output for classes 2, 3); accuracy 66.7%'
     """
     outputs, labels = _check(outputs, labels)
     groups = output_clusters(outputs, labels, rtol)
     acc = accuracy(outputs, labels)
     if len(groups) < q:
-        shared = [", ".join(map(str, g)) for g in groups if len(g) > 1]
+        shared = [", ".join(str(c + 1) for c in g) for g in groups if len(g) > 1]   # classes from 1
         what = (f" (one output for classes {shared[0]}" + "".join(f"; one for {t}" for t in shared[1:]) + ")"
                 if shared else "")
         return (f"degenerate run: {len(groups)} distinct output clusters for {q} classes{what}; "

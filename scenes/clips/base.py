@@ -15,12 +15,20 @@ geometry helpers of the panels (pinning off-view points, arrow heads, clipping s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-# Okabe-Ito: colour-blind-safe categorical palette (classes, and the layer that collapses that class)
-PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#F0E442", "#999999"]
+# The class colours (and the layer that collapses that class), for Q up to 8: Okabe-Ito's first six (M. Okabe,
+# K. Ito, "Color Universal Design"), then a violet and a sienna in place of its yellow (1.3:1 on white) and grey
+# (reads as "inactive"); the two were chosen for their distance from the six, the flows' colours and the grey
+# under normal vision and simulated protan-, deut- and tritanopia (CIELAB distance >= 18 in each; see
+# tests/test_palette.py). Every class colour is >= 3.4:1 against the dark background; on white, violet, sienna,
+# green, vermillion, purple and blue are >= 3:1, orange and sky blue 2.3:1 (as marks; as text see text_ink).
+CLASS_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#D55E00", "#CC79A7", "#0072B2", "#A23BEC", "#9D5727"]
+GREY = len(CLASS_COLORS)   # palette index of marks that belong to no class (local-minima's other patterns)
+PALETTE = [*CLASS_COLORS, "#8C8C8C"]
 THEMES = {
     "light": {"bg": "#FFFFFF", "fg": "#1A1A1A", "muted": "#8C8C8C", "panel": "#BBBBBB", "collapsed": "#000000"},
     "dark": {"bg": "#111111", "fg": "#F2F2F2", "muted": "#8C8C8C", "panel": "#555555", "collapsed": "#FFFFFF"},
@@ -101,7 +109,34 @@ def clip_timeline(fps: int, duration: float, hold_start: float, hold_end: float,
 
 
 def class_color(j: int) -> str:
-    return PALETTE[j % len(PALETTE)]
+    """The colour of class ``j + 1`` (``labels`` value ``j``); the classes cycle after 8."""
+    return CLASS_COLORS[j % len(CLASS_COLORS)]
+
+
+def luminance(color: str) -> float:
+    """WCAG relative luminance of a hex colour (0 black .. 1 white)."""
+    c = np.array([int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]) / 255.0
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two hex colours (1 .. 21)."""
+    la, lb = sorted((luminance(a), luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+TEXT_CONTRAST = 3.0   # text in a class colour reaches at least this ratio against the background
+
+
+def text_ink(color: str, theme: dict, ratio: float = TEXT_CONTRAST) -> str:
+    """``color`` for text on ``theme``'s background: mixed towards the foreground just enough (steps of 5%) to
+    reach ``ratio`` against the background (orange and sky blue darken on white; nothing changes on dark)."""
+    for k in range(21):
+        c = mix(color, theme["fg"], 0.05 * k)
+        if contrast(c, theme["bg"]) >= ratio:
+            return c
+    return theme["fg"]
 
 
 @dataclass
@@ -490,6 +525,32 @@ def bounding_sphere(*clouds: np.ndarray) -> tuple[np.ndarray, float]:
     c = (pts.min(axis=0) + pts.max(axis=0)) / 2
     r = float(np.max(np.linalg.norm(pts - c, axis=1)))
     return c, (r if r > 0 else 1.0)
+
+
+@lru_cache(maxsize=4096)
+def _mix_level(color: str, other: str, level: int, levels: int) -> str:
+    return mix(color, other, level / levels)
+
+
+def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: str, pieces: int = 4,
+                   fade: np.ndarray | None = None, levels: int = 8) -> tuple[np.ndarray, list[str]]:
+    """Trails as comets: each ``start[k] -> end[k]`` (``(n, 2)`` each) cut into ``pieces`` segments whose colour
+    goes from faint at the tail (``start``) to ``colors[k]`` at the head (``end``), all faded towards ``bg`` by
+    ``fade[k]`` in [0, 1] (0: none; e.g. the trail's age). Returns ``(n * pieces, 2, 2)`` segments and their
+    colours (quantised to ``levels`` shades, so that repeated frames reuse the same strings)."""
+    start, end = np.asarray(start, dtype=float).reshape(-1, 2), np.asarray(end, dtype=float).reshape(-1, 2)
+    n = len(start)
+    if n == 0:
+        return np.zeros((0, 2, 2)), []
+    fade = np.zeros(n) if fade is None else np.clip(np.asarray(fade, dtype=float), 0.0, 1.0)
+    t = np.linspace(0.0, 1.0, pieces + 1)
+    pts = start[:, None, :] + t[None, :, None] * (end - start)[:, None, :]         # (n, pieces + 1, 2)
+    segs = np.stack([pts[:, :-1], pts[:, 1:]], axis=2).reshape(-1, 2, 2)
+    strength = (np.arange(pieces) + 1.0) / pieces                                    # tail faint, head full
+    away = 1.0 - strength[None, :] * (1.0 - fade[:, None])                          # (n, pieces): toward bg
+    lv = np.rint(away * levels).astype(int)
+    cols = [_mix_level(colors[k], bg, int(lv[k, m]), levels) for k in range(n) for m in range(pieces)]
+    return segs, cols
 
 
 def circle_segments(c: np.ndarray, r: float, n: int = 32) -> np.ndarray:

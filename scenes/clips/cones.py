@@ -28,6 +28,7 @@ import numpy as np
 from scenes.clips.base import (
     FIG_H,
     FIG_W,
+    GREY,
     TEXT_MIN,
     THEMES,
     Frame,
@@ -46,6 +47,7 @@ from scenes.clips.base import (
     circle_segments,
     class_color,
     class_name,
+    comet_segments,
     figure_size,
     fit_text_size,
     fit_title,
@@ -53,12 +55,14 @@ from scenes.clips.base import (
     mix,
     smoothstep,
     tex_sci,
+    text_ink,
     text_width,
     view_rect,
 )
 
 HOLD_MIN = 2.5      # seconds each readable state (a layer's result) holds, at least
 FRAME_CAP = 2.5     # the camera takes in base points and rays up to this many data radii from the data
+WIDE_FADE = 0.55    # the rays of a layer wider than M (all its unit normals) are mixed this far towards the background
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
 GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially linearly separable slabs",
@@ -297,7 +301,7 @@ class ConesFrames:
             f.labels.append(Label("class_word", self.table_x, self.heads_y, "class", 0.22, th["fg"]))
         for j in range(self.Q):
             f.labels.append(Label(f"class_head{j}", self.col_x[j], self.heads_y, str(j + 1) if self.compact else
-                                  class_name(j), 0.22, class_color(j), "left"))
+                                  class_name(j), 0.22, text_ink(class_color(j), th), "left"))
         return f
 
     def frame(self, i: int) -> Frame:
@@ -338,7 +342,7 @@ class ConesFrames:
         f.segments.append(Segments("axes", np.array(segs).reshape(-1, 2, 2), seg_c, 0.016))
 
         # cones: past (faint) and current (growing rays); base points sized by the points on them, with badges
-        past, past_c, now, now_c = [], [], [], []
+        past, past_c, now, now_c, wide, wide_c = [], [], [], [], [], []
         ripples, ripple_c, trails, trail_c = [], [], [], []
         for ll in range(self.L):
             shown = ll <= l
@@ -354,16 +358,22 @@ class ConesFrames:
             q = p if inside else self._pin(p[None], inset=r_base + 0.2)[0]
             if shown and inside:
                 dirs = self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]
-                length = self.ray_len * (0.6 if len(dirs) > self.M else 1.0)   # wide layers: many rays
+                many = len(dirs) > self.M     # a wide layer: all its unit normals, drawn short, thin and light
+                length = self.ray_len * (0.6 if many else 1.0)
                 for end in self._screen(self.P3[ll] + grow * length * dirs, az):
-                    (now if ll == l else past).append([p, _clip_to(self.view, p, end)])
-                    (now_c if ll == l else past_c).append(c)
+                    seg = [p, _clip_to(self.view, p, end)]
+                    if many:
+                        wide.append(seg)
+                        wide_c.append(mix(c, th["bg"], WIDE_FADE if ll == l else 1 - 0.35 * (1 - WIDE_FADE)))
+                    else:
+                        (now if ll == l else past).append(seg)
+                        (now_c if ll == l else past_c).append(c)
             elif shown:   # pinned: a chevron points to where the base point really is
                 for u0, u1 in _chevron(q, p - q, 0.1, r_base + 0.06):
                     now.append([u0, u1])
                     now_c.append(c)
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
-                                   np.array([cc if cc >= 0 else 7] if shown else [], dtype=int),
+                                   np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True))
             bx, by, ha = badge_anchor(q, self.view, r_base)
             f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
@@ -371,17 +381,20 @@ class ConesFrames:
             if ll == l and phase == "move":
                 mv = np.flatnonzero(self.collapsed[ll] & ok)
                 start = self._pin(self._screen(self.T3[ll][mv], az))
-                for p0, p1, k in zip(start, xy[mv], self.labels[mv], strict=True):
-                    if np.linalg.norm(p1 - p0) > 1e-3:
-                        trails.append([p0, p1])
-                        trail_c.append(mix(class_color(int(k)), th["bg"], 0.45))
+                far = np.linalg.norm(xy[mv] - start, axis=1) > 1e-3
+                sg, sc = comet_segments(start[far], xy[mv[far]],
+                                        [text_ink(class_color(int(k)), th) for k in self.labels[mv[far]]], th["bg"])
+                trails.append(sg)
+                trail_c += sc
                 if e > 0.5:   # a ripple as they arrive: an expanding, fading ring
                     ph = (e - 0.5) / 0.5
                     ripples.append(circle_segments(q, r_base * (1.15 + 1.2 * ph)))
                     ripple_c += [mix(c, th["bg"], ph)] * len(ripples[-1])
         f.segments.append(Segments("cones_past", np.array(past).reshape(-1, 2, 2), past_c, 0.014, alpha=0.35))
         f.segments.append(Segments("cone_now", np.array(now).reshape(-1, 2, 2), now_c, 0.03))
-        f.segments.append(Segments("trails", np.array(trails).reshape(-1, 2, 2), trail_c, 0.012))
+        f.segments.append(Segments("cone_wide", np.array(wide).reshape(-1, 2, 2), wide_c, 0.012))
+        f.segments.append(Segments("trails", np.concatenate(trails) if trails else np.zeros((0, 2, 2)), trail_c,
+                                   0.022))
         f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
                                    ripple_c, 0.03))
 
@@ -410,8 +423,10 @@ class ConesFrames:
         f.labels.append(Label("layer", *self.at["layer"], head, self.fit("layer", head, 0.36), th["fg"]))
         sub, size = self.fit_line("phase", [sub] + ([short] if short else []), 0.24)
         f.labels.append(Label("phase", *self.at["phase"], sub, size, th["fg"]))
-        wtxt = f"width {self.widths[max(l, 0)]}" if l >= 0 else f"input dimension $M = {self.M}$"
-        f.labels.append(Label("width", *self.at["width"], wtxt, self.fit("width", wtxt, 0.22), th["muted"]))
+        w = int(self.widths[max(l, 0)])
+        wtxts = ([f"width {w}: its {w} unit normals, drawn light"] if w > self.M else []) + [f"width {w}"]
+        wtxt, size = self.fit_line("width", wtxts if l >= 0 else [f"input dimension $M = {self.M}$"], 0.22)
+        f.labels.append(Label("width", *self.at["width"], wtxt, size, th["muted"]))
         y0 = self.rows_y0
         for ll in range(self.L):
             y = y0 - self.row_pitch * ll
@@ -422,6 +437,6 @@ class ConesFrames:
                 n = int(self.counts[ll, j])
                 txt = ("–" if not shown else str(n) if self.compact else f"{n}/{int(self.class_sizes[j])}")
                 f.labels.append(Label(f"cnt{ll}_{j}", self.col_x[j], y, txt,
-                                      fit_text_size(txt, 0.22, 0.9 * self.col_pitch), class_color(j),
+                                      fit_text_size(txt, 0.22, 0.9 * self.col_pitch), text_ink(class_color(j), th),
                                       alpha=1.0 if shown else 0.4))
         return self.card.apply(f, i) if self.card else f

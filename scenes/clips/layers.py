@@ -34,6 +34,7 @@ from scenes.clips.base import (
     fmt_loss,
     is_wide,
     smoothstep,
+    text_ink,
     text_width,
 )
 from scenes.clips.layer_trace import (
@@ -211,7 +212,7 @@ class LayersFrames(LayerClip):
         for k, p in enumerate(self.thumbs):
             name = stage_math(k, v.view) if k <= v.L else "outputs"
             f.labels.append(Label(f"thumb{k}", p.x, p.y + p.h + 0.2, name, 0.19,
-                                  class_color(k - 1) if 1 <= k <= v.L else th["fg"]))
+                                  text_ink(class_color(k - 1), th) if 1 <= k <= v.L else th["fg"]))
         scale = ("one scale per move; thumbnails: own scales" if self.fixed
                  else "each layer in its own PCA and scale")
         scale, size = self.fit_line([scale, "thumbnails: own scales" if self.fixed else "own PCA per layer"], 0.19,
@@ -336,7 +337,7 @@ class LayersFrames(LayerClip):
         info2, s2 = self.fit_line([info2, info2.split(", ")[0] + (" ..." if ", " in info2 else "")], 0.21, room)
         info3, s3 = self.fit_line([info3, info3.split(",")[0]], 0.19, room)
         f.labels.append(Label("info", x, y, info, s1, th["fg"]))
-        f.labels.append(Label("info2", x, y - 0.45, info2, s2, class_color(j) if n_on else th["fg"]))
+        f.labels.append(Label("info2", x, y - 0.45, info2, s2, text_ink(class_color(j), th) if n_on else th["fg"]))
         f.labels.append(Label("info3", x, y - 0.9, info3, s3, th["muted"]))
         return self.card.apply(f, i) if self.card else f
 

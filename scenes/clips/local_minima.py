@@ -20,6 +20,8 @@ import numpy as np
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
     FIG_W,
+    GREY,
+    PALETTE,
     TEXT_MIN,
     Frame,
     Label,
@@ -32,13 +34,14 @@ from scenes.clips.base import (
     smoothstep,
     tex_pow10,
     tex_sci,
+    text_ink,
     text_width,
 )
 from scenes.clips.truncation_speed import TruncationFrames
 
 HOLD_MIN = 2.5     # seconds each readable state (a toggle point, where L-BFGS takes it) holds, at least
 HIGHLIGHT = 5      # palette index of the current pattern's marks (Okabe-Ito blue)
-OTHER = 7          # palette index of the other patterns' marks (grey)
+OTHER = GREY       # palette index of the other patterns' marks (the non-class grey)
 APPROX_RESIDUAL = 1e-6
 
 
@@ -236,7 +239,7 @@ class LocalMinimaFrames(TruncationFrames):
                 txt, size = self.fit_line([f"layer {l + 1}: no collapse (identity)", f"layer {l + 1}: no collapse"],
                                           0.19, x0)
             f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, size,
-                                  class_color(cls) if pat[l] else th["muted"]))
+                                  text_ink(class_color(cls), th) if pat[l] else th["muted"]))
         approx = self.residual[sn] > APPROX_RESIDUAL
         f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, "rank-deficient layer: approximate picture",
                               TEXT_MIN, th["muted"], alpha=1.0 if approx else 0.0))
@@ -248,7 +251,7 @@ class LocalMinimaFrames(TruncationFrames):
             c = HIGHLIGHT if p == cur else OTHER
             yt = self._chart_y(self.loss[self.toggle_snap[p]])
             stems.append([[x, pl.y], [x, yt]])
-            stem_c.append(class_color(c))
+            stem_c.append(PALETTE[c])
             dots.append([x, yt])
             dot_c.append(c)
             if self.polished:
@@ -256,7 +259,7 @@ class LocalMinimaFrames(TruncationFrames):
                 ring_c.append(c)
         if not self.names_fit():
             f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
-                                  class_color(HIGHLIGHT), "center"))
+                                  PALETTE[HIGHLIGHT], "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:

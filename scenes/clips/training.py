@@ -34,6 +34,7 @@ from scenes.clips.base import (
     is_wide,
     layout,
     tex_sci,
+    text_ink,
     text_width,
 )
 from scenes.clips.layer_trace import (
@@ -207,7 +208,7 @@ class TrainingFrames(LayerClip):
                         else f"layer {l}: {stage_math(l)}")
                 if v.view == "input" and l in (meta.get("picture") or {}).get("approximate_layers", []):
                     name += " (approx.)"
-                color = class_color(l - 1)
+                color = text_ink(class_color(l - 1), th)
             else:
                 name, color = f"outputs in $\\mathbb{{R}}^{{{v.K}}}$", th["fg"]
             if not self.is_16x9:
@@ -377,7 +378,7 @@ class TrainingFrames(LayerClip):
                                        f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}"
                                        .replace(" / ", "/")], 0.19, x0)
             f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.82 - 0.36 * r, txt, size,
-                                  class_color(j) if counts.any() else th["muted"]))
+                                  text_ink(class_color(j), th) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc
         value = fmt_loss(loss) if np.isfinite(loss) else "not recorded"
         room = pl.w + 0.65

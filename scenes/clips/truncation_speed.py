@@ -17,14 +17,16 @@ in a strip above the view, so nothing is pinned onto them.
 
 The collapse made visible: each base point's marker grows with the number of points sitting on it (area
 proportional to the count) and carries a count badge; points that arrive on a base point are drawn with a
-trail from where they were :attr:`TruncationFrames.trail_seconds` of clip time ago, and the base point
-ripples while points arrive. After the title card the panels appear one after the other and their cones'
-rays grow (a build-up both renderers draw, since it is in the frame model).
+comet trail (faint tail, full head, fading with age) from where they were
+:attr:`TruncationFrames.trail_seconds` of clip time ago, and the base point ripples while points arrive.
+After the title card the panels appear one after the other and their cones' rays grow (a build-up both
+renderers draw, since it is in the frame model).
 
 Contraction rate (``geomdl.math.contraction``, T. Chen, arXiv 2501.07400): for each layer and the class it
 collapses, ``lambda = -d/dt log s`` with ``s`` the RMS distance of the class's not-yet-collapsed points from
 the base point and ``t = lr x step`` the gradient-flow time, estimated from the trace's ``truncated`` and
-``base_points`` arrays between snapshots and averaged over the trail window; shown where it is defined.
+``base_points`` arrays between snapshots and averaged over :attr:`TruncationFrames.rate_seconds` of animation;
+shown where it is defined.
 
 Between snapshots, positions are interpolated linearly (smooth motion); collapse flags and counts are taken
 from the nearest snapshot.
@@ -38,6 +40,7 @@ from geomdl.errors import GeomdlError
 from geomdl.math.contraction import contraction_rates
 from scenes.clips.base import (
     FIG_W,
+    GREY,
     TEXT_MIN,
     THEMES,
     Frame,
@@ -58,6 +61,7 @@ from scenes.clips.base import (
     class_color,
     class_name,
     clip_timeline,
+    comet_segments,
     figure_size,
     fit_text_size,
     fit_title,
@@ -68,6 +72,7 @@ from scenes.clips.base import (
     nice_ticks,
     smoothstep,
     tex_sci,
+    text_ink,
     text_width,
     tick_text,
     view_rect,
@@ -114,7 +119,9 @@ class TruncationFrames:
 
     show_rates = True          # the contraction-rate readout (subclasses whose snapshots are no time series: off)
     min_chart = 0.7            # narrow canvases: the chart keeps at least this share of its 16:9 width
-    trail_seconds = 0.6
+    trail_seconds = 1.2        # arrivals keep a comet trail from where they were this long ago, fading with age
+    ripple_seconds = 0.6       # period of the ripple of a base point while points arrive
+    rate_seconds = 0.6         # the contraction-rate readout averages over this much animation
 
     def __init__(self, trace, fps: int = 30, duration: float = 8.0, hold_start: float = 1.6,
                  hold_end: float = 1.4, theme: str = "light", orbit_deg: float = 50.0,
@@ -322,7 +329,7 @@ class TruncationFrames:
 
     def rate_at(self, l: int, u: float) -> float:
         """Layer ``l``'s contraction rate around fractional snapshot ``u``: the mean of the finite interval rates
-        over the trail window (NaN when none)."""
+        over :attr:`rate_seconds` of animation (NaN when none)."""
         if self.rates is None:
             return float("nan")
         k = self.window_snapshots()
@@ -332,8 +339,8 @@ class TruncationFrames:
         return float(r.mean()) if len(r) else float("nan")
 
     def window_snapshots(self) -> float:
-        """Snapshots covered by :attr:`trail_seconds` of animation."""
-        return max(1.0, self.trail_seconds * self.fps * (self.S - 1) / max(self.n_anim - 1, 1))
+        """Snapshots covered by :attr:`rate_seconds` of animation (the contraction-rate readout's window)."""
+        return max(1.0, self.rate_seconds * self.fps * (self.S - 1) / max(self.n_anim - 1, 1))
 
     def snapshot_position(self, i: int) -> float:
         """Fractional snapshot index ``u`` in ``[0, S-1]`` of frame ``i``."""
@@ -458,7 +465,7 @@ class TruncationFrames:
             wide = p.w >= 2.9           # room for "layer l: T_l(X)"
             name = ("input $X$" if wide else "$X$") if l == 0 else (
                 f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$")
-            color = th["fg"] if l == 0 else self.layer_color(l - 1, sn)
+            color = th["fg"] if l == 0 else text_ink(self.layer_color(l - 1, sn), th)
             f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, name, 0.22, mix(color, th["bg"], 1 - a),
                                   "left", "center", alpha=1.0 if a > 0 else 0.0))
         f.segments.append(Segments("panel_frames", np.concatenate(segs), cols, 0.012))
@@ -494,9 +501,12 @@ class TruncationFrames:
         ever = np.logical_or.accumulate(col, axis=0)          # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
-        then = self.collapsed[self.bracket(u_then)[3]]
+        s_then = self.bracket(u_then)[3]
+        then = self.collapsed[s_then]
         T_then = self.positions(u_then)
-        pulse = (i % max(1, int(round(0.5 * self.fps)))) / max(1, int(round(0.5 * self.fps)))
+        u_now = self.snapshot_position(i)
+        period = max(1, int(round(self.ripple_seconds * self.fps)))
+        pulse = (i % period) / period
 
         pts_xy, pts_c, ring_xy, ring_c, segs, seg_c = [], [], [], [], [], []
         trails, trail_c, ripples, ripple_c = [], [], [], []
@@ -533,10 +543,16 @@ class TruncationFrames:
             new = np.flatnonzero(col[l - 1] & ~then[l - 1] & ok)
             if len(new) and a >= 0.35:
                 start = self._pin(self._screen(T_then[l - 1, new], l, az), view)
-                for p0, p1, k in zip(start, xy[new], self.labels[new], strict=True):
-                    if np.isfinite(p0).all() and np.linalg.norm(p1 - p0) > 1e-3:
-                        trails.append([p0, p1])
-                        trail_c.append(mix(class_color(int(k)), th["bg"], 0.35))
+                keep = np.isfinite(start).all(axis=1) & (np.linalg.norm(xy[new] - start, axis=1) > 1e-3)
+                # age of each arrival: from the first snapshot it sits on the base point, as a fraction of the
+                # trail window (a comet fades as it ages, instead of vanishing at once)
+                arrived = s_then + np.argmax(self.collapsed[s_then:sn + 1, l - 1][:, new[keep]], axis=0)
+                age = (u_now - arrived) / max(u_now - u_then, 1e-9)
+                sg, sc = comet_segments(start[keep], xy[new[keep]],
+                                        [text_ink(class_color(int(k)), th) for k in self.labels[new[keep]]],
+                                        th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0))
+                trails.append(sg)
+                trail_c += sc
             p3 = P[l - 1]
             p = self._screen(p3[None], l, az)[0]
             inside = bool(view.contains(p[None])[0])
@@ -555,17 +571,20 @@ class TruncationFrames:
                 for u0, u1 in _chevron(q, p - q, 2.5 * self.point_r, r_base + 2.5 * self.point_r):
                     segs.append([u0, u1])
                     seg_c.append(mix(c, th["bg"], 1 - a))
-            f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else 7]), r_base * a, ring=True))
-            bx, by, ha = badge_anchor(q, view, r_base)
-            f.labels.append(Label(f"badge{l}", bx, by, f"{n_on}", 0.21, mix(c, th["fg"], 0.25), ha,
+            f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else GREY]), r_base * a, ring=True))
+            # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
+            badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
+            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)))
+            f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
             if len(new):    # a ripple while points arrive: an expanding, fading ring
-                ripples.append(circle_segments(q, r_base * (1.15 + 1.1 * pulse)))
-                ripple_c += [mix(c, th["bg"], pulse)] * len(ripples[-1])
+                ripples.append(circle_segments(q, r_base * (1.1 + 1.7 * pulse)))
+                ripple_c += [mix(text_ink(c, th), th["bg"], pulse)] * len(ripples[-1])
         f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.02))
-        f.segments.append(Segments("trails", np.array(trails).reshape(-1, 2, 2), trail_c, 0.012))
+        f.segments.append(Segments("trails", np.concatenate(trails) if trails else np.zeros((0, 2, 2)), trail_c,
+                                   0.035))
         f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
-                                   ripple_c, 0.03))
+                                   ripple_c, 0.045))
         f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(*_cat(ring_xy, ring_c)), self.point_r * 1.5, ring=True))
 
@@ -621,6 +640,6 @@ class TruncationFrames:
             sizes = [min(sizes)] * len(sizes)
         for l, ((txt, rtxt), size_l) in enumerate(zip(lines, sizes, strict=True)):
             yl = y - first - pitch * l
-            f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, self.layer_color(l, sn)))
+            f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, text_ink(self.layer_color(l, sn), th)))
             if two:
                 f.labels.append(Label(f"rate_label{l}", x + 0.25, yl - 0.31, rtxt, TEXT_MIN, th["muted"]))

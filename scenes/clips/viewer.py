@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geomdl.errors import GeomdlError
-from scenes.clips.base import PALETTE, class_color
+from scenes.clips.base import CLASS_COLORS, class_color
 
 QMAX = 32767            # int16 code of the cube's face; -32768 marks a missing (NaN) coordinate
 MISSING = -32768
@@ -91,7 +91,7 @@ class ViewerModel:
     s_total: int
     notes: list[str]
     meta: dict
-    palette: list[str] = field(default_factory=lambda: list(PALETTE))
+    palette: list[str] = field(default_factory=lambda: list(CLASS_COLORS))
 
 
 # -- sizes and decimation ------------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ def _build_flows(trace, budget: float, scene_lines: list[str] | None) -> ViewerM
     axes = ["y1", "y2", "y3"] if int(meta["Q"]) == 3 else ["PC1", "PC2", "PC3"]
     panels = []
     for f in range(F):
-        color = "#0072B2" if f == fr.fs else "#D55E00" if f == fr.fa else PALETTE[(f + 5) % len(PALETTE)]
+        color = "#0072B2" if f == fr.fs else "#D55E00" if f == fr.fa else CLASS_COLORS[(f + 5) % len(CLASS_COLORS)]
         P, _ = pin(P3[f][snaps][:, idx], center, half)
         tr3, _ = pin(np.swapaxes(P3[f][tgrid][:, idx], 0, 1), center, half)
         panels.append(Panel(f"flow{f + 1}", str(labels_meta[f]), color, center, half, axes, P,

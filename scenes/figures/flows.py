@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from geomdl.io.atomic import ensure_writable_dir  # noqa: E402
-from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.clips.base import class_color  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
@@ -106,13 +106,13 @@ def plot_trajectories(trace, stem: Path, elev: float = 24.0, azim: float = 35.0)
         v = a["valid"][f]
         P, _ = to3(a["outputs"][f][v], trace)          # (S, N, 3)
         for r in range(P.shape[1]):
-            c = PALETTE[labels[r] % len(PALETTE)]
+            c = class_color(labels[r])
             ax.plot(P[:, r, 0], P[:, r, 1], P[:, r, 2], color=c, lw=0.8, alpha=0.8)
-        ax.scatter(P[0, :, 0], P[0, :, 1], P[0, :, 2], s=6, c=[PALETTE[j % len(PALETTE)] for j in labels],
+        ax.scatter(P[0, :, 0], P[0, :, 1], P[0, :, 2], s=6, c=[class_color(j) for j in labels],
                    depthshade=False)
         ax.scatter(P[-1, :, 0], P[-1, :, 1], P[-1, :, 2], s=10, c="k", marker=".", depthshade=False)
         for j in range(meta["Q"]):
-            ax.scatter(*Y3[labels == j][:1].T, s=140, facecolors="none", edgecolors=PALETTE[j % len(PALETTE)],
+            ax.scatter(*Y3[labels == j][:1].T, s=140, facecolors="none", edgecolors=class_color(j),
                        linewidths=2.0, depthshade=False)
         ax.set_xlim(lo[0] - pad, hi[0] + pad)
         ax.set_ylim(lo[1] - pad, hi[1] + pad)
@@ -126,7 +126,7 @@ def plot_trajectories(trace, stem: Path, elev: float = 24.0, azim: float = 35.0)
                         Line2D([], [], ls="none", marker=".", ms=5, color="k", label="end of the flow"),
                         Line2D([], [], ls="none", marker="o", ms=7, mfc="none", mec="#777777", mew=1.5,
                                label="one-hot target")]
-               + [Line2D([], [], color=PALETTE[j % len(PALETTE)], lw=1.2, label=f"class {j + 1}")
+               + [Line2D([], [], color=class_color(j), lw=1.2, label=f"class {j + 1}")
                   for j in range(meta["Q"])], loc="outside lower center",
                ncols=min(6 if style.current() == "page" else 3, 3 + meta["Q"]))
     fig.suptitle(style.wrap(f"outputs in $\\mathbb{{R}}^{meta['Q']}$ from $x(0)$ towards the one-hot targets"))

@@ -45,12 +45,13 @@ def plot_perturbation(results_csv: Path, out_dir: Path, title: str, zero_tol: fl
     cols = style.columns(n, most=3)
     rows = int(np.ceil(n / cols))
     fig, axes = style.subplots(rows, cols, aspect=0.7, extra=0.25, squeeze=False, sharex=True)
+    spare = [axes[k // cols][k % cols] for k in range(n, rows * cols)]   # an empty slot takes the legend
     for k, lam in enumerate(lams):
         ax = axes[k // cols][k % cols]
         sel = r["lambda"] == lam
         frac = float(np.mean(r["final_loss"][sel] < zero_tol))
         ax.hist(logs[sel & ~zero], bins=bins, color="#0072B2", label="trials")
-        ax.axvline(tol, color="#D55E00", lw=1, ls="--", label=f"zero tol. {zero_tol:g}")
+        ax.axvline(tol, color="#D55E00", lw=1, ls="--", label=f"zero tol. {style.sci(zero_tol)}")
         nz = int((sel & zero).sum())
         if nz:
             ax.plot([], [], " ", label=f"{nz} exactly 0")
@@ -58,20 +59,22 @@ def plot_perturbation(results_csv: Path, out_dir: Path, title: str, zero_tol: fl
         ax.set_xlabel("$\\log_{10}$ final loss")
         ax.set_ylabel("trials")
         ax.tick_params(labelbottom=True)      # shared x axis: keep the tick labels on every row
-        if k == 0 or nz:
+        if nz or (k == 0 and not spare):
             ax.legend(loc="best", handlelength=1.2)
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].axis("off")
+    for ax in spare:
+        ax.axis("off")
+    if spare:   # in the empty slot, where it hides no bar
+        spare[0].legend(*axes[0][0].get_legend_handles_labels(), loc="center", handlelength=1.2, frameon=False)
     fig.suptitle(style.wrap(title))
     files = save(fig, Path(out_dir) / f"{stem}_histograms")
 
     fig, ax = style.subplots(1, 1, aspect=0.62)
     fr = [float(np.mean(r["final_loss"][r["lambda"] == lam] < zero_tol)) for lam in lams]
     med = np.array([float(np.median(r["final_loss"][r["lambda"] == lam])) for lam in lams])
-    (a,) = ax.semilogx(lams, fr, "o-", color="#0072B2", label=f"fraction < {zero_tol:g}")
+    (a,) = ax.semilogx(lams, fr, "o-", color="#0072B2", label=f"fraction < {style.sci(zero_tol)}")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("$\\lambda$ (perturbation size)")
-    ax.set_ylabel(f"fraction with final loss < {zero_tol:g}")
+    ax.set_ylabel(f"fraction with final loss < {style.sci(zero_tol)}")
     ax2 = ax.twinx()
     ax2.spines["right"].set_visible(True)
     ok = med > 0                                   # a median of exactly 0 has no place on a log axis

@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.clips.base import class_color  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
@@ -56,8 +56,23 @@ def _limits(P: np.ndarray, pad: float = 0.08) -> tuple[tuple[float, float], tupl
 def _scatter(ax, P: np.ndarray, labels: np.ndarray, size: float = 3.0, alpha: float = 0.6) -> None:
     for j in np.unique(labels):
         sel = labels == j
-        ax.scatter(P[sel, 0], P[sel, 1], s=size, color=PALETTE[j % len(PALETTE)], alpha=alpha, linewidths=0,
+        ax.scatter(P[sel, 0], P[sel, 1], s=size, color=class_color(j), alpha=alpha, linewidths=0,
                    rasterized=len(P) > 2000)
+
+
+def _scaled_axis(axis, lim, name: str) -> None:
+    """Ticks of ``axis`` in units of ``10^k`` when its limits reach ``|10^k| >= 10^3``, the label saying so
+    (``PC1 (x 10^4)``); ``name`` alone otherwise."""
+    from matplotlib.ticker import FuncFormatter  # noqa: PLC0415
+
+    top = max(abs(float(lim[0])), abs(float(lim[1])))
+    k = int(np.floor(np.log10(top))) if top > 0 else 0
+    if abs(k) >= 3:
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / 10.0**k:g}"))
+        axis.set_label_text(f"{name} ($\\times 10^{{{k}}}$)", fontsize=6)
+    else:
+        axis.set_label_text(name, fontsize=6)
+    axis.labelpad = 1
 
 
 def _cone(ax, base: np.ndarray, edges: np.ndarray, color: str, xlim, ylim) -> None:
@@ -80,7 +95,7 @@ def _cone(ax, base: np.ndarray, edges: np.ndarray, color: str, xlim, ylim) -> No
         q = c + d / k
         ax.annotate("", xy=q, xytext=c + d / k * 0.8, arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.5})
         # the coordinates go in a corner of the panel (not at the arrow, where they covered data and ticks)
-        ax.text(0.03, 0.03, f"base point off view: ({b[0]:.3g}, {b[1]:.3g})", fontsize=6, color=color,
+        ax.text(0.03, 0.03, f"base point off view:\n({b[0]:.3g}, {b[1]:.3g})", fontsize=5.5, color=color,
                 transform=ax.transAxes, ha="left", va="bottom",
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.0})
 
@@ -97,17 +112,23 @@ def _output_panel(ax, O: np.ndarray, labels: np.ndarray, targets: np.ndarray) ->
         P, Y, names = (O - mu) @ C.T, (np.eye(K)[targets] - mu) @ C.T, ["out PC1", "out PC2", "out PC3"]
     for j in np.unique(labels):
         sel = labels == j
-        ax.scatter(P[sel, 0], P[sel, 1], P[sel, 2], s=2, color=PALETTE[j % len(PALETTE)], alpha=0.5,
+        ax.scatter(P[sel, 0], P[sel, 1], P[sel, 2], s=2, color=class_color(j), alpha=0.5,
                    linewidths=0, depthshade=False)
     Yt = Y if K != 3 else Y[targets]
     for j, y in enumerate(Yt):
-        ax.scatter([y[0]], [y[1]], [y[2]], s=80, facecolor="none", edgecolor=PALETTE[j % len(PALETTE)],
+        ax.scatter([y[0]], [y[1]], [y[2]], s=80, facecolor="none", edgecolor=class_color(j),
                    linewidths=2, depthshade=False)
-    ax.set_xlabel(names[0], fontsize=6, labelpad=-8)
-    ax.set_ylabel(names[1], fontsize=6, labelpad=-8)
-    ax.set_zlabel(names[2], fontsize=6, labelpad=-8)
-    ax.tick_params(labelsize=5, pad=-3)
+    style.axes3(ax, names)     # three ticks an axis, the axes named, readable at print size
     ax.view_init(elev=25, azim=35)
+
+
+def digit_handles(digits) -> list:
+    """Legend entries of the digit classes: ``digit d (class j)``, class ``j`` being the ``j``-th digit given
+    (from 1, as everywhere), in its class colour."""
+    from matplotlib.lines import Line2D  # noqa: PLC0415
+
+    return [Line2D([], [], ls="none", marker="o", ms=4, mfc=class_color(j), mec="none",
+                   label=f"digit {dg} (class {j + 1})") for j, dg in enumerate(digits)]
 
 
 def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> list[Path]:
@@ -116,7 +137,7 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
     L = len(runs[0].widths)
     ncol = L + 2
     w = style.SIZES["page"]     # a row of L + 2 panels needs the page width at any --size
-    fig = plt.figure(figsize=(w, w / ncol * 1.1 * len(runs) + 0.5))
+    fig = plt.figure(figsize=(w, w / ncol * 1.45 * len(runs) + 0.7))
     X2 = runs[0].X_proj[:, :2]
     xlim, ylim = _limits(X2)
     for r_i, run in enumerate(runs):
@@ -136,7 +157,7 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
                 _scatter(ax, X2, labels)
                 ax.set_xlim(*xlim)
                 ax.set_ylim(*ylim)
-                ax.set_title(f"{name}: original digits $X$", fontsize=7)
+                ax.set_title(f"{name}:\noriginal digits $X$", fontsize=6.5)
             else:
                 T2 = s.truncated_proj[c - 1][:, :2]
                 lx, ly = _limits(T2)
@@ -145,17 +166,14 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
                 ax.set_xlim(*lx)
                 ax.set_ylim(*ly)
                 k = s.k_trunc[c - 1]
-                ax.set_title(f"$T_{{{c}}}(X)$ rank {int(s.rank[c - 1])}/{run.widths[c - 1]}, "
+                ax.set_title(f"$T_{{{c}}}(X)$\nrank {int(s.rank[c - 1])}/{run.widths[c - 1]}, "
                              f"res {s.residual[c - 1]:.0e}\n"
                              f"collapsed {int((k == run.widths[c - 1]).sum())}, partial "
-                             f"{int(((k > 0) & (k < run.widths[c - 1])).sum())}", fontsize=7)
+                             f"{int(((k > 0) & (k < run.widths[c - 1])).sum())}", fontsize=6.5)
             ax.tick_params(labelsize=6)
             ax.locator_params(nbins=4)
-            ax.ticklabel_format(style="sci", axis="both", scilimits=(-3, 3))   # no overlapping "-60000-40000"
-            ax.xaxis.get_offset_text().set_fontsize(6)
-            ax.yaxis.get_offset_text().set_fontsize(6)
-            ax.set_xlabel("PC1", fontsize=6, labelpad=1)
-            ax.set_ylabel("PC2", fontsize=6, labelpad=1)
+            _scaled_axis(ax.xaxis, ax.get_xlim(), "PC1")    # large coordinates: the power of ten in the label,
+            _scaled_axis(ax.yaxis, ax.get_ylim(), "PC2")    # not an offset text that lands on it
         ax = fig.add_subplot(len(runs), ncol, r_i * ncol + ncol, projection="3d")
         _output_panel(ax, s.outputs, labels, run.targets)
         ax.set_title(f"outputs in $\\mathbb{{R}}^{{{run.out_dim}}}$\n(step {s.step}, loss {s.loss:.3g})", fontsize=6)
@@ -163,7 +181,8 @@ def plot_layers_at_threshold(runs: list, threshold: float, out_dir: Path) -> lis
     fig.suptitle(f"Digits {' '.join(map(str, d.digits))} at training loss < {threshold:g}: data truncated by the "
                  f"cumulative layers\n(PCA of the original digits), cones (base point, longest edges), outputs",
                  fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(handles=digit_handles(d.digits), loc="lower center", ncol=len(d.digits), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.93))
     return save_figure(fig, out_dir / f"layers_{_tag(d.digits)}_loss{_num(threshold)}")
 
 
@@ -254,33 +273,44 @@ METRIC_PANELS = [
 
 
 def plot_metrics(runs: list, out_dir: Path) -> list[Path]:
-    """Metrics over training for the runs of one digit set (one colour per loss)."""
+    """Metrics over training for the runs of one digit set (one colour per loss, one line style per series)."""
+    from matplotlib.lines import Line2D  # noqa: PLC0415
+    from matplotlib.ticker import NullFormatter  # noqa: PLC0415
+
     cols = style.columns(len(METRIC_PANELS))
     rows = int(np.ceil(len(METRIC_PANELS) / cols))
-    fig, axes = style.subplots(rows, cols, aspect=0.8, extra=0.3, squeeze=False)
+    fig, axes = style.subplots(rows, cols, aspect=0.8, extra=0.5 + 0.55 * rows, squeeze=False)   # + legend rows
     colors = {"mse": "#0072B2", "ce": "#D55E00", "wmse": "#009E73"}
     for ax, (title, series, logy) in zip(axes.ravel(), METRIC_PANELS, strict=True):
         for run in runs:
             L = len(run.widths)
             steps = np.array([s.step for s in run.snapshots], dtype=float)
-            for key, label, ls in series:
+            for key, _label, ls in series:
                 key = key.format(L=L)
                 vals = np.array([s.loss if key == "loss" else s.metrics.get(key, np.nan) for s in run.snapshots])
                 ok = np.isfinite(vals) & (vals > 0 if logy else True)
-                ax.plot(steps[ok] + 1, vals[ok], ls=ls, color=colors.get(run.cfg.loss, "#444444"), lw=1.3,
-                        label=f"{LOSS_NAMES.get(run.cfg.loss, run.cfg.loss)}: {label}")
+                ax.plot(steps[ok] + 1, vals[ok], ls=ls, color=colors.get(run.cfg.loss, "#444444"), lw=1.3)
             for st, _ in run.reached.values():
                 ax.axvline(st + 1, color=colors.get(run.cfg.loss, "#444444"), lw=0.5, alpha=0.4)
         ax.set_xscale("log")
         if logy:
             ax.set_yscale("log")
         ax.set_title(style.wrap(title, 8.5, style.width() / cols), fontsize=7.5)
-        ax.set_xlabel("training step + 1")
         ax.tick_params(which="both", labelsize=6)   # minor labels too (a lone "6 x 10^-1" came out large)
-        ax.legend(fontsize=5, loc="best", framealpha=0.7, handlelength=1.5)
+        lo, hi = ax.get_ylim()
+        if logy and hi > 10 * lo:   # a decade or more: the decades alone (minor labels crowd each other)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        if len(series) > 1:   # line styles name the series (colours the losses, in the figure's legend), under
+            ax.legend(handles=[Line2D([], [], color="#444444", ls=ls, lw=1.1, label=label)   # the axes: no data hidden
+                               for _, label, ls in series], fontsize=5.5, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.16), frameon=False, handlelength=2.2)
+    losses = list(dict.fromkeys(run.cfg.loss for run in runs))
+    fig.legend(handles=[Line2D([], [], color=colors.get(k, "#444444"), lw=2, label=LOSS_NAMES.get(k, k))
+                        for k in losses], loc="outside lower center", ncol=len(losses), fontsize=7, frameon=False)
     d = runs[0].data
     fig.suptitle(style.wrap(f"Metrics over training, digits {' '.join(map(str, d.digits))} ({len(d.y_train)} train "
-                            f"/ {len(d.y_test)} test digits, {d.source}); thin lines: thresholds reached"))
+                            f"/ {len(d.y_test)} test digits, {d.source}); x: training step + 1 (log); thin lines: "
+                            f"thresholds reached"))
     return save_figure(fig, out_dir / f"metrics_{_tag(d.digits)}")
 
 

@@ -144,3 +144,17 @@ def wrap(text: str, size_pt: float = 9.0, inches: float | None = None) -> str:
 def class_name(j: int) -> str:
     """The human-facing name of the class with label ``j``: classes are numbered from 1, as in the math."""
     return f"class {int(j) + 1}"
+
+
+def sci(v: float) -> str:
+    """A threshold or tolerance typeset: ``1e-06`` -> ``$10^{-6}$``, ``2.5e-3`` -> ``$2.5 \\times 10^{-3}$``,
+    ``0.5`` -> ``0.5`` (mathtext; plain ``%g`` between 0.01 and 1000)."""
+    import math  # noqa: PLC0415
+
+    if v == 0 or not math.isfinite(v) or 1e-2 <= abs(v) < 1e3:
+        return f"{v:g}"
+    e = math.floor(math.log10(abs(v)))
+    m = v / 10**e
+    if round(m, 6) in (1.0, -1.0):
+        return f"${'-' if m < 0 else ''}10^{{{e}}}$"
+    return f"${m:g} \\times 10^{{{e}}}$"

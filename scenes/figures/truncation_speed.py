@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from geomdl.nn.health import FAILURES  # noqa: E402
-from scenes.clips.base import PALETTE  # noqa: E402
+from scenes.clips.base import class_color, mix  # noqa: E402
 from scenes.figures import style  # noqa: E402
 from scenes.figures.figure_io import save_figure  # noqa: E402
 
@@ -22,8 +22,11 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     cols = 1 if style.current() == "column" else 2
     fig, axes = style.subplots(2 // cols, cols, aspect=0.8, squeeze=False)
     ax1, ax2 = axes.ravel()
+    # one colour per start fraction, light to dark as it grows (every curve is class 1 at layer 1: no class colours)
+    shades = [matplotlib.colors.to_hex(c) for c in plt.get_cmap("viridis")(np.linspace(0.78, 0.05, max(len(fracs), 2)))]
+    rates = []
     for k, f in enumerate(fracs):
-        color = PALETTE[k % len(PALETTE)]
+        color = shades[k]
         curves = [c for c in result["curves"]
                   if c["start_fraction"] == f and c["stop_reason"] not in FAILURES]
         if not curves:
@@ -33,6 +36,7 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
             ax1.plot(c["steps"], np.maximum(c["n"], 0.5), color=color, lw=0.6, alpha=0.35)
             dndt = np.gradient(c["n"].astype(float), c["steps"].astype(float))
             ax2.scatter(c["n"], dndt, s=4, color=color, alpha=0.25, linewidths=0)
+            rates.append(dndt)
         same = [c for c in curves if len(c["steps"]) == len(steps)]
         med = np.median(np.stack([c["n"] for c in same]), axis=0)
         s = next(x for x in result["summary"] if x["start_fraction"] == f)
@@ -49,12 +53,24 @@ def plot_study(result: dict, out_dir: Path) -> list[Path]:
     ax1.set_xlabel("training step")
     ax1.set_ylabel("collapsed points $n(t)$ of class 1\nat layer 1 (log)")
     ax1.set_title("$n(t)$: exponential growth is a straight line", fontsize=8)
-    ax1.legend(fontsize=6, loc="lower right")
+    # legends under the axes, where they hide no curve
+    ax1.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax2.axhline(0, color="#888888", lw=0.8)
+    if rates:   # the y axis on the bulk of dn/dt (the first steps' dips would squash the fits onto 0)
+        v = np.concatenate(rates)
+        v = v[np.isfinite(v)]
+        lo, hi = np.percentile(v, [1, 99])
+        pad = 0.15 * max(hi - lo, 1e-9)
+        lo, hi = min(lo - pad, -pad), max(hi + pad, pad)
+        off = int(np.sum((v < lo) | (v > hi)))
+        ax2.set_ylim(lo, hi)
+        if off:
+            ax2.text(0.99, 0.02, f"{off} of {len(v)} points beyond the axis", transform=ax2.transAxes,
+                     ha="right", va="bottom", fontsize=6, color="#555555")
     ax2.set_xlabel("$n$ (collapsed points)")
     ax2.set_ylabel("$dn/dt$ (points per step)")
     ax2.set_title("rate against count: the claim predicts slope $c > 0$", fontsize=8)
-    ax2.legend(fontsize=6, loc="upper right")
+    ax2.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     return save_figure(fig, out_dir / "truncation_speed")
 
 
@@ -83,9 +99,10 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         pairs_all = [g for g in result["summary"] if g["setting"] == setting and g["layer"] is not None]
         if len(pairs_all) == 1 and len(groups) == 2:       # one measured pair: it is the pooled curve
             groups = [g for g in groups if g["layer"] is not None]
-        pair_color = {}
-        for k, g in enumerate(x for x in groups if x["layer"] is not None):
-            pair_color[(g["layer"], g["class"])] = PALETTE[k % len(PALETTE)]
+        pair_color = {}   # a pair in its class's colour (the CSV's class is the 0-based label); darker when repeated
+        for g in (x for x in groups if x["layer"] is not None):
+            seen = sum(1 for (_, j) in pair_color if j == g["class"])
+            pair_color[(g["layer"], g["class"])] = mix(class_color(int(g["class"])), "#000000", 0.35 * seen)
         if rows:
             n = np.array([r["n"] for r in rows])
             lam = np.array([r["rate"] for r in rows])
@@ -115,7 +132,7 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         ax.set_ylabel("contraction rate $\\lambda = -d \\log s / dt$")
         ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\n$\\lambda$ against $n$ while the count rises "
                      "(the claim: rising)", fontsize=7)
-        ax.legend(fontsize=5.5, loc="lower left")
+        ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)   # hides no data
         for sr in (x for x in result["series"] if x["setting"] == setting):
             ok = np.isfinite(sr["s"]) & (sr["s"] > 0)
             axs.plot(sr["t"][ok], sr["s"][ok], lw=0.7, alpha=0.6,
