@@ -27,10 +27,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
+from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import FIG_H, FIG_W, PALETTE, Frame, FrameModel  # noqa: E402
 
@@ -195,6 +196,44 @@ class GlyphCache:
             font._set_transform(matrix, list(delta))
 
 
+def _draw_laid_out(art, info: list, renderer) -> None:
+    """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
+    its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
+    same graphics context, the same ``draw_text`` calls."""
+    art._renderer = renderer
+    if not art.get_visible() or art.get_text() == "":
+        return
+    posx, posy = art.get_transform().transform((float(art.convert_xunits(art._x)),
+                                                float(art.convert_yunits(art._y))))
+    if not (np.isfinite(posx) and np.isfinite(posy)):
+        return
+    _, canvash = renderer.get_canvas_width_height()
+    gc = renderer.new_gc()
+    gc.set_foreground(to_rgba(art.get_color()), isRGBA=True)
+    gc.set_alpha(art.get_alpha())
+    gc.set_url(art._url)
+    gc.set_antialiased(art._antialiased)
+    gc.set_snap(art.get_snap())
+    art._set_gc_clip(gc)
+    angle = art.get_rotation()
+    for line, _wad, (x, y) in info:
+        x = x + posx
+        y = y + posy
+        if renderer.flipy():
+            y = canvash - y
+        clean_line, ismath = art._preprocess_math(line)
+        renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath,
+                           mtext=art if len(info) == 1 else None)
+    gc.restore()
+    art.stale = False
+
+
+def _plain(art) -> bool:
+    """Whether :func:`_draw_laid_out` draws ``art`` as ``Text.draw`` does (else ``Text.draw`` is called)."""
+    return (art.get_rotation() == 0 and art._bbox_patch is None and not art.get_path_effects()
+            and not art.get_usetex() and not np.ma.is_masked(art._x) and not np.ma.is_masked(art._y))
+
+
 class TextCache:
     """Labels drawn once per look: ``key -> _Look``, least recently used evicted.
 
@@ -210,18 +249,34 @@ class TextCache:
     def __init__(self, size: int = 2048):
         self.size = size
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
+        self.layouts: OrderedDict[tuple, list] = OrderedDict()
         self.hits = self.misses = self.pastes = 0
 
+    def _draw(self, art, shape: tuple, renderer) -> None:
+        """``art.draw(renderer)``, its layout taken from :attr:`layouts` when a label of the same ``shape``
+        (text, alignment, size: what the layout depends on, not the place or colour) was laid out before."""
+        if not _plain(art):
+            art.draw(renderer)
+            return
+        info = self.layouts.get(shape)
+        if info is None:
+            info = self.layouts[shape] = art._get_layout(renderer)[1]
+            if len(self.layouts) > self.size:
+                self.layouts.popitem(last=False)
+        else:
+            self.layouts.move_to_end(shape)
+        _draw_laid_out(art, info, renderer)
+
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
-        """Draw ``art`` (a Text whose look is ``key``) on ``renderer``; ``canvas``: its pixels ``(H, W, 4)``
-        (a writable view), ``background``: the static background's pixels."""
+        """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
+        ``canvas``: its pixels ``(H, W, 4)`` (a writable view), ``background``: the static background's pixels."""
         look = self.entries.get(key)
         if look is None:
             self.misses += 1
             rec = _RecordingRenderer(renderer._renderer)
             renderer._renderer = rec
             try:
-                art.draw(renderer)
+                self._draw(art, (key[0], *key[5:]), renderer)
             finally:
                 renderer._renderer = rec.real
             self.entries[key] = _Look(rec.calls, _glyph_box(rec.calls, *canvas.shape[:2]))
@@ -275,6 +330,7 @@ class MplFrameDrawer:
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
         self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
+        self.mathtext = FastMathTextParser.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.static_names = set(self.artists)
         self._animated = True
 
