@@ -145,6 +145,7 @@ class GlyphCache:
         self.renderer, self.size = renderer, size
         self.original = renderer._draw_text_glyphs_and_boxes
         self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
         self.hits = self.misses = 0
 
     @classmethod
@@ -174,7 +175,10 @@ class GlyphCache:
             delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
             key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
             got = self.bitmaps.get(key)
-            matrix = (0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            matrix = self.matrices.get((slant, extend))
+            if matrix is None:
+                matrix = self.matrices[(slant, extend)] = (
+                    0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
             if got is None:
                 self.misses += 1
                 font.set_size(size, dpi)
@@ -196,10 +200,33 @@ class GlyphCache:
             font._set_transform(matrix, list(delta))
 
 
-def _draw_laid_out(art, info: list, renderer) -> None:
+def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: float, mtext,
+                     runs: OrderedDict | None) -> None:
+    """``RendererAgg.draw_text`` of matplotlib 3.11 for text without math, the glyph run of ``s`` (FreeType's
+    layout at the font's size, position-independent) taken from ``runs`` when laid out before."""
+    from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
+
+    font = renderer._prepare_font(prop)
+    flags = get_hinting_flag()
+    features = mtext.get_fontfeatures() if mtext is not None else None
+    language = mtext.get_language() if mtext is not None else None
+    size = prop.get_size_in_points()
+    key = (font, size, renderer.dpi, s, flags, features, language)
+    run = runs.get(key) if runs is not None else None
+    if run is None:
+        run = [(item.ft_object, item.glyph_index, item.x, item.y)
+               for item in font._layout(s, flags=flags, features=features, language=language)]
+        if runs is not None:
+            runs[key] = run
+            if len(runs) > 4096:
+                runs.popitem(last=False)
+    renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run), [])
+
+
+def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -> None:
     """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
     its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
-    same graphics context, the same ``draw_text`` calls."""
+    same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
     art._renderer = renderer
     if not art.get_visible() or art.get_text() == "":
         return
@@ -222,8 +249,11 @@ def _draw_laid_out(art, info: list, renderer) -> None:
         if renderer.flipy():
             y = canvash - y
         clean_line, ismath = art._preprocess_math(line)
-        renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath,
-                           mtext=art if len(info) == 1 else None)
+        mtext = art if len(info) == 1 else None
+        if ismath or not hasattr(renderer, "_prepare_font"):
+            renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath, mtext=mtext)
+        else:
+            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs)
     gc.restore()
     art.stale = False
 
@@ -250,6 +280,7 @@ class TextCache:
         self.size = size
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
         self.layouts: OrderedDict[tuple, list] = OrderedDict()
+        self.runs: OrderedDict[tuple, list] = OrderedDict()
         self.hits = self.misses = self.pastes = 0
 
     def _draw(self, art, shape: tuple, renderer) -> None:
@@ -265,7 +296,7 @@ class TextCache:
                 self.layouts.popitem(last=False)
         else:
             self.layouts.move_to_end(shape)
-        _draw_laid_out(art, info, renderer)
+        _draw_laid_out(art, info, renderer, self.runs)
 
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
         """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
