@@ -71,7 +71,7 @@ def _tokens(depth: int):
 _text = st.text(alphabet="abcXYZ019 :,./=()-", max_size=8)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(pieces=st.lists(st.tuples(_text, _tokens(1)), min_size=1, max_size=3), tail=_text,
        size=st.floats(6.0, 40.0), dpi=st.sampled_from([72, 100, 150]))
 def test_random_strings_match_matplotlib(pieces, tail, size, dpi):
@@ -85,6 +85,17 @@ def test_random_strings_match_matplotlib(pieces, tail, size, dpi):
     got = fm.parse(text, dpi, prop.copy(), LoadFlags.NO_HINTING)
     if got is not None:         # None: outside the subset (matplotlib lays it out)
         assert same(got, ref), text
+
+
+@pytest.mark.parametrize("text", ["$****^*$Y:", "$a*^*$", "$x^{2} = -y_{1}$"])
+def test_same_after_other_strings(text):
+    """A fontset reused across strings gives each string its own layout (kerning reads the font's current
+    size, which a glyph cached from an earlier string would leave unset)."""
+    for size in (6.0, 14.0, 6.0):
+        for other in ("$x_{1}^{2}$", "loss $1.5 \\times 10^{-2}$"):
+            fm.parse(other, 150, FontProperties(family="DejaVu Sans", size=size), LoadFlags.NO_HINTING)
+        prop = FontProperties(family="DejaVu Sans", size=size)
+        assert same(fm.parse(text, 150, prop.copy(), LoadFlags.NO_HINTING), reference(text, 150, prop))
 
 
 def test_installed_parser_caches_and_counts():

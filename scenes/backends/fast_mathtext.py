@@ -18,6 +18,8 @@ escaped dollars.
 
 from __future__ import annotations
 
+import functools
+import types
 from collections import OrderedDict
 
 import matplotlib as mpl
@@ -185,9 +187,10 @@ _FONTSETS: OrderedDict[tuple, object] = OrderedDict()
 
 
 def _fontset(prop, load_glyph_flags):
-    """The fontset ``MathTextParser`` builds for ``prop`` (a copy), built once: building one costs ~50 font
-    look-ups, and its per-instance glyph cache (``_get_info``: FreeType metrics of a glyph at a size, which
-    depend on nothing else: loading sets the size first) then serves every later string too."""
+    """The fontset ``MathTextParser`` builds for ``prop`` (a copy), built once (building one costs ~50 font
+    look-ups) and handed out with empty per-instance glyph caches, as a new one has: FreeType is then called
+    in the same sequence as for a new fontset, which matters (kerning is read at whatever size the font was
+    last set to, and a glyph cached from an earlier string skips that setting)."""
     key = (prop, load_glyph_flags)
     fs = _FONTSETS.get(key)
     if fs is None:
@@ -197,6 +200,10 @@ def _fontset(prop, load_glyph_flags):
         fs = _FONTSETS[key] = cls(prop, load_glyph_flags)
         if len(_FONTSETS) > 64:
             _FONTSETS.popitem(last=False)
+    else:   # fresh per-instance glyph caches, as a new fontset has
+        for f in (fs, getattr(fs, "_fallback_font", None)):
+            if f is not None:
+                f._get_info = functools.cache(types.MethodType(type(f)._get_info, f))
     return fs
 
 
