@@ -255,6 +255,33 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     return xy[keep], color[keep]
 
 
+def arrival_trails(start: np.ndarray, end: np.ndarray, labels: np.ndarray, color_of, min_len: float = 1e-3
+                   ) -> tuple[np.ndarray, list[str]]:
+    """Trails of arriving points: segments ``start -> end`` (``(n, 2)`` each) whose start is finite and that are
+    longer than ``min_len``, ``(k, 2, 2)``, and their colours ``color_of(label)`` (called once per class).
+
+    The loop ``for p0, p1, k in zip(start, end, labels): if isfinite(p0).all() and norm(p1 - p0) > min_len``
+    in one pass over the arrays: the same segments and colours (a length within 1e-9 of ``min_len`` is
+    measured again with ``np.linalg.norm`` itself, so the kept set is the loop's)."""
+    start, end = np.asarray(start, dtype=float).reshape(-1, 2), np.asarray(end, dtype=float).reshape(-1, 2)
+    d = end - start
+    with np.errstate(invalid="ignore"):
+        length = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+        keep = np.isfinite(start).all(axis=1) & (length > min_len)
+        near = np.flatnonzero(np.abs(length - min_len) <= 1e-9)
+    for i in near:
+        keep[i] = bool(np.isfinite(start[i]).all() and np.linalg.norm(end[i] - start[i]) > min_len)
+    labels = np.asarray(labels)[keep]
+    colors: dict = {}
+    out = []
+    for k in labels.tolist():
+        c = colors.get(k)
+        if c is None:
+            c = colors[k] = color_of(k)
+        out.append(c)
+    return np.stack([start[keep], end[keep]], axis=1), out
+
+
 def nice_ceil(x: float) -> int:
     """Smallest of 1, 2, 2.5, 5 times a power of ten that is >= x."""
     mag = 10 ** np.floor(np.log10(max(x, 1.0)))

@@ -50,6 +50,7 @@ from scenes.clips.base import (
     _chevron,
     _clip_to,
     _unique_points,
+    arrival_trails,
     badge_anchor,
     badge_radius,
     bounding_sphere,
@@ -418,8 +419,8 @@ class TruncationFrames:
         ever = np.logical_or.accumulate(col, axis=0)          # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
-        then = self.collapsed[self.bracket(u_then)[3]]
-        T_then = self.positions(u_then)
+        t0, t1, w_then, sn_then = self.bracket(u_then)
+        then = self.collapsed[sn_then]
         pulse = (i % max(1, int(round(0.5 * self.fps)))) / max(1, int(round(0.5 * self.fps)))
 
         pts_xy, pts_c, ring_xy, ring_c, segs, seg_c = [], [], [], [], [], []
@@ -455,12 +456,13 @@ class TruncationFrames:
             j = self.layer_class_at(l - 1, sn)
             c = self.layer_color(l - 1, sn)
             new = np.flatnonzero(col[l - 1] & ~then[l - 1] & ok)
-            if len(new) and a >= 0.35:
-                start = self._pin(self._screen(T_then[l - 1, new], l, az), view)
-                for p0, p1, k in zip(start, xy[new], self.labels[new], strict=True):
-                    if np.isfinite(p0).all() and np.linalg.norm(p1 - p0) > 1e-3:
-                        trails.append([p0, p1])
-                        trail_c.append(mix(class_color(int(k)), th["bg"], 0.35))
+            if len(new) and a >= 0.35:   # positions trail_seconds ago (self.positions) of the new points only
+                then3 = (1 - w_then) * self.T3[t0, l - 1, new] + w_then * self.T3[t1, l - 1, new]
+                start = self._pin(self._screen(then3, l, az), view)
+                tr_xy, tr_c = arrival_trails(start, xy[new], self.labels[new],
+                                             lambda k: mix(class_color(int(k)), th["bg"], 0.35))
+                trails.append(tr_xy)
+                trail_c += tr_c
             p3 = P[l - 1]
             p = self._screen(p3[None], l, az)[0]
             inside = bool(view.contains(p[None])[0])
@@ -487,7 +489,8 @@ class TruncationFrames:
                 ripples.append(circle_segments(q, r_base * (1.15 + 1.1 * pulse)))
                 ripple_c += [mix(c, th["bg"], pulse)] * len(ripples[-1])
         f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.02))
-        f.segments.append(Segments("trails", np.array(trails).reshape(-1, 2, 2), trail_c, 0.012))
+        f.segments.append(Segments("trails", np.concatenate(trails) if trails else np.zeros((0, 2, 2)), trail_c,
+                                   0.012))
         f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
                                    ripple_c, 0.03))
         f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
