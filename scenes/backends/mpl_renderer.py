@@ -104,10 +104,11 @@ class _RecordingRenderer:
 @dataclass
 class _Look:
     """One label look: its recorded Agg calls; ``box``: the pixel rows/columns they can touch (``None`` when a
-    call is not a glyph image); ``block``: those pixels once drawn over the background (filled on first reuse)."""
+    call is not a glyph image); ``under``: those pixels before the latest replay, ``block``: after it."""
 
     calls: list[tuple]
     box: tuple[int, int, int, int] | None
+    under: np.ndarray | None = None
     block: np.ndarray | None = None
 
 
@@ -270,11 +271,11 @@ class TextCache:
     A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key), on the
     canvas (one per drawer) and on the pixels under it. The first draw of a look runs matplotlib's text path
     (layout, FreeType glyph rendering) with the canvas's renderer recording its calls; a later draw replays the
-    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. Where the
-    pixels under the label are the static background's (nothing drawn there yet this frame: checked, not
-    assumed), the result of those blends is the same block every time: it is kept after the first replay and
-    pasted from then on. Either way the pixels are exactly those of matplotlib's own text path.
-    ``hits``/``misses``/``pastes`` count draws."""
+    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. The
+    blends read and write only the pixels of the look's box, so where those pixels are what they were before the
+    latest replay (checked, not assumed: the static background, an opaque title-card cover, ...) the result is
+    the block that replay left: it is pasted. Either way the pixels are exactly those of matplotlib's own text
+    path. ``hits``/``misses``/``pastes`` count draws."""
 
     def __init__(self, size: int = 2048):
         self.size = size
@@ -300,7 +301,8 @@ class TextCache:
 
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
         """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
-        ``canvas``: its pixels ``(H, W, 4)`` (a writable view), ``background``: the static background's pixels."""
+        ``canvas``: its pixels ``(H, W, 4)`` (a writable view); ``background`` (the static background's pixels)
+        is no longer needed: a block is pasted wherever the pixels under it are those of the replay that drew it."""
         look = self.entries.get(key)
         if look is None:
             self.misses += 1
@@ -316,22 +318,23 @@ class TextCache:
             return
         self.hits += 1
         self.entries.move_to_end(key)
-        on_bg = False
+        under = None
         if look.box is not None:
             r0, r1, c0, c1 = look.box
-            on_bg = np.array_equal(canvas[r0:r1, c0:c1], background[r0:r1, c0:c1])
-            if on_bg and look.block is not None:
+            under = canvas[r0:r1, c0:c1]
+            if look.under is not None and np.array_equal(under, look.under):
                 canvas[r0:r1, c0:c1] = look.block
                 self.pastes += 1
                 return
+            under = under.copy()
         real = renderer._renderer
         for c in look.calls:
             if c[0] == 0:
                 real.draw_text_image(c[1], c[2], c[3], c[4], c[5])
             else:
                 real.draw_path(c[1], c[2], c[3], c[4])
-        if on_bg:
-            look.block = canvas[r0:r1, c0:c1].copy()
+        if under is not None:
+            look.under, look.block = under, canvas[r0:r1, c0:c1].copy()
 
 
 class MplFrameDrawer:
@@ -355,6 +358,7 @@ class MplFrameDrawer:
         self.unit_pt = height / DPI * 72 / FIG_H      # points per figure unit
         self.artists: dict[str, object] = {}
         self._animated = False
+        self._cover_opaque: bool | None = None
         self._draw_items(frames.static())
         # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
         self.fig.canvas.draw()
@@ -470,14 +474,30 @@ class MplFrameDrawer:
         pixels = np.asarray(renderer.buffer_rgba())
         cache = self.text_cache
         arts = self.artists
-        for name, art in sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
-                                 if n not in self.static_names and arts[n].get_visible()),
-                                key=lambda na: na[1].get_zorder()):
+        order = sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
+                        if n not in self.static_names and arts[n].get_visible()), key=lambda na: na[1].get_zorder())
+        cover = arts.get("cover")
+        if cover is not None and cover.get_visible() and cover.get_alpha() == 1 and self._cover_hides(renderer):
+            order = order[[n for n, _ in order].index("cover"):]   # an opaque title-card cover: nothing below shows
+        for name, art in order:
             if cache is not None and name in self.label_keys:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
             else:
                 art.draw(renderer)
         return pixels
+
+    def _cover_hides(self, renderer) -> bool:
+        """Whether the title-card cover at alpha 1 sets every pixel of the canvas to the background colour
+        (checked once, on a canvas filled with another colour), so that nothing drawn below it can show."""
+        if self._cover_opaque is None:
+            pixels = np.asarray(renderer.buffer_rgba())
+            saved = pixels.copy()
+            bg = np.rint(255 * np.array(to_rgba(self.frames.theme["bg"]))).astype(np.uint8)
+            pixels[...] = 255 - bg
+            self.artists["cover"].draw(renderer)
+            self._cover_opaque = bool((pixels == bg).all())
+            pixels[...] = saved
+        return self._cover_opaque
 
     def close(self) -> None:
         plt.close(self.fig)
