@@ -228,8 +228,10 @@ class TruncationFrames:
         v = self.views[l]
         c, r = self.cams[l]
         s = 0.48 * min(v.w, v.h) / r
-        xy = (P3 - c) @ B.T * s
-        return xy + np.array([v.cx, v.cy])
+        xy = (P3 - c) @ B.T          # ((P3 - c) @ B.T) * s + centre, in place: the same values
+        xy *= s
+        xy += np.array([v.cx, v.cy])
+        return xy
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
