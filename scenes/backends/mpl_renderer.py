@@ -445,6 +445,10 @@ class MplFrameDrawer:
             self._touch("cover", cover)
         for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
             art = self.artists.get(lab.name)
+            key = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            if art is not None and self.label_keys.get(lab.name) == key:   # as last set: nothing to update
+                self._touch(lab.name, art)
+                continue
             if art is None:
                 art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
@@ -458,7 +462,7 @@ class MplFrameDrawer:
                 art.set_verticalalignment(lab.va)
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
-            self.label_keys[lab.name] = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            self.label_keys[lab.name] = key
             self._touch(lab.name, art)
 
     def draw(self, i: int) -> np.ndarray:
