@@ -418,7 +418,7 @@ class TruncationFrames:
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
         col = self.collapsed[sn]                              # (L, N)
-        ever = np.logical_or.accumulate(col, axis=0)          # collapsed at some layer <= l
+        ever = self._ever(sn)                                 # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
         t0, t1, w_then, sn_then = self.bracket(u_then)
@@ -448,11 +448,15 @@ class TruncationFrames:
             xy = self._pin(self._screen(data, l, az), view)
             ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
             if a >= 0.35:
-                plain, ringed = ok & ~flag, ok & flag
+                if ok.all():   # (as always with finite data) the split depends on the snapshot alone: cached
+                    plain, pl_c, ringed, rg_c = self._split(sn, l, flag)
+                else:
+                    plain, ringed = ok & ~flag, ok & flag
+                    pl_c, rg_c = self.labels[plain], self.labels[ringed]
                 pts_xy.append(xy[plain])
-                pts_c.append(self.labels[plain])
+                pts_c.append(pl_c)
                 ring_xy.append(xy[ringed])
-                ring_c.append(self.labels[ringed])
+                ring_c.append(rg_c)
             if l == 0:
                 continue
             j = self.layer_class_at(l - 1, sn)
@@ -497,6 +501,23 @@ class TruncationFrames:
                                    ripple_c, 0.03))
         f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(*_cat(ring_xy, ring_c)), self.point_r * 1.5, ring=True))
+
+    def _ever(self, sn: int) -> np.ndarray:
+        """``(L, N)``: collapsed at snapshot ``sn`` at some layer <= l (cached per snapshot)."""
+        cache = self.__dict__.setdefault("_ever_cache", {})
+        if sn not in cache:
+            cache[sn] = np.logical_or.accumulate(self.collapsed[sn], axis=0)
+        return cache[sn]
+
+    def _split(self, sn: int, l: int, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Panel ``l``'s points at snapshot ``sn`` split by ``flag`` (collapsed): the indices of the plain ones,
+        their labels, those of the ringed ones, their labels (cached per snapshot and panel)."""
+        cache = self.__dict__.setdefault("_split_cache", {})
+        got = cache.get((sn, l))
+        if got is None:
+            plain, ringed = np.flatnonzero(~flag), np.flatnonzero(flag)
+            got = cache[(sn, l)] = (plain, self.labels[plain], ringed, self.labels[ringed])
+        return got
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
