@@ -7,9 +7,12 @@ Only what changes is drawn: the static layers (``FrameModel.static()``: panel fr
 rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
 FreeType once per look (text, colour, alpha, place, size: :class:`TextCache`) and afterwards its recorded glyph
 images are blended straight into the canvas, the same Agg calls with the same inputs, so a cached label is
-bit-identical to a freshly drawn one; large point clouds are splatted with numpy
-(:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in worker processes
-(:mod:`scenes.backends.parallel`).
+bit-identical to a freshly drawn one, and pasted as a block where the pixels under it are those it was
+drawn over before; a label seen for the first time reuses the layout of the same text at another place or
+colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
+(:mod:`scenes.backends.fast_mathtext`, the same result); nothing below an opaque title-card cover is drawn;
+large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
+``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
