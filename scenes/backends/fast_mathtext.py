@@ -19,6 +19,7 @@ escaped dollars.
 from __future__ import annotations
 
 import functools
+import os
 import types
 from collections import OrderedDict
 
@@ -184,6 +185,10 @@ class _List(list):
 
 
 _FONTSETS: OrderedDict[tuple, object] = OrderedDict()
+if hasattr(os, "register_at_fork"):
+    # a forked process must not read font files through its parent's FreeType fonts (they share the file
+    # offset): matplotlib clears its own font cache there for the same reason
+    os.register_at_fork(after_in_child=_FONTSETS.clear)
 
 
 def _fontset(prop, load_glyph_flags):
