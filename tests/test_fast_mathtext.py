@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import os
 
 import matplotlib
 
@@ -15,8 +15,6 @@ from matplotlib.ft2font import LoadFlags  # noqa: E402
 from matplotlib.mathtext import MathTextParser  # noqa: E402
 
 from scenes.backends import fast_mathtext as fm  # noqa: E402
-
-_fresh = itertools.count()
 
 
 def reference(s: str, dpi: float, prop: FontProperties):
@@ -111,3 +109,20 @@ def test_installed_parser_caches_and_counts():
     assert a is b and (p.fast, p.slow) == (1, 1)
     assert same(a, reference("loss $1.5 \\times 10^{-2}$", 100, prop))
     assert same(c, reference("$\\mathrm{lr}$", 100, prop))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_process_builds_its_own_fontsets():
+    """Fontsets hold FreeType fonts that read their files through the process's descriptor: a forked process
+    (a ``--jobs`` worker) must not use its parent's."""
+    fm.parse("$x_{1}$", 100, FontProperties(family="DejaVu Sans", size=12), LoadFlags.NO_HINTING)
+    assert fm._FONTSETS
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child reports how many fontsets it inherited
+        os.write(w, bytes([min(len(fm._FONTSETS), 255)]))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(r, 1) == b"\x00"
+    os.close(r)
+    os.close(w)
