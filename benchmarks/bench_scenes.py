@@ -2,7 +2,8 @@
 the per-frame cost grows from 1k to 100k points.
 
 Run:  .venv/bin/python benchmarks/bench_scenes.py [--scenes a,b] [--qualities l,h] [--renderers matplotlib,manim]
-          [--repeats 3] [--duration 4] [--sections scenes,points,headline,startup] [--quick]
+          [--repeats 3] [--duration 4] [--sections scenes,points,headline,startup] [--baseline REV] [--no-peer]
+          [--quick]
 
 Headline (``--sections headline``): the headline clip (``truncation-speed --q 3``, default config, 8 s of
 animation: 378 frames at 720p30, 189 at 480p15) rendered by the matplotlib renderer with ``--jobs 1`` and with
@@ -35,6 +36,11 @@ scene rendered with ``write_to_movie`` off. Median over the clip's frames; 1k an
 back ``--repeats`` times and the ratio is the median of the paired ratios (the machine's speed drifts).
 ``--raster-min`` sets the point count from which both renderers splat point groups with numpy
 (``scenes.backends.raster``; a huge value measures the marker paths).
+
+``--baseline REV`` (headline and points, matplotlib): the same measurements of git revision ``REV`` too (its
+tree extracted with ``git archive``, run in a child process on the same trace files), interleaved with the
+current tree's: in each headline round after the current ``--jobs 1`` render, in each points repeat after
+the current pair; the child reports the render's own CPU and wall time (imports and loading not counted).
 """
 
 from __future__ import annotations
@@ -157,8 +163,12 @@ def bench_points(args, tmp: Path) -> list[list[str]]:
     from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
 
     sizes = {}
+    tree = baseline_tree(args.baseline, tmp) if args.baseline and "matplotlib" in args.renderers else None
+    paths = []
     for label, npc in POINTS_N_PER_CLASS.items():
         tr, _ = truncation_speed.run(truncation_speed.TruncationSpeedConfig(n_per_class=npc, steps=60, snapshots=4))
+        if tree is not None:
+            paths.append(tr.save(tmp / f"points_{label}.npz"))
         frames = TruncationFrames(tr, fps=30, duration=args.points_frames / 30, hold_start=0, hold_end=0,
                                   card_seconds=0)
         counts, model = [], []
@@ -176,18 +186,92 @@ def bench_points(args, tmp: Path) -> list[list[str]]:
                  f"{hi[2] / lo[2]:.1f}x", ""])
     for rn in args.renderers:
         per: dict[str, list[float]] = {"1k": [], "100k": []}
-        ratios = []
+        base: dict[str, list[float]] = {"1k": [], "100k": []}
+        ratios, base_ratios = [], []
         for _ in range(args.repeats):   # 1k and 100k measured back to back, the ratio taken per pair
             for label, (frames, _, _) in sizes.items():
                 times = mpl_frame_times(frames, "m") if rn == "matplotlib" else manim_frame_times(frames, "m", tmp)
                 per[label].append(statistics.median(times))
             ratios.append(per["100k"][-1] / per["1k"][-1])
+            if rn == "matplotlib" and tree is not None:
+                b1, b2 = run_baseline(tree, "points", "m", str(args.points_frames), paths)
+                base["1k"].append(b1)
+                base["100k"].append(b2)
+                base_ratios.append(b2 / b1)
         ratio = statistics.median(ratios)
         rows.append([f"{rn} (model + draw)", f"{lo[1]:.0f}", f"{1e3 * statistics.median(per['1k']):.1f}",
                      f"{hi[1]:.0f}", f"{1e3 * statistics.median(per['100k']):.1f}", f"{ratio:.1f}x",
                      "met" if ratio <= POINTS_TARGET else "**not met**"])
         print(" | ".join(rows[-1]), flush=True)
+        if rn == "matplotlib" and tree is not None:
+            ratio = statistics.median(base_ratios)
+            rows.append([f"{rn}, baseline {args.baseline}", "", f"{1e3 * statistics.median(base['1k']):.1f}", "",
+                         f"{1e3 * statistics.median(base['100k']):.1f}", f"{ratio:.1f}x",
+                         "met" if ratio <= POINTS_TARGET else "**not met**"])
+            print(" | ".join(rows[-1]), flush=True)
     return rows
+
+
+BASELINE_CHILD = r"""
+import json, resource, statistics, sys, time
+root, what, qk, out = sys.argv[1:5]
+paths = sys.argv[5:]
+sys.path.insert(0, root)
+from pathlib import Path
+from geomdl.io import trace
+from scenes.backends import export
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+if what == "headline":
+    from scenes.render import make_frames
+    from scenes.backends.mpl_renderer import render_mpl
+    q = export.quality(qk)
+    frames = make_frames(trace.load(paths[0]), q.fps, 8.0, "light")
+    c, t = cpu(), time.perf_counter()
+    render_mpl(frames, Path(out), qk, jobs=1)
+    print(json.dumps([time.perf_counter() - t, cpu() - c]))
+else:   # points: the median CPU time of MplFrameDrawer.draw per trace
+    from scenes.clips.truncation_speed import TruncationFrames
+    from scenes.backends.mpl_renderer import MplFrameDrawer
+    q = export.quality(qk)
+    got = []
+    for p in paths:
+        frames = TruncationFrames(trace.load(p), fps=30, duration=int(out) / 30, hold_start=0, hold_end=0,
+                                  card_seconds=0)
+        d = MplFrameDrawer(frames, q.width, q.height)
+        d.draw(0)
+        times = []
+        for i in range(frames.n_frames):
+            t = time.process_time()
+            d.draw(i)
+            times.append(time.process_time() - t)
+        d.close()
+        got.append(statistics.median(times))
+    print(json.dumps(got))
+"""
+
+
+def baseline_tree(rev: str, tmp: Path) -> Path:
+    """The tree of git revision ``rev``, extracted under ``tmp``."""
+    import subprocess  # noqa: PLC0415
+
+    out = tmp / "baseline"
+    if out.exists():
+        return out
+    out.mkdir()
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def run_baseline(tree: Path, what: str, qk: str, out: str, paths: list[Path]) -> list[float]:
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    got = subprocess.run([sys.executable, "-c", BASELINE_CHILD, str(tree), what, qk, out, *map(str, paths)],
+                         check=True, capture_output=True, text=True, cwd=tree)
+    return json.loads(got.stdout.strip().splitlines()[-1])
 
 
 def cpu_seconds() -> float:
@@ -199,9 +283,11 @@ def cpu_seconds() -> float:
 
 
 def timed(fn) -> tuple[float, float]:
-    """``(wall s, CPU s)`` of ``fn()``."""
+    """``(wall s, CPU s)`` of ``fn()`` (or what ``fn`` returns when it measures itself: a baseline child)."""
     c, t = cpu_seconds(), time.perf_counter()
-    fn()
+    got = fn()
+    if isinstance(got, list):
+        return got[0], got[1]
     return time.perf_counter() - t, cpu_seconds() - c
 
 
@@ -213,6 +299,8 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
 
     cores = available_cores()
     tr, _ = truncation_speed.run(truncation_speed.TruncationSpeedConfig(q=3))
+    tree = baseline_tree(args.baseline, tmp) if args.baseline else None
+    trace_path = tr.save(tmp / "headline.npz") if tree else None
     rows = []
     for qk in args.headline_qualities:
         q = export.quality(qk)
@@ -221,9 +309,14 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
         runs = {
             "encode floor": lambda n=n, q=q: encode_blank(n, q, tmp / "blank.mp4"),
             "matplotlib --jobs 1": lambda f=frames, qk=qk: render_mpl(f, tmp / "j1.mp4", qk, jobs=1),
-            f"matplotlib --jobs {cores}": lambda f=frames, qk=qk: render_mpl(f, tmp / "jn.mp4", qk, jobs=cores),
-            "peer: FuncAnimation + FFMpegWriter": lambda f=frames, qk=qk: render_peer(f, tmp / "peer.mp4", qk),
         }
+        if tree is not None:
+            runs[f"matplotlib --jobs 1, baseline {args.baseline}"] = lambda qk=qk: run_baseline(
+                tree, "headline", qk, str(tmp / "base.mp4"), [trace_path])
+        if not args.no_peer:
+            runs[f"matplotlib --jobs {cores}"] = lambda f=frames, qk=qk: render_mpl(f, tmp / "jn.mp4", qk,
+                                                                                     jobs=cores)
+            runs["peer: FuncAnimation + FFMpegWriter"] = lambda f=frames, qk=qk: render_peer(f, tmp / "peer.mp4", qk)
         got: dict[str, list[tuple[float, float]]] = {k: [] for k in runs}
         for r in range(args.repeats):      # interleaved rounds: the machine's drift hits all alike
             for name, fn in runs.items():
@@ -232,7 +325,7 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
                   flush=True)
         floor = [w for w, _ in got["encode floor"]]
         j1 = [w for w, _ in got["matplotlib --jobs 1"]]
-        jn = [w for w, _ in got[f"matplotlib --jobs {cores}"]]
+        jn = [w for w, _ in got.get(f"matplotlib --jobs {cores}", got["matplotlib --jobs 1"])]
         med = lambda xs: statistics.median(xs)  # noqa: E731
         floor_cpu = [c for _, c in got["encode floor"]]
         for name, v in got.items():
@@ -244,6 +337,9 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
                 extra = f"{med([a / b for a, b in zip(j1, jn, strict=True)]):.2f}x faster than --jobs 1"
             if name.startswith("peer"):
                 extra = f"{med([a / b for a, b in zip(wall, jn, strict=True)]):.2f}x the time of --jobs {cores}"
+            if "baseline" in name:
+                cur = [c for _, c in got["matplotlib --jobs 1"]]
+                extra = f"CPU {med([a / b for (_, a), b in zip(v, cur, strict=True)]):.2f}x the current --jobs 1"
             rows.append([q.tag, str(n), name, f"{med(wall):.2f}", f"{ratio:.2f}x", f"{med([c for _, c in v]):.2f}",
                          f"{cpu_ratio:.2f}x", f"{med([c / w for w, c in v]):.2f}", extra])
             print(" | ".join(rows[-1]), flush=True)
@@ -322,6 +418,8 @@ def main() -> None:
     ap.add_argument("--headline-qualities", type=csv, default=["m", "l"], help="headline: quality keys (m,l)")
     ap.add_argument("--points-frames", type=int, default=None, help="frames per points measurement (default 30)")
     ap.add_argument("--raster-min", type=int, default=None, help="override scenes.backends.raster.RASTER_MIN")
+    ap.add_argument("--baseline", default=None, help="headline, points: also measure git revision REV's renderer")
+    ap.add_argument("--no-peer", action="store_true", help="headline: leave out --jobs N and the peer")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, 1 s, -ql, 5 points frames")
     args = ap.parse_args()
     args.repeats = args.repeats or (1 if args.quick else 3)

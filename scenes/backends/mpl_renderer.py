@@ -8,9 +8,12 @@ Only what changes is drawn: the static layers (``FrameModel.static()``: panel fr
 rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
 FreeType once per look (text, colour, alpha, place, size: :class:`TextCache`) and afterwards its recorded glyph
 images are blended straight into the canvas, the same Agg calls with the same inputs, so a cached label is
-bit-identical to a freshly drawn one; large point clouds are splatted with numpy
-(:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in worker processes
-(:mod:`scenes.backends.parallel`).
+bit-identical to a freshly drawn one, and pasted as a block where the pixels under it are those it was
+drawn over before; a label seen for the first time reuses the layout of the same text at another place or
+colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
+(:mod:`scenes.backends.fast_mathtext`, the same result); nothing below an opaque title-card cover is drawn;
+large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
+``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
+from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import PALETTE, Frame, FrameModel, figure_units  # noqa: E402
 
@@ -104,10 +108,11 @@ class _RecordingRenderer:
 @dataclass
 class _Look:
     """One label look: its recorded Agg calls; ``box``: the pixel rows/columns they can touch (``None`` when a
-    call is not a glyph image); ``block``: those pixels once drawn over the background (filled on first reuse)."""
+    call is not a glyph image); ``under``: those pixels before the latest replay, ``block``: after it."""
 
     calls: list[tuple]
     box: tuple[int, int, int, int] | None
+    under: np.ndarray | None = None
     block: np.ndarray | None = None
 
 
@@ -145,6 +150,7 @@ class GlyphCache:
         self.renderer, self.size = renderer, size
         self.original = renderer._draw_text_glyphs_and_boxes
         self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
         self.hits = self.misses = 0
 
     @classmethod
@@ -174,7 +180,10 @@ class GlyphCache:
             delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
             key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
             got = self.bitmaps.get(key)
-            matrix = (0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            matrix = self.matrices.get((slant, extend))
+            if matrix is None:
+                matrix = self.matrices[(slant, extend)] = (
+                    0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
             if got is None:
                 self.misses += 1
                 font.set_size(size, dpi)
@@ -196,33 +205,115 @@ class GlyphCache:
             font._set_transform(matrix, list(delta))
 
 
+def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: float, mtext,
+                     runs: OrderedDict | None) -> None:
+    """``RendererAgg.draw_text`` of matplotlib 3.11 for text without math, the glyph run of ``s`` (FreeType's
+    layout at the font's size, position-independent) taken from ``runs`` when laid out before."""
+    from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
+
+    font = renderer._prepare_font(prop)
+    flags = get_hinting_flag()
+    features = mtext.get_fontfeatures() if mtext is not None else None
+    language = mtext.get_language() if mtext is not None else None
+    size = prop.get_size_in_points()
+    key = (font, size, renderer.dpi, s, flags, features, language)
+    run = runs.get(key) if runs is not None else None
+    if run is None:
+        run = [(item.ft_object, item.glyph_index, item.x, item.y)
+               for item in font._layout(s, flags=flags, features=features, language=language)]
+        if runs is not None:
+            runs[key] = run
+            if len(runs) > 4096:
+                runs.popitem(last=False)
+    renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run), [])
+
+
+def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -> None:
+    """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
+    its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
+    same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
+    art._renderer = renderer
+    if not art.get_visible() or art.get_text() == "":
+        return
+    posx, posy = art.get_transform().transform((float(art.convert_xunits(art._x)),
+                                                float(art.convert_yunits(art._y))))
+    if not (np.isfinite(posx) and np.isfinite(posy)):
+        return
+    _, canvash = renderer.get_canvas_width_height()
+    gc = renderer.new_gc()
+    gc.set_foreground(to_rgba(art.get_color()), isRGBA=True)
+    gc.set_alpha(art.get_alpha())
+    gc.set_url(art._url)
+    gc.set_antialiased(art._antialiased)
+    gc.set_snap(art.get_snap())
+    art._set_gc_clip(gc)
+    angle = art.get_rotation()
+    for line, _wad, (x, y) in info:
+        x = x + posx
+        y = y + posy
+        if renderer.flipy():
+            y = canvash - y
+        clean_line, ismath = art._preprocess_math(line)
+        mtext = art if len(info) == 1 else None
+        if ismath or not hasattr(renderer, "_prepare_font"):
+            renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath, mtext=mtext)
+        else:
+            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs)
+    gc.restore()
+    art.stale = False
+
+
+def _plain(art) -> bool:
+    """Whether :func:`_draw_laid_out` draws ``art`` as ``Text.draw`` does (else ``Text.draw`` is called)."""
+    return (art.get_rotation() == 0 and art._bbox_patch is None and not art.get_path_effects()
+            and not art.get_usetex() and not np.ma.is_masked(art._x) and not np.ma.is_masked(art._y))
+
+
 class TextCache:
     """Labels drawn once per look: ``key -> _Look``, least recently used evicted.
 
     A label's pixels depend only on its text, colour, alpha, anchor, alignment and size (all in the key), on the
     canvas (one per drawer) and on the pixels under it. The first draw of a look runs matplotlib's text path
     (layout, FreeType glyph rendering) with the canvas's renderer recording its calls; a later draw replays the
-    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. Where the
-    pixels under the label are the static background's (nothing drawn there yet this frame: checked, not
-    assumed), the result of those blends is the same block every time: it is kept after the first replay and
-    pasted from then on. Either way the pixels are exactly those of matplotlib's own text path.
-    ``hits``/``misses``/``pastes`` count draws."""
+    recorded glyph blends, the same Agg calls with the same inputs, skipping layout and rasterisation. The
+    blends read and write only the pixels of the look's box, so where those pixels are what they were before the
+    latest replay (checked, not assumed: the static background, an opaque title-card cover, ...) the result is
+    the block that replay left: it is pasted. Either way the pixels are exactly those of matplotlib's own text
+    path. ``hits``/``misses``/``pastes`` count draws."""
 
     def __init__(self, size: int = 2048):
         self.size = size
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
+        self.layouts: OrderedDict[tuple, list] = OrderedDict()
+        self.runs: OrderedDict[tuple, list] = OrderedDict()
         self.hits = self.misses = self.pastes = 0
 
+    def _draw(self, art, shape: tuple, renderer) -> None:
+        """``art.draw(renderer)``, its layout taken from :attr:`layouts` when a label of the same ``shape``
+        (text, alignment, size: what the layout depends on, not the place or colour) was laid out before."""
+        if not _plain(art):
+            art.draw(renderer)
+            return
+        info = self.layouts.get(shape)
+        if info is None:
+            info = self.layouts[shape] = art._get_layout(renderer)[1]
+            if len(self.layouts) > self.size:
+                self.layouts.popitem(last=False)
+        else:
+            self.layouts.move_to_end(shape)
+        _draw_laid_out(art, info, renderer, self.runs)
+
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
-        """Draw ``art`` (a Text whose look is ``key``) on ``renderer``; ``canvas``: its pixels ``(H, W, 4)``
-        (a writable view), ``background``: the static background's pixels."""
+        """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
+        ``canvas``: its pixels ``(H, W, 4)`` (a writable view); ``background`` (the static background's pixels)
+        is no longer needed: a block is pasted wherever the pixels under it are those of the replay that drew it."""
         look = self.entries.get(key)
         if look is None:
             self.misses += 1
             rec = _RecordingRenderer(renderer._renderer)
             renderer._renderer = rec
             try:
-                art.draw(renderer)
+                self._draw(art, (key[0], *key[5:]), renderer)
             finally:
                 renderer._renderer = rec.real
             self.entries[key] = _Look(rec.calls, _glyph_box(rec.calls, *canvas.shape[:2]))
@@ -231,22 +322,23 @@ class TextCache:
             return
         self.hits += 1
         self.entries.move_to_end(key)
-        on_bg = False
+        under = None
         if look.box is not None:
             r0, r1, c0, c1 = look.box
-            on_bg = np.array_equal(canvas[r0:r1, c0:c1], background[r0:r1, c0:c1])
-            if on_bg and look.block is not None:
+            under = canvas[r0:r1, c0:c1]
+            if look.under is not None and np.array_equal(under, look.under):
                 canvas[r0:r1, c0:c1] = look.block
                 self.pastes += 1
                 return
+            under = under.copy()
         real = renderer._renderer
         for c in look.calls:
             if c[0] == 0:
                 real.draw_text_image(c[1], c[2], c[3], c[4], c[5])
             else:
                 real.draw_path(c[1], c[2], c[3], c[4])
-        if on_bg:
-            look.block = canvas[r0:r1, c0:c1].copy()
+        if under is not None:
+            look.under, look.block = under, canvas[r0:r1, c0:c1].copy()
 
 
 class MplFrameDrawer:
@@ -271,12 +363,14 @@ class MplFrameDrawer:
         self.unit_pt = height / DPI * 72 / self.fig_h      # points per figure unit
         self.artists: dict[str, object] = {}
         self._animated = False
+        self._cover_opaque: bool | None = None
         self._draw_items(frames.static())
         # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
         self.fig.canvas.draw()
         self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
         self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
+        self.mathtext = FastMathTextParser.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.static_names = set(self.artists)
         self._animated = True
 
@@ -356,6 +450,10 @@ class MplFrameDrawer:
             self._touch("cover", cover)
         for lab, z in [(lab, 5) for lab in f.labels] + [(lab, 11) for lab in f.card]:
             art = self.artists.get(lab.name)
+            key = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            if art is not None and self.label_keys.get(lab.name) == key:   # as last set: nothing to update
+                self._touch(lab.name, art)
+                continue
             if art is None:
                 art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
@@ -369,7 +467,7 @@ class MplFrameDrawer:
                 art.set_verticalalignment(lab.va)
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
-            self.label_keys[lab.name] = (lab.text, lab.color, lab.alpha, lab.x, lab.y, lab.ha, lab.va, lab.size)
+            self.label_keys[lab.name] = key
             self._touch(lab.name, art)
 
     def draw(self, i: int) -> np.ndarray:
@@ -385,14 +483,30 @@ class MplFrameDrawer:
         pixels = np.asarray(renderer.buffer_rgba())
         cache = self.text_cache
         arts = self.artists
-        for name, art in sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
-                                 if n not in self.static_names and arts[n].get_visible()),
-                                key=lambda na: na[1].get_zorder()):
+        order = sorted(((n, arts[n]) for n in dict.fromkeys(self.touched)
+                        if n not in self.static_names and arts[n].get_visible()), key=lambda na: na[1].get_zorder())
+        cover = arts.get("cover")
+        if cover is not None and cover.get_visible() and cover.get_alpha() == 1 and self._cover_hides(renderer):
+            order = order[[n for n, _ in order].index("cover"):]   # an opaque title-card cover: nothing below shows
+        for name, art in order:
             if cache is not None and name in self.label_keys:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
             else:
                 art.draw(renderer)
         return pixels
+
+    def _cover_hides(self, renderer) -> bool:
+        """Whether the title-card cover at alpha 1 sets every pixel of the canvas to the background colour
+        (checked once, on a canvas filled with another colour), so that nothing drawn below it can show."""
+        if self._cover_opaque is None:
+            pixels = np.asarray(renderer.buffer_rgba())
+            saved = pixels.copy()
+            bg = np.rint(255 * np.array(to_rgba(self.frames.theme["bg"]))).astype(np.uint8)
+            pixels[...] = 255 - bg
+            self.artists["cover"].draw(renderer)
+            self._cover_opaque = bool((pixels == bg).all())
+            pixels[...] = saved
+        return self._cover_opaque
 
     def close(self) -> None:
         plt.close(self.fig)

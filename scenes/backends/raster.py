@@ -139,35 +139,39 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
     gx0, gy0 = int(ix.min()) - K, int(iy.min()) - K
     gw, gh = int(ix.max()) + K + 1 - gx0, int(iy.max()) + K + 1 - gy0
-    pos = (iy - gy0) * gw + (ix - gx0)
+    # the grids and indices in int32 where everything fits (half the memory traffic; the same integers)
+    small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and int(key.min()) > -2**31 and int(key.max()) < 2**31 - 1
+    it = np.int32 if small else np.int64
+    pos = ((iy - gy0) * gw + (ix - gx0)).astype(it)
+    key = key.astype(it)
     # repeats at one pixel: the last one drawn covers the others (same stamp, same place)
-    last = np.full(gw * gh, np.iinfo(np.int64).min, np.int64)
+    last = np.full(gw * gh, np.iinfo(it).min, it)
     np.maximum.at(last, pos, key)
-    upos = np.flatnonzero(last > np.iinfo(np.int64).min)
+    upos = np.flatnonzero(last > np.iinfo(it).min).astype(it)
     ukey = last[upos]
     by_rank = np.argsort(ukey)
     upos, ukey = upos[by_rank], ukey[by_rank]                   # distinct positions in drawing order
     # the colour of the point drawn last at each distinct position
     top = key == last[pos]
-    winner = np.empty(gw * gh, np.int64)                         # read only at the distinct positions
+    winner = np.empty(gw * gh, it)                               # read only at the distinct positions
     winner[pos[top]] = kept[top]
     palette = np.asarray(palette, dtype=float).reshape(-1, 3)
     ucolor = np.asarray(color, dtype=np.int64).reshape(-1)[winner[upos]]   # palette index per distinct position
     U, SS = len(upos), side * side
-    rank = np.arange(U)
+    rank = np.arange(U, dtype=it)
     # every (stamp, stamp pixel) pair that covers something: (U, S) pixel indices
     sidx = np.flatnonzero(st.alpha > 0)
     dy, dx = np.divmod(sidx, side)
-    off = (dy - K) * gw + (dx - K)
+    off = ((dy - K) * gw + (dx - K)).astype(it)
     # a pixel shows nothing from below the last stamp that covers it fully: drop those contributions
     full = st.alpha[sidx] >= 1.0
-    base = np.full(gw * gh, -1, np.int64)
+    base = np.full(gw * gh, -1, it)
     if full.any():
         np.maximum.at(base, (upos[:, None] + off[full][None, :]).ravel(), np.repeat(rank, int(full.sum())))
     kept_flat = np.flatnonzero(rank[:, None] >= base[upos[:, None] + off[None, :]])  # (2D nonzero is slower)
     ku, ks = np.divmod(kept_flat, len(sidx))                                          # kept (stamp, stamp pixel)
     # painter's algorithm on what is left: sort by (pixel, drawing order), composite each pixel's run
-    key = np.sort(((upos[ku] + off[ks]) * U + ku) * SS + sidx[ks])
+    key = np.sort(((upos[ku].astype(np.int64) + off[ks]) * U + ku) * SS + sidx[ks])
     cs = key % SS
     rest = key // SS
     crank, cpos = rest % U, rest // U

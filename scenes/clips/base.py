@@ -14,6 +14,7 @@ geometry helpers of the panels (pinning off-view points, arrow heads, clipping s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
@@ -478,8 +479,10 @@ def fit_text_size(text: str, size: float, room: float) -> float:
     return size if w <= room else max(TEXT_MIN, size * room / w)
 
 
+@functools.lru_cache(maxsize=8192)
 def mix(color: str, other: str, t: float) -> str:
-    """Hex colour ``(1 - t) color + t other`` (``t`` clipped to [0, 1]): fades without an alpha channel."""
+    """Hex colour ``(1 - t) color + t other`` (``t`` clipped to [0, 1]): fades without an alpha channel
+    (cached: frame models ask for the same fades every frame)."""
     a = np.array([int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)], dtype=float)
     b = np.array([int(other.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)], dtype=float)
     t = float(np.clip(t, 0.0, 1.0))

@@ -290,8 +290,10 @@ class TruncationFrames:
         v = self.views[l]
         c, r = self.cams[l]
         s = 0.48 * min(v.w, v.h) / r
-        xy = (P3 - c) @ B.T * s
-        return xy + np.array([v.cx, v.cy])
+        xy = (P3 - c) @ B.T          # ((P3 - c) @ B.T) * s + centre, in place: the same values
+        xy *= s
+        xy += np.array([v.cx, v.cy])
+        return xy
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
@@ -498,12 +500,11 @@ class TruncationFrames:
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
         col = self.collapsed[sn]                              # (L, N)
-        ever = np.logical_or.accumulate(col, axis=0)          # collapsed at some layer <= l
+        ever = self._ever(sn)                                 # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
-        s_then = self.bracket(u_then)[3]
+        t0, t1, w_then, s_then = self.bracket(u_then)
         then = self.collapsed[s_then]
-        T_then = self.positions(u_then)
         u_now = self.snapshot_position(i)
         period = max(1, int(round(self.ripple_seconds * self.fps)))
         pulse = (i % period) / period
@@ -531,18 +532,24 @@ class TruncationFrames:
             xy = self._pin(self._screen(data, l, az), view)
             ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
             if a >= 0.35:
-                plain, ringed = ok & ~flag, ok & flag
+                if ok.all():   # (as always with finite data) the split depends on the snapshot alone: cached
+                    plain, pl_c, ringed, rg_c = self._split(sn, l, flag)
+                else:
+                    plain, ringed = ok & ~flag, ok & flag
+                    pl_c, rg_c = self.labels[plain], self.labels[ringed]
                 pts_xy.append(xy[plain])
-                pts_c.append(self.labels[plain])
+                pts_c.append(pl_c)
                 ring_xy.append(xy[ringed])
-                ring_c.append(self.labels[ringed])
+                ring_c.append(rg_c)
             if l == 0:
                 continue
             j = self.layer_class_at(l - 1, sn)
             c = self.layer_color(l - 1, sn)
             new = np.flatnonzero(col[l - 1] & ~then[l - 1] & ok)
             if len(new) and a >= 0.35:
-                start = self._pin(self._screen(T_then[l - 1, new], l, az), view)
+                # where the new points were trail_seconds ago (self.positions(u_then), of these points only)
+                then3 = (1 - w_then) * self.T3[t0, l - 1, new] + w_then * self.T3[t1, l - 1, new]
+                start = self._pin(self._screen(then3, l, az), view)
                 keep = np.isfinite(start).all(axis=1) & (np.linalg.norm(xy[new] - start, axis=1) > 1e-3)
                 # age of each arrival: from the first snapshot it sits on the base point, as a fraction of the
                 # trail window (a comet fades as it ages, instead of vanishing at once)
@@ -587,6 +594,23 @@ class TruncationFrames:
                                    ripple_c, 0.045))
         f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(*_cat(ring_xy, ring_c)), self.point_r * 1.5, ring=True))
+
+    def _ever(self, sn: int) -> np.ndarray:
+        """``(L, N)``: collapsed at snapshot ``sn`` at some layer <= l (cached per snapshot)."""
+        cache = self.__dict__.setdefault("_ever_cache", {})
+        if sn not in cache:
+            cache[sn] = np.logical_or.accumulate(self.collapsed[sn], axis=0)
+        return cache[sn]
+
+    def _split(self, sn: int, l: int, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Panel ``l``'s points at snapshot ``sn`` split by ``flag`` (collapsed): the indices of the plain ones,
+        their labels, those of the ringed ones, their labels (cached per snapshot and panel)."""
+        cache = self.__dict__.setdefault("_split_cache", {})
+        got = cache.get((sn, l))
+        if got is None:
+            plain, ringed = np.flatnonzero(~flag), np.flatnonzero(flag)
+            got = cache[(sn, l)] = (plain, self.labels[plain], ringed, self.labels[ringed])
+        return got
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
