@@ -14,7 +14,9 @@ alone. Per render:
 - wall time, and CPU time split into this process (``process_time``: with ``--jobs 1`` the drawing, ``D``, plus
   handing frames to the encoder) and its reaped children (with ``--jobs 1`` the encoder alone, ``E``; with more
   jobs the workers' drawing plus the encoder);
-- the load average (1 min) before it, since the machine may be shared.
+- the load average (1 min) before it, and the cores the machine's other processes used during it (busy CPU
+  from ``/proc/stat`` less the render's own), since the machine may be shared; the wall-clock speed-up is also
+  given over the quiet rounds alone (others below ``--quiet`` cores during both renders of the pair).
 
 Then the medians over rounds of ``--jobs N`` / ``--jobs 1`` wall and CPU, and the bound of the docs: with
 ``--jobs 1`` taking at least ``max(D, (D + E) / 2)`` on 2 cores (the encoder runs beside the drawing) and ``--jobs
@@ -70,13 +72,19 @@ if renderer == "manim":
 else:
     from scenes.backends.mpl_renderer import render_mpl as fn
 frames = make_frames(trace_mod.load(Path(trace)), export.quality(quality).fps, 8.0, "light")
+def busy():   # CPU seconds the whole machine has spent busy (every process), from /proc/stat
+    try:
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 load = os.getloadavg()[0]
-t0, c0, k0 = time.perf_counter(), time.process_time(), os.times()
+b0, t0, c0, k0 = busy(), time.perf_counter(), time.process_time(), os.times()
 fn(frames, out, quality, jobs=jobs)
-k1 = os.times()
-print(json.dumps({"wall": time.perf_counter() - t0, "self": time.process_time() - c0, "load": load,
-                  "children": (k1.children_user - k0.children_user) + (k1.children_system - k0.children_system),
-                  "frames": frames.n_frames}))
+k1, wall, c1, b1 = os.times(), time.perf_counter() - t0, time.process_time(), busy()
+children = (k1.children_user - k0.children_user) + (k1.children_system - k0.children_system)
+print(json.dumps({"wall": wall, "self": c1 - c0, "load": load, "children": children, "frames": frames.n_frames,
+                  "others": max(0.0, (b1 - b0) - (c1 - c0) - children) / wall}))
 """
 
 
@@ -102,6 +110,8 @@ def main() -> None:
     ap.add_argument("--qualities", type=csv, default=["m", "l"])
     ap.add_argument("--renderers", type=csv, default=["manim", "matplotlib"])
     ap.add_argument("--jobs-list", type=lambda s: [int(v) for v in csv(s)], default=[1, 2])
+    ap.add_argument("--quiet", type=float, default=0.25,
+                    help="cores the other processes may use for a round to count as quiet (default 0.25)")
     args = ap.parse_args()
     if args.jobs_list[0] != 1:
         sys.exit("--jobs-list must start with 1 (the reference)")
@@ -122,8 +132,8 @@ def main() -> None:
                         res.setdefault((qk, rn, j), []).append(m)
                         same.setdefault((qk, rn), set()).add(digest(out))
                         print(f"round {r + 1} {qk} {rn:10s} --jobs {j}: wall {m['wall']:6.2f} s, cpu self "
-                              f"{m['self']:6.2f} + children {m['children']:6.2f} s, load {m['load']:.2f}",
-                              flush=True)
+                              f"{m['self']:6.2f} + children {m['children']:6.2f} s, load {m['load']:.2f}, other "
+                              f"processes used {m['others']:.2f} cores meanwhile", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -160,6 +170,21 @@ def main() -> None:
                       f"= {lo1:.2f} s (measured {med(m['wall'] for m in base):.2f} s), --jobs {j} >= its CPU / cores "
                       f"= {lo:.2f} s (measured {med(m['wall'] for m in res[(qk, rn, j)]):.2f} s): speed-up at most "
                       f"~{lo1 / lo:.2f}x with the measured CPU of --jobs {j} ({c / (D + E):.2f}x that of --jobs 1) -->")
+    print("\nRounds where the other processes of the machine used < --quiet cores during both renders of the pair "
+          "(/proc/stat, less this render's own CPU):")
+    for qk in args.qualities:
+        for rn in args.renderers:
+            base = res[(qk, rn, 1)]
+            for j in args.jobs_list[1:]:
+                pairs = [(b, m) for b, m in zip(base, res[(qk, rn, j)], strict=True)
+                         if max(b["others"], m["others"]) < args.quiet]
+                if pairs:
+                    sp = [b["wall"] / m["wall"] for b, m in pairs]
+                    print(f"  {qk} {rn} --jobs {j}: {len(pairs)} of {len(base)} rounds, wall speed-up median "
+                          f"{med(sp):.2f}x (each: {', '.join(f'{v:.2f}' for v in sp)}), others "
+                          f"{max(max(b['others'], m['others']) for b, m in pairs):.2f} cores at most")
+                else:
+                    print(f"  {qk} {rn} --jobs {j}: none of {len(base)} rounds")
     for (qk, rn), ds in same.items():
         print(f"{qk} {rn}: the MP4 is {'byte-identical' if len(ds) == 1 else f'NOT identical ({len(ds)} digests)'}"
               f" for --jobs {','.join(map(str, args.jobs_list))} over {args.rounds} rounds")

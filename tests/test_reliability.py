@@ -215,19 +215,21 @@ def test_signal_during_matplotlib_render(tmp_path, small_trace, sig, code, name)
 
 
 def test_sigterm_during_manim_render_removes_its_temp_folder(tmp_path, small_trace):
+    """SIGTERM while Manim's frames are drawn (on 2 processes) and encoded: exit 143, one line, no temp clip, and
+    nothing left in the temp folder."""
     pytest.importorskip("manim")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "media"
     proc = subprocess.Popen([*geomdl_command(), "render", SCENE, "--trace", str(small_trace), "--duration", "120",
-                             "--quality", "l", "--renderer", "manim", "--out", str(out)], cwd=tmp_path,
-                            env={**cli_env(), "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--quality", "l", "--renderer", "manim", "--jobs", "2", "--out", str(out)],
+                            cwd=tmp_path, env={**cli_env(), "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
-        while not list(tmp.glob("geomdl-manim-*")) and time.monotonic() < deadline and proc.poll() is None:
+        while not temp_files(out) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.1)
-        assert list(tmp.glob("geomdl-manim-*")), "Manim's temp folder never appeared"
+        assert temp_files(out), "the clip never started (no temp clip)"
         time.sleep(2)   # well into the frames
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
@@ -237,7 +239,7 @@ def test_sigterm_during_manim_render_removes_its_temp_folder(tmp_path, small_tra
             proc.wait()
     assert proc.returncode == 143, err
     assert error_lines(err) == ["error: terminated by SIGTERM; no partial output was left behind"], err
-    assert not list(tmp.glob("geomdl-manim-*")) and not temp_files(out)
+    assert not list(tmp.iterdir()) and not temp_files(out)
 
 
 def test_sigterm_during_training_leaves_nothing(tmp_path):
