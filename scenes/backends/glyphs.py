@@ -25,7 +25,9 @@ import numpy as np
 from matplotlib import cbook
 from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path as MplPath
-from matplotlib.textpath import text_to_path
+from matplotlib.textpath import TextToPath, text_to_path
+
+from scenes.backends.fast_mathtext import FastMathTextParser
 
 # mathtext says at INFO level where it takes a glyph from ("Substituting symbol R from STIXGeneral"); Manim's
 # logging set-up would print that among the output paths
@@ -34,6 +36,11 @@ logging.getLogger("matplotlib.mathtext").setLevel(logging.WARNING)
 FAMILY = "DejaVu Sans"        # the matplotlib renderer's family
 _PROP = FontProperties(family=FAMILY)
 _UNIT = float(text_to_path.FONT_SCALE)    # matplotlib's glyph tables are in units of FONT_SCALE per em
+# mathtext laid out by matplotlib's own parse actions without its pyparsing grammar (~7x faster for a string
+# never seen, the same result: tests/test_fast_mathtext.py, tests/test_glyphs.py against TextPath); readouts
+# such as the loss are a new string every frame. Its own TextToPath, so matplotlib's TextPath is untouched.
+_MATH = TextToPath()
+FastMathTextParser.install(_MATH)
 _GLYPH_PATHS: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # glyph id -> matplotlib (vertices, codes)
 _GLYPH_CUBICS: dict[str, np.ndarray] = {}                     # glyph id -> (m, 4, 2) cubic curves
 
@@ -184,7 +191,7 @@ def outline(text: str) -> Outline:
     info, rects = None, []
     if math:
         try:
-            info, new, rects = text_to_path.get_glyphs_mathtext(_PROP, s, glyph_map=_GLYPH_PATHS,
+            info, new, rects = _MATH.get_glyphs_mathtext(_PROP, s, glyph_map=_GLYPH_PATHS,
                                                                 return_new_glyphs_only=True)
             _GLYPH_PATHS.update(new)
         except ValueError:   # not valid mathtext (``"$a^$"``): drawn as the plain characters it holds
