@@ -11,14 +11,12 @@ import dataclasses
 import importlib
 import importlib.util
 import inspect
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from geomdl.errors import GeomdlError, UsageError
-from geomdl.io.atomic import atomic_group, ensure_writable_dir, outside_group
+from geomdl.io.atomic import atomic_group, ensure_writable_dir
 from geomdl.io.trace import Trace
 from scenes.backends import export
 from scenes.clips.base import THEMES, figure_units
@@ -391,7 +389,7 @@ def _write_png(job: Job) -> list[Path]:
     if job.master is not None:
         imgs = export.frames_at(job.master, [i / fr.fps for i in idx])
     else:
-        drawn = draw_frames(fr, idx, q, job.opts.renderer, job.out_dir)
+        drawn = draw_frames(fr, idx, q, job.opts.renderer)
         imgs = [export.letterbox(img, q.canvas, fr.theme["bg"]) for img in drawn]
     return [export.write_png(img, p) for img, p in zip(imgs, paths, strict=True)]
 
@@ -413,37 +411,15 @@ FORMATS: dict[str, Format] = {
 }
 
 
-class FrameSubset:
-    """The frames ``idx`` of a frame model, as a frame model of their own (``len(idx)`` frames): what a renderer
-    draws to make stills without drawing the whole clip."""
-
-    def __init__(self, frames, idx: list[int]):
-        self.base, self.idx = frames, list(idx)
-        self.fps, self.theme, self.n_frames = frames.fps, frames.theme, len(self.idx)
-        self.fig_w, self.fig_h = figure_units(frames)
-
-    def static(self):
-        return self.base.static()
-
-    def frame(self, i: int):
-        return self.base.frame(self.idx[i])
-
-
-def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str, scratch: Path | None = None) -> list:
-    """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer`` (Manim: as a
-    clip of those frames in a temporary folder inside ``scratch``)."""
+def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str) -> list:
+    """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer``'s frame drawer
+    (Manim's Cairo camera, :class:`~scenes.backends.manim_scenes.ManimFrameDrawer`, or matplotlib's Agg canvas):
+    no other frame is drawn and nothing is encoded."""
     if renderer == "manim":
-        tmpdir = Path(tempfile.mkdtemp(prefix=".stills.tmp-", dir=scratch))
-        try:
-            sub = FrameSubset(frames, idx * 2 if len(idx) == 1 else idx)   # Manim warns on a one-frame clip
-            with outside_group():   # a scratch clip, not one of the render's files
-                clip = _render_mp4(sub, tmpdir / "stills.mp4", q, renderer, None)
-            return export.frames_at(clip, [j / sub.fps for j in range(len(idx))])
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    from scenes.backends.mpl_renderer import MplFrameDrawer  # noqa: PLC0415
-
-    drawer = MplFrameDrawer(frames, q.width, q.height)
+        from scenes.backends.manim_scenes import ManimFrameDrawer as Drawer  # noqa: PLC0415
+    else:
+        from scenes.backends.mpl_renderer import MplFrameDrawer as Drawer  # noqa: PLC0415
+    drawer = Drawer(frames, q.width, q.height)
     try:
         return [drawer.draw(i)[..., :3].copy() for i in idx]
     finally:

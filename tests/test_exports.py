@@ -262,20 +262,22 @@ def test_render_key_covers_what_the_clip_shows(small_run):
 
 @pytest.mark.skipif(not render_mod.manim_available(), reason="Manim is not installed")
 def test_manim_stills_draw_only_their_frames(small_run, tmp_path, monkeypatch):
-    """With Manim, stills are a clip of just those frames (drawn in a scratch folder that is then removed)."""
+    """With Manim, stills are drawn by Manim's camera frame by frame: only those frames, no clip encoded, no
+    scratch file left."""
     from scenes.backends import manim_scenes
 
-    seen = []
-    orig = manim_scenes.render_manim
+    seen, clips = [], []
+    orig = manim_scenes.ManimFrameDrawer.draw
 
-    def spy(frames, path, quality, progress=None, **kw):
-        seen.append(frames.n_frames)
-        return orig(frames, path, quality, progress=progress, **kw)
+    def spy(self, i):
+        seen.append(i)
+        return orig(self, i)
 
-    monkeypatch.setattr(manim_scenes, "render_manim", spy)
+    monkeypatch.setattr(manim_scenes.ManimFrameDrawer, "draw", spy)
+    monkeypatch.setattr(manim_scenes, "render_manim", lambda *a, **k: clips.append(a))
     files = render_trace(small_run[0], tmp_path, "m", at=[3.0, 9.0], quality="l", renderer="manim", duration=1.0,
                          resolution="480x480")
-    assert seen == [2]
+    assert len(seen) == 2 and seen[0] < seen[1] and not clips    # the frames at 3 s and 9 s, nothing else
     assert [f.name for f in files] == ["m_t003.00.png", "m_t009.00.png"]
     img = read_png(files[1])
     assert img.shape == (480, 480, 3) and min(content_box(img)) > 0.8   # laid out for the square canvas

@@ -133,17 +133,6 @@ def atomic_group() -> Iterator[_Group]:
     _commit(group.staged)
 
 
-@contextlib.contextmanager
-def outside_group() -> Iterator[None]:
-    """Inside, :func:`atomic_path` renames each file at once even while an :func:`atomic_group` is open: for
-    private scratch files (a clip drawn only to read stills from) that are not part of the set."""
-    token = _GROUP.set(None)
-    try:
-        yield
-    finally:
-        _GROUP.reset(token)
-
-
 def _commit(staged: dict[Path, Path]) -> None:
     if not staged:
         return
