@@ -70,6 +70,7 @@ from scenes.clips.base import (
     mix,
     nice_ceil,
     nice_ticks,
+    ray_samples,
     smoothstep,
     tex_sci,
     text_ink,
@@ -567,9 +568,11 @@ class TruncationFrames:
             full = int(self.class_sizes[j]) if j >= 0 else self.N
             r_base = badge_radius(2.6 * self.point_r, n_on, full)
             ends = self._screen(p3 + 0.6 * self.radius * E[l - 1], l, az)
+            rays = []
             for e in ends:
                 if inside and np.any(E[l - 1]) and grow > 0:
-                    segs.append([p, _clip_to(view, p, p + grow * (e - p))])
+                    rays.append([p, _clip_to(view, p, p + grow * (e - p))])
+                    segs.append(rays[-1])
                     seg_c.append(mix(c, th["bg"], 1 - a))
             if inside:
                 q = p
@@ -581,7 +584,9 @@ class TruncationFrames:
             f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else GREY]), r_base * a, ring=True))
             # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
             badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
-            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)))
+            # off the panel's points and rays, so that the badge reads (labels are drawn over them, in their ink)
+            avoid = np.concatenate([xy[ok], ray_samples(rays)]) if a >= 0.35 else None
+            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid)
             f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
             if len(new):    # a ripple while points arrive: an expanding, fading ring
