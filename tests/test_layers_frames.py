@@ -146,7 +146,7 @@ def test_collapse_readouts_per_class(traces):
     last_hold = lay.n_hold0 + (lay.hold + lay.per_move) * 1 + lay.hold // 2      # holding at T_1(X)
     text = {lab.name: lab.text for lab in lay.frame(last_hold).labels}["info2"]
     n = np.bincount(a["labels"][collapsed[0]], minlength=len(sizes))
-    assert text == collapse_text(n, sizes)
+    assert text == (collapse_text(n, sizes) if n.any() else "no points")
 
 
 @pytest.mark.parametrize("cls", [LayersFrames, TrainingFrames])
