@@ -389,9 +389,9 @@ class ConesFrames:
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True))
-            # off the data and this cone's rays, so that it reads
+            # off the data, the axes and this cone's rays, so that it reads
             bx, by, ha = badge_anchor(q, self.view, r_base, w=max(0.55, text_width(f"{n_on}", 0.22)),
-                                      avoid=np.concatenate([xy[ok], ray_samples(rays)]))
+                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]))
             f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if shown and n_on > 0 else 0.0))
             if ll == l and phase == "move":

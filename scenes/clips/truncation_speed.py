@@ -515,6 +515,7 @@ class TruncationFrames:
         axis_len = 0.75 * self.radius
         for l in range(self.L + 1):
             view = self.views[l]
+            seg0 = len(segs)      # this panel's axes, rays and chevrons start here (what its badge avoids)
             a, grow = self.appear(l, i)
             if a <= 0:
                 if l >= 1:
@@ -568,11 +569,9 @@ class TruncationFrames:
             full = int(self.class_sizes[j]) if j >= 0 else self.N
             r_base = badge_radius(2.6 * self.point_r, n_on, full)
             ends = self._screen(p3 + 0.6 * self.radius * E[l - 1], l, az)
-            rays = []
             for e in ends:
                 if inside and np.any(E[l - 1]) and grow > 0:
-                    rays.append([p, _clip_to(view, p, p + grow * (e - p))])
-                    segs.append(rays[-1])
+                    segs.append([p, _clip_to(view, p, p + grow * (e - p))])
                     seg_c.append(mix(c, th["bg"], 1 - a))
             if inside:
                 q = p
@@ -584,8 +583,8 @@ class TruncationFrames:
             f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else GREY]), r_base * a, ring=True))
             # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
             badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
-            # off the panel's points and rays, so that the badge reads (labels are drawn over them, in their ink)
-            avoid = np.concatenate([xy[ok], ray_samples(rays)]) if a >= 0.35 else None
+            # off the panel's points, axes and rays, so that the badge reads (labels are drawn over them)
+            avoid = np.concatenate([xy[ok], ray_samples(segs[seg0:])]) if a >= 0.35 else None
             bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid)
             f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
