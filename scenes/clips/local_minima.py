@@ -282,10 +282,10 @@ class LocalMinimaFrames(TruncationFrames):
             for p in range(self.P):
                 name = "".join(map(str, self.pattern[self.toggle_snap[p]]))
                 f.labels.append(Label(f"chart_x{p}", self._chart_x(p), self._name_y(p), name, TEXT_MIN,
-                                      PALETTE[HIGHLIGHT] if p == cur else th["muted"], "center"))
+                                      text_ink(PALETTE[HIGHLIGHT], th, 4.5) if p == cur else th["muted"], "center"))
         else:                 # only the current one is named
             f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
-                                  PALETTE[HIGHLIGHT], "center"))
+                                  text_ink(PALETTE[HIGHLIGHT], th, 4.5), "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:
