@@ -71,8 +71,25 @@ def shown(labels: list[Label]) -> list[Label]:
     return [lab for lab in labels if lab.alpha > 0 and lab.text.strip()]
 
 
-def overlaps(a, b, slack: float = 0.02) -> bool:
-    return (a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack)
+GAP = 0.12   # figure units (6 px at 480p, two spaces): the least room between two labels side by side on one line
+
+
+def overlaps(a, b, slack: float = 0.02, gap: float = GAP) -> bool:
+    """Boxes ``(x0, y0, x1, y1)`` that overlap (by more than ``slack``), or that share a line (their heights
+    overlap by half the lower one's) with less than ``gap`` between them: two labels that touch read as one."""
+    dy = min(a[3], b[3]) - max(a[1], b[1])
+    same_line = dy > 0.5 * min(a[3] - a[1], b[3] - b[1])
+    g = gap if same_line else -slack
+    return a[0] < b[2] + g and b[0] < a[2] + g and dy > slack
+
+
+def test_overlaps_catches_touching_labels():
+    """The local-minima chart's pattern names 0.525 apart, 0.5 wide (at 16:9 with 8 patterns): touching."""
+    a, b = label_box(Label("a", 0.0, 0.0, "110", 0.19, "#000", "center")), \
+        label_box(Label("b", 0.525, 0.0, "101", 0.19, "#000", "center"))
+    assert a[2] < b[0] and overlaps(a, b)                      # not overlapping, but touching
+    c = label_box(Label("c", 0.0, -0.25, "101", 0.19, "#000", "center"))
+    assert not overlaps(a, c) and not overlaps(b, c)           # one line lower: fine
 
 
 def layout_problems(model, frames: list[int]) -> list[str]:

@@ -281,3 +281,59 @@ def test_cones_wide_layer_rays_drawn_light():
     assert all(c == mix(fr.layer_color(0), th["bg"], cones.WIDE_FADE) for c in wide.colors)
     width = next(lab.text for lab in f.labels if lab.name == "width")
     assert width == f"width {fr.widths[0]}: its {fr.widths[0]} unit normals, drawn light"
+
+
+def test_cones_table_counts_what_is_drawn(trace_of):
+    """The cones table and badge during a layer's move count the points of its class already drawn on the base
+    point (within its marker), never more than the picture shows: 0 at the move's start, rising, the layer's
+    counts (plain numpy: bincount of the collapsed points' labels) from the last move frame and through the hold."""
+    fr = model(trace_of, "cones")
+    s = 0.48 * min(fr.view.w, fr.view.h) / fr.radius
+    for ll in range(fr.L):
+        start = fr.n_hold0 + ll * fr.n_layer + fr.n_cone
+        final = np.bincount(fr.labels[fr.collapsed[ll]], minlength=fr.Q)
+        prev = np.zeros(fr.Q, int)
+        for i in range(start, start + fr.n_move + fr.n_hold):
+            f = fr.frame(i)
+            row = np.array([int(lab.text.split("/")[0]) for lab in f.labels if lab.name.startswith(f"cnt{ll}_")])
+            badge = [lab for lab in f.labels if lab.name == f"badge{ll}"][0]
+            assert (row >= prev).all() and (row <= final).all()
+            _, phase, t = fr.state(i)
+            if phase == "hold" or t == 1.0:
+                assert (row == final).all()
+            else:   # the collapsed points within the full marker of the base point, by their drawn position
+                e = 3 * t * t - 2 * t * t * t
+                P = (1 - e) * fr.T3[ll] + e * fr.T3[ll + 1]
+                d = np.linalg.norm(P - fr.P3[ll], axis=1) * s
+                cc = fr.layer_class[ll]
+                full = int(fr.class_sizes[cc]) if cc >= 0 else fr.N
+                r = badge_radius(2.2 * fr.point_r, int(fr.collapsed[ll].sum()), full)
+                on = fr.collapsed[ll] & (d <= r + 1e-9)
+                assert (row == np.bincount(fr.labels[on], minlength=fr.Q)).all()
+            if row.sum():
+                assert badge.alpha == 1.0 and int(badge.text) == row.sum()
+            prev = row
+        assert prev.sum() == fr.collapsed[ll].sum()
+
+
+def test_badge_anchor_avoids_the_data():
+    """A count badge goes to the first corner (upper right, upper left, lower right, lower left) inside the view
+    whose box covers the fewest of the points to avoid; without any, to the upper right."""
+    from scenes.clips.base import Rect, badge_anchor, ray_samples
+
+    view, p, r = Rect(0.0, 0.0, 4.0, 4.0), np.array([2.0, 2.0]), 0.1
+    first = badge_anchor(p, view, r)
+    assert first == badge_anchor(p, view, r, avoid=np.zeros((0, 2)))
+    assert np.allclose(first[:2], (2.15, 2.27)) and first[2] == "left"
+    rng = np.random.default_rng(0)
+    ur = rng.uniform([2.15, 2.12], [2.7, 2.42], (40, 2))           # points on the upper-right box
+    assert np.allclose(badge_anchor(p, view, r, avoid=ur)[:2], (1.85, 2.27)) and \
+        badge_anchor(p, view, r, avoid=ur)[2] == "right"
+    ul = ur - [0.85, 0]                                            # and on the upper-left one: lower right
+    low = badge_anchor(p, view, r, avoid=np.concatenate([ur, ul]))
+    assert np.allclose(low[:2], (2.15, 1.73)) and low[2] == "left"
+    assert badge_anchor(p, view, r, avoid=ur[:3])[2] == "right"    # fewest wins, even if not none
+    edge = np.array([3.9, 2.0])                                    # no room on the right: the left side
+    assert badge_anchor(edge, view, r, avoid=np.zeros((1, 2)) + 9)[2] == "right"
+    seg = ray_samples([[[0.0, 0.0], [1.0, 2.0]]], n=3)
+    assert np.allclose(seg, [[0, 0], [0.5, 1.0], [1.0, 2.0]]) and ray_samples([]).shape == (0, 2)

@@ -583,15 +583,43 @@ def badge_radius(r0: float, n: int, full: int, grow: float = 1.6) -> float:
     return float(r0 * (1.0 + grow * np.sqrt(max(n, 0) / max(full, 1))))
 
 
-def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float = 0.3) -> tuple[float, float, str]:
+def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float = 0.3,
+                 avoid: np.ndarray | None = None) -> tuple[float, float, str]:
     """Where a count badge of about ``w x h`` goes next to a marker of radius ``r`` at ``p``: to its upper right,
-    or mirrored to the left / below when that would leave ``view``. Returns ``(x, y, ha)``."""
+    or mirrored to the left / below when that would leave ``view``. With ``avoid`` (``(K, 2)`` figure units: the
+    panel's points, samples along its rays), the corner (upper right, upper left, lower right, lower left) inside
+    ``view`` whose box covers the fewest of them, the first in that order on a tie: the badge is not drawn over
+    the data. Returns ``(x, y, ha)``."""
     right = p[0] + r + 0.05 + w <= view.x + view.w
     x = p[0] + r + 0.05 if right else p[0] - r - 0.05
     y = p[1] + r + 0.02 + h / 2
     if y + h / 2 > view.y + view.h:
         y = p[1] - r - 0.02 - h / 2
-    return float(x), float(y), "left" if right else "right"
+    if avoid is None or len(avoid) == 0:
+        return float(x), float(y), "left" if right else "right"
+    a = np.asarray(avoid, dtype=float).reshape(-1, 2)
+    a = a[np.isfinite(a).all(axis=1)]
+    best, best_n = None, None
+    for yy in (p[1] + r + 0.02 + h / 2, p[1] - r - 0.02 - h / 2):
+        for side in ("left", "right"):
+            xx = p[0] + r + 0.05 if side == "left" else p[0] - r - 0.05
+            x0 = xx if side == "left" else xx - w
+            if x0 < view.x or x0 + w > view.x + view.w or yy - h / 2 < view.y or yy + h / 2 > view.y + view.h:
+                continue
+            n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
+                                     & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
+            if best_n is None or n < best_n:
+                best, best_n = (float(xx), float(yy), side), n
+    return best if best is not None else (float(x), float(y), "left" if right else "right")
+
+
+def ray_samples(rays: list, n: int = 12) -> np.ndarray:
+    """``(len(rays) * n, 2)``: points along each segment ``[start, end]`` of ``rays`` (what a badge avoids)."""
+    if not len(rays):
+        return np.zeros((0, 2))
+    r = np.asarray(rays, dtype=float).reshape(-1, 2, 2)
+    t = np.linspace(0.0, 1.0, n)[None, :, None]
+    return (r[:, None, 0] * (1 - t) + r[:, None, 1] * t).reshape(-1, 2)
 
 
 # -- canvases of any aspect: the 16:9 layout's blocks moved onto other canvases -------------------------------

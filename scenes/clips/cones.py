@@ -53,6 +53,7 @@ from scenes.clips.base import (
     fit_title,
     is_wide,
     mix,
+    ray_samples,
     smoothstep,
     tex_sci,
     text_ink,
@@ -253,6 +254,17 @@ class ConesFrames:
         kk = np.max(np.abs(d) / half, axis=1, keepdims=True)
         return np.where(kk > 1, c + d / np.maximum(kk, 1e-300), xy)
 
+    def arrived(self, ll: int, e: float) -> np.ndarray:
+        """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``e`` (eased,
+        0..1): those whose distance to it, ``(1 - e) |T_ll(x) - p_ll|`` in figure units, is within its marker
+        (the radius it has with all of them on it). All of them at ``e = 1``: the counts then are the layer's."""
+        s = 0.48 * min(self.view.w, self.view.h) / self.radius
+        cc = self.layer_class[ll]
+        r = badge_radius(2.2 * self.point_r, int(self.collapsed[ll].sum()),
+                         int(self.class_sizes[cc]) if cc >= 0 else self.N)
+        d = np.linalg.norm(self.T3[ll] - self.P3[ll], axis=1) * s
+        return self.collapsed[ll] & ((1.0 - e) * d <= r) if e < 1.0 else self.collapsed[ll].copy()
+
     def azimuth(self, i: int) -> float:
         return self.azim0 + self.orbit * i / max(1, self.n_frames - 1)
 
@@ -352,16 +364,18 @@ class ConesFrames:
             c = self.layer_color(ll)
             cc = self.layer_class[ll]
             n_on = int(self.collapsed[ll].sum()) if ll < done else 0
-            if ll == l and phase == "move":
-                n_on = int(round(e * self.collapsed[ll].sum()))
+            if ll == l and phase == "move":      # those already drawn on the base point (the table's row too)
+                n_on = int(self.arrived(ll, e).sum())
             r_base = badge_radius(2.2 * self.point_r, n_on, int(self.class_sizes[cc]) if cc >= 0 else self.N)
             q = p if inside else self._pin(p[None], inset=r_base + 0.2)[0]
+            rays = []
             if shown and inside:
                 dirs = self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]
                 many = len(dirs) > self.M     # a wide layer: all its unit normals, drawn short, thin and light
                 length = self.ray_len * (0.6 if many else 1.0)
                 for end in self._screen(self.P3[ll] + grow * length * dirs, az):
                     seg = [p, _clip_to(self.view, p, end)]
+                    rays.append(seg)
                     if many:
                         wide.append(seg)
                         wide_c.append(mix(c, th["bg"], WIDE_FADE if ll == l else 1 - 0.35 * (1 - WIDE_FADE)))
@@ -375,7 +389,9 @@ class ConesFrames:
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True))
-            bx, by, ha = badge_anchor(q, self.view, r_base)
+            # off the data, the axes and this cone's rays, so that it reads
+            bx, by, ha = badge_anchor(q, self.view, r_base, w=max(0.55, text_width(f"{n_on}", 0.22)),
+                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]))
             f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if shown and n_on > 0 else 0.0))
             if ll == l and phase == "move":
@@ -433,8 +449,11 @@ class ConesFrames:
             shown = ll < done
             f.labels.append(Label(f"row{ll}", self.table_x, y, f"layer {ll + 1}", self.row_size, th["fg"],
                                   alpha=1.0 if shown else 0.4))
+            cnt = self.counts[ll]
+            if ll == l and phase == "move":      # counting up with the points arriving on the base point
+                cnt = np.bincount(self.labels[self.arrived(ll, e)], minlength=self.Q)
             for j in range(self.Q):
-                n = int(self.counts[ll, j])
+                n = int(cnt[j])
                 txt = ("–" if not shown else str(n) if self.compact else f"{n}/{int(self.class_sizes[j])}")
                 f.labels.append(Label(f"cnt{ll}_{j}", self.col_x[j], y, txt,
                                       fit_text_size(txt, 0.22, 0.9 * self.col_pitch), text_ink(class_color(j), th),

@@ -189,10 +189,10 @@ class FlowsFrames:
         N = len(trace.arrays["X"])
         lines = [
             "Gradient flows in output space: standard vs adapted",
-            f"Q = {meta['Q']} clustered classes in $\\mathbb{{R}}^{{{meta['M']}}}$, {N} points; outputs $x$ in "
+            f"$Q = {meta['Q']}$ clustered classes in $\\mathbb{{R}}^{{{meta['M']}}}$, {N} points; outputs $x$ in "
             f"$\\mathbb{{R}}^{{{meta['Q']}}}$",
-            f"{meta.get('activation', 'relu')} network, hidden widths {cfg.get('widths', '?')}: K = {meta.get('K')} "
-            f"parameters >= QN = {meta.get('QN')} outputs",
+            f"{meta.get('activation', 'relu')} network, hidden widths {cfg.get('widths', '?')}: $K = {meta.get('K')}$ "
+            f"parameters $\\geq QN = {meta.get('QN')}$ outputs",
             r"standard: $\dot\theta = -D^\top \nabla_x C$      adapted: $\dot\theta = -D^+ \nabla_x C$",
             f"cost {meta.get('loss', 'mse')}, {str(cfg.get('integrator', '')).upper()} to $s$ = "
             f"{cfg.get('tau_max', '?')} $N$, {cfg.get('dtype', '')}, seed {meta.get('seed', '?')}",
@@ -204,7 +204,7 @@ class FlowsFrames:
     def static(self) -> Frame:
         th, f = self.theme, Frame()
         meta = self.tr.meta
-        title = (f"Standard vs adapted gradient flow  ·  Q={self.q}, N={self.N}, K={meta.get('K')}  ·  "
+        title = (f"Standard vs adapted gradient flow  ·  $Q = {self.q}$, $N = {self.N}$, $K = {meta.get('K')}$  ·  "
                  f"seed {meta.get('seed')}")
         size = 0.28
         if not self.is_16x9:
@@ -332,6 +332,11 @@ class FlowsFrames:
         law = float(np.interp(u, np.arange(self.S), self.predicted))
         self._line(f, "law_text", x0 + 0.3, y - 1.76, f"law $e^{{-2s/N}}C(0)$ = {fmt_loss(law)}", 0.19,
                               ADAPTED_COLOR)
-        self._line(f, "rank_text", x0, y - 2.3, f"rank $D$ = {vals[0][2]} | {vals[1][2]}  of $QN$ = "
-                              f"{self.tr.meta['QN']}", 0.19, th["fg"])
+        qn = self.tr.meta["QN"]
+        # the rank of D along both flows ("a | b" did not say which is which); of QN when it differs
+        if vals[0][2] == vals[1][2]:
+            rank = f"rank $D$ = {vals[0][2]} of $QN$ = {qn} (both)"
+        else:
+            rank = f"rank $D$: {vals[0][2]} standard, {vals[1][2]} adapted"
+        self._line(f, "rank_text", x0, y - 2.3, rank, fit_text_size(rank, 0.19, self.fig_w - 0.12 - x0), th["fg"])
         return self.card.apply(f, i) if self.card else f

@@ -211,7 +211,8 @@ class LayersFrames(LayerClip):
         f.segments.append(Segments("frames", np.concatenate(borders), [th["panel"]] * 4 * len(borders), 0.012))
         for k, p in enumerate(self.thumbs):
             name = stage_math(k, v.view) if k <= v.L else "outputs"
-            f.labels.append(Label(f"thumb{k}", p.x, p.y + p.h + 0.2, name, 0.19,
+            # (clear of the frame drawn 0.06 outside the current stage's thumbnail)
+            f.labels.append(Label(f"thumb{k}", p.x, p.y + p.h + 0.28, name, 0.19,
                                   text_ink(class_color(k - 1), th) if 1 <= k <= v.L else th["fg"]))
         scale = ("one scale per move; thumbnails: own scales" if self.fixed
                  else "each layer in its own PCA and scale")
@@ -321,7 +322,7 @@ class LayersFrames(LayerClip):
             res = self.tr.arrays["residual"][s, layer - 1]
             rank = self.tr.arrays["rank"][s, layer - 1]
             info = f"collapsed onto $p_{{{layer}}}$, the base point of layer {layer}:"
-            info2 = collapse_text(counts, self.class_sizes)
+            info2 = collapse_text(counts, self.class_sizes) if counts.any() else "no points"
             info3 = f"rank $W^{{({layer})}}$ = {int(rank)} / {int(v.widths[layer - 1])}, residual {res:.1e}"
         elif into_out:
             info, info2 = "output layer (affine)", "large rings: the reference outputs $y_j$"

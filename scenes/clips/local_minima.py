@@ -19,6 +19,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from scenes.clips.base import (
+    FIG_H,
     FIG_W,
     GREY,
     PALETTE,
@@ -40,6 +41,8 @@ from scenes.clips.base import (
 from scenes.clips.truncation_speed import TruncationFrames
 
 HOLD_MIN = 2.5     # seconds each readable state (a toggle point, where L-BFGS takes it) holds, at least
+CHART_W = 4.2      # width of the loss chart at 16:9 (figure units)
+NAME_GAP = 0.1     # figure units (5 px at 480p) between two pattern names under the chart
 HIGHLIGHT = 5      # palette index of the current pattern's marks (Okabe-Ito blue)
 OTHER = GREY       # palette index of the other patterns' marks (the non-class grey)
 APPROX_RESIDUAL = 1e-6
@@ -113,13 +116,20 @@ class LocalMinimaFrames(TruncationFrames):
         self.log_bot = self.log_top - 4
 
     # -- layout (16:9 units; scenes.clips.base.layout moves the blocks onto other canvases) -----------------
+    def _staggered(self) -> bool:
+        """The 16:9 chart names its patterns on two staggered rows (one row would not leave ``NAME_GAP``)."""
+        stage = np.asarray(self.tr.arrays["stage"])
+        P, Q = int(np.count_nonzero(stage == 0)), int(self.tr.meta["Q"])
+        return (P <= 8 and (self.fig_w, self.fig_h) == (FIG_W, FIG_H)
+                and text_width("0" * Q, TEXT_MIN) + NAME_GAP > CHART_W / P)
+
     def _chart_rect(self, s: float) -> Rect:
-        return Rect(11.5, 0.95, 4.2, 2.4 * s)
+        return Rect(11.5, 1.2, CHART_W, 2.4 * s) if self._staggered() else Rect(11.5, 0.95, CHART_W, 2.4 * s)
 
     def side_blocks(self, s: float) -> tuple[Rect, Rect]:
         pl = self._chart_rect(s)
         polished = bool(np.asarray(self.tr.arrays["stage"]).max() > 0)
-        bottom = pl.y - (0.92 if polished else 0.64)
+        bottom = pl.y - (0.92 if polished else 0.64) - (0.25 if self._staggered() else 0.0)
         wide = is_wide(self.fig_w, self.fig_h)
         chart = Rect(pl.x - 1.0, bottom, pl.w + 1.1, pl.y + pl.h + (0.42 if wide else 0.56) - bottom)
         low = 7.75 - 2.45 - 0.36 * self.L - 0.15
@@ -130,11 +140,26 @@ class LocalMinimaFrames(TruncationFrames):
         self.plot = lay.chart.rect(self._chart_rect(s))
         self.readout_xy = (lay.readout.x(10.75), lay.readout.y(7.75))
 
+    def name_rows(self) -> int:
+        """Rows under the chart for every pattern's name, with a gap of ``NAME_GAP`` between names: 1, or 2
+        (staggered: every other name one row lower), or 0 (no room: only the current pattern is named)."""
+        if self.P > 8:
+            return 0
+        need = text_width("0" * self.Q, TEXT_MIN) + NAME_GAP
+        pitch = self.plot.w / self.P
+        return 1 if need <= pitch else 2 if need <= 2 * pitch and self._staggered() else 0
+
     def names_fit(self) -> bool:
         """Room under the chart for every pattern's name (else only the current one is named)."""
-        if self.P > 8:
-            return False
-        return self.lay.is_16x9 or text_width("0" * self.Q, TEXT_MIN) + 0.08 <= self.plot.w / self.P
+        return self.name_rows() > 0
+
+    def _name_y(self, p: int) -> float:
+        """Height of pattern ``p``'s name under the chart (staggered over two rows when they do not fit in one)."""
+        return self.plot.y - 0.22 - (0.25 if self.name_rows() == 2 and p % 2 else 0.0)
+
+    def _key_y(self) -> float:
+        """Height of the chart's first key line (under the pattern names)."""
+        return self.plot.y - (0.77 if self.name_rows() == 2 else 0.52)
 
     @staticmethod
     def card_lines(trace) -> list[str]:
@@ -179,20 +204,16 @@ class LocalMinimaFrames(TruncationFrames):
         ctitle = "loss per pattern (log scale)"
         f.labels.append(Label("chart_title", tx, pl.y + pl.h + (0.28 if self.lay.wide else 0.42), ctitle,
                               self.fit(ctitle, 0.22, tx), th["fg"]))
-        f.labels.append(Label("chart_key", pl.x, pl.y - 0.52, "dot: toggle point", TEXT_MIN, th["muted"]))
+        ky = self._key_y()
+        f.labels.append(Label("chart_key", pl.x, ky, "dot: toggle point", TEXT_MIN, th["muted"]))
         if self.polished:
-            f.labels.append(Label("chart_key2", pl.x, pl.y - 0.8, "ring: after L-BFGS", TEXT_MIN, th["muted"]))
+            f.labels.append(Label("chart_key2", pl.x, ky - 0.28, "ring: after L-BFGS", TEXT_MIN, th["muted"]))
         f.labels.append(Label("chart_top", pl.x - 0.1, pl.y + pl.h, tex_pow10(self.log_top), TEXT_MIN, th["muted"],
                               "right"))
         f.labels.append(Label("chart_mid", pl.x - 0.1, pl.y + pl.h / 2, tex_pow10(self.log_top - 2), TEXT_MIN,
                               th["muted"], "right"))
         f.labels.append(Label("chart_bot", pl.x - 0.1, pl.y, "$\\leq$" + tex_pow10(self.log_bot), TEXT_MIN,
                               th["muted"], "right"))
-        if self.names_fit():  # room for every pattern's name; otherwise only the current one is named (draw_readout)
-            for p in range(self.P):
-                pat = "".join(map(str, self.pattern[self.toggle_snap[p]]))
-                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), pl.y - 0.22, pat, TEXT_MIN, th["muted"],
-                                      "center"))
         return f
 
     def _chart_x(self, p: int) -> float:
@@ -257,9 +278,14 @@ class LocalMinimaFrames(TruncationFrames):
             if self.polished:
                 rings.append([x, self._chart_y(self.loss[self.polish_snap[p]])])
                 ring_c.append(c)
-        if not self.names_fit():
+        if self.names_fit():  # room for every pattern's name (the current one in its colour)
+            for p in range(self.P):
+                name = "".join(map(str, self.pattern[self.toggle_snap[p]]))
+                f.labels.append(Label(f"chart_x{p}", self._chart_x(p), self._name_y(p), name, TEXT_MIN,
+                                      text_ink(PALETTE[HIGHLIGHT], th, 4.5) if p == cur else th["muted"], "center"))
+        else:                 # only the current one is named
             f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
-                                  PALETTE[HIGHLIGHT], "center"))
+                                  text_ink(PALETTE[HIGHLIGHT], th, 4.5), "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:

@@ -171,9 +171,10 @@ class PerturbationFrames(TruncationFrames):
         logl = self.log_loss
         yl = np.clip((curve(logl) - self.log_lo) / (self.log_hi - self.log_lo), 0, 1)
         f.lines.append(Polyline("loss_curve", np.c_[self._x(upto, lp), lp.y + lp.h * yl], th["fg"], 0.03))
-        for l in range(self.L):
+        for l in range(self.L):   # earlier layers drawn wider and first: a line under an equal one shows at its edges
             yc = curve(self.counts[:, l].astype(float)) / self.plot_ymax
-            f.lines.append(Polyline(f"count{l}", np.c_[self._x(upto, pl), pl.y + pl.h * yc], class_color(l), 0.035))
+            lw = 0.035 * (1.0 + 1.2 * (self.L - 1 - l) / max(self.L - 1, 1))
+            f.lines.append(Polyline(f"count{l}", np.c_[self._x(upto, pl), pl.y + pl.h * yc], class_color(l), lw))
         loss = float(10 ** ((1 - w) * logl[s0] + w * logl[s1]))
         x, y = self.readout_xy
         self.step_loss_counts(f, step, loss, sn, x, y, first=1.0, row=0.36, size=0.2, u=s0 + w)

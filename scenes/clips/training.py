@@ -189,7 +189,7 @@ class TrainingFrames(LayerClip):
                                            (meta.get("picture") or {}).get("exact", True) else "")
                      + ("  ·  layer-space view" if v.view == "layer" else ""))
         else:
-            title = (f"Training  ·  {what}  ·  M={v.M}, widths {'-'.join(map(str, v.widths))}  ·  "
+            title = (f"Training  ·  {what}  ·  $M = {v.M}$, widths {'-'.join(map(str, v.widths))}  ·  "
                      f"{meta.get('loss', '?').upper()}  ·  "
                      f"{str(cfg.get('optimizer', '?')).upper()} lr {fmt_num(meta.get('lr', cfg.get('lr', '?')))}  ·  "
                      f"seed {meta.get('seed', '?')}")
@@ -358,14 +358,15 @@ class TrainingFrames(LayerClip):
         step = (1 - w) * v.steps[s0] + w * v.steps[s1]
         loss = float(10 ** ((1 - w) * self.logloss[s0] + w * self.logloss[s1]))   # nan: "not recorded"
         y0 = self.top_y
-        step_text = f"step {int(round(step)):>6d} / {int(v.steps[-1])}"
+        wd = len(str(int(v.steps[-1])))        # the step padded to the last one's digits (it does not jump)
+        step_text = f"step {int(round(step)):>{wd}d} / {int(v.steps[-1])}"
         f.labels.append(Label("step", x0, y0, step_text, 0.24, th["fg"]))
         acc = v.scalars.get("test_acc")
         tr_acc = v.scalars.get("train_acc")
         acc_text = ("accuracy: train " + (f"{tr_acc[sn]:.3f}" if tr_acc is not None else "n/a")
                     + ", test " + (f"{acc[sn]:.3f}" if acc is not None else "n/a"))
         if self.row:   # beside the step, on the one readout line
-            ax = x0 + text_width(f"step {int(v.steps[-1]):>6d} / {int(v.steps[-1])}", 0.24) + 0.4
+            ax = x0 + text_width(f"step {int(v.steps[-1])} / {int(v.steps[-1])}", 0.24) + 0.4
             f.labels.append(Label("acc", ax, y0, acc_text, fit_text_size(acc_text, 0.21, self.fig_w - 0.15 - ax),
                                   th["fg"]))
         else:
@@ -374,9 +375,10 @@ class TrainingFrames(LayerClip):
         for r, l in enumerate([] if self.row else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
-            txt, size = self.fit_line([f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}",
-                                       f"layer {l + 1}: {collapse_text(counts, self.class_sizes, most=1)}"
-                                       .replace(" / ", "/")], 0.19, x0)
+            what = (collapse_text(counts, self.class_sizes, most=1) if counts.any()
+                    else "no points collapsed")      # ("none" alone did not say of what)
+            txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
+                                      0.19, x0)
             f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.82 - 0.36 * r, txt, size,
                                   text_ink(class_color(j), th) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc

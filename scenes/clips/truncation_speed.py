@@ -70,6 +70,7 @@ from scenes.clips.base import (
     mix,
     nice_ceil,
     nice_ticks,
+    ray_samples,
     smoothstep,
     tex_sci,
     text_ink,
@@ -514,6 +515,7 @@ class TruncationFrames:
         axis_len = 0.75 * self.radius
         for l in range(self.L + 1):
             view = self.views[l]
+            seg0 = len(segs)      # this panel's axes, rays and chevrons start here (what its badge avoids)
             a, grow = self.appear(l, i)
             if a <= 0:
                 if l >= 1:
@@ -581,7 +583,9 @@ class TruncationFrames:
             f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else GREY]), r_base * a, ring=True))
             # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
             badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
-            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)))
+            # off the panel's points, axes and rays, so that the badge reads (labels are drawn over them)
+            avoid = np.concatenate([xy[ok], ray_samples(segs[seg0:])]) if a >= 0.35 else None
+            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid)
             f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
             if len(new):    # a ripple while points arrive: an expanding, fading ring
