@@ -10,13 +10,12 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 from goldens import check_parity, downscale, mpl_frames
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiny_runs import trace_cache
 from videos import is_blank, probe, read_png
 
-from geomdl import experiments
 from scenes.backends import export, glyphs
 from scenes.clips.base import FIG_H, FIG_W, Label, Rect, figure_size, grid_shape, panel_grid, text_width, wrap_text
 from scenes.render import SCENES, make_frames, manim_available, render_trace
@@ -36,16 +35,7 @@ ASPECTS = {"16:9": None, "1:1": 1.0, "9:16": 9 / 16, "3:2": 1.5, "4:5": 0.8, "21
 
 @pytest.fixture(scope="module")
 def trace_of():
-    torch.set_num_threads(1)
-    cache: dict[str, object] = {}
-
-    def get(kind: str):
-        if kind not in cache:
-            mod = experiments.get(kind)
-            cache[kind] = mod.run(mod.Config(**TINY[kind]))[0]
-        return cache[kind]
-
-    return get
+    return trace_cache(TINY)
 
 
 def label_box(lab: Label) -> tuple[float, float, float, float]:

@@ -11,6 +11,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiny_runs import trace_cache
 
 from geomdl import experiments
 from scenes.clips.base import FIG_W, TEXT_MIN, badge_radius, bounding_sphere, mix, tex_sci, text_width
@@ -27,16 +28,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def trace_of():
-    torch.set_num_threads(1)
-    cache: dict[str, object] = {}
-
-    def get(scene: str):
-        if scene not in cache:
-            mod = experiments.get(SCENES[scene].experiment)
-            cache[scene] = mod.run(mod.Config(**TINY[scene]))[0]
-        return cache[scene]
-
-    return get
+    return trace_cache(TINY, lambda scene: SCENES[scene].experiment)
 
 
 def model(trace_of, scene: str, **kw):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from matplotlib.colors import is_color_like
+from tiny_runs import trace_cache
 
 from geomdl import experiments
 from geomdl.io.trace import NETWORK_KIND
@@ -36,16 +36,7 @@ TINY: dict[str, dict] = {
 
 @pytest.fixture(scope="module")
 def trace_of():
-    torch.set_num_threads(1)
-    cache: dict[str, object] = {}
-
-    def get(kind: str):
-        if kind not in cache:
-            mod = experiments.get(kind)
-            cache[kind] = mod.run(mod.Config(**TINY[kind]))[0]
-        return cache[kind]
-
-    return get
+    return trace_cache(TINY)
 
 
 def test_every_scene_records_with_a_registered_experiment():
