@@ -142,11 +142,15 @@ def test_collapse_readouts_per_class(traces):
         j = int(np.argmax(n))
         want = f"{n[j]} / {sizes[j]} of class {j + 1}" if n.any() else "no points collapsed"
         assert texts[f"collapsed{l}"].startswith(f"layer {l + 1}: {want}")
+    first = fr.frame(0).labels          # no layer has collapsed a point yet: one line says so, not L lines
+    if not (a["k_trunc"][0] == np.array(tr.meta["widths"])[:, None]).any():
+        lines = [lab.text for lab in first if lab.name.startswith("collapsed") and lab.text]
+        assert lines == ["no points collapsed in any layer"]
     lay = LayersFrames(tr, fps=FPS, duration=1.0, card_seconds=0)
     last_hold = lay.n_hold0 + (lay.hold + lay.per_move) * 1 + lay.hold // 2      # holding at T_1(X)
     text = {lab.name: lab.text for lab in lay.frame(last_hold).labels}["info2"]
     n = np.bincount(a["labels"][collapsed[0]], minlength=len(sizes))
-    assert text == (collapse_text(n, sizes) if n.any() else "no points")
+    assert text == (collapse_text(n, sizes) + " on it" if n.any() else "no points on it")
 
 
 @pytest.mark.parametrize("cls", [LayersFrames, TrainingFrames])
