@@ -12,8 +12,9 @@ Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
 camera (same projection as :class:`scenes.clips.truncation_speed.TruncationFrames`), and a readout on the right:
 layer ``l`` of ``L``, the phase, collapsed counts per class for every layer done so far, and the construction's
-loss. The camera is framed to the data, every ``T_l(X)``, the base points and the rays' ends (those within
-``FRAME_CAP`` data radii; further ones are pinned to the border of the view, with a chevron), and the panel's
+loss. The camera is framed to the data, every ``T_l(X)``, the base points and the first ``RAY_FRAME`` of each ray
+(those within ``FRAME_CAP`` data radii; further ones are pinned to the border of the view, with a chevron) as the
+orbiting camera sees them (their screen boxes over the whole orbit, so they fill the panel), and the panel's
 title sits above the view, so nothing is pinned onto it. Each base point grows with the points sitting on it
 (area proportional to the count) and carries a count badge; the points a layer collapses leave a trail while they
 move onto it, and the base point ripples as they arrive. Every readable state holds >= 2.5 s. Layers wider than
@@ -134,7 +135,7 @@ class ConesFrames:
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         ok = np.isfinite(n) & (n > 1e-12)
         self.E3 = np.where(ok, E3 / np.where(ok, n, 1.0), np.nan)
-        # camera framed to the data, every T_l(X), the base points and the rays' ends (those within FRAME_CAP
+        # camera framed to the data, every T_l(X), the base points and the rays' starts (those within FRAME_CAP
         # data radii of the data: further ones are pinned to the view's border, with a chevron)
         c0, rx = bounding_sphere(self.T3)
         self.ray_len = 0.5 * rx
