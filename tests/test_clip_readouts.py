@@ -280,7 +280,7 @@ def test_cones_table_counts_what_is_drawn(trace_of):
     point (within its marker), never more than the picture shows: 0 at the move's start, rising, the layer's
     counts (plain numpy: bincount of the collapsed points' labels) from the last move frame and through the hold."""
     fr = model(trace_of, "cones")
-    s = 0.48 * min(fr.view.w, fr.view.h) / fr.radius
+    s = fr.scale                                    # figure units per data unit (the camera)
     for ll in range(fr.L):
         start = fr.n_hold0 + ll * fr.n_layer + fr.n_cone
         final = np.bincount(fr.labels[fr.collapsed[ll]], minlength=fr.Q)

@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from geomdl.experiments import layers as layers_exp
 from geomdl.experiments import truncation_speed as ts
 from geomdl.nn.thresholds import progress_share
-from scenes.clips.layer_trace import SIZE_LEVELS, class_counts, collapse_text, growing_marker
+from scenes.clips.base import Rect, camera_basis
+from scenes.clips.layer_trace import (
+    SIZE_LEVELS,
+    class_counts,
+    collapse_text,
+    facing_camera,
+    growing_marker,
+    widest_view,
+)
 from scenes.clips.layers import LayersFrames
 from scenes.clips.training import TrainingFrames
 
@@ -142,11 +150,15 @@ def test_collapse_readouts_per_class(traces):
         j = int(np.argmax(n))
         want = f"{n[j]} / {sizes[j]} of class {j + 1}" if n.any() else "no points collapsed"
         assert texts[f"collapsed{l}"].startswith(f"layer {l + 1}: {want}")
+    first = fr.frame(0).labels          # no layer has collapsed a point yet: one line says so, not L lines
+    if not (a["k_trunc"][0] == np.array(tr.meta["widths"])[:, None]).any():
+        lines = [lab.text for lab in first if lab.name.startswith("collapsed") and lab.text]
+        assert lines == ["no points collapsed in any layer"]
     lay = LayersFrames(tr, fps=FPS, duration=1.0, card_seconds=0)
     last_hold = lay.n_hold0 + (lay.hold + lay.per_move) * 1 + lay.hold // 2      # holding at T_1(X)
     text = {lab.name: lab.text for lab in lay.frame(last_hold).labels}["info2"]
     n = np.bincount(a["labels"][collapsed[0]], minlength=len(sizes))
-    assert text == (collapse_text(n, sizes) if n.any() else "no points")
+    assert text == (collapse_text(n, sizes) + " on it" if n.any() else "no points on it")
 
 
 @pytest.mark.parametrize("cls", [LayersFrames, TrainingFrames])
@@ -158,3 +170,27 @@ def test_text_is_readable_and_typeset(traces, cls):
     texts = " ".join(lab.text for lab in labels)
     assert "$T_{1}(X)$" in texts and "T1(X)" not in texts and "R^" not in texts
     assert texts.count("$") % 2 == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 60))
+def test_widest_view_and_facing_camera_see_a_plane_face_on(seed, n):
+    """A planar cloud, rotated at random: facing_camera looks along the plane's normal (plain numpy: the normal of
+    the rotated plane), and widest_view maps it isometrically up to one scale (pairwise distances in proportion),
+    inside its panel; a camera basis given as ``like`` only turns or mirrors the picture."""
+    rng = np.random.default_rng(seed)
+    R, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    flat = np.c_[rng.normal(size=(n, 2)) * [2.0, 1.0], np.zeros(n)]
+    P = flat @ R.T + rng.normal(size=3)
+    az, el = facing_camera(P, keep=1.0)
+    view_dir = np.cross(*camera_basis(az, el))
+    normal = R[:, 2]
+    assert abs(abs(view_dir @ normal) - 1.0) < 1e-6
+    panel = Rect(1.0, 2.0, 3.0, 3.0)
+    for like in (None, camera_basis(0.3, 0.4)):
+        xy = widest_view(P, panel, keep=1.0, like=like)
+        d2 = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+        d3 = np.linalg.norm(P[:, None] - P[None], axis=-1)
+        k = d2[d3 > 1e-9] / d3[d3 > 1e-9]
+        assert np.ptp(k) <= 1e-6 * k.max()
+        assert (xy >= [1.0 - 1e-9, 2.0 - 1e-9]).all() and (xy <= [4.0 + 1e-9, 5.0 + 1e-9]).all()

@@ -536,16 +536,18 @@ class FrameMobjects:
     def _points_group(self, pts: Points, shown: list) -> None:
         mob = self._pt_groups.get(pts.name)
         r_px = pts.radius * self._px_per_unit()
+        ring_px = max(0.8, RING_FRACTION * r_px if pts.ring_width is None
+                      else pts.ring_width * self._px_per_unit())
         if mob is None:
             if pts.ring:
-                mob = RingCloud(self._collapsed_rgba, max(0.8, RING_FRACTION * r_px), stroke_width=2 * r_px)
+                mob = RingCloud(self._collapsed_rgba, ring_px, stroke_width=2 * r_px)
             else:
                 mob = PMobject(stroke_width=2 * r_px)
             self._pt_groups[pts.name] = mob
-        elif mob.stroke_width != 2 * r_px:   # a group's radius may change from frame to frame
+        else:   # a group's radius (and ring) may change from frame to frame
             mob.stroke_width = 2 * r_px
             if pts.ring:
-                mob.ring_px = max(0.8, RING_FRACTION * r_px)
+                mob.ring_px = ring_px
         xy = np.asarray(pts.xy, dtype=float).reshape(-1, 2)
         ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
         mob.points = to_manim(xy[ok])

@@ -412,7 +412,8 @@ class MplFrameDrawer:
             # a large group is drawn as one image instead (scenes.backends.raster), with the same discs in the
             # same order
             diameter = 2 * pts.radius * self.unit_pt
-            edge = max(0.6, 0.25 * diameter) if pts.ring else 0.0
+            edge = (0.0 if not pts.ring else max(0.6, 0.25 * diameter) if pts.ring_width is None
+                    else max(0.6, pts.ring_width * self.unit_pt))
             big = len(pts.xy) >= RASTER_MIN
             ras = self.artists.get(f"{pts.name}/raster")
             if ras is None:   # created with the group, so it keeps the group's place in the drawing order
@@ -434,7 +435,7 @@ class MplFrameDrawer:
                                           mec=th["collapsed"] if pts.ring else "none",
                                           mew=edge)
                     self._new(name, art)
-                elif art.get_markersize() != diameter:   # a group's radius may change from frame to frame
+                elif art.get_markersize() != diameter or art.get_markeredgewidth() != edge:   # may change
                     art.set_markersize(diameter)
                     art.set_markeredgewidth(edge)
                 art.set_data(pts.xy[sel, 0], pts.xy[sel, 1])

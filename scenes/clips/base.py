@@ -149,6 +149,7 @@ class Points:
     color: np.ndarray
     radius: float
     ring: bool = False  # drawn as a ring (outline in the theme's 'collapsed' colour) on top of the class colour
+    ring_width: float | None = None  # the ring's width in figure units; None: a quarter of the diameter
 
 
 @dataclass

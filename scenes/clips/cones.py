@@ -12,8 +12,9 @@ Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
 camera (same projection as :class:`scenes.clips.truncation_speed.TruncationFrames`), and a readout on the right:
 layer ``l`` of ``L``, the phase, collapsed counts per class for every layer done so far, and the construction's
-loss. The camera is framed to the data, every ``T_l(X)``, the base points and the rays' ends (those within
-``FRAME_CAP`` data radii; further ones are pinned to the border of the view, with a chevron), and the panel's
+loss. The camera is framed to the data, every ``T_l(X)``, the base points and the first ``RAY_FRAME`` of each ray
+(those within ``FRAME_CAP`` data radii; further ones are pinned to the border of the view, with a chevron) as the
+orbiting camera sees them (their screen boxes over the whole orbit, so they fill the panel), and the panel's
 title sits above the view, so nothing is pinned onto it. Each base point grows with the points sitting on it
 (area proportional to the count) and carries a count badge; the points a layer collapses leave a trail while they
 move onto it, and the base point ripples as they arrive. Every readable state holds >= 2.5 s. Layers wider than
@@ -63,6 +64,10 @@ from scenes.clips.base import (
 
 HOLD_MIN = 2.5      # seconds each readable state (a layer's result) holds, at least
 FRAME_CAP = 2.5     # the camera takes in base points and rays up to this many data radii from the data
+BASE_RING = 0.03    # ring width of a base point (figure units): thin, so that its class colour reads at any size
+COLLAPSED_RING = 0.016   # ring width of a collapsed point: a cluster of them stays in its class colour
+RAY_FRAME = 0.4     # the camera takes in this much of each ray (the rest may run to the view's border)
+FRAME_FILL = 0.9    # the camera's view of the data and base points fills this much of the panel's width or height
 WIDE_FADE = 0.55    # the rays of a layer wider than M (all its unit normals) are mixed this far towards the background
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
@@ -130,11 +135,11 @@ class ConesFrames:
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         ok = np.isfinite(n) & (n > 1e-12)
         self.E3 = np.where(ok, E3 / np.where(ok, n, 1.0), np.nan)
-        # camera framed to the data, every T_l(X), the base points and the rays' ends (those within FRAME_CAP
+        # camera framed to the data, every T_l(X), the base points and the rays' starts (those within FRAME_CAP
         # data radii of the data: further ones are pinned to the view's border, with a chevron)
         c0, rx = bounding_sphere(self.T3)
         self.ray_len = 0.5 * rx
-        cand = [self.P3.reshape(-1, 3)] + [(self.P3[ll] + self.ray_len * self.E3[ll]).reshape(-1, 3)
+        cand = [self.P3.reshape(-1, 3)] + [(self.P3[ll] + RAY_FRAME * self.ray_len * self.E3[ll]).reshape(-1, 3)
                                             for ll in range(self.L)]
         cand = np.concatenate(cand)
         cand = cand[np.isfinite(cand).all(axis=1)]
@@ -142,6 +147,7 @@ class ConesFrames:
         self.centre, r = bounding_sphere(self.T3, near)
         self.radius = 1.04 * r
         self._layout()
+        self._frame_camera(np.concatenate([self.T3.reshape(-1, 3), near]))
 
     def _layout(self) -> None:
         """The panel, the readout lines' places (``self.at[name] = (x, y)``, text ending left of
@@ -240,11 +246,28 @@ class ConesFrames:
     def _to3(self, P: np.ndarray) -> np.ndarray:
         return (np.asarray(P, dtype=float) - self.mean) @ self.comps.T
 
+    def _frame_camera(self, C3: np.ndarray, n_az: int = 64) -> None:
+        """Scale and pan of the camera, framed to ``C3: (K, 3)`` as the camera sees it over the whole orbit, not
+        to a bounding sphere: ``self.scale`` (figure units per data unit), the largest that fits every view's
+        bounding box of ``C3`` into :data:`FRAME_FILL` of the view, and per azimuth the box's centre
+        (``self._pan_az``, ``self._pan``: ``(n_az, 2)``, interpolated between samples), so that the data and the
+        base points fill the panel whichever way the geometry spreads."""
+        az = self.azim0 + self.orbit * np.linspace(0.0, 1.0, n_az)
+        lo, hi = [], []
+        for a in az:
+            uv = C3 @ camera_basis(a, self.elev).T
+            lo.append(uv.min(axis=0))
+            hi.append(uv.max(axis=0))
+        lo, hi = np.array(lo), np.array(hi)
+        ext = np.maximum((hi - lo).max(axis=0), 1e-12)
+        self.scale = FRAME_FILL * min(self.view.w / ext[0], self.view.h / ext[1])
+        self._pan_az, self._pan = az, 0.5 * (lo + hi)
+
     def _screen(self, P3: np.ndarray, az: float) -> np.ndarray:
         B = camera_basis(az, self.elev)
         v = self.view
-        s = 0.48 * min(v.w, v.h) / self.radius
-        return (P3 - self.centre) @ B.T * s + np.array([v.cx, v.cy])
+        pan = np.array([np.interp(az, self._pan_az, self._pan[:, k]) for k in range(2)])
+        return (P3 @ B.T - pan) * self.scale + np.array([v.cx, v.cy])
 
     def _pin(self, xy: np.ndarray, inset: float = 0.06) -> np.ndarray:
         p = self.view
@@ -258,7 +281,7 @@ class ConesFrames:
         """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``e`` (eased,
         0..1): those whose distance to it, ``(1 - e) |T_ll(x) - p_ll|`` in figure units, is within its marker
         (the radius it has with all of them on it). All of them at ``e = 1``: the counts then are the layer's."""
-        s = 0.48 * min(self.view.w, self.view.h) / self.radius
+        s = self.scale
         cc = self.layer_class[ll]
         r = badge_radius(2.2 * self.point_r, int(self.collapsed[ll].sum()),
                          int(self.class_sizes[cc]) if cc >= 0 else self.N)
@@ -388,7 +411,8 @@ class ConesFrames:
                     now_c.append(c)
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
-                                   r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True))
+                                   r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True,
+                                   ring_width=BASE_RING))
             # off the data, the axes and this cone's rays, so that it reads
             bx, by, ha = badge_anchor(q, self.view, r_base, w=max(0.55, text_width(f"{n_on}", 0.22)),
                                       avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]))
@@ -416,7 +440,7 @@ class ConesFrames:
 
         f.points.append(Points("points", *_unique_points(xy[ok & ~ring], self.labels[ok & ~ring]), self.point_r))
         f.points.append(Points("collapsed", *_unique_points(xy[ok & ring], self.labels[ok & ring]),
-                               self.point_r * 1.15, ring=True))
+                               self.point_r * 1.15, ring=True, ring_width=COLLAPSED_RING))
 
         # readout
         short = None   # a shorter spelling of the phase, for narrow canvases

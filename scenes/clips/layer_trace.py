@@ -303,17 +303,19 @@ class LayerClip:
     def azimuth(self, i: int) -> float:
         return self.azim0 + self.orbit * i / max(1, self.n_frames - 1)
 
-    def screen(self, P3: np.ndarray, panel: Rect, az: float, center: np.ndarray, radius: float) -> np.ndarray:
-        B = camera_basis(az, self.elev)
+    def screen(self, P3: np.ndarray, panel: Rect, az: float, center: np.ndarray, radius: float,
+               elev: float | None = None) -> np.ndarray:
+        B = camera_basis(az, self.elev if elev is None else elev)
         return (P3 - center) @ B.T * (0.45 * panel.w / radius) + np.array([panel.cx, panel.cy])
 
     pin = staticmethod(TruncationFrames._pin)
 
-    def axes_segments(self, panel: Rect, az: float, center: np.ndarray, radius: float, origin: np.ndarray | None):
+    def axes_segments(self, panel: Rect, az: float, center: np.ndarray, radius: float, origin: np.ndarray | None,
+                      elev: float | None = None):
         o = center if origin is None else origin
         ends = o + 0.7 * radius * np.eye(3)
-        a0 = self.screen(o[None], panel, az, center, radius)[0]
-        return [[a0, e] for e in self.screen(ends, panel, az, center, radius)]
+        a0 = self.screen(o[None], panel, az, center, radius, elev)[0]
+        return [[a0, e] for e in self.screen(ends, panel, az, center, radius, elev)]
 
     def cone_segments(self, p3: np.ndarray, rays: np.ndarray, panel: Rect, az: float, color: str,
                       point_r: float, view: tuple[np.ndarray, float]) -> tuple[list, list, np.ndarray]:
@@ -397,3 +399,59 @@ def framed_view(P: np.ndarray, extra: np.ndarray | None = None, keep: float = 0.
     c = 0.5 * (P.min(axis=0) + P.max(axis=0))
     r = 1.06 * float(np.max(np.linalg.norm(P - c, axis=1)))
     return c, (r if r > 1e-9 else 1.0)
+
+
+def widest_view(P: np.ndarray, panel: Rect, keep: float = 0.99, fill: float = 0.86,
+                like: np.ndarray | None = None) -> np.ndarray:
+    """``(N, 2)`` figure positions of ``P: (N, 3)`` in ``panel`` seen along the cloud's least-spread principal
+    axis (an orthographic camera on its two widest principal directions, signs fixed so that each direction's
+    largest component is positive), centred and scaled alike on both axes so that the ``keep`` share of the
+    points nearest their median fills ``fill`` of the panel; non-finite rows stay NaN. ``like: (2, 3)``, a camera's
+    screen basis: the two directions are turned (or mirrored) in their plane to be nearest it, so that the view
+    reads as that camera's does. A nearly planar stage
+    (the outputs near the reference simplex, a late ``T_l(X)``) then shows its spread instead of its edge."""
+    P = np.asarray(P, dtype=float).reshape(-1, 3)
+    out = np.full((len(P), 2), np.nan)
+    ok = np.isfinite(P).all(axis=1)
+    if ok.sum() < 2:
+        if ok.any():
+            out[ok] = [panel.cx, panel.cy]
+        return out
+    Q = P[ok]
+    d = np.linalg.norm(Q - np.median(Q, axis=0), axis=1)
+    core = Q[d <= np.quantile(d, keep)]
+    mu = core.mean(axis=0)
+    _, _, Vt = np.linalg.svd(core - mu, full_matrices=False)
+    B = Vt[:2].copy()
+    if len(B) < 2:
+        B = np.eye(3)[:2]
+    for r in range(2):
+        if B[r, np.argmax(np.abs(B[r]))] < 0:
+            B[r] = -B[r]
+    if like is not None:      # orthogonal Procrustes: the 2 x 2 turn R of B nearest the camera's basis
+        U, _, Wt = np.linalg.svd(np.asarray(like, dtype=float) @ B.T)
+        B = (U @ Wt) @ B
+    uv_core = (core - mu) @ B.T
+    lo, hi = uv_core.min(axis=0), uv_core.max(axis=0)
+    ext = float(np.max(hi - lo))
+    s = fill * min(panel.w, panel.h) / ext if ext > 1e-12 else 1.0
+    out[ok] = ((Q - mu) @ B.T - 0.5 * (lo + hi)) * s + np.array([panel.cx, panel.cy])
+    return out
+
+
+def facing_camera(P: np.ndarray, keep: float = 0.99) -> tuple[float, float]:
+    """``(azimuth, elevation)`` (radians, elevation >= 0) of an orthographic camera looking along the normal of the
+    best-fit plane of ``P: (N, 3)`` (its least-spread principal axis, over the ``keep`` share of the points
+    nearest their median): a nearly planar cloud (outputs near the simplex of the reference outputs) is seen
+    face-on, and an orbit of a few tens of degrees about it never turns it edge-on."""
+    P = np.asarray(P, dtype=float).reshape(-1, 3)
+    P = P[np.isfinite(P).all(axis=1)]
+    if len(P) < 3:
+        return 0.0, float(np.pi / 2)
+    d = np.linalg.norm(P - np.median(P, axis=0), axis=1)
+    core = P[d <= np.quantile(d, keep)]
+    _, _, Vt = np.linalg.svd(core - core.mean(axis=0), full_matrices=True)
+    n = Vt[-1] if Vt.shape[0] == 3 and np.isfinite(Vt).all() else np.array([0.0, 0.0, 1.0])
+    n = -n if n[2] < 0 else n
+    return float(np.arctan2(n[1], n[0])), float(np.arcsin(np.clip(n[2], -1.0, 1.0)))
+

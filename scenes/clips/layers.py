@@ -26,6 +26,7 @@ from scenes.clips.base import (
     Segments,
     TitleCard,
     _unique_points,
+    camera_basis,
     class_color,
     clip_timeline,
     figure_size,
@@ -47,6 +48,7 @@ from scenes.clips.layer_trace import (
     layer_view_lines,
     run_lines,
     stage_math,
+    widest_view,
 )
 
 HOLD_SECONDS = 2.5      # every readable state (a stage) holds this long
@@ -93,6 +95,11 @@ class LayersFrames(LayerClip):
             self.stage_view = list(v.final_view)
             self.move_view = []
         self.class_sizes = np.bincount(v.labels, minlength=v.q)[: v.q]
+        # the outputs' thumbnail: still, on their own scale, seen across their two widest principal directions (near
+        # the simplex of the y_j they are nearly planar, and the orbit camera sees that plane edge-on)
+        like = camera_basis(self.azimuth(self.n_frames - 1), self.elev)   # turned as the big view ends
+        self.out_thumb_xy = self.pin(widest_view(self.out3, self.thumbs[-1], like=like), self.thumbs[-1],
+                                     inset=0.03)
         self.layer_counts = [class_counts(v.collapsed[s, l], v.labels, v.q) for l in range(v.L)]
 
     def _layout(self) -> None:
@@ -272,13 +279,14 @@ class LayersFrames(LayerClip):
             yt = self.screen(v.Y3, self.big, az, *out_view)
             base_xy.extend(yt)
             base_c.extend(range(len(yt)))
-        # thumbnails (static positions of every stage, same orbit and scale) and a frame on the current stage
+        # thumbnails (every stage, same orbit and scale as its big view; the outputs still, across their two widest
+        # directions) and a frame on the current stage
         t_xy, t_c = [], []
         for j, p in enumerate(self.thumbs):
-            c3, r3 = out_view if j > v.L else self.stage_view[j]
-            P = self.stage3[j] if j <= v.L else self.out3
-            sx = self.pin(self.screen(P, p, az, c3, r3), p, inset=0.03)
-            t_xy.append(sx)
+            if j > v.L:
+                t_xy.append(self.out_thumb_xy)
+            else:
+                t_xy.append(self.pin(self.screen(self.stage3[j], p, az, *self.stage_view[j]), p, inset=0.03))
             t_c.append(v.labels)
         cur = self.thumbs[min(k + (1 if w >= 0.5 else 0), self.n_stages - 1)]
         g = 0.06
@@ -321,8 +329,8 @@ class LayersFrames(LayerClip):
         if 1 <= layer <= v.L and not into_out:
             res = self.tr.arrays["residual"][s, layer - 1]
             rank = self.tr.arrays["rank"][s, layer - 1]
-            info = f"collapsed onto $p_{{{layer}}}$, the base point of layer {layer}:"
-            info2 = collapse_text(counts, self.class_sizes) if counts.any() else "no points"
+            info = f"base point $p_{{{layer}}}$ of layer {layer}"
+            info2 = (collapse_text(counts, self.class_sizes) + " on it") if counts.any() else "no points on it"
             info3 = f"rank $W^{{({layer})}}$ = {int(rank)} / {int(v.widths[layer - 1])}, residual {res:.1e}"
         elif into_out:
             info, info2 = "output layer (affine)", "large rings: the reference outputs $y_j$"
@@ -334,7 +342,7 @@ class LayersFrames(LayerClip):
             info3 = ""
         y, x = self.info_y, self.info_x
         room = self.fig_w - 0.12 - x
-        info, s1 = self.fit_line([info, info.split(",")[0] + ":"], 0.21, room)
+        info, s1 = self.fit_line([info, info.split(" of layer")[0]], 0.21, room)
         info2, s2 = self.fit_line([info2, info2.split(", ")[0] + (" ..." if ", " in info2 else "")], 0.21, room)
         info3, s3 = self.fit_line([info3, info3.split(",")[0]], 0.19, room)
         f.labels.append(Label("info", x, y, info, s1, th["fg"]))

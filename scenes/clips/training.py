@@ -42,6 +42,7 @@ from scenes.clips.layer_trace import (
     class_counts,
     collapse_text,
     dataset_name,
+    facing_camera,
     fmt_num,
     growing_marker,
     layer_view_lines,
@@ -112,7 +113,7 @@ class TrainingFrames(LayerClip):
             self.key = Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
             if not self.is_16x9 and text_width("  points on the base point", TEXT_MIN) > self.key.w:
                 self.key = None                                                  # too small a cell for it
-        self.point_r = 0.022 * (self.panels[0].w / 3.0) ** 0.5
+        self.point_r = 0.027 * (self.panels[0].w / 3.0) ** 0.5      # ~1.5 px at 480p: the clouds read
         if self.row:
             top, cw = self.lay.chart.y1, (W - 0.6 - 2 * 0.25) / 3           # each chart with its tick margin
             self.plot_loss, self.plot_acc, self.plot_nc = (Rect(0.3 + k * (cw + 0.25) + 0.6, top - 0.75 - 1.0,
@@ -129,6 +130,9 @@ class TrainingFrames(LayerClip):
         self.xs = np.log10(1.0 + v.steps.astype(float))
         self.x_hi = max(float(self.xs[-1]), 1e-9)
         self.class_sizes = np.bincount(v.labels, minlength=v.q)[: v.q]
+        # the outputs' camera: its orbit starts face-on to the final outputs' best-fit plane
+        az_f, self.out_elev = facing_camera(v.O3[-1])
+        self.out_az = az_f - self.azim0
 
     @staticmethod
     def grid_of(panels: list[Rect]) -> tuple[int, int]:
@@ -285,14 +289,15 @@ class TrainingFrames(LayerClip):
                         a = self.pin(self.screen(v.T3[s0, l - 1][new], panel, az, *view), panel)
                         trail_xy.append(np.stack([a, xy[new]], axis=1))
                         trail_c += [class_color(int(c)) for c in v.labels[new]]
-            else:
-                for sg in self.axes_segments(panel, az, v.out_center, v.out_radius,
-                                             np.zeros(3) if v.K <= 3 else None):
+            else:   # seen face-on to the final outputs' plane (the orbit camera may see it edge-on)
+                oa, oe = az + self.out_az, self.out_elev
+                for sg in self.axes_segments(panel, oa, v.out_center, v.out_radius,
+                                             np.zeros(3) if v.K <= 3 else None, oe):
                     segs.append(sg)
                     seg_c.append(th["muted"])
-                xy = self.pin(self.screen(O, panel, az, v.out_center, v.out_radius), panel)
+                xy = self.pin(self.screen(O, panel, oa, v.out_center, v.out_radius, oe), panel)
                 flag = np.zeros(v.N, dtype=bool)
-                yt = self.screen(v.Y3, panel, az, v.out_center, v.out_radius)
+                yt = self.screen(v.Y3, panel, oa, v.out_center, v.out_radius, oe)
                 base_xy.extend(yt)
                 base_c.extend(range(len(yt)))
             ok = np.isfinite(xy).all(axis=1)
@@ -372,6 +377,7 @@ class TrainingFrames(LayerClip):
         else:
             txt, size = self.fit_line([acc_text], 0.19, x0)
             f.labels.append(Label("acc", x0, y0 - 0.42, txt, size, th["fg"]))
+        none = not v.collapsed[sn].any()    # one line says it for every layer, not L lines
         for r, l in enumerate([] if self.row else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
@@ -379,6 +385,9 @@ class TrainingFrames(LayerClip):
                     else "no points collapsed")      # ("none" alone did not say of what)
             txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
                                       0.19, x0)
+            if none:
+                txt, size = self.fit_line(["no points collapsed in any layer", "no points collapsed"], 0.19, x0) \
+                    if r == 0 else ("", size)
             f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.82 - 0.36 * r, txt, size,
                                   text_ink(class_color(j), th) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc
