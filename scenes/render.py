@@ -389,7 +389,7 @@ def _write_png(job: Job) -> list[Path]:
     if job.master is not None:
         imgs = export.frames_at(job.master, [i / fr.fps for i in idx])
     else:
-        drawn = draw_frames(fr, idx, q, job.opts.renderer)
+        drawn = draw_frames(fr, idx, q, job.opts.renderer, job.progress)
         imgs = [export.letterbox(img, q.canvas, fr.theme["bg"]) for img in drawn]
     return [export.write_png(img, p) for img, p in zip(imgs, paths, strict=True)]
 
@@ -411,17 +411,23 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str) -> list:
+def draw_frames(frames, idx: list[int], q: export.Quality, renderer: str,
+                progress: Callable[[int, int], None] | None = None) -> list:
     """RGB images ``(height, width, 3) uint8`` of the frames ``idx`` only, drawn by ``renderer``'s frame drawer
     (Manim's Cairo camera, :class:`~scenes.backends.manim_scenes.ManimFrameDrawer`, or matplotlib's Agg canvas):
-    no other frame is drawn and nothing is encoded."""
+    no other frame is drawn and nothing is encoded. ``progress(k, len(idx))`` after the ``k``-th (1-based)."""
     if renderer == "manim":
         from scenes.backends.manim_scenes import ManimFrameDrawer as Drawer  # noqa: PLC0415
     else:
         from scenes.backends.mpl_renderer import MplFrameDrawer as Drawer  # noqa: PLC0415
     drawer = Drawer(frames, q.width, q.height)
     try:
-        return [drawer.draw(i)[..., :3].copy() for i in idx]
+        out = []
+        for k, i in enumerate(idx):
+            out.append(drawer.draw(i)[..., :3].copy())
+            if progress is not None:
+                progress(k + 1, len(idx))
+        return out
     finally:
         drawer.close()
 
