@@ -114,6 +114,7 @@ def class_color(j: int) -> str:
     return CLASS_COLORS[j % len(CLASS_COLORS)]
 
 
+@lru_cache(maxsize=4096)
 def luminance(color: str) -> float:
     """WCAG relative luminance of a hex colour (0 black .. 1 white)."""
     c = np.array([int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]) / 255.0
@@ -133,11 +134,17 @@ TEXT_CONTRAST = 3.0   # text in a class colour reaches at least this ratio again
 def text_ink(color: str, theme: dict, ratio: float = TEXT_CONTRAST) -> str:
     """``color`` for text on ``theme``'s background: mixed towards the foreground just enough (steps of 5%) to
     reach ``ratio`` against the background (orange and sky blue darken on white; nothing changes on dark)."""
+    return _text_ink(color, theme["fg"], theme["bg"], float(ratio))
+
+
+@lru_cache(maxsize=4096)
+def _text_ink(color: str, fg: str, bg: str, ratio: float) -> str:
+    """:func:`text_ink` by value (called per arriving point: cached)."""
     for k in range(21):
-        c = mix(color, theme["fg"], 0.05 * k)
-        if contrast(c, theme["bg"]) >= ratio:
+        c = mix(color, fg, 0.05 * k)
+        if contrast(c, bg) >= ratio:
             return c
-    return theme["fg"]
+    return fg
 
 
 @dataclass
