@@ -605,18 +605,30 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
     if avoid is None or len(avoid) == 0:
         return float(x), float(y), "left" if right else "right"
     a = np.asarray(avoid, dtype=float).reshape(-1, 2)
-    a = a[np.isfinite(a).all(axis=1)]
-    best, best_n = None, None
+    boxes = []       # the corners inside the view: (x, y, ha, left edge)
     for yy in (p[1] + r + 0.02 + h / 2, p[1] - r - 0.02 - h / 2):
         for side in ("left", "right"):
             xx = p[0] + r + 0.05 if side == "left" else p[0] - r - 0.05
             x0 = xx if side == "left" else xx - w
             if x0 < view.x or x0 + w > view.x + view.w or yy - h / 2 < view.y or yy + h / 2 > view.y + view.h:
                 continue
-            n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
-                                     & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
-            if best_n is None or n < best_n:
-                best, best_n = (float(xx), float(yy), side), n
+            boxes.append((xx, yy, side, x0))
+    if boxes:
+        # one pass over the points keeps those near any box (a slightly wider superset: the counts below are
+        # the same); non-finite points never count (their comparisons are False)
+        eps = 1e-6
+        bx0 = min(b[3] for b in boxes) - 0.04 - eps
+        bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
+        by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
+        by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
+        ax, ay = a[:, 0], a[:, 1]
+        a = a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)]
+    best, best_n = None, None
+    for xx, yy, side, x0 in boxes:
+        n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
+                                 & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
+        if best_n is None or n < best_n:
+            best, best_n = (float(xx), float(yy), side), n
     return best if best is not None else (float(x), float(y), "left" if right else "right")
 
 
