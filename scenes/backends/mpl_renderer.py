@@ -64,6 +64,23 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     art.stale = True
 
 
+_RGBA: dict[str, tuple] = {}
+
+
+def _set_colors(art: LineCollection, colors: list) -> None:
+    """``art.set_colors(colors)`` for a list of colour strings: each distinct string converted once (``to_rgba``,
+    kept), the rows stacked as ``to_rgba_array`` stacks them, then the same call on that ``(K, 4)`` array (which
+    sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given."""
+    if not colors or not all(isinstance(c, str) for c in colors) or any(c.lower() == "none" for c in set(colors)):
+        art.set_colors(colors)
+        return
+    if len(_RGBA) > 65536:   # (faded colours are many strings: keep the table bounded)
+        _RGBA.clear()
+    for c in set(colors).difference(_RGBA):
+        _RGBA[c] = to_rgba(c)
+    art.set_colors(np.array([_RGBA[c] for c in colors]))
+
+
 class PointRaster(Artist):
     """A large ``Points`` group splatted straight into the canvas's pixel buffer (:func:`scenes.backends.raster.splat`)
     in place of its markers.
@@ -414,7 +431,7 @@ class MplFrameDrawer:
                 self.ax.add_collection(art)
                 self._new(seg.name, art)
             _set_segments(art, seg.xy)
-            art.set_colors(seg.colors)
+            _set_colors(art, seg.colors)
             self._touch(seg.name, art)
         for pl in f.lines:
             art = self.artists.get(pl.name)
