@@ -331,8 +331,14 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         return xy, color
     # one int64 key per point from (x, y rounded to 1e-6, colour), each field offset to start at 0: sorting
     # it is ~10x faster than np.unique(axis=0) on 100k points; the 2D path is kept for huge spans
-    fields = [np.rint(np.ascontiguousarray(xy[:, 0], dtype=float) * 1e6),
-              np.rint(np.ascontiguousarray(xy[:, 1], dtype=float) * 1e6), np.asarray(color, dtype=float)]
+    # (each field built in place: fresh 100k-point temporaries cost more than the arithmetic)
+    fx = np.multiply(xy[:, 0], 1e6, dtype=float)
+    fy = np.multiply(xy[:, 1], 1e6, dtype=float)
+    np.rint(fx, out=fx)
+    np.rint(fy, out=fy)
+    c = np.asarray(color)
+    fc = c if c.dtype == np.int64 else c.astype(float)     # int64 colours: the same integers, no float copy
+    fields = [fx, fy, fc]
     lo = [float(v.min()) for v in fields]
     span = [float(v.max()) - a + 1.0 for v, a in zip(fields, lo, strict=True)]
     bits = [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
@@ -340,10 +346,15 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
         keep = np.sort(first)
         return xy[keep], color[keep]
-    key = np.zeros(len(xy), np.int64)
-    for v, a, b in zip(fields, lo, bits, strict=True):
-        key <<= b
-        key |= (v - a).astype(np.int64)
+    # key = ((x - lo_x) << b_y | (y - lo_y)) << b_c | (colour - lo_c): every field a non-negative integer
+    # below 2^bits (integers in float64, exact), the same as converting each field to int64 first
+    fx -= lo[0]
+    key = fx.astype(np.int64)
+    key <<= bits[1]
+    fy -= lo[1]
+    key |= fy.astype(np.int64)
+    key <<= bits[2]
+    key |= (fc - int(lo[2])) if fc.dtype == np.int64 else (fc - lo[2]).astype(np.int64)
     ks = np.sort(key)
     rep = ks[1:][ks[1:] == ks[:-1]]                              # sorted: each repeated key, once per repeat
     if len(rep) == 0:
@@ -354,8 +365,7 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         for k in repeated:
             keep[np.flatnonzero(key == k)[1:]] = False
         return xy[keep], color[keep]
-    perm = np.argsort(key)
-    ks = key[perm]
+    perm = np.argsort(key)            # key[perm] is ks (the sorted keys), whichever order ties come in
     first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
     keep = np.zeros(len(xy), bool)
     keep[first] = True
