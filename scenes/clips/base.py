@@ -345,7 +345,7 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     if sum(bits) > 62:
         _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
         keep = np.sort(first)
-        return xy[keep], color[keep]
+        return np.take(xy, keep, axis=0), color[keep]
     # key = ((x - lo_x) << b_y | (y - lo_y)) << b_c | (colour - lo_c): every field a non-negative integer
     # below 2^bits (integers in float64, exact), the same as converting each field to int64 first
     fx -= lo[0]
@@ -364,12 +364,12 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         keep = np.ones(len(xy), bool)
         for k in repeated:
             keep[np.flatnonzero(key == k)[1:]] = False
-        return xy[keep], color[keep]
+        return np.compress(keep, xy, axis=0), color[keep]
     perm = np.argsort(key)            # key[perm] is ks (the sorted keys), whichever order ties come in
     first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
     keep = np.zeros(len(xy), bool)
     keep[first] = True
-    return xy[keep], color[keep]
+    return np.compress(keep, xy, axis=0), color[keep]
 
 
 def nice_ceil(x: float) -> int:
