@@ -109,6 +109,14 @@ class Splat:
 
     def composite_over(self, image: np.ndarray) -> None:
         """Draw onto ``image: (height, width, >=3) uint8`` in place (source-over; its alpha is left alone)."""
+        if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
+            # RGBA: whole pixels as uint32 gathered and put back (the pixels are distinct), alpha bytes as read
+            px = image.reshape(-1).view(np.uint32)
+            got = px.take(self.idx).view(np.uint8).reshape(-1, 4)
+            out = 255 * self.rgb + got[:, :3].astype(np.float32) * (1 - self.alpha)[:, None]
+            got[:, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+            px.put(self.idx, got.view(np.uint32).reshape(-1))
+            return
         flat = image.reshape(-1, image.shape[2])
         dst = flat[self.idx, :3].astype(np.float32)
         out = 255 * self.rgb + dst * (1 - self.alpha)[:, None]
@@ -219,4 +227,6 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     if not inside.any():
         return None
-    return Splat(width, height, (py * width + px)[inside], out_rgb[inside], out_a[inside])
+    if inside.all():
+        return Splat(width, height, py * width + px, out_rgb, out_a)
+    return Splat(width, height, (py * width + px)[inside], np.compress(inside, out_rgb, axis=0), out_a[inside])
