@@ -33,7 +33,7 @@ from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
@@ -59,8 +59,8 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     if len(v) == 0:
         art.set_segments([])
         return
-    first = Path(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
-    art._paths = [first] + [Path._fast_from_codes_and_verts(s, None, first) for s in v[1:]]
+    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
+    art._paths = [first] + [MplPath._fast_from_codes_and_verts(s, None, first) for s in v[1:]]
     art.stale = True
 
 
