@@ -33,6 +33,7 @@ from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
@@ -45,6 +46,39 @@ CAP_HEIGHT = 0.72
 
 
 PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
+
+
+def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
+    """``art.set_segments(list(xy))`` for ``xy: (K, 2, 2)``: the same paths (each segment's vertices, no codes,
+    the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks, ~5 us a segment (a frame of
+    arrivals has hundreds of comet segments)."""
+    v = np.asarray(xy, dtype=float)
+    if v.ndim != 3 or v.shape[1:] != (2, 2):
+        art.set_segments(list(xy))
+        return
+    if len(v) == 0:
+        art.set_segments([])
+        return
+    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
+    art._paths = [first] + [MplPath._fast_from_codes_and_verts(s, None, first) for s in v[1:]]
+    art.stale = True
+
+
+_RGBA: dict[str, tuple] = {}
+
+
+def _set_colors(art: LineCollection, colors: list) -> None:
+    """``art.set_colors(colors)`` for a list of colour strings: each distinct string converted once (``to_rgba``,
+    kept), the rows stacked as ``to_rgba_array`` stacks them, then the same call on that ``(K, 4)`` array (which
+    sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given."""
+    if not colors or not all(isinstance(c, str) for c in colors) or any(c.lower() == "none" for c in set(colors)):
+        art.set_colors(colors)
+        return
+    if len(_RGBA) > 65536:   # (faded colours are many strings: keep the table bounded)
+        _RGBA.clear()
+    for c in set(colors).difference(_RGBA):
+        _RGBA[c] = to_rgba(c)
+    art.set_colors(np.array([_RGBA[c] for c in colors]))
 
 
 class PointRaster(Artist):
@@ -396,8 +430,8 @@ class MplFrameDrawer:
                 art = LineCollection([], linewidths=self._lw(seg.width), alpha=seg.alpha, zorder=1)
                 self.ax.add_collection(art)
                 self._new(seg.name, art)
-            art.set_segments(list(seg.xy))
-            art.set_colors(seg.colors)
+            _set_segments(art, seg.xy)
+            _set_colors(art, seg.colors)
             self._touch(seg.name, art)
         for pl in f.lines:
             art = self.artists.get(pl.name)

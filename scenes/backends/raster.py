@@ -109,6 +109,14 @@ class Splat:
 
     def composite_over(self, image: np.ndarray) -> None:
         """Draw onto ``image: (height, width, >=3) uint8`` in place (source-over; its alpha is left alone)."""
+        if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
+            # RGBA: whole pixels as uint32 gathered and put back (the pixels are distinct), alpha bytes as read
+            px = image.reshape(-1).view(np.uint32)
+            got = px.take(self.idx).view(np.uint8).reshape(-1, 4)
+            out = 255 * self.rgb + got[:, :3].astype(np.float32) * (1 - self.alpha)[:, None]
+            got[:, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+            px.put(self.idx, got.view(np.uint32).reshape(-1))
+            return
         flat = image.reshape(-1, image.shape[2])
         dst = flat[self.idx, :3].astype(np.float32)
         out = 255 * self.rgb + dst * (1 - self.alpha)[:, None]
@@ -128,21 +136,34 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     st = stamp(radius, ring)
     K, side = st.K, st.side
-    x = np.floor(xy[:, 0])
-    y = np.floor(xy[:, 1])
-    ok = np.isfinite(x) & np.isfinite(y) & (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)
-    if not ok.any():
-        return None
-    kept = np.flatnonzero(ok)
-    ix, iy = x[kept].astype(np.int64), y[kept].astype(np.int64)
-    key = np.arange(len(kept)) if order is None else np.asarray(order, dtype=np.int64)[kept]
+    fxy = np.floor(xy)
+    x, y = fxy[:, 0], fxy[:, 1]
+    ok = (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)   # False for NaN and infinities
+    if ok.all():     # (as usual) every point's stamp meets the image: no selection
+        kept = None
+        ixy = fxy.astype(np.int64)
+    else:
+        if not ok.any():
+            return None
+        kept = np.flatnonzero(ok)
+        ixy = fxy[kept].astype(np.int64)
+    ix, iy = ixy[:, 0], ixy[:, 1]
+    n = len(ix)
+    if order is None:
+        key = np.arange(n)
+    else:
+        key = np.asarray(order, dtype=np.int64)
+        key = key if kept is None else key[kept]
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
     gx0, gy0 = int(ix.min()) - K, int(iy.min()) - K
     gw, gh = int(ix.max()) + K + 1 - gx0, int(iy.max()) + K + 1 - gy0
     # the grids and indices in int32 where everything fits (half the memory traffic; the same integers)
     small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and int(key.min()) > -2**31 and int(key.max()) < 2**31 - 1
     it = np.int32 if small else np.int64
-    pos = ((iy - gy0) * gw + (ix - gx0)).astype(it)
+    pos = iy - gy0
+    pos *= gw
+    pos += ix - gx0
+    pos = pos.astype(it)
     key = key.astype(it)
     # repeats at one pixel: the last one drawn covers the others (same stamp, same place)
     last = np.full(gw * gh, np.iinfo(it).min, it)
@@ -152,9 +173,9 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     by_rank = np.argsort(ukey)
     upos, ukey = upos[by_rank], ukey[by_rank]                   # distinct positions in drawing order
     # the colour of the point drawn last at each distinct position
-    top = key == last[pos]
+    top = np.flatnonzero(key == last[pos])
     winner = np.empty(gw * gh, it)                               # read only at the distinct positions
-    winner[pos[top]] = kept[top]
+    winner[pos[top]] = top if kept is None else kept[top]
     palette = np.asarray(palette, dtype=float).reshape(-1, 3)
     ucolor = np.asarray(color, dtype=np.int64).reshape(-1)[winner[upos]]   # palette index per distinct position
     U, SS = len(upos), side * side
@@ -163,11 +184,18 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     sidx = np.flatnonzero(st.alpha > 0)
     dy, dx = np.divmod(sidx, side)
     off = ((dy - K) * gw + (dx - K)).astype(it)
-    # a pixel shows nothing from below the last stamp that covers it fully: drop those contributions
-    full = st.alpha[sidx] >= 1.0
+    # a pixel shows nothing from below the last stamp that covers it fully: drop those contributions.
+    # base[p] = max rank of the stamps covering flat pixel p fully = max over the full offsets o of
+    # R[p - o], R the rank at each distinct position (-1 elsewhere): shifted maxima of one image, the same
+    # integers as a scatter-max of (upos + o) but without ufunc.at
     base = np.full(gw * gh, -1, it)
-    if full.any():
-        np.maximum.at(base, (upos[:, None] + off[full][None, :]).ravel(), np.repeat(rank, int(full.sum())))
+    R = np.full(gw * gh, -1, it)
+    R[upos] = rank
+    for o in off[st.alpha[sidx] >= 1.0].tolist():
+        if o >= 0:
+            np.maximum(base[o:], R[:len(R) - o], out=base[o:])
+        else:
+            np.maximum(base[:o], R[-o:], out=base[:o])
     kept_flat = np.flatnonzero(rank[:, None] >= base[upos[:, None] + off[None, :]])  # (2D nonzero is slower)
     ku, ks = np.divmod(kept_flat, len(sidx))                                          # kept (stamp, stamp pixel)
     # painter's algorithm on what is left: sort by (pixel, drawing order), composite each pixel's run
@@ -199,4 +227,6 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     if not inside.any():
         return None
-    return Splat(width, height, (py * width + px)[inside], out_rgb[inside], out_a[inside])
+    if inside.all():
+        return Splat(width, height, py * width + px, out_rgb, out_a)
+    return Splat(width, height, (py * width + px)[inside], np.compress(inside, out_rgb, axis=0), out_a[inside])

@@ -114,6 +114,7 @@ def class_color(j: int) -> str:
     return CLASS_COLORS[j % len(CLASS_COLORS)]
 
 
+@lru_cache(maxsize=4096)
 def luminance(color: str) -> float:
     """WCAG relative luminance of a hex colour (0 black .. 1 white)."""
     c = np.array([int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]) / 255.0
@@ -133,11 +134,17 @@ TEXT_CONTRAST = 3.0   # text in a class colour reaches at least this ratio again
 def text_ink(color: str, theme: dict, ratio: float = TEXT_CONTRAST) -> str:
     """``color`` for text on ``theme``'s background: mixed towards the foreground just enough (steps of 5%) to
     reach ``ratio`` against the background (orange and sky blue darken on white; nothing changes on dark)."""
+    return _text_ink(color, theme["fg"], theme["bg"], float(ratio))
+
+
+@lru_cache(maxsize=4096)
+def _text_ink(color: str, fg: str, bg: str, ratio: float) -> str:
+    """:func:`text_ink` by value (called per arriving point: cached)."""
     for k in range(21):
-        c = mix(color, theme["fg"], 0.05 * k)
-        if contrast(c, theme["bg"]) >= ratio:
+        c = mix(color, fg, 0.05 * k)
+        if contrast(c, bg) >= ratio:
             return c
-    return theme["fg"]
+    return fg
 
 
 @dataclass
@@ -325,19 +332,30 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         return xy, color
     # one int64 key per point from (x, y rounded to 1e-6, colour), each field offset to start at 0: sorting
     # it is ~10x faster than np.unique(axis=0) on 100k points; the 2D path is kept for huge spans
-    fields = [np.rint(np.ascontiguousarray(xy[:, 0], dtype=float) * 1e6),
-              np.rint(np.ascontiguousarray(xy[:, 1], dtype=float) * 1e6), np.asarray(color, dtype=float)]
+    # (each field built in place: fresh 100k-point temporaries cost more than the arithmetic)
+    fx = np.multiply(xy[:, 0], 1e6, dtype=float)
+    fy = np.multiply(xy[:, 1], 1e6, dtype=float)
+    np.rint(fx, out=fx)
+    np.rint(fy, out=fy)
+    c = np.asarray(color)
+    fc = c if c.dtype == np.int64 else c.astype(float)     # int64 colours: the same integers, no float copy
+    fields = [fx, fy, fc]
     lo = [float(v.min()) for v in fields]
     span = [float(v.max()) - a + 1.0 for v, a in zip(fields, lo, strict=True)]
     bits = [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
     if sum(bits) > 62:
         _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
         keep = np.sort(first)
-        return xy[keep], color[keep]
-    key = np.zeros(len(xy), np.int64)
-    for v, a, b in zip(fields, lo, bits, strict=True):
-        key <<= b
-        key |= (v - a).astype(np.int64)
+        return np.take(xy, keep, axis=0), color[keep]
+    # key = ((x - lo_x) << b_y | (y - lo_y)) << b_c | (colour - lo_c): every field a non-negative integer
+    # below 2^bits (integers in float64, exact), the same as converting each field to int64 first
+    fx -= lo[0]
+    key = fx.astype(np.int64)
+    key <<= bits[1]
+    fy -= lo[1]
+    key |= fy.astype(np.int64)
+    key <<= bits[2]
+    key |= (fc - int(lo[2])) if fc.dtype == np.int64 else (fc - lo[2]).astype(np.int64)
     ks = np.sort(key)
     rep = ks[1:][ks[1:] == ks[:-1]]                              # sorted: each repeated key, once per repeat
     if len(rep) == 0:
@@ -347,13 +365,12 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         keep = np.ones(len(xy), bool)
         for k in repeated:
             keep[np.flatnonzero(key == k)[1:]] = False
-        return xy[keep], color[keep]
-    perm = np.argsort(key)
-    ks = key[perm]
+        return np.compress(keep, xy, axis=0), color[keep]
+    perm = np.argsort(key)            # key[perm] is ks (the sorted keys), whichever order ties come in
     first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
     keep = np.zeros(len(xy), bool)
     keep[first] = True
-    return xy[keep], color[keep]
+    return np.compress(keep, xy, axis=0), color[keep]
 
 
 def nice_ceil(x: float) -> int:
@@ -599,18 +616,30 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
     if avoid is None or len(avoid) == 0:
         return float(x), float(y), "left" if right else "right"
     a = np.asarray(avoid, dtype=float).reshape(-1, 2)
-    a = a[np.isfinite(a).all(axis=1)]
-    best, best_n = None, None
+    boxes = []       # the corners inside the view: (x, y, ha, left edge)
     for yy in (p[1] + r + 0.02 + h / 2, p[1] - r - 0.02 - h / 2):
         for side in ("left", "right"):
             xx = p[0] + r + 0.05 if side == "left" else p[0] - r - 0.05
             x0 = xx if side == "left" else xx - w
             if x0 < view.x or x0 + w > view.x + view.w or yy - h / 2 < view.y or yy + h / 2 > view.y + view.h:
                 continue
-            n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
-                                     & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
-            if best_n is None or n < best_n:
-                best, best_n = (float(xx), float(yy), side), n
+            boxes.append((xx, yy, side, x0))
+    if boxes:
+        # one pass over the points keeps those near any box (a slightly wider superset: the counts below are
+        # the same); non-finite points never count (their comparisons are False)
+        eps = 1e-6
+        bx0 = min(b[3] for b in boxes) - 0.04 - eps
+        bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
+        by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
+        by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
+        ax, ay = a[:, 0], a[:, 1]
+        a = a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)]
+    best, best_n = None, None
+    for xx, yy, side, x0 in boxes:
+        n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
+                                 & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
+        if best_n is None or n < best_n:
+            best, best_n = (float(xx), float(yy), side), n
     return best if best is not None else (float(x), float(y), "left" if right else "right")
 
 

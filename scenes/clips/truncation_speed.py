@@ -103,6 +103,13 @@ def counts_by_class(collapsed: np.ndarray, labels: np.ndarray, Q: int) -> np.nda
     return np.einsum("sln,nq->slq", collapsed.astype(np.int64), onehot)
 
 
+def _rows(xy: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """``xy[sel]`` for ``xy: (n, 2)`` and ``sel`` indices or a boolean mask: the same rows, ~10x faster on 100k
+    points than fancy indexing (``np.take`` / ``np.compress`` along axis 0)."""
+    sel = np.asarray(sel)
+    return np.compress(sel, xy, axis=0) if sel.dtype == bool else np.take(xy, sel, axis=0)
+
+
 def _cat(xy: list[np.ndarray], color: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenated point groups ``(n, 2)``, ``(n,)`` (empty arrays for no groups)."""
     if not xy:
@@ -539,9 +546,9 @@ class TruncationFrames:
                 else:
                     plain, ringed = ok & ~flag, ok & flag
                     pl_c, rg_c = self.labels[plain], self.labels[ringed]
-                pts_xy.append(xy[plain])
+                pts_xy.append(_rows(xy, plain))
                 pts_c.append(pl_c)
-                ring_xy.append(xy[ringed])
+                ring_xy.append(_rows(xy, ringed))
                 ring_c.append(rg_c)
             if l == 0:
                 continue
@@ -584,7 +591,7 @@ class TruncationFrames:
             # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
             badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
             # off the panel's points, axes and rays, so that the badge reads (labels are drawn over them)
-            avoid = np.concatenate([xy[ok], ray_samples(segs[seg0:])]) if a >= 0.35 else None
+            avoid = np.concatenate([_rows(xy, ok), ray_samples(segs[seg0:])]) if a >= 0.35 else None
             bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid)
             f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
