@@ -11,8 +11,9 @@ glyph for glyph and float for float (``tests/test_fast_mathtext.py`` compares th
 subset). Anything outside the subset returns ``None`` and goes through matplotlib unchanged.
 
 The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]]``, the named symbols of
-:data:`NAMED`, groups ``{...}``, sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
-``$``: any text without ``\\``. No commands (``\\mathrm``, ``\\frac``, spaces like ``\\,``), primes or
+:data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{`` or ``\\mathrm{``),
+sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
+``$``: any text without ``\\``. No other commands (``\\mathbb``, ``\\frac``, spaces like ``\\,``), primes or
 escaped dollars.
 """
 
@@ -34,6 +35,8 @@ NAMED = frozenset(r"""\alpha \beta \gamma \delta \epsilon \varepsilon \zeta \eta
 \Pi \Sigma \Upsilon \Phi \Psi \Omega \times \cdot \pm \mp \leq \geq \neq \approx \propto \infty \partial \nabla
 \ell \to \in""".split())
 SINGLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;=+-*/<>()[]")
+# font commands opening a group (``\mathbf{...}``: the count badges' bold "+k")
+FONTS = ("bf", "rm")
 
 
 class _Unsupported(Exception):
@@ -93,11 +96,13 @@ class _Math:
         return None
 
     def placeable(self):
-        """``[node]`` of a symbol or a group at the current place (after spaces), or ``None``."""
+        """``[node]`` of a symbol or a group at the current place (after spaces), or ``None``. A group may open
+        with a font command of :data:`FONTS` (``\\mathbf{+14}``), as the grammar's ``start_group`` reads it."""
         self.skip()
-        if self.i < len(self.m) and self.m[self.i] == "{":
-            self.i += 1
-            self.p.start_group({})
+        font = next((f for f in FONTS if self.m.startswith(f"\\math{f}{{", self.i)), None)
+        if font is not None or (self.i < len(self.m) and self.m[self.i] == "{"):
+            self.i += 1 if font is None else len(f"\\math{font}{{")
+            self.p.start_group({"font": font} if font else {})
             toks = self.tokens(group=True)
             if self.i >= len(self.m) or self.m[self.i] != "}":
                 raise _Unsupported("unclosed group")
