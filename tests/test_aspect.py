@@ -208,3 +208,18 @@ def test_wrap_text_keeps_words_and_fits(words, room, size):
             "$e^{-\\lambda t}$", "e")                             # a line overflows only as one word
     if text_width(text, size) <= room:
         assert lines == [text]
+
+
+@pytest.mark.parametrize("aspect", ["16:9", "1:1", "9:16"])
+@pytest.mark.parametrize("scene", sorted(SCENES))
+def test_scene_fits_the_canvas_with_long_runs(scene, aspect, trace_of):
+    """The same with the step counts of a long run (four-digit tick labels on the step axes: at Q = 8 a square
+    truncation-speed chart had its last two ticks run into each other, '50006092')."""
+    spec = SCENES[scene]
+    tr = trace_of(spec.experiment)
+    if "steps" not in tr.arrays:
+        pytest.skip(f"{scene}: no step axis")
+    arrays = {**tr.arrays, "steps": np.asarray(tr.arrays["steps"]) * 203}
+    model = make_frames(type(tr)(tr.meta, arrays), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+    bad = layout_problems(model, picks(model))
+    assert not bad, f"{scene} at {aspect}:\n" + "\n".join(bad[:20])

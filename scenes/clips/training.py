@@ -246,10 +246,17 @@ class TrainingFrames(LayerClip):
         pn = self.plot_nc
         axes = [("", pn)] + ([("loss_", self.plot_loss), ("acc_", pa)] if self.row else [])   # a row: each chart
         for key, rect in axes:
-            for t in ticks:
-                x = rect.x + rect.w * np.log10(1.0 + t) / self.x_hi
-                f.labels.append(Label(f"x_tick{key}{t}", float(x), rect.y - 0.08, str(t), 0.19, th["muted"], "center",
-                                      "top"))
+            xs = [rect.x + rect.w * np.log10(1.0 + t) / self.x_hi for t in ticks]
+            # charts in a row: the last step's label ends at its chart's edge, clear of the next chart's ticks;
+            # a round tick whose label would run into the last one's is left out
+            right = self.row and len(axes) > 1
+            w_last = text_width(str(last), 0.19)
+            clear = xs[-1] - (w_last if right else w_last / 2) - 0.12
+            for t, x in zip(ticks, xs, strict=True):
+                if t != last and t != 0 and x + text_width(str(t), 0.19) / 2 > clear:
+                    continue
+                f.labels.append(Label(f"x_tick{key}{t}", float(x), rect.y - 0.08, str(t), 0.19, th["muted"],
+                                      "right" if right and t == last else "center", "top"))
         if self.row:
             f.labels.append(Label("x_name", pa.cx, pa.y - 0.52, "training step (log axis)", 0.19, th["muted"],
                                   "center", "top"))

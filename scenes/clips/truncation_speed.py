@@ -435,7 +435,10 @@ class TruncationFrames:
         for k, v in enumerate(self.count_ticks(top)):
             f.labels.append(Label(f"plot_y{k}", pl.x - 0.1, pl.y + pl.h * float(self.count_y(v, top)),
                                   tick_text(v), TEXT_MIN, th["muted"], "right"))
-        xt = [v for v in nice_ticks(self.step_max, 3) if v <= 0.86 * self.step_max] + [float(self.step_max)]
+        end = float(self.step_max)        # the last step's tick, and round ticks whose labels stay clear of it
+        clear = float(self.step_x(end, pl)) - text_width(tick_text(end), TEXT_MIN) / 2 - 0.15
+        xt = [v for v in nice_ticks(self.step_max, 3) if v <= 0.86 * self.step_max
+              and float(self.step_x(v, pl)) + text_width(tick_text(v), TEXT_MIN) / 2 <= clear] + [end]
         for k, v in enumerate(xt):
             f.labels.append(Label(f"plot_x{k}", float(self.step_x(v, pl)), pl.y - 0.24, tick_text(v), TEXT_MIN,
                                   th["muted"], "center"))
