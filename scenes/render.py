@@ -8,6 +8,7 @@ scene, the folder ``out/<scene>/`` and the file name, and calls :func:`render_tr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -447,9 +448,37 @@ def trace_digest(trace: Trace) -> str:
     return h.hexdigest()
 
 
+def source_digest(root: Path) -> str:
+    """A digest of every ``.py`` file under ``root``: each one's path relative to ``root`` and its bytes."""
+    import hashlib  # noqa: PLC0415
+
+    h = hashlib.blake2b(digest_size=16)
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the code that draws a clip: every ``.py`` file of the ``scenes`` package (by path relative to
+    it, and bytes) and the versions of matplotlib and Manim. Part of :func:`render_key`, so that an MP4 drawn by
+    other drawing code (a newer checkout, an upgraded renderer) is drawn again instead of reused."""
+    import hashlib  # noqa: PLC0415
+    from importlib import metadata  # noqa: PLC0415
+
+    h = hashlib.blake2b(source_digest(Path(__file__).resolve().parent).encode(), digest_size=16)
+    for dist in ("matplotlib", "manim"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=none\0".encode())
+    return h.hexdigest()
+
+
 def render_key(trace: Trace, scene: str | None, view: str, opts: RenderOptions) -> str:
-    """What an MP4 shows, as a short digest: the trace, scene, view, renderer, theme, sizes, rate, duration and
-    geomdl's version. An MP4 tagged with the same key (:func:`scenes.backends.export.mp4_tag`) is reused."""
+    """What an MP4 shows, as a short digest: the trace, scene, view, renderer, theme, sizes, rate, duration,
+    geomdl's version and the drawing code (:func:`code_digest`). An MP4 tagged with the same key
+    (:func:`scenes.backends.export.mp4_tag`) is reused."""
     import hashlib  # noqa: PLC0415
     import json  # noqa: PLC0415
 
@@ -459,7 +488,7 @@ def render_key(trace: Trace, scene: str | None, view: str, opts: RenderOptions) 
     what = {"trace": trace_digest(trace), "scene": scene or default_scene(trace.meta.get("kind")).name,
             "view": view, "renderer": opts.renderer, "theme": opts.theme, "size": [q.width, q.height],
             "canvas": list(q.size), "fps": q.fps, "duration": opts.duration,
-            "version": getattr(geomdl, "__version__", "")}
+            "version": getattr(geomdl, "__version__", ""), "code": code_digest()}
     if opts.count_scale != "log":   # (keys of log-scale renders stay as they were)
         what["count_scale"] = opts.count_scale
     return hashlib.blake2b(json.dumps(what, sort_keys=True).encode(), digest_size=12).hexdigest()

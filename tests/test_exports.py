@@ -292,3 +292,23 @@ def test_html_is_one_more_format(clip, drawn):
     assert [f.name for f in files] == ["clip.mp4", "clip.html"]
     assert drawn["n"] == 0
     assert files[1].read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+def test_render_key_follows_the_drawing_code(small_run, tmp_path, monkeypatch):
+    """An MP4 drawn by other drawing code is not reused: the key holds a digest of the scenes package's
+    sources (a changed byte, a new or renamed file changes it) and of the renderers' versions."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.py").write_text("X = 1\n")
+    d0 = render_mod.source_digest(tmp_path)
+    assert d0 == render_mod.source_digest(tmp_path)
+    (tmp_path / "a" / "x.py").write_text("X = 2\n")
+    d1 = render_mod.source_digest(tmp_path)
+    (tmp_path / "a" / "x.py").rename(tmp_path / "a" / "y.py")
+    d2 = render_mod.source_digest(tmp_path)
+    (tmp_path / "notes.txt").write_text("not code")
+    assert len({d0, d1, d2}) == 3 and render_mod.source_digest(tmp_path) == d2
+    tr = small_run[0]
+    o = RenderOptions.of(renderer="matplotlib", quality="l", duration=1.0)
+    k = render_mod.render_key(tr, None, "input", o)
+    monkeypatch.setattr(render_mod, "code_digest", lambda: "other drawing code")
+    assert render_mod.render_key(tr, None, "input", o) != k
