@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,48 @@ def test_perturbation_is_exact_in_size_and_reproducible(clustered):
     for a, b in zip(pert, landscape.perturb(net.tensors(), 0.25, rng2), strict=True):
         np.testing.assert_array_equal(a, b)
 
+
+
+def _numpy_perturbed(tensors, lam, seed, trial):
+    """docs/math.md §5 in plain numpy: every tensor ``T + lam G/|G|_F`` (its own Frobenius norm), the ``G`` drawn
+    in model order from ``default_rng(SeedSequence([seed, trial]))``."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, trial]))
+    out = []
+    for T in tensors:
+        G = rng.standard_normal(T.shape)
+        out.append(T + lam * G / np.sqrt(np.sum(G * G)))
+    return out
+
+
+def _numpy_mse(tensors, X, labels, q):
+    h = X
+    for W, b in zip(tensors[0:-2:2], tensors[1:-2:2], strict=True):
+        h = np.maximum(h @ W.T + b, 0.0)
+    out = h @ tensors[-2].T + tensors[-1]
+    return 0.5 * np.mean(np.sum((out - np.eye(q)[labels]) ** 2, axis=1))
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(q=st.integers(2, 8), seed=st.integers(0, 2**32 - 1), start=st.integers(0, 10_000),
+       lam=st.floats(1e-3, 1.0))
+def test_sweep_perturbation_is_per_tensor_with_the_documented_stream(q, seed, start, lam):
+    """The sweep's own task (run_chunk, eval mode) against the plain-numpy perturbation: each tensor moves by
+    exactly ``lam`` (not ``lam`` in total: a global normalisation would move each by ``lam/sqrt(2L+2)`` on
+    average), along the documented random stream, and the ``initial_loss`` column is the loss of that network."""
+    cfg = sweep.SweepConfig(q=q, n_per_class=12, seed=seed, lambdas=(lam,), trials=3, mode="eval")
+    X, labels, net = geometries.build(cfg.geometry_config())
+    base = net.tensors()
+    trials = range(start, start + 3)
+    stacks, _ = landscape.perturbed_stack(net, lam, seed, trials)
+    res = sweep.run_chunk(json.dumps(cfg.to_dict()), 0, start, start + 3)
+    for k, trial in enumerate(trials):
+        want = _numpy_perturbed(base, lam, seed, trial)
+        for T, P, S in zip(base, want, stacks, strict=True):
+            np.testing.assert_allclose(S[k].numpy(), P, rtol=1e-13, atol=1e-15)
+            assert np.linalg.norm(S[k].numpy() - T) == pytest.approx(lam, rel=1e-9)
+        total = np.sqrt(sum(np.sum((S[k].numpy() - T) ** 2) for T, S in zip(base, stacks, strict=True)))
+        assert total == pytest.approx(lam * np.sqrt(len(base)), rel=1e-9)
+        assert res["initial_loss"][k] == pytest.approx(_numpy_mse(want, X, labels, q), rel=1e-9, abs=1e-15)
 
 @pytest.mark.parametrize("geometry", geometries.GEOMETRIES)
 def test_eval_mode_returns_to_zero_loss_as_lambda_shrinks(geometry):

@@ -16,7 +16,8 @@ Our concrete choices (CE24 leaves them open):
   collapses onto a point beside it), plus an optional ``offset`` along the hyperplane (the flat geometry lifts it
   off the data's affine span);
 - the rows are ``w_i = n + eta s_i`` with ``s_i`` the unit vertices of a regular simplex in ``n``'s orthogonal
-  complement and ``eta = m / (2 R)``, ``R`` the largest distance from ``p_l`` to a point the layer must handle;
+  complement and ``eta`` the largest ``<= ETA_MAX`` that keeps the margins below (:func:`widest_eta`; at least
+  ``m / (2 R)``, ``R`` the largest distance from ``p_l`` to a point the layer must handle);
 - the output layer is the least-squares (min-norm) affine fit of the one-hot targets from the last hidden layer,
   exact because the ``Q`` collapsed points are affinely independent.
 
