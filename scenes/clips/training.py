@@ -25,6 +25,7 @@ from scenes.clips.base import (
     TitleCard,
     _clip_to,
     _unique_points,
+    badge_anchor,
     bounding_sphere,
     class_color,
     clip_timeline,
@@ -34,11 +35,13 @@ from scenes.clips.base import (
     fmt_loss,
     is_wide,
     layout,
+    ray_samples,
     tex_sci,
     text_ink,
     text_width,
 )
 from scenes.clips.layer_trace import (
+    SIZE_LEVELS,
     LayerClip,
     class_counts,
     collapse_text,
@@ -223,12 +226,14 @@ class TrainingFrames(LayerClip):
         cols = sum(1 for p in panels if abs(p.y - panels[0].y) < 1e-9)
         return int(np.ceil(len(panels) / cols)), cols
 
-    @staticmethod
-    def _chart_rects() -> tuple[Rect, Rect, Rect]:
-        """The loss, accuracy and NC charts of the right column (16:9 units), each under its title lines."""
-        nc = Rect(COL_X + 0.6, 0.95, FIG_W - 0.4 - COL_X - 0.6, 1.0)     # room for the last step's label
-        acc = Rect(nc.x, nc.y + nc.h + 1.0, nc.w, 1.0)
-        return Rect(nc.x, acc.y + acc.h + 1.0, nc.w, 1.0), acc, nc
+    def _chart_rects(self) -> tuple[Rect, Rect, Rect]:
+        """The loss, accuracy and NC charts of the right column (16:9 units), each under its title lines, as tall
+        as the readout lines above them leave room for (1 to 1.35 units)."""
+        top = 7.7 - 0.36 * (len(self.shown_layers) - 1) - 0.95          # the loss chart's top, under its title
+        h = float(np.clip((top - 0.95 - 2.0) / 3, 0.95, 1.35))
+        nc = Rect(COL_X + 0.6, 0.95, FIG_W - 0.4 - COL_X - 0.6, h)        # room for the last step's label
+        acc = Rect(nc.x, nc.y + nc.h + 1.0, nc.w, h)
+        return Rect(nc.x, acc.y + acc.h + 1.0, nc.w, h), acc, nc
 
     def side_blocks(self) -> tuple[Rect, Rect]:
         """The readout and chart blocks of the right column (16:9 units)."""
@@ -319,7 +324,7 @@ class TrainingFrames(LayerClip):
         # y ticks: decades (log charts), 0 and 1 (accuracy); x ticks below the bottom chart only (same step axis)
         for key, rect, lo, hi in (("loss", self.plot_loss, self.loss_lo, self.loss_hi),
                                   ("nc", self.plot_nc, self.nc_lo, self.nc_hi)):
-            for d in decade_ticks(lo, hi, 3 if rect.h >= 1.0 else 2):
+            for d in decade_ticks(lo, hi, 3 if rect.h >= 0.95 else 2):
                 y = rect.y + rect.h * (d - lo) / (hi - lo)
                 f.labels.append(Label(f"{key}_y{d}", rect.x - 0.08, y, f"$10^{{{d}}}$", 0.19, th["muted"], "right"))
         pa = self.plot_acc
@@ -359,6 +364,7 @@ class TrainingFrames(LayerClip):
         pts_xy, pts_c, ring_xy, ring_c, segs, seg_c, base_xy, base_c = [], [], [], [], [], [], [], []
         trail_xy, trail_c, bars = [], [], []
         for l, panel in enumerate(self.panels):
+            seg0 = len(segs)                     # this panel's axes start here
             if l <= v.L:
                 view = self.view_at(l, s0, s1, w)
                 o = v.origin3        # the axes from the origin while it is in view, else from the view's centre
@@ -408,8 +414,14 @@ class TrainingFrames(LayerClip):
                 here = np.isfinite(b).all()
                 share = n_on / max(1, int(self.class_sizes[int(np.argmax(counts))]))
                 f.points += growing_marker(f"base{l}", b if here else None, l - 1, share, self.point_r)
-                at = b + np.array([0.16, 0.16]) if here else np.array([panel.x, panel.y])
-                f.labels.append(Label(f"base{l}_n", float(at[0]), float(at[1]), str(n_on), 0.19, th["fg"],
+                if here:   # the count beside the marker, at the corner that covers the fewest points and rays
+                    level = int(round(float(np.clip(share, 0.0, 1.0)) * (SIZE_LEVELS - 1)))
+                    bx, by, ha = badge_anchor(b, panel, self.point_r * (1.6 + 1.1 * level),
+                                              w=max(0.3, text_width(str(n_on), 0.19)), h=0.26,
+                                              avoid=np.concatenate([xy[ok], ray_samples(segs[seg0:])]))
+                else:
+                    bx, by, ha = panel.x, panel.y, "left"
+                f.labels.append(Label(f"base{l}_n", bx, by, str(n_on), 0.19, th["fg"], ha,
                                       alpha=1.0 if (here and n_on) else 0.0))
         f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.014))
         f.segments.append(Segments("scale_bars", np.array(bars, dtype=float).reshape(-1, 2, 2),
@@ -467,7 +479,9 @@ class TrainingFrames(LayerClip):
             j = int(np.argmax(counts))
             what = (collapse_text(counts, self.class_sizes, most=1) if counts.any()
                     else "no points collapsed")      # ("none" alone did not say of what)
-            txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
+            txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/"),
+                                       f"layer {l + 1}: none collapsed"] if not counts.any() else
+                                      [f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
                                       0.19, x0)
             if none:
                 txt, size = self.fit_line(["no points collapsed in any layer", "no points collapsed"], 0.19, x0) \
