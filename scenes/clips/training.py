@@ -3,9 +3,11 @@
 Panels ``X, T_1(X), ..., T_L(X)`` and the output layer in ``R^K`` (3D for K = 3, no projection; PCA of the final
 outputs for K > 3), animated over the training snapshots (positions interpolated linearly between snapshots),
 each layer's cone overlaid (edge rays and its base point, whose marker grows with the points collapsed onto it,
-the count beside it; points collapsing between two snapshots leave a trail toward it). Right column: step, loss,
-accuracy, per layer the points collapsed per class ("116 / 200 of class 1"), and three live charts against the
-step (log axis): the loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded.
+the count beside it; points collapsing between two snapshots leave a trail toward it). Each ``T_l(X)`` panel
+zooms with its data (:func:`zoom_views`: every point in view in every frame), a scale bar giving its scale.
+Right column (or, where the panels come out larger so, a row under them): step, per layer the points collapsed
+per class ("116 / 200 of class 1"), and three live charts against the step (log axis, :func:`step_ticks`): the
+loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded, their values in the titles.
 The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
 """
 
@@ -58,6 +60,7 @@ PALETTE_ACC = "#0072B2"     # accuracy curves
 DELTA_P_COLOR = "#8E6CD8"   # delta_P (violet: no class colour)
 MAX_LAYER_LINES = 4         # per-layer collapse readouts listed (deeper networks: the deepest ones)
 COL_X = 12.35               # the right column's left edge (16:9 units): the panels take the 12 units before it
+ZOOM_EASE = 0.5             # seconds: the time constant of a panel's zoom in (its centre eased over half of it)
 KEY_LINES = ["ringed: collapsed", "marker size, number:", "  points on base point", "trail: collapsing now",
              "each panel zooms:", "  the bar is its scale"]
 
@@ -80,37 +83,63 @@ def decade_ticks(lo: float, hi: float, most: int = 3) -> list[int]:
     return sorted({ds[round(k * (len(ds) - 1) / (most - 1))] for k in range(most)})
 
 
-def zoom_views(T: np.ndarray, P: np.ndarray, reach: int = 2, floor: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """One panel's view per snapshot, eased over the snapshots: centres ``(S, 3)`` and radii ``(S,)`` of points
-    ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (non-finite rows are left out).
+def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, release: float = 5.0, cap: float = 2.5,
+               floor: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One panel's view at each animation position ``u: (J,)`` (in snapshots, ``0 .. S - 1``), eased over the
+    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (non-finite rows left out), both
+    interpolated linearly between snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and
+    ``(J,)`` whether the base point is framed.
 
-    The centres are the moving average (over ``2 reach - 1`` snapshots) of each snapshot's bounding-box centre;
-    ``need[s]``, the largest distance of snapshot ``s``'s points and base point from its centre; the radius, the
-    moving average (``2 reach - 1`` snapshots) of the running maximum of ``need`` over ``2 reach + 1`` snapshots,
-    so that ``radius[s] >= need[s - 1], need[s], need[s + 1]``: with the centre and the points interpolated
-    linearly between snapshots ``s`` and ``s + 1`` and the radius between (geometrically), every point and the
-    base point stay within the radius of the centre at every frame (triangle inequality). Radii at least
-    ``floor`` times the largest (a collapsed layer is not magnified without end)."""
-    T, P = np.asarray(T, dtype=float), np.asarray(P, dtype=float)
-    S = len(T)
-    box = np.array([bounding_sphere(T[s], P[s][None])[0] for s in range(S)])            # (S, 3)
-    k = max(int(reach), 1)
+    At each position the base point is framed where it lies within ``cap`` times the radius of the points'
+    bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
+    framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions of
+    the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
+    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased,
+    relaxing toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] +
+    exp(-1 / release) (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base
+    point, is within the radius of the centre at every position. Radii are at least ``floor`` times the largest
+    (a collapsed layer is not magnified without end)."""
+    T, P, u = np.asarray(T, dtype=float), np.asarray(P, dtype=float), np.asarray(u, dtype=float)
+    S, J, k = len(T), len(u), max(int(half), 0)
+    s0 = np.clip(np.floor(u).astype(int), 0, S - 1)
+    s1 = np.minimum(s0 + 1, S - 1)
+    w = u - s0
 
-    def window(s: int, half: int) -> slice:
-        return slice(max(0, s - half), min(S, s + half + 1))
+    def at(j: int) -> tuple[np.ndarray, np.ndarray]:
+        """The points (finite rows) and the base point at position ``j``, as :meth:`TrainingFrames.frame`."""
+        pts = ((1 - w[j]) * T[s0[j]] + w[j] * T[s1[j]]).reshape(-1, 3)
+        return pts[np.isfinite(pts).all(axis=1)], (1 - w[j]) * P[s0[j]] + w[j] * P[s1[j]]
 
-    c = np.array([box[window(s, k - 1)].mean(axis=0) for s in range(S)])
-    need = np.zeros(S)
-    for s in range(S):
-        pts = np.concatenate([T[s].reshape(-1, 3), P[s].reshape(-1, 3)])
-        pts = pts[np.isfinite(pts).all(axis=1)]
+    def smooth(x: np.ndarray) -> np.ndarray:      # moving average over 2k + 1 positions (fewer at the ends)
+        cs = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(x, axis=0)])
+        lo, hi = np.maximum(np.arange(J) - k, 0), np.minimum(np.arange(J) + k + 1, J)
+        return (cs[hi] - cs[lo]) / (hi - lo).reshape(-1, *([1] * (x.ndim - 1)))
+
+    framed = np.zeros(J, dtype=bool)
+    box = np.zeros((J, 3))
+    for j in range(J):
+        pts, p = at(j)
+        if len(pts) == 0:
+            continue
+        c0 = (pts.min(axis=0) + pts.max(axis=0)) / 2
+        r0 = float(np.max(np.linalg.norm(pts - c0, axis=1)))
+        framed[j] = bool(np.isfinite(p).all() and np.linalg.norm(p - c0) <= cap * r0)
+        box[j] = bounding_sphere(pts, p[None])[0] if framed[j] else c0
+    c = smooth(box)
+    need = np.zeros(J)
+    for j in range(J):
+        pts, p = at(j)
+        if framed[j]:
+            pts = np.concatenate([pts, p[None]])
         if len(pts):
-            need[s] = float(np.max(np.linalg.norm(pts - c[s], axis=1)))
-    env = np.array([need[window(s, k)].max() for s in range(S)])
-    r = np.array([env[window(s, k - 1)].mean() for s in range(S)])
-    top = float(r.max()) if S else 0.0
-    r = np.maximum(r, max(floor * top, 1e-12)) if top > 0 else np.ones(S)
-    return c, r
+            need[j] = float(np.max(np.linalg.norm(pts - c[j], axis=1)))
+    r = need.copy()
+    a = float(np.exp(-1.0 / release)) if release > 0 else 0.0
+    for j in range(1, J):          # out as fast as the data need, in eased (relaxing toward the need)
+        r[j] = max(need[j], need[j] + a * (r[j - 1] - need[j]))
+    top = float(r.max()) if J else 0.0
+    r = np.maximum(r, max(floor * top, 1e-12)) if top > 0 else np.ones(J)
+    return c, r, framed
 
 
 def scale_length(radius: float, most: float = 0.8) -> float:
@@ -207,8 +236,11 @@ class TrainingFrames(LayerClip):
         # each input-space panel's view follows its points and base point over the snapshots (eased), a scale bar
         # says its scale; the input's is one view (the data do not move)
         c0, r0 = bounding_sphere(v.X3)
-        self.zoom = [(np.repeat(c0[None], v.S, axis=0), np.full(v.S, r0))] + [
-            zoom_views(v.T3[:, l], v.P3[:, l]) for l in range(v.L)]
+        u = np.array([self.snapshot_position(self.n_hold0 + j) for j in range(self.n_anim)])
+        ease = ZOOM_EASE * self.fps
+        self.zoom = [(np.repeat(c0[None], self.n_anim, axis=0), np.full(self.n_anim, r0),
+                      np.zeros(self.n_anim, bool))] + [zoom_views(v.T3[:, l], v.P3[:, l], u, int(round(ease / 2)),
+                                                                  ease) for l in range(v.L)]
         self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
         self.loss_lo, self.loss_hi = log_range(v.loss)
         self.nc = {k: v.scalars[k] for k in ("nc1_hidden", "delta_p") if k in v.scalars}
@@ -242,11 +274,15 @@ class TrainingFrames(LayerClip):
         low = 7.7 - 0.36 * (len(self.shown_layers) - 1) - 0.15
         return Rect(COL_X, low, FIG_W - 0.12 - COL_X, 8.3 - low), chart
 
-    def view_at(self, l: int, s0: int, s1: int, w: float) -> tuple[np.ndarray, float]:
-        """Centre ``(3,)`` and radius of input-space panel ``l`` (0: the input) at ``w`` of the way from snapshot
-        ``s0`` to ``s1``: the centre linearly (as the points), the radius geometrically (:func:`zoom_views`)."""
-        c, r = self.zoom[l]
-        return (1 - w) * c[s0] + w * c[s1], float(r[s0] ** (1 - w) * r[s1] ** w)
+    def anim_index(self, i: int) -> int:
+        """The animation position (``0 .. n_anim - 1``) frame ``i`` shows (holds: the first or the last)."""
+        return min(max(i - self.n_hold0, 0), self.n_anim - 1)
+
+    def view_at(self, l: int, i: int) -> tuple[np.ndarray, float]:
+        """Centre ``(3,)`` and radius of input-space panel ``l`` (0: the input) in frame ``i`` (:func:`zoom_views`)."""
+        c, r, _ = self.zoom[l]
+        j = self.anim_index(i)
+        return c[j], float(r[j])
 
     def title_fit(self, texts: list[str], room: float, size: float = 0.19) -> tuple[str, float]:
         """A chart title: the first of ``texts`` that fits ``room`` at least at :data:`TEXT_MIN`, and its height."""
@@ -366,7 +402,7 @@ class TrainingFrames(LayerClip):
         for l, panel in enumerate(self.panels):
             seg0 = len(segs)                     # this panel's axes start here
             if l <= v.L:
-                view = self.view_at(l, s0, s1, w)
+                view = self.view_at(l, i)
                 o = v.origin3        # the axes from the origin while it is in view, else from the view's centre
                 o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
                 for a, e in self.axes_segments(panel, az, *view, o):
