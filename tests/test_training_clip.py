@@ -140,7 +140,7 @@ def test_step_ticks_are_at_least_three_and_never_overlap(last, width, end_right)
         assert x == pytest.approx(width * np.log10(1 + t) / np.log10(1 + last))
         tw = text_width(str(t), 0.19)
         boxes.append((x - tw, x) if (end_right and t == last) else (x - tw / 2, x + tw / 2))
-    for (a0, a1), (b0, b1) in zip(boxes, boxes[1:], strict=False):
+    for (_, a1), (b0, _) in zip(boxes, boxes[1:], strict=False):
         assert a1 + 0.15 <= b0 + 1e-9
 
 

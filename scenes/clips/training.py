@@ -533,8 +533,9 @@ class TrainingFrames(LayerClip):
         acc, tr_acc = v.scalars.get("test_acc"), v.scalars.get("train_acc")
         tr_v = f"{tr_acc[sn]:.3f}" if tr_acc is not None else "n/a"
         te_v = f"{acc[sn]:.3f}" if acc is not None else "n/a"
-        for name, texts, dy in (("acc_title", [f"accuracy: train {tr_v}", f"train acc. {tr_v}", f"train {tr_v}"], 0.68),
-                                ("acc_test", [f"test {te_v} (thin line)", f"test {te_v} (thin)", f"test {te_v}"], 0.34)):
+        acc_lines = (("acc_title", [f"accuracy: train {tr_v}", f"train acc. {tr_v}", f"train {tr_v}"], 0.68),
+                     ("acc_test", [f"test {te_v} (thin line)", f"test {te_v} (thin)", f"test {te_v}"], 0.34))
+        for name, texts, dy in acc_lines:
             txt, size = self.title_fit(texts, room)
             f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size, text_ink(PALETTE_ACC, th)))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
