@@ -698,7 +698,7 @@ class Layout:
 
 def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, gap: float = 0.25,
            rows: int | None = None, title_y: float = 8.55, min_chart: float = 0.7, head: float = 0.45,
-           stack: bool | None = None) -> Layout:
+           stack: bool | None = None, side: bool | None = None) -> Layout:
     """Lay a scene out on a ``w x h`` canvas from its 16:9 layout: ``n`` panels in ``area``, a readout block
     ``readout`` and a chart block ``chart`` (each the box around all it draws, in 16:9 units; the blocks to the
     right of ``area``), the title at ``title_y``.
@@ -709,14 +709,16 @@ def layout(w: float, h: float, n: int, area: Rect, readout: Rect, chart: Rect, g
     below the panels, side by side (the chart narrowed to what is left, at least ``min_chart`` of its width), or
     stacked in a portrait canvas; the panels and the band centred in the height they leave; ``head``: room
     between the title's centre and the panels; ``stack``: the readout above the chart (default: in portrait
-    canvases)."""
+    canvases). ``side=True``: the wide arrangement on any canvas (the panel area grown by the canvas's extra
+    width and height, the right column moved with the top right corner), for a scene whose panels come out
+    larger so than above the band (e.g. on a square canvas)."""
     if (w, h) == (FIG_W, FIG_H):
         return Layout(w, h, panel_grid(n, area, gap, rows), Move(), Move(), title_y, True)
-    if is_wide(w, h):
-        dx = w - FIG_W
-        grown = Rect(area.x, area.y, area.w + dx, area.h)
-        mv = Move(0.0, 0.0, dx, 0.0)
-        return Layout(w, h, panel_grid(n, grown, gap, rows), mv, mv, title_y, True, 0.0, w - 0.12)
+    if side or (side is None and is_wide(w, h)):
+        dx, dy = w - FIG_W, h - FIG_H                      # dy = 0 on wide canvases (their short side is 9)
+        grown = Rect(area.x, area.y, area.w + dx, area.h + dy)
+        mv = Move(0.0, 0.0, dx, dy)
+        return Layout(w, h, panel_grid(n, grown, gap, rows), mv, mv, title_y + dy, True, 0.0, w - 0.12)
     m = 0.3
     full = w - 2 * m
     top = h - 0.45                                         # the title's centre

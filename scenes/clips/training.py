@@ -3,9 +3,11 @@
 Panels ``X, T_1(X), ..., T_L(X)`` and the output layer in ``R^K`` (3D for K = 3, no projection; PCA of the final
 outputs for K > 3), animated over the training snapshots (positions interpolated linearly between snapshots),
 each layer's cone overlaid (edge rays and its base point, whose marker grows with the points collapsed onto it,
-the count beside it; points collapsing between two snapshots leave a trail toward it). Right column: step, loss,
-accuracy, per layer the points collapsed per class ("116 / 200 of class 1"), and three live charts against the
-step (log axis): the loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded.
+the count beside it; points collapsing between two snapshots leave a trail toward it). Each ``T_l(X)`` panel
+zooms with its data (:func:`zoom_views`: every point in view in every frame), a scale bar giving its scale.
+Right column (or, where the panels come out larger so, a row under them): step, per layer the points collapsed
+per class ("116 / 200 of class 1"), and three live charts against the step (log axis, :func:`step_ticks`): the
+loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded, their values in the titles.
 The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
 """
 
@@ -23,21 +25,25 @@ from scenes.clips.base import (
     Rect,
     Segments,
     TitleCard,
+    _clip_to,
     _unique_points,
+    badge_anchor,
+    bounding_sphere,
     class_color,
     clip_timeline,
     figure_size,
     fit_text_size,
     fit_title,
-    fitted_layout,
     fmt_loss,
     is_wide,
     layout,
+    ray_samples,
     tex_sci,
     text_ink,
     text_width,
 )
 from scenes.clips.layer_trace import (
+    SIZE_LEVELS,
     LayerClip,
     class_counts,
     collapse_text,
@@ -53,6 +59,10 @@ from scenes.clips.layer_trace import (
 PALETTE_ACC = "#0072B2"     # accuracy curves
 DELTA_P_COLOR = "#8E6CD8"   # delta_P (violet: no class colour)
 MAX_LAYER_LINES = 4         # per-layer collapse readouts listed (deeper networks: the deepest ones)
+COL_X = 12.35               # the right column's left edge (16:9 units): the panels take the 12 units before it
+ZOOM_EASE = 0.5             # seconds: the time constant of a panel's zoom in (its centre eased over half of it)
+KEY_LINES = ["ringed: collapsed", "marker size, number:", "  points on base point", "trail: collapsing now",
+             "each panel zooms:", "  the bar is its scale"]
 
 
 def log_range(*series: np.ndarray) -> tuple[float, float]:
@@ -73,6 +83,104 @@ def decade_ticks(lo: float, hi: float, most: int = 3) -> list[int]:
     return sorted({ds[round(k * (len(ds) - 1) / (most - 1))] for k in range(most)})
 
 
+def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, release: float = 5.0, cap: float = 2.5,
+               floor: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One panel's view at each animation position ``u: (J,)`` (in snapshots, ``0 .. S - 1``), eased over the
+    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (non-finite rows left out), both
+    interpolated linearly between snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and
+    ``(J,)`` whether the base point is framed.
+
+    At each position the base point is framed where it lies within ``cap`` times the radius of the points'
+    bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
+    framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions of
+    the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
+    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased,
+    relaxing toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] +
+    exp(-1 / release) (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base
+    point, is within the radius of the centre at every position. Radii are at least ``floor`` times the largest
+    (a collapsed layer is not magnified without end)."""
+    T, P, u = np.asarray(T, dtype=float), np.asarray(P, dtype=float), np.asarray(u, dtype=float)
+    S, J, k = len(T), len(u), max(int(half), 0)
+    s0 = np.clip(np.floor(u).astype(int), 0, S - 1)
+    s1 = np.minimum(s0 + 1, S - 1)
+    w = u - s0
+
+    def at(j: int) -> tuple[np.ndarray, np.ndarray]:
+        """The points (finite rows) and the base point at position ``j``, as :meth:`TrainingFrames.frame`."""
+        pts = ((1 - w[j]) * T[s0[j]] + w[j] * T[s1[j]]).reshape(-1, 3)
+        return pts[np.isfinite(pts).all(axis=1)], (1 - w[j]) * P[s0[j]] + w[j] * P[s1[j]]
+
+    def smooth(x: np.ndarray) -> np.ndarray:      # moving average over 2k + 1 positions (fewer at the ends)
+        cs = np.concatenate([np.zeros((1, *x.shape[1:])), np.cumsum(x, axis=0)])
+        lo, hi = np.maximum(np.arange(J) - k, 0), np.minimum(np.arange(J) + k + 1, J)
+        return (cs[hi] - cs[lo]) / (hi - lo).reshape(-1, *([1] * (x.ndim - 1)))
+
+    framed = np.zeros(J, dtype=bool)
+    box = np.zeros((J, 3))
+    for j in range(J):
+        pts, p = at(j)
+        if len(pts) == 0:
+            continue
+        c0 = (pts.min(axis=0) + pts.max(axis=0)) / 2
+        r0 = float(np.max(np.linalg.norm(pts - c0, axis=1)))
+        framed[j] = bool(np.isfinite(p).all() and np.linalg.norm(p - c0) <= cap * r0)
+        box[j] = bounding_sphere(pts, p[None])[0] if framed[j] else c0
+    c = smooth(box)
+    need = np.zeros(J)
+    for j in range(J):
+        pts, p = at(j)
+        if framed[j]:
+            pts = np.concatenate([pts, p[None]])
+        if len(pts):
+            need[j] = float(np.max(np.linalg.norm(pts - c[j], axis=1)))
+    r = need.copy()
+    a = float(np.exp(-1.0 / release)) if release > 0 else 0.0
+    for j in range(1, J):          # out as fast as the data need, in eased (relaxing toward the need)
+        r[j] = max(need[j], need[j] + a * (r[j - 1] - need[j]))
+    top = float(r.max()) if J else 0.0
+    r = np.maximum(r, max(floor * top, 1e-12)) if top > 0 else np.ones(J)
+    return c, r, framed
+
+
+def scale_length(radius: float, most: float = 0.8) -> float:
+    """A scale bar's length in data units: the largest 1, 2 or 5 times a power of ten that is at most
+    ``most x radius`` (so that the bar spans 0.32 to 0.8 of the radius)."""
+    x = most * float(radius)
+    mag = 10.0 ** np.floor(np.log10(x))
+    return float(next(m * mag for m in (5.0, 2.0, 1.0) if m * mag <= x * (1 + 1e-12)))
+
+
+def scale_text(v: float) -> str:
+    """A scale bar's length as text: ``0.05``, ``20``, ``$2 \\times 10^{-4}$`` (mathtext beyond 1e-3..1e4)."""
+    return f"{v:g}" if 1e-3 <= v < 1e4 else tex_sci(v, 0)
+
+
+def step_ticks(last: int, width: float, size: float = 0.19, pad: float = 0.15, end_right: bool = False,
+               most: int = 4) -> list[tuple[int, float]]:
+    """Labelled ticks ``(step, x)`` of a log step axis of ``width`` (``x = width log10(1 + t) / log10(1 + last)``):
+    0 and the last step, then the decades, then (while fewer than ``most``) 5 and 2 times a decade, larger ones
+    first, each kept only where its label (:func:`scenes.clips.base.text_width` at ``size``) stays ``pad`` clear
+    of the labels kept; ``end_right``: the last label ends at the axis's end instead of being centred on it."""
+    last = max(int(last), 0)
+    x_hi = max(np.log10(1.0 + last), 1e-9)
+
+    def box(t: int) -> tuple[float, float]:
+        x, w = width * np.log10(1.0 + t) / x_hi, text_width(str(t), size)
+        return (x - w, x) if (end_right and t == last) else (x - w / 2, x + w / 2)
+
+    kept = sorted({0, last})
+    decades = [10**k for k in range(0, 12) if 10**k < last]
+    others = sorted((m * 10**k for k in range(0, 12) for m in (2, 5) if m * 10**k < last), reverse=True)
+    for group, cap in ((decades, None), (others, most)):
+        for t in group:
+            if cap is not None and len(kept) >= cap:
+                break
+            a, b = box(t)
+            if all(b + pad <= box(k)[0] or box(k)[1] + pad <= a for k in kept):
+                kept.append(t)
+    return [(t, float(width * np.log10(1.0 + t) / x_hi)) for t in sorted(kept)]
+
+
 class TrainingFrames(LayerClip):
     """The per-layer picture evolving over the training snapshots (scene ``training``)."""
 
@@ -89,17 +197,19 @@ class TrainingFrames(LayerClip):
             self.fps, duration, hold_start, hold_end, lead_frames=self.card.n_frames if self.card else 0)
         self.shown_layers = list(range(max(0, v.L - MAX_LAYER_LINES), v.L))
         W, H = self.fig_w, self.fig_h
-        area = Rect(0.3, 0.25, 10.6, 7.55)
-        # square-ish canvases: one readout line and the three charts in a row under the panels (the counts per
-        # layer are the panels' badges); others: the readout column beside (wide) or under (portrait) the panels
-        self.row = not is_wide(W, H) and H / W < 1.5
-        if self.row:
-            self.lay = layout(W, H, v.L + 2, area, Rect(0.0, 0.0, W - 0.6, 0.45), Rect(0.0, 0.0, W - 0.6, 2.65),
-                              gap=0.5, title_y=8.62, head=0.7, stack=True)
-            s = 1.0
-        else:
-            self.lay, s = fitted_layout(W, H, self.side_blocks, v.L + 2, area, lo=0.55, hi=1.1, gap=0.5,
-                                        title_y=8.62, min_chart=0.95, head=0.7)
+        area = Rect(0.25, 0.2, 11.9, 7.8)                 # the panels take most of the canvas, the charts compact
+        n = v.L + 2
+        readout, chart = self.side_blocks()
+        # wide canvases: the readout column beside the panels; others: beside them or, where the panels come out
+        # larger so, one readout line and the three charts in a row under the panels (the counts per layer are
+        # the panels' badges); square: beside, portrait: under
+        self.row = False
+        self.lay = layout(W, H, n, area, readout, chart, gap=0.5, title_y=8.62, side=True)
+        if not is_wide(W, H):
+            row = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, 0.45), Rect(0.0, 0.0, W - 0.6, 2.65), gap=0.5,
+                         title_y=8.62, head=0.7, stack=True)
+            if row.panels[0].w > self.lay.panels[0].w:
+                self.row, self.lay = True, row
         self.is_16x9 = self.lay.is_16x9
         self.panels = self.lay.panels                                            # names above the panels
         # a grid with a free last cell holds the key to the markers
@@ -111,7 +221,7 @@ class TrainingFrames(LayerClip):
             dy = (p0.y - self.panels[cols].y) if rows > 1 else 0.0
             k = rows * cols - 1
             self.key = Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
-            if not self.is_16x9 and text_width("  points on the base point", TEXT_MIN) > self.key.w:
+            if max(text_width(t, TEXT_MIN) for t in KEY_LINES) > self.key.w:
                 self.key = None                                                  # too small a cell for it
         self.point_r = 0.027 * (self.panels[0].w / 3.0) ** 0.5      # ~1.5 px at 480p: the clouds read
         if self.row:
@@ -120,9 +230,17 @@ class TrainingFrames(LayerClip):
                                                                 cw - 0.6, 1.0) for k in range(3))
             self.x0, self.top_y = 0.35, self.lay.readout.y(0.22)
         else:
-            self.x0 = self.lay.readout.x(11.45)                                  # the right column
-            self.plot_loss, self.plot_acc, self.plot_nc = (self.lay.chart.rect(r) for r in self._chart_rects(s))
+            self.x0 = self.lay.readout.x(COL_X)                                 # the right column
+            self.plot_loss, self.plot_acc, self.plot_nc = (self.lay.chart.rect(r) for r in self._chart_rects())
             self.top_y = self.lay.readout.y(8.12)
+        # each input-space panel's view follows its points and base point over the snapshots (eased), a scale bar
+        # says its scale; the input's is one view (the data do not move)
+        c0, r0 = bounding_sphere(v.X3)
+        u = np.array([self.snapshot_position(self.n_hold0 + j) for j in range(self.n_anim)])
+        ease = ZOOM_EASE * self.fps
+        self.zoom = [(np.repeat(c0[None], self.n_anim, axis=0), np.full(self.n_anim, r0),
+                      np.zeros(self.n_anim, bool))] + [zoom_views(v.T3[:, l], v.P3[:, l], u, int(round(ease / 2)),
+                                                                  ease) for l in range(v.L)]
         self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
         self.loss_lo, self.loss_hi = log_range(v.loss)
         self.nc = {k: v.scalars[k] for k in ("nc1_hidden", "delta_p") if k in v.scalars}
@@ -140,31 +258,40 @@ class TrainingFrames(LayerClip):
         cols = sum(1 for p in panels if abs(p.y - panels[0].y) < 1e-9)
         return int(np.ceil(len(panels) / cols)), cols
 
-    def _chart_rects(self, s: float) -> tuple[Rect, Rect, Rect]:
-        """The loss, accuracy and NC charts (16:9 units), their heights ``s`` times the 16:9 ones."""
-        nc = Rect(12.0, 0.95, 3.6, 1.15 * s)
-        acc = Rect(12.0, nc.y + nc.h + 0.75, 3.6, 1.05 * s)
-        return Rect(12.0, acc.y + acc.h + 0.75, 3.6, 1.05 * s), acc, nc
+    def _chart_rects(self) -> tuple[Rect, Rect, Rect]:
+        """The loss, accuracy and NC charts of the right column (16:9 units), each under its title lines, as tall
+        as the readout lines above them leave room for (1 to 1.35 units)."""
+        top = 7.7 - 0.36 * (len(self.shown_layers) - 1) - 0.95          # the loss chart's top, under its title
+        h = float(np.clip((top - 0.95 - 2.0) / 3, 0.95, 1.35))
+        nc = Rect(COL_X + 0.6, 0.95, FIG_W - 0.4 - COL_X - 0.6, h)        # room for the last step's label
+        acc = Rect(nc.x, nc.y + nc.h + 1.0, nc.w, h)
+        return Rect(nc.x, acc.y + acc.h + 1.0, nc.w, h), acc, nc
 
-    def side_blocks(self, s: float) -> tuple[Rect, Rect]:
-        loss, _, nc = self._chart_rects(s)
-        chart = Rect(11.4, nc.y - 0.75, 4.5, loss.y + loss.h + 0.48 - (nc.y - 0.75))
-        low = 7.3 - 0.36 * (len(self.shown_layers) - 1) - 0.15
-        width = FIG_W - 0.12 - 11.45 if is_wide(self.fig_w, self.fig_h) else 4.3
-        return Rect(11.45, low, width, 8.3 - low), chart
+    def side_blocks(self) -> tuple[Rect, Rect]:
+        """The readout and chart blocks of the right column (16:9 units)."""
+        loss, _, nc = self._chart_rects()
+        chart = Rect(COL_X - 0.05, nc.y - 0.75, FIG_W - COL_X, loss.y + loss.h + 0.48 - (nc.y - 0.75))
+        low = 7.7 - 0.36 * (len(self.shown_layers) - 1) - 0.15
+        return Rect(COL_X, low, FIG_W - 0.12 - COL_X, 8.3 - low), chart
+
+    def anim_index(self, i: int) -> int:
+        """The animation position (``0 .. n_anim - 1``) frame ``i`` shows (holds: the first or the last)."""
+        return min(max(i - self.n_hold0, 0), self.n_anim - 1)
+
+    def view_at(self, l: int, i: int) -> tuple[np.ndarray, float]:
+        """Centre ``(3,)`` and radius of input-space panel ``l`` (0: the input) in frame ``i`` (:func:`zoom_views`)."""
+        c, r, _ = self.zoom[l]
+        j = self.anim_index(i)
+        return c[j], float(r[j])
 
     def title_fit(self, texts: list[str], room: float, size: float = 0.19) -> tuple[str, float]:
-        """A chart title: the first of ``texts`` that fits ``room`` (16:9: the first, as it is)."""
-        if self.is_16x9:
-            return texts[0], size
+        """A chart title: the first of ``texts`` that fits ``room`` at least at :data:`TEXT_MIN`, and its height."""
         txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
         return txt, fit_text_size(txt, size, room)
 
     def fit_line(self, texts: list[str], size: float, x: float) -> tuple[str, float]:
         """The first of ``texts`` that fits the readout's room at ``x`` at least at :data:`TEXT_MIN`, and its
-        height; 16:9: the first, as it is."""
-        if self.is_16x9:
-            return texts[0], size
+        height."""
         room = self.lay.room_x - x
         txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
         return txt, fit_text_size(txt, size, room)
@@ -226,36 +353,27 @@ class TrainingFrames(LayerClip):
             f.labels.append(Label(f"panel{l}", p.x, p.y + p.h + 0.2, name, size, color))
         if self.key is not None:
             k = self.key
-            lines = ["ringed: collapsed", "marker size, number:", "  points on the base point",
-                     "trail: collapsing now"]
-            pitch = 0.42 if self.is_16x9 else min(0.42, (k.h - 0.2) / len(lines))
-            for r, text in enumerate(lines):
-                size = 0.19 if self.is_16x9 else fit_text_size(text, 0.19, k.w)
+            pitch = min(0.42, (k.h - 0.2) / len(KEY_LINES))
+            for r, text in enumerate(KEY_LINES):
+                size = fit_text_size(text, 0.19, k.w)
                 f.labels.append(Label(f"key{r}", k.x, k.y + k.h - 0.3 - pitch * r, text, size, th["muted"]))
         # y ticks: decades (log charts), 0 and 1 (accuracy); x ticks below the bottom chart only (same step axis)
         for key, rect, lo, hi in (("loss", self.plot_loss, self.loss_lo, self.loss_hi),
                                   ("nc", self.plot_nc, self.nc_lo, self.nc_hi)):
-            for d in decade_ticks(lo, hi, 3 if self.is_16x9 or rect.h >= 1.1 else 2):
+            for d in decade_ticks(lo, hi, 3 if rect.h >= 0.95 else 2):
                 y = rect.y + rect.h * (d - lo) / (hi - lo)
                 f.labels.append(Label(f"{key}_y{d}", rect.x - 0.08, y, f"$10^{{{d}}}$", 0.19, th["muted"], "right"))
         pa = self.plot_acc
         f.labels.append(Label("acc_hi", pa.x - 0.08, pa.y + pa.h, "1", 0.19, th["muted"], "right"))
         f.labels.append(Label("acc_lo", pa.x - 0.08, pa.y, "0", 0.19, th["muted"], "right"))
         last = int(v.steps[-1])
-        ticks = [0] + [10**k for k in range(1, 8) if np.log10(1 + 10**k) < 0.8 * self.x_hi] + [last]
         pn = self.plot_nc
         axes = [("", pn)] + ([("loss_", self.plot_loss), ("acc_", pa)] if self.row else [])   # a row: each chart
         for key, rect in axes:
-            xs = [rect.x + rect.w * np.log10(1.0 + t) / self.x_hi for t in ticks]
-            # charts in a row: the last step's label ends at its chart's edge, clear of the next chart's ticks;
-            # a round tick whose label would run into the last one's is left out
+            # charts in a row: the last step's label ends at its chart's edge, clear of the next chart's ticks
             right = self.row and len(axes) > 1
-            w_last = text_width(str(last), 0.19)
-            clear = xs[-1] - (w_last if right else w_last / 2) - 0.12
-            for t, x in zip(ticks, xs, strict=True):
-                if t != last and t != 0 and x + text_width(str(t), 0.19) / 2 > clear:
-                    continue
-                f.labels.append(Label(f"x_tick{key}{t}", float(x), rect.y - 0.08, str(t), 0.19, th["muted"],
+            for t, x in step_ticks(last, rect.w, 0.19, end_right=right):
+                f.labels.append(Label(f"x_tick{key}{t}", rect.x + x, rect.y - 0.08, str(t), 0.19, th["muted"],
                                       "right" if right and t == last else "center", "top"))
         if self.row:
             f.labels.append(Label("x_name", pa.cx, pa.y - 0.52, "training step (log axis)", 0.19, th["muted"],
@@ -280,13 +398,23 @@ class TrainingFrames(LayerClip):
         col = v.collapsed[sn]
         ever = np.logical_or.accumulate(col, axis=0)
         pts_xy, pts_c, ring_xy, ring_c, segs, seg_c, base_xy, base_c = [], [], [], [], [], [], [], []
-        trail_xy, trail_c = [], []
+        trail_xy, trail_c, bars = [], [], []
         for l, panel in enumerate(self.panels):
+            seg0 = len(segs)                     # this panel's axes start here
             if l <= v.L:
-                view = v.panel_view[l]
-                for sg in self.axes_segments(panel, az, *view, v.origin3):
-                    segs.append(sg)
+                view = self.view_at(l, i)
+                o = v.origin3        # the axes from the origin while it is in view, else from the view's centre
+                o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
+                for a, e in self.axes_segments(panel, az, *view, o):
+                    segs.append([a, _clip_to(panel, a, e)])
                     seg_c.append(th["muted"])
+                # the scale bar: its length in the panel's own units, bottom left (outside the disc the view
+                # keeps its points in)
+                ln = scale_length(view[1])
+                x0, y0 = panel.x + 0.12, panel.y + 0.12
+                x1 = x0 + ln * 0.45 * panel.w / view[1]
+                bars += [[(x0, y0), (x1, y0)], [(x0, y0 - 0.05), (x0, y0 + 0.05)], [(x1, y0 - 0.05), (x1, y0 + 0.05)]]
+                f.labels.append(Label(f"scale{l}", x0, y0 + 0.2, scale_text(ln), 0.19, th["muted"]))
                 data = v.X3 if l == 0 else T[l - 1]
                 flag = ever[-1] if l == 0 else ever[l - 1]
                 xy = self.pin(self.screen(data, panel, az, *view), panel)
@@ -314,7 +442,7 @@ class TrainingFrames(LayerClip):
             ring_c.append(v.labels[ok & flag])
             if 1 <= l <= v.L:
                 sg, cl, b = self.cone_segments(P[l - 1], E[l - 1], panel, az, class_color(l - 1), self.point_r,
-                                               v.panel_view[l])
+                                               view)
                 segs += sg
                 seg_c += cl
                 counts = class_counts(v.collapsed[sn, l - 1], v.labels, v.q)
@@ -322,10 +450,18 @@ class TrainingFrames(LayerClip):
                 here = np.isfinite(b).all()
                 share = n_on / max(1, int(self.class_sizes[int(np.argmax(counts))]))
                 f.points += growing_marker(f"base{l}", b if here else None, l - 1, share, self.point_r)
-                at = b + np.array([0.16, 0.16]) if here else np.array([panel.x, panel.y])
-                f.labels.append(Label(f"base{l}_n", float(at[0]), float(at[1]), str(n_on), 0.19, th["fg"],
+                if here:   # the count beside the marker, at the corner that covers the fewest points and rays
+                    level = int(round(float(np.clip(share, 0.0, 1.0)) * (SIZE_LEVELS - 1)))
+                    bx, by, ha = badge_anchor(b, panel, self.point_r * (1.6 + 1.1 * level),
+                                              w=max(0.3, text_width(str(n_on), 0.19)), h=0.26,
+                                              avoid=np.concatenate([xy[ok], ray_samples(segs[seg0:])]))
+                else:
+                    bx, by, ha = panel.x, panel.y, "left"
+                f.labels.append(Label(f"base{l}_n", bx, by, str(n_on), 0.19, th["fg"], ha,
                                       alpha=1.0 if (here and n_on) else 0.0))
         f.segments.append(Segments("axes_and_cones", np.array(segs).reshape(-1, 2, 2), seg_c, 0.014))
+        f.segments.append(Segments("scale_bars", np.array(bars, dtype=float).reshape(-1, 2, 2),
+                                   [th["muted"]] * len(bars), 0.014))
         f.segments.append(Segments("arrivals", np.concatenate(trail_xy) if trail_xy else np.zeros((0, 2, 2)),
                                    trail_c, 0.012, alpha=0.6))
         f.points.append(Points("points", *_unique_points(np.concatenate(pts_xy), np.concatenate(pts_c)),
@@ -373,44 +509,39 @@ class TrainingFrames(LayerClip):
         wd = len(str(int(v.steps[-1])))        # the step padded to the last one's digits (it does not jump)
         step_text = f"step {int(round(step)):>{wd}d} / {int(v.steps[-1])}"
         f.labels.append(Label("step", x0, y0, step_text, 0.24, th["fg"]))
-        acc = v.scalars.get("test_acc")
-        tr_acc = v.scalars.get("train_acc")
-        acc_text = ("accuracy: train " + (f"{tr_acc[sn]:.3f}" if tr_acc is not None else "n/a")
-                    + ", test " + (f"{acc[sn]:.3f}" if acc is not None else "n/a"))
-        if self.row:   # beside the step, on the one readout line
-            ax = x0 + text_width(f"step {int(v.steps[-1])} / {int(v.steps[-1])}", 0.24) + 0.4
-            f.labels.append(Label("acc", ax, y0, acc_text, fit_text_size(acc_text, 0.21, self.fig_w - 0.15 - ax),
-                                  th["fg"]))
-        else:
-            txt, size = self.fit_line([acc_text], 0.19, x0)
-            f.labels.append(Label("acc", x0, y0 - 0.42, txt, size, th["fg"]))
         none = not v.collapsed[sn].any()    # one line says it for every layer, not L lines
         for r, l in enumerate([] if self.row else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
             what = (collapse_text(counts, self.class_sizes, most=1) if counts.any()
                     else "no points collapsed")      # ("none" alone did not say of what)
-            txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
+            txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/"),
+                                       f"layer {l + 1}: none collapsed"] if not counts.any() else
+                                      [f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
                                       0.19, x0)
             if none:
                 txt, size = self.fit_line(["no points collapsed in any layer", "no points collapsed"], 0.19, x0) \
                     if r == 0 else ("", size)
-            f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.82 - 0.36 * r, txt, size,
+            f.labels.append(Label(f"collapsed{l}", x0, y0 - 0.42 - 0.36 * r, txt, size,
                                   text_ink(class_color(j), th) if counts.any() else th["muted"]))
         pl, pa, pn = self.plot_loss, self.plot_acc, self.plot_nc
         value = fmt_loss(loss) if np.isfinite(loss) else "not recorded"
         room = pl.w + 0.65
         loss_text, size = self.title_fit(["training loss " + value, "loss " + value], room)
         f.labels.append(Label("loss_title", pl.x - 0.55, pl.y + pl.h + 0.34, loss_text, size, th["fg"]))
-        acc_title, size = self.title_fit(["accuracy: train, test (thin)", "accuracy (test: thin)"], room)
-        f.labels.append(Label("acc_title", pa.x - 0.55, pa.y + pa.h + 0.34, acc_title, size, PALETTE_ACC))
+        # two title lines over the accuracy and NC charts, each in its curve's colour (the charts' legend)
+        acc, tr_acc = v.scalars.get("test_acc"), v.scalars.get("train_acc")
+        tr_v = f"{tr_acc[sn]:.3f}" if tr_acc is not None else "n/a"
+        te_v = f"{acc[sn]:.3f}" if acc is not None else "n/a"
+        acc_lines = (("acc_title", [f"accuracy: train {tr_v}", f"train acc. {tr_v}", f"train {tr_v}"], 0.68),
+                     ("acc_test", [f"test {te_v} (thin line)", f"test {te_v} (thin)", f"test {te_v}"], 0.34))
+        for name, texts, dy in acc_lines:
+            txt, size = self.title_fit(texts, room)
+            f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size, text_ink(PALETTE_ACC, th)))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
         nc1_text = "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a")
         dp_text = "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a")
         f.labels.append(Label("nc1_title", pn.x - 0.55, pn.y + pn.h + 0.34, nc1_text,
                               self.title_fit([nc1_text], room)[1], th["fg"]))
-        if self.row:   # a narrow chart: delta_P on a line of its own, above NC1
-            f.labels.append(Label("dp_title", pn.x - 0.55, pn.y + pn.h + 0.68, dp_text,
-                                  self.title_fit([dp_text], room)[1], DELTA_P_COLOR))
-        else:
-            f.labels.append(Label("dp_title", pn.x + pn.w, pn.y + pn.h + 0.34, dp_text, 0.19, DELTA_P_COLOR, "right"))
+        f.labels.append(Label("dp_title", pn.x - 0.55, pn.y + pn.h + 0.68, dp_text,
+                              self.title_fit([dp_text], room)[1], text_ink(DELTA_P_COLOR, th)))
