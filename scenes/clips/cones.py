@@ -42,6 +42,7 @@ from scenes.clips.base import (
     _clip_to,
     _unique_points,
     badge_anchor,
+    badge_box,
     badge_radius,
     bounding_sphere,
     camera_basis,
@@ -379,6 +380,7 @@ class ConesFrames:
         # cones: past (faint) and current (growing rays); base points sized by the points on them, with badges
         past, past_c, now, now_c, wide, wide_c = [], [], [], [], [], []
         ripples, ripple_c, trails, trail_c = [], [], [], []
+        taken = []      # the boxes of the badges drawn so far (layer order): a badge keeps clear of them
         for ll in range(self.L):
             shown = ll <= l
             grow = e if (ll == l and phase == "cone") else 1.0
@@ -414,10 +416,13 @@ class ConesFrames:
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True,
                                    ring_width=BASE_RING))
             # off the data, the axes and this cone's rays, so that it reads
-            bx, by, ha = badge_anchor(q, self.view, r_base, w=max(0.55, text_width(f"{n_on}", 0.22)),
-                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]))
+            bw = max(0.55, text_width(f"{n_on}", 0.22))
+            bx, by, ha = badge_anchor(q, self.view, r_base, w=bw,
+                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]), taken=taken)
             f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
                                   alpha=1.0 if shown and n_on > 0 else 0.0))
+            if shown and n_on > 0:
+                taken.append(badge_box(bx, by, ha, w=bw))
             if ll == l and phase == "move":
                 mv = np.flatnonzero(self.collapsed[ll] & ok)
                 start = self._pin(self._screen(self.T3[ll][mv], az))
