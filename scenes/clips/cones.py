@@ -3,10 +3,13 @@
 Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After a title card, for each hidden layer
 ``l = 1..L``:
 
-1. *cone*: layer ``l``'s cone appears: its base point, then its edge rays growing out of it (colour: the class the
-   layer collapses, i.e. the class with the largest collapsed fraction at that layer; grey when none);
+1. *cone*: layer ``l``'s cone appears: its base point, ringed by an expanding, fading ripple, then its edge rays
+   (its distinct unit normals: a layer whose units share a normal draws it once, and the readout says so) growing
+   out of it (colour: the class the layer collapses, i.e. the class with the largest collapsed fraction at that
+   layer; grey when none). A base point on an earlier one (concentric: ``p_2`` on ``p_1``) covers it;
 2. *truncation*: the data move from ``T_{l-1}(X)`` to ``T_l(X)`` (smooth, eased linear interpolation); the points
-   collapsed at this layer are drawn as rings and converge onto the base point;
+   collapsed at this layer are drawn as rings and converge onto the base point one after another (nearest first,
+   setting off over the first half of the move), so that its count and the table rise through the move;
 3. a short hold. Earlier cones stay, faint.
 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
@@ -70,11 +73,21 @@ COLLAPSED_RING = 0.016   # ring width of a collapsed point: a cluster of them st
 RAY_FRAME = 0.4     # the camera takes in this much of each ray (the rest may run to the view's border)
 FRAME_FILL = 0.9    # the camera's view of the data and base points fills this much of the panel's width or height
 WIDE_FADE = 0.55    # the rays of a layer wider than M (all its unit normals) are mixed this far towards the background
+STAGGER = 0.5       # a layer's collapsed points set off one after another over this share of its move, nearest first
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
 GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially linearly separable slabs",
                   "nonsep": "(c) wedge and chevron (not linearly separable)",
                   "concentric": "(d) concentric ball and shell"}
+
+
+def _distinct(D: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """The rows of ``D: (K, 3)`` (unit directions) without repeats (within ``tol``), in their first order."""
+    keep: list[int] = []
+    for k in range(len(D)):
+        if all(np.abs(D[k] - D[j]).max() > tol for j in keep):
+            keep.append(k)
+    return D[keep]
 
 
 class ConesFrames:
@@ -136,6 +149,18 @@ class ConesFrames:
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         ok = np.isfinite(n) & (n > 1e-12)
         self.E3 = np.where(ok, E3 / np.where(ok, n, 1.0), np.nan)
+        # the rays each layer draws: its distinct unit normals (concentric's 2-unit layer has one normal twice)
+        self.rays3 = [_distinct(self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]) for ll in range(self.L)]
+        # when each collapsed point sets off in its layer's move (share of the move, nearest to the base point
+        # first), so that they arrive one after another and the table counts up through the move
+        self.start = np.zeros((self.L, self.N))
+        for ll in range(self.L):
+            idx = np.flatnonzero(self.collapsed[ll])
+            if len(idx) > 1:
+                d = np.linalg.norm(self.T3[ll][idx] - self.P3[ll], axis=1)
+                rank = np.empty(len(idx))
+                rank[np.argsort(d, kind="stable")] = np.arange(len(idx))
+                self.start[ll, idx] = STAGGER * rank / (len(idx) - 1)
         # camera framed to the data, every T_l(X), the base points and the rays' starts (those within FRAME_CAP
         # data radii of the data: further ones are pinned to the view's border, with a chevron)
         c0, rx = bounding_sphere(self.T3)
@@ -278,16 +303,27 @@ class ConesFrames:
         kk = np.max(np.abs(d) / half, axis=1, keepdims=True)
         return np.where(kk > 1, c + d / np.maximum(kk, 1e-300), xy)
 
-    def arrived(self, ll: int, e: float) -> np.ndarray:
-        """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``e`` (eased,
-        0..1): those whose distance to it, ``(1 - e) |T_ll(x) - p_ll|`` in figure units, is within its marker
-        (the radius it has with all of them on it). All of them at ``e = 1``: the counts then are the layer's."""
+    def progress(self, ll: int, t: float) -> np.ndarray:
+        """``(N,)`` eased progress (0..1) of each point in layer ``ll``'s move at its progress ``t`` (0..1): the
+        points it collapses set off one after another (``self.start``, over :data:`STAGGER` of the move, nearest
+        to the base point first) and each travels for the rest of the move's length; the others move together.
+        All 1 at ``t = 1``."""
+        own = np.clip((t - self.start[ll]) / (1.0 - STAGGER), 0.0, 1.0)
+        return np.where(self.collapsed[ll], smoothstep(own), smoothstep(t))
+
+    def arrived(self, ll: int, t: float) -> np.ndarray:
+        """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``t`` (0..1):
+        those whose distance to it, ``(1 - e_k) |T_ll(x) - p_ll|`` in figure units (``e_k``: their
+        :meth:`progress`), is within its marker (the radius it has with all of them on it). All of them at
+        ``t = 1``: the counts then are the layer's."""
         s = self.scale
         cc = self.layer_class[ll]
         r = badge_radius(2.2 * self.point_r, int(self.collapsed[ll].sum()),
                          int(self.class_sizes[cc]) if cc >= 0 else self.N)
         d = np.linalg.norm(self.T3[ll] - self.P3[ll], axis=1) * s
-        return self.collapsed[ll] & ((1.0 - e) * d <= r) if e < 1.0 else self.collapsed[ll].copy()
+        if t >= 1.0:
+            return self.collapsed[ll].copy()
+        return self.collapsed[ll] & ((1.0 - self.progress(ll, t)) * d <= r)
 
     def azimuth(self, i: int) -> float:
         return self.azim0 + self.orbit * i / max(1, self.n_frames - 1)
@@ -357,7 +393,8 @@ class ConesFrames:
         elif phase == "cone":
             P = self.T3[l]
         elif phase == "move":
-            P = (1 - e) * self.T3[l] + e * self.T3[l + 1]
+            ek = self.progress(l, t)[:, None]
+            P = (1 - ek) * self.T3[l] + ek * self.T3[l + 1]
         else:
             P = self.T3[l + 1]
         done = l if phase in ("start", "cone") else l + 1        # layers whose truncation has (started to) run
@@ -381,6 +418,7 @@ class ConesFrames:
         past, past_c, now, now_c, wide, wide_c = [], [], [], [], [], []
         ripples, ripple_c, trails, trail_c = [], [], [], []
         taken = []      # the boxes of the badges drawn so far (layer order): a badge keeps clear of them
+        markers = []    # the base points drawn so far: (centre, radius)
         for ll in range(self.L):
             shown = ll <= l
             grow = e if (ll == l and phase == "cone") else 1.0
@@ -390,12 +428,17 @@ class ConesFrames:
             cc = self.layer_class[ll]
             n_on = int(self.collapsed[ll].sum()) if ll < done else 0
             if ll == l and phase == "move":      # those already drawn on the base point (the table's row too)
-                n_on = int(self.arrived(ll, e).sum())
+                n_on = int(self.arrived(ll, t).sum())
             r_base = badge_radius(2.2 * self.point_r, n_on, int(self.class_sizes[cc]) if cc >= 0 else self.N)
             q = p if inside else self._pin(p[None], inset=r_base + 0.2)[0]
+            if shown:       # on an earlier base point (its centre under this marker): cover it, not a double ring
+                for q0, r0 in markers:
+                    d0 = float(np.linalg.norm(q - q0))
+                    if d0 < r0:
+                        r_base = max(r_base, d0 + r0 + 0.01)
             rays = []
             if shown and inside:
-                dirs = self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]
+                dirs = self.rays3[ll]
                 many = len(dirs) > self.M     # a wide layer: all its unit normals, drawn short, thin and light
                 length = self.ray_len * (0.6 if many else 1.0)
                 for end in self._screen(self.P3[ll] + grow * length * dirs, az):
@@ -411,6 +454,8 @@ class ConesFrames:
                 for u0, u1 in _chevron(q, p - q, 0.1, r_base + 0.06):
                     now.append([u0, u1])
                     now_c.append(c)
+            if shown:
+                markers.append((q, r_base))
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True,
@@ -423,6 +468,9 @@ class ConesFrames:
                                   alpha=1.0 if shown and n_on > 0 else 0.0))
             if shown and n_on > 0:
                 taken.append(badge_box(bx, by, ha, w=bw))
+            if ll == l and phase == "cone" and shown:   # the new base point rings out as its cone appears
+                ripples.append(circle_segments(q, r_base * (1.2 + 1.6 * e)))
+                ripple_c += [mix(c, th["bg"], e)] * len(ripples[-1])
             if ll == l and phase == "move":
                 mv = np.flatnonzero(self.collapsed[ll] & ok)
                 start = self._pin(self._screen(self.T3[ll][mv], az))
@@ -469,7 +517,10 @@ class ConesFrames:
         sub, size = self.fit_line("phase", [sub] + ([short] if short else []), 0.24)
         f.labels.append(Label("phase", *self.at["phase"], sub, size, th["fg"]))
         w = int(self.widths[max(l, 0)])
-        wtxts = ([f"width {w}: its {w} unit normals, drawn light"] if w > self.M else []) + [f"width {w}"]
+        k = len(self.rays3[max(l, 0)])
+        wtxts = ([f"width {w}: its {w} unit normals, drawn light"] if w > self.M else
+                 [f"width {w}: its {w} units share {'one normal' if k == 1 else f'{k} normals'}"] if k < w else []) \
+            + [f"width {w}"]
         wtxt, size = self.fit_line("width", wtxts if l >= 0 else [f"input dimension $M = {self.M}$"], 0.22)
         f.labels.append(Label("width", *self.at["width"], wtxt, size, th["muted"]))
         y0 = self.rows_y0
@@ -480,7 +531,7 @@ class ConesFrames:
                                   alpha=1.0 if shown else 0.4))
             cnt = self.counts[ll]
             if ll == l and phase == "move":      # counting up with the points arriving on the base point
-                cnt = np.bincount(self.labels[self.arrived(ll, e)], minlength=self.Q)
+                cnt = np.bincount(self.labels[self.arrived(ll, t)], minlength=self.Q)
             for j in range(self.Q):
                 n = int(cnt[j])
                 txt = ("–" if not shown else str(n) if self.compact else f"{n}/{int(self.class_sizes[j])}")
