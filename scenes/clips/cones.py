@@ -73,6 +73,8 @@ COLLAPSED_RING = 0.016   # ring width of a collapsed point: a cluster of them st
 RAY_FRAME = 0.4     # the camera takes in this much of each ray (the rest may run to the view's border)
 FRAME_FILL = 0.9    # the camera's view of the data and base points fills this much of the panel's width or height
 WIDE_FADE = 0.55    # the rays of a layer wider than M (all its unit normals) are mixed this far towards the background
+BADGE_INK = 0.5     # a count badge's colour: its class's, mixed this far towards the foreground
+BURIED = 2          # during its layer's move, a badge whose place still covers more points or trail ends is not drawn
 STAGGER = 0.5       # a layer's collapsed points set off one after another over this share of its move, nearest first
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
@@ -88,6 +90,13 @@ def _distinct(D: np.ndarray, tol: float = 1e-6) -> np.ndarray:
         if all(np.abs(D[k] - D[j]).max() > tol for j in keep):
             keep.append(k)
     return D[keep]
+
+
+def covered(box: tuple[float, float, float, float], pts: np.ndarray, pad: float = 0.04) -> int:
+    """How many of ``pts: (K, 2)`` lie in ``box = (x0, y0, x1, y1)`` grown by ``pad`` (non-finite ones: none)."""
+    x0, y0, x1, y1 = box
+    return int(np.count_nonzero((pts[:, 0] > x0 - pad) & (pts[:, 0] < x1 + pad)
+                                & (pts[:, 1] > y0 - pad) & (pts[:, 1] < y1 + pad)))
 
 
 class ConesFrames:
@@ -460,17 +469,7 @@ class ConesFrames:
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True,
                                    ring_width=BASE_RING))
-            # off the data, the axes and this cone's rays, so that it reads
-            bw = max(0.55, text_width(f"{n_on}", 0.22))
-            bx, by, ha = badge_anchor(q, self.view, r_base, w=bw,
-                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]), taken=taken)
-            f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
-                                  alpha=1.0 if shown and n_on > 0 else 0.0))
-            if shown and n_on > 0:
-                taken.append(badge_box(bx, by, ha, w=bw))
-            if ll == l and phase == "cone" and shown:   # the new base point rings out as its cone appears
-                ripples.append(circle_segments(q, r_base * (1.2 + 1.6 * e)))
-                ripple_c += [mix(c, th["bg"], e)] * len(ripples[-1])
+            sg = np.zeros((0, 2, 2))
             if ll == l and phase == "move":
                 mv = np.flatnonzero(self.collapsed[ll] & ok)
                 start = self._pin(self._screen(self.T3[ll][mv], az))
@@ -483,6 +482,23 @@ class ConesFrames:
                     ph = (e - 0.5) / 0.5
                     ripples.append(circle_segments(q, r_base * (1.15 + 1.2 * ph)))
                     ripple_c += [mix(c, th["bg"], ph)] * len(ripples[-1])
+            # off the data, the axes, this cone's rays and the trails onto it, so that it reads; in a darker shade
+            # than its class's points (it may still sit among them while they arrive)
+            bw = max(0.55, text_width(f"{n_on}", 0.22))
+            ends = ray_samples(sg, 2)
+            bx, by, ha = badge_anchor(q, self.view, r_base, w=bw, taken=taken,
+                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs), ends]))
+            # while its points still converge from all around it (concentric: the ball onto its centre), the badge
+            # cannot keep clear of them: not drawn until the hold (the table counts them meanwhile)
+            buried = len(sg) > 0 and covered(badge_box(bx, by, ha, w=bw), np.concatenate([xy[ok], ends])) > BURIED
+            drawn = shown and n_on > 0 and not buried
+            f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], BADGE_INK), ha,
+                                  alpha=1.0 if drawn else 0.0))
+            if drawn:
+                taken.append(badge_box(bx, by, ha, w=bw))
+            if ll == l and phase == "cone" and shown:   # the new base point rings out as its cone appears
+                ripples.append(circle_segments(q, r_base * (1.2 + 1.6 * e)))
+                ripple_c += [mix(c, th["bg"], e)] * len(ripples[-1])
         f.segments.append(Segments("cones_past", np.array(past).reshape(-1, 2, 2), past_c, 0.014, alpha=0.35))
         f.segments.append(Segments("cone_now", np.array(now).reshape(-1, 2, 2), now_c, 0.03))
         f.segments.append(Segments("cone_wide", np.array(wide).reshape(-1, 2, 2), wide_c, 0.012))
