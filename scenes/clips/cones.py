@@ -187,28 +187,41 @@ class ConesFrames:
     def _layout(self) -> None:
         """The panel, the readout lines' places (``self.at[name] = (x, y)``, text ending left of
         ``self.room[name]``) and the table of collapsed points, for the canvas. 16:9 and wide canvases: the
-        panel on the left, the readout on the right. Square-ish canvases: the panel at the top left, the table
-        beside it, the readout lines below; portrait: the panel at the top, everything else below it."""
+        panel on the left, the readout on the right (on a wide canvas other than 16:9 the panel gives up width
+        until the table's columns fit). Square-ish canvases: the panel at the top left with the table beside it
+        and the readout lines below, or (many classes: whichever leaves the larger panel) the readout lines
+        beside the panel and the table below it across the canvas; portrait: the panel at the top, everything
+        else below it."""
         W, H = self.fig_w, self.fig_h
         self.is_16x9 = (W, H) == (FIG_W, FIG_H)
         wide = is_wide(W, H)
         self.title_y = 8.62 if wide else H - 0.38
         L = self.L
+        digits = len(str(int(self.class_sizes.max())))
+        cell = text_width("0" * digits, 0.22) + 0.2          # a compact column: the count and room to the next
+        room = {}
         if wide:
-            self.panel = Rect(0.3, 0.3, 8.1, 8.1)
-            rx = 9.0                                                              # readout left edge
+            side, rx = 8.1, 9.0
+            if not self.is_16x9:   # the panel gives up width until the table's columns fit beside it
+                need = text_width(f"layer {L}", 0.22) + 0.25 + self.Q * cell + 0.15
+                side = float(np.clip(W - 0.15 - need - 0.9, 4.5, 8.1))
+                rx = 0.3 + side + 0.6
+            self.panel = Rect(0.3, 0.3 + (8.1 - side) / 2, side, side)
             self.at = {"layer": (rx, 7.75), "phase": (rx, 7.15), "width": (rx, 6.6), "table_title": (rx, 5.55),
                        "loss": (rx, 1.2), "note": (rx, 0.7)}
             heads_y, rows_y0, table_x, table_right = 5.1, 4.6, rx, W - 0.15
             self.row_pitch = min(0.48, (4.6 - 1.7) / max(L - 1, 1))            # the last row above the loss
+            col0 = table_x + (1.6 if self.is_16x9 else min(1.6, text_width(f"layer {L}", 0.22) + 0.25))
         else:
             pitch = min(0.42, 2.6 / max(L, 1))
             table_h = 0.95 + pitch * L                                           # title, heads, rows
             lines_h = 2.35                                                       # layer, phase, width / loss / note
-            digits = len(str(int(self.class_sizes.max())))
             table_w = text_width(f"layer {L}", 0.2) + 0.2 + self.Q * (text_width("0" * digits, TEXT_MIN) + 0.12)
             m = 0.3
             portrait = H / W >= 1.5
+            lines_w = 3.4                                                        # readout lines beside the panel
+            beside = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
+            under = min(H - 0.8 - table_h - 0.4, W - 2 * m - lines_w - 0.3)
             if portrait:    # everything under the panel: the readout lines, then the table
                 side = min(W - 2 * m, H - 0.8 - lines_h - table_h - 0.6)
                 self.panel = Rect((W - side) / 2, H - 0.8 - side, side, side)
@@ -216,8 +229,17 @@ class ConesFrames:
                 x = m + 0.05
                 tbl = top - lines_h - 0.1
                 table_x, table_right = x, W - 0.15
+            elif under > beside:   # the lines beside the panel, the table below it (many classes)
+                side = under
+                pitch = min(0.42, max(pitch, (H - 0.8 - side - 0.4 - 0.95 - 0.35) / max(L, 1)))  # spare height
+                self.panel = Rect(m, H - 0.8 - side, side, side)
+                x = self.panel.x + side + 0.3
+                top = self.panel.y + side + 0.05
+                tbl = self.panel.y - 0.1
+                table_x, table_right = m + 0.05, W - 0.15
+                room = {k: W - 0.12 for k in ("layer", "phase", "width", "loss", "note", "table_title")}
             else:           # the table beside the panel, the lines under it
-                side = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
+                side = beside
                 self.panel = Rect(m, H - 0.8 - side, side, side)
                 top = self.panel.y - 0.25
                 x = m + 0.05
@@ -232,16 +254,16 @@ class ConesFrames:
                 self.panel = Rect(self.panel.x, self.panel.y - drop, self.panel.w, self.panel.h)
                 self.at = {k: (x_, y_ - drop) for k, (x_, y_) in self.at.items()}
                 heads_y, rows_y0 = heads_y - drop, rows_y0 - drop
-        self.room = {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
-                         else W - 0.12) for k, xy in self.at.items()}
+            row_w = text_width(f"layer {L}", 0.2) + 0.2
+            col0 = table_x + row_w
+        self.room = room or {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
+                                 else W - 0.12) for k, xy in self.at.items()}
         self.view = view_rect(self.panel, 0.45)
         self.point_r = 0.045 * (self.panel.w / 8.1) ** 0.5
         self.heads_y, self.rows_y0 = heads_y, rows_y0
         # the table of collapsed points: one column a class, as many as fit the picture (Q up to 8); when
         # "120/120" no longer fits a column, the heads are the class numbers and the cells the counts alone
         self.row_size = 0.22 if wide else 0.2
-        row_w = text_width(f"layer {L}", self.row_size) + 0.2
-        col0 = table_x + (1.6 if wide else row_w)
         self.col_pitch = min(1.45, (table_right - col0) / self.Q)
         self.col_x = [col0 + self.col_pitch * j for j in range(self.Q)]
         self.compact = text_width("000/000", 0.22) > 0.9 * self.col_pitch
@@ -370,11 +392,13 @@ class ConesFrames:
         if not self.is_16x9:
             title, size = fit_title(title, 0.30, self.fig_w - 0.7)
         f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"], "left", "center"))
-        loss = f"construction loss {tex_sci(self.loss)}"
-        f.labels.append(Label("loss", *self.at["loss"], loss, self.fit("loss", loss, 0.26), th["fg"]))
-        note = ("exact truncation picture" if meta.get("square", True)
-                else "layers wider than $M$: approximate picture")
-        f.labels.append(Label("note", *self.at["note"], note, self.fit("note", note, 0.2), th["muted"]))
+        loss, size = self.fit_line("loss", [f"construction loss {tex_sci(self.loss)}", f"loss {tex_sci(self.loss)}"],
+                                   0.26)
+        f.labels.append(Label("loss", *self.at["loss"], loss, size, th["fg"]))
+        notes = (["exact truncation picture"] if meta.get("square", True)
+                 else ["layers wider than $M$: approximate picture", "approximate picture"])
+        note, size = self.fit_line("note", notes, 0.2)
+        f.labels.append(Label("note", *self.at["note"], note, size, th["muted"]))
         of = f" (of {int(self.class_sizes.max())})" if self.compact else ""
         tt, size = self.fit_line("table_title", [f"collapsed points per class{of}", f"collapsed{of}"], 0.24)
         f.labels.append(Label("table_title", *self.at["table_title"], tt, size, th["fg"]))
