@@ -601,30 +601,57 @@ def badge_radius(r0: float, n: int, full: int, grow: float = 1.6) -> float:
     return float(r0 * (1.0 + grow * np.sqrt(max(n, 0) / max(full, 1))))
 
 
+BADGE_GAP_X = 0.16   # figure units: the least room between two badges side by side (more than two spaces)
+BADGE_GAP_Y = 0.02   # and between two badges one above the other
+
+
+def badge_box(x: float, y: float, ha: str, w: float = 0.55, h: float = 0.3) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)``: the box :func:`badge_anchor` keeps for a badge of about ``w x h`` anchored at ``(x, y)``
+    with ``ha`` (``left``: it starts at ``x``; ``right``: it ends there), vertically centred."""
+    x0 = x if ha == "left" else x - w
+    return float(x0), float(y - h / 2), float(x0 + w), float(y + h / 2)
+
+
 def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float = 0.3,
-                 avoid: np.ndarray | None = None) -> tuple[float, float, str]:
+                 avoid: np.ndarray | None = None,
+                 taken: list[tuple[float, float, float, float]] | None = None) -> tuple[float, float, str]:
     """Where a count badge of about ``w x h`` goes next to a marker of radius ``r`` at ``p``: to its upper right,
     or mirrored to the left / below when that would leave ``view``. With ``avoid`` (``(K, 2)`` figure units: the
     panel's points, samples along its rays), the corner (upper right, upper left, lower right, lower left) inside
     ``view`` whose box covers the fewest of them, the first in that order on a tie: the badge is not drawn over
-    the data. Returns ``(x, y, ha)``."""
+    the data. With ``taken`` (the :func:`badge_box` boxes of the badges already placed in this frame, in the
+    frame's order), only corners whose box keeps clear of every taken box (:data:`BADGE_GAP_X` side by side,
+    :data:`BADGE_GAP_Y` above / below) compete; when none of the four is clear, the same four moved outward by
+    one badge height at a time, up to the view's border, the first step that has a clear one. Without a clear
+    place anywhere in the view (a view full of badges), the corners as without ``taken``. Deterministic.
+    Returns ``(x, y, ha)``."""
     right = p[0] + r + 0.05 + w <= view.x + view.w
     x = p[0] + r + 0.05 if right else p[0] - r - 0.05
     y = p[1] + r + 0.02 + h / 2
     if y + h / 2 > view.y + view.h:
         y = p[1] - r - 0.02 - h / 2
-    if avoid is None or len(avoid) == 0:
-        return float(x), float(y), "left" if right else "right"
-    a = np.asarray(avoid, dtype=float).reshape(-1, 2)
-    boxes = []       # the corners inside the view: (x, y, ha, left edge)
-    for yy in (p[1] + r + 0.02 + h / 2, p[1] - r - 0.02 - h / 2):
-        for side in ("left", "right"):
-            xx = p[0] + r + 0.05 if side == "left" else p[0] - r - 0.05
-            x0 = xx if side == "left" else xx - w
-            if x0 < view.x or x0 + w > view.x + view.w or yy - h / 2 < view.y or yy + h / 2 > view.y + view.h:
-                continue
-            boxes.append((xx, yy, side, x0))
-    if boxes:
+    fallback = (float(x), float(y), "left" if right else "right")
+    taken = [t for t in (taken or ())]
+    if (avoid is None or len(avoid) == 0) and not taken:
+        return fallback
+    a = np.zeros((0, 2)) if avoid is None else np.asarray(avoid, dtype=float).reshape(-1, 2)
+
+    def corners(lift: float) -> list[tuple[float, float, str, float]]:
+        """The four corners ``lift`` further from the marker, those inside the view: (x, y, ha, left edge)."""
+        out = []
+        for yy in (p[1] + r + 0.02 + lift + h / 2, p[1] - r - 0.02 - lift - h / 2):
+            for side in ("left", "right"):
+                xx = p[0] + r + 0.05 if side == "left" else p[0] - r - 0.05
+                x0 = xx if side == "left" else xx - w
+                if x0 < view.x or x0 + w > view.x + view.w or yy - h / 2 < view.y or yy + h / 2 > view.y + view.h:
+                    continue
+                out.append((xx, yy, side, x0))
+        return out
+
+    def fewest(boxes: list[tuple[float, float, str, float]], pts: np.ndarray) -> tuple[float, float, str] | None:
+        """The box covering the fewest of ``pts``, the first on a tie."""
+        if not boxes:
+            return None
         # one pass over the points keeps those near any box (a slightly wider superset: the counts below are
         # the same); non-finite points never count (their comparisons are False)
         eps = 1e-6
@@ -632,15 +659,34 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
         by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
         by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
-        ax, ay = a[:, 0], a[:, 1]
-        a = a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)]
-    best, best_n = None, None
-    for xx, yy, side, x0 in boxes:
-        n = int(np.count_nonzero((a[:, 0] > x0 - 0.04) & (a[:, 0] < x0 + w + 0.04)
-                                 & (np.abs(a[:, 1] - yy) < h / 2 + 0.04)))
-        if best_n is None or n < best_n:
-            best, best_n = (float(xx), float(yy), side), n
-    return best if best is not None else (float(x), float(y), "left" if right else "right")
+        ax, ay = pts[:, 0], pts[:, 1]
+        pts = pts[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)]
+        best, best_n = None, None
+        for xx, yy, side, x0 in boxes:
+            n = int(np.count_nonzero((pts[:, 0] > x0 - 0.04) & (pts[:, 0] < x0 + w + 0.04)
+                                     & (np.abs(pts[:, 1] - yy) < h / 2 + 0.04)))
+            if best_n is None or n < best_n:
+                best, best_n = (float(xx), float(yy), side), n
+        return best
+
+    def clear(b: tuple[float, float, str, float]) -> bool:
+        x0, y0, x1, y1 = b[3], b[1] - h / 2, b[3] + w, b[1] + h / 2
+        return all(x0 >= t[2] + BADGE_GAP_X or x1 <= t[0] - BADGE_GAP_X or y0 >= t[3] + BADGE_GAP_Y
+                   or y1 <= t[1] - BADGE_GAP_Y for t in taken)
+
+    if taken:
+        step, lift = h + BADGE_GAP_Y, 0.0
+        reach = max(view.w, view.h) + h
+        while lift <= reach:
+            ring = corners(lift)
+            best = fewest([b for b in ring if clear(b)], a)
+            if best is not None:
+                return best
+            if not ring:
+                break       # every corner this far out (and further) is outside the view
+            lift += step
+    best = fewest(corners(0.0), a) if len(a) else None
+    return best if best is not None else fallback
 
 
 def ray_samples(rays: list, n: int = 12) -> np.ndarray:

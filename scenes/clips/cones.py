@@ -3,10 +3,13 @@
 Input: a ``cones`` trace (:mod:`geomdl.experiments.cones`, one snapshot). After a title card, for each hidden layer
 ``l = 1..L``:
 
-1. *cone*: layer ``l``'s cone appears: its base point, then its edge rays growing out of it (colour: the class the
-   layer collapses, i.e. the class with the largest collapsed fraction at that layer; grey when none);
+1. *cone*: layer ``l``'s cone appears: its base point, ringed by an expanding, fading ripple, then its edge rays
+   (its distinct unit normals: a layer whose units share a normal draws it once, and the readout says so) growing
+   out of it (colour: the class the layer collapses, i.e. the class with the largest collapsed fraction at that
+   layer; grey when none). A base point on an earlier one (concentric: ``p_2`` on ``p_1``) covers it;
 2. *truncation*: the data move from ``T_{l-1}(X)`` to ``T_l(X)`` (smooth, eased linear interpolation); the points
-   collapsed at this layer are drawn as rings and converge onto the base point;
+   collapsed at this layer are drawn as rings and converge onto the base point one after another (nearest first,
+   setting off over the first half of the move), so that its count and the table rise through the move;
 3. a short hold. Earlier cones stay, faint.
 
 One main 3D panel of input space (``M = 3``; the trace's PCA for ``M > 3``) with a slowly orbiting orthographic
@@ -42,6 +45,7 @@ from scenes.clips.base import (
     _clip_to,
     _unique_points,
     badge_anchor,
+    badge_box,
     badge_radius,
     bounding_sphere,
     camera_basis,
@@ -69,11 +73,30 @@ COLLAPSED_RING = 0.016   # ring width of a collapsed point: a cluster of them st
 RAY_FRAME = 0.4     # the camera takes in this much of each ray (the rest may run to the view's border)
 FRAME_FILL = 0.9    # the camera's view of the data and base points fills this much of the panel's width or height
 WIDE_FADE = 0.55    # the rays of a layer wider than M (all its unit normals) are mixed this far towards the background
+BADGE_INK = 0.5     # a count badge's colour: its class's, mixed this far towards the foreground
+BURIED = 2          # during its layer's move, a badge whose place still covers more points or trail ends is not drawn
+STAGGER = 0.5       # a layer's collapsed points set off one after another over this share of its move, nearest first
 SHORT_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) SLS slabs", "nonsep": "(c) wedge and chevron",
                "concentric": "(d) ball and shell"}
 GEOMETRY_NAMES = {"clustered": "(a) clustered balls", "sls": "(b) sequentially linearly separable slabs",
                   "nonsep": "(c) wedge and chevron (not linearly separable)",
                   "concentric": "(d) concentric ball and shell"}
+
+
+def _distinct(D: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """The rows of ``D: (K, 3)`` (unit directions) without repeats (within ``tol``), in their first order."""
+    keep: list[int] = []
+    for k in range(len(D)):
+        if all(np.abs(D[k] - D[j]).max() > tol for j in keep):
+            keep.append(k)
+    return D[keep]
+
+
+def covered(box: tuple[float, float, float, float], pts: np.ndarray, pad: float = 0.04) -> int:
+    """How many of ``pts: (K, 2)`` lie in ``box = (x0, y0, x1, y1)`` grown by ``pad`` (non-finite ones: none)."""
+    x0, y0, x1, y1 = box
+    return int(np.count_nonzero((pts[:, 0] > x0 - pad) & (pts[:, 0] < x1 + pad)
+                                & (pts[:, 1] > y0 - pad) & (pts[:, 1] < y1 + pad)))
 
 
 class ConesFrames:
@@ -135,6 +158,18 @@ class ConesFrames:
         n = np.linalg.norm(E3, axis=-1, keepdims=True)
         ok = np.isfinite(n) & (n > 1e-12)
         self.E3 = np.where(ok, E3 / np.where(ok, n, 1.0), np.nan)
+        # the rays each layer draws: its distinct unit normals (concentric's 2-unit layer has one normal twice)
+        self.rays3 = [_distinct(self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]) for ll in range(self.L)]
+        # when each collapsed point sets off in its layer's move (share of the move, nearest to the base point
+        # first), so that they arrive one after another and the table counts up through the move
+        self.start = np.zeros((self.L, self.N))
+        for ll in range(self.L):
+            idx = np.flatnonzero(self.collapsed[ll])
+            if len(idx) > 1:
+                d = np.linalg.norm(self.T3[ll][idx] - self.P3[ll], axis=1)
+                rank = np.empty(len(idx))
+                rank[np.argsort(d, kind="stable")] = np.arange(len(idx))
+                self.start[ll, idx] = STAGGER * rank / (len(idx) - 1)
         # camera framed to the data, every T_l(X), the base points and the rays' starts (those within FRAME_CAP
         # data radii of the data: further ones are pinned to the view's border, with a chevron)
         c0, rx = bounding_sphere(self.T3)
@@ -152,28 +187,41 @@ class ConesFrames:
     def _layout(self) -> None:
         """The panel, the readout lines' places (``self.at[name] = (x, y)``, text ending left of
         ``self.room[name]``) and the table of collapsed points, for the canvas. 16:9 and wide canvases: the
-        panel on the left, the readout on the right. Square-ish canvases: the panel at the top left, the table
-        beside it, the readout lines below; portrait: the panel at the top, everything else below it."""
+        panel on the left, the readout on the right (on a wide canvas other than 16:9 the panel gives up width
+        until the table's columns fit). Square-ish canvases: the panel at the top left with the table beside it
+        and the readout lines below, or (many classes: whichever leaves the larger panel) the readout lines
+        beside the panel and the table below it across the canvas; portrait: the panel at the top, everything
+        else below it."""
         W, H = self.fig_w, self.fig_h
         self.is_16x9 = (W, H) == (FIG_W, FIG_H)
         wide = is_wide(W, H)
         self.title_y = 8.62 if wide else H - 0.38
         L = self.L
+        digits = len(str(int(self.class_sizes.max())))
+        cell = text_width("0" * digits, 0.22) + 0.2          # a compact column: the count and room to the next
+        room = {}
         if wide:
-            self.panel = Rect(0.3, 0.3, 8.1, 8.1)
-            rx = 9.0                                                              # readout left edge
+            side, rx = 8.1, 9.0
+            if not self.is_16x9:   # the panel gives up width until the table's columns fit beside it
+                need = text_width(f"layer {L}", 0.22) + 0.25 + self.Q * cell + 0.15
+                side = float(np.clip(W - 0.15 - need - 0.9, 4.5, 8.1))
+                rx = 0.3 + side + 0.6
+            self.panel = Rect(0.3, 0.3 + (8.1 - side) / 2, side, side)
             self.at = {"layer": (rx, 7.75), "phase": (rx, 7.15), "width": (rx, 6.6), "table_title": (rx, 5.55),
                        "loss": (rx, 1.2), "note": (rx, 0.7)}
             heads_y, rows_y0, table_x, table_right = 5.1, 4.6, rx, W - 0.15
             self.row_pitch = min(0.48, (4.6 - 1.7) / max(L - 1, 1))            # the last row above the loss
+            col0 = table_x + (1.6 if self.is_16x9 else min(1.6, text_width(f"layer {L}", 0.22) + 0.25))
         else:
             pitch = min(0.42, 2.6 / max(L, 1))
             table_h = 0.95 + pitch * L                                           # title, heads, rows
             lines_h = 2.35                                                       # layer, phase, width / loss / note
-            digits = len(str(int(self.class_sizes.max())))
             table_w = text_width(f"layer {L}", 0.2) + 0.2 + self.Q * (text_width("0" * digits, TEXT_MIN) + 0.12)
             m = 0.3
             portrait = H / W >= 1.5
+            lines_w = 3.4                                                        # readout lines beside the panel
+            beside = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
+            under = min(H - 0.8 - table_h - 0.4, W - 2 * m - lines_w - 0.3)
             if portrait:    # everything under the panel: the readout lines, then the table
                 side = min(W - 2 * m, H - 0.8 - lines_h - table_h - 0.6)
                 self.panel = Rect((W - side) / 2, H - 0.8 - side, side, side)
@@ -181,8 +229,17 @@ class ConesFrames:
                 x = m + 0.05
                 tbl = top - lines_h - 0.1
                 table_x, table_right = x, W - 0.15
+            elif under > beside:   # the lines beside the panel, the table below it (many classes)
+                side = under
+                pitch = min(0.42, max(pitch, (H - 0.8 - side - 0.4 - 0.95 - 0.35) / max(L, 1)))  # spare height
+                self.panel = Rect(m, H - 0.8 - side, side, side)
+                x = self.panel.x + side + 0.3
+                top = self.panel.y + side + 0.05
+                tbl = self.panel.y - 0.1
+                table_x, table_right = m + 0.05, W - 0.15
+                room = {k: W - 0.12 for k in ("layer", "phase", "width", "loss", "note", "table_title")}
             else:           # the table beside the panel, the lines under it
-                side = min(H - 0.8 - lines_h - 0.35, W - 2 * m - max(2.6, table_w) - 0.3)
+                side = beside
                 self.panel = Rect(m, H - 0.8 - side, side, side)
                 top = self.panel.y - 0.25
                 x = m + 0.05
@@ -197,16 +254,16 @@ class ConesFrames:
                 self.panel = Rect(self.panel.x, self.panel.y - drop, self.panel.w, self.panel.h)
                 self.at = {k: (x_, y_ - drop) for k, (x_, y_) in self.at.items()}
                 heads_y, rows_y0 = heads_y - drop, rows_y0 - drop
-        self.room = {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
-                         else W - 0.12) for k, xy in self.at.items()}
+            row_w = text_width(f"layer {L}", 0.2) + 0.2
+            col0 = table_x + row_w
+        self.room = room or {k: (table_x - 0.2 if not wide and k != "table_title" and xy[1] > self.panel.y
+                                 else W - 0.12) for k, xy in self.at.items()}
         self.view = view_rect(self.panel, 0.45)
         self.point_r = 0.045 * (self.panel.w / 8.1) ** 0.5
         self.heads_y, self.rows_y0 = heads_y, rows_y0
         # the table of collapsed points: one column a class, as many as fit the picture (Q up to 8); when
         # "120/120" no longer fits a column, the heads are the class numbers and the cells the counts alone
         self.row_size = 0.22 if wide else 0.2
-        row_w = text_width(f"layer {L}", self.row_size) + 0.2
-        col0 = table_x + (1.6 if wide else row_w)
         self.col_pitch = min(1.45, (table_right - col0) / self.Q)
         self.col_x = [col0 + self.col_pitch * j for j in range(self.Q)]
         self.compact = text_width("000/000", 0.22) > 0.9 * self.col_pitch
@@ -277,16 +334,27 @@ class ConesFrames:
         kk = np.max(np.abs(d) / half, axis=1, keepdims=True)
         return np.where(kk > 1, c + d / np.maximum(kk, 1e-300), xy)
 
-    def arrived(self, ll: int, e: float) -> np.ndarray:
-        """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``e`` (eased,
-        0..1): those whose distance to it, ``(1 - e) |T_ll(x) - p_ll|`` in figure units, is within its marker
-        (the radius it has with all of them on it). All of them at ``e = 1``: the counts then are the layer's."""
+    def progress(self, ll: int, t: float) -> np.ndarray:
+        """``(N,)`` eased progress (0..1) of each point in layer ``ll``'s move at its progress ``t`` (0..1): the
+        points it collapses set off one after another (``self.start``, over :data:`STAGGER` of the move, nearest
+        to the base point first) and each travels for the rest of the move's length; the others move together.
+        All 1 at ``t = 1``."""
+        own = np.clip((t - self.start[ll]) / (1.0 - STAGGER), 0.0, 1.0)
+        return np.where(self.collapsed[ll], smoothstep(own), smoothstep(t))
+
+    def arrived(self, ll: int, t: float) -> np.ndarray:
+        """``(N,)``: the points layer ``ll`` collapses that are on its base point at move progress ``t`` (0..1):
+        those whose distance to it, ``(1 - e_k) |T_ll(x) - p_ll|`` in figure units (``e_k``: their
+        :meth:`progress`), is within its marker (the radius it has with all of them on it). All of them at
+        ``t = 1``: the counts then are the layer's."""
         s = self.scale
         cc = self.layer_class[ll]
         r = badge_radius(2.2 * self.point_r, int(self.collapsed[ll].sum()),
                          int(self.class_sizes[cc]) if cc >= 0 else self.N)
         d = np.linalg.norm(self.T3[ll] - self.P3[ll], axis=1) * s
-        return self.collapsed[ll] & ((1.0 - e) * d <= r) if e < 1.0 else self.collapsed[ll].copy()
+        if t >= 1.0:
+            return self.collapsed[ll].copy()
+        return self.collapsed[ll] & ((1.0 - self.progress(ll, t)) * d <= r)
 
     def azimuth(self, i: int) -> float:
         return self.azim0 + self.orbit * i / max(1, self.n_frames - 1)
@@ -324,11 +392,13 @@ class ConesFrames:
         if not self.is_16x9:
             title, size = fit_title(title, 0.30, self.fig_w - 0.7)
         f.labels.append(Label("title", 0.35, self.title_y, title, size, th["fg"], "left", "center"))
-        loss = f"construction loss {tex_sci(self.loss)}"
-        f.labels.append(Label("loss", *self.at["loss"], loss, self.fit("loss", loss, 0.26), th["fg"]))
-        note = ("exact truncation picture" if meta.get("square", True)
-                else "layers wider than $M$: approximate picture")
-        f.labels.append(Label("note", *self.at["note"], note, self.fit("note", note, 0.2), th["muted"]))
+        loss, size = self.fit_line("loss", [f"construction loss {tex_sci(self.loss)}", f"loss {tex_sci(self.loss)}"],
+                                   0.26)
+        f.labels.append(Label("loss", *self.at["loss"], loss, size, th["fg"]))
+        notes = (["exact truncation picture"] if meta.get("square", True)
+                 else ["layers wider than $M$: approximate picture", "approximate picture"])
+        note, size = self.fit_line("note", notes, 0.2)
+        f.labels.append(Label("note", *self.at["note"], note, size, th["muted"]))
         of = f" (of {int(self.class_sizes.max())})" if self.compact else ""
         tt, size = self.fit_line("table_title", [f"collapsed points per class{of}", f"collapsed{of}"], 0.24)
         f.labels.append(Label("table_title", *self.at["table_title"], tt, size, th["fg"]))
@@ -356,7 +426,8 @@ class ConesFrames:
         elif phase == "cone":
             P = self.T3[l]
         elif phase == "move":
-            P = (1 - e) * self.T3[l] + e * self.T3[l + 1]
+            ek = self.progress(l, t)[:, None]
+            P = (1 - ek) * self.T3[l] + ek * self.T3[l + 1]
         else:
             P = self.T3[l + 1]
         done = l if phase in ("start", "cone") else l + 1        # layers whose truncation has (started to) run
@@ -379,6 +450,8 @@ class ConesFrames:
         # cones: past (faint) and current (growing rays); base points sized by the points on them, with badges
         past, past_c, now, now_c, wide, wide_c = [], [], [], [], [], []
         ripples, ripple_c, trails, trail_c = [], [], [], []
+        taken = []      # the boxes of the badges drawn so far (layer order): a badge keeps clear of them
+        markers = []    # the base points drawn so far: (centre, radius)
         for ll in range(self.L):
             shown = ll <= l
             grow = e if (ll == l and phase == "cone") else 1.0
@@ -388,12 +461,17 @@ class ConesFrames:
             cc = self.layer_class[ll]
             n_on = int(self.collapsed[ll].sum()) if ll < done else 0
             if ll == l and phase == "move":      # those already drawn on the base point (the table's row too)
-                n_on = int(self.arrived(ll, e).sum())
+                n_on = int(self.arrived(ll, t).sum())
             r_base = badge_radius(2.2 * self.point_r, n_on, int(self.class_sizes[cc]) if cc >= 0 else self.N)
             q = p if inside else self._pin(p[None], inset=r_base + 0.2)[0]
+            if shown:       # on an earlier base point (its centre under this marker): cover it, not a double ring
+                for q0, r0 in markers:
+                    d0 = float(np.linalg.norm(q - q0))
+                    if d0 < r0:
+                        r_base = max(r_base, d0 + r0 + 0.01)
             rays = []
             if shown and inside:
-                dirs = self.E3[ll][np.isfinite(self.E3[ll]).all(axis=1)]
+                dirs = self.rays3[ll]
                 many = len(dirs) > self.M     # a wide layer: all its unit normals, drawn short, thin and light
                 length = self.ray_len * (0.6 if many else 1.0)
                 for end in self._screen(self.P3[ll] + grow * length * dirs, az):
@@ -409,15 +487,13 @@ class ConesFrames:
                 for u0, u1 in _chevron(q, p - q, 0.1, r_base + 0.06):
                     now.append([u0, u1])
                     now_c.append(c)
+            if shown:
+                markers.append((q, r_base))
             f.points.append(Points(f"base{ll}", q[None] if shown else np.zeros((0, 2)),
                                    np.array([cc if cc >= 0 else GREY] if shown else [], dtype=int),
                                    r_base * (grow if ll == l and phase == "cone" else 1.0), ring=True,
                                    ring_width=BASE_RING))
-            # off the data, the axes and this cone's rays, so that it reads
-            bx, by, ha = badge_anchor(q, self.view, r_base, w=max(0.55, text_width(f"{n_on}", 0.22)),
-                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs)]))
-            f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], 0.25), ha,
-                                  alpha=1.0 if shown and n_on > 0 else 0.0))
+            sg = np.zeros((0, 2, 2))
             if ll == l and phase == "move":
                 mv = np.flatnonzero(self.collapsed[ll] & ok)
                 start = self._pin(self._screen(self.T3[ll][mv], az))
@@ -430,6 +506,23 @@ class ConesFrames:
                     ph = (e - 0.5) / 0.5
                     ripples.append(circle_segments(q, r_base * (1.15 + 1.2 * ph)))
                     ripple_c += [mix(c, th["bg"], ph)] * len(ripples[-1])
+            # off the data, the axes, this cone's rays and the trails onto it, so that it reads; in a darker shade
+            # than its class's points (it may still sit among them while they arrive)
+            bw = max(0.55, text_width(f"{n_on}", 0.22))
+            ends = ray_samples(sg, 2)
+            bx, by, ha = badge_anchor(q, self.view, r_base, w=bw, taken=taken,
+                                      avoid=np.concatenate([xy[ok], ray_samples(rays + segs), ends]))
+            # while its points still converge from all around it (concentric: the ball onto its centre), the badge
+            # cannot keep clear of them: not drawn until the hold (the table counts them meanwhile)
+            buried = len(sg) > 0 and covered(badge_box(bx, by, ha, w=bw), np.concatenate([xy[ok], ends])) > BURIED
+            drawn = shown and n_on > 0 and not buried
+            f.labels.append(Label(f"badge{ll}", bx, by, f"{n_on}", 0.22, mix(c, th["fg"], BADGE_INK), ha,
+                                  alpha=1.0 if drawn else 0.0))
+            if drawn:
+                taken.append(badge_box(bx, by, ha, w=bw))
+            if ll == l and phase == "cone" and shown:   # the new base point rings out as its cone appears
+                ripples.append(circle_segments(q, r_base * (1.2 + 1.6 * e)))
+                ripple_c += [mix(c, th["bg"], e)] * len(ripples[-1])
         f.segments.append(Segments("cones_past", np.array(past).reshape(-1, 2, 2), past_c, 0.014, alpha=0.35))
         f.segments.append(Segments("cone_now", np.array(now).reshape(-1, 2, 2), now_c, 0.03))
         f.segments.append(Segments("cone_wide", np.array(wide).reshape(-1, 2, 2), wide_c, 0.012))
@@ -464,7 +557,10 @@ class ConesFrames:
         sub, size = self.fit_line("phase", [sub] + ([short] if short else []), 0.24)
         f.labels.append(Label("phase", *self.at["phase"], sub, size, th["fg"]))
         w = int(self.widths[max(l, 0)])
-        wtxts = ([f"width {w}: its {w} unit normals, drawn light"] if w > self.M else []) + [f"width {w}"]
+        k = len(self.rays3[max(l, 0)])
+        wtxts = ([f"width {w}: its {w} unit normals, drawn light"] if w > self.M else
+                 [f"width {w}: its {w} units share {'one normal' if k == 1 else f'{k} normals'}"] if k < w else []) \
+            + [f"width {w}"]
         wtxt, size = self.fit_line("width", wtxts if l >= 0 else [f"input dimension $M = {self.M}$"], 0.22)
         f.labels.append(Label("width", *self.at["width"], wtxt, size, th["muted"]))
         y0 = self.rows_y0
@@ -475,7 +571,7 @@ class ConesFrames:
                                   alpha=1.0 if shown else 0.4))
             cnt = self.counts[ll]
             if ll == l and phase == "move":      # counting up with the points arriving on the base point
-                cnt = np.bincount(self.labels[self.arrived(ll, e)], minlength=self.Q)
+                cnt = np.bincount(self.labels[self.arrived(ll, t)], minlength=self.Q)
             for j in range(self.Q):
                 n = int(cnt[j])
                 txt = ("–" if not shown else str(n) if self.compact else f"{n}/{int(self.class_sizes[j])}")
