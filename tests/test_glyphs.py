@@ -99,6 +99,18 @@ def test_placed_anchors_by_ink_and_cap_height(ha, va):
     assert {"bottom": y0, "center": (y0 + y1) / 2, "top": y1}[va] == pytest.approx(y)
 
 
+@pytest.mark.parametrize("text", ["  marker size", "   +3", " x"])
+def test_leading_spaces_indent_as_in_matplotlib(text):
+    """A left-aligned label's leading spaces move its ink right by their advance, as matplotlib lays it out
+    (the key's indented lines); the unindented text is anchored by its ink as before."""
+    size = 0.3
+    em = size / glyphs.cap_height()
+    want = (textpath_curves(text)[..., 0].min() - textpath_curves(text.lstrip())[..., 0].min()) * em
+    got = glyphs.placed(text, 1.0, 2.0, size)[..., 0].min() - glyphs.placed(text.lstrip(), 1.0, 2.0, size)[..., 0].min()
+    assert want > 0.05 * size
+    assert got == pytest.approx(want, abs=1e-9)
+
+
 def test_math_is_typeset_not_plain():
     """``$T_1(X)$`` sets the 1 lowered and smaller, unlike the plain string ``T_1(X)``."""
     math, plain = glyphs.outline("$T_1(X)$"), glyphs.outline("T_1(X)")

@@ -232,4 +232,6 @@ def placed(text: str, x: float, y: float, size: float, ha: str = "left", va: str
     out = outline(text)
     em = size / cap_height()
     ax, ay = anchor(out, ha, va)
+    if ha == "left" and text[:1] == " " and text.strip(" "):   # leading spaces indent (as in matplotlib):
+        ax = outline(text.lstrip(" ")).x0                      # anchored where the unindented ink would start
     return (out.curves - np.array([ax, ay])) * em + np.array([x, y])
