@@ -373,6 +373,65 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.compress(keep, xy, axis=0), color[keep]
 
 
+BLAS_ROWS = 4096   # row_matmul: rows a product at most (small enough that BLAS computes it on one thread)
+
+
+def row_matmul(a: np.ndarray, b: np.ndarray, rows: int = BLAS_ROWS) -> np.ndarray:
+    """``a @ b`` for ``a: (n, k)``, ``b: (k, m)`` (float64) computed ``rows`` rows at a time: each row of the
+    result is computed by the same BLAS kernel either way (tested), but a product of many rows is split over
+    BLAS threads (OpenBLAS above ~2.6e5 multiply-adds), whose start and spin-waiting cost 20-60x the product
+    itself in a renderer that draws frames on one core (and the other cores' time when measured as CPU)."""
+    a = np.asarray(a)
+    if len(a) <= rows or a.ndim != 2:
+        return a @ b
+    out = np.empty((len(a), np.shape(b)[1]), np.result_type(a, b))
+    for i in range(0, len(a), rows):
+        np.matmul(a[i:i + rows], b, out=out[i:i + rows])
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def exact_groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are bit for bit the same: ``rows: (n, d)`` float64 -> ``(first, inv)``, ``first: (G,)`` the
+    index of the first row of each distinct row (ascending), ``inv: (n,)`` the group of each row
+    (``rows[first[inv]]`` is ``rows``, bit for bit).
+
+    Only bit-identical rows share a group (``0.0`` and ``-0.0`` do not; identical NaNs do), so any row-wise
+    computation gives a group's rows the same result: a frame model computes it on ``rows[first]`` and
+    gathers with ``inv``. One 64-bit hash of each row's bits, sorted stably, each row checked against the
+    first row with its hash (a row that differs from it, a hash collision, keeps a group of its own)."""
+    r = np.ascontiguousarray(rows, dtype=np.float64).reshape(len(rows), -1)
+    n = len(r)
+    if n < 2 or r.shape[1] == 0:
+        return np.arange(n), np.arange(n)
+    bits = r.view(np.uint64)
+    h = bits[:, 0] * _MIX
+    for k in range(1, bits.shape[1]):
+        h ^= h >> np.uint64(31)
+        h ^= bits[:, k]
+        h *= _MIX
+    order = np.argsort(h, kind="stable")             # equal hashes: ascending row index
+    hs = h[order]
+    start = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
+    lead = np.empty(n, np.int64)
+    lead[order] = np.repeat(order[start], np.diff(np.r_[start, n]))   # per row: the first row with its hash
+    idx = np.arange(n)
+    lead = np.where((bits == bits[lead]).all(axis=1), lead, idx)
+    first = np.flatnonzero(lead == idx)
+    return first, np.searchsorted(first, lead)
+
+
+def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``idx: (m,)`` ascending indices -> those of them whose ``key`` (an ``(n,)`` int array, indexed by
+    ``idx``) does not occur at an earlier one of ``idx`` (ascending)."""
+    if len(idx) < 2:
+        return idx
+    _, at = np.unique(key[idx], return_index=True)   # the first occurrence of each key
+    return idx[np.sort(at)]
+
+
 def nice_ceil(x: float) -> int:
     """Smallest of 1, 2, 2.5, 5 times a power of ten that is >= x."""
     mag = 10 ** np.floor(np.log10(max(x, 1.0)))
