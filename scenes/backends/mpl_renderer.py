@@ -109,9 +109,12 @@ class PointRaster(Artist):
         if self.xy is None or not self.get_visible():
             return
         W, H = int(renderer.width), int(renderer.height)
-        d = self.get_transform().transform(self.xy)           # display pixels, y up
-        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y))
-        pix = np.c_[d[:, 0] + 0.5, H - d[:, 1] + 0.5]
+        pix = np.array(self.get_transform().transform(self.xy), dtype=float)   # display pixels, y up (own copy)
+        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y)),
+        # i.e. (x + 0.5, (H - y) + 0.5) computed in place (the same operations as two new columns)
+        pix[:, 0] += 0.5
+        np.subtract(H, pix[:, 1], out=pix[:, 1])
+        pix[:, 1] += 0.5
         sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
         if sp is None:
             return
