@@ -393,6 +393,36 @@ def row_matmul(a: np.ndarray, b: np.ndarray, rows: int = BLAS_ROWS) -> np.ndarra
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+def _first_of_runs(cid: np.ndarray, n_ids: int) -> np.ndarray:
+    """``cid: (m,)`` ids in ``0..n_ids-1`` -> ``(n_ids,)`` the position of each id's first occurrence (each id
+    occurs). A stable sort of the ids (radix for 16-bit ids: one pass)."""
+    small = cid.astype(np.uint16) if n_ids <= 2**16 else cid
+    order = np.argsort(small, kind="stable")
+    srt = small[order]
+    return order[np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])]
+
+
+def _repeated(k: np.ndarray) -> np.ndarray:
+    """The values of ``k: (m,)`` that occur more than once, ascending (one sort: fast for 64-bit integers)."""
+    ks = np.sort(k)
+    rep = ks[1:][ks[1:] == ks[:-1]]
+    return rep[np.r_[True, rep[1:] != rep[:-1]]] if len(rep) else rep
+
+
+def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(at, cid)``: the positions of ``k`` whose value is one of ``values`` (ascending, distinct), ascending,
+    and the index of that value in ``values``."""
+    if len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
+        hit = [np.flatnonzero(k == v) for v in values]
+        at = np.concatenate(hit)
+        cid = np.repeat(np.arange(len(values)), [len(x) for x in hit])
+        order = np.argsort(at, kind="stable")
+        return at[order], cid[order]
+    cid = np.minimum(np.searchsorted(values, k), len(values) - 1)
+    at = np.flatnonzero(values[cid] == k)
+    return at, cid[at]
+
+
 def exact_groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows that are bit for bit the same: ``rows: (n, d)`` float64 -> ``(first, inv)``, ``first: (G,)`` the
     index of the first row of each distinct row (ascending), ``inv: (n,)`` the group of each row
@@ -400,25 +430,33 @@ def exact_groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Only bit-identical rows share a group (``0.0`` and ``-0.0`` do not; identical NaNs do), so any row-wise
     computation gives a group's rows the same result: a frame model computes it on ``rows[first]`` and
-    gathers with ``inv``. One 64-bit hash of each row's bits, sorted stably, each row checked against the
-    first row with its hash (a row that differs from it, a hash collision, keeps a group of its own)."""
-    r = np.ascontiguousarray(rows, dtype=np.float64).reshape(len(rows), -1)
-    n = len(r)
-    if n < 2 or r.shape[1] == 0:
-        return np.arange(n), np.arange(n)
-    bits = r.view(np.uint64)
-    h = bits[:, 0] * _MIX
-    for k in range(1, bits.shape[1]):
-        h ^= h >> np.uint64(31)
-        h ^= bits[:, k]
-        h *= _MIX
-    order = np.argsort(h, kind="stable")             # equal hashes: ascending row index
-    hs = h[order]
-    start = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
-    lead = np.empty(n, np.int64)
-    lead[order] = np.repeat(order[start], np.diff(np.r_[start, n]))   # per row: the first row with its hash
+    gathers with ``inv``. One 64-bit hash of each row's bits; only the rows whose hash repeats (typically the
+    many points on a few base points) are grouped, each checked against the first row with its hash (one
+    that differs, a hash collision, keeps a group of its own)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    n = len(rows)
+    r = np.ascontiguousarray(rows).reshape(n, int(np.prod(rows.shape[1:], dtype=np.int64)))
     idx = np.arange(n)
-    lead = np.where((bits == bits[lead]).all(axis=1), lead, idx)
+    if n < 2 or r.shape[1] == 0:
+        return idx, idx
+    bits = r.view(np.uint64)
+    cols = np.ascontiguousarray(bits.T)                          # (d, n): each pass over contiguous memory
+    h = cols[0] * _MIX
+    for col in cols[1:]:
+        h ^= h >> np.uint64(31)
+        h ^= col
+        h *= _MIX
+    values = _repeated(h)
+    if len(values) == 0:
+        return idx, idx
+    at, cid = _members(h, values)
+    lead = idx.copy()
+    lead[at] = at[_first_of_runs(cid, len(values))][cid]      # the first row with the same hash
+    same = np.ones(len(at), bool)
+    for col in cols:
+        same &= np.take(col, at) == np.take(col, lead[at])
+    bad = at[~same]
+    lead[bad] = bad                                              # a collision: a group of its own
     first = np.flatnonzero(lead == idx)
     return first, np.searchsorted(first, lead)
 
@@ -428,8 +466,16 @@ def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     ``idx``) does not occur at an earlier one of ``idx`` (ascending)."""
     if len(idx) < 2:
         return idx
-    _, at = np.unique(key[idx], return_index=True)   # the first occurrence of each key
-    return idx[np.sort(at)]
+    k = key[idx]
+    values = _repeated(k)
+    if len(values) == 0:
+        return idx
+    at, cid = _members(k, values)
+    drop = np.ones(len(at), bool)
+    drop[_first_of_runs(cid, len(values))] = False              # the first of each repeated key stays
+    keep = np.ones(len(idx), bool)
+    keep[at[drop]] = False
+    return idx[keep]
 
 
 def nice_ceil(x: float) -> int:
