@@ -20,9 +20,13 @@ What is drawn (what the marker paths draw; ``tests/test_raster.py`` compares the
 ``RASTER_MIN``: below it the marker paths keep their exact look (and Agg's markers are as fast); the golden
 frames use small clouds and are drawn by the marker paths.
 
-Cost: O(points) to snap and merge repeats, O(distinct pixels x stamp area) to find, per pixel, the last stamp
-covering it fully (``np.maximum.at``: nothing below it shows), then one sort of the few contributions left
-(pixel, drawing order) and a segmented composite; no per-point Python.
+Cost: O(points) to snap and merge repeats; a few passes over the points' bounding grid (in int16 where the
+ranks fit) to find, per pixel, the last stamp covering it fully (nothing below it shows: a maximum over the
+full-coverage footprint, taken row by row) and the stamps that show nowhere (in a dense cloud most: a minimum of
+that over the stamp's footprint); then only the stamps that show are expanded into (pixel, stamp pixel)
+contributions, one sort of those left (pixel, drawing order, stamp pixel packed in one int64) and a segmented
+composite; no per-point Python. The palette product goes through BLAS in blocks of rows
+(:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
 """
 
 from __future__ import annotations
@@ -113,8 +117,9 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
     array are left out (``empty`` where none is left).
 
     The footprint taken row by row: ``H_a[p] = op(R[p - a .. p + a])`` built up one pixel at a time (two
-    operations each), then one shifted operation of ``H_a`` per row of the footprint: a disc of 37 pixels in 13
-    passes over the grid instead of 37. Max and min are exact: the same integers as offset by offset."""
+    operations each; ``R`` padded with ``op``'s identity), then one shifted operation of ``H_a`` per row of the
+    footprint: a disc of 37 pixels in 13 passes over the grid instead of 37. Max and min are exact: the same
+    integers as offset by offset (``tests/test_raster.py``)."""
     side = 2 * K + 1
     dy, dx = np.divmod(np.flatnonzero(mask), side)
     runs = _runs(np.c_[dy - K, dx - K])
@@ -124,14 +129,20 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
             for x in range(x0, x1 + 1):
                 _shift(op, out, R, y * gw + x)
         return out
-    H = {0: R}
+    # R padded at both ends with op's identity (a term outside the array is left out): every window read
+    # below lies inside the padded array
+    info = np.iinfo(R.dtype) if R.dtype.kind in "iu" else np.finfo(R.dtype)
+    ident = info.min if op is np.maximum else info.max
+    pad = K * gw + K
+    H = {0: np.concatenate([np.full(pad, ident, R.dtype), R, np.full(pad, ident, R.dtype)])}
     for a in range(1, max((x1 for _, _, x1 in runs), default=0) + 1):
         h = H[a - 1].copy()
         _shift(op, h, H[a - 1], 1)
         _shift(op, h, H[a - 1], -1)
         H[a] = h
-    for y, _, x1 in runs:
-        _shift(op, out, H[x1], y * gw)
+    n = len(R)
+    for y, _, x1 in runs:      # out[p] = op(out[p], H_a[p + pad - y gw]) = op over the run's R[p - y gw - x]
+        op(out, H[x1][pad - y * gw:pad - y * gw + n], out=out)
     return out
 
 @dataclass
