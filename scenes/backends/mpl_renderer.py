@@ -60,7 +60,18 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
         art.set_segments([])
         return
     first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
-    art._paths = [first] + [MplPath._fast_from_codes_and_verts(s, None, first) for s in v[1:]]
+    # the others: Paths kept from earlier frames with the same settings, given this frame's vertices (what
+    # _fast_from_codes_and_verts sets: vertices, no codes, writable, the settings; ~0.1 us instead of ~1.5 us)
+    settings = (first.should_simplify, first.simplify_threshold, first._interpolation_steps)
+    pool = art.__dict__.get("_segment_paths")
+    if pool is None or pool[0] != settings:
+        pool = art.__dict__["_segment_paths"] = (settings, [])
+    paths = pool[1]
+    while len(paths) < len(v) - 1:
+        paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
+    for p, s in zip(paths, v[1:]):
+        p._vertices = s
+    art._paths = [first, *paths[:len(v) - 1]]
     art.stale = True
 
 
