@@ -103,6 +103,14 @@ def _runs(offsets: np.ndarray) -> list[tuple[int, int, int]]:
     return out
 
 
+@lru_cache(maxsize=64)
+def _mask_runs(mask: bytes, K: int) -> tuple[tuple[int, int, int], ...]:
+    """:func:`_runs` of the ``(dy, dx)`` offsets of a stamp mask (``(2K+1)**2`` bools as bytes), cached: a few
+    stamps are used over and over."""
+    dy, dx = np.divmod(np.flatnonzero(np.frombuffer(mask, dtype=bool)), 2 * K + 1)
+    return tuple(_runs(np.c_[dy - K, dx - K]))
+
+
 def _shift(op, dst: np.ndarray, src: np.ndarray, o: int) -> None:
     """``dst[p] = op(dst[p], src[p - o])`` where ``0 <= p - o < len`` (flat shift, in place)."""
     if o >= 0:
@@ -120,9 +128,7 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
     operations each; ``R`` padded with ``op``'s identity), then one shifted operation of ``H_a`` per row of the
     footprint: a disc of 37 pixels in 13 passes over the grid instead of 37. Max and min are exact: the same
     integers as offset by offset (``tests/test_raster.py``)."""
-    side = 2 * K + 1
-    dy, dx = np.divmod(np.flatnonzero(mask), side)
-    runs = _runs(np.c_[dy - K, dx - K])
+    runs = _mask_runs(np.asarray(mask, dtype=bool).tobytes(), K)
     out = np.full_like(R, empty)
     if not all(x0 == -x1 for _, x0, x1 in runs):      # not symmetric in dx: one shifted operation per offset
         for y, x0, x1 in runs:

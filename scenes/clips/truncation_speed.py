@@ -570,7 +570,11 @@ class TruncationFrames:
             if l == 0:
                 xy_rep = self._pin(self._screen(A0, l, az, centred=True), view)    # A0: X - c, computed once
             else:
-                xy_rep = self._pin(self._screen((1 - w) * A0 + w * A1, l, az), view)
+                # (1 - w) A0 + w A1 - c, in place: the same operations as the expression, fewer fresh arrays
+                D = np.multiply(A0, 1 - w)
+                D += np.multiply(A1, w)
+                D -= self.cams[l][0]
+                xy_rep = self._pin(self._screen(D, l, az, centred=True), view)
             xy = xy_rep if len(first) == len(inv) else np.take(xy_rep, inv, axis=0)
             ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
             if a >= 0.35:
