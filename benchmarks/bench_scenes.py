@@ -36,8 +36,8 @@ scene rendered with ``write_to_movie`` off. Median over the clip's frames; 1k an
 back ``--repeats`` times and the ratio is the median of the paired ratios (the machine's speed drifts).
 ``--points-e2e`` adds, clearly apart from that figure, the whole ``render_mpl`` of each points clip to an MP4
 (``--jobs 1``: drawer set-up, model, drawing and libx264; CPU of the process and its encoder) per frame, and the
-encode floor of the same frame count. ``--raster-min`` sets the point count from which both renderers splat point groups with numpy
-(``scenes.backends.raster``; a huge value measures the marker paths).
+encode floor of the same frame count. ``--raster-min`` sets the point count from which both renderers splat
+point groups with numpy (``scenes.backends.raster``; a huge value measures the marker paths).
 
 ``--baseline REV`` (headline and points, matplotlib): the same measurements of git revision ``REV`` too (its
 tree extracted with ``git archive``, run in a child process on the same trace files), interleaved with the
