@@ -69,8 +69,8 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     paths = pool[1]
     while len(paths) < len(v) - 1:
         paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
-    for p, s in zip(paths, v[1:]):
-        p._vertices = s
+    for p, seg in zip(paths, v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
+        p._vertices = seg
     art._paths = [first, *paths[:len(v) - 1]]
     art.stale = True
 
