@@ -112,13 +112,10 @@ def _rows(xy: np.ndarray, sel: np.ndarray) -> np.ndarray:
     return np.compress(sel, xy, axis=0) if sel.dtype == bool else np.take(xy, sel, axis=0)
 
 
-CACHE_ENTRIES = 16     # per-interval caches of the frame model keep this many entries (frames come in order)
-
-
-def _remember(cache: dict, key, value):
-    """``cache[key] = value``, the oldest entry dropped beyond :data:`CACHE_ENTRIES`; returns ``value``."""
+def _remember(cache: dict, key, value, entries: int):
+    """``cache[key] = value``, the oldest entry dropped beyond ``entries``; returns ``value``."""
     cache[key] = value
-    if len(cache) > CACHE_ENTRIES:
+    if len(cache) > entries:
         del cache[next(iter(cache))]
     return value
 
@@ -657,12 +654,14 @@ class TruncationFrames:
     def _paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Panel ``l``'s points between snapshots ``s0`` and ``s1`` as distinct paths (:func:`exact_groups` of
         their positions at both): ``(first, inv, A0, A1)``, ``A0, A1: (G, 3)`` the first point of each path
-        at ``s0`` and ``s1`` (panel 0: ``X - c`` for both, ``c`` its camera's centre). Cached for the last
-        few intervals."""
+        at ``s0`` and ``s1`` (panel 0: ``X - c`` for both, ``c`` its camera's centre). Cached for the panels of
+        the last two intervals (frames come in order)."""
         key = (0, 0, 0) if l == 0 else (s0, s1, l)
         cache = self.__dict__.setdefault("_paths_cache", {})
-        got = cache.get(key)
-        if got is None:
+        got = cache.pop(key, None)       # (re-inserted below: the least recently used entry goes first)
+        if got is not None:
+            cache[key] = got
+        else:
             if l == 0:
                 first, inv = exact_groups(self.X3)
                 A0 = np.take(self.X3, first, axis=0) - self.cams[0][0]
@@ -671,7 +670,7 @@ class TruncationFrames:
                 T0, T1 = self.T3[s0, l - 1], self.T3[s1, l - 1]
                 first, inv = exact_groups(np.concatenate([T0, T1], axis=1))
                 A0, A1 = np.take(T0, first, axis=0), np.take(T1, first, axis=0)
-            got = _remember(cache, key, (first, inv, A0, A1))
+            got = _remember(cache, key, (first, inv, A0, A1), 2 * (self.L + 1))   # two intervals' panels
         return got
 
     def _split(self, sn: int, l: int, flag: np.ndarray, s0: int = 0, s1: int = 0
@@ -679,18 +678,20 @@ class TruncationFrames:
         """Panel ``l``'s points at snapshot ``sn`` split by ``flag`` (collapsed), each without the points that
         repeat an earlier one of the same path (:meth:`_paths`, between ``s0`` and ``s1``) and class: the
         paths of the plain ones (rows of ``A0``), their labels, those of the ringed ones, their labels (cached
-        for the last few intervals)."""
+        for the panels of the last two intervals, both nearest snapshots)."""
         key = (sn, l) if l == 0 else (sn, l, s0, s1)
         cache = self.__dict__.setdefault("_split_cache", {})
-        got = cache.get(key)
-        if got is None:
+        got = cache.pop(key, None)
+        if got is not None:
+            cache[key] = got
+        else:
             _, inv, _, _ = self._paths(s0, s1, l)
             lab = self.labels
             lo = int(lab.min()) if len(lab) else 0
             path_class = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
             plain = first_of_each(np.flatnonzero(~flag), path_class)
             ringed = first_of_each(np.flatnonzero(flag), path_class)
-            got = _remember(cache, key, (inv[plain], lab[plain], inv[ringed], lab[ringed]))
+            got = _remember(cache, key, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
         return got
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
