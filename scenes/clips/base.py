@@ -423,10 +423,24 @@ def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return at, cid[at]
 
 
-def exact_groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def row_hash(rows: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+    """``(n,)`` uint64: a hash of the bits of each row of ``rows: (n, d)`` float64, continuing ``h`` (the hash of
+    other columns of the same rows) when given: ``row_hash(b, row_hash(a))`` hashes the rows of ``[a, b]``."""
+    rows = np.asarray(rows, dtype=np.float64)
+    n = len(rows)
+    cols = np.ascontiguousarray(rows.reshape(n, -1).T if n else rows.reshape(0, 0)).view(np.uint64)
+    out = np.zeros(n, np.uint64) if h is None else h.copy()     # (d, n): each pass over contiguous memory
+    for col in cols:
+        out ^= out >> np.uint64(31)
+        out ^= col
+        out *= _MIX
+    return out
+
+
+def exact_groups(rows: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows that are bit for bit the same: ``rows: (n, d)`` float64 -> ``(first, inv)``, ``first: (G,)`` the
     index of the first row of each distinct row (ascending), ``inv: (n,)`` the group of each row
-    (``rows[first[inv]]`` is ``rows``, bit for bit).
+    (``rows[first[inv]]`` is ``rows``, bit for bit). ``h``: :func:`row_hash` of ``rows`` if known.
 
     Only bit-identical rows share a group (``0.0`` and ``-0.0`` do not; identical NaNs do), so any row-wise
     computation gives a group's rows the same result: a frame model computes it on ``rows[first]`` and
@@ -435,30 +449,24 @@ def exact_groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     that differs, a hash collision, keeps a group of its own)."""
     rows = np.asarray(rows, dtype=np.float64)
     n = len(rows)
-    r = np.ascontiguousarray(rows).reshape(n, int(np.prod(rows.shape[1:], dtype=np.int64)))
     idx = np.arange(n)
-    if n < 2 or r.shape[1] == 0:
+    if n < 2 or rows[0].size == 0:
         return idx, idx
-    bits = r.view(np.uint64)
-    cols = np.ascontiguousarray(bits.T)                          # (d, n): each pass over contiguous memory
-    h = cols[0] * _MIX
-    for col in cols[1:]:
-        h ^= h >> np.uint64(31)
-        h ^= col
-        h *= _MIX
+    h = row_hash(rows) if h is None else h
     values = _repeated(h)
     if len(values) == 0:
         return idx, idx
     at, cid = _members(h, values)
     lead = idx.copy()
     lead[at] = at[_first_of_runs(cid, len(values))][cid]      # the first row with the same hash
-    same = np.ones(len(at), bool)
-    for col in cols:
-        same &= np.take(col, at) == np.take(col, lead[at])
+    bits = rows.reshape(n, -1).view(np.uint64) if rows.flags.c_contiguous else \
+        np.ascontiguousarray(rows).reshape(n, -1).view(np.uint64)
+    same = (np.take(bits, at, axis=0) == np.take(bits, lead[at], axis=0)).all(axis=1)
     bad = at[~same]
     lead[bad] = bad                                              # a collision: a group of its own
-    first = np.flatnonzero(lead == idx)
-    return first, np.searchsorted(first, lead)
+    is_first = lead == idx
+    gid = np.cumsum(is_first) - 1                                # the group number of each first row
+    return np.flatnonzero(is_first), gid[lead]
 
 
 def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -73,6 +73,7 @@ from scenes.clips.base import (
     nice_ceil,
     nice_ticks,
     ray_samples,
+    row_hash,
     smoothstep,
     tex_sci,
     text_ink,
@@ -668,9 +669,19 @@ class TruncationFrames:
                 A1 = A0
             else:
                 T0, T1 = self.T3[s0, l - 1], self.T3[s1, l - 1]
-                first, inv = exact_groups(np.concatenate([T0, T1], axis=1))
+                # the rows' hash from each snapshot's (kept for the next interval, which shares s1)
+                h = row_hash(T1, self._snapshot_hash(s0, l))
+                first, inv = exact_groups(np.concatenate([T0, T1], axis=1), h)
                 A0, A1 = np.take(T0, first, axis=0), np.take(T1, first, axis=0)
             got = _remember(cache, key, (first, inv, A0, A1), 2 * (self.L + 1))   # two intervals' panels
+        return got
+
+    def _snapshot_hash(self, s: int, l: int) -> np.ndarray:
+        """:func:`row_hash` of panel ``l``'s points at snapshot ``s`` (the last two kept)."""
+        cache = self.__dict__.setdefault("_hash_cache", {})
+        got = cache.get((s, l))
+        if got is None:
+            got = _remember(cache, (s, l), row_hash(self.T3[s, l - 1]), 2 * (self.L + 1))
         return got
 
     def _split(self, sn: int, l: int, flag: np.ndarray, s0: int = 0, s1: int = 0
