@@ -361,15 +361,14 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     if len(rep) == 0:
         return xy, color
     repeated = rep[np.r_[True, rep[1:] != rep[:-1]]]             # keys that occur more than once
-    if len(repeated) <= 32:   # typically: the few base points that collapsed points sit on
-        keep = np.ones(len(xy), bool)
-        for k in repeated:
-            keep[np.flatnonzero(key == k)[1:]] = False
-        return np.compress(keep, xy, axis=0), color[keep]
-    perm = np.argsort(key)            # key[perm] is ks (the sorted keys), whichever order ties come in
-    first = np.minimum.reduceat(perm, np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]))
-    keep = np.zeros(len(xy), bool)
-    keep[first] = True
+    # only the points with a repeated key (typically those on the few base points) are looked at: each
+    # one's repeated key found (a comparison pass per key when few, else a binary search among them), the
+    # first of each kept (a stable sort of the small key ids) instead of an argsort of every key
+    at, cid = _members(key, repeated)
+    drop = np.ones(len(at), bool)
+    drop[_first_of_runs(cid, len(repeated))] = False
+    keep = np.ones(len(xy), bool)
+    keep[at[drop]] = False
     return np.compress(keep, xy, axis=0), color[keep]
 
 
