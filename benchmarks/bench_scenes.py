@@ -34,8 +34,10 @@ title card or holds. Per-frame cost = frame model + drawing, *excluding* encodin
 ``MplFrameDrawer.draw(i)`` (CPU time of the process); Manim the interval between consecutive frames of the
 scene rendered with ``write_to_movie`` off. Median over the clip's frames; 1k and 100k are measured back to
 back ``--repeats`` times and the ratio is the median of the paired ratios (the machine's speed drifts).
-``--raster-min`` sets the point count from which both renderers splat point groups with numpy
-(``scenes.backends.raster``; a huge value measures the marker paths).
+``--points-e2e`` adds, clearly apart from that figure, the whole ``render_mpl`` of each points clip to an MP4
+(``--jobs 1``: drawer set-up, model, drawing and libx264; CPU of the process and its encoder) per frame, and the
+encode floor of the same frame count. ``--raster-min`` sets the point count from which both renderers splat
+point groups with numpy (``scenes.backends.raster``; a huge value measures the marker paths).
 
 ``--baseline REV`` (headline and points, matplotlib): the same measurements of git revision ``REV`` too (its
 tree extracted with ``git archive``, run in a child process on the same trace files), interleaved with the
@@ -209,6 +211,40 @@ def bench_points(args, tmp: Path) -> list[list[str]]:
                          f"{1e3 * statistics.median(base['100k']):.1f}", f"{ratio:.1f}x",
                          "met" if ratio <= POINTS_TARGET else "**not met**"])
             print(" | ".join(rows[-1]), flush=True)
+        if rn == "matplotlib" and args.points_e2e:
+            rows += points_end_to_end(args, sizes, tree, paths, tmp)
+    return rows
+
+
+def points_end_to_end(args, sizes: dict, tree: Path | None, paths: list[Path], tmp: Path) -> list[list[str]]:
+    """Not the per-frame target's figure: the whole ``render_mpl`` of each points clip to an MP4 (``--jobs 1``:
+    drawer set-up, every frame's model and drawing, libx264), CPU seconds of the process and its encoder per
+    frame, next to the encode floor (the same number of blank frames through the same encoder)."""
+    from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
+
+    q = export.quality("m")
+    n = sizes["1k"][0].n_frames
+    e2e: dict[str, list[float]] = {"1k": [], "100k": []}
+    base: dict[str, list[float]] = {"1k": [], "100k": []}
+    floor = []
+    for _ in range(args.repeats):
+        floor.append(timed(lambda: encode_blank(n, q, tmp / "blank.mp4"))[1] / n)
+        for label, (frames, _, _) in sizes.items():
+            e2e[label].append(timed(lambda f=frames: render_mpl(f, tmp / "e2e.mp4", "m", jobs=1))[1] / n)
+        if tree is not None:
+            for label, p in zip(e2e, paths, strict=True):
+                base[label].append(run_baseline(tree, "points-e2e", "m", str(args.points_frames), [p])[1] / n)
+    med = statistics.median
+    rows = [["end to end (draw + encode), CPU / frame, not the target's figure", "",
+             f"{1e3 * med(e2e['1k']):.1f}", "", f"{1e3 * med(e2e['100k']):.1f}",
+             f"{med(e2e['100k']) / med(e2e['1k']):.1f}x", ""]]
+    if tree is not None:
+        rows.append([f"end to end, baseline {args.baseline}", "", f"{1e3 * med(base['1k']):.1f}", "",
+                     f"{1e3 * med(base['100k']):.1f}", f"{med(base['100k']) / med(base['1k']):.1f}x", ""])
+    rows.append([f"encode floor ({n} blank frames), CPU / frame", "", f"{1e3 * med(floor):.1f}", "",
+                 f"{1e3 * med(floor):.1f}", "", ""])
+    for r in rows:
+        print(" | ".join(r), flush=True)
     return rows
 
 
@@ -230,6 +266,14 @@ if what == "headline":
     frames = make_frames(trace.load(paths[0]), q.fps, 8.0, "light")
     c, t = cpu(), time.perf_counter()
     render_mpl(frames, Path(out), qk, jobs=1)
+    print(json.dumps([time.perf_counter() - t, cpu() - c]))
+elif what == "points-e2e":   # the whole render of one points clip: (wall s, CPU s of it and its encoder)
+    from scenes.clips.truncation_speed import TruncationFrames
+    from scenes.backends.mpl_renderer import render_mpl
+    frames = TruncationFrames(trace.load(paths[0]), fps=30, duration=int(out) / 30, hold_start=0, hold_end=0,
+                              card_seconds=0)
+    c, t = cpu(), time.perf_counter()
+    render_mpl(frames, Path(paths[0]).with_suffix(".mp4"), qk, jobs=1)
     print(json.dumps([time.perf_counter() - t, cpu() - c]))
 else:   # points: the median CPU time of MplFrameDrawer.draw per trace
     from scenes.clips.truncation_speed import TruncationFrames
@@ -417,6 +461,8 @@ def main() -> None:
     ap.add_argument("--sections", type=csv, default=["scenes", "points"], help="scenes,points,headline,startup")
     ap.add_argument("--headline-qualities", type=csv, default=["m", "l"], help="headline: quality keys (m,l)")
     ap.add_argument("--points-frames", type=int, default=None, help="frames per points measurement (default 30)")
+    ap.add_argument("--points-e2e", action="store_true",
+                    help="points: also the whole render to MP4 per frame (draw + encode; not the target's figure)")
     ap.add_argument("--raster-min", type=int, default=None, help="override scenes.backends.raster.RASTER_MIN")
     ap.add_argument("--baseline", default=None, help="headline, points: also measure git revision REV's renderer")
     ap.add_argument("--no-peer", action="store_true", help="headline: leave out --jobs N and the peer")

@@ -1,14 +1,30 @@
 """The frame models' fast per-point passes against plain reference computations (hypothesis over sizes, spreads,
 repeats and non-finite points): ``_unique_points`` keeps the first of each (x, y to 1e-6, colour) in order,
-``badge_anchor`` picks the corner covering the fewest points, ``text_ink`` is the uncached search."""
+``badge_anchor`` picks the corner covering the fewest points, ``text_ink`` is the uncached search; the groups of
+bit-identical rows that truncation-speed projects once, the pin, and the frame's point groups against projecting
+every point."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenes.clips.base import THEMES, Rect, _unique_points, badge_anchor, class_color, contrast, mix, text_ink
+from scenes.clips.base import (
+    THEMES,
+    Rect,
+    _unique_points,
+    badge_anchor,
+    class_color,
+    contrast,
+    exact_groups,
+    first_of_each,
+    mix,
+    row_matmul,
+    text_ink,
+)
+from scenes.clips.truncation_speed import TruncationFrames
 
 
 def _unique_reference(xy: np.ndarray, color: np.ndarray) -> np.ndarray:
@@ -76,3 +92,124 @@ def test_text_ink_is_the_search():
             want = next((mix(c, theme["fg"], 0.05 * k) for k in range(21)
                          if contrast(mix(c, theme["fg"], 0.05 * k), theme["bg"]) >= 3.0), theme["fg"])
             assert text_ink(c, theme) == want == text_ink(c, dict(theme))
+
+
+# -- distinct paths, projected once (truncation-speed's frame model) ------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 7), st.integers(0, 2**31 - 1), st.floats(0.0, 0.95), st.booleans())
+def test_exact_groups_are_the_bit_identical_rows(n, d, seed, rep, odd):
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(n, d))
+    if n > 1:   # exact repeats (points on a base point), and values that compare equal with other bits
+        src = rng.integers(0, n, int(rep * n))
+        rows[rng.integers(0, n, len(src))] = rows[src]
+    if odd and n > 3:
+        rows[0], rows[1], rows[2] = 0.0, -0.0, np.nan
+        rows[3] = np.nan
+    first, inv = exact_groups(rows)
+    # plain reference: the first row of each distinct byte string, in order
+    seen, want_first, want_inv = {}, [], []
+    for i, r in enumerate(rows):
+        k = r.tobytes()
+        if k not in seen:
+            seen[k] = len(want_first)
+            want_first.append(i)
+        want_inv.append(seen[k])
+    assert first.tolist() == want_first and inv.tolist() == want_inv
+    assert rows[first[inv]].tobytes() == rows.tobytes()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 200), st.integers(0, 2**31 - 1), st.integers(1, 30))
+def test_first_of_each_keeps_the_first_per_key(n, seed, k):
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, k, n)
+    idx = np.flatnonzero(rng.random(n) < 0.6)
+    seen, want = set(), []
+    for i in idx.tolist():
+        if key[i] not in seen:
+            seen.add(key[i])
+            want.append(i)
+    assert first_of_each(idx, key).tolist() == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 20000), st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_row_matmul_is_the_product(n, k, m, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, k)), rng.normal(size=(k, m))
+    got = row_matmul(a, b, rows=1000)
+    assert got.shape == (n, m)
+    assert np.allclose(got, a @ b, rtol=1e-12, atol=1e-12)
+
+
+def _pin_reference(xy, panel, inset):
+    """Every point's k = max(|dx| / hx, |dy| / hy); those with k > 1 moved to c + d / k."""
+    c = np.array([panel.cx, panel.cy])
+    half = np.array([panel.w / 2 - inset, panel.h / 2 - inset])
+    out = np.array(xy, dtype=float)
+    with np.errstate(all="ignore"):
+        for i, p in enumerate(np.asarray(xy, dtype=float)):
+            d = p - c
+            k = max(abs(d[0]) / half[0], abs(d[1]) / half[1]) if not np.isnan(d).any() else np.nan
+            if k > 1:
+                out[i] = c + d / k
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 200), st.integers(0, 2**31 - 1), st.sampled_from([0.0, 0.06, 0.5]), st.booleans())
+def test_pin_moves_exactly_the_points_outside(n, seed, inset, edge):
+    rng = np.random.default_rng(seed)
+    panel = Rect(*rng.uniform(-3, 8, 2), *rng.uniform(1.2, 5, 2))
+    xy = rng.normal((panel.cx, panel.cy), rng.uniform(0.1, 4), (n, 2))
+    if edge and n:   # on the border, and a rounding either side of it
+        hx = panel.w / 2 - inset
+        xy[:, 0] = panel.cx + hx * rng.choice([-1, 1], n) * (1 + rng.choice([0.0, 1e-16, -1e-16, 2.3e-16], n))
+    if n > 2:
+        xy[0], xy[1] = [np.nan, panel.cy], [np.inf, panel.cy]
+    with np.errstate(all="ignore"):
+        got = TruncationFrames._pin(xy, panel, inset)
+    want = _pin_reference(xy, panel, inset)
+    assert np.array_equal(got, want, equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def trunc_frames():
+    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
+
+    out = {}
+    for q in (2, 3, 5, 8):
+        cfg = ts.TruncationSpeedConfig(q=q, n_per_class=40, steps=40, snapshots=5, seed=q)
+        trace, _ = ts.run(cfg)
+        out[q] = trace
+    return out
+
+
+@pytest.mark.parametrize("q", [2, 3, 5, 8])
+def test_point_groups_are_those_of_every_point_projected(trunc_frames, q):
+    """The frame model projects each distinct path once: its point groups are those of projecting and pinning
+    every point of every panel and dropping repeats (the computation before paths were shared)."""
+    fr = TruncationFrames(trunc_frames[q], fps=15, duration=2.0, hold_start=0, hold_end=0, card_seconds=0)
+    for i in range(0, fr.n_frames, 3):
+        f = fr.frame(i)
+        u = fr.snapshot_position(i)
+        s0, s1, w, sn = fr.bracket(u)
+        az, ever = fr.azimuth(i), fr._ever(sn)
+        T = (1 - w) * fr.T3[s0] + w * fr.T3[s1]
+        pts, ring = ([], []), ([], [])
+        for l in range(fr.L + 1):
+            if fr.appear(l, i)[0] < 0.35:
+                continue
+            xy = fr._pin(fr._screen(fr.X3 if l == 0 else T[l - 1], l, az), fr.views[l])
+            flag = ever[-1] if l == 0 else ever[l - 1]
+            for grp, sel in ((pts, ~flag), (ring, flag)):
+                grp[0].append(xy[sel])
+                grp[1].append(fr.labels[sel])
+        for name, (xs, cs) in (("points", pts), ("collapsed", ring)):
+            got = next(p for p in f.points if p.name == name)
+            want_xy, want_c = _unique_points(np.concatenate(xs or [np.zeros((0, 2))]),
+                                             np.concatenate(cs or [np.zeros(0, np.int64)]))
+            assert len(got.xy) == len(want_xy) and np.array_equal(got.color, want_c)
+            assert np.allclose(got.xy, want_xy, rtol=0, atol=1e-12)

@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scenes.backends import raster
 
@@ -95,6 +97,62 @@ def test_matches_the_painters_algorithm(ring, n_colours):
     want_rgb, want_a = reference(xy, rgb, 32, 24, 2.4, ring, (0.1, 0.2, 0.3))
     assert np.allclose(got_a, want_a, atol=1e-9)
     assert np.allclose(got_rgb, want_rgb, atol=1e-9)
+
+
+def _reference_dedup(xy, color, order):
+    """The points the painter's algorithm leaves visible: where several land on one pixel, the one drawn last
+    (largest ``order``), in drawing order."""
+    f = np.floor(np.asarray(xy, dtype=float))
+    last: dict[tuple, int] = {}
+    for i in np.argsort(order, kind="stable"):
+        if np.isfinite(f[i]).all():
+            last[(f[i, 0], f[i, 1])] = int(i)
+    keep = sorted(last.values(), key=lambda i: order[i])
+    return np.asarray(xy, dtype=float)[keep].reshape(-1, 2), np.asarray(color)[keep]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 160), st.integers(0, 2**31 - 1), st.sampled_from([(1.2, 0.0), (2.23, 0.0), (3.35, 1.67),
+                                                                        (1.0, 0.6), (4.6, 0.0)]),
+       st.integers(2, 9), st.sampled_from([2.0, 8.0, 40.0]), st.booleans())
+def test_dense_clouds_match_the_painters_algorithm(n, seed, stamp_size, n_colours, spread, shuffle):
+    """Clouds dense enough that most stamps lie under later full covers (what the splat culls), with repeats at
+    one pixel, stamps across the border and an explicit drawing order: the brute-force composite of the points
+    left visible (hypothesis over sizes, stamps, palettes)."""
+    radius, ring = stamp_size
+    rng = np.random.default_rng(seed)
+    W, H = 30, 22
+    xy = rng.normal((W / 2, H / 2), spread, (n, 2))
+    if n > 3:
+        xy[rng.integers(0, n, n // 3)] = xy[rng.integers(0, n, n // 3)]       # repeats
+    palette = rng.uniform(0, 1, (n_colours, 3))
+    color = rng.integers(0, n_colours, n)
+    order = rng.permutation(n) * 3 + 5 if shuffle else np.arange(n)
+    sp = raster.splat(xy, color, palette, W, H, radius, ring, np.array([0.1, 0.2, 0.3]), order=order)
+    got_rgb, got_a = dense(sp, W, H)
+    vxy, vc = _reference_dedup(xy, color, order)
+    want_rgb, want_a = reference(vxy, palette[vc], W, H, radius, ring, (0.1, 0.2, 0.3))
+    assert np.allclose(got_a, want_a, atol=1e-9)
+    assert np.allclose(got_rgb, want_rgb, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([(1.2, 0.0), (2.23, 0.0), (3.35, 1.67), (4.6, 0.0)]),
+       st.booleans(), st.integers(8, 40))
+def test_footprint_filters_are_the_offset_by_offset_extrema(seed, stamp_size, full, gw):
+    """``_footprint``'s row runs give the integers of one shifted maximum / minimum per footprint offset."""
+    st_ = raster.stamp(*stamp_size)
+    rng = np.random.default_rng(seed)
+    R = rng.integers(-1, 50, gw * 17).astype(np.int16)
+    mask = st_.alpha >= 1.0 if full else st_.alpha > 0
+    dy, dx = np.divmod(np.flatnonzero(mask), st_.side)
+    for op, empty in ((np.maximum, -1), (np.minimum, 32767)):
+        want = np.full_like(R, empty)
+        for o in ((dy - st_.K) * gw + (dx - st_.K)).tolist():
+            for p in range(len(R)):
+                if 0 <= p - o < len(R):
+                    want[p] = op(want[p], R[p - o])
+        assert np.array_equal(raster._footprint(op, R, mask, st_.K, gw, empty), want)
 
 
 def test_repeats_keep_the_last_and_off_image_points_are_dropped():

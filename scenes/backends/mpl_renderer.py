@@ -60,7 +60,18 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
         art.set_segments([])
         return
     first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
-    art._paths = [first] + [MplPath._fast_from_codes_and_verts(s, None, first) for s in v[1:]]
+    # the others: Paths kept from earlier frames with the same settings, given this frame's vertices (what
+    # _fast_from_codes_and_verts sets: vertices, no codes, writable, the settings; ~0.1 us instead of ~1.5 us)
+    settings = (first.should_simplify, first.simplify_threshold, first._interpolation_steps)
+    pool = art.__dict__.get("_segment_paths")
+    if pool is None or pool[0] != settings:
+        pool = art.__dict__["_segment_paths"] = (settings, [])
+    paths = pool[1]
+    while len(paths) < len(v) - 1:
+        paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
+    for p, seg in zip(paths, v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
+        p._vertices = seg
+    art._paths = [first, *paths[:len(v) - 1]]
     art.stale = True
 
 
@@ -109,9 +120,12 @@ class PointRaster(Artist):
         if self.xy is None or not self.get_visible():
             return
         W, H = int(renderer.width), int(renderer.height)
-        d = self.get_transform().transform(self.xy)           # display pixels, y up
-        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y))
-        pix = np.c_[d[:, 0] + 0.5, H - d[:, 1] + 0.5]
+        pix = np.array(self.get_transform().transform(self.xy), dtype=float)   # display pixels, y up (own copy)
+        # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y)),
+        # i.e. (x + 0.5, (H - y) + 0.5) computed in place (the same operations as two new columns)
+        pix[:, 0] += 0.5
+        np.subtract(H, pix[:, 1], out=pix[:, 1])
+        pix[:, 1] += 0.5
         sp = splat(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
         if sp is None:
             return

@@ -62,7 +62,9 @@ from scenes.clips.base import (
     class_name,
     clip_timeline,
     comet_segments,
+    exact_groups,
     figure_size,
+    first_of_each,
     fit_text_size,
     fit_title,
     fitted_layout,
@@ -71,6 +73,7 @@ from scenes.clips.base import (
     nice_ceil,
     nice_ticks,
     ray_samples,
+    row_hash,
     smoothstep,
     tex_sci,
     text_ink,
@@ -108,6 +111,14 @@ def _rows(xy: np.ndarray, sel: np.ndarray) -> np.ndarray:
     points than fancy indexing (``np.take`` / ``np.compress`` along axis 0)."""
     sel = np.asarray(sel)
     return np.compress(sel, xy, axis=0) if sel.dtype == bool else np.take(xy, sel, axis=0)
+
+
+def _remember(cache: dict, key, value, entries: int):
+    """``cache[key] = value``, the oldest entry dropped beyond ``entries``; returns ``value``."""
+    cache[key] = value
+    if len(cache) > entries:
+        del cache[next(iter(cache))]
+    return value
 
 
 def _cat(xy: list[np.ndarray], color: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -292,27 +303,38 @@ class TruncationFrames:
         c2, r2 = bounding_sphere(data, near)
         return c2, 1.06 * r2
 
-    def _screen(self, P3: np.ndarray, l: int, azim: float) -> np.ndarray:
-        """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view."""
+    def _screen(self, P3: np.ndarray, l: int, azim: float, centred: bool = False) -> np.ndarray:
+        """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view (``centred``: ``P3`` is
+        already ``P3 - c``, ``c`` the panel camera's centre)."""
         B = camera_basis(azim, self.elev)
         v = self.views[l]
         c, r = self.cams[l]
         s = 0.48 * min(v.w, v.h) / r
-        xy = (P3 - c) @ B.T          # ((P3 - c) @ B.T) * s + centre, in place: the same values
+        xy = (P3 if centred else P3 - c) @ B.T     # ((P3 - c) @ B.T) * s + centre, in place: the same values
         xy *= s
         xy += np.array([v.cx, v.cy])
         return xy
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
-        """Move points outside ``panel`` onto its border (along the ray from the panel centre)."""
+        """Move points outside ``panel`` onto its border (along the ray from the panel centre): a point is outside
+        when ``k = max(|x - cx| / hx, |y - cy| / hy) > 1`` (``hx, hy``: the half sizes less ``inset``), and goes
+        to ``c + (p - c) / k``."""
         c = np.array([panel.cx, panel.cy])
-        d = xy - c
         half = np.array([panel.w / 2 - inset, panel.h / 2 - inset])
-        k = np.maximum(np.abs(d[:, 0]) / half[0], np.abs(d[:, 1]) / half[1])     # faster than max(axis=1)
         out = np.array(xy, dtype=float)
-        far = np.flatnonzero(k > 1)                                                # usually few: move only those
-        out[far] = c + d[far] / k[far, None]
+        # k and the move computed only for the points beyond a box a hair (1e-9 relative) inside the panel's:
+        # a superset of those with k > 1 (k > 1 needs |x - cx| > hx (1 - 2^-53)), without two divisions
+        # and a subtraction per point; NaN compares False (its k is NaN: never moved)
+        m = 1e-9 * (np.abs(c) + np.abs(half))
+        lo, hi = c - half + m, c + half - m
+        x, y = out[:, 0], out[:, 1]
+        near = np.flatnonzero((x < lo[0]) | (x > hi[0]) | (y < lo[1]) | (y > hi[1]))
+        if len(near):
+            d = out[near] - c
+            k = np.maximum(np.abs(d[:, 0]) / half[0], np.abs(d[:, 1]) / half[1])   # faster than max(axis=1)
+            far = k > 1                                                            # usually few: move only those
+            out[near[far]] = c + d[far] / k[far, None]
         return out
 
     def _rates(self) -> np.ndarray | None:
@@ -507,7 +529,6 @@ class TruncationFrames:
         """The 3D panels (X, then T_l(X) per layer) with axes, cones, base points, interpolated at ``w``; base
         points sized by and badged with their counts, arrivals trailed, the build-up of frame ``i`` applied."""
         th = self.theme
-        T = (1 - w) * self.T3[s0] + w * self.T3[s1]          # (L, N, 3)
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
         col = self.collapsed[sn]                              # (L, N)
@@ -539,19 +560,34 @@ class TruncationFrames:
                 for e in self._screen(self.origin3 + axis_len * np.eye(3), l, az):
                     segs.append([a0, _clip_to(view, a0, a0 + grow * (e - a0))])
                     seg_c.append(mix(th["muted"], th["bg"], 1 - a))
-            data = self.X3 if l == 0 else T[l - 1]
             flag = ever[-1] if l == 0 else ever[l - 1]
-            xy = self._pin(self._screen(data, l, az), view)
+            # the panel's points (X, or T_l(X) interpolated at w) projected and pinned once per distinct path:
+            # points whose positions at both snapshots are the same bits (those sitting on a base point) get
+            # the same screen position, so it is computed for the first of them and gathered for the others
+            first, inv, A0, A1 = self._paths(s0, s1, l)
+            if l == 0:
+                xy_rep = self._pin(self._screen(A0, l, az, centred=True), view)    # A0: X - c, computed once
+            else:
+                # (1 - w) A0 + w A1 - c, in place: the same operations as the expression, fewer fresh arrays
+                D = np.multiply(A0, 1 - w)
+                D += np.multiply(A1, w)
+                D -= self.cams[l][0]
+                xy_rep = self._pin(self._screen(D, l, az, centred=True), view)
+            xy = xy_rep if len(first) == len(inv) else np.take(xy_rep, inv, axis=0)
             ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
             if a >= 0.35:
-                if ok.all():   # (as always with finite data) the split depends on the snapshot alone: cached
-                    plain, pl_c, ringed, rg_c = self._split(sn, l, flag)
+                if ok.all():   # (as always with finite data) the split depends on the snapshots alone: cached
+                    # without the points that repeat an earlier one of their group (same path, same class):
+                    # _unique_points below would drop them (their screen positions are the same bits)
+                    pl_g, pl_c, rg_g, rg_c = self._split(sn, l, flag, s0, s1)
+                    pts_xy.append(np.take(xy_rep, pl_g, axis=0))
+                    ring_xy.append(np.take(xy_rep, rg_g, axis=0))
                 else:
                     plain, ringed = ok & ~flag, ok & flag
                     pl_c, rg_c = self.labels[plain], self.labels[ringed]
-                pts_xy.append(_rows(xy, plain))
+                    pts_xy.append(_rows(xy, plain))
+                    ring_xy.append(_rows(xy, ringed))
                 pts_c.append(pl_c)
-                ring_xy.append(_rows(xy, ringed))
                 ring_c.append(rg_c)
             if l == 0:
                 continue
@@ -616,14 +652,57 @@ class TruncationFrames:
             cache[sn] = np.logical_or.accumulate(self.collapsed[sn], axis=0)
         return cache[sn]
 
-    def _split(self, sn: int, l: int, flag: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Panel ``l``'s points at snapshot ``sn`` split by ``flag`` (collapsed): the indices of the plain ones,
-        their labels, those of the ringed ones, their labels (cached per snapshot and panel)."""
-        cache = self.__dict__.setdefault("_split_cache", {})
-        got = cache.get((sn, l))
+    def _paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Panel ``l``'s points between snapshots ``s0`` and ``s1`` as distinct paths (:func:`exact_groups` of
+        their positions at both): ``(first, inv, A0, A1)``, ``A0, A1: (G, 3)`` the first point of each path
+        at ``s0`` and ``s1`` (panel 0: ``X - c`` for both, ``c`` its camera's centre). Cached for the panels of
+        the last two intervals (frames come in order)."""
+        key = (0, 0, 0) if l == 0 else (s0, s1, l)
+        cache = self.__dict__.setdefault("_paths_cache", {})
+        got = cache.pop(key, None)       # (re-inserted below: the least recently used entry goes first)
+        if got is not None:
+            cache[key] = got
+        else:
+            if l == 0:
+                first, inv = exact_groups(self.X3)
+                A0 = np.take(self.X3, first, axis=0) - self.cams[0][0]
+                A1 = A0
+            else:
+                T0, T1 = self.T3[s0, l - 1], self.T3[s1, l - 1]
+                # the rows' hash from each snapshot's (kept for the next interval, which shares s1)
+                h = row_hash(T1, self._snapshot_hash(s0, l))
+                first, inv = exact_groups(np.concatenate([T0, T1], axis=1), h)
+                A0, A1 = np.take(T0, first, axis=0), np.take(T1, first, axis=0)
+            got = _remember(cache, key, (first, inv, A0, A1), 2 * (self.L + 1))   # two intervals' panels
+        return got
+
+    def _snapshot_hash(self, s: int, l: int) -> np.ndarray:
+        """:func:`row_hash` of panel ``l``'s points at snapshot ``s`` (the last two kept)."""
+        cache = self.__dict__.setdefault("_hash_cache", {})
+        got = cache.get((s, l))
         if got is None:
-            plain, ringed = np.flatnonzero(~flag), np.flatnonzero(flag)
-            got = cache[(sn, l)] = (plain, self.labels[plain], ringed, self.labels[ringed])
+            got = _remember(cache, (s, l), row_hash(self.T3[s, l - 1]), 2 * (self.L + 1))
+        return got
+
+    def _split(self, sn: int, l: int, flag: np.ndarray, s0: int = 0, s1: int = 0
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Panel ``l``'s points at snapshot ``sn`` split by ``flag`` (collapsed), each without the points that
+        repeat an earlier one of the same path (:meth:`_paths`, between ``s0`` and ``s1``) and class: the
+        paths of the plain ones (rows of ``A0``), their labels, those of the ringed ones, their labels (cached
+        for the panels of the last two intervals, both nearest snapshots)."""
+        key = (sn, l) if l == 0 else (sn, l, s0, s1)
+        cache = self.__dict__.setdefault("_split_cache", {})
+        got = cache.pop(key, None)
+        if got is not None:
+            cache[key] = got
+        else:
+            _, inv, _, _ = self._paths(s0, s1, l)
+            lab = self.labels
+            lo = int(lab.min()) if len(lab) else 0
+            path_class = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
+            plain = first_of_each(np.flatnonzero(~flag), path_class)
+            ringed = first_of_each(np.flatnonzero(flag), path_class)
+            got = _remember(cache, key, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
         return got
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
