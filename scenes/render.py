@@ -503,6 +503,8 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     it, and not at all when ``out_dir/<stem>.mp4`` is tagged with this render's key (:func:`render_key`).
     ``jobs``: processes drawing frames (default: every core; :mod:`scenes.backends.parallel`; both renderers:
     the clip is the same for any ``jobs``)."""
+    from threadpoolctl import threadpool_limits  # noqa: PLC0415
+
     from scenes.backends.parallel import check_jobs  # noqa: PLC0415
 
     jobs = check_jobs(jobs)
@@ -521,7 +523,9 @@ def render_with(trace: Trace, out_dir: Path, stem: str, opts: RenderOptions,
     out: list[Path] = []
     reuse = not opts.rerender and export.mp4_tag(mp4) == job.key   # this very render exists: draw nothing
     draw = not reuse and any(FORMATS[f].from_mp4 for f in opts.formats)
-    with atomic_group() as group:
+    # one BLAS thread: a frame's products are small, and BLAS threads only fight the encoder and the other
+    # drawing processes for the cores (a 60k-row product took 20-60x its one-thread time on 2 cores)
+    with threadpool_limits(limits=1, user_api="blas"), atomic_group() as group:
         if reuse:
             job.master = mp4
         elif draw:
