@@ -1,0 +1,166 @@
+"""Passes over a frame's point arrays, exact and linear in the points: dropping repeats, products in
+row blocks, row hashes and the groups of rows with the same bits (projected once)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop exact repeats (same place, same colour): collapsed points all sit on their base point, and
+    drawing the same marker hundreds of times costs time and changes nothing. Drawing order is kept."""
+    if len(xy) < 2:
+        return xy, color
+    # one int64 key per point from (x, y rounded to 1e-6, colour), each field offset to start at 0: sorting
+    # it is ~10x faster than np.unique(axis=0) on 100k points; the 2D path is kept for huge spans
+    # (each field built in place: fresh 100k-point temporaries cost more than the arithmetic)
+    fx = np.multiply(xy[:, 0], 1e6, dtype=float)
+    fy = np.multiply(xy[:, 1], 1e6, dtype=float)
+    np.rint(fx, out=fx)
+    np.rint(fy, out=fy)
+    c = np.asarray(color)
+    fc = c if c.dtype == np.int64 else c.astype(float)     # int64 colours: the same integers, no float copy
+    fields = [fx, fy, fc]
+    lo = [float(v.min()) for v in fields]
+    span = [float(v.max()) - a + 1.0 for v, a in zip(fields, lo, strict=True)]
+    bits = [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
+    if sum(bits) > 62:
+        _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
+        keep = np.sort(first)
+        return np.take(xy, keep, axis=0), color[keep]
+    # key = ((x - lo_x) << b_y | (y - lo_y)) << b_c | (colour - lo_c): every field a non-negative integer
+    # below 2^bits (integers in float64, exact), the same as converting each field to int64 first
+    fx -= lo[0]
+    key = fx.astype(np.int64)
+    key <<= bits[1]
+    fy -= lo[1]
+    key |= fy.astype(np.int64)
+    key <<= bits[2]
+    key |= (fc - int(lo[2])) if fc.dtype == np.int64 else (fc - lo[2]).astype(np.int64)
+    ks = np.sort(key)
+    rep = ks[1:][ks[1:] == ks[:-1]]                              # sorted: each repeated key, once per repeat
+    if len(rep) == 0:
+        return xy, color
+    repeated = rep[np.r_[True, rep[1:] != rep[:-1]]]             # keys that occur more than once
+    # only the points with a repeated key (typically those on the few base points) are looked at: each
+    # one's repeated key found (a comparison pass per key when few, else a binary search among them), the
+    # first of each kept (a stable sort of the small key ids) instead of an argsort of every key
+    at, cid = _members(key, repeated)
+    drop = np.ones(len(at), bool)
+    drop[_first_of_runs(cid, len(repeated))] = False
+    keep = np.ones(len(xy), bool)
+    keep[at[drop]] = False
+    return np.compress(keep, xy, axis=0), color[keep]
+
+
+BLAS_ROWS = 4096   # row_matmul: rows a product at most (small enough that BLAS computes it on one thread)
+
+
+def row_matmul(a: np.ndarray, b: np.ndarray, rows: int = BLAS_ROWS) -> np.ndarray:
+    """``a @ b`` for ``a: (n, k)``, ``b: (k, m)`` (float64) computed ``rows`` rows at a time: each row of the
+    result is computed by the same BLAS kernel either way (tested), but a product of many rows is split over
+    BLAS threads (OpenBLAS above ~2.6e5 multiply-adds), whose start and spin-waiting cost 20-60x the product
+    itself in a renderer that draws frames on one core (and the other cores' time when measured as CPU)."""
+    a = np.asarray(a)
+    if len(a) <= rows or a.ndim != 2:
+        return a @ b
+    out = np.empty((len(a), np.shape(b)[1]), np.result_type(a, b))
+    for i in range(0, len(a), rows):
+        np.matmul(a[i:i + rows], b, out=out[i:i + rows])
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _first_of_runs(cid: np.ndarray, n_ids: int) -> np.ndarray:
+    """``cid: (m,)`` ids in ``0..n_ids-1`` -> ``(n_ids,)`` the position of each id's first occurrence (each id
+    occurs). A stable sort of the ids (radix for 16-bit ids: one pass)."""
+    small = cid.astype(np.uint16) if n_ids <= 2**16 else cid
+    order = np.argsort(small, kind="stable")
+    srt = small[order]
+    return order[np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])]
+
+
+def _repeated(k: np.ndarray) -> np.ndarray:
+    """The values of ``k: (m,)`` that occur more than once, ascending (one sort: fast for 64-bit integers)."""
+    ks = np.sort(k)
+    rep = ks[1:][ks[1:] == ks[:-1]]
+    return rep[np.r_[True, rep[1:] != rep[:-1]]] if len(rep) else rep
+
+
+def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(at, cid)``: the positions of ``k`` whose value is one of ``values`` (ascending, distinct), ascending,
+    and the index of that value in ``values``."""
+    if len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
+        hit = [np.flatnonzero(k == v) for v in values]
+        at = np.concatenate(hit)
+        cid = np.repeat(np.arange(len(values)), [len(x) for x in hit])
+        order = np.argsort(at, kind="stable")
+        return at[order], cid[order]
+    cid = np.minimum(np.searchsorted(values, k), len(values) - 1)
+    at = np.flatnonzero(values[cid] == k)
+    return at, cid[at]
+
+
+def row_hash(rows: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+    """``(n,)`` uint64: a hash of the bits of each row of ``rows: (n, d)`` float64, continuing ``h`` (the hash of
+    other columns of the same rows) when given: ``row_hash(b, row_hash(a))`` hashes the rows of ``[a, b]``."""
+    rows = np.asarray(rows, dtype=np.float64)
+    n = len(rows)
+    cols = np.ascontiguousarray(rows.reshape(n, -1).T if n else rows.reshape(0, 0)).view(np.uint64)
+    out = np.zeros(n, np.uint64) if h is None else h.copy()     # (d, n): each pass over contiguous memory
+    for col in cols:
+        out ^= out >> np.uint64(31)
+        out ^= col
+        out *= _MIX
+    return out
+
+
+def exact_groups(rows: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that are bit for bit the same: ``rows: (n, d)`` float64 -> ``(first, inv)``, ``first: (G,)`` the
+    index of the first row of each distinct row (ascending), ``inv: (n,)`` the group of each row
+    (``rows[first[inv]]`` is ``rows``, bit for bit). ``h``: :func:`row_hash` of ``rows`` if known.
+
+    Only bit-identical rows share a group (``0.0`` and ``-0.0`` do not; identical NaNs do), so any row-wise
+    computation gives a group's rows the same result: a frame model computes it on ``rows[first]`` and
+    gathers with ``inv``. One 64-bit hash of each row's bits; only the rows whose hash repeats (typically the
+    many points on a few base points) are grouped, each checked against the first row with its hash (one
+    that differs, a hash collision, keeps a group of its own)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    n = len(rows)
+    idx = np.arange(n)
+    if n < 2 or rows[0].size == 0:
+        return idx, idx
+    h = row_hash(rows) if h is None else h
+    values = _repeated(h)
+    if len(values) == 0:
+        return idx, idx
+    at, cid = _members(h, values)
+    lead = idx.copy()
+    lead[at] = at[_first_of_runs(cid, len(values))][cid]      # the first row with the same hash
+    bits = rows.reshape(n, -1).view(np.uint64) if rows.flags.c_contiguous else \
+        np.ascontiguousarray(rows).reshape(n, -1).view(np.uint64)
+    same = (np.take(bits, at, axis=0) == np.take(bits, lead[at], axis=0)).all(axis=1)
+    bad = at[~same]
+    lead[bad] = bad                                              # a collision: a group of its own
+    is_first = lead == idx
+    gid = np.cumsum(is_first) - 1                                # the group number of each first row
+    return np.flatnonzero(is_first), gid[lead]
+
+
+def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """``idx: (m,)`` ascending indices -> those of them whose ``key`` (an ``(n,)`` int array, indexed by
+    ``idx``) does not occur at an earlier one of ``idx`` (ascending)."""
+    if len(idx) < 2:
+        return idx
+    k = key[idx]
+    values = _repeated(k)
+    if len(values) == 0:
+        return idx
+    at, cid = _members(k, values)
+    drop = np.ones(len(at), bool)
+    drop[_first_of_runs(cid, len(values))] = False              # the first of each repeated key stays
+    keep = np.ones(len(idx), bool)
+    keep[at[drop]] = False
+    return idx[keep]
