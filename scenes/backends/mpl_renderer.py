@@ -37,6 +37,7 @@ from matplotlib.path import Path as MplPath  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
+from scenes.backends.fast_text import FastPlainText  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import PALETTE, Frame, FrameModel, figure_units  # noqa: E402
 
@@ -240,9 +241,10 @@ class GlyphCache:
 
 
 def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: float, mtext,
-                     runs: OrderedDict | None) -> None:
+                     runs: OrderedDict | None, fast: FastPlainText | None = None) -> None:
     """``RendererAgg.draw_text`` of matplotlib 3.11 for text without math, the glyph run of ``s`` (FreeType's
-    layout at the font's size, position-independent) taken from ``runs`` when laid out before."""
+    layout at the font's size, position-independent) taken from ``runs`` when laid out before, else from
+    ``fast``'s glyph tables (:mod:`scenes.backends.fast_text`: the same run) where it handles ``s``."""
     from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
 
     font = renderer._prepare_font(prop)
@@ -253,8 +255,12 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     key = (font, size, renderer.dpi, s, flags, features, language)
     run = runs.get(key) if runs is not None else None
     if run is None:
-        run = [(item.ft_object, item.glyph_index, item.x, item.y)
-               for item in font._layout(s, flags=flags, features=features, language=language)]
+        got = fast.run(s, prop) if fast is not None and features is None and language is None else None
+        if got is not None and got[0] is font:
+            run = [(f, g, gx, gy) for f, g, gx, gy in got[1]]
+        else:
+            run = [(item.ft_object, item.glyph_index, item.x, item.y)
+                   for item in font._layout(s, flags=flags, features=features, language=language)]
         if runs is not None:
             runs[key] = run
             if len(runs) > 4096:
@@ -262,7 +268,8 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run), [])
 
 
-def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -> None:
+def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
+                   fast: FastPlainText | None = None) -> None:
     """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
     its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
     same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
@@ -292,7 +299,7 @@ def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -
         if ismath or not hasattr(renderer, "_prepare_font"):
             renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath, mtext=mtext)
         else:
-            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs)
+            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs, fast)
     gc.restore()
     art.stale = False
 
@@ -320,6 +327,7 @@ class TextCache:
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
         self.layouts: OrderedDict[tuple, list] = OrderedDict()
         self.runs: OrderedDict[tuple, list] = OrderedDict()
+        self.fast: FastPlainText | None = None     # plain text's glyph tables, once installed on the renderer
         self.hits = self.misses = self.pastes = 0
 
     def _draw(self, art, shape: tuple, renderer) -> None:
@@ -335,7 +343,7 @@ class TextCache:
                 self.layouts.popitem(last=False)
         else:
             self.layouts.move_to_end(shape)
-        _draw_laid_out(art, info, renderer, self.runs)
+        _draw_laid_out(art, info, renderer, self.runs, self.fast)
 
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
         """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
@@ -405,6 +413,9 @@ class MplFrameDrawer:
         self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
         self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.mathtext = FastMathTextParser.install(self.fig.canvas.get_renderer()) if cache_text else None
+        self.plain_text = FastPlainText.install(self.fig.canvas.get_renderer()) if cache_text else None
+        if self.text_cache is not None:
+            self.text_cache.fast = self.plain_text
         self.static_names = set(self.artists)
         self._animated = True
 

@@ -1,0 +1,139 @@
+"""Plain text laid out from glyph tables gives matplotlib's own metrics, glyph runs and pixels."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+
+from scenes.backends.fast_text import FastPlainText  # noqa: E402
+from scenes.backends.mpl_renderer import GlyphCache, TextCache  # noqa: E402
+from scenes.clips.base import THEMES  # noqa: E402
+
+# Latin, digits, punctuation, the readouts' characters, kerning pairs (AV, To, -A, LT), ligatures (fl, fi, ffi),
+# a soft hyphen, a combining accent, Greek and Cyrillic (other scripts: other shaping runs), a tab
+LATIN = "".join(chr(c) for c in range(32, 127)) + "·×÷±°µ¼éÀÿĀŁœƒǅ"
+OTHER = "\xad\u0301λΣжЖ\t\u2212\u2013…"
+_latin = st.text(alphabet=LATIN, min_size=1, max_size=24)
+_any = st.text(alphabet=LATIN + OTHER + "flfiffi", min_size=0, max_size=24)
+_size = st.floats(5.0, 48.0)
+_dpi = st.sampled_from([72, 100, 150])
+
+_RENDERERS: dict = {}
+
+
+def _fast(dpi: int) -> FastPlainText:
+    """One renderer per dpi with the fast path installed (tables reused across examples, as in a render)."""
+    if dpi not in _RENDERERS:
+        r = RendererAgg(640, 360, dpi)
+        _RENDERERS[dpi] = (r, FastPlainText.install(r))
+    return _RENDERERS[dpi][1]
+
+
+def _reference(fast: FastPlainText, s: str, prop):
+    """matplotlib's metrics (the original method) and glyph run (``FT2Font._layout``) of ``s``."""
+    metrics = fast.original(s, prop, False)
+    font = fast.renderer._prepare_font(prop)
+    run = [(it.ft_object, it.glyph_index, it.x, it.y) for it in font._layout(s, flags=get_hinting_flag())]
+    return metrics, font, run
+
+
+@settings(max_examples=400, deadline=None)
+@given(s=_latin, size=_size, dpi=_dpi)
+def test_latin_strings_match_matplotlib(s, size, dpi):
+    fast = _fast(dpi)
+    prop = FontProperties(family="DejaVu Sans", size=size)
+    metrics, font, run = _reference(fast, s, prop)
+    got = fast.metrics(s, prop)
+    got_run = fast.run(s, prop)
+    ligature = any(len(font._layout(s[i:i + 2], flags=get_hinting_flag())) != 2 for i in range(len(s) - 1))
+    if not ligature:   # every string of these characters without a ligature pair (ff, fi, fl) is handled
+        assert got is not None and got_run is not None, s
+    if got is not None:
+        assert got == metrics, s
+    if got_run is not None:
+        assert got_run[0] is font and got_run[1] == run, s
+
+
+@settings(max_examples=300, deadline=None)
+@given(s=_any, size=_size, dpi=_dpi)
+def test_any_string_is_matplotlibs_or_left_to_it(s, size, dpi):
+    """Ligatures, marks, invisible characters and other scripts: either the same result or ``None``."""
+    fast = _fast(dpi)
+    prop = FontProperties(family="DejaVu Sans", size=size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # a glyph missing from the font warns (matplotlib's own path)
+        metrics, font, run = _reference(fast, s, prop)
+    got, got_run = fast.metrics(s, prop), fast.run(s, prop)
+    if got is not None:
+        assert got == metrics, s
+    if got_run is not None:
+        assert got_run[0] is font and got_run[1] == run, s
+    if any(c in s for c in OTHER) or not s:
+        assert got is None and got_run is None, s
+
+
+@pytest.mark.parametrize("s", ["step 0 / 1487", "layer 1: 118 / 200 of class 1", "200", "float64",
+                               "AVAWAY To -A LT", "stopped: budget   ·   geomdl 0.1.0"])
+def test_readouts_and_kerning_pairs(s):
+    fast = _fast(100)
+    for size in (9.3, 13.89, 22.2):
+        prop = FontProperties(family="DejaVu Sans", size=size)
+        metrics, font, run = _reference(fast, s, prop)
+        got, got_run = fast.metrics(s, prop), fast.run(s, prop)
+        assert (got is None) == (got_run is None) == ("fl" in s)   # the ligature: matplotlib lays it out
+        assert got is None or (got == metrics and got_run[1] == run)
+
+
+def _canvas(theme: dict, w: int = 320, h: int = 120):
+    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
+    fig.patch.set_facecolor(theme["bg"])
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.set_xlim(0, w)
+    ax.set_ylim(0, h)
+    return fig, ax
+
+
+@settings(max_examples=120, deadline=None)
+@given(s=_latin, theme=st.sampled_from(sorted(THEMES)), size=st.floats(6.0, 30.0),
+       x=st.floats(10.0, 200.0), y=st.floats(20.0, 100.0), ha=st.sampled_from(["left", "center", "right"]),
+       va=st.sampled_from(["baseline", "bottom", "center", "top"]), colour=st.sampled_from(["fg", "muted"]))
+def test_drawn_labels_are_matplotlibs_pixels(s, theme, size, x, y, ha, va, colour):
+    """A label drawn through the renderer's cached text path (glyph tables, glyph bitmap cache) has exactly the
+    pixels of matplotlib's ``Text.draw``, in both themes, at sub-pixel places."""
+    th = THEMES[theme]
+    figs = []
+    try:
+        pix = []
+        for cached in (True, False):
+            fig, ax = _canvas(th)
+            figs.append(fig)
+            art = ax.text(x, y, s, color=th[colour], ha=ha, va=va, fontsize=size, family="DejaVu Sans")
+            art.set_animated(True)
+            fig.canvas.draw()
+            r = fig.canvas.get_renderer()
+            if cached:
+                cache = TextCache()
+                GlyphCache.install(r)
+                cache.fast = FastPlainText.install(r)
+                cache.draw(art, (s, th[colour], None, x, y, ha, va, size), r,
+                           np.asarray(r.buffer_rgba()), None)
+                assert cache.fast.fast + cache.fast.slow >= 1
+            else:
+                art.draw(r)
+            pix.append(np.asarray(r.buffer_rgba()).copy())
+        assert np.array_equal(pix[0], pix[1]), s
+        assert (pix[0] != pix[0][0, 0]).any() or not s.strip()   # something was drawn
+    finally:
+        for f in figs:
+            plt.close(f)
