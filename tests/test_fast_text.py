@@ -137,3 +137,38 @@ def test_drawn_labels_are_matplotlibs_pixels(s, theme, size, x, y, ha, va, colou
     finally:
         for f in figs:
             plt.close(f)
+
+
+_glyph = st.tuples(st.integers(-6, 60), st.integers(-6, 90), st.integers(0, 14), st.integers(0, 14),
+                   st.integers(0, 2**31))
+
+
+@settings(max_examples=150, deadline=None)
+@given(glyphs=st.lists(_glyph, min_size=0, max_size=12), colour=st.sampled_from(["#1A1A1A", "#F2F2F2", "#C0392B"]),
+       alpha=st.sampled_from([None, 1.0, 0.5, 0.137]), bg=st.sampled_from(sorted(THEMES)))
+def test_blended_layers_are_the_per_glyph_blends(glyphs, colour, alpha, bg):
+    """``blend_glyphs`` gives the pixels of one ``draw_text_image`` per glyph in order, for overlapping glyphs,
+    glyphs off the canvas's edges, blank glyphs, any colour and alpha, on either theme's background."""
+    from matplotlib.colors import to_rgba  # noqa: PLC0415
+
+    from scenes.backends.mpl_renderer import blend_glyphs  # noqa: PLC0415
+
+    placed = []
+    for r0, c0, h, w, seed in glyphs:
+        img = np.random.default_rng(seed).integers(0, 256, (h, w)).astype(np.uint8)
+        img[img < 60] = 0                                     # glyphs have uncovered pixels
+        placed.append((r0, c0, img))
+    out = []
+    for layered in (True, False):
+        r = RendererAgg(64, 80, 100)
+        np.asarray(r.buffer_rgba())[...] = np.rint(255 * np.array(to_rgba(THEMES[bg]["bg"]))).astype(np.uint8)
+        gc = r.new_gc()
+        gc.set_foreground(to_rgba(colour), isRGBA=True)
+        gc.set_alpha(alpha)
+        if layered:
+            blend_glyphs(r._renderer, placed, gc)
+        else:
+            for r0, c0, img in placed:
+                r._renderer.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
+        out.append(np.asarray(r.buffer_rgba()).copy())
+    assert np.array_equal(out[0], out[1])
