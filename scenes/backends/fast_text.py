@@ -92,6 +92,7 @@ class FastPlainText:
         self.renderer = renderer
         self.original = renderer.get_text_width_height_descent
         self.tables: dict[tuple, _Tables] = {}
+        self.by_prop: dict[tuple, _Tables] = {}
         self.fast = self.slow = 0
 
     @classmethod
@@ -108,15 +109,30 @@ class FastPlainText:
         return fast
 
     def _tables(self, prop) -> _Tables:
-        font = self.renderer._prepare_font(prop)
-        size, dpi, flags = prop.get_size_in_points(), self.renderer.dpi, get_hinting_flag()
-        key = (font, size, dpi, flags)
-        t = self.tables.get(key)
+        """The tables of ``renderer._prepare_font(prop)`` at ``prop``'s size: looked up by the properties'
+        content (a snapshot is kept: a label's properties change in place), the font prepared only the first
+        time (its size and state are set again by whatever uses it next: the glyph loop, mathtext's look-ups,
+        matplotlib's own text path)."""
+        dpi, flags = self.renderer.dpi, get_hinting_flag()
+        t = self.by_prop.get((prop, dpi, flags))
         if t is None:
-            if len(self.tables) > 256:
-                self.tables.clear()
-            t = self.tables[key] = _Tables(font, size, dpi, flags)
+            font = self.renderer._prepare_font(prop)
+            size = prop.get_size_in_points()
+            key = (font, size, dpi, flags)
+            t = self.tables.get(key)
+            if t is None:
+                if len(self.tables) > 256:
+                    self.tables.clear()
+                    self.by_prop.clear()
+                t = self.tables[key] = _Tables(font, size, dpi, flags)
+            if len(self.by_prop) > 1024:
+                self.by_prop.clear()
+            self.by_prop[(prop.copy(), dpi, flags)] = t
         return t
+
+    def font(self, prop):
+        """The font object ``renderer._prepare_font(prop)`` returns (without preparing it again)."""
+        return self._tables(prop).font
 
     def _glyphs(self, t: _Tables, s: str) -> list | None:
         if not s:

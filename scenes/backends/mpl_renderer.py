@@ -34,6 +34,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
+from matplotlib.text import _get_text_metrics_with_cache as _text_metrics  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
@@ -192,6 +193,7 @@ class GlyphCache:
         self.original = renderer._draw_text_glyphs_and_boxes
         self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
         self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
+        self.names: dict[object, str] = {}              # font -> its file (fonts of one file share bitmaps)
         self.hits = self.misses = 0
 
     @classmethod
@@ -215,39 +217,50 @@ class GlyphCache:
         if angle != 0 or boxes or not gc.get_antialiased():
             return self.original(gc, x, y, angle, glyphs, boxes)
         load_flags = get_hinting_flag()
+        flags = load_flags.value
         height, dpi = r.height, r.dpi
         rows = int(height)
+        hy = height - y
+        bitmaps, names = self.bitmaps, self.names
         last = None
         placed = []
         for font, size, glyph_index, slant, extend, dx, dy in glyphs:
-            delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
-            key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
-            got = self.bitmaps.get(key)
-            matrix = self.matrices.get((slant, extend))
-            if matrix is None:
-                matrix = self.matrices[(slant, extend)] = (
-                    0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            delta = (round(0x40 * (x + dx)), round(0x40 * (hy + dy)))
+            fname = names.get(font)
+            if fname is None:
+                fname = names[font] = font.fname
+            key = (fname, size, dpi, glyph_index, slant, extend, delta, flags)
+            got = bitmaps.get(key)
             if got is None:
                 self.misses += 1
+                matrix = self._matrix(slant, extend)
                 font.set_size(size, dpi)
                 font._set_transform(matrix, list(delta))
                 bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
                 got = (np.array(bitmap.buffer, copy=True).view(_Kept), bitmap.left, bitmap.top)
-                self.bitmaps[key] = got
-                if len(self.bitmaps) > self.size:
-                    self.bitmaps.popitem(last=False)
+                bitmaps[key] = got
+                if len(bitmaps) > self.size:
+                    bitmaps.popitem(last=False)
                 last = None
             else:
                 self.hits += 1
-                last = (font, size, matrix, delta)
+                last = (font, size, slant, extend, delta)
             buffer, left, top = got
             if buffer.size:   # a blank glyph (a space) blends nothing
                 placed.append((rows - top, left, buffer))
         blend_glyphs(r._renderer, placed, gc)
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
-            font, size, matrix, delta = last
+            font, size, slant, extend, delta = last
             font.set_size(size, dpi)
-            font._set_transform(matrix, list(delta))
+            font._set_transform(self._matrix(slant, extend), list(delta))
+
+    def _matrix(self, slant: float, extend: float) -> np.ndarray:
+        """FreeType's transform for ``slant`` and ``extend``, as matplotlib's loop computes it."""
+        matrix = self.matrices.get((slant, extend))
+        if matrix is None:
+            matrix = self.matrices[(slant, extend)] = (
+                0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+        return matrix
 
 
 def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
@@ -297,7 +310,9 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     ``fast``'s glyph tables (:mod:`scenes.backends.fast_text`: the same run) where it handles ``s``."""
     from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
 
-    font = renderer._prepare_font(prop)
+    # the font object, sized and cleared only where matplotlib's layout is run below (the glyph loop sets the
+    # size for each glyph it renders and leaves the font as matplotlib's loop does)
+    font = fast.font(prop) if fast is not None else renderer._prepare_font(prop)
     flags = get_hinting_flag()
     features = mtext.get_fontfeatures() if mtext is not None else None
     language = mtext.get_language() if mtext is not None else None
@@ -309,6 +324,7 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
         if got is not None and got[0] is font:
             run = [(f, g, gx, gy) for f, g, gx, gy in got[1]]
         else:
+            font = renderer._prepare_font(prop)
             run = [(item.ft_object, item.glyph_index, item.x, item.y)
                    for item in font._layout(s, flags=flags, features=features, language=language)]
         if runs is not None:
@@ -377,6 +393,7 @@ class TextCache:
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
         self.layouts: OrderedDict[tuple, list] = OrderedDict()
         self.runs: OrderedDict[tuple, list] = OrderedDict()
+        self.by_metrics: OrderedDict[tuple, list] = OrderedDict()   # single lines' layouts by their metrics
         self.fast: FastPlainText | None = None     # plain text's glyph tables, once installed on the renderer
         self.hits = self.misses = self.pastes = 0
 
@@ -388,12 +405,35 @@ class TextCache:
             return
         info = self.layouts.get(shape)
         if info is None:
-            info = self.layouts[shape] = art._get_layout(renderer)[1]
+            info = self.layouts[shape] = self._layout(art, shape, renderer)
             if len(self.layouts) > self.size:
                 self.layouts.popitem(last=False)
         else:
             self.layouts.move_to_end(shape)
         _draw_laid_out(art, info, renderer, self.runs, self.fast)
+
+    def _layout(self, art, shape: tuple, renderer) -> list:
+        """``art._get_layout(renderer)[1]``. A single line's layout depends on its text only through the line's
+        metrics (width, height, descent: ``Text._get_layout`` places a line by them, by the font's ascent and
+        descent and the alignment), so a line with the metrics of one laid out before (``step 17 / 1487`` after
+        ``step 12 / 1487``: digits share one advance) takes that layout with its own text."""
+        text = art.get_text()
+        if "\n" in text or art.get_wrap() or art.get_usetex():
+            return art._get_layout(renderer)[1]
+        clean, ismath = art._preprocess_math(text)
+        if not clean:
+            return art._get_layout(renderer)[1]
+        dpi = art.get_figure(root=True).dpi
+        wad = _text_metrics(renderer, clean, art._fontproperties, ismath=ismath, dpi=dpi)   # matplotlib's cache
+        mkey = (wad, ismath, dpi, *shape[1:])
+        got = self.by_metrics.get(mkey)
+        if got is None:
+            got = self.by_metrics[mkey] = art._get_layout(renderer)[1]
+            if len(self.by_metrics) > self.size:
+                self.by_metrics.popitem(last=False)
+            return got
+        ((_, line_wad, xy),) = got
+        return [(text, line_wad, xy)]
 
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
         """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
