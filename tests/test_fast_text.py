@@ -15,6 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
+from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
 from scenes.backends.fast_text import FastPlainText  # noqa: E402
 from scenes.backends.mpl_renderer import GlyphCache, TextCache  # noqa: E402
 from scenes.clips.base import THEMES  # noqa: E402
@@ -172,3 +173,53 @@ def test_blended_layers_are_the_per_glyph_blends(glyphs, colour, alpha, bg):
                 r._renderer.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
         out.append(np.asarray(r.buffer_rgba()).copy())
     assert np.array_equal(out[0], out[1])
+
+
+_readout = st.one_of(
+    st.integers(0, 99999).map(lambda n: f"step {n} / 1487"),
+    st.tuples(st.integers(1, 9), st.integers(0, 99), st.integers(1, 6)).map(
+        lambda t: f"loss ${t[0]}.{t[1]:02d} \\times 10^{{-{t[2]}}}$"),
+    st.tuples(st.integers(1, 8), st.integers(-999, 999)).map(
+        lambda t: f"contraction rate $\\lambda_{{{t[0]}}} = {t[1] / 1000:.3g}$"),
+    st.integers(0, 999).map(str), _latin)
+
+
+@settings(max_examples=25, deadline=None)
+@given(texts=st.lists(_readout, min_size=2, max_size=12), theme=st.sampled_from(sorted(THEMES)),
+       ha=st.sampled_from(["left", "center", "right"]), va=st.sampled_from(["baseline", "center", "top"]),
+       size=st.sampled_from([9.0, 14.4, 21.3]))
+def test_a_sequence_of_readouts_is_matplotlibs(texts, theme, ha, va, size):
+    """Readouts drawn one after another by one cache (layouts reused by metrics, glyph runs, bitmaps) have the
+    pixels of ``Text.draw`` and the layout of ``Text._get_layout``, frame after frame."""
+    th = THEMES[theme]
+    figs = [_canvas(th), _canvas(th)]
+    try:
+        arts = [ax.text(31.3, 57.7, texts[0], color=th["fg"], ha=ha, va=va, fontsize=size, family="DejaVu Sans")
+                for _, ax in figs]
+        for (fig, _), art in zip(figs, arts, strict=True):
+            art.set_animated(True)
+            fig.canvas.draw()
+        rs = [fig.canvas.get_renderer() for fig, _ in figs]
+        backgrounds = [np.asarray(r.buffer_rgba()).copy() for r in rs]
+        cache = TextCache()
+        GlyphCache.install(rs[0])
+        FastMathTextParser.install(rs[0])
+        cache.fast = FastPlainText.install(rs[0])
+        for s in texts:
+            for art in arts:
+                art.set_text(s)
+            pix = []
+            for k, r in enumerate(rs):
+                np.asarray(r.buffer_rgba())[...] = backgrounds[k]
+                if k == 0:
+                    shape = (s, ha, va, size)
+                    assert cache._layout(arts[0], shape, r) == arts[1]._get_layout(rs[1])[1], s
+                    cache.draw(arts[0], (s, th["fg"], None, 31.3, 57.7, ha, va, size), r,
+                               np.asarray(r.buffer_rgba()), None)
+                else:
+                    arts[1].draw(r)
+                pix.append(np.asarray(r.buffer_rgba()).copy())
+            assert np.array_equal(pix[0], pix[1]), s
+    finally:
+        for fig, _ in figs:
+            plt.close(fig)
