@@ -223,3 +223,43 @@ def test_a_sequence_of_readouts_is_matplotlibs(texts, theme, ha, va, size):
     finally:
         for fig, _ in figs:
             plt.close(fig)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 1200), seed=st.integers(0, 2**31), ms=st.floats(0.5, 12.0), mew=st.floats(0.0, 3.0),
+       mfc=st.sampled_from(["#1f77b4", "#D62728", "none"]), mec=st.sampled_from(["none", "#000000", "auto"]),
+       alpha=st.sampled_from([None, 1.0, 0.4]), nan=st.booleans(), theme=st.sampled_from(sorted(THEMES)))
+def test_marker_lines_are_line2d_draws(n, seed, ms, mew, mfc, mec, alpha, nan, theme):
+    """The renderer's direct marker draw (``_draw_markers``) gives the pixels of ``Line2D.draw`` (points on and
+    off the canvas, NaN points, more than 1000 sorted points left to matplotlib)."""
+    from scenes.backends.mpl_renderer import _draw_markers, _marker_only  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-20, 340, (n, 2))
+    if n > 1000 and seed % 2:
+        xy = xy[np.argsort(xy[:, 0])]
+    if nan and n:
+        xy[rng.integers(0, n, max(1, n // 10))] = np.nan
+    pix = []
+    figs = []
+    try:
+        for direct in (True, False):
+            fig, ax = _canvas(THEMES[theme])
+            figs.append(fig)
+            (art,) = ax.plot(xy[:, 0], xy[:, 1], "o", ms=ms, mew=mew, mfc=mfc, mec=mec, ls="none", alpha=alpha)
+            art.set_animated(True)
+            fig.canvas.draw()
+            r = fig.canvas.get_renderer()
+            if direct:
+                assert _marker_only(art) == (n <= 1000)
+                if _marker_only(art):
+                    _draw_markers(art, r, ax.transData.get_affine().frozen(), {})
+                else:
+                    art.draw(r)
+            else:
+                art.draw(r)
+            pix.append(np.asarray(r.buffer_rgba()).copy())
+        assert np.array_equal(pix[0], pix[1])
+    finally:
+        for f in figs:
+            plt.close(f)

@@ -206,23 +206,22 @@ class _Infos:
     def __init__(self, fonts, size: int = 16384):
         self.fonts, self.size = fonts, size
         self.get = types.MethodType(type(fonts)._get_info, fonts)
-        self.cache: dict[tuple, object] = {}
-        self.seen: set[tuple] = set()
+        self.cache: dict[tuple, list] = {}     # key -> [info, the string it was last looked up in]
+        self.string = 0
 
     def begin(self) -> None:
-        self.seen = set()
+        self.string += 1
 
     def __call__(self, *key):
-        info = self.cache.get(key)
-        if info is None:
+        got = self.cache.get(key)
+        if got is None:
             if len(self.cache) > self.size:
                 self.cache.clear()
-            info = self.cache[key] = self.get(*key)
-            self.seen.add(key)
-        elif key not in self.seen:
-            self.seen.add(key)
-            info.font.set_size(key[3], key[4])
-        return info
+            got = self.cache[key] = [self.get(*key), self.string]
+        elif got[1] != self.string:   # its first look-up in this string: the miss would set the size
+            got[1] = self.string
+            got[0].font.set_size(key[3], key[4])
+        return got[0]
 
 
 def _fontset(prop, load_glyph_flags):

@@ -31,6 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
@@ -119,6 +120,74 @@ class PointRaster(Artist):
             return
         # composited straight into the canvas's pixels (source-over, opaque canvas): no image patch for Agg
         sp.composite_over(np.asarray(renderer.buffer_rgba()))
+
+
+def _marker_only(art) -> bool:
+    """Whether ``art`` is a Line2D that :func:`_draw_markers` draws as ``Line2D.draw`` does: markers only (no
+    line), default draw style, every marker, no path effects, sketch, filter or rasterisation, at most 1000
+    points (above that matplotlib may draw a sub-slice of sorted data), upright 2D data transform."""
+    return (type(art) is Line2D and art._lineStyles[art._linestyle] == "_draw_nothing" and bool(art._marker)
+            and art._markersize > 0 and art.get_drawstyle() == "default" and art.get_markevery() is None
+            and not art.get_path_effects() and art.get_sketch_params() is None and not art.get_rasterized()
+            and art.get_agg_filter() is None and art.get_url() is None and art.get_gid() is None
+            and np.size(art._xorig) <= 1000 and np.size(art._yorig) <= 1000)
+
+
+def _draw_markers(art, renderer, affine, looks: dict) -> None:
+    """``Line2D.draw(renderer)`` of matplotlib 3.11 for a line :func:`_marker_only` accepts: the same graphics
+    context, marker path and transform, data path and ``affine`` (``art.get_transform().get_affine().frozen()``,
+    the transform's affine part: ``transData`` of a linear-scaled Axes has no other) and face colour, in the
+    same ``draw_markers`` call; what depends on the marker's look only (size, edge width, colours, alpha) is
+    kept in ``looks``."""
+    if not art.get_visible():
+        return
+    x = np.asarray(art.convert_xunits(art._xorig), dtype=float).ravel()   # recache's float arrays
+    y = np.asarray(art.convert_yunits(art._yorig), dtype=float).ravel()
+    xy = np.column_stack(np.broadcast_arrays(x, y)).astype(float)
+    if len(xy):
+        key = (id(art._marker), art._markersize, art._markeredgewidth, str(art._markeredgecolor),
+               str(art._markerfacecolor), art._alpha, art._antialiased)
+        look = looks.get(key)
+        if look is None:
+            from matplotlib import cbook  # noqa: PLC0415
+            from numbers import Real  # noqa: PLC0415
+
+            ec = to_rgba(art.get_markeredgecolor(), art._alpha)
+            fc = to_rgba(art._get_markerfacecolor(), art._alpha)
+            if cbook._str_equal(art._markeredgecolor, "auto") and not cbook._str_lower_equal(
+                    art.get_markerfacecolor(), "none"):
+                ec = ec[:3] + (fc[3],)
+            marker = art._marker
+            snap = marker.get_snap_threshold()
+            if isinstance(snap, Real):
+                snap = renderer.points_to_pixels(art._markersize) >= snap
+            trans = marker.get_transform()
+            if not cbook._str_equal(marker.get_marker(), ","):
+                trans = trans.scale(renderer.points_to_pixels(art._markersize))
+            if marker.get_alt_path() is not None or cbook._str_equal(marker.get_marker(), ","):
+                look = None
+            else:
+                # (the marker itself is kept: its id in the key is not reused while the look is cached)
+                look = (ec, fc, snap, marker.get_joinstyle(), marker.get_capstyle(), marker.get_path(), trans, marker)
+            if len(looks) > 256:
+                looks.clear()
+            looks[key] = look
+        if look is None:   # an alternate (half-filled) marker or pixels: matplotlib draws it
+            art.draw(renderer)
+            return
+        ec, fc, snap, join, cap, marker_path, marker_trans, _ = look
+        gc = renderer.new_gc()
+        art._set_gc_clip(gc)
+        gc.set_url(None)
+        gc.set_linewidth(art._markeredgewidth)
+        gc.set_antialiased(art._antialiased)
+        gc.set_foreground(ec, isRGBA=True)
+        gc.set_snap(snap)
+        gc.set_joinstyle(join)
+        gc.set_capstyle(cap)
+        renderer.draw_markers(gc, marker_path, marker_trans, MplPath(xy), affine, fc)
+        gc.restore()
+    art.stale = False
 
 
 class _Kept(np.ndarray):
@@ -476,13 +545,14 @@ class TextCache:
 class MplFrameDrawer:
     """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame.
 
-    ``cache_text=False`` draws every label through matplotlib's text path every frame (the reference the
-    cached path is tested against)."""
+    ``cache_text=False`` draws every label through matplotlib's text path every frame and every artist by its
+    own ``draw`` (the reference the cached text path and the direct marker draw are tested against)."""
 
     def __init__(self, frames: FrameModel, width: int, height: int, cache_text: bool = True):
         self.frames = frames
         self.text_cache = TextCache() if cache_text else None
         self.label_keys: dict[str, tuple] = {}
+        self.marker_looks: dict[tuple, tuple | None] = {}
         self.width, self.height = width, height
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.fig.patch.set_facecolor(frames.theme["bg"])
@@ -624,9 +694,12 @@ class MplFrameDrawer:
         cover = arts.get("cover")
         if cover is not None and cover.get_visible() and cover.get_alpha() == 1 and self._cover_hides(renderer):
             order = order[[n for n, _ in order].index("cover"):]   # an opaque title-card cover: nothing below shows
+        affine = self.ax.transData.get_affine().frozen()
         for name, art in order:
             if cache is not None and name in self.label_keys:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
+            elif cache is not None and art.get_transform() is self.ax.transData and _marker_only(art):
+                _draw_markers(art, renderer, affine, self.marker_looks)
             else:
                 art.draw(renderer)
         return pixels
