@@ -263,3 +263,42 @@ def test_marker_lines_are_line2d_draws(n, seed, ms, mew, mfc, mec, alpha, nan, t
     finally:
         for f in figs:
             plt.close(f)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(0, 60), seed=st.integers(0, 2**31), lw=st.floats(0.3, 6.0), alpha=st.sampled_from([None, 0.7]),
+       colours=st.lists(st.sampled_from(["#1f77b4", "#D62728", "#00000080", "none"]), min_size=1, max_size=4),
+       theme=st.sampled_from(sorted(THEMES)))
+def test_segment_collections_are_collection_draws(k, seed, lw, alpha, colours, theme):
+    """The renderer's direct segment draw (``_draw_segments``) gives the pixels of ``Collection.draw``."""
+    from matplotlib.collections import LineCollection  # noqa: PLC0415
+
+    from scenes.backends.mpl_renderer import _draw_segments, _plain_collection, _set_colors, _set_segments  # noqa
+
+    rng = np.random.default_rng(seed)
+    segs = rng.uniform(-30, 350, (k, 2, 2))
+    cols = [colours[i % len(colours)] for i in range(k)]
+    pix = []
+    figs = []
+    try:
+        for direct in (True, False):
+            fig, ax = _canvas(THEMES[theme])
+            figs.append(fig)
+            art = LineCollection([], linewidths=lw, alpha=alpha, zorder=1)
+            ax.add_collection(art)
+            _set_segments(art, segs)
+            if cols:
+                _set_colors(art, cols)
+            art.set_animated(True)
+            fig.canvas.draw()
+            r = fig.canvas.get_renderer()
+            if direct:
+                assert _plain_collection(art) == (k > 1)
+                (_draw_segments if _plain_collection(art) else type(art).draw)(art, r)
+            else:
+                art.draw(r)
+            pix.append(np.asarray(r.buffer_rgba()).copy())
+        assert np.array_equal(pix[0], pix[1])
+    finally:
+        for f in figs:
+            plt.close(f)

@@ -190,6 +190,42 @@ def _draw_markers(art, renderer, affine, looks: dict) -> None:
     art.stale = False
 
 
+def _plain_collection(art) -> bool:
+    """Whether ``art`` is a LineCollection that :func:`_draw_segments` draws as ``Collection.draw`` does: no
+    hatch, gap colour, sketch, path effects, filter, rasterisation, units or colour mapping, several paths (a
+    single path may go to matplotlib's ``draw_markers`` shortcut), affine transforms."""
+    return (type(art) is LineCollection and art._hatch is None and art._gapcolor is None
+            and art.get_sketch_params() is None and not art.get_path_effects() and not art.get_rasterized()
+            and art.get_agg_filter() is None and art.get_gid() is None and not art.have_units()
+            and art.get_transform().is_affine and art.get_offset_transform().is_affine
+            and len(art.get_paths()) > 1 and art.get_array() is None)
+
+
+def _draw_segments(art, renderer) -> None:
+    """``Collection.draw(renderer)`` of matplotlib 3.11 for a collection :func:`_plain_collection` accepts: the
+    same graphics context and the one ``draw_path_collection`` call that draws (without the empty probe call
+    that asks the renderer whether it takes hatch colours: Agg's does)."""
+    if not art.get_visible():
+        return
+    if len(art.get_offsets()) == 0:
+        art.stale = False
+        return
+    art.update_scalarmappable()
+    transform, offset_trf, offsets, paths = art._prepare_points()
+    gc = renderer.new_gc()
+    art._set_gc_clip(gc)
+    gc.set_snap(art.get_snap())
+    if art._joinstyle:
+        gc.set_joinstyle(art._joinstyle)
+    if art._capstyle:
+        gc.set_capstyle(art._capstyle)
+    renderer.draw_path_collection(gc, transform.frozen(), paths, art.get_transforms(), offsets, offset_trf,
+                                  art.get_facecolor(), art.get_edgecolor(), art._linewidths, art._linestyles,
+                                  art._antialiaseds, art._urls, "screen", hatchcolors=art.get_hatchcolor())
+    gc.restore()
+    art.stale = False
+
+
 class _Kept(np.ndarray):
     """A glyph image that nothing changes once made (GlyphCache's bitmaps, blend_glyphs' layers): a recording
     keeps it as it is (other images, e.g. a buffer FreeType reuses, are copied)."""
@@ -700,6 +736,8 @@ class MplFrameDrawer:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
             elif cache is not None and art.get_transform() is self.ax.transData and _marker_only(art):
                 _draw_markers(art, renderer, affine, self.marker_looks)
+            elif cache is not None and _plain_collection(art):
+                _draw_segments(art, renderer)
             else:
                 art.draw(renderer)
         return pixels
