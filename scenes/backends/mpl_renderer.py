@@ -700,13 +700,20 @@ class MplFrameDrawer:
                 art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
                 self._new(lab.name, art)
-            else:  # labels keep their name across frames; anything about them may change
-                art.set_text(lab.text)
-                art.set_color(lab.color)
-                art.set_position((lab.x, lab.y))
-                art.set_fontsize(lab.size * self.unit_pt / CAP_HEIGHT)   # e.g. a count badge that grows
-                art.set_horizontalalignment(lab.ha)
-                art.set_verticalalignment(lab.va)
+            else:  # labels keep their name across frames; anything about them may change (what did is set)
+                old = self.label_keys.get(lab.name) or (None,) * 8
+                if lab.text != old[0]:
+                    art.set_text(lab.text)
+                if lab.color != old[1]:
+                    art.set_color(lab.color)
+                if (lab.x, lab.y) != old[3:5]:
+                    art.set_position((lab.x, lab.y))
+                if lab.size != old[7]:
+                    art.set_fontsize(lab.size * self.unit_pt / CAP_HEIGHT)   # e.g. a count badge that grows
+                if lab.ha != old[5]:
+                    art.set_horizontalalignment(lab.ha)
+                if lab.va != old[6]:
+                    art.set_verticalalignment(lab.va)
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
             self.label_keys[lab.name] = key
