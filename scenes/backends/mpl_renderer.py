@@ -11,7 +11,10 @@ images are blended straight into the canvas, the same Agg calls with the same in
 bit-identical to a freshly drawn one, and pasted as a block where the pixels under it are those it was
 drawn over before; a label seen for the first time reuses the layout of the same text at another place or
 colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
-(:mod:`scenes.backends.fast_mathtext`, the same result); nothing below an opaque title-card cover is drawn;
+(:mod:`scenes.backends.fast_mathtext`, the same result), plain text from glyph tables
+(:mod:`scenes.backends.fast_text`, the same metrics and glyph runs), a single line by the layout of an earlier
+line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`); marker-only lines and segment
+collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover is drawn;
 large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
 ``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
 """
@@ -31,8 +34,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.text import _get_text_metrics_with_cache as _text_metrics  # noqa: E402
@@ -149,8 +152,9 @@ def _draw_markers(art, renderer, affine, looks: dict) -> None:
                str(art._markerfacecolor), art._alpha, art._antialiased)
         look = looks.get(key)
         if look is None:
-            from matplotlib import cbook  # noqa: PLC0415
             from numbers import Real  # noqa: PLC0415
+
+            from matplotlib import cbook  # noqa: PLC0415
 
             ec = to_rgba(art.get_markeredgecolor(), art._alpha)
             fc = to_rgba(art._get_markerfacecolor(), art._alpha)
