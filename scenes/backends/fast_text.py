@@ -3,25 +3,24 @@ without FreeType laying out each new string.
 
 A readout such as ``step 1234 / 1487`` is a string never seen before in almost every frame, and Agg's text path
 lays it out twice through FreeType: ``FT2Font.set_text`` for its metrics (``get_text_width_height_descent``:
-the advance, height and descent that ``Text._get_layout`` places it by) and ``FT2Font._layout`` (libraqm /
-HarfBuzz shaping) for the glyph run that ``draw_text`` blends; each loads and hints every glyph again, ~0.3 ms a
-string. Both are pair-wise for the strings handled here:
-
-- ``set_text`` (matplotlib's ``FT2Font::set_text``, upright) moves a pen by each glyph's hinted advance plus the
-  kerning of the glyph before it, and takes the height and descent from the glyphs' vertical extents (their
-  boxes translated along x only): pen ``x_i = x_{i-1} + advance(c_{i-1}) + kern(c_{i-1}, c_i)``, width the
-  last pen plus the last advance, height ``max yMax - min yMin``, descent ``-min yMin``.
-- ``_layout``'s run places each glyph at the previous one's place plus the previous one's shaped advance, which
-  HarfBuzz's pair kerning adjusts by the next glyph only (fractional: ``-A`` is 5.625 px, not ``set_text``'s 6).
+the advance, height and descent that ``Text._get_layout`` places it by) and ``FT2Font._layout`` for the glyph
+run that ``draw_text`` blends; both shape the string (matplotlib 3.11: libraqm / HarfBuzz) and load and hint
+every glyph again, ~0.3 ms a string. For a string of one script run without ligatures both are pair-wise: each
+glyph is placed at the previous one's place plus the previous one's hinted advance as the pair's kerning
+adjusts it (fractional: ``-A`` steps 5.625 px at 12.3 pt, not the 6 px of the hyphen's advance); the width is
+the last place plus the last advance, the height ``max yMax - min yMin`` and the descent ``-min yMin`` of the
+glyphs' extents (their boxes move along x only).
 
 The tables are read from matplotlib's own calls and nothing else: a character's advance and extents from
-``set_text`` of that character alone, a pair's kerning from ``set_text`` of the pair, a pair's shaped step from
-``_layout`` of the pair; a string is laid out by adding them up (the same 26.6 integers, the same floats).
-Only strings of characters of the fonts' own (no fallback font), upright, without features or a language, are
-handled; a pair that ``_layout`` does not give as two glyphs on the baseline, in the characters' own glyphs
-(ligatures, marks, invisible characters), sends every string containing it to matplotlib, and so do characters
-outside the letters, digits, punctuation, symbols and the plain space (``tests/test_fast_text.py`` compares
-both results with matplotlib's over random strings, sizes and the themes' labels).
+``set_text`` of that character alone, a pair's step from ``set_text`` of the pair (which places glyphs where
+``_layout`` does) and from ``_layout`` of the pair (checked to be the two characters' own glyphs on the
+baseline); a string is laid out by adding them up (the same 26.6 integers, the same floats). Only strings of
+characters of the font's own (no fallback font) are handled, of the letters, digits, punctuation and symbols
+of Basic Latin to Latin Extended-B and the plain space (one script run: a string mixing scripts is shaped run
+by run, and no kerning crosses a run's end); a pair that is not two glyphs in either call (the ligatures
+``ff``, ``fi``, ``fl``) sends every string containing it to matplotlib, as do marks, invisible characters and
+other scripts (``tests/test_fast_text.py`` compares metrics, runs and drawn pixels with matplotlib's over random
+strings, sizes, dpis and both themes).
 """
 
 from __future__ import annotations
