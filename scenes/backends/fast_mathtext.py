@@ -19,7 +19,6 @@ escaped dollars.
 
 from __future__ import annotations
 
-import functools
 import os
 import types
 from collections import OrderedDict
@@ -196,11 +195,40 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_FONTSETS.clear)
 
 
+class _Infos:
+    """A fontset's ``_get_info`` (glyph look-up: font, metrics, FreeType glyph) kept across strings, with the
+    FreeType state a new fontset leaves: a new fontset's per-instance cache misses on the first look-up of each
+    glyph in a string, and that miss sets the font's size (``font.set_size``) before loading the glyph; kerning is
+    then read at whatever size the font was last set to. So the first look-up of a glyph in each string sets the
+    font's size as that miss would (the glyph itself, loaded right after a size is set, is the same every time:
+    it is kept). ``begin()`` starts a string."""
+
+    def __init__(self, fonts, size: int = 16384):
+        self.fonts, self.size = fonts, size
+        self.get = types.MethodType(type(fonts)._get_info, fonts)
+        self.cache: dict[tuple, list] = {}     # key -> [info, the string it was last looked up in]
+        self.string = 0
+
+    def begin(self) -> None:
+        self.string += 1
+
+    def __call__(self, *key):
+        got = self.cache.get(key)
+        if got is None:
+            if len(self.cache) > self.size:
+                self.cache.clear()
+            got = self.cache[key] = [self.get(*key), self.string]
+        elif got[1] != self.string:   # its first look-up in this string: the miss would set the size
+            got[1] = self.string
+            got[0].font.set_size(key[3], key[4])
+        return got[0]
+
+
 def _fontset(prop, load_glyph_flags):
     """The fontset ``MathTextParser`` builds for ``prop`` (a copy), built once (building one costs ~50 font
-    look-ups) and handed out with empty per-instance glyph caches, as a new one has: FreeType is then called
-    in the same sequence as for a new fontset, which matters (kerning is read at whatever size the font was
-    last set to, and a glyph cached from an earlier string skips that setting)."""
+    look-ups) and handed out as a new one behaves: its glyph look-ups (:class:`_Infos`) call FreeType in the
+    same sequence as a new fontset for what matters (kerning is read at whatever size the font was last set
+    to, and a glyph cached from an earlier string would skip that setting)."""
     key = (prop, load_glyph_flags)
     fs = _FONTSETS.get(key)
     if fs is None:
@@ -208,12 +236,14 @@ def _fontset(prop, load_glyph_flags):
         if cls is None:
             return None
         fs = _FONTSETS[key] = cls(prop, load_glyph_flags)
-        if len(_FONTSETS) > 64:
-            _FONTSETS.popitem(last=False)
-    else:   # fresh per-instance glyph caches, as a new fontset has
         for f in (fs, getattr(fs, "_fallback_font", None)):
             if f is not None:
-                f._get_info = functools.cache(types.MethodType(type(f)._get_info, f))
+                f._get_info = _Infos(f)
+        if len(_FONTSETS) > 64:
+            _FONTSETS.popitem(last=False)
+    for f in (fs, getattr(fs, "_fallback_font", None)):   # a new string: every glyph's first look-up sets its size
+        if f is not None:
+            f._get_info.begin()
     return fs
 
 

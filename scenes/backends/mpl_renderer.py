@@ -11,7 +11,10 @@ images are blended straight into the canvas, the same Agg calls with the same in
 bit-identical to a freshly drawn one, and pasted as a block where the pixels under it are those it was
 drawn over before; a label seen for the first time reuses the layout of the same text at another place or
 colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
-(:mod:`scenes.backends.fast_mathtext`, the same result); nothing below an opaque title-card cover is drawn;
+(:mod:`scenes.backends.fast_mathtext`, the same result), plain text from glyph tables
+(:mod:`scenes.backends.fast_text`, the same metrics and glyph runs), a single line by the layout of an earlier
+line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`); marker-only lines and segment
+collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover is drawn;
 large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
 ``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
 """
@@ -32,11 +35,14 @@ import numpy as np  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import to_rgb, to_rgba  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
+from matplotlib.text import _get_text_metrics_with_cache as _text_metrics  # noqa: E402
 
 from scenes.backends import export, parallel  # noqa: E402
 from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
+from scenes.backends.fast_text import FastPlainText  # noqa: E402
 from scenes.backends.raster import RASTER_MIN, splat  # noqa: E402
 from scenes.clips.base import PALETTE, Frame, FrameModel, figure_units  # noqa: E402
 
@@ -133,6 +139,116 @@ class PointRaster(Artist):
         sp.composite_over(np.asarray(renderer.buffer_rgba()))
 
 
+def _marker_only(art) -> bool:
+    """Whether ``art`` is a Line2D that :func:`_draw_markers` draws as ``Line2D.draw`` does: markers only (no
+    line), default draw style, every marker, no path effects, sketch, filter or rasterisation, at most 1000
+    points (above that matplotlib may draw a sub-slice of sorted data), upright 2D data transform."""
+    return (type(art) is Line2D and art._lineStyles[art._linestyle] == "_draw_nothing" and bool(art._marker)
+            and art._markersize > 0 and art.get_drawstyle() == "default" and art.get_markevery() is None
+            and not art.get_path_effects() and art.get_sketch_params() is None and not art.get_rasterized()
+            and art.get_agg_filter() is None and art.get_url() is None and art.get_gid() is None
+            and np.size(art._xorig) <= 1000 and np.size(art._yorig) <= 1000)
+
+
+def _draw_markers(art, renderer, affine, looks: dict) -> None:
+    """``Line2D.draw(renderer)`` of matplotlib 3.11 for a line :func:`_marker_only` accepts: the same graphics
+    context, marker path and transform, data path and ``affine`` (``art.get_transform().get_affine().frozen()``,
+    the transform's affine part: ``transData`` of a linear-scaled Axes has no other) and face colour, in the
+    same ``draw_markers`` call; what depends on the marker's look only (size, edge width, colours, alpha) is
+    kept in ``looks``."""
+    if not art.get_visible():
+        return
+    x = np.asarray(art.convert_xunits(art._xorig), dtype=float).ravel()   # recache's float arrays
+    y = np.asarray(art.convert_yunits(art._yorig), dtype=float).ravel()
+    xy = np.column_stack(np.broadcast_arrays(x, y)).astype(float)
+    if len(xy):
+        key = (id(art._marker), art._markersize, art._markeredgewidth, str(art._markeredgecolor),
+               str(art._markerfacecolor), art._alpha, art._antialiased)
+        look = looks.get(key)
+        if look is None:
+            from numbers import Real  # noqa: PLC0415
+
+            from matplotlib import cbook  # noqa: PLC0415
+
+            ec = to_rgba(art.get_markeredgecolor(), art._alpha)
+            fc = to_rgba(art._get_markerfacecolor(), art._alpha)
+            if cbook._str_equal(art._markeredgecolor, "auto") and not cbook._str_lower_equal(
+                    art.get_markerfacecolor(), "none"):
+                ec = ec[:3] + (fc[3],)
+            marker = art._marker
+            snap = marker.get_snap_threshold()
+            if isinstance(snap, Real):
+                snap = renderer.points_to_pixels(art._markersize) >= snap
+            trans = marker.get_transform()
+            if not cbook._str_equal(marker.get_marker(), ","):
+                trans = trans.scale(renderer.points_to_pixels(art._markersize))
+            if marker.get_alt_path() is not None or cbook._str_equal(marker.get_marker(), ","):
+                look = None
+            else:
+                # (the marker itself is kept: its id in the key is not reused while the look is cached)
+                look = (ec, fc, snap, marker.get_joinstyle(), marker.get_capstyle(), marker.get_path(), trans, marker)
+            if len(looks) > 256:
+                looks.clear()
+            looks[key] = look
+        if look is None:   # an alternate (half-filled) marker or pixels: matplotlib draws it
+            art.draw(renderer)
+            return
+        ec, fc, snap, join, cap, marker_path, marker_trans, _ = look
+        gc = renderer.new_gc()
+        art._set_gc_clip(gc)
+        gc.set_url(None)
+        gc.set_linewidth(art._markeredgewidth)
+        gc.set_antialiased(art._antialiased)
+        gc.set_foreground(ec, isRGBA=True)
+        gc.set_snap(snap)
+        gc.set_joinstyle(join)
+        gc.set_capstyle(cap)
+        renderer.draw_markers(gc, marker_path, marker_trans, MplPath(xy), affine, fc)
+        gc.restore()
+    art.stale = False
+
+
+def _plain_collection(art) -> bool:
+    """Whether ``art`` is a LineCollection that :func:`_draw_segments` draws as ``Collection.draw`` does: no
+    hatch, gap colour, sketch, path effects, filter, rasterisation, units or colour mapping, several paths (a
+    single path may go to matplotlib's ``draw_markers`` shortcut), affine transforms."""
+    return (type(art) is LineCollection and art._hatch is None and art._gapcolor is None
+            and art.get_sketch_params() is None and not art.get_path_effects() and not art.get_rasterized()
+            and art.get_agg_filter() is None and art.get_gid() is None and not art.have_units()
+            and art.get_transform().is_affine and art.get_offset_transform().is_affine
+            and len(art.get_paths()) > 1 and art.get_array() is None)
+
+
+def _draw_segments(art, renderer) -> None:
+    """``Collection.draw(renderer)`` of matplotlib 3.11 for a collection :func:`_plain_collection` accepts: the
+    same graphics context and the one ``draw_path_collection`` call that draws (without the empty probe call
+    that asks the renderer whether it takes hatch colours: Agg's does)."""
+    if not art.get_visible():
+        return
+    if len(art.get_offsets()) == 0:
+        art.stale = False
+        return
+    art.update_scalarmappable()
+    transform, offset_trf, offsets, paths = art._prepare_points()
+    gc = renderer.new_gc()
+    art._set_gc_clip(gc)
+    gc.set_snap(art.get_snap())
+    if art._joinstyle:
+        gc.set_joinstyle(art._joinstyle)
+    if art._capstyle:
+        gc.set_capstyle(art._capstyle)
+    renderer.draw_path_collection(gc, transform.frozen(), paths, art.get_transforms(), offsets, offset_trf,
+                                  art.get_facecolor(), art.get_edgecolor(), art._linewidths, art._linestyles,
+                                  art._antialiaseds, art._urls, "screen", hatchcolors=art.get_hatchcolor())
+    gc.restore()
+    art.stale = False
+
+
+class _Kept(np.ndarray):
+    """A glyph image that nothing changes once made (GlyphCache's bitmaps, blend_glyphs' layers): a recording
+    keeps it as it is (other images, e.g. a buffer FreeType reuses, are copied)."""
+
+
 class _RecordingRenderer:
     """Stands in for Agg's C++ renderer while a text artist draws: forwards every call and records the two that
     text drawing makes (glyph images and, for mathtext, rule boxes) so that they can be replayed."""
@@ -142,7 +258,8 @@ class _RecordingRenderer:
         self.calls: list[tuple] = []
 
     def draw_text_image(self, image, x, y, angle, gc):
-        self.calls.append((0, np.array(image, copy=True), x, y, angle, gc))
+        kept = image if isinstance(image, _Kept) else np.array(image, copy=True)
+        self.calls.append((0, kept, x, y, angle, gc))
         self.real.draw_text_image(image, x, y, angle, gc)
 
     def draw_path(self, gc, path, transform, rgb_face=None):
@@ -199,6 +316,7 @@ class GlyphCache:
         self.original = renderer._draw_text_glyphs_and_boxes
         self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
         self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
+        self.names: dict[object, str] = {}              # font -> its file (fonts of one file share bitmaps)
         self.hits = self.misses = 0
 
     @classmethod
@@ -222,44 +340,102 @@ class GlyphCache:
         if angle != 0 or boxes or not gc.get_antialiased():
             return self.original(gc, x, y, angle, glyphs, boxes)
         load_flags = get_hinting_flag()
+        flags = load_flags.value
         height, dpi = r.height, r.dpi
+        rows = int(height)
+        hy = height - y
+        bitmaps, names = self.bitmaps, self.names
         last = None
+        placed = []
         for font, size, glyph_index, slant, extend, dx, dy in glyphs:
-            delta = (round(0x40 * (x + dx)), round(0x40 * (height - y + dy)))
-            key = (font.fname, size, dpi, glyph_index, slant, extend, delta, load_flags)
-            got = self.bitmaps.get(key)
-            matrix = self.matrices.get((slant, extend))
-            if matrix is None:
-                matrix = self.matrices[(slant, extend)] = (
-                    0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+            delta = (round(0x40 * (x + dx)), round(0x40 * (hy + dy)))
+            fname = names.get(font)
+            if fname is None:
+                fname = names[font] = font.fname
+            key = (fname, size, dpi, glyph_index, slant, extend, delta, flags)
+            got = bitmaps.get(key)
             if got is None:
                 self.misses += 1
+                matrix = self._matrix(slant, extend)
                 font.set_size(size, dpi)
                 font._set_transform(matrix, list(delta))
                 bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
-                got = (np.array(bitmap.buffer, copy=True), bitmap.left, bitmap.top)
-                self.bitmaps[key] = got
-                if len(self.bitmaps) > self.size:
-                    self.bitmaps.popitem(last=False)
+                got = (np.array(bitmap.buffer, copy=True).view(_Kept), bitmap.left, bitmap.top)
+                bitmaps[key] = got
+                if len(bitmaps) > self.size:
+                    bitmaps.popitem(last=False)
                 last = None
             else:
                 self.hits += 1
-                last = (font, size, matrix, delta)
+                last = (font, size, slant, extend, delta)
             buffer, left, top = got
-            r._renderer.draw_text_image(buffer, left, int(height) - top + buffer.shape[0], 0, gc)
+            if buffer.size:   # a blank glyph (a space) blends nothing
+                placed.append((rows - top, left, buffer))
+        blend_glyphs(r._renderer, placed, gc)
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
-            font, size, matrix, delta = last
+            font, size, slant, extend, delta = last
             font.set_size(size, dpi)
-            font._set_transform(matrix, list(delta))
+            font._set_transform(self._matrix(slant, extend), list(delta))
+
+    def _matrix(self, slant: float, extend: float) -> np.ndarray:
+        """FreeType's transform for ``slant`` and ``extend``, as matplotlib's loop computes it."""
+        matrix = self.matrices.get((slant, extend))
+        if matrix is None:
+            matrix = self.matrices[(slant, extend)] = (
+                0x10000 * np.eye(2) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+        return matrix
+
+
+def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
+    """Blend glyph images into the canvas as one ``draw_text_image`` per glyph in order would, in fewer calls.
+
+    ``placed``: ``(row, column, image)`` of each glyph, top-left corner in the top-down buffer, in drawing order.
+    Agg's upright ``draw_text_image`` blends each pixel of the image's box source-over with the gc's colour at
+    the pixel's coverage, and a pixel of coverage 0 is left as it is (``fixed_blender_rgba_plain``: nothing
+    to blend at alpha 0). So glyphs whose boxes do not overlap can be blended as one image holding each of them
+    in its box: every pixel gets the same single blend (or none). Each glyph goes into the layer after the
+    highest layer holding an earlier glyph whose box overlaps its own, so a pixel that several glyphs cover
+    is blended by them in their order; the layers are blended in order, one call each (a label of 20 glyphs:
+    typically 2 calls)."""
+    if len(placed) < 2:
+        for r0, c0, img in placed:
+            real.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
+        return
+    boxes = []
+    layers: list[list] = []
+    for r0, c0, img in placed:
+        r1, c1 = r0 + img.shape[0], c0 + img.shape[1]
+        k = 0
+        for a0, a1, b0, b1, lk in boxes:
+            if lk >= k and a0 < r1 and r0 < a1 and b0 < c1 and c0 < b1:
+                k = lk + 1
+        boxes.append((r0, r1, c0, c1, k))
+        if k == len(layers):
+            layers.append([])
+        layers[k].append((r0, r1, c0, c1, img))
+    for layer in layers:
+        if len(layer) == 1:
+            r0, r1, c0, c1, img = layer[0]
+            real.draw_text_image(img, c0, r1, 0, gc)
+            continue
+        top, bottom = min(g[0] for g in layer), max(g[1] for g in layer)
+        left, right = min(g[2] for g in layer), max(g[3] for g in layer)
+        image = np.zeros((bottom - top, right - left), np.uint8).view(_Kept)
+        for r0, r1, c0, c1, img in layer:
+            image[r0 - top:r1 - top, c0 - left:c1 - left] = img
+        real.draw_text_image(image, left, bottom, 0, gc)
 
 
 def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: float, mtext,
-                     runs: OrderedDict | None) -> None:
+                     runs: OrderedDict | None, fast: FastPlainText | None = None) -> None:
     """``RendererAgg.draw_text`` of matplotlib 3.11 for text without math, the glyph run of ``s`` (FreeType's
-    layout at the font's size, position-independent) taken from ``runs`` when laid out before."""
+    layout at the font's size, position-independent) taken from ``runs`` when laid out before, else from
+    ``fast``'s glyph tables (:mod:`scenes.backends.fast_text`: the same run) where it handles ``s``."""
     from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
 
-    font = renderer._prepare_font(prop)
+    # the font object, sized and cleared only where matplotlib's layout is run below (the glyph loop sets the
+    # size for each glyph it renders and leaves the font as matplotlib's loop does)
+    font = fast.font(prop) if fast is not None else renderer._prepare_font(prop)
     flags = get_hinting_flag()
     features = mtext.get_fontfeatures() if mtext is not None else None
     language = mtext.get_language() if mtext is not None else None
@@ -267,8 +443,13 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     key = (font, size, renderer.dpi, s, flags, features, language)
     run = runs.get(key) if runs is not None else None
     if run is None:
-        run = [(item.ft_object, item.glyph_index, item.x, item.y)
-               for item in font._layout(s, flags=flags, features=features, language=language)]
+        got = fast.run(s, prop) if fast is not None and features is None and language is None else None
+        if got is not None and got[0] is font:
+            run = [(f, g, gx, gy) for f, g, gx, gy in got[1]]
+        else:
+            font = renderer._prepare_font(prop)
+            run = [(item.ft_object, item.glyph_index, item.x, item.y)
+                   for item in font._layout(s, flags=flags, features=features, language=language)]
         if runs is not None:
             runs[key] = run
             if len(runs) > 4096:
@@ -276,7 +457,8 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run), [])
 
 
-def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -> None:
+def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
+                   fast: FastPlainText | None = None) -> None:
     """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
     its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
     same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
@@ -306,7 +488,7 @@ def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None) -
         if ismath or not hasattr(renderer, "_prepare_font"):
             renderer.draw_text(gc, x, y, clean_line, art._fontproperties, angle, ismath=ismath, mtext=mtext)
         else:
-            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs)
+            _draw_plain_text(renderer, gc, x, y, clean_line, art._fontproperties, angle, mtext, runs, fast)
     gc.restore()
     art.stale = False
 
@@ -334,6 +516,8 @@ class TextCache:
         self.entries: OrderedDict[tuple, _Look] = OrderedDict()
         self.layouts: OrderedDict[tuple, list] = OrderedDict()
         self.runs: OrderedDict[tuple, list] = OrderedDict()
+        self.by_metrics: OrderedDict[tuple, list] = OrderedDict()   # single lines' layouts by their metrics
+        self.fast: FastPlainText | None = None     # plain text's glyph tables, once installed on the renderer
         self.hits = self.misses = self.pastes = 0
 
     def _draw(self, art, shape: tuple, renderer) -> None:
@@ -344,12 +528,35 @@ class TextCache:
             return
         info = self.layouts.get(shape)
         if info is None:
-            info = self.layouts[shape] = art._get_layout(renderer)[1]
+            info = self.layouts[shape] = self._layout(art, shape, renderer)
             if len(self.layouts) > self.size:
                 self.layouts.popitem(last=False)
         else:
             self.layouts.move_to_end(shape)
-        _draw_laid_out(art, info, renderer, self.runs)
+        _draw_laid_out(art, info, renderer, self.runs, self.fast)
+
+    def _layout(self, art, shape: tuple, renderer) -> list:
+        """``art._get_layout(renderer)[1]``. A single line's layout depends on its text only through the line's
+        metrics (width, height, descent: ``Text._get_layout`` places a line by them, by the font's ascent and
+        descent and the alignment), so a line with the metrics of one laid out before (``step 17 / 1487`` after
+        ``step 12 / 1487``: digits share one advance) takes that layout with its own text."""
+        text = art.get_text()
+        if "\n" in text or art.get_wrap() or art.get_usetex():
+            return art._get_layout(renderer)[1]
+        clean, ismath = art._preprocess_math(text)
+        if not clean:
+            return art._get_layout(renderer)[1]
+        dpi = art.get_figure(root=True).dpi
+        wad = _text_metrics(renderer, clean, art._fontproperties, ismath=ismath, dpi=dpi)   # matplotlib's cache
+        mkey = (wad, ismath, dpi, *shape[1:])
+        got = self.by_metrics.get(mkey)
+        if got is None:
+            got = self.by_metrics[mkey] = art._get_layout(renderer)[1]
+            if len(self.by_metrics) > self.size:
+                self.by_metrics.popitem(last=False)
+            return got
+        ((_, line_wad, xy),) = got
+        return [(text, line_wad, xy)]
 
     def draw(self, art, key: tuple, renderer, canvas: np.ndarray, background: np.ndarray) -> None:
         """Draw ``art`` (a Text whose look is ``key``: text, colour, alpha, x, y, ha, va, size) on ``renderer``;
@@ -392,13 +599,14 @@ class TextCache:
 class MplFrameDrawer:
     """Owns the figure and one artist per primitive name; :meth:`draw` updates them for a frame.
 
-    ``cache_text=False`` draws every label through matplotlib's text path every frame (the reference the
-    cached path is tested against)."""
+    ``cache_text=False`` draws every label through matplotlib's text path every frame and every artist by its
+    own ``draw`` (the reference the cached text path and the direct marker draw are tested against)."""
 
     def __init__(self, frames: FrameModel, width: int, height: int, cache_text: bool = True):
         self.frames = frames
         self.text_cache = TextCache() if cache_text else None
         self.label_keys: dict[str, tuple] = {}
+        self.marker_looks: dict[tuple, tuple | None] = {}
         self.width, self.height = width, height
         self.fig = plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI)
         self.fig.patch.set_facecolor(frames.theme["bg"])
@@ -419,6 +627,9 @@ class MplFrameDrawer:
         self.background_pixels = np.asarray(self.fig.canvas.buffer_rgba()).copy()
         self.glyph_cache = GlyphCache.install(self.fig.canvas.get_renderer()) if cache_text else None
         self.mathtext = FastMathTextParser.install(self.fig.canvas.get_renderer()) if cache_text else None
+        self.plain_text = FastPlainText.install(self.fig.canvas.get_renderer()) if cache_text else None
+        if self.text_cache is not None:
+            self.text_cache.fast = self.plain_text
         self.static_names = set(self.artists)
         self._animated = True
 
@@ -507,13 +718,20 @@ class MplFrameDrawer:
                 art = self.ax.text(lab.x, lab.y, lab.text, color=lab.color, ha=lab.ha, va=lab.va, zorder=z,
                                    fontsize=lab.size * self.unit_pt / CAP_HEIGHT, family="DejaVu Sans")
                 self._new(lab.name, art)
-            else:  # labels keep their name across frames; anything about them may change
-                art.set_text(lab.text)
-                art.set_color(lab.color)
-                art.set_position((lab.x, lab.y))
-                art.set_fontsize(lab.size * self.unit_pt / CAP_HEIGHT)   # e.g. a count badge that grows
-                art.set_horizontalalignment(lab.ha)
-                art.set_verticalalignment(lab.va)
+            else:  # labels keep their name across frames; anything about them may change (what did is set)
+                old = self.label_keys.get(lab.name) or (None,) * 8
+                if lab.text != old[0]:
+                    art.set_text(lab.text)
+                if lab.color != old[1]:
+                    art.set_color(lab.color)
+                if (lab.x, lab.y) != old[3:5]:
+                    art.set_position((lab.x, lab.y))
+                if lab.size != old[7]:
+                    art.set_fontsize(lab.size * self.unit_pt / CAP_HEIGHT)   # e.g. a count badge that grows
+                if lab.ha != old[5]:
+                    art.set_horizontalalignment(lab.ha)
+                if lab.va != old[6]:
+                    art.set_verticalalignment(lab.va)
             art.set_alpha(lab.alpha)
             art.set_visible(lab.alpha > 0)
             self.label_keys[lab.name] = key
@@ -537,9 +755,14 @@ class MplFrameDrawer:
         cover = arts.get("cover")
         if cover is not None and cover.get_visible() and cover.get_alpha() == 1 and self._cover_hides(renderer):
             order = order[[n for n, _ in order].index("cover"):]   # an opaque title-card cover: nothing below shows
+        affine = self.ax.transData.get_affine().frozen()
         for name, art in order:
             if cache is not None and name in self.label_keys:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
+            elif cache is not None and art.get_transform() is self.ax.transData and _marker_only(art):
+                _draw_markers(art, renderer, affine, self.marker_looks)
+            elif cache is not None and _plain_collection(art):
+                _draw_segments(art, renderer)
             else:
                 art.draw(renderer)
         return pixels
