@@ -1,7 +1,7 @@
 """The ``training`` clip's frame model: each input-space panel's eased zoom keeps every point (and the base point,
 where it is framed) in view (against plain numpy, over random clouds and real runs for several Q), its scale bar
 says the scale it is drawn at, the step axes carry at least three labelled ticks that never overlap, at every
-aspect."""
+aspect (four on portrait), and the accuracy ink reads on both themes."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ASPECTS = [None, 1.0, 9 / 16, 0.8, 1.5]
 
 @pytest.fixture(scope="module")
 def trace_of():
-    configs = {f"q{q}": dict(dataset="clustered", q=q, n_per_class=12, steps=30, eval_every=5) for q in (2, 4, 6)}
+    configs = {f"q{q}": dict(dataset="clustered", q=q, n_per_class=12, steps=30, eval_every=5) for q in (2, 3, 4, 6)}
     return trace_cache(configs, lambda name: "layers")
 
 
@@ -155,3 +155,38 @@ def test_every_step_axis_has_three_labelled_ticks(trace_of, aspect, factor):
     assert axes == ({"x_tick", "x_tickloss_", "x_tickacc_"} if fr.row else {"x_tick"})
     for a in axes:
         assert sum(re.sub(r"\d+$", "", n) == a for n in names) >= 3, (aspect, a, names)
+
+
+@pytest.mark.parametrize("q", [2, 3, 4, 6])
+@pytest.mark.parametrize("factor", [1, 203])
+def test_portrait_charts_carry_four_step_ticks_clear_of_the_panels(trace_of, q, factor):
+    """9:16: the charts (a column from the grid's free cell, or two rows under the panels) are wide enough for
+    at least 4 labelled step ticks on every axis, and no chart overlaps a panel or the key."""
+    tr = trace_of(f"q{q}")
+    arrays = {**tr.arrays, "steps": np.asarray(tr.arrays["steps"]) * factor}
+    fr = TrainingFrames(type(tr)(tr.meta, arrays), fps=FPS, duration=1.0, card_seconds=0, aspect=9 / 16)
+    assert fr.column == (q == 3) and fr.row == (q != 3)      # L = 3: a free grid cell (a column of charts)
+    names = [lab.name for lab in fr.static().labels if lab.name.startswith("x_tick")]
+    for a in {re.sub(r"\d+$", "", n) for n in names}:
+        assert sum(re.sub(r"\d+$", "", n) == a for n in names) >= 4, (q, a, names)
+
+    def apart(a, b) -> bool:
+        return a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y
+
+    plots = [fr.plot_loss, fr.plot_acc, fr.plot_nc]
+    for p in plots:
+        assert 0 < p.x and p.x + p.w < fr.fig_w and 0 < p.y and p.y + p.h < fr.fig_h
+        assert all(apart(p, r) for r in [*fr.panels, *([fr.key] if fr.key else [])]), (q, p)
+    assert all(apart(a, b) for k, a in enumerate(plots) for b in plots[k + 1:])
+
+
+def test_accuracy_ink_reads_on_both_themes(trace_of):
+    """The accuracy curves and their title lines reach 4.5:1 against the background on light and dark."""
+    from scenes.clips.base import THEMES, contrast
+    for theme in THEMES:
+        fr = TrainingFrames(trace_of("q4"), fps=FPS, duration=1.0, card_seconds=0, theme=theme)
+        f = fr.frame(fr.n_frames - 1)
+        inks = [ln.color for ln in f.lines if ln.name in ("train_acc", "test_acc")]
+        inks += [lab.color for lab in f.labels if lab.name in ("acc_title", "acc_test")]
+        assert len(inks) == 4
+        assert all(contrast(c, THEMES[theme]["bg"]) >= 4.5 for c in inks), (theme, inks)

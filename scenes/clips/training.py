@@ -56,11 +56,14 @@ from scenes.clips.layer_trace import (
     stage_math,
 )
 
-PALETTE_ACC = "#0072B2"     # accuracy curves
+PALETTE_ACC = "#0072B2"     # accuracy curves and their titles, drawn at ACC_CONTRAST (text_ink)
+ACC_CONTRAST = 4.5          # the accuracy blue against the background (dark theme: lightened, 3.6 -> 4.6)
 DELTA_P_COLOR = "#8E6CD8"   # delta_P (violet: no class colour)
 MAX_LAYER_LINES = 4         # per-layer collapse readouts listed (deeper networks: the deepest ones)
 COL_X = 12.35               # the right column's left edge (16:9 units): the panels take the 12 units before it
 ZOOM_EASE = 0.5             # seconds: the time constant of a panel's zoom in (its centre eased over half of it)
+KEY_BAND = 3.15             # the step and the key under the panels, beside a column of charts (portrait)
+ROW_BAND = 2.4              # height of a row of charts under the panels, with its titles and ticks
 KEY_LINES = ["ringed: collapsed", "marker size, number:", "  points on base point", "trail: collapsing now",
              "each panel zooms:", "  the bar is its scale"]
 
@@ -201,35 +204,42 @@ class TrainingFrames(LayerClip):
         n = v.L + 2
         readout, chart = self.side_blocks()
         # wide canvases: the readout column beside the panels; others: beside them or, where the panels come out
-        # larger so, one readout line and the three charts in a row under the panels (the counts per layer are
-        # the panels' badges); square: beside, portrait: under
-        self.row = False
+        # larger so, under them: a grid with a free last cell (portrait 9:16) gets the three charts in a column
+        # from that cell down to the canvas's bottom and the step and the key in the band under the other cells;
+        # else the charts in two rows under the panels (each wide enough for 4 ticks), the step beside the last
+        self.row = self.column = False
         self.lay = layout(W, H, n, area, readout, chart, gap=0.5, title_y=8.62, side=True)
+        self.key = None
         if not is_wide(W, H):
-            row = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, 0.45), Rect(0.0, 0.0, W - 0.6, 2.65), gap=0.5,
+            col = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, KEY_BAND), Rect(0.0, 0.0, W - 0.6, 0.0), gap=0.5,
                          title_y=8.62, head=0.7, stack=True)
-            if row.panels[0].w > self.lay.panels[0].w:
+            plots = self._column_rects(col, W)
+            row = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, 0.0), Rect(0.0, 0.0, W - 0.6, 2.35 + ROW_BAND),
+                         gap=0.5, title_y=8.62, head=0.7, stack=True)
+            if plots is not None and col.panels[0].w >= max(row.panels[0].w, self.lay.panels[0].w):
+                self.column, self.lay = True, col
+                self.plot_loss, self.plot_acc, self.plot_nc = plots
+                cell = self.free_cell(col.panels)
+                band_top = col.readout.y(KEY_BAND)
+                self.x0, self.top_y = 0.35, band_top - 0.22
+                self.key = Rect(0.35, 0.25, cell.x - 0.35 - 0.3, band_top - 0.6 - 0.25)
+            elif row.panels[0].w > self.lay.panels[0].w:
                 self.row, self.lay = True, row
         self.is_16x9 = self.lay.is_16x9
         self.panels = self.lay.panels                                            # names above the panels
-        # a grid with a free last cell holds the key to the markers
-        rows, cols = self.grid_of(self.panels)
-        self.key = None
-        if rows * cols > len(self.panels) and rows > 1:
-            p0 = self.panels[0]
-            dx = (self.panels[1].x - p0.x) if cols > 1 else 0.0
-            dy = (p0.y - self.panels[cols].y) if rows > 1 else 0.0
-            k = rows * cols - 1
-            self.key = Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
-            if max(text_width(t, TEXT_MIN) for t in KEY_LINES) > self.key.w:
-                self.key = None                                                  # too small a cell for it
+        if not self.column:       # a grid with a free last cell holds the key to the markers
+            cell = self.free_cell(self.panels)
+            self.key = Rect(cell.x, cell.y, cell.w, cell.h) if cell is not None else None
+        if self.key is not None and max(text_width(t, TEXT_MIN) for t in KEY_LINES) > self.key.w:
+            self.key = None                                                      # too small a cell for it
         self.point_r = 0.027 * (self.panels[0].w / 3.0) ** 0.5      # ~1.5 px at 480p: the clouds read
-        if self.row:
-            top, cw = self.lay.chart.y1, (W - 0.6 - 2 * 0.25) / 3           # each chart with its tick margin
-            self.plot_loss, self.plot_acc, self.plot_nc = (Rect(0.3 + k * (cw + 0.25) + 0.6, top - 0.75 - 1.0,
-                                                                cw - 0.6, 1.0) for k in range(3))
-            self.x0, self.top_y = 0.35, self.lay.readout.y(0.22)
-        else:
+        if self.row:              # two rows of charts (loss, accuracy; NC), each with its tick margin
+            top, cw = self.lay.chart.y1, (W - 0.6 - 0.25) / 2
+            self.plot_loss, self.plot_acc, self.plot_nc = (
+                Rect(0.3 + (k % 2) * (cw + 0.25) + 0.6, top - 0.45 - 1.0 - (k // 2) * ROW_BAND, cw - 0.6, 1.0)
+                for k in range(3))
+            self.x0, self.top_y = self.plot_acc.x - 0.55, self.plot_nc.y + self.plot_nc.h + 0.45
+        elif not self.column:
             self.x0 = self.lay.readout.x(COL_X)                                 # the right column
             self.plot_loss, self.plot_acc, self.plot_nc = (self.lay.chart.rect(r) for r in self._chart_rects())
             self.top_y = self.lay.readout.y(8.12)
@@ -257,6 +267,35 @@ class TrainingFrames(LayerClip):
         """``(rows, cols)`` of a panel grid (row by row)."""
         cols = sum(1 for p in panels if abs(p.y - panels[0].y) < 1e-9)
         return int(np.ceil(len(panels) / cols)), cols
+
+    @classmethod
+    def free_cell(cls, panels: list[Rect]) -> Rect | None:
+        """The free last cell of a panel grid of more than one row (``None``: the grid is full or one row)."""
+        rows, cols = cls.grid_of(panels)
+        if rows * cols <= len(panels) or rows < 2:
+            return None
+        p0 = panels[0]
+        dx = (panels[1].x - p0.x) if cols > 1 else 0.0
+        dy = p0.y - panels[cols].y
+        k = rows * cols - 1
+        return Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
+
+    def _column_rects(self, lay, W: float) -> tuple[Rect, Rect, Rect] | None:
+        """The loss, accuracy and NC charts in a column from the free last cell of ``lay``'s grid down to the
+        canvas's bottom (one step axis, labelled under the NC chart; the loss title level with the panel
+        names), or ``None`` where the grid has no free cell or the charts would come out smaller than in
+        :data:`ROW_BAND` rows (plots narrower than 2.6 or lower than 1 unit)."""
+        cell = self.free_cell(lay.panels)
+        if cell is None:
+            return None
+        x, top = cell.x + 0.55, cell.y + cell.h - 0.14
+        w = W - 0.3 - 0.25 - x                                   # room for the last step's label
+        h = min(1.6, (top - 0.95 - 2 * 1.0) / 3)
+        if w < 2.6 or h < 1.0:
+            return None
+        nc = Rect(x, 0.95, w, h)
+        acc = Rect(x, nc.y + h + 1.0, w, h)
+        return Rect(x, top - h, w, h), acc, nc
 
     def _chart_rects(self) -> tuple[Rect, Rect, Rect]:
         """The loss, accuracy and NC charts of the right column (16:9 units), each under its title lines, as tall
@@ -376,7 +415,7 @@ class TrainingFrames(LayerClip):
                 f.labels.append(Label(f"x_tick{key}{t}", rect.x + x, rect.y - 0.08, str(t), 0.19, th["muted"],
                                       "right" if right and t == last else "center", "top"))
         if self.row:
-            f.labels.append(Label("x_name", pa.cx, pa.y - 0.52, "training step (log axis)", 0.19, th["muted"],
+            f.labels.append(Label("x_name", pn.cx, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
                                   "center", "top"))
         else:
             f.labels.append(Label("x_name", pn.x + pn.w, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
@@ -494,7 +533,8 @@ class TrainingFrames(LayerClip):
                                 th["fg"], 0.03))
         for key, width in (("train_acc", 0.035), ("test_acc", 0.015)):
             vals = v.scalars.get(key, np.full(v.S, np.nan))
-            f.lines.append(Polyline(key, curve(vals, self.plot_acc, 0.0, 1.0), PALETTE_ACC, width))
+            f.lines.append(Polyline(key, curve(vals, self.plot_acc, 0.0, 1.0),
+                                    text_ink(PALETTE_ACC, th, ACC_CONTRAST), width))
         for key, color in (("nc1_hidden", th["fg"]), ("delta_p", DELTA_P_COLOR)):
             vals = self.nc.get(key, np.full(v.S, np.nan))
             logv = np.log10(np.where(vals > 0, vals, np.nan))
@@ -510,7 +550,7 @@ class TrainingFrames(LayerClip):
         step_text = f"step {int(round(step)):>{wd}d} / {int(v.steps[-1])}"
         f.labels.append(Label("step", x0, y0, step_text, 0.24, th["fg"]))
         none = not v.collapsed[sn].any()    # one line says it for every layer, not L lines
-        for r, l in enumerate([] if self.row else self.shown_layers):
+        for r, l in enumerate([] if self.row or self.column else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
             what = (collapse_text(counts, self.class_sizes, most=1) if counts.any()
@@ -537,7 +577,8 @@ class TrainingFrames(LayerClip):
                      ("acc_test", [f"test {te_v} (thin line)", f"test {te_v} (thin)", f"test {te_v}"], 0.34))
         for name, texts, dy in acc_lines:
             txt, size = self.title_fit(texts, room)
-            f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size, text_ink(PALETTE_ACC, th)))
+            f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size,
+                                  text_ink(PALETTE_ACC, th, ACC_CONTRAST)))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
         nc1_text = "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a")
         dp_text = "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a")
