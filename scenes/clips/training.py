@@ -25,6 +25,7 @@ from scenes.clips.base import (
     Rect,
     Segments,
     TitleCard,
+    _chevron,
     _clip_to,
     _unique_points,
     badge_anchor,
@@ -89,12 +90,13 @@ def decade_ticks(lo: float, hi: float, most: int = 3) -> list[int]:
 def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, release: float = 5.0, cap: float = 2.5,
                floor: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One panel's view at each animation position ``u: (J,)`` (in snapshots, ``0 .. S - 1``), eased over the
-    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (non-finite rows left out), both
-    interpolated linearly between snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and
-    ``(J,)`` whether the base point is framed.
+    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (or several, ``(S, B, 3)``, framed
+    together: the outputs' reference points; non-finite rows left out), both interpolated linearly between
+    snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and ``(J,)`` whether the base point is
+    framed.
 
-    At each position the base point is framed where it lies within ``cap`` times the radius of the points'
-    bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
+    At each position the base point is framed where it lies (all of them lie) within ``cap`` times the radius of
+    the points' bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
     framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions of
     the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
     from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased,
@@ -104,6 +106,7 @@ def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, relea
     (a collapsed layer is not magnified without end)."""
     T, P, u = np.asarray(T, dtype=float), np.asarray(P, dtype=float), np.asarray(u, dtype=float)
     S, J, k = len(T), len(u), max(int(half), 0)
+    P = P.reshape(S, -1, 3)                                   # (S, B, 3)
     s0 = np.clip(np.floor(u).astype(int), 0, S - 1)
     s1 = np.minimum(s0 + 1, S - 1)
     w = u - s0
@@ -126,14 +129,14 @@ def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, relea
             continue
         c0 = (pts.min(axis=0) + pts.max(axis=0)) / 2
         r0 = float(np.max(np.linalg.norm(pts - c0, axis=1)))
-        framed[j] = bool(np.isfinite(p).all() and np.linalg.norm(p - c0) <= cap * r0)
-        box[j] = bounding_sphere(pts, p[None])[0] if framed[j] else c0
+        framed[j] = bool(np.isfinite(p).all() and (np.linalg.norm(p - c0, axis=1) <= cap * r0).all())
+        box[j] = bounding_sphere(pts, p)[0] if framed[j] else c0
     c = smooth(box)
     need = np.zeros(J)
     for j in range(J):
         pts, p = at(j)
         if framed[j]:
-            pts = np.concatenate([pts, p[None]])
+            pts = np.concatenate([pts, p])
         if len(pts):
             need[j] = float(np.max(np.linalg.norm(pts - c[j], axis=1)))
     r = need.copy()
@@ -251,6 +254,8 @@ class TrainingFrames(LayerClip):
         self.zoom = [(np.repeat(c0[None], self.n_anim, axis=0), np.full(self.n_anim, r0),
                       np.zeros(self.n_anim, bool))] + [zoom_views(v.T3[:, l], v.P3[:, l], u, int(round(ease / 2)),
                                                                   ease) for l in range(v.L)]
+        # the outputs' view zooms too, with the reference outputs as its base points (pinned while far)
+        self.zoom.append(zoom_views(v.O3, np.repeat(v.Y3[None], v.S, axis=0), u, int(round(ease / 2)), ease))
         self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
         self.loss_lo, self.loss_hi = log_range(v.loss)
         self.nc = {k: v.scalars[k] for k in ("nc1_hidden", "delta_p") if k in v.scalars}
@@ -318,7 +323,8 @@ class TrainingFrames(LayerClip):
         return min(max(i - self.n_hold0, 0), self.n_anim - 1)
 
     def view_at(self, l: int, i: int) -> tuple[np.ndarray, float]:
-        """Centre ``(3,)`` and radius of input-space panel ``l`` (0: the input) in frame ``i`` (:func:`zoom_views`)."""
+        """Centre ``(3,)`` and radius of panel ``l`` (0: the input, ``L + 1``: the outputs) in frame ``i``
+        (:func:`zoom_views`)."""
         c, r, _ = self.zoom[l]
         j = self.anim_index(i)
         return c[j], float(r[j])
@@ -440,20 +446,22 @@ class TrainingFrames(LayerClip):
         trail_xy, trail_c, bars = [], [], []
         for l, panel in enumerate(self.panels):
             seg0 = len(segs)                     # this panel's axes start here
+            view = self.view_at(l, i)
+            # the outputs: seen face-on to the final outputs' plane (the orbit camera may see it edge-on)
+            pa, pe = (az, None) if l <= v.L else (az + self.out_az, self.out_elev)
+            o = v.origin3 if l <= v.L else (np.zeros(3) if v.K <= 3 else None)
+            o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
+            for a, e in self.axes_segments(panel, pa, *view, o, pe):   # from the origin while it is in view
+                segs.append([a, _clip_to(panel, a, e)])
+                seg_c.append(th["muted"])
+            # the scale bar: its length in the panel's own units, bottom left (outside the disc the view keeps
+            # its points in)
+            ln = scale_length(view[1])
+            x0, y0 = panel.x + 0.12, panel.y + 0.12
+            x1 = x0 + ln * 0.45 * panel.w / view[1]
+            bars += [[(x0, y0), (x1, y0)], [(x0, y0 - 0.05), (x0, y0 + 0.05)], [(x1, y0 - 0.05), (x1, y0 + 0.05)]]
+            f.labels.append(Label(f"scale{l}", x0, y0 + 0.2, scale_text(ln), 0.19, th["muted"]))
             if l <= v.L:
-                view = self.view_at(l, i)
-                o = v.origin3        # the axes from the origin while it is in view, else from the view's centre
-                o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
-                for a, e in self.axes_segments(panel, az, *view, o):
-                    segs.append([a, _clip_to(panel, a, e)])
-                    seg_c.append(th["muted"])
-                # the scale bar: its length in the panel's own units, bottom left (outside the disc the view
-                # keeps its points in)
-                ln = scale_length(view[1])
-                x0, y0 = panel.x + 0.12, panel.y + 0.12
-                x1 = x0 + ln * 0.45 * panel.w / view[1]
-                bars += [[(x0, y0), (x1, y0)], [(x0, y0 - 0.05), (x0, y0 + 0.05)], [(x1, y0 - 0.05), (x1, y0 + 0.05)]]
-                f.labels.append(Label(f"scale{l}", x0, y0 + 0.2, scale_text(ln), 0.19, th["muted"]))
                 data = v.X3 if l == 0 else T[l - 1]
                 flag = ever[-1] if l == 0 else ever[l - 1]
                 xy = self.pin(self.screen(data, panel, az, *view), panel)
@@ -463,17 +471,19 @@ class TrainingFrames(LayerClip):
                         a = self.pin(self.screen(v.T3[s0, l - 1][new], panel, az, *view), panel)
                         trail_xy.append(np.stack([a, xy[new]], axis=1))
                         trail_c += [class_color(int(c)) for c in v.labels[new]]
-            else:   # seen face-on to the final outputs' plane (the orbit camera may see it edge-on)
-                oa, oe = az + self.out_az, self.out_elev
-                for sg in self.axes_segments(panel, oa, v.out_center, v.out_radius,
-                                             np.zeros(3) if v.K <= 3 else None, oe):
-                    segs.append(sg)
-                    seg_c.append(th["muted"])
-                xy = self.pin(self.screen(O, panel, oa, v.out_center, v.out_radius, oe), panel)
+            else:   # the reference outputs: pinned to the border with a chevron toward them while off view
+                xy = self.pin(self.screen(O, panel, pa, *view, pe), panel)
                 flag = np.zeros(v.N, dtype=bool)
-                yt = self.screen(v.Y3, panel, oa, v.out_center, v.out_radius, oe)
-                base_xy.extend(yt)
-                base_c.extend(range(len(yt)))
+                yt = self.screen(v.Y3, panel, pa, *view, pe)
+                for k, y in enumerate(yt):
+                    if np.isfinite(y).all() and not panel.contains(y[None])[0]:
+                        q = self.pin(y[None], panel, inset=8.0 * self.point_r)[0]
+                        for a, b in _chevron(q, y - q, 2.5 * self.point_r, 6.0 * self.point_r):
+                            segs.append([a, b])
+                            seg_c.append(class_color(k))
+                        y = q
+                    base_xy.append(y)
+                    base_c.append(k)
             ok = np.isfinite(xy).all(axis=1)
             pts_xy.append(xy[ok & ~flag])
             pts_c.append(v.labels[ok & ~flag])
