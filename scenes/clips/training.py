@@ -4,8 +4,10 @@ Panels ``X, T_1(X), ..., T_L(X)`` and the output layer in ``R^K`` (3D for K = 3,
 outputs for K > 3), animated over the training snapshots (positions interpolated linearly between snapshots),
 each layer's cone overlaid (edge rays and its base point, whose marker grows with the points collapsed onto it,
 the count beside it; points collapsing between two snapshots leave a trail toward it). Each ``T_l(X)`` panel
-zooms with its data (:func:`zoom_views`: every point in view in every frame), a scale bar giving its scale.
-Right column (or, where the panels come out larger so, a row under them): step, per layer the points collapsed
+and the outputs panel zoom with their data (:func:`zoom_views`: every point in view in every frame; the outputs'
+reference points pinned with a chevron while far), a scale bar giving each one's scale.
+Right column (or, where the panels come out larger so, under them: portrait, a column from the grid's free cell,
+else two rows): step, per layer the points collapsed
 per class ("116 / 200 of class 1"), and three live charts against the step (log axis, :func:`step_ticks`): the
 loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded, their values in the titles.
 The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
