@@ -97,15 +97,15 @@ def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, relea
     snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and ``(J,)`` whether the base point is
     framed.
 
-    At each position the base point is framed where it lies (all of them lie) within ``cap`` times the radius of
-    the points' bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
-    framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions of
-    the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
-    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased,
-    relaxing toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] +
-    exp(-1 / release) (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base
-    point, is within the radius of the centre at every position. Radii are at least ``floor`` times the largest
-    (a collapsed layer is not magnified without end)."""
+    At each position the base point is framed where it lies (all of them lie) within ``cap`` times the radius of the
+    points' bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other
+    clips' framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions
+    of the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
+    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased, relaxing
+    toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] + exp(-1 / release)
+    (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base point, is within the
+    radius of the centre at every position. Radii are at least ``floor`` times the largest (a collapsed layer is not
+    magnified without end)."""
     T, P, u = np.asarray(T, dtype=float), np.asarray(P, dtype=float), np.asarray(u, dtype=float)
     S, J, k = len(T), len(u), max(int(half), 0)
     P = P.reshape(S, -1, 3)                                   # (S, B, 3)
