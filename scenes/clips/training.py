@@ -4,8 +4,10 @@ Panels ``X, T_1(X), ..., T_L(X)`` and the output layer in ``R^K`` (3D for K = 3,
 outputs for K > 3), animated over the training snapshots (positions interpolated linearly between snapshots),
 each layer's cone overlaid (edge rays and its base point, whose marker grows with the points collapsed onto it,
 the count beside it; points collapsing between two snapshots leave a trail toward it). Each ``T_l(X)`` panel
-zooms with its data (:func:`zoom_views`: every point in view in every frame), a scale bar giving its scale.
-Right column (or, where the panels come out larger so, a row under them): step, per layer the points collapsed
+and the outputs panel zoom with their data (:func:`zoom_views`: every point in view in every frame; the outputs'
+reference points pinned with a chevron while far), a scale bar giving each one's scale.
+Right column (or, where the panels come out larger so, under them: portrait, a column from the grid's free cell,
+else two rows): step, per layer the points collapsed
 per class ("116 / 200 of class 1"), and three live charts against the step (log axis, :func:`step_ticks`): the
 loss (log), the train and test accuracy, and NC1 and delta_P (log) where recorded, their values in the titles.
 The trace is read by :class:`scenes.clips.layer_trace.LayerTraceView`.
@@ -25,6 +27,7 @@ from scenes.clips.base import (
     Rect,
     Segments,
     TitleCard,
+    _chevron,
     _clip_to,
     _unique_points,
     badge_anchor,
@@ -56,11 +59,14 @@ from scenes.clips.layer_trace import (
     stage_math,
 )
 
-PALETTE_ACC = "#0072B2"     # accuracy curves
+PALETTE_ACC = "#0072B2"     # accuracy curves and their titles, drawn at ACC_CONTRAST (text_ink)
+ACC_CONTRAST = 4.5          # the accuracy blue against the background (dark theme: lightened, 3.6 -> 4.6)
 DELTA_P_COLOR = "#8E6CD8"   # delta_P (violet: no class colour)
 MAX_LAYER_LINES = 4         # per-layer collapse readouts listed (deeper networks: the deepest ones)
 COL_X = 12.35               # the right column's left edge (16:9 units): the panels take the 12 units before it
 ZOOM_EASE = 0.5             # seconds: the time constant of a panel's zoom in (its centre eased over half of it)
+KEY_BAND = 3.15             # the step and the key under the panels, beside a column of charts (portrait)
+ROW_BAND = 2.4              # height of a row of charts under the panels, with its titles and ticks
 KEY_LINES = ["ringed: collapsed", "marker size, number:", "  points on base point", "trail: collapsing now",
              "each panel zooms:", "  the bar is its scale"]
 
@@ -86,21 +92,23 @@ def decade_ticks(lo: float, hi: float, most: int = 3) -> list[int]:
 def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, release: float = 5.0, cap: float = 2.5,
                floor: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One panel's view at each animation position ``u: (J,)`` (in snapshots, ``0 .. S - 1``), eased over the
-    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (non-finite rows left out), both
-    interpolated linearly between snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and
-    ``(J,)`` whether the base point is framed.
+    positions, for points ``T: (S, N, 3)`` and the base point ``P: (S, 3)`` (or several, ``(S, B, 3)``, framed
+    together: the outputs' reference points; non-finite rows left out), both interpolated linearly between
+    snapshots as the clip draws them: centres ``(J, 3)``, radii ``(J,)`` and ``(J,)`` whether the base point is
+    framed.
 
-    At each position the base point is framed where it lies within ``cap`` times the radius of the points'
-    bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other clips'
-    framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions of
-    the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
-    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased,
-    relaxing toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] +
-    exp(-1 / release) (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base
-    point, is within the radius of the centre at every position. Radii are at least ``floor`` times the largest
-    (a collapsed layer is not magnified without end)."""
+    At each position the base point is framed where it lies (all of them lie) within ``cap`` times the radius of the
+    points' bounding sphere of its centre (farther, it is pinned to the border with a chevron, as in the other
+    clips' framing, and the points keep the panel). The centre is the moving average over ``2 half + 1`` positions
+    of the bounding-box centre of the points and the framed base point; ``need[j]``, the largest distance of those
+    from it. The radius zooms out as the data need (``radius[j] = need[j]`` while that grows) and in eased, relaxing
+    toward the need with time constant ``release`` positions: ``radius[j] = max(need[j], need[j] + exp(-1 / release)
+    (radius[j - 1] - need[j]))``, so ``radius[j] >= need[j]``: every point, and the framed base point, is within the
+    radius of the centre at every position. Radii are at least ``floor`` times the largest (a collapsed layer is not
+    magnified without end)."""
     T, P, u = np.asarray(T, dtype=float), np.asarray(P, dtype=float), np.asarray(u, dtype=float)
     S, J, k = len(T), len(u), max(int(half), 0)
+    P = P.reshape(S, -1, 3)                                   # (S, B, 3)
     s0 = np.clip(np.floor(u).astype(int), 0, S - 1)
     s1 = np.minimum(s0 + 1, S - 1)
     w = u - s0
@@ -123,14 +131,14 @@ def zoom_views(T: np.ndarray, P: np.ndarray, u: np.ndarray, half: int = 2, relea
             continue
         c0 = (pts.min(axis=0) + pts.max(axis=0)) / 2
         r0 = float(np.max(np.linalg.norm(pts - c0, axis=1)))
-        framed[j] = bool(np.isfinite(p).all() and np.linalg.norm(p - c0) <= cap * r0)
-        box[j] = bounding_sphere(pts, p[None])[0] if framed[j] else c0
+        framed[j] = bool(np.isfinite(p).all() and (np.linalg.norm(p - c0, axis=1) <= cap * r0).all())
+        box[j] = bounding_sphere(pts, p)[0] if framed[j] else c0
     c = smooth(box)
     need = np.zeros(J)
     for j in range(J):
         pts, p = at(j)
         if framed[j]:
-            pts = np.concatenate([pts, p[None]])
+            pts = np.concatenate([pts, p])
         if len(pts):
             need[j] = float(np.max(np.linalg.norm(pts - c[j], axis=1)))
     r = need.copy()
@@ -201,35 +209,42 @@ class TrainingFrames(LayerClip):
         n = v.L + 2
         readout, chart = self.side_blocks()
         # wide canvases: the readout column beside the panels; others: beside them or, where the panels come out
-        # larger so, one readout line and the three charts in a row under the panels (the counts per layer are
-        # the panels' badges); square: beside, portrait: under
-        self.row = False
+        # larger so, under them: a grid with a free last cell (portrait 9:16) gets the three charts in a column
+        # from that cell down to the canvas's bottom and the step and the key in the band under the other cells;
+        # else the charts in two rows under the panels (each wide enough for 4 ticks), the step beside the last
+        self.row = self.column = False
         self.lay = layout(W, H, n, area, readout, chart, gap=0.5, title_y=8.62, side=True)
+        self.key = None
         if not is_wide(W, H):
-            row = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, 0.45), Rect(0.0, 0.0, W - 0.6, 2.65), gap=0.5,
+            col = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, KEY_BAND), Rect(0.0, 0.0, W - 0.6, 0.0), gap=0.5,
                          title_y=8.62, head=0.7, stack=True)
-            if row.panels[0].w > self.lay.panels[0].w:
+            plots = self._column_rects(col, W)
+            row = layout(W, H, n, area, Rect(0.0, 0.0, W - 0.6, 0.0), Rect(0.0, 0.0, W - 0.6, 2.35 + ROW_BAND),
+                         gap=0.5, title_y=8.62, head=0.7, stack=True)
+            if plots is not None and col.panels[0].w >= max(row.panels[0].w, self.lay.panels[0].w):
+                self.column, self.lay = True, col
+                self.plot_loss, self.plot_acc, self.plot_nc = plots
+                cell = self.free_cell(col.panels)
+                band_top = col.readout.y(KEY_BAND)
+                self.x0, self.top_y = 0.35, band_top - 0.22
+                self.key = Rect(0.35, 0.25, cell.x - 0.35 - 0.3, band_top - 0.6 - 0.25)
+            elif row.panels[0].w > self.lay.panels[0].w:
                 self.row, self.lay = True, row
         self.is_16x9 = self.lay.is_16x9
         self.panels = self.lay.panels                                            # names above the panels
-        # a grid with a free last cell holds the key to the markers
-        rows, cols = self.grid_of(self.panels)
-        self.key = None
-        if rows * cols > len(self.panels) and rows > 1:
-            p0 = self.panels[0]
-            dx = (self.panels[1].x - p0.x) if cols > 1 else 0.0
-            dy = (p0.y - self.panels[cols].y) if rows > 1 else 0.0
-            k = rows * cols - 1
-            self.key = Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
-            if max(text_width(t, TEXT_MIN) for t in KEY_LINES) > self.key.w:
-                self.key = None                                                  # too small a cell for it
+        if not self.column:       # a grid with a free last cell holds the key to the markers
+            cell = self.free_cell(self.panels)
+            self.key = Rect(cell.x, cell.y, cell.w, cell.h) if cell is not None else None
+        if self.key is not None and max(text_width(t, TEXT_MIN) for t in KEY_LINES) > self.key.w:
+            self.key = None                                                      # too small a cell for it
         self.point_r = 0.027 * (self.panels[0].w / 3.0) ** 0.5      # ~1.5 px at 480p: the clouds read
-        if self.row:
-            top, cw = self.lay.chart.y1, (W - 0.6 - 2 * 0.25) / 3           # each chart with its tick margin
-            self.plot_loss, self.plot_acc, self.plot_nc = (Rect(0.3 + k * (cw + 0.25) + 0.6, top - 0.75 - 1.0,
-                                                                cw - 0.6, 1.0) for k in range(3))
-            self.x0, self.top_y = 0.35, self.lay.readout.y(0.22)
-        else:
+        if self.row:              # two rows of charts (loss, accuracy; NC), each with its tick margin
+            top, cw = self.lay.chart.y1, (W - 0.6 - 0.25) / 2
+            self.plot_loss, self.plot_acc, self.plot_nc = (
+                Rect(0.3 + (k % 2) * (cw + 0.25) + 0.6, top - 0.45 - 1.0 - (k // 2) * ROW_BAND, cw - 0.6, 1.0)
+                for k in range(3))
+            self.x0, self.top_y = self.plot_acc.x - 0.55, self.plot_nc.y + self.plot_nc.h + 0.45
+        elif not self.column:
             self.x0 = self.lay.readout.x(COL_X)                                 # the right column
             self.plot_loss, self.plot_acc, self.plot_nc = (self.lay.chart.rect(r) for r in self._chart_rects())
             self.top_y = self.lay.readout.y(8.12)
@@ -241,6 +256,8 @@ class TrainingFrames(LayerClip):
         self.zoom = [(np.repeat(c0[None], self.n_anim, axis=0), np.full(self.n_anim, r0),
                       np.zeros(self.n_anim, bool))] + [zoom_views(v.T3[:, l], v.P3[:, l], u, int(round(ease / 2)),
                                                                   ease) for l in range(v.L)]
+        # the outputs' view zooms too, with the reference outputs as its base points (pinned while far)
+        self.zoom.append(zoom_views(v.O3, np.repeat(v.Y3[None], v.S, axis=0), u, int(round(ease / 2)), ease))
         self.logloss = np.log10(np.maximum(v.loss, 1e-12))       # NaN where a user's snapshot gave no loss
         self.loss_lo, self.loss_hi = log_range(v.loss)
         self.nc = {k: v.scalars[k] for k in ("nc1_hidden", "delta_p") if k in v.scalars}
@@ -257,6 +274,35 @@ class TrainingFrames(LayerClip):
         """``(rows, cols)`` of a panel grid (row by row)."""
         cols = sum(1 for p in panels if abs(p.y - panels[0].y) < 1e-9)
         return int(np.ceil(len(panels) / cols)), cols
+
+    @classmethod
+    def free_cell(cls, panels: list[Rect]) -> Rect | None:
+        """The free last cell of a panel grid of more than one row (``None``: the grid is full or one row)."""
+        rows, cols = cls.grid_of(panels)
+        if rows * cols <= len(panels) or rows < 2:
+            return None
+        p0 = panels[0]
+        dx = (panels[1].x - p0.x) if cols > 1 else 0.0
+        dy = p0.y - panels[cols].y
+        k = rows * cols - 1
+        return Rect(p0.x + (k % cols) * dx, p0.y - (k // cols) * dy, p0.w, p0.h)
+
+    def _column_rects(self, lay, W: float) -> tuple[Rect, Rect, Rect] | None:
+        """The loss, accuracy and NC charts in a column from the free last cell of ``lay``'s grid down to the
+        canvas's bottom (one step axis, labelled under the NC chart; the loss title level with the panel
+        names), or ``None`` where the grid has no free cell or the charts would come out smaller than in
+        :data:`ROW_BAND` rows (plots narrower than 2.6 or lower than 1 unit)."""
+        cell = self.free_cell(lay.panels)
+        if cell is None:
+            return None
+        x, top = cell.x + 0.55, cell.y + cell.h - 0.14
+        w = W - 0.3 - 0.25 - x                                   # room for the last step's label
+        h = min(1.6, (top - 0.95 - 2 * 1.0) / 3)
+        if w < 2.6 or h < 1.0:
+            return None
+        nc = Rect(x, 0.95, w, h)
+        acc = Rect(x, nc.y + h + 1.0, w, h)
+        return Rect(x, top - h, w, h), acc, nc
 
     def _chart_rects(self) -> tuple[Rect, Rect, Rect]:
         """The loss, accuracy and NC charts of the right column (16:9 units), each under its title lines, as tall
@@ -279,7 +325,8 @@ class TrainingFrames(LayerClip):
         return min(max(i - self.n_hold0, 0), self.n_anim - 1)
 
     def view_at(self, l: int, i: int) -> tuple[np.ndarray, float]:
-        """Centre ``(3,)`` and radius of input-space panel ``l`` (0: the input) in frame ``i`` (:func:`zoom_views`)."""
+        """Centre ``(3,)`` and radius of panel ``l`` (0: the input, ``L + 1``: the outputs) in frame ``i``
+        (:func:`zoom_views`)."""
         c, r, _ = self.zoom[l]
         j = self.anim_index(i)
         return c[j], float(r[j])
@@ -376,7 +423,7 @@ class TrainingFrames(LayerClip):
                 f.labels.append(Label(f"x_tick{key}{t}", rect.x + x, rect.y - 0.08, str(t), 0.19, th["muted"],
                                       "right" if right and t == last else "center", "top"))
         if self.row:
-            f.labels.append(Label("x_name", pa.cx, pa.y - 0.52, "training step (log axis)", 0.19, th["muted"],
+            f.labels.append(Label("x_name", pn.cx, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
                                   "center", "top"))
         else:
             f.labels.append(Label("x_name", pn.x + pn.w, pn.y - 0.52, "training step (log axis)", 0.19, th["muted"],
@@ -401,20 +448,22 @@ class TrainingFrames(LayerClip):
         trail_xy, trail_c, bars = [], [], []
         for l, panel in enumerate(self.panels):
             seg0 = len(segs)                     # this panel's axes start here
+            view = self.view_at(l, i)
+            # the outputs: seen face-on to the final outputs' plane (the orbit camera may see it edge-on)
+            pa, pe = (az, None) if l <= v.L else (az + self.out_az, self.out_elev)
+            o = v.origin3 if l <= v.L else (np.zeros(3) if v.K <= 3 else None)
+            o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
+            for a, e in self.axes_segments(panel, pa, *view, o, pe):   # from the origin while it is in view
+                segs.append([a, _clip_to(panel, a, e)])
+                seg_c.append(th["muted"])
+            # the scale bar: its length in the panel's own units, bottom left (outside the disc the view keeps
+            # its points in)
+            ln = scale_length(view[1])
+            x0, y0 = panel.x + 0.12, panel.y + 0.12
+            x1 = x0 + ln * 0.45 * panel.w / view[1]
+            bars += [[(x0, y0), (x1, y0)], [(x0, y0 - 0.05), (x0, y0 + 0.05)], [(x1, y0 - 0.05), (x1, y0 + 0.05)]]
+            f.labels.append(Label(f"scale{l}", x0, y0 + 0.2, scale_text(ln), 0.19, th["muted"]))
             if l <= v.L:
-                view = self.view_at(l, i)
-                o = v.origin3        # the axes from the origin while it is in view, else from the view's centre
-                o = o if o is not None and np.linalg.norm(o - view[0]) <= 0.8 * view[1] else None
-                for a, e in self.axes_segments(panel, az, *view, o):
-                    segs.append([a, _clip_to(panel, a, e)])
-                    seg_c.append(th["muted"])
-                # the scale bar: its length in the panel's own units, bottom left (outside the disc the view
-                # keeps its points in)
-                ln = scale_length(view[1])
-                x0, y0 = panel.x + 0.12, panel.y + 0.12
-                x1 = x0 + ln * 0.45 * panel.w / view[1]
-                bars += [[(x0, y0), (x1, y0)], [(x0, y0 - 0.05), (x0, y0 + 0.05)], [(x1, y0 - 0.05), (x1, y0 + 0.05)]]
-                f.labels.append(Label(f"scale{l}", x0, y0 + 0.2, scale_text(ln), 0.19, th["muted"]))
                 data = v.X3 if l == 0 else T[l - 1]
                 flag = ever[-1] if l == 0 else ever[l - 1]
                 xy = self.pin(self.screen(data, panel, az, *view), panel)
@@ -424,17 +473,19 @@ class TrainingFrames(LayerClip):
                         a = self.pin(self.screen(v.T3[s0, l - 1][new], panel, az, *view), panel)
                         trail_xy.append(np.stack([a, xy[new]], axis=1))
                         trail_c += [class_color(int(c)) for c in v.labels[new]]
-            else:   # seen face-on to the final outputs' plane (the orbit camera may see it edge-on)
-                oa, oe = az + self.out_az, self.out_elev
-                for sg in self.axes_segments(panel, oa, v.out_center, v.out_radius,
-                                             np.zeros(3) if v.K <= 3 else None, oe):
-                    segs.append(sg)
-                    seg_c.append(th["muted"])
-                xy = self.pin(self.screen(O, panel, oa, v.out_center, v.out_radius, oe), panel)
+            else:   # the reference outputs: pinned to the border with a chevron toward them while off view
+                xy = self.pin(self.screen(O, panel, pa, *view, pe), panel)
                 flag = np.zeros(v.N, dtype=bool)
-                yt = self.screen(v.Y3, panel, oa, v.out_center, v.out_radius, oe)
-                base_xy.extend(yt)
-                base_c.extend(range(len(yt)))
+                yt = self.screen(v.Y3, panel, pa, *view, pe)
+                for k, y in enumerate(yt):
+                    if np.isfinite(y).all() and not panel.contains(y[None])[0]:
+                        q = self.pin(y[None], panel, inset=8.0 * self.point_r)[0]
+                        for a, b in _chevron(q, y - q, 2.5 * self.point_r, 6.0 * self.point_r):
+                            segs.append([a, b])
+                            seg_c.append(class_color(k))
+                        y = q
+                    base_xy.append(y)
+                    base_c.append(k)
             ok = np.isfinite(xy).all(axis=1)
             pts_xy.append(xy[ok & ~flag])
             pts_c.append(v.labels[ok & ~flag])
@@ -494,7 +545,8 @@ class TrainingFrames(LayerClip):
                                 th["fg"], 0.03))
         for key, width in (("train_acc", 0.035), ("test_acc", 0.015)):
             vals = v.scalars.get(key, np.full(v.S, np.nan))
-            f.lines.append(Polyline(key, curve(vals, self.plot_acc, 0.0, 1.0), PALETTE_ACC, width))
+            f.lines.append(Polyline(key, curve(vals, self.plot_acc, 0.0, 1.0),
+                                    text_ink(PALETTE_ACC, th, ACC_CONTRAST), width))
         for key, color in (("nc1_hidden", th["fg"]), ("delta_p", DELTA_P_COLOR)):
             vals = self.nc.get(key, np.full(v.S, np.nan))
             logv = np.log10(np.where(vals > 0, vals, np.nan))
@@ -510,7 +562,7 @@ class TrainingFrames(LayerClip):
         step_text = f"step {int(round(step)):>{wd}d} / {int(v.steps[-1])}"
         f.labels.append(Label("step", x0, y0, step_text, 0.24, th["fg"]))
         none = not v.collapsed[sn].any()    # one line says it for every layer, not L lines
-        for r, l in enumerate([] if self.row else self.shown_layers):
+        for r, l in enumerate([] if self.row or self.column else self.shown_layers):
             counts = class_counts(v.collapsed[sn, l], v.labels, v.q)
             j = int(np.argmax(counts))
             what = (collapse_text(counts, self.class_sizes, most=1) if counts.any()
@@ -537,7 +589,8 @@ class TrainingFrames(LayerClip):
                      ("acc_test", [f"test {te_v} (thin line)", f"test {te_v} (thin)", f"test {te_v}"], 0.34))
         for name, texts, dy in acc_lines:
             txt, size = self.title_fit(texts, room)
-            f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size, text_ink(PALETTE_ACC, th)))
+            f.labels.append(Label(name, pa.x - 0.55, pa.y + pa.h + dy, txt, size,
+                                  text_ink(PALETTE_ACC, th, ACC_CONTRAST)))
         nc1, dp = self.nc.get("nc1_hidden"), self.nc.get("delta_p")
         nc1_text = "NC1 " + (tex_sci(float(nc1[sn])) if nc1 is not None else "n/a")
         dp_text = "$\\delta_P$ " + (tex_sci(float(dp[sn])) if dp is not None else "n/a")
