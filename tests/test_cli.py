@@ -526,14 +526,22 @@ def test_read_only_out_is_one_line_error(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- 5. Ctrl-C
+def _child_signals(ignore: tuple[int, ...]) -> None:
+    """In a test's child before exec: SIGINT, SIGTERM and SIGHUP at their defaults even where the test runner
+    inherited them ignored (a run under ``nohup`` ignores SIGHUP, and an ignored signal stays ignored across exec),
+    then ``ignore`` ignored, as a user's ``nohup geomdl ...`` would."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN if sig in ignore else signal.SIG_DFL)
+
+
 class Live:
     """``geomdl`` in its own process group, as if in a terminal (live progress on stderr, read as it comes)."""
 
-    def __init__(self, *args: str | Path, cwd: Path):
+    def __init__(self, *args: str | Path, cwd: Path, ignore: tuple[int, ...] = ()):
         self.proc = subprocess.Popen(
             [*geomdl_command(), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=cli_env(TTY_INTERACTIVE="1", TTY_COMPATIBLE="1", COLUMNS="120"), start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if our SIGINT is ignored
+            preexec_fn=lambda: _child_signals(ignore))
         self.err = bytearray()
         self.out = bytearray()
         self._readers = [threading.Thread(target=self._read, args=(f, buf), daemon=True)

@@ -31,6 +31,7 @@ from test_cli import (
     SCENE,
     SMALL,
     Live,
+    _child_signals,
     assert_one_line_error,
     cli_env,
     describe,
@@ -214,6 +215,22 @@ def test_signal_during_matplotlib_render(tmp_path, small_trace, sig, code, name)
     assert not temp_files(out) and clip.read_bytes() == b"an earlier clip, must survive"
 
 
+def test_an_ignored_sighup_stays_ignored(tmp_path, small_trace):
+    """``nohup geomdl render ...``: SIGHUP ignored by the caller stays ignored (only signals at their default
+    are turned into a clean exit), so the render goes on to its clip."""
+    out = tmp_path / "media"
+    live = Live("render", SCENE, "--trace", small_trace, "--duration", "4", "--quality", "l", *MPL, "--out", out,
+                cwd=tmp_path, ignore=(signal.SIGHUP,))
+    try:
+        live.wait_for(r"rendering \(matplotlib\).*?\b[1-9][0-9]*/[0-9]+")
+        os.kill(live.proc.pid, signal.SIGHUP)
+        live.proc.wait(timeout=120)
+        live.close()
+    finally:
+        live.kill()
+    assert live.proc.returncode == 0, live.stderr
+    assert (out / SCENE / f"{STEM}.mp4").stat().st_size > 0 and not temp_files(out)
+
 def test_sigterm_during_manim_render_removes_its_temp_folder(tmp_path, small_trace):
     """SIGTERM while Manim's frames are drawn (on 2 processes) and encoded: exit 143, one line, no temp clip, and
     nothing left in the temp folder."""
@@ -224,7 +241,7 @@ def test_sigterm_during_manim_render_removes_its_temp_folder(tmp_path, small_tra
     proc = subprocess.Popen([*geomdl_command(), "render", SCENE, "--trace", str(small_trace), "--duration", "120",
                              "--quality", "l", "--renderer", "manim", "--jobs", "2", "--out", str(out)],
                             cwd=tmp_path, env={**cli_env(), "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=lambda: _child_signals(()))
     try:
         deadline = time.monotonic() + 90
         while not temp_files(out) and time.monotonic() < deadline and proc.poll() is None:
