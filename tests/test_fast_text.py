@@ -225,6 +225,30 @@ def test_a_sequence_of_readouts_is_matplotlibs(texts, theme, ha, va, size):
             plt.close(fig)
 
 
+def _same_pixels_as_own_draw(theme: dict, add, direct) -> None:
+    """The artist ``add(ax)`` puts on a fresh canvas, drawn by ``direct(art, renderer, ax)`` and by its own
+    ``draw``: the same pixels."""
+    pix = []
+    figs = []
+    try:
+        for use_direct in (True, False):
+            fig, ax = _canvas(theme)
+            figs.append(fig)
+            art = add(ax)
+            art.set_animated(True)
+            fig.canvas.draw()
+            r = fig.canvas.get_renderer()
+            if use_direct:
+                direct(art, r, ax)
+            else:
+                art.draw(r)
+            pix.append(np.asarray(r.buffer_rgba()).copy())
+        assert np.array_equal(pix[0], pix[1])
+    finally:
+        for f in figs:
+            plt.close(f)
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(0, 1200), seed=st.integers(0, 2**31), ms=st.floats(0.5, 12.0), mew=st.floats(0.0, 3.0),
        mfc=st.sampled_from(["#1f77b4", "#D62728", "none"]), mec=st.sampled_from(["none", "#000000", "auto"]),
@@ -240,29 +264,18 @@ def test_marker_lines_are_line2d_draws(n, seed, ms, mew, mfc, mec, alpha, nan, t
         xy = xy[np.argsort(xy[:, 0])]
     if nan and n:
         xy[rng.integers(0, n, max(1, n // 10))] = np.nan
-    pix = []
-    figs = []
-    try:
-        for direct in (True, False):
-            fig, ax = _canvas(THEMES[theme])
-            figs.append(fig)
-            (art,) = ax.plot(xy[:, 0], xy[:, 1], "o", ms=ms, mew=mew, mfc=mfc, mec=mec, ls="none", alpha=alpha)
-            art.set_animated(True)
-            fig.canvas.draw()
-            r = fig.canvas.get_renderer()
-            if direct:
-                assert _marker_only(art) == (n <= 1000)
-                if _marker_only(art):
-                    _draw_markers(art, r, ax.transData.get_affine().frozen(), {})
-                else:
-                    art.draw(r)
-            else:
-                art.draw(r)
-            pix.append(np.asarray(r.buffer_rgba()).copy())
-        assert np.array_equal(pix[0], pix[1])
-    finally:
-        for f in figs:
-            plt.close(f)
+
+    def direct(art, r, ax):
+        assert _marker_only(art) == (n <= 1000)
+        if _marker_only(art):
+            _draw_markers(art, r, ax.transData.get_affine().frozen(), {})
+        else:
+            art.draw(r)
+
+    def add(ax):
+        return ax.plot(xy[:, 0], xy[:, 1], "o", ms=ms, mew=mew, mfc=mfc, mec=mec, ls="none", alpha=alpha)[0]
+
+    _same_pixels_as_own_draw(THEMES[theme], add, direct)
 
 
 @settings(max_examples=60, deadline=None)
@@ -278,27 +291,17 @@ def test_segment_collections_are_collection_draws(k, seed, lw, alpha, colours, t
     rng = np.random.default_rng(seed)
     segs = rng.uniform(-30, 350, (k, 2, 2))
     cols = [colours[i % len(colours)] for i in range(k)]
-    pix = []
-    figs = []
-    try:
-        for direct in (True, False):
-            fig, ax = _canvas(THEMES[theme])
-            figs.append(fig)
-            art = LineCollection([], linewidths=lw, alpha=alpha, zorder=1)
-            ax.add_collection(art)
-            _set_segments(art, segs)
-            if cols:
-                _set_colors(art, cols)
-            art.set_animated(True)
-            fig.canvas.draw()
-            r = fig.canvas.get_renderer()
-            if direct:
-                assert _plain_collection(art) == (k > 1)
-                (_draw_segments if _plain_collection(art) else type(art).draw)(art, r)
-            else:
-                art.draw(r)
-            pix.append(np.asarray(r.buffer_rgba()).copy())
-        assert np.array_equal(pix[0], pix[1])
-    finally:
-        for f in figs:
-            plt.close(f)
+
+    def add(ax):
+        art = LineCollection([], linewidths=lw, alpha=alpha, zorder=1)
+        ax.add_collection(art)
+        _set_segments(art, segs)
+        if cols:
+            _set_colors(art, cols)
+        return art
+
+    def direct(art, r, ax):
+        assert _plain_collection(art) == (k > 1)
+        (_draw_segments if _plain_collection(art) else type(art).draw)(art, r)
+
+    _same_pixels_as_own_draw(THEMES[theme], add, direct)
