@@ -301,7 +301,14 @@ def _glyph_box(calls: list[tuple], height: int, width: int) -> tuple[int, int, i
 
 class GlyphCache:
     """FreeType glyph bitmaps by everything FreeType is given: font file, size, dpi, glyph, slant, extend, the
-    pen position in 1/64 px and the load flags, so a cached bitmap is the one FreeType would render.
+    pen position's fraction of a pixel in 1/64 px and the load flags, so a cached bitmap is the one FreeType
+    would render.
+
+    FreeType loads (and hints) a glyph at the origin, then moves its outline by the pen position (26.6
+    integers) and rasterises it into the box of whole pixels around it: a position a whole number of pixels
+    away gives the same bitmap that many pixels away (``tests/test_fast_text.py`` checks it against FreeType),
+    so a bitmap is kept by the position's fraction, its ``left``/``top`` relative to the whole pixels. A glyph
+    at another fraction is rendered again (hinting: a sub-pixel move changes the bitmap).
 
     Installed on a drawer's Agg renderer in place of its ``_draw_text_glyphs_and_boxes`` (matplotlib >= 3.11
     draws text glyph by glyph through it; other versions keep their own text path): labels seen for the first
@@ -348,34 +355,35 @@ class GlyphCache:
         last = None
         placed = []
         for font, size, glyph_index, slant, extend, dx, dy in glyphs:
-            delta = (round(0x40 * (x + dx)), round(0x40 * (hy + dy)))
+            px, py = round(0x40 * (x + dx)), round(0x40 * (hy + dy))   # the pen position FreeType is given
             fname = names.get(font)
             if fname is None:
                 fname = names[font] = font.fname
-            key = (fname, size, dpi, glyph_index, slant, extend, delta, flags)
+            key = (fname, size, dpi, glyph_index, slant, extend, px & 63, py & 63, flags)
             got = bitmaps.get(key)
             if got is None:
                 self.misses += 1
                 matrix = self._matrix(slant, extend)
                 font.set_size(size, dpi)
-                font._set_transform(matrix, list(delta))
+                font._set_transform(matrix, [px, py])
                 bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
-                got = (np.array(bitmap.buffer, copy=True).view(_Kept), bitmap.left, bitmap.top)
+                got = (np.array(bitmap.buffer, copy=True).view(_Kept), bitmap.left - (px >> 6),
+                       bitmap.top - (py >> 6))
                 bitmaps[key] = got
                 if len(bitmaps) > self.size:
                     bitmaps.popitem(last=False)
                 last = None
             else:
                 self.hits += 1
-                last = (font, size, slant, extend, delta)
+                last = (font, size, slant, extend, px, py)
             buffer, left, top = got
             if buffer.size:   # a blank glyph (a space) blends nothing
-                placed.append((rows - top, left, buffer))
+                placed.append((rows - top - (py >> 6), left + (px >> 6), buffer))
         blend_glyphs(r._renderer, placed, gc)
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
-            font, size, slant, extend, delta = last
+            font, size, slant, extend, px, py = last
             font.set_size(size, dpi)
-            font._set_transform(self._matrix(slant, extend), list(delta))
+            font._set_transform(self._matrix(slant, extend), [px, py])
 
     def _matrix(self, slant: float, extend: float) -> np.ndarray:
         """FreeType's transform for ``slant`` and ``extend``, as matplotlib's loop computes it."""
@@ -396,20 +404,34 @@ def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
     in its box: every pixel gets the same single blend (or none). Each glyph goes into the layer after the
     highest layer holding an earlier glyph whose box overlaps its own, so a pixel that several glyphs cover
     is blended by them in their order; the layers are blended in order, one call each (a label of 20 glyphs:
-    typically 2 calls)."""
-    if len(placed) < 2:
+    typically 2 calls). The earlier glyphs are scanned from the latest back, and the scan stops where none
+    before reaches the glyph's first column (a running maximum of the right edges): a line of text checks its
+    neighbours only."""
+    n = len(placed)
+    if n < 2:
         for r0, c0, img in placed:
             real.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
         return
-    boxes = []
+    R0, R1, C0, C1, K = [], [], [], [], []
+    reach = []          # reach[j]: max(C1[:j + 1])
     layers: list[list] = []
+    top_c1 = None
     for r0, c0, img in placed:
-        r1, c1 = r0 + img.shape[0], c0 + img.shape[1]
+        h, w = img.shape
+        r1, c1 = r0 + h, c0 + w
         k = 0
-        for a0, a1, b0, b1, lk in boxes:
-            if lk >= k and a0 < r1 and r0 < a1 and b0 < c1 and c0 < b1:
-                k = lk + 1
-        boxes.append((r0, r1, c0, c1, k))
+        j = len(K) - 1
+        while j >= 0 and reach[j] > c0:
+            if K[j] >= k and C0[j] < c1 and C1[j] > c0 and R0[j] < r1 and r0 < R1[j]:
+                k = K[j] + 1
+            j -= 1
+        R0.append(r0)
+        R1.append(r1)
+        C0.append(c0)
+        C1.append(c1)
+        K.append(k)
+        top_c1 = c1 if top_c1 is None or c1 > top_c1 else top_c1
+        reach.append(top_c1)
         if k == len(layers):
             layers.append([])
         layers[k].append((r0, r1, c0, c1, img))
