@@ -340,12 +340,25 @@ class GlyphCache:
     def draw(self, gc, x, y, angle, glyphs, boxes) -> None:
         """matplotlib 3.11's ``RendererAgg._draw_text_glyphs_and_boxes`` for upright antialiased text without
         rule boxes, each glyph's bitmap taken from the cache when FreeType has rendered it before."""
+        if angle != 0 or boxes or not gc.get_antialiased():
+            return self.original(gc, x, y, angle, glyphs, boxes)
+        blend_glyphs(self.renderer._renderer, self._place(x, y, glyphs), gc)
+        return None
+
+    def draw_recorded(self, gc, x, y, glyphs) -> list[tuple]:
+        """:meth:`draw` of upright antialiased glyphs without rule boxes, blended straight into the canvas;
+        returns the ``draw_text_image`` calls made, as :class:`_RecordingRenderer` records them."""
+        calls: list[tuple] = []
+        blend_glyphs(self.renderer._renderer, self._place(x, y, glyphs), gc, calls)
+        return calls
+
+    def _place(self, x, y, glyphs) -> list[tuple[int, int, np.ndarray]]:
+        """``(row, column, bitmap)`` of each inked glyph (top-left corner, top-down buffer), rendered by FreeType
+        where not cached; the fonts left as matplotlib's loop leaves them."""
         from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
         from matplotlib.ft2font import RenderMode  # noqa: PLC0415
 
         r = self.renderer
-        if angle != 0 or boxes or not gc.get_antialiased():
-            return self.original(gc, x, y, angle, glyphs, boxes)
         load_flags = get_hinting_flag()
         flags = load_flags.value
         height, dpi = r.height, r.dpi
@@ -379,11 +392,11 @@ class GlyphCache:
             buffer, left, top = got
             if buffer.size:   # a blank glyph (a space) blends nothing
                 placed.append((rows - top - (py >> 6), left + (px >> 6), buffer))
-        blend_glyphs(r._renderer, placed, gc)
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
             font, size, slant, extend, px, py = last
             font.set_size(size, dpi)
             font._set_transform(self._matrix(slant, extend), [px, py])
+        return placed
 
     def _matrix(self, slant: float, extend: float) -> np.ndarray:
         """FreeType's transform for ``slant`` and ``extend``, as matplotlib's loop computes it."""
@@ -394,7 +407,7 @@ class GlyphCache:
         return matrix
 
 
-def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
+def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc, calls: list | None = None) -> None:
     """Blend glyph images into the canvas as one ``draw_text_image`` per glyph in order would, in fewer calls.
 
     ``placed``: ``(row, column, image)`` of each glyph, top-left corner in the top-down buffer, in drawing order.
@@ -404,13 +417,14 @@ def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
     in its box: every pixel gets the same single blend (or none). Each glyph goes into the layer after the
     highest layer holding an earlier glyph whose box overlaps its own, so a pixel that several glyphs cover
     is blended by them in their order; the layers are blended in order, one call each (a label of 20 glyphs:
-    typically 2 calls). The earlier glyphs are scanned from the latest back, and the scan stops where none
+    typically 2 calls; ``calls``, if given, gets each call as :class:`_RecordingRenderer` records it). The earlier glyphs are scanned from the latest back, and the scan stops where none
     before reaches the glyph's first column (a running maximum of the right edges): a line of text checks its
     neighbours only."""
-    n = len(placed)
-    if n < 2:
+    if len(placed) < 2:
         for r0, c0, img in placed:
             real.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
+            if calls is not None:
+                calls.append((0, img, c0, r0 + img.shape[0], 0, gc))
         return
     R0, R1, C0, C1, K = [], [], [], [], []
     reach = []          # reach[j]: max(C1[:j + 1])
@@ -439,6 +453,8 @@ def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
         if len(layer) == 1:
             r0, r1, c0, c1, img = layer[0]
             real.draw_text_image(img, c0, r1, 0, gc)
+            if calls is not None:
+                calls.append((0, img, c0, r1, 0, gc))
             continue
         top, bottom = min(g[0] for g in layer), max(g[1] for g in layer)
         left, right = min(g[2] for g in layer), max(g[3] for g in layer)
@@ -446,6 +462,8 @@ def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc) -> None:
         for r0, r1, c0, c1, img in layer:
             image[r0 - top:r1 - top, c0 - left:c1 - left] = img
         real.draw_text_image(image, left, bottom, 0, gc)
+        if calls is not None:
+            calls.append((0, image, left, bottom, 0, gc))
 
 
 def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: float, mtext,
@@ -453,6 +471,12 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
     """``RendererAgg.draw_text`` of matplotlib 3.11 for text without math, the glyph run of ``s`` (FreeType's
     layout at the font's size, position-independent) taken from ``runs`` when laid out before, else from
     ``fast``'s glyph tables (:mod:`scenes.backends.fast_text`: the same run) where it handles ``s``."""
+    renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, _plain_glyphs(renderer, s, prop, mtext, runs, fast), [])
+
+
+def _plain_glyphs(renderer, s: str, prop, mtext, runs: OrderedDict | None, fast: FastPlainText | None):
+    """The glyphs ``RendererAgg.draw_text`` hands its glyph loop for plain text ``s`` (:func:`_draw_plain_text`),
+    ``(font, size, glyph index, slant, extend, dx, dy)`` each."""
     from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: PLC0415
 
     # the font object, sized and cleared only where matplotlib's layout is run below (the glyph loop sets the
@@ -476,7 +500,7 @@ def _draw_plain_text(renderer, gc, x: float, y: float, s: str, prop, angle: floa
             runs[key] = run
             if len(runs) > 4096:
                 runs.popitem(last=False)
-    renderer._draw_text_glyphs_and_boxes(gc, x, y, angle, ((f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run), [])
+    return [(f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run]
 
 
 def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
@@ -531,7 +555,9 @@ class TextCache:
     blends read and write only the pixels of the look's box, so where those pixels are what they were before the
     latest replay (checked, not assumed: the static background, an opaque title-card cover, ...) the result is
     the block that replay left: it is pasted. Either way the pixels are exactly those of matplotlib's own text
-    path. ``hits``/``misses``/``pastes`` count draws."""
+    path. A single-line label seen for the first time is drawn by :meth:`_draw_direct` (its layout, glyph run or
+    mathtext glyphs, then the glyph cache's blends, which are its recording), without ``Text.draw``'s per-call
+    machinery or a recording renderer. ``hits``/``misses``/``pastes``/``direct`` count draws."""
 
     def __init__(self, size: int = 2048):
         self.size = size
@@ -541,6 +567,7 @@ class TextCache:
         self.by_metrics: OrderedDict[tuple, list] = OrderedDict()   # single lines' layouts by their metrics
         self.fast: FastPlainText | None = None     # plain text's glyph tables, once installed on the renderer
         self.hits = self.misses = self.pastes = 0
+        self.direct = 0     # misses drawn by _draw_direct
 
     def _draw(self, art, shape: tuple, renderer) -> None:
         """``art.draw(renderer)``, its layout taken from :attr:`layouts` when a label of the same ``shape``
@@ -548,6 +575,10 @@ class TextCache:
         if not _plain(art):
             art.draw(renderer)
             return
+        _draw_laid_out(art, self._info(art, shape, renderer), renderer, self.runs, self.fast)
+
+    def _info(self, art, shape: tuple, renderer) -> list:
+        """The layout of ``art`` (:meth:`_layout`), kept by ``shape``."""
         info = self.layouts.get(shape)
         if info is None:
             info = self.layouts[shape] = self._layout(art, shape, renderer)
@@ -555,7 +586,55 @@ class TextCache:
                 self.layouts.popitem(last=False)
         else:
             self.layouts.move_to_end(shape)
-        _draw_laid_out(art, info, renderer, self.runs, self.fast)
+        return info
+
+    def _draw_direct(self, art, shape: tuple, renderer) -> list[tuple] | None:
+        """:meth:`_draw` of a visible single-line label (plain text or mathtext without rules) drawn upright and
+        antialiased by the renderer's :class:`GlyphCache`: the same layout, position, graphics context, glyphs
+        and FreeType calls in the same order as :func:`_draw_laid_out`, the glyph loop's blends made straight
+        into the canvas; returns them as :class:`_RecordingRenderer` records them. ``None``: another label,
+        nothing drawn (the caller records :meth:`_draw`)."""
+        glyphs = getattr(renderer._draw_text_glyphs_and_boxes, "__self__", None)
+        if (not isinstance(glyphs, GlyphCache) or glyphs.renderer is not renderer or not _plain(art)
+                or not art.get_visible() or art.get_text() == "" or not hasattr(renderer, "_prepare_font")
+                or not renderer.flipy()):
+            return None
+        info = self._info(art, shape, renderer)
+        if len(info) != 1:
+            return None
+        ((line, _wad, (x, y)),) = info
+        clean, ismath = art._preprocess_math(line)
+        if ismath not in (True, False):
+            return None
+        art._renderer = renderer
+        posx, posy = art.get_transform().transform((float(art.convert_xunits(art._x)),
+                                                    float(art.convert_yunits(art._y))))
+        if not (np.isfinite(posx) and np.isfinite(posy)):
+            return None
+        _, canvash = renderer.get_canvas_width_height()
+        gc = renderer.new_gc()
+        gc.set_foreground(to_rgba(art.get_color()), isRGBA=True)
+        gc.set_alpha(art.get_alpha())
+        gc.set_url(art._url)
+        gc.set_antialiased(art._antialiased)
+        gc.set_snap(art.get_snap())
+        art._set_gc_clip(gc)
+        if art.get_rotation() != 0 or not gc.get_antialiased():
+            return None
+        x = x + posx
+        y = canvash - (y + posy)
+        prop = art._fontproperties
+        if ismath:
+            parse = renderer.mathtext_parser.parse(clean, renderer.dpi, prop, antialiased=gc.get_antialiased())
+            if parse.rects:
+                return None
+            run = [(font, size, glyph, 0, 1, dx, dy) for font, size, _char, glyph, dx, dy in parse.glyphs]
+        else:
+            run = _plain_glyphs(renderer, clean, prop, art, self.runs, self.fast)
+        calls = glyphs.draw_recorded(gc, x, y, run)
+        gc.restore()
+        art.stale = False
+        return calls
 
     def _layout(self, art, shape: tuple, renderer) -> list:
         """``art._get_layout(renderer)[1]``. A single line's layout depends on its text only through the line's
@@ -587,13 +666,18 @@ class TextCache:
         look = self.entries.get(key)
         if look is None:
             self.misses += 1
-            rec = _RecordingRenderer(renderer._renderer)
-            renderer._renderer = rec
-            try:
-                self._draw(art, (key[0], *key[5:]), renderer)
-            finally:
-                renderer._renderer = rec.real
-            self.entries[key] = _Look(rec.calls, _glyph_box(rec.calls, *canvas.shape[:2]))
+            calls = self._draw_direct(art, (key[0], *key[5:]), renderer)
+            if calls is None:
+                rec = _RecordingRenderer(renderer._renderer)
+                renderer._renderer = rec
+                try:
+                    self._draw(art, (key[0], *key[5:]), renderer)
+                finally:
+                    renderer._renderer = rec.real
+                calls = rec.calls
+            else:
+                self.direct += 1
+            self.entries[key] = _Look(calls, _glyph_box(calls, *canvas.shape[:2]))
             if len(self.entries) > self.size:
                 self.entries.popitem(last=False)
             return
