@@ -321,10 +321,24 @@ class GlyphCache:
     def __init__(self, renderer, size: int = 8192):
         self.renderer, self.size = renderer, size
         self.original = renderer._draw_text_glyphs_and_boxes
-        self.bitmaps: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        # (dpi, load flags) -> (font, size, slant, extend) -> (glyph, x fraction, y fraction) -> (bitmap, left, top);
+        # fonts of one file share a table (by_file)
+        self.tables: dict[tuple, dict[tuple, dict]] = {}
+        self.by_file: dict[tuple, dict] = {}
         self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
-        self.names: dict[object, str] = {}              # font -> its file (fonts of one file share bitmaps)
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.count = 0
+
+    def _table(self, font, size, dpi, slant, extend, flags) -> dict:
+        key = (font.fname, size, dpi, slant, extend, flags)
+        table = self.by_file.get(key)
+        if table is None:
+            table = self.by_file[key] = {}
+        return table
+
+    def _clear(self) -> None:
+        self.tables.clear()
+        self.by_file.clear()
+        self.count = 0
 
     @classmethod
     def install(cls, renderer) -> GlyphCache | None:
@@ -360,38 +374,42 @@ class GlyphCache:
 
         r = self.renderer
         load_flags = get_hinting_flag()
-        flags = load_flags.value
         height, dpi = r.height, r.dpi
         rows = int(height)
         hy = height - y
-        bitmaps, names = self.bitmaps, self.names
+        tables = self.tables.get((dpi, load_flags))
+        if tables is None:
+            tables = self.tables[(dpi, load_flags)] = {}
         last = None
         placed = []
+        n = 0
         for font, size, glyph_index, slant, extend, dx, dy in glyphs:
+            n += 1
             px, py = round(0x40 * (x + dx)), round(0x40 * (hy + dy))   # the pen position FreeType is given
-            fname = names.get(font)
-            if fname is None:
-                fname = names[font] = font.fname
-            key = (fname, size, dpi, glyph_index, slant, extend, px & 63, py & 63, flags)
-            got = bitmaps.get(key)
+            table = tables.get((font, size, slant, extend))
+            if table is None:
+                table = tables[(font, size, slant, extend)] = self._table(font, size, dpi, slant, extend, load_flags)
+            got = table.get((glyph_index, px & 63, py & 63))
             if got is None:
                 self.misses += 1
-                matrix = self._matrix(slant, extend)
+                n -= 1
                 font.set_size(size, dpi)
-                font._set_transform(matrix, [px, py])
+                font._set_transform(self._matrix(slant, extend), [px, py])
                 bitmap = font._render_glyph(glyph_index, load_flags, RenderMode.NORMAL)
                 got = (np.array(bitmap.buffer, copy=True).view(_Kept), bitmap.left - (px >> 6),
                        bitmap.top - (py >> 6))
-                bitmaps[key] = got
-                if len(bitmaps) > self.size:
-                    bitmaps.popitem(last=False)
+                self.count += 1
+                if self.count > self.size:   # bounded: start afresh (a bitmap is the same when rendered again)
+                    self._clear()
+                    tables = self.tables[(dpi, load_flags)] = {}
+                table[(glyph_index, px & 63, py & 63)] = got
                 last = None
             else:
-                self.hits += 1
                 last = (font, size, slant, extend, px, py)
             buffer, left, top = got
             if buffer.size:   # a blank glyph (a space) blends nothing
                 placed.append((rows - top - (py >> 6), left + (px >> 6), buffer))
+        self.hits += n
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
             font, size, slant, extend, px, py = last
             font.set_size(size, dpi)
