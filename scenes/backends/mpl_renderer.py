@@ -326,6 +326,9 @@ class GlyphCache:
         self.tables: dict[tuple, dict[tuple, dict]] = {}
         self.by_file: dict[tuple, dict] = {}
         self.matrices: dict[tuple, np.ndarray] = {}     # FreeType's transform by (slant, extend)
+        # origin (x, height - y, dpi, flags) -> glyph tuple -> (row, column, bitmap or None, the glyph's FreeType
+        # settings): labels drawn at one place again and again (readouts) skip the pen arithmetic
+        self.spots: dict[tuple, dict[tuple, tuple]] = {}
         self.hits = self.misses = self.count = 0
 
     def _table(self, font, size, dpi, slant, extend, flags) -> dict:
@@ -338,6 +341,7 @@ class GlyphCache:
     def _clear(self) -> None:
         self.tables.clear()
         self.by_file.clear()
+        self.spots.clear()
         self.count = 0
 
     @classmethod
@@ -380,11 +384,23 @@ class GlyphCache:
         tables = self.tables.get((dpi, load_flags))
         if tables is None:
             tables = self.tables[(dpi, load_flags)] = {}
+        spots = self.spots.get((x, hy, dpi, load_flags))
+        if spots is None:
+            if len(self.spots) > 256:
+                self.spots.clear()
+            spots = self.spots[(x, hy, dpi, load_flags)] = {}
         last = None
         placed = []
         n = 0
-        for font, size, glyph_index, slant, extend, dx, dy in glyphs:
+        for g in glyphs:
             n += 1
+            spot = spots.get(g)
+            if spot is not None:   # this glyph at this offset from this origin before: the same bitmap and place
+                if spot[2] is not None:
+                    placed.append(spot[:3])
+                last = spot[3]
+                continue
+            font, size, glyph_index, slant, extend, dx, dy = g
             px, py = round(0x40 * (x + dx)), round(0x40 * (hy + dy))   # the pen position FreeType is given
             table = tables.get((font, size, slant, extend))
             if table is None:
@@ -407,8 +423,11 @@ class GlyphCache:
             else:
                 last = (font, size, slant, extend, px, py)
             buffer, left, top = got
+            row, col = rows - top - (py >> 6), left + (px >> 6)
             if buffer.size:   # a blank glyph (a space) blends nothing
-                placed.append((rows - top - (py >> 6), left + (px >> 6), buffer))
+                placed.append((row, col, buffer))
+            if len(spots) < 1024:
+                spots[g] = (row, col, buffer if buffer.size else None, (font, size, slant, extend, px, py))
         self.hits += n
         if last is not None:   # leave the font as matplotlib's loop would: sized and placed for the last glyph
             font, size, slant, extend, px, py = last
