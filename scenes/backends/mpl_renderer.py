@@ -13,7 +13,9 @@ drawn over before; a label seen for the first time reuses the layout of the same
 colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
 (:mod:`scenes.backends.fast_mathtext`, the same result), plain text from glyph tables
 (:mod:`scenes.backends.fast_text`, the same metrics and glyph runs), a single line by the layout of an earlier
-line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`); marker-only lines and segment
+line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`) straight from the glyph cache
+(FreeType's bitmaps kept by the pen position's fraction of a pixel: reused a whole number of pixels away), without
+``Text.draw``'s per-call machinery (:meth:`TextCache._draw_direct`); marker-only lines and segment
 collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover is drawn;
 large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
 ``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
@@ -454,9 +456,9 @@ def blend_glyphs(real, placed: list[tuple[int, int, np.ndarray]], gc, calls: lis
     in its box: every pixel gets the same single blend (or none). Each glyph goes into the layer after the
     highest layer holding an earlier glyph whose box overlaps its own, so a pixel that several glyphs cover
     is blended by them in their order; the layers are blended in order, one call each (a label of 20 glyphs:
-    typically 2 calls; ``calls``, if given, gets each call as :class:`_RecordingRenderer` records it). The earlier glyphs are scanned from the latest back, and the scan stops where none
-    before reaches the glyph's first column (a running maximum of the right edges): a line of text checks its
-    neighbours only."""
+    typically 2 calls; ``calls``, if given, gets each call as :class:`_RecordingRenderer` records it). The
+    earlier glyphs are scanned from the latest back, and the scan stops where none before reaches the glyph's
+    first column (a running maximum of the right edges): a line of text checks its neighbours only."""
     if len(placed) < 2:
         for r0, c0, img in placed:
             real.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
