@@ -208,10 +208,21 @@ def test_a_broken_variant_is_told_apart(traces):
 
 # -- the helpers against theirs ---------------------------------------------------------------------------
 @settings(max_examples=80, deadline=None)
-@given(st.integers(0, 2**31 - 1), st.integers(0, 300), st.integers(0, 3), st.booleans(), st.integers(0, 3))
-def test_weighted_badge_anchor_is_the_repeated_points(seed, n, n_taken, bad, groups):
+@given(st.integers(0, 2**31 - 1), st.integers(0, 300), st.integers(0, 3), st.booleans(), st.integers(0, 3),
+       st.sampled_from([4096, 1, 40]))
+def test_weighted_badge_anchor_is_the_repeated_points(seed, n, n_taken, bad, groups, stripe):
     """``badge_anchor(avoid=pts, weights=k)`` (a list of groups or one array) is ``badge_anchor`` of every point
-    repeated its weight's times, ``taken`` boxes or not, non-finite points or not."""
+    repeated its weight's times, ``taken`` boxes or not, non-finite points or not, groups cut to a stripe first
+    or not."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(marks, "NEAR_STRIPE", stripe)
+    try:
+        _weighted_badge_case(seed, n, n_taken, bad, groups)
+    finally:
+        mp.undo()
+
+
+def _weighted_badge_case(seed, n, n_taken, bad, groups):
     rng = np.random.default_rng(seed)
     view = Rect(*rng.uniform(0, 4, 2), *rng.uniform(1, 5, 2))
     p = np.array([rng.uniform(view.x - 0.3, view.x + view.w + 0.3), rng.uniform(view.y - 0.3, view.y + view.h + 0.3)])
@@ -225,6 +236,7 @@ def test_weighted_badge_anchor_is_the_repeated_points(seed, n, n_taken, bad, gro
     taken = [marks.badge_box(*rng.uniform(0, 5, 2), "left") for _ in range(n_taken)]
     want = old.badge_anchor(p, view, r, w=w, avoid=np.repeat(pts, k, axis=0), taken=list(taken))
     assert badge_anchor(p, view, r, w=w, avoid=pts, weights=k, taken=list(taken)) == want
+    assert badge_anchor(p, view, r, w=w, avoid=pts.tolist(), weights=k.tolist(), taken=list(taken)) == want
     if groups:
         cut = np.sort(rng.integers(0, n + 1, groups))
         parts, wparts = np.split(pts, cut), np.split(k, cut)

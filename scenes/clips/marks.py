@@ -174,17 +174,20 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
         by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
         by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
-        pts, wts = _near(groups, bx0, bx1, by0, by1)
-        px, py = pts[:, 0], pts[:, 1]
+        pts, wpts, wts = _near(groups, bx0, bx1, by0, by1)
+        px, py, wx, wy = pts[:, 0], pts[:, 1], wpts[:, 0], wpts[:, 1]
         in_x, in_y = {}, {}     # a box's column and row tests, shared by the boxes on the same side / row
         best, best_n = None, None
+        weighted = len(wts) > 0
         for xx, yy, side, x0 in boxes:
             if x0 not in in_x:
-                in_x[x0] = (px > x0 - 0.04) & (px < x0 + w + 0.04)
+                in_x[x0] = ((px > x0 - 0.04) & (px < x0 + w + 0.04),
+                            (wx > x0 - 0.04) & (wx < x0 + w + 0.04) if weighted else None)
             if yy not in in_y:
-                in_y[yy] = np.abs(py - yy) < h / 2 + 0.04
-            inside = in_x[x0] & in_y[yy]
-            n = int(np.count_nonzero(inside)) if wts is None else int(wts[inside].sum())
+                in_y[yy] = (np.abs(py - yy) < h / 2 + 0.04, np.abs(wy - yy) < h / 2 + 0.04 if weighted else None)
+            n = int(np.count_nonzero(in_x[x0][0] & in_y[yy][0]))
+            if weighted:
+                n += int(wts[in_x[x0][1] & in_y[yy][1]].sum())
             if best_n is None or n < best_n:
                 best, best_n = (float(xx), float(yy), side), n
         return best
@@ -220,27 +223,48 @@ def _avoid_groups(avoid, weights) -> list[tuple[np.ndarray, np.ndarray | None]]:
         avoid, wl = [avoid], [weights]
     out = []
     for a, wt in zip(avoid, wl, strict=True):
-        a = np.asarray(a, dtype=float).reshape(-1, 2)
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 2):
+            a = np.asarray(a, dtype=float).reshape(-1, 2)
         if len(a):
-            out.append((a, None if wt is None else np.asarray(wt, dtype=np.int64).reshape(len(a))))
+            if wt is not None and not (isinstance(wt, np.ndarray) and wt.dtype == np.int64 and wt.shape == (len(a),)):
+                wt = np.asarray(wt, dtype=np.int64).reshape(len(a))
+            out.append((a, wt))
     return out
 
 
-def _near(groups, bx0: float, bx1: float, by0: float, by1: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)`` and their weights (``None``: all 1)."""
-    pts, wts, weighted = [], [], any(wt is not None for _, wt in groups)
-    if not groups:
-        return np.zeros((0, 2)), None
+NEAR_STRIPE = 4096   # _near: groups of this many points are cut to a stripe first, smaller ones joined and tested
+
+
+def _near(groups, bx0: float, bx1: float, by0: float, by1: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``: ``(U, W, k)``, ``U: (K, 2)`` those
+    of the unweighted groups, ``W: (J, 2)`` those of the weighted ones and ``k: (J,)`` their weights."""
+    u, wp, wk, small = [], [], [], []
     for a, wt in groups:
-        ax = a[:, 0]
-        sel = np.flatnonzero((ax > bx0) & (ax < bx1))       # a stripe first: the y test on its points only
-        ay = np.take(a[:, 1], sel)
-        sel = sel[(ay > by0) & (ay < by1)]
-        pts.append(np.take(a, sel, axis=0))
-        if weighted:
-            wts.append(np.ones(len(sel), np.int64) if wt is None else np.take(wt, sel))
-    return (np.concatenate(pts) if len(pts) > 1 else pts[0],
-            (np.concatenate(wts) if len(wts) > 1 else wts[0]) if weighted else None)
+        if len(a) >= NEAR_STRIPE:     # a stripe first: the y test on its points only
+            sel = np.flatnonzero((a[:, 0] > bx0) & (a[:, 0] < bx1))
+            ay = np.take(a[:, 1], sel)
+            sel = sel[(ay > by0) & (ay < by1)]
+        elif wt is None:
+            small.append(a)
+            continue
+        else:
+            ax, ay = a[:, 0], a[:, 1]
+            sel = np.flatnonzero((ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1))
+        if wt is None:
+            u.append(np.take(a, sel, axis=0))
+        else:
+            wp.append(np.take(a, sel, axis=0))
+            wk.append(np.take(wt, sel))
+    if small:                         # joined: one test of every point
+        a = small[0] if len(small) == 1 else np.concatenate(small)
+        ax, ay = a[:, 0], a[:, 1]
+        u.append(a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)])
+
+    def cat(x: list, empty: np.ndarray) -> np.ndarray:
+        return empty if not x else x[0] if len(x) == 1 else np.concatenate(x)
+
+    return cat(u, np.zeros((0, 2))), cat(wp, np.zeros((0, 2))), cat(wk, np.zeros(0, np.int64))
 
 
 def ray_samples(rays: list, n: int = 12) -> np.ndarray:
@@ -248,5 +272,14 @@ def ray_samples(rays: list, n: int = 12) -> np.ndarray:
     if not len(rays):
         return np.zeros((0, 2))
     r = np.asarray(rays, dtype=float).reshape(-1, 2, 2)
+    t, t1 = _ray_t(n)
+    return (r[:, None, 0] * t1 + r[:, None, 1] * t).reshape(-1, 2)
+
+
+@lru_cache(maxsize=8)
+def _ray_t(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``t`` and ``1 - t``, ``(1, n, 1)``, for ``n`` samples from 0 to 1 (read-only, shared)."""
     t = np.linspace(0.0, 1.0, n)[None, :, None]
-    return (r[:, None, 0] * (1 - t) + r[:, None, 1] * t).reshape(-1, 2)
+    t1 = 1 - t
+    t.flags.writeable = t1.flags.writeable = False
+    return t, t1

@@ -81,6 +81,7 @@ from scenes.clips.base import (
     view_rect,
 )
 
+WEIGHTED_AVOID = 4096  # from this many points a panel's badge avoids each distinct position once, weighted
 FRAME_CAP = 2.5        # a panel's camera takes in base points up to this many data radii from the data
 COUNT_SCALES = ("log", "linear")
 
@@ -631,10 +632,7 @@ class TruncationFrames:
             if l == 0:
                 D = A0                                        # A0: X - c, computed once
             else:
-                # (1 - w) A0 + w A1 - c, in place: the same operations as the expression, fewer fresh arrays
-                D = np.multiply(A0, 1 - w)
-                D += np.multiply(A1, w)
-                D -= self._tiled(self.cams[l][0], len(D))    # (the same differences as broadcasting c)
+                D = self._centred(s0, s1, w, l, A0, A1)
             xy_rep = self._screen(D, l, az, centred=True)
             xy_rep = self._pin_into(xy_rep if xy_rep.dtype == np.float64 else xy_rep.astype(float), view)
             repeats = len(first) != len(inv)
@@ -706,8 +704,15 @@ class TruncationFrames:
             # distinct position once, counted as the points on it (the same counts as every point)
             if not shown:
                 avoid, weights = None, None
-            elif finite:
-                avoid, weights = [xy_rep, ray_samples(segs[seg0:])], [self._path_sizes(s0, s1, l), None]
+            elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
+                # each path once, and those of several points again, weighted by their other points
+                multi, extra = self._shared_paths(s0, s1, l)
+                avoid = [xy_rep, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                weights = [None, extra, None]
+            elif finite:     # (few points: every point's position, as it is)
+                avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
+                                        ray_samples(segs[seg0:])])
+                weights = None
             else:
                 avoid, weights = np.concatenate([_rows(xy, ok), ray_samples(segs[seg0:])]), None
             bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid,
@@ -727,6 +732,21 @@ class TruncationFrames:
             colors = np.concatenate(c_parts) if c_parts else np.zeros(0, np.int64)
             f.points.append(Points(name, *_unique_points(_gather(xy_parts), colors), r, ring=name == "collapsed"))
 
+    def _centred(self, s0: int, s1: int, w: float, l: int, A0: np.ndarray, A1: np.ndarray) -> np.ndarray:
+        """``(1 - w) A0 + w A1 - c`` (``c``: panel ``l``'s camera centre), read-only; the last one per panel kept
+        (a still frame, in the holds, asks for the same one again)."""
+        cache = self.__dict__.setdefault("_centred_cache", {})
+        got = cache.get(l)
+        if got is not None and got[0] == (s0, s1, w) and got[1] is A0:
+            return got[2]
+        # in place: the same operations as the expression, fewer fresh arrays
+        D = np.multiply(A0, 1 - w)
+        D += np.multiply(A1, w)
+        D -= self._tiled(self.cams[l][0], len(D))    # (the same differences as broadcasting c, much faster)
+        D.flags.writeable = False
+        cache[l] = ((s0, s1, w), A0, D)
+        return D
+
     def _axis_ends(self) -> np.ndarray:
         """``(3, 3)``: the ends of the coordinate axes drawn from the origin, ``0.75`` data radii long."""
         got = self.__dict__.get("_axis_ends_")
@@ -742,17 +762,19 @@ class TruncationFrames:
                                             for k in np.unique(self.labels)}
         return got
 
-    def _path_sizes(self, s0: int, s1: int, l: int) -> np.ndarray | None:
-        """``(G,)``: the points on each distinct path of :meth:`_paths` (``None`` when every path has one)."""
+    def _shared_paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct paths of :meth:`_paths` that several points share (ascending) and how many points each
+        has beyond one: ``(K,)``, ``(K,)`` (typically the few on the base points)."""
         first, inv, _, _ = self._paths(s0, s1, l)
-        if len(first) == len(inv):
-            return None
         key = (0, 0, 0) if l == 0 else (s0, s1, l)
-        cache = self.__dict__.setdefault("_sizes_cache", {})
+        cache = self.__dict__.setdefault("_shared_cache", {})
         got = cache.get(key)
         if got is None or got[0] is not inv:
-            got = _remember(cache, key, (inv, np.bincount(inv, minlength=len(first))), 2 * (self.L + 1))
-        return got[1]
+            size = np.bincount(inv, minlength=len(first))
+            multi = np.flatnonzero(size > 1)
+            extra = size[multi] - 1
+            got = _remember(cache, key, (inv, multi, extra), 2 * (self.L + 1))
+        return got[1], got[2]
 
     def _ever(self, sn: int) -> np.ndarray:
         """``(L, N)``: collapsed at snapshot ``sn`` at some layer <= l (cached per snapshot)."""
@@ -826,14 +848,36 @@ class TruncationFrames:
         """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
         pl = self.plot
         upto = np.append(self.steps[: s0 + 1].astype(float), (1 - w) * self.steps[s0] + w * self.steps[s1])
+        x = self.step_x(upto, pl)                                  # (the same for every layer's line)
         for l in range(self.L):
             ys = np.append(self.counts[: s0 + 1, l].astype(float),
                            (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
-            xy = np.c_[self.step_x(upto, pl), pl.y + pl.h * self.count_y(ys, self.plot_ymax)]
+            xy = np.empty((len(x), 2))                             # np.c_[x, y], filled in place
+            xy[:, 0] = x
+            xy[:, 1] = pl.y + pl.h * self.count_y(ys, self.plot_ymax)
             f.lines.append(Polyline(f"count{l}", xy, self.layer_color(l, sn), 0.035))
         step = (1 - w) * self.steps[s0] + w * self.steps[s1]
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
         self.step_loss_counts(f, step, loss, sn, *self.readout_xy, first=1.05, row=0.42, size=0.22, u=s0 + w)
+
+    def _layer_lines(self, sn: int, rates: list[float], two: bool, sz: float, room: float
+                     ) -> tuple[list[tuple[str, str]], list[float]]:
+        """:meth:`step_loss_counts`' per layer lines ``(count text, rate text)`` and the count texts' sizes."""
+        lines = []
+        for l, rate in enumerate(rates):
+            txt = self.count_text(l, sn)
+            per = "" if self.rate_unit == "t" else " per step"
+            rtxt = (f"contraction rate $\\lambda_{{{l + 1}}} = {rate:.2g}${per}" if np.isfinite(rate)
+                    else f"$\\lambda_{{{l + 1}}}$: none left to contract")
+            if self.rates is not None and not two:
+                txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
+            if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
+                txt = txt.replace(" / ", "/").replace("   ", "  ")
+            lines.append((txt, rtxt))
+        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
+        if not self.lay.is_16x9:                          # one size for every layer's line
+            sizes = [min(sizes)] * len(sizes)
+        return lines, sizes
 
     def count_text(self, l: int, sn: int) -> str:
         """``layer 1: 116 / 200 of class 1`` (plus the points of other classes on the base point, if any)."""
@@ -857,21 +901,15 @@ class TruncationFrames:
         pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
         sz = size if self.L <= 4 else TEXT_MIN
         room = self.lay.room_x - x                        # to the right edge of the picture (or the chart)
-        lines = []
-        for l in range(self.L):
-            txt = self.count_text(l, sn)
-            rate = self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
-            per = "" if self.rate_unit == "t" else " per step"
-            rtxt = (f"contraction rate $\\lambda_{{{l + 1}}} = {rate:.2g}${per}" if np.isfinite(rate)
-                    else f"$\\lambda_{{{l + 1}}}$: none left to contract")
-            if self.rates is not None and not two:
-                txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
-            if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
-                txt = txt.replace(" / ", "/").replace("   ", "  ")
-            lines.append((txt, rtxt))
-        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
-        if not self.lay.is_16x9:                          # one size for every layer's line
-            sizes = [min(sizes)] * len(sizes)
+        rates = [self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
+                 for l in range(self.L)]
+        # the lines' texts and sizes: the same for the frames of a snapshot with the same rates (cached)
+        key = (sn, x, size, two, sz, tuple(np.float64(r).tobytes() for r in rates))
+        cache = self.__dict__.setdefault("_lines_cache", {})
+        got = cache.get(key)
+        if got is None:
+            got = _remember(cache, key, self._layer_lines(sn, rates, two, sz, room), 4 * self.L + 8)
+        lines, sizes = got
         for l, ((txt, rtxt), size_l) in enumerate(zip(lines, sizes, strict=True)):
             yl = y - first - pitch * l
             f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, text_ink(self.layer_color(l, sn), th)))
