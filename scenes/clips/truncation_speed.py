@@ -143,6 +143,14 @@ def _gather(parts: list) -> np.ndarray:
     return out
 
 
+def _append(head: np.ndarray, last: float) -> np.ndarray:
+    """``np.append(head.astype(float), last)`` for ``head: (n,)``: ``(n + 1,)`` float64."""
+    out = np.empty(len(head) + 1)
+    out[:-1] = head
+    out[-1] = last
+    return out
+
+
 def _inside(r: Rect, p: np.ndarray) -> bool:
     """``r.contains(p[None])[0]`` for one point ``p: (2,)``."""
     x, y = p[0], p[1]
@@ -555,18 +563,29 @@ class TruncationFrames:
     def draw_panel_frames(self, f: Frame, i: int, sn: int) -> None:
         """Panel borders and titles (in the strip above each view), faded in by the build-up."""
         th = self.theme
-        segs, cols = [], []
+        borders, names = self._panel_borders()
+        cols = []
         for l, p in enumerate(self.panels):
             a, _ = self.appear(l, i)
-            segs.append(p.border())
             cols += [mix(th["panel"], th["bg"], 1 - a)] * 4
-            wide = p.w >= 2.9           # room for "layer l: T_l(X)"
-            name = ("input $X$" if wide else "$X$") if l == 0 else (
-                f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$")
             color = th["fg"] if l == 0 else text_ink(self.layer_color(l - 1, sn), th)
-            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, name, 0.22, mix(color, th["bg"], 1 - a),
-                                  "left", "center", alpha=1.0 if a > 0 else 0.0))
-        f.segments.append(Segments("panel_frames", np.concatenate(segs), cols, 0.012))
+            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, names[l], 0.22,
+                                  mix(color, th["bg"], 1 - a), "left", "center", alpha=1.0 if a > 0 else 0.0))
+        f.segments.append(Segments("panel_frames", borders.copy(), cols, 0.012))
+
+    def _panel_borders(self) -> tuple[np.ndarray, list[str]]:
+        """The panels' borders ``(4 (L + 1), 2, 2)`` (read-only) and titles (computed once)."""
+        got = self.__dict__.get("_borders")
+        if got is None:
+            names = []
+            for l, p in enumerate(self.panels):
+                wide = p.w >= 2.9           # room for "layer l: T_l(X)"
+                names.append(("input $X$" if wide else "$X$") if l == 0 else (
+                    f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$"))
+            borders = np.concatenate([p.border() for p in self.panels])
+            borders.flags.writeable = False
+            got = self.__dict__["_borders"] = (borders, names)
+        return got
 
     def frame(self, i: int) -> Frame:
         f = Frame()
@@ -847,11 +866,10 @@ class TruncationFrames:
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
         pl = self.plot
-        upto = np.append(self.steps[: s0 + 1].astype(float), (1 - w) * self.steps[s0] + w * self.steps[s1])
+        upto = _append(self.steps[: s0 + 1], (1 - w) * self.steps[s0] + w * self.steps[s1])
         x = self.step_x(upto, pl)                                  # (the same for every layer's line)
         for l in range(self.L):
-            ys = np.append(self.counts[: s0 + 1, l].astype(float),
-                           (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
+            ys = _append(self.counts[: s0 + 1, l], (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
             xy = np.empty((len(x), 2))                             # np.c_[x, y], filled in place
             xy[:, 0] = x
             xy[:, 1] = pl.y + pl.h * self.count_y(ys, self.plot_ymax)
@@ -904,7 +922,7 @@ class TruncationFrames:
         rates = [self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
                  for l in range(self.L)]
         # the lines' texts and sizes: the same for the frames of a snapshot with the same rates (cached)
-        key = (sn, x, size, two, sz, tuple(np.float64(r).tobytes() for r in rates))
+        key = (sn, x, size, two, sz, tuple(map(repr, rates)))    # (repr: each float its own, -0.0 and NaN too)
         cache = self.__dict__.setdefault("_lines_cache", {})
         got = cache.get(key)
         if got is None:
