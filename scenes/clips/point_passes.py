@@ -30,7 +30,7 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         return np.take(xy, keep, axis=0), color[keep]
     if len(xy) >= HASH_MIN:
         # many points: first the points whose 32-bit hash of the three fields repeats (sorting 32-bit hashes
-        # takes half the time of sorting the 64-bit keys); only theirs keys are built and compared below
+        # takes half the time of sorting the 64-bit keys); only their keys are built and compared below
         fx += 0.0      # -0.0 -> 0.0: equal fields, equal bits
         fy += 0.0
         h = _field_hash(fx, fy, fc if fc.dtype == np.int64 else fc + 0.0)
@@ -186,12 +186,18 @@ def exact_groups(rows: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndar
     return np.flatnonzero(is_first), gid[lead]
 
 
+FIRST_SMALL = 2048   # first_of_each: up to this many indices, np.unique's first indices (fewer calls)
+
+
 def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``idx: (m,)`` ascending indices -> those of them whose ``key`` (an ``(n,)`` int array, indexed by
     ``idx``) does not occur at an earlier one of ``idx`` (ascending)."""
     if len(idx) < 2:
         return idx
     k = key[idx]
+    if len(idx) <= FIRST_SMALL:   # few: the first index of each key (a stable sort), in order
+        _, at = np.unique(k, return_index=True)
+        return idx[np.sort(at)] if len(at) < len(idx) else idx
     values = _repeated(k)
     if len(values) == 0:
         return idx
