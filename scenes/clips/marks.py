@@ -3,6 +3,8 @@ view, comet trails, circles, count badges and where they go."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .colour import _mix_level
@@ -26,6 +28,16 @@ def _chevron(at: np.ndarray, direction: np.ndarray, size: float, offset: float) 
 def _clip_to(panel: Rect, p: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Shorten segment ``p -> e`` so that it ends inside ``panel`` (``p`` inside)."""
     d = e - p
+    if getattr(p, "dtype", None) == np.float64 and d.dtype == np.float64 and d.shape == (2,):
+        # float64 points: the same arithmetic on Python floats (IEEE doubles), without numpy scalars
+        (px, py), (dx, dy) = p.tolist(), d.tolist()
+        t = 1.0
+        for dk, pk, lo, hi in ((dx, px, panel.x, panel.x + panel.w), (dy, py, panel.y, panel.y + panel.h)):
+            if dk > 0:
+                t = min(t, (hi - pk) / dk)
+            elif dk < 0:
+                t = min(t, (lo - pk) / dk)
+        return p + max(t, 0.0) * d
     t = 1.0
     for k, (lo, hi) in enumerate([(panel.x, panel.x + panel.w), (panel.y, panel.y + panel.h)]):
         if d[k] > 0:
@@ -64,15 +76,33 @@ def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: st
     strength = (np.arange(pieces) + 1.0) / pieces                                    # tail faint, head full
     away = 1.0 - strength[None, :] * (1.0 - fade[:, None])                          # (n, pieces): toward bg
     lv = np.rint(away * levels).astype(int)
-    cols = [_mix_level(colors[k], bg, int(lv[k, m]), levels) for k in range(n) for m in range(pieces)]
-    return segs, cols
+    if n * pieces <= 2 * len(set(colors)) * (levels + 1) or not (0 <= lv.min() and lv.max() <= levels):
+        cols = [_mix_level(colors[k], bg, int(lv[k, m]), levels) for k in range(n) for m in range(pieces)]
+        return segs, cols
+    # a table of each colour's shades (few colours, levels + 1 shades), indexed: the same strings
+    ids: dict[str, int] = {}
+    cid = np.array([ids.setdefault(c, len(ids)) for c in colors], dtype=np.int64)
+    table = [_mix_level(c, bg, v, levels) for c in ids for v in range(levels + 1)]
+    flat = (cid[:, None] * (levels + 1) + lv).ravel().tolist()
+    return segs, [table[k] for k in flat]
 
 
 def circle_segments(c: np.ndarray, r: float, n: int = 32) -> np.ndarray:
     """``(n, 2, 2)`` segments of a circle of radius ``r`` about ``c`` (a ripple, a ring)."""
-    a = np.linspace(0, 2 * np.pi, n + 1)
-    p = np.c_[c[0] + r * np.cos(a), c[1] + r * np.sin(a)]
+    cos, sin = _unit_circle(n)
+    p = np.empty((n + 1, 2))
+    p[:, 0] = c[0] + r * cos
+    p[:, 1] = c[1] + r * sin
     return np.stack([p[:-1], p[1:]], axis=1)
+
+
+@lru_cache(maxsize=16)
+def _unit_circle(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos`` and ``sin`` of ``n + 1`` angles from 0 to 2 pi (read-only: shared by every call)."""
+    a = np.linspace(0, 2 * np.pi, n + 1)
+    cos, sin = np.cos(a), np.sin(a)
+    cos.flags.writeable = sin.flags.writeable = False
+    return cos, sin
 
 
 def badge_radius(r0: float, n: int, full: int, grow: float = 1.6) -> float:
@@ -93,8 +123,9 @@ def badge_box(x: float, y: float, ha: str, w: float = 0.55, h: float = 0.3) -> t
 
 
 def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float = 0.3,
-                 avoid: np.ndarray | None = None,
-                 taken: list[tuple[float, float, float, float]] | None = None) -> tuple[float, float, str]:
+                 avoid: np.ndarray | list[np.ndarray] | None = None,
+                 taken: list[tuple[float, float, float, float]] | None = None,
+                 weights: np.ndarray | list[np.ndarray | None] | None = None) -> tuple[float, float, str]:
     """Where a count badge of about ``w x h`` goes next to a marker of radius ``r`` at ``p``: to its upper right,
     or mirrored to the left / below when that would leave ``view``. With ``avoid`` (``(K, 2)`` figure units: the
     panel's points, samples along its rays), the corner (upper right, upper left, lower right, lower left) inside
@@ -104,7 +135,11 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
     :data:`BADGE_GAP_Y` above / below) compete; when none of the four is clear, the same four moved outward by
     one badge height at a time, up to the view's border, the first step that has a clear one. Without a clear
     place anywhere in the view (a view full of badges), the corners as without ``taken``. Deterministic.
-    Returns ``(x, y, ha)``."""
+
+    ``weights`` (``(K,)`` non-negative integers): ``avoid[k]`` counts as ``weights[k]`` points (the same as
+    repeating it that often: a frame model passes each distinct position once, with the number of points on
+    it). ``avoid`` may also be a list of such arrays (taken together), ``weights`` then a list with an entry
+    for each (``None``: weight 1). Returns ``(x, y, ha)``."""
     right = p[0] + r + 0.05 + w <= view.x + view.w
     x = p[0] + r + 0.05 if right else p[0] - r - 0.05
     y = p[1] + r + 0.02 + h / 2
@@ -112,9 +147,9 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         y = p[1] - r - 0.02 - h / 2
     fallback = (float(x), float(y), "left" if right else "right")
     taken = [t for t in (taken or ())]
-    if (avoid is None or len(avoid) == 0) and not taken:
+    groups = _avoid_groups(avoid, weights)
+    if not groups and not taken:
         return fallback
-    a = np.zeros((0, 2)) if avoid is None else np.asarray(avoid, dtype=float).reshape(-1, 2)
 
     def corners(lift: float) -> list[tuple[float, float, str, float]]:
         """The four corners ``lift`` further from the marker, those inside the view: (x, y, ha, left edge)."""
@@ -128,8 +163,8 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
                 out.append((xx, yy, side, x0))
         return out
 
-    def fewest(boxes: list[tuple[float, float, str, float]], pts: np.ndarray) -> tuple[float, float, str] | None:
-        """The box covering the fewest of ``pts``, the first on a tie."""
+    def fewest(boxes: list[tuple[float, float, str, float]]) -> tuple[float, float, str] | None:
+        """The box covering the fewest of the points, the first on a tie."""
         if not boxes:
             return None
         # one pass over the points keeps those near any box (a slightly wider superset: the counts below are
@@ -139,12 +174,20 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
         by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
         by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
-        ax, ay = pts[:, 0], pts[:, 1]
-        pts = pts[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)]
+        pts, wpts, wts = _near(groups, bx0, bx1, by0, by1)
+        px, py, wx, wy = pts[:, 0], pts[:, 1], wpts[:, 0], wpts[:, 1]
+        in_x, in_y = {}, {}     # a box's column and row tests, shared by the boxes on the same side / row
         best, best_n = None, None
+        weighted = len(wts) > 0
         for xx, yy, side, x0 in boxes:
-            n = int(np.count_nonzero((pts[:, 0] > x0 - 0.04) & (pts[:, 0] < x0 + w + 0.04)
-                                     & (np.abs(pts[:, 1] - yy) < h / 2 + 0.04)))
+            if x0 not in in_x:
+                in_x[x0] = ((px > x0 - 0.04) & (px < x0 + w + 0.04),
+                            (wx > x0 - 0.04) & (wx < x0 + w + 0.04) if weighted else None)
+            if yy not in in_y:
+                in_y[yy] = (np.abs(py - yy) < h / 2 + 0.04, np.abs(wy - yy) < h / 2 + 0.04 if weighted else None)
+            n = int(np.count_nonzero(in_x[x0][0] & in_y[yy][0]))
+            if weighted:
+                n += int(wts[in_x[x0][1] & in_y[yy][1]].sum())
             if best_n is None or n < best_n:
                 best, best_n = (float(xx), float(yy), side), n
         return best
@@ -159,14 +202,69 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         reach = max(view.w, view.h) + h
         while lift <= reach:
             ring = corners(lift)
-            best = fewest([b for b in ring if clear(b)], a)
+            best = fewest([b for b in ring if clear(b)])
             if best is not None:
                 return best
             if not ring:
                 break       # every corner this far out (and further) is outside the view
             lift += step
-    best = fewest(corners(0.0), a) if len(a) else None
+    best = fewest(corners(0.0)) if groups else None
     return best if best is not None else fallback
+
+
+def _avoid_groups(avoid, weights) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """``badge_anchor``'s ``avoid`` and ``weights`` as ``[(pts (K, 2) float, weights (K,) int or None)]``, the
+    empty groups left out."""
+    if avoid is None:
+        return []
+    if isinstance(avoid, (list, tuple)) and (len(avoid) == 0 or np.ndim(avoid[0]) == 2):
+        wl = [None] * len(avoid) if weights is None else list(weights)
+    else:
+        avoid, wl = [avoid], [weights]
+    out = []
+    for a, wt in zip(avoid, wl, strict=True):
+        if not (isinstance(a, np.ndarray) and a.dtype == np.float64 and a.ndim == 2 and a.shape[1] == 2):
+            a = np.asarray(a, dtype=float).reshape(-1, 2)
+        if len(a):
+            if wt is not None and not (isinstance(wt, np.ndarray) and wt.dtype == np.int64 and wt.shape == (len(a),)):
+                wt = np.asarray(wt, dtype=np.int64).reshape(len(a))
+            out.append((a, wt))
+    return out
+
+
+NEAR_STRIPE = 4096   # _near: groups of this many points are cut to a stripe first, smaller ones joined and tested
+
+
+def _near(groups, bx0: float, bx1: float, by0: float, by1: float
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``: ``(U, W, k)``, ``U: (K, 2)`` those
+    of the unweighted groups, ``W: (J, 2)`` those of the weighted ones and ``k: (J,)`` their weights."""
+    u, wp, wk, small = [], [], [], []
+    for a, wt in groups:
+        if len(a) >= NEAR_STRIPE:     # a stripe first: the y test on its points only
+            sel = np.flatnonzero((a[:, 0] > bx0) & (a[:, 0] < bx1))
+            ay = np.take(a[:, 1], sel)
+            sel = sel[(ay > by0) & (ay < by1)]
+        elif wt is None:
+            small.append(a)
+            continue
+        else:
+            ax, ay = a[:, 0], a[:, 1]
+            sel = np.flatnonzero((ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1))
+        if wt is None:
+            u.append(np.take(a, sel, axis=0))
+        else:
+            wp.append(np.take(a, sel, axis=0))
+            wk.append(np.take(wt, sel))
+    if small:                         # joined: one test of every point
+        a = small[0] if len(small) == 1 else np.concatenate(small)
+        ax, ay = a[:, 0], a[:, 1]
+        u.append(a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)])
+
+    def cat(x: list, empty: np.ndarray) -> np.ndarray:
+        return empty if not x else x[0] if len(x) == 1 else np.concatenate(x)
+
+    return cat(u, np.zeros((0, 2))), cat(wp, np.zeros((0, 2))), cat(wk, np.zeros(0, np.int64))
 
 
 def ray_samples(rays: list, n: int = 12) -> np.ndarray:
@@ -174,5 +272,14 @@ def ray_samples(rays: list, n: int = 12) -> np.ndarray:
     if not len(rays):
         return np.zeros((0, 2))
     r = np.asarray(rays, dtype=float).reshape(-1, 2, 2)
+    t, t1 = _ray_t(n)
+    return (r[:, None, 0] * t1 + r[:, None, 1] * t).reshape(-1, 2)
+
+
+@lru_cache(maxsize=8)
+def _ray_t(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``t`` and ``1 - t``, ``(1, n, 1)``, for ``n`` samples from 0 to 1 (read-only, shared)."""
     t = np.linspace(0.0, 1.0, n)[None, :, None]
-    return (r[:, None, 0] * (1 - t) + r[:, None, 1] * t).reshape(-1, 2)
+    t1 = 1 - t
+    t.flags.writeable = t1.flags.writeable = False
+    return t, t1

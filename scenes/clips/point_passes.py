@@ -28,6 +28,19 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
         _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
         keep = np.sort(first)
         return np.take(xy, keep, axis=0), color[keep]
+    if len(xy) >= HASH_MIN:
+        # many points: first the points whose 32-bit hash of the three fields repeats (sorting 32-bit hashes
+        # takes half the time of sorting the 64-bit keys); only their keys are built and compared below
+        fx += 0.0      # -0.0 -> 0.0: equal fields, equal bits
+        fy += 0.0
+        h = _field_hash(fx, fy, fc if fc.dtype == np.int64 else fc + 0.0)
+        values = _repeated(h)
+        if len(values) == 0:
+            return xy, color
+        sub, _ = _members(h, values)                    # ascending: the candidates, in drawing order
+        fx, fy, fc = fx[sub], fy[sub], fc[sub]
+    else:
+        sub = None
     # key = ((x - lo_x) << b_y | (y - lo_y)) << b_c | (colour - lo_c): every field a non-negative integer
     # below 2^bits (integers in float64, exact), the same as converting each field to int64 first
     fx -= lo[0]
@@ -37,11 +50,9 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     key |= fy.astype(np.int64)
     key <<= bits[2]
     key |= (fc - int(lo[2])) if fc.dtype == np.int64 else (fc - lo[2]).astype(np.int64)
-    ks = np.sort(key)
-    rep = ks[1:][ks[1:] == ks[:-1]]                              # sorted: each repeated key, once per repeat
-    if len(rep) == 0:
+    repeated = _repeated(key)                                    # keys that occur more than once
+    if len(repeated) == 0:
         return xy, color
-    repeated = rep[np.r_[True, rep[1:] != rep[:-1]]]             # keys that occur more than once
     # only the points with a repeated key (typically those on the few base points) are looked at: each
     # one's repeated key found (a comparison pass per key when few, else a binary search among them), the
     # first of each kept (a stable sort of the small key ids) instead of an argsort of every key
@@ -49,8 +60,25 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     drop = np.ones(len(at), bool)
     drop[_first_of_runs(cid, len(repeated))] = False
     keep = np.ones(len(xy), bool)
-    keep[at[drop]] = False
+    keep[at[drop] if sub is None else sub[at[drop]]] = False
     return np.compress(keep, xy, axis=0), color[keep]
+
+
+HASH_MIN = 4096     # _unique_points: from this many points, candidates for repeats by a 32-bit hash first
+HASH_BITS = 32      # the hash's bits (tests lower it: every point a candidate, the exact keys decide)
+_K1, _K2, _K3 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9)
+
+
+def _field_hash(fx: np.ndarray, fy: np.ndarray, fc: np.ndarray) -> np.ndarray:
+    """``(n,)`` uint32 (:data:`HASH_BITS` bits): a hash of the bits of three ``(n,)`` 8-byte fields (equal
+    fields, equal hashes)."""
+    h = fx.view(np.uint64) * _K1
+    h ^= fy.view(np.uint64)
+    h *= _K2
+    h ^= fc.view(np.uint64)
+    h *= _K3
+    h >>= np.uint64(64 - HASH_BITS)
+    return h.astype(np.uint32)
 
 
 BLAS_ROWS = 4096   # row_matmul: rows a product at most (small enough that BLAS computes it on one thread)
@@ -79,14 +107,23 @@ def _first_of_runs(cid: np.ndarray, n_ids: int) -> np.ndarray:
     small = cid.astype(np.uint16) if n_ids <= 2**16 else cid
     order = np.argsort(small, kind="stable")
     srt = small[order]
-    return order[np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])]
+    return order[np.flatnonzero(_starts(srt))]
+
+
+def _starts(srt: np.ndarray) -> np.ndarray:
+    """``(m,)`` bool: where a run of equal values of ``srt: (m,)`` starts (``np.r_[True, srt[1:] != srt[:-1]]``)."""
+    out = np.empty(len(srt), bool)
+    if len(srt):
+        out[0] = True
+        np.not_equal(srt[1:], srt[:-1], out=out[1:])
+    return out
 
 
 def _repeated(k: np.ndarray) -> np.ndarray:
     """The values of ``k: (m,)`` that occur more than once, ascending (one sort: fast for 64-bit integers)."""
     ks = np.sort(k)
     rep = ks[1:][ks[1:] == ks[:-1]]
-    return rep[np.r_[True, rep[1:] != rep[:-1]]] if len(rep) else rep
+    return rep[_starts(rep)] if len(rep) else rep
 
 
 def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,12 +186,18 @@ def exact_groups(rows: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndar
     return np.flatnonzero(is_first), gid[lead]
 
 
+FIRST_SMALL = 2048   # first_of_each: up to this many indices, np.unique's first indices (fewer calls)
+
+
 def first_of_each(idx: np.ndarray, key: np.ndarray) -> np.ndarray:
     """``idx: (m,)`` ascending indices -> those of them whose ``key`` (an ``(n,)`` int array, indexed by
     ``idx``) does not occur at an earlier one of ``idx`` (ascending)."""
     if len(idx) < 2:
         return idx
     k = key[idx]
+    if len(idx) <= FIRST_SMALL:   # few: the first index of each key (a stable sort), in order
+        _, at = np.unique(k, return_index=True)
+        return idx[np.sort(at)] if len(at) < len(idx) else idx
     values = _repeated(k)
     if len(values) == 0:
         return idx

@@ -3,6 +3,9 @@ number formats of readouts and ticks (mathtext)."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -28,6 +31,12 @@ ADVANCES = {"digit": 0.873, "lower": 0.773, "upper": 0.923, "space": 0.436, "pun
             "op": 1.149, "other": 0.85}
 
 
+_MATH_NONE = re.compile(r"\\(mathrm|mathbb|mathbf|mathcal|mathit|left|right|,|;|!)")
+_MATH_OP = re.compile(r"\\(times|leq|geq|to|propto|cdot|cdots)")
+_MATH_CMD = re.compile(r"\\[A-Za-z]+")
+_MATH_MARKUP = re.compile(r"[${}_^]")
+
+
 def _kind(ch: str) -> str:
     if ch.isdigit():
         return "digit"
@@ -47,16 +56,28 @@ def _kind(ch: str) -> str:
 def text_width(text: str, size: float, exact: bool = True) -> float:
     """About how wide ``text`` is drawn at text height ``size``, in figure units (mathtext counted by what it
     shows: ``$\\lambda_{1}$`` as two characters): :data:`ADVANCE` per character, or with ``exact`` each
-    character's kind's DejaVu Sans advance (:data:`ADVANCES`: within a few percent of the drawn width)."""
-    import re  # noqa: PLC0415
+    character's kind's DejaVu Sans advance (:data:`ADVANCES`: within a few percent of the drawn width). The
+    width per unit of height is cached by text (frame models measure the same readouts every frame)."""
+    return size * _unit_width(text) if exact else ADVANCE * size * _shown_len(text)
 
-    shown = re.sub(r"\\(mathrm|mathbb|mathbf|mathcal|mathit|left|right|,|;|!)", "", text)
-    shown = re.sub(r"\\(times|leq|geq|to|propto|cdot|cdots)", "=", shown)
-    shown = re.sub(r"\\[A-Za-z]+", "x", shown)
-    shown = re.sub(r"[${}_^]", "", shown)
-    if not exact:
-        return ADVANCE * size * len(shown)
-    return size * sum(ADVANCES[_kind(c)] for c in shown)
+
+def _shown(text: str) -> str:
+    """What of ``text`` is drawn, a character per shown character (mathtext commands as one or none)."""
+    shown = _MATH_NONE.sub("", text)
+    shown = _MATH_OP.sub("=", shown)
+    shown = _MATH_CMD.sub("x", shown)
+    return _MATH_MARKUP.sub("", shown)
+
+
+@lru_cache(maxsize=8192)
+def _unit_width(text: str) -> float:
+    """:func:`text_width` of ``text`` at height 1 with ``exact``: the sum of its shown characters' advances."""
+    return sum(ADVANCES[_kind(c)] for c in _shown(text))
+
+
+@lru_cache(maxsize=8192)
+def _shown_len(text: str) -> int:
+    return len(_shown(text))
 
 
 def _words(text: str) -> list[str]:

@@ -74,7 +74,6 @@ from scenes.clips.base import (
     nice_ticks,
     ray_samples,
     row_hash,
-    smoothstep,
     tex_sci,
     text_ink,
     text_width,
@@ -82,6 +81,7 @@ from scenes.clips.base import (
     view_rect,
 )
 
+WEIGHTED_AVOID = 4096  # from this many points a panel's badge avoids each distinct position once, weighted
 FRAME_CAP = 2.5        # a panel's camera takes in base points up to this many data radii from the data
 COUNT_SCALES = ("log", "linear")
 
@@ -119,6 +119,42 @@ def _remember(cache: dict, key, value, entries: int):
     if len(cache) > entries:
         del cache[next(iter(cache))]
     return value
+
+
+def _smooth(t: float) -> float:
+    """:func:`smoothstep` of a float, in Python floats (the same IEEE operations, no numpy scalars)."""
+    t = min(max(float(t), 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _gather(parts: list) -> np.ndarray:
+    """The rows of ``parts`` concatenated (``(n, 2)`` float64): each part an array, or ``(src, idx)`` for
+    ``np.take(src, idx, axis=0)``, gathered straight into the result (no array of its own)."""
+    n = sum(len(q[1]) if isinstance(q, tuple) else len(q) for q in parts)
+    out = np.empty((n, 2))
+    at = 0
+    for q in parts:
+        k = len(q[1]) if isinstance(q, tuple) else len(q)
+        if isinstance(q, tuple):
+            np.take(q[0], q[1], axis=0, out=out[at:at + k])
+        else:
+            out[at:at + k] = q
+        at += k
+    return out
+
+
+def _append(head: np.ndarray, last: float) -> np.ndarray:
+    """``np.append(head.astype(float), last)`` for ``head: (n,)``: ``(n + 1,)`` float64."""
+    out = np.empty(len(head) + 1)
+    out[:-1] = head
+    out[-1] = last
+    return out
+
+
+def _inside(r: Rect, p: np.ndarray) -> bool:
+    """``r.contains(p[None])[0]`` for one point ``p: (2,)``."""
+    x, y = p[0], p[1]
+    return bool(x >= r.x and x <= r.x + r.w and y >= r.y and y <= r.y + r.h)
 
 
 def _cat(xy: list[np.ndarray], color: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -306,23 +342,52 @@ class TruncationFrames:
     def _screen(self, P3: np.ndarray, l: int, azim: float, centred: bool = False) -> np.ndarray:
         """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view (``centred``: ``P3`` is
         already ``P3 - c``, ``c`` the panel camera's centre)."""
-        B = camera_basis(azim, self.elev)
-        v = self.views[l]
-        c, r = self.cams[l]
-        s = 0.48 * min(v.w, v.h) / r
-        xy = (P3 if centred else P3 - c) @ B.T     # ((P3 - c) @ B.T) * s + centre, in place: the same values
+        BT, s, centre = self._projection(l, azim)
+        xy = (P3 if centred else P3 - self.cams[l][0]) @ BT   # ((P3 - c) @ B.T) * s + centre, in place
         xy *= s
-        xy += np.array([v.cx, v.cy])
+        if xy.ndim == 2 and len(xy) > 64 and xy.flags.c_contiguous:
+            xy += self._tiled(centre, len(xy))      # the same sums, without a broadcast over rows of 2
+        else:
+            xy += centre
         return xy
+
+    def _tiled(self, v: np.ndarray, n: int) -> np.ndarray:
+        """``(n, len(v))``: ``v`` in every row, read-only (an array as long as the longest asked for is kept
+        per vector: adding it is the same as broadcasting ``v``, and much faster for short rows)."""
+        cache = self.__dict__.setdefault("_tiles", {})
+        key = (len(v), v.tobytes())
+        got = cache.get(key)
+        if got is None or len(got) < n:
+            got = np.tile(v, (max(n, self.N), 1))
+            got.flags.writeable = False
+            cache[key] = got
+        return got[:n]
+
+    def _projection(self, l: int, azim: float) -> tuple[np.ndarray, float, np.ndarray]:
+        """``(B.T, s, centre)`` of panel ``l``'s view at azimuth ``azim``: the camera basis (transposed), the scale
+        and the view's centre (the basis of the last azimuth asked for and each panel's scale kept)."""
+        got = self.__dict__.get("_basis")
+        if got is None or got[0] != azim:
+            got = self.__dict__["_basis"] = (azim, camera_basis(azim, self.elev))
+        fit = self.__dict__.setdefault("_view_fit", {})
+        sc = fit.get(l)
+        if sc is None:
+            v, (_, r) = self.views[l], self.cams[l]
+            sc = fit[l] = (0.48 * min(v.w, v.h) / r, np.array([v.cx, v.cy]))
+        return got[1].T, sc[0], sc[1]
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
         """Move points outside ``panel`` onto its border (along the ray from the panel centre): a point is outside
         when ``k = max(|x - cx| / hx, |y - cy| / hy) > 1`` (``hx, hy``: the half sizes less ``inset``), and goes
         to ``c + (p - c) / k``."""
+        return TruncationFrames._pin_into(np.array(xy, dtype=float), panel, inset)
+
+    @staticmethod
+    def _pin_into(out: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
+        """:meth:`_pin` in place on ``out: (n, 2)`` float64 (a fresh array the caller owns); returns it."""
         c = np.array([panel.cx, panel.cy])
         half = np.array([panel.w / 2 - inset, panel.h / 2 - inset])
-        out = np.array(xy, dtype=float)
         # k and the move computed only for the points beyond a box a hair (1e-9 relative) inside the panel's:
         # a superset of those with k > 1 (k > 1 needs |x - cx| > hx (1 - 2^-53)), without two divisions
         # and a subtraction per point; NaN compares False (its k is NaN: never moved)
@@ -366,9 +431,15 @@ class TruncationFrames:
             return float("nan")
         k = self.window_snapshots()
         lo, hi = max(0, int(np.floor(u - k))), min(self.S - 1, int(np.ceil(u + k)))
-        r = self.rates[l, lo:max(hi, lo + 1)]
-        r = r[np.isfinite(r)]
-        return float(r.mean()) if len(r) else float("nan")
+        owner, cache = self.__dict__.get("_rate_cache", (None, None))
+        if owner is not self.rates:              # (cached per window for these rates)
+            owner, cache = self.__dict__["_rate_cache"] = (self.rates, {})
+        got = cache.get((l, lo, hi))
+        if got is None:
+            r = self.rates[l, lo:max(hi, lo + 1)]
+            r = r[np.isfinite(r)]
+            got = cache[(l, lo, hi)] = float(r.mean()) if len(r) else float("nan")
+        return got
 
     def window_snapshots(self) -> float:
         """Snapshots covered by :attr:`rate_seconds` of animation (the contraction-rate readout's window)."""
@@ -388,7 +459,7 @@ class TruncationFrames:
         t = (i - self.n_build0) / self.n_build
         start = 0.5 * l / max(self.L, 1)
         x = (t - start) / 0.5
-        return float(smoothstep(2 * x)), float(smoothstep(2 * x - 1))
+        return _smooth(2 * x), _smooth(2 * x - 1)
 
     def layer_color(self, l: int, sn: int) -> str:
         """Colour of layer ``l`` (0-based) at snapshot ``sn``: its class's."""
@@ -492,18 +563,29 @@ class TruncationFrames:
     def draw_panel_frames(self, f: Frame, i: int, sn: int) -> None:
         """Panel borders and titles (in the strip above each view), faded in by the build-up."""
         th = self.theme
-        segs, cols = [], []
+        borders, names = self._panel_borders()
+        cols = []
         for l, p in enumerate(self.panels):
             a, _ = self.appear(l, i)
-            segs.append(p.border())
             cols += [mix(th["panel"], th["bg"], 1 - a)] * 4
-            wide = p.w >= 2.9           # room for "layer l: T_l(X)"
-            name = ("input $X$" if wide else "$X$") if l == 0 else (
-                f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$")
             color = th["fg"] if l == 0 else text_ink(self.layer_color(l - 1, sn), th)
-            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, name, 0.22, mix(color, th["bg"], 1 - a),
-                                  "left", "center", alpha=1.0 if a > 0 else 0.0))
-        f.segments.append(Segments("panel_frames", np.concatenate(segs), cols, 0.012))
+            f.labels.append(Label(f"panel{l}", p.x + 0.12, p.y + p.h - 0.21, names[l], 0.22,
+                                  mix(color, th["bg"], 1 - a), "left", "center", alpha=1.0 if a > 0 else 0.0))
+        f.segments.append(Segments("panel_frames", borders.copy(), cols, 0.012))
+
+    def _panel_borders(self) -> tuple[np.ndarray, list[str]]:
+        """The panels' borders ``(4 (L + 1), 2, 2)`` (read-only) and titles (computed once)."""
+        got = self.__dict__.get("_borders")
+        if got is None:
+            names = []
+            for l, p in enumerate(self.panels):
+                wide = p.w >= 2.9           # room for "layer l: T_l(X)"
+                names.append(("input $X$" if wide else "$X$") if l == 0 else (
+                    f"layer {l}: $T_{{{l}}}(X)$" if wide else f"$T_{{{l}}}(X)$"))
+            borders = np.concatenate([p.border() for p in self.panels])
+            borders.flags.writeable = False
+            got = self.__dict__["_borders"] = (borders, names)
+        return got
 
     def frame(self, i: int) -> Frame:
         f = Frame()
@@ -543,7 +625,6 @@ class TruncationFrames:
 
         pts_xy, pts_c, ring_xy, ring_c, segs, seg_c = [], [], [], [], [], []
         trails, trail_c, ripples, ripple_c = [], [], [], []
-        axis_len = 0.75 * self.radius
         for l in range(self.L + 1):
             view = self.views[l]
             seg0 = len(segs)      # this panel's axes, rays and chevrons start here (what its badge avoids)
@@ -554,34 +635,40 @@ class TruncationFrames:
                                            ring=True))
                     f.labels.append(Label(f"badge{l}", view.cx, view.cy, "", TEXT_MIN, th["fg"], alpha=0.0))
                 continue
+            shown = a >= 0.35
             # coordinate axes from the origin (input space) or the data mean (PCA), when it is in view
             a0 = self._screen(self.origin3[None], l, az)[0]
-            if view.contains(a0[None])[0]:
-                for e in self._screen(self.origin3 + axis_len * np.eye(3), l, az):
+            if _inside(view, a0):
+                axis_c = mix(th["muted"], th["bg"], 1 - a)
+                for e in self._screen(self._axis_ends(), l, az):
                     segs.append([a0, _clip_to(view, a0, a0 + grow * (e - a0))])
-                    seg_c.append(mix(th["muted"], th["bg"], 1 - a))
+                    seg_c.append(axis_c)
             flag = ever[-1] if l == 0 else ever[l - 1]
             # the panel's points (X, or T_l(X) interpolated at w) projected and pinned once per distinct path:
             # points whose positions at both snapshots are the same bits (those sitting on a base point) get
             # the same screen position, so it is computed for the first of them and gathered for the others
             first, inv, A0, A1 = self._paths(s0, s1, l)
             if l == 0:
-                xy_rep = self._pin(self._screen(A0, l, az, centred=True), view)    # A0: X - c, computed once
+                D = A0                                        # A0: X - c, computed once
             else:
-                # (1 - w) A0 + w A1 - c, in place: the same operations as the expression, fewer fresh arrays
-                D = np.multiply(A0, 1 - w)
-                D += np.multiply(A1, w)
-                D -= self.cams[l][0]
-                xy_rep = self._pin(self._screen(D, l, az, centred=True), view)
-            xy = xy_rep if len(first) == len(inv) else np.take(xy_rep, inv, axis=0)
-            ok = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])   # faster than .all(axis=1) on 100k points
-            if a >= 0.35:
-                if ok.all():   # (as always with finite data) the split depends on the snapshots alone: cached
+                D = self._centred(s0, s1, w, l, A0, A1)
+            xy_rep = self._screen(D, l, az, centred=True)
+            xy_rep = self._pin_into(xy_rep if xy_rep.dtype == np.float64 else xy_rep.astype(float), view)
+            repeats = len(first) != len(inv)
+            fin = np.isfinite(xy_rep[:, 0]) & np.isfinite(xy_rep[:, 1])   # faster than .all(axis=1)
+            finite = bool(fin.all())
+            if finite:
+                xy, ok = None, None   # every point finite: each point's position is its path's (gathered as needed)
+            else:
+                xy = np.take(xy_rep, inv, axis=0) if repeats else xy_rep
+                ok = np.take(fin, inv) if repeats else fin
+            if shown:
+                if finite:   # (as always with finite data) the split depends on the snapshots alone: cached
                     # without the points that repeat an earlier one of their group (same path, same class):
                     # _unique_points below would drop them (their screen positions are the same bits)
                     pl_g, pl_c, rg_g, rg_c = self._split(sn, l, flag, s0, s1)
-                    pts_xy.append(np.take(xy_rep, pl_g, axis=0))
-                    ring_xy.append(np.take(xy_rep, rg_g, axis=0))
+                    pts_xy.append((xy_rep, pl_g))
+                    ring_xy.append((xy_rep, rg_g))
                 else:
                     plain, ringed = ok & ~flag, ok & flag
                     pl_c, rg_c = self.labels[plain], self.labels[ringed]
@@ -593,47 +680,64 @@ class TruncationFrames:
                 continue
             j = self.layer_class_at(l - 1, sn)
             c = self.layer_color(l - 1, sn)
-            new = np.flatnonzero(col[l - 1] & ~then[l - 1] & ok)
-            if len(new) and a >= 0.35:
+            c_faded = mix(c, th["bg"], 1 - a)
+            arriving = col[l - 1] & ~then[l - 1]
+            new = np.flatnonzero(arriving if finite else arriving & ok)
+            if len(new) and shown:
                 # where the new points were trail_seconds ago (self.positions(u_then), of these points only)
                 then3 = (1 - w_then) * self.T3[t0, l - 1, new] + w_then * self.T3[t1, l - 1, new]
                 start = self._pin(self._screen(then3, l, az), view)
-                keep = np.isfinite(start).all(axis=1) & (np.linalg.norm(xy[new] - start, axis=1) > 1e-3)
+                xy_new = np.take(xy_rep, inv[new] if repeats else new, axis=0) if finite else xy[new]
+                keep = np.isfinite(start).all(axis=1) & (np.linalg.norm(xy_new - start, axis=1) > 1e-3)
+                kept = new[keep]
                 # age of each arrival: from the first snapshot it sits on the base point, as a fraction of the
                 # trail window (a comet fades as it ages, instead of vanishing at once)
-                arrived = s_then + np.argmax(self.collapsed[s_then:sn + 1, l - 1][:, new[keep]], axis=0)
+                arrived = s_then + np.argmax(self.collapsed[s_then:sn + 1, l - 1][:, kept], axis=0)
                 age = (u_now - arrived) / max(u_now - u_then, 1e-9)
-                sg, sc = comet_segments(start[keep], xy[new[keep]],
-                                        [text_ink(class_color(int(k)), th) for k in self.labels[new[keep]]],
+                inks = self._class_inks()
+                sg, sc = comet_segments(start[keep], xy_new[keep], [inks[k] for k in self.labels[kept].tolist()],
                                         th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0))
                 trails.append(sg)
                 trail_c += sc
             p3 = P[l - 1]
             p = self._screen(p3[None], l, az)[0]
-            inside = bool(view.contains(p[None])[0])
+            inside = _inside(view, p)
             n_on = int(self.counts[sn, l - 1])
             full = int(self.class_sizes[j]) if j >= 0 else self.N
             r_base = badge_radius(2.6 * self.point_r, n_on, full)
-            ends = self._screen(p3 + 0.6 * self.radius * E[l - 1], l, az)
-            for e in ends:
-                if inside and np.any(E[l - 1]) and grow > 0:
+            if inside and grow > 0 and np.any(E[l - 1]):
+                for e in self._screen(p3 + 0.6 * self.radius * E[l - 1], l, az):
                     segs.append([p, _clip_to(view, p, p + grow * (e - p))])
-                    seg_c.append(mix(c, th["bg"], 1 - a))
+                    seg_c.append(c_faded)
             if inside:
                 q = p
             else:  # pinned to the view's border, with a chevron pointing to where it really is
                 q = self._pin(p[None], view, inset=r_base + 5.0 * self.point_r)[0]
                 for u0, u1 in _chevron(q, p - q, 2.5 * self.point_r, r_base + 2.5 * self.point_r):
                     segs.append([u0, u1])
-                    seg_c.append(mix(c, th["bg"], 1 - a))
+                    seg_c.append(c_faded)
             f.points.append(Points(f"base{l}", q[None], np.array([j if j >= 0 else GREY]), r_base * a, ring=True))
             # the badge: the count, and "+k" (bold) for the k points that arrived in the last trail_seconds
             badge = f"{n_on}" + (f" $\\mathbf{{+{len(new)}}}$" if len(new) else "")
-            # off the panel's points, axes and rays, so that the badge reads (labels are drawn over them)
-            avoid = np.concatenate([_rows(xy, ok), ray_samples(segs[seg0:])]) if a >= 0.35 else None
-            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid)
+            # off the panel's points, axes and rays, so that the badge reads (labels are drawn over them): each
+            # distinct position once, counted as the points on it (the same counts as every point)
+            if not shown:
+                avoid, weights = None, None
+            elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
+                # each path once, and those of several points again, weighted by their other points
+                multi, extra = self._shared_paths(s0, s1, l)
+                avoid = [xy_rep, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                weights = [None, extra, None]
+            elif finite:     # (few points: every point's position, as it is)
+                avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
+                                        ray_samples(segs[seg0:])])
+                weights = None
+            else:
+                avoid, weights = np.concatenate([_rows(xy, ok), ray_samples(segs[seg0:])]), None
+            bx, by, ha = badge_anchor(q, view, r_base, w=max(0.55, text_width(badge, 0.21)), avoid=avoid,
+                                      weights=weights)
             f.labels.append(Label(f"badge{l}", bx, by, badge, 0.21, mix(c, th["fg"], 0.25), ha,
-                                  alpha=1.0 if (a >= 0.35 and n_on > 0) else 0.0))
+                                  alpha=1.0 if (shown and n_on > 0) else 0.0))
             if len(new):    # a ripple while points arrive: an expanding, fading ring
                 ripples.append(circle_segments(q, r_base * (1.1 + 1.7 * pulse)))
                 ripple_c += [mix(text_ink(c, th), th["bg"], pulse)] * len(ripples[-1])
@@ -642,8 +746,54 @@ class TruncationFrames:
                                    0.035))
         f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
                                    ripple_c, 0.045))
-        f.points.append(Points("points", *_unique_points(*_cat(pts_xy, pts_c)), self.point_r))
-        f.points.append(Points("collapsed", *_unique_points(*_cat(ring_xy, ring_c)), self.point_r * 1.5, ring=True))
+        for name, xy_parts, c_parts, r in (("points", pts_xy, pts_c, self.point_r),
+                                           ("collapsed", ring_xy, ring_c, self.point_r * 1.5)):
+            colors = np.concatenate(c_parts) if c_parts else np.zeros(0, np.int64)
+            f.points.append(Points(name, *_unique_points(_gather(xy_parts), colors), r, ring=name == "collapsed"))
+
+    def _centred(self, s0: int, s1: int, w: float, l: int, A0: np.ndarray, A1: np.ndarray) -> np.ndarray:
+        """``(1 - w) A0 + w A1 - c`` (``c``: panel ``l``'s camera centre), read-only; the last one per panel kept
+        (a still frame, in the holds, asks for the same one again)."""
+        cache = self.__dict__.setdefault("_centred_cache", {})
+        got = cache.get(l)
+        if got is not None and got[0] == (s0, s1, w) and got[1] is A0:
+            return got[2]
+        # in place: the same operations as the expression, fewer fresh arrays
+        D = np.multiply(A0, 1 - w)
+        D += np.multiply(A1, w)
+        D -= self._tiled(self.cams[l][0], len(D))    # (the same differences as broadcasting c, much faster)
+        D.flags.writeable = False
+        cache[l] = ((s0, s1, w), A0, D)
+        return D
+
+    def _axis_ends(self) -> np.ndarray:
+        """``(3, 3)``: the ends of the coordinate axes drawn from the origin, ``0.75`` data radii long."""
+        got = self.__dict__.get("_axis_ends_")
+        if got is None:
+            got = self.__dict__["_axis_ends_"] = self.origin3 + (0.75 * self.radius) * np.eye(3)
+        return got
+
+    def _class_inks(self) -> dict[int, str]:
+        """Label value -> the text ink of its class colour on this theme (what an arriving point's trail is)."""
+        got = self.__dict__.get("_inks")
+        if got is None:
+            got = self.__dict__["_inks"] = {int(k): text_ink(class_color(int(k)), self.theme)
+                                            for k in np.unique(self.labels)}
+        return got
+
+    def _shared_paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct paths of :meth:`_paths` that several points share (ascending) and how many points each
+        has beyond one: ``(K,)``, ``(K,)`` (typically the few on the base points)."""
+        first, inv, _, _ = self._paths(s0, s1, l)
+        key = (0, 0, 0) if l == 0 else (s0, s1, l)
+        cache = self.__dict__.setdefault("_shared_cache", {})
+        got = cache.get(key)
+        if got is None or got[0] is not inv:
+            size = np.bincount(inv, minlength=len(first))
+            multi = np.flatnonzero(size > 1)
+            extra = size[multi] - 1
+            got = _remember(cache, key, (inv, multi, extra), 2 * (self.L + 1))
+        return got[1], got[2]
 
     def _ever(self, sn: int) -> np.ndarray:
         """``(L, N)``: collapsed at snapshot ``sn`` at some layer <= l (cached per snapshot)."""
@@ -690,33 +840,62 @@ class TruncationFrames:
         repeat an earlier one of the same path (:meth:`_paths`, between ``s0`` and ``s1``) and class: the
         paths of the plain ones (rows of ``A0``), their labels, those of the ringed ones, their labels (cached
         for the panels of the last two intervals, both nearest snapshots)."""
-        key = (sn, l) if l == 0 else (sn, l, s0, s1)
+        key_ = (sn, l) if l == 0 else (sn, l, s0, s1)
         cache = self.__dict__.setdefault("_split_cache", {})
-        got = cache.pop(key, None)
+        got = cache.pop(key_, None)
         if got is not None:
-            cache[key] = got
+            cache[key_] = got
         else:
-            _, inv, _, _ = self._paths(s0, s1, l)
+            first, inv, _, _ = self._paths(s0, s1, l)
             lab = self.labels
-            lo = int(lab.min()) if len(lab) else 0
-            path_class = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
-            plain = first_of_each(np.flatnonzero(~flag), path_class)
-            ringed = first_of_each(np.flatnonzero(flag), path_class)
-            got = _remember(cache, key, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
+            if len(first) == len(inv):        # a path a point: no point repeats another
+                plain, ringed = np.flatnonzero(~flag), np.flatnonzero(flag)
+            else:
+                # the first point of each (path, class, flag), in order, split by flag: the same as the first
+                # of each (path, class) among the plain points and among the ringed ones
+                lo = int(lab.min()) if len(lab) else 0
+                key = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
+                key <<= 1
+                key |= flag
+                keep = first_of_each(np.arange(len(key)), key)
+                ring_k = flag[keep]
+                plain, ringed = keep[~ring_k], keep[ring_k]
+            got = _remember(cache, key_, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
         return got
 
     def draw_readout(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         """The live count chart and the step / loss / per-class count / contraction-rate readouts."""
         pl = self.plot
-        upto = np.append(self.steps[: s0 + 1].astype(float), (1 - w) * self.steps[s0] + w * self.steps[s1])
+        upto = _append(self.steps[: s0 + 1], (1 - w) * self.steps[s0] + w * self.steps[s1])
+        x = self.step_x(upto, pl)                                  # (the same for every layer's line)
         for l in range(self.L):
-            ys = np.append(self.counts[: s0 + 1, l].astype(float),
-                           (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
-            xy = np.c_[self.step_x(upto, pl), pl.y + pl.h * self.count_y(ys, self.plot_ymax)]
+            ys = _append(self.counts[: s0 + 1, l], (1 - w) * self.counts[s0, l] + w * self.counts[s1, l])
+            xy = np.empty((len(x), 2))                             # np.c_[x, y], filled in place
+            xy[:, 0] = x
+            xy[:, 1] = pl.y + pl.h * self.count_y(ys, self.plot_ymax)
             f.lines.append(Polyline(f"count{l}", xy, self.layer_color(l, sn), 0.035))
         step = (1 - w) * self.steps[s0] + w * self.steps[s1]
         loss = float(np.exp((1 - w) * np.log(max(self.loss[s0], 1e-300)) + w * np.log(max(self.loss[s1], 1e-300))))
         self.step_loss_counts(f, step, loss, sn, *self.readout_xy, first=1.05, row=0.42, size=0.22, u=s0 + w)
+
+    def _layer_lines(self, sn: int, rates: list[float], two: bool, sz: float, room: float
+                     ) -> tuple[list[tuple[str, str]], list[float]]:
+        """:meth:`step_loss_counts`' per layer lines ``(count text, rate text)`` and the count texts' sizes."""
+        lines = []
+        for l, rate in enumerate(rates):
+            txt = self.count_text(l, sn)
+            per = "" if self.rate_unit == "t" else " per step"
+            rtxt = (f"contraction rate $\\lambda_{{{l + 1}}} = {rate:.2g}${per}" if np.isfinite(rate)
+                    else f"$\\lambda_{{{l + 1}}}$: none left to contract")
+            if self.rates is not None and not two:
+                txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
+            if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
+                txt = txt.replace(" / ", "/").replace("   ", "  ")
+            lines.append((txt, rtxt))
+        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
+        if not self.lay.is_16x9:                          # one size for every layer's line
+            sizes = [min(sizes)] * len(sizes)
+        return lines, sizes
 
     def count_text(self, l: int, sn: int) -> str:
         """``layer 1: 116 / 200 of class 1`` (plus the points of other classes on the base point, if any)."""
@@ -740,21 +919,15 @@ class TruncationFrames:
         pitch = 0.68 if two else min(row, 2.2 / max(self.L - 1, 1))     # the rows end above the chart
         sz = size if self.L <= 4 else TEXT_MIN
         room = self.lay.room_x - x                        # to the right edge of the picture (or the chart)
-        lines = []
-        for l in range(self.L):
-            txt = self.count_text(l, sn)
-            rate = self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
-            per = "" if self.rate_unit == "t" else " per step"
-            rtxt = (f"contraction rate $\\lambda_{{{l + 1}}} = {rate:.2g}${per}" if np.isfinite(rate)
-                    else f"$\\lambda_{{{l + 1}}}$: none left to contract")
-            if self.rates is not None and not two:
-                txt += f"   $\\lambda$ {rate:.2g}" if np.isfinite(rate) else ""
-            if text_width(txt, TEXT_MIN) > room:          # too long even small: the compact spelling
-                txt = txt.replace(" / ", "/").replace("   ", "  ")
-            lines.append((txt, rtxt))
-        sizes = [fit_text_size(txt, sz, room) for txt, _ in lines]
-        if not self.lay.is_16x9:                          # one size for every layer's line
-            sizes = [min(sizes)] * len(sizes)
+        rates = [self.rate_at(l, sn if u is None else u) if self.rates is not None else float("nan")
+                 for l in range(self.L)]
+        # the lines' texts and sizes: the same for the frames of a snapshot with the same rates (cached)
+        key = (sn, x, size, two, sz, tuple(map(repr, rates)))    # (repr: each float its own, -0.0 and NaN too)
+        cache = self.__dict__.setdefault("_lines_cache", {})
+        got = cache.get(key)
+        if got is None:
+            got = _remember(cache, key, self._layer_lines(sn, rates, two, sz, room), 4 * self.L + 8)
+        lines, sizes = got
         for l, ((txt, rtxt), size_l) in enumerate(zip(lines, sizes, strict=True)):
             yl = y - first - pitch * l
             f.labels.append(Label(f"count_label{l}", x, yl, txt, size_l, text_ink(self.layer_color(l, sn), th)))
