@@ -154,6 +154,14 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
         op(out, H[x1][pad - y * gw:pad - y * gw + n], out=out)
     return out
 
+def _reached(u: np.ndarray, length: int, K: int) -> np.ndarray:
+    """``u: (m,)`` lines (rows or columns) in ``0..length-1`` -> the sorted lines within ``K`` of one of them."""
+    hit = np.zeros(length + 2 * K + 1, np.int32)
+    hit[u + (K + 1)] = 1
+    c = np.cumsum(hit)                                   # c[l + K + 1] - c[l - K]: hits in [l - K, l + K]
+    return np.flatnonzero(c[2 * K + 1:2 * K + 1 + length] - c[:length] > 0)
+
+
 @dataclass
 class Splat:
     """Sparse result: flat pixel indices ``idx: (P,)`` into an ``height x width`` image (row 0 at the top),
@@ -265,6 +273,21 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     palette = np.asarray(palette, dtype=float).reshape(-1, 3)
     color = np.asarray(color, dtype=np.int64).reshape(-1)
     ucolor = color[top if kept is None else kept.take(top)]     # palette index per distinct position
+    # the culling grids on the rows and columns that some stamp reaches only: every stamp's box stays whole
+    # and in place, and a stamp that covers a pixel fully is still found at the same offset from it (the
+    # first and last K rows and columns of each block of reached ones hold no centre): the same integers on a
+    # grid a few times smaller where the cloud falls apart in clusters (the order of pixels is kept)
+    uy, ux = np.divmod(upos, gw)
+    rows, cols = _reached(uy, gh, K), _reached(ux, gw, K)
+    if len(rows) < gh or len(cols) < gw:
+        rmap, cmap = np.zeros(gh, it), np.zeros(gw, it)
+        rmap[rows], cmap[cols] = np.arange(len(rows)), np.arange(len(cols))
+        gh, gw = len(rows), len(cols)
+        upos = rmap.take(uy)
+        upos *= gw
+        upos += cmap.take(ux)
+    else:
+        rows = cols = None
     U, SS = len(upos), side * side
     rank = np.arange(U, dtype=it)
     # every (stamp, stamp pixel) pair that covers something: (U, S) pixel indices
@@ -297,7 +320,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         key = q.astype(np.uint32)
         key <<= np.uint32(b_v)
         key += np.arange(V, dtype=np.uint32)[:, None]
-        key = key[visible]
+        key = key.reshape(-1).take(np.flatnonzero(visible))     # (a take: ~4x faster than a boolean mask here)
         key.sort()
         vr = (key & np.uint32((1 << b_v) - 1)).astype(np.intp)   # rank among the stamps that show
         cpos = (key >> np.uint32(b_v)).astype(np.int64)           # grid pixel
@@ -308,7 +331,8 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         # (q << (b_v + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
         per_stamp = (vpos.astype(np.int64) << (b_v + b_s)) + (np.arange(V, dtype=np.int64) << b_s)
         per_pixel = (off.astype(np.int64) << (b_v + b_s)) + sidx       # (off < 0: a multiple of 2^(b_v + b_s))
-        key = np.sort((per_stamp[:, None] + per_pixel[None, :])[visible])
+        key = (per_stamp[:, None] + per_pixel[None, :]).reshape(-1).take(np.flatnonzero(visible))
+        key.sort()
         cs = key & ((1 << b_s) - 1)                              # stamp pixel (flat index into the stamp)
         vr = (key >> b_s) & ((1 << b_v) - 1)                     # rank among the stamps that show
         cpos = key >> (b_v + b_s)                                # grid pixel
@@ -318,16 +342,18 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         o = np.lexsort((sidx[ks], kv, cp))
         cs, vr, cpos = sidx[ks][o], kv[o], cp[o]
     vcolor = ucolor.take(shows)                                  # palette index per stamp that shows
-    log_t = st.log_t[cs]                                         # log(1 - alpha), floored: summable
-    new_run = np.r_[True, cpos[1:] != cpos[:-1]]
+    log_t = st.log_t.take(cs)                                    # log(1 - alpha), floored: summable
+    new_run = np.empty(len(cpos), bool)
+    new_run[0] = True
+    np.not_equal(cpos[1:], cpos[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
-    ends = np.r_[starts[1:], len(cpos)]
+    run = np.cumsum(new_run) - 1                                 # run of each contribution
     csum = np.cumsum(log_t)
     seg_total = np.add.reduceat(log_t, starts)
-    above = np.repeat(csum[ends - 1], ends - starts) - csum      # log transmittance of what lies above each
+    last_of_run = np.r_[starts[1:], len(cpos)] - 1
+    above = csum.take(last_of_run).take(run) - csum             # log transmittance of what lies above each
     w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    run = np.cumsum(new_run) - 1
-    P, wf = len(palette), w * st.fill[cs]
+    P, wf = len(palette), w * st.fill.take(cs)
     if P <= 16:   # few colours: weights summed per (run, palette colour), then one small matrix product
         out_rgb = row_matmul(np.bincount(run * P + vcolor.take(vr), wf, minlength=len(starts) * P).reshape(-1, P),
                              palette)
@@ -335,9 +361,11 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         out_rgb = np.add.reduceat(wf[:, None] * palette[vcolor.take(vr)], starts, axis=0)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
-        out_rgb += np.bincount(run, w * st.ring[cs], minlength=len(starts))[:, None] * g[None, :]
+        out_rgb += np.bincount(run, w * st.ring.take(cs), minlength=len(starts))[:, None] * g[None, :]
     out_a = np.where(seg_total <= LOG_OPAQUE, 1.0, -np.expm1(seg_total))
-    hy, hx = np.divmod(cpos[starts], gw)
+    hy, hx = np.divmod(cpos.take(starts), gw)
+    if rows is not None:
+        hy, hx = rows.take(hy), cols.take(hx)
     px, py = hx + gx0, hy + gy0                                  # image pixel of each run
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     if not inside.any():
