@@ -41,6 +41,7 @@ from scenes.clips.base import row_matmul
 RASTER_MIN = 4000       # groups with at least this many points are rasterised here
 SUPERSAMPLE = 8         # coverage of a stamp pixel: fraction of SUPERSAMPLE^2 sub-samples inside the disc
 LOG_OPAQUE = -30.0      # log transmittance floor: a fully covering stamp (transmittance 0) counts as e^-30
+PACK_BITS = (32, 62)    # splat's sort keys: (pixel, rank) in a uint32, else (pixel, rank, stamp pixel) in an int64
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     V = len(shows)
     b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
     b_s = max(int(SS - 1).bit_length(), 1)
-    if b_q + b_v <= 32:
+    if b_q + b_v <= PACK_BITS[0]:
         key = q.astype(np.uint32)
         key <<= np.uint32(b_v)
         key += np.arange(V, dtype=np.uint32)[:, None]
@@ -327,7 +328,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         lut = np.zeros(2 * (K * gw + K) + 1, np.intp)             # flat offset from the centre -> stamp pixel
         lut[off.astype(np.intp) + (K * gw + K)] = sidx
         cs = lut.take(cpos - vpos.take(vr) + (K * gw + K))
-    elif b_q + b_v + b_s <= 62:
+    elif b_q + b_v + b_s <= PACK_BITS[1]:
         # (q << (b_v + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
         per_stamp = (vpos.astype(np.int64) << (b_v + b_s)) + (np.arange(V, dtype=np.int64) << b_s)
         per_pixel = (off.astype(np.int64) << (b_v + b_s)) + sidx       # (off < 0: a multiple of 2^(b_v + b_s))
