@@ -122,3 +122,18 @@ def splat_reference(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, widt
     if inside.all():
         return Splat(width, height, py * width + px, out_rgb, out_a)
     return Splat(width, height, (py * width + px)[inside], np.compress(inside, out_rgb, axis=0), out_a[inside])
+
+
+def composite_reference(sp: Splat, image: np.ndarray) -> None:
+    """``Splat.composite_over`` as of 6a05ca8, verbatim."""
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
+        px = image.reshape(-1).view(np.uint32)
+        got = px.take(sp.idx).view(np.uint8).reshape(-1, 4)
+        out = 255 * sp.rgb + got[:, :3].astype(np.float32) * (1 - sp.alpha)[:, None]
+        got[:, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+        px.put(sp.idx, got.view(np.uint32).reshape(-1))
+        return
+    flat = image.reshape(-1, image.shape[2])
+    dst = flat[sp.idx, :3].astype(np.float32)
+    out = 255 * sp.rgb + dst * (1 - sp.alpha)[:, None]
+    flat[sp.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)

@@ -391,3 +391,21 @@ def test_splat_of_real_frames_is_the_reference_splat(monkeypatch):
 def test_splat_of_the_100k_benchmark_frames_is_the_reference_splat(monkeypatch):
     """Every splat of the points benchmark's ~100k-point clip (30 frames)."""
     _check_recorded(_recorded_splats(12000, 30, monkeypatch))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([3, 4]), st.booleans())
+def test_composite_is_the_reference_composite(seed, channels, exact_halves):
+    """Onto RGBA and RGB images, over random backgrounds, with colours at exact half-way roundings too."""
+    from splat_reference import composite_reference  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    sp = splat_rgb(rng.uniform(0, 60, (200, 2)), rng.uniform(0, 1, (200, 3)), 64, 48, 2.5, 0.0)
+    if exact_halves:   # 255 * rgb + dst * (1 - alpha) landing on k + 0.5 (a rounding tie) and beyond 0..255
+        sp.alpha[:] = 0.5
+        sp.rgb[:] = rng.integers(-3, 260, sp.rgb.shape) / 255.0
+    img = rng.integers(0, 256, (48, 64, channels), dtype=np.uint8)
+    want = img.copy()
+    composite_reference(sp, want)
+    sp.composite_over(img)
+    assert np.array_equal(img, want)

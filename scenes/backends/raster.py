@@ -194,7 +194,9 @@ class Splat:
             px = image.reshape(-1).view(np.uint32)
             got = px.take(self.idx).view(np.uint8).reshape(-1, 4)
             out = 255 * self.rgb + got[:, :3].astype(np.float32) * (1 - self.alpha)[:, None]
-            got[:, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+            np.rint(out, out=out)                                # (in place: the same values, no copies)
+            np.clip(out, 0, 255, out=out)
+            got[:, :3] = out
             px.put(self.idx, got.view(np.uint32).reshape(-1))
             return
         flat = image.reshape(-1, image.shape[2])
@@ -219,20 +221,26 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     st = stamp(radius, ring)
     K, side = st.K, st.side
     fxy = np.floor(xy)
-    x, y = fxy[:, 0], fxy[:, 1]
     # every stamp meets the image iff the bounding box of the pixels does (floor is monotone; a NaN makes the
-    # extrema NaN and the comparisons False: then point by point, as for points off the image)
-    x_lo, x_hi, y_lo, y_hi = x.min(), x.max(), y.min(), y.max()
-    if x_lo > -K - 1 and x_hi < width + K and y_lo > -K - 1 and y_hi < height + K:   # (as usual) no selection
+    # extrema NaN and the comparisons False: then point by point, as for points off the image). The extrema of
+    # the whole array first (fast where a column's are not), then of the columns in int32
+    ext = None
+    lo, hi = fxy.min(), fxy.max()
+    if lo > -K - 1 and hi < max(width, height) + K and max(width, height) + K < 2**31 - 1:
+        ixy = fxy.astype(np.int32)
+        ix, iy = ixy[:, 0], ixy[:, 1]
+        ext = int(ix.min()), int(ix.max()), int(iy.min()), int(iy.max())
+    if ext is not None and ext[1] < width + K and ext[3] < height + K:   # (as usual) no selection
         kept = None
-        ixy = fxy.astype(np.int64 if max(width, height) + K >= 2**31 - 1 else np.int32)
     else:
+        x, y = fxy[:, 0], fxy[:, 1]
         ok = (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)   # False for NaN and infinities
         if not ok.any():
             return None
         kept = np.flatnonzero(ok)
         ixy = fxy[kept].astype(np.int64)
-    ix, iy = ixy[:, 0], ixy[:, 1]
+        ix, iy = ixy[:, 0], ixy[:, 1]
+        ext = int(ix.min()), int(ix.max()), int(iy.min()), int(iy.max())
     n = len(ix)
     if order is None:
         key = np.arange(n)
@@ -242,8 +250,8 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         key = key if kept is None else key[kept]
         ordered = None                                           # checked below (a pass over the keys)
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
-    gx0, gy0 = int(ix.min()) - K, int(iy.min()) - K
-    gw, gh = int(ix.max()) + K + 1 - gx0, int(iy.max()) + K + 1 - gy0
+    gx0, gy0 = ext[0] - K, ext[2] - K
+    gw, gh = ext[1] + K + 1 - gx0, ext[3] + K + 1 - gy0
     # the grids and indices in int32 where everything fits (half the memory traffic; the same integers)
     k_lo, k_hi = (0, n - 1) if order is None else (int(key.min()), int(key.max()))
     small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and k_lo > -2**31 and k_hi < 2**31 - 1
