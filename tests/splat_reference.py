@@ -137,3 +137,33 @@ def composite_reference(sp: Splat, image: np.ndarray) -> None:
     dst = flat[sp.idx, :3].astype(np.float32)
     out = 255 * sp.rgb + dst * (1 - sp.alpha)[:, None]
     flat[sp.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+
+
+def point_raster_set_points(self, xy, color, radius: float, ring: float) -> None:
+    """``PointRaster.set_points`` as of 6a05ca8, verbatim (palette size from the renderer's module)."""
+    from scenes.backends.mpl_renderer import PALETTE  # noqa: PLC0415
+
+    if xy is None or len(xy) == 0:
+        self.xy = None
+        return
+    self.xy = np.asarray(xy, dtype=float)
+    self.color = np.asarray(color, dtype=np.int64) % len(PALETTE)
+    self.order = self.color * len(self.xy) + np.arange(len(self.xy))
+    self.radius, self.ring = radius, ring
+
+
+def point_raster_draw(self, renderer) -> None:
+    """``PointRaster.draw`` as of 6a05ca8, verbatim, with the reference splat and composite."""
+    from scenes.backends.mpl_renderer import PALETTE_RGB  # noqa: PLC0415
+
+    if self.xy is None or not self.get_visible():
+        return
+    W, H = int(renderer.width), int(renderer.height)
+    pix = np.array(self.get_transform().transform(self.xy), dtype=float)
+    pix[:, 0] += 0.5
+    np.subtract(H, pix[:, 1], out=pix[:, 1])
+    pix[:, 1] += 0.5
+    sp = splat_reference(pix, self.color, PALETTE_RGB, W, H, self.radius, self.ring, self.ring_rgb, self.order)
+    if sp is None:
+        return
+    composite_reference(sp, np.asarray(renderer.buffer_rgba()))

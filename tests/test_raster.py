@@ -345,15 +345,57 @@ def test_reached_lines_are_those_within_K(u, length, K):
     assert raster._reached(u, length, K).tolist() == want
 
 
-def _recorded_splats(n_per_class: int, n_frames: int, monkeypatch) -> list[tuple]:
-    """The ``splat`` calls (arguments) of the matplotlib renderer drawing the first ``n_frames`` truncation-speed
-    frames of a trace (the points benchmark's clip) at 720p, every group rasterised."""
+def _point_frames(n_per_class: int, n_frames: int):
     from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
-    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
     from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
 
     trace, _ = ts.run(ts.TruncationSpeedConfig(n_per_class=n_per_class, steps=60, snapshots=4))
-    frames = TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
+    return TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
+
+
+@pytest.mark.parametrize("arrange", ["as given", "shuffled", "sorted"])
+def test_point_raster_draws_the_reference_pixels(monkeypatch, arrange):
+    """The renderer's frames with every group rasterised: the same pixels as 6a05ca8's PointRaster, splat and
+    composite; the groups' points as the model gives them, shuffled (colours out of order: the order passed) or
+    sorted by colour (the order left out)."""
+    import splat_reference as ref  # noqa: PLC0415
+
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    frames = _point_frames(300, 6)
+    if arrange != "as given":
+        real = frames.frame
+
+        def frame(i):   # (the same permutation whenever frame i is made)
+            f = real(i)
+            for j, p in enumerate(f.points):
+                o = (np.argsort(p.color, kind="stable") if arrange == "sorted"
+                     else np.random.default_rng((i, j)).permutation(len(p.color)))
+                object.__setattr__(p, "xy", p.xy[o])
+                object.__setattr__(p, "color", p.color[o])
+            return f
+        monkeypatch.setattr(frames, "frame", frame)
+    monkeypatch.setattr(mr, "RASTER_MIN", 0)
+    imgs = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(mr.PointRaster, "set_points", ref.point_raster_set_points)
+            monkeypatch.setattr(mr.PointRaster, "draw", ref.point_raster_draw)
+        d = mr.MplFrameDrawer(frames, 1280, 720)
+        try:
+            imgs.append([d.draw(i).copy() for i in range(frames.n_frames)])
+        finally:
+            d.close()
+    for a, b in zip(*imgs, strict=True):
+        assert np.array_equal(a, b)
+
+
+def _recorded_splats(n_per_class: int, n_frames: int, monkeypatch) -> list[tuple]:
+    """The ``splat`` calls (arguments) of the matplotlib renderer drawing the first ``n_frames`` truncation-speed
+    frames of a trace (the points benchmark's clip) at 720p, every group rasterised."""
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    frames = _point_frames(n_per_class, n_frames)
     calls = []
 
     def spy(*args):
@@ -409,3 +451,41 @@ def test_composite_is_the_reference_composite(seed, channels, exact_halves):
     composite_reference(sp, want)
     sp.composite_over(img)
     assert np.array_equal(img, want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["sorted", "shuffled"]), st.sampled_from(["in", "above", "both"]),
+       st.integers(1, 3000))
+def test_point_raster_is_the_reference_point_raster(seed, arrange, colours, n):
+    """One PointRaster on an Agg canvas: overlapping classes, colours in order or not, outside the palette's
+    range or not (taken modulo its size), ringed or not: the same canvas bytes as 6a05ca8's."""
+    import splat_reference as ref  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(0.5, rng.choice([0.02, 0.1, 0.4]), (n, 2))
+    hi = len(mr.PALETTE)
+    color = rng.integers(*{"in": (0, min(3, hi)), "above": (0, 3 * hi), "both": (-2 * hi, 3 * hi)}[colours], n)
+    if arrange == "sorted":
+        color = np.sort(color)
+    radius, ring = (2.2, 0.0) if seed % 2 else (3.3, 1.6)
+    bufs = []
+    for fast in (True, False):
+        fig = Figure(figsize=(3.2, 2.4), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ras = mr.PointRaster(zorder=3, ring_rgb=(0.1, 0.2, 0.3))
+        ax.add_artist(ras)
+        if fast:
+            ras.set_points(xy, color, radius, ring)
+        else:
+            ref.point_raster_set_points(ras, xy, color, radius, ring)
+            ras.draw = lambda renderer, ras=ras: ref.point_raster_draw(ras, renderer)
+        canvas.draw()
+        bufs.append(np.asarray(canvas.buffer_rgba()).copy())
+    assert np.array_equal(*bufs)
