@@ -20,12 +20,15 @@ What is drawn (what the marker paths draw; ``tests/test_raster.py`` compares the
 ``RASTER_MIN``: below it the marker paths keep their exact look (and Agg's markers are as fast); the golden
 frames use small clouds and are drawn by the marker paths.
 
-Cost: O(points) to snap and merge repeats; a few passes over the points' bounding grid (in int16 where the
-ranks fit) to find, per pixel, the last stamp covering it fully (nothing below it shows: a maximum over the
-full-coverage footprint, taken row by row) and the stamps that show nowhere (in a dense cloud most: a minimum of
-that over the stamp's footprint); then only the stamps that show are expanded into (pixel, stamp pixel)
-contributions, one sort of those left (pixel, drawing order, stamp pixel packed in one int64) and a segmented
-composite; no per-point Python. The palette product goes through BLAS in blocks of rows
+Cost: O(points) to snap and merge repeats (the last point at each pixel by a maximum of drawing keys on a grid;
+in drawing order as they come when the keys increase, else one sort of U packed keys); a few passes over a grid of
+the rows and columns that some stamp reaches (in int16 where the ranks fit) to find, per pixel, the last stamp
+covering it fully (nothing below it shows: a maximum over the full-coverage footprint, taken row by row) and the
+stamps that show nowhere (in a dense cloud most: a minimum of that over the stamp's footprint); then only the
+stamps that show are expanded into (pixel, stamp pixel) contributions, one sort of those left ((pixel, drawing
+order) packed in a uint32 where it fits, else with the stamp pixel in an int64) and a segmented composite; no
+per-point Python. ``tests/test_raster.py`` checks every step against the splat before these shortcuts (kept in
+the tests), byte for byte. The palette product goes through BLAS in blocks of rows
 (:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
 """
 
