@@ -286,3 +286,206 @@ def test_manim_raster_path_matches_cairo_discs(monkeypatch):
     # the colour order matters where the classes overlap: palette order puts class 2 (green) on top
     green_unsorted = np.argmin(((unsorted_raster[:, :, None, :] - ref) ** 2).sum(axis=3), axis=2) == 2
     assert (nearest[0] == 2).sum() > green_unsorted.sum()
+
+
+# -- the fast splat against the splat it replaced (tests/splat_reference.py: 6a05ca8's, verbatim) -------------
+
+def same_splat(a: raster.Splat | None, b: raster.Splat | None) -> bool:
+    """The same pixels, colours and alphas to the byte (and the same dtypes and order)."""
+    if a is None or b is None:
+        return a is b
+    return all(u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes()
+               for u, v in ((a.idx, b.idx), (a.rgb, b.rgb), (a.alpha, b.alpha)))
+
+
+@pytest.mark.parametrize("pack", [(32, 62), (0, 62), (0, 0)])   # uint32 keys, int64 keys, lexsort
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 2**31 - 1), st.sampled_from([(1.2, 0.0), (2.23, 0.0), (3.35, 1.67),
+                                                                         (1.0, 0.6), (4.6, 0.0)]),
+       st.sampled_from([1, 3, 9, 20]), st.integers(1, 4), st.sampled_from(["none", "increasing", "shuffled"]),
+       st.floats(0.0, 0.3))
+def test_splat_is_the_reference_splat_byte_for_byte(pack, n, seed, stamp_size, n_colours, clusters, order_kind,
+                                                    off_image):
+    """Dense clusters far apart (rows and columns no stamp reaches between them), repeats, points off the image
+    or NaN, drawing orders given or not, increasing or not, palettes summed per colour (<= 16) or not: the same
+    bytes as the splat it replaced, with each of its sort-key packings."""
+    from splat_reference import splat_reference  # noqa: PLC0415
+
+    radius, ring = stamp_size
+    rng = np.random.default_rng(seed)
+    W, H = int(rng.integers(20, 200)), int(rng.integers(20, 150))
+    centres = rng.uniform((0, 0), (W, H), (clusters, 2))
+    xy = centres[rng.integers(0, clusters, n)] + rng.normal(0, rng.choice([1.0, 4.0, 15.0]), (n, 2))
+    if n > 3:
+        xy[rng.integers(0, n, n // 3)] = xy[rng.integers(0, n, n // 3)]       # repeats at one pixel
+    far = rng.random(n) < off_image
+    xy[far] = rng.uniform(-300, 300, (far.sum(), 2))                           # some off the image
+    if n > 5 and seed % 7 == 0:
+        xy[0, 1] = np.nan
+    palette = rng.uniform(0, 1, (n_colours, 3))
+    color = rng.integers(0, n_colours, n)
+    order = {"none": None, "increasing": np.cumsum(rng.integers(1, 5, n)) - 40,
+             "shuffled": rng.permutation(n) * 3 - 11}[order_kind]
+    args = (xy, color, palette, W, H, radius, ring, np.array([0.1, 0.2, 0.3]), order)
+    want = splat_reference(*args)
+    old = raster.PACK_BITS
+    raster.PACK_BITS = pack
+    try:
+        got = raster.splat(*args)
+    finally:
+        raster.PACK_BITS = old
+    assert same_splat(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 59), max_size=12), st.integers(1, 60), st.integers(0, 5))
+def test_reached_lines_are_those_within_K(u, length, K):
+    u = np.array([v for v in u if v < length], dtype=np.int64)
+    want = [line for line in range(length) if any(abs(line - v) <= K for v in u.tolist())]
+    assert raster._reached(u, length, K).tolist() == want
+
+
+def _point_frames(n_per_class: int, n_frames: int):
+    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
+    from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
+
+    trace, _ = ts.run(ts.TruncationSpeedConfig(n_per_class=n_per_class, steps=60, snapshots=4))
+    return TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
+
+
+@pytest.mark.parametrize("arrange", ["as given", "shuffled", "sorted"])
+def test_point_raster_draws_the_reference_pixels(monkeypatch, arrange):
+    """The renderer's frames with every group rasterised: the same pixels as 6a05ca8's PointRaster, splat and
+    composite; the groups' points as the model gives them, shuffled (colours out of order: the order passed) or
+    sorted by colour (the order left out)."""
+    import splat_reference as ref  # noqa: PLC0415
+
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    frames = _point_frames(300, 6)
+    if arrange != "as given":
+        real = frames.frame
+
+        def frame(i):   # (the same permutation whenever frame i is made)
+            f = real(i)
+            for j, p in enumerate(f.points):
+                o = (np.argsort(p.color, kind="stable") if arrange == "sorted"
+                     else np.random.default_rng((i, j)).permutation(len(p.color)))
+                object.__setattr__(p, "xy", p.xy[o])
+                object.__setattr__(p, "color", p.color[o])
+            return f
+        monkeypatch.setattr(frames, "frame", frame)
+    monkeypatch.setattr(mr, "RASTER_MIN", 0)
+    imgs = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(mr.PointRaster, "set_points", ref.point_raster_set_points)
+            monkeypatch.setattr(mr.PointRaster, "draw", ref.point_raster_draw)
+        d = mr.MplFrameDrawer(frames, 1280, 720)
+        try:
+            imgs.append([d.draw(i).copy() for i in range(frames.n_frames)])
+        finally:
+            d.close()
+    for a, b in zip(*imgs, strict=True):
+        assert np.array_equal(a, b)
+
+
+def _recorded_splats(n_per_class: int, n_frames: int, monkeypatch) -> list[tuple]:
+    """The ``splat`` calls (arguments) of the matplotlib renderer drawing the first ``n_frames`` truncation-speed
+    frames of a trace (the points benchmark's clip) at 720p, every group rasterised."""
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    frames = _point_frames(n_per_class, n_frames)
+    calls = []
+
+    def spy(*args):
+        calls.append(tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
+        return raster.splat(*args)
+
+    monkeypatch.setattr(mr, "splat", spy)
+    monkeypatch.setattr(mr, "RASTER_MIN", 0)
+    d = mr.MplFrameDrawer(frames, 1280, 720)
+    try:
+        for i in range(frames.n_frames):
+            d.draw(i)
+    finally:
+        d.close()
+    return calls
+
+
+def _check_recorded(calls: list[tuple]) -> None:
+    from splat_reference import splat_reference  # noqa: PLC0415
+
+    assert calls
+    for args in calls:
+        assert same_splat(raster.splat(*args), splat_reference(*args))
+        shuffled = (*args[:8], np.random.default_rng(len(args[0])).permutation(len(args[0])))
+        assert same_splat(raster.splat(*shuffled), splat_reference(*shuffled))
+        assert same_splat(raster.splat(*args[:8]), splat_reference(*args[:8]))
+
+
+def test_splat_of_real_frames_is_the_reference_splat(monkeypatch):
+    """Real clouds (dense, many points on one pixel, classes in clusters), as the renderer passes them."""
+    _check_recorded(_recorded_splats(300, 12, monkeypatch))
+
+
+@pytest.mark.slow
+def test_splat_of_the_100k_benchmark_frames_is_the_reference_splat(monkeypatch):
+    """Every splat of the points benchmark's ~100k-point clip (30 frames)."""
+    _check_recorded(_recorded_splats(12000, 30, monkeypatch))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from([3, 4]), st.booleans())
+def test_composite_is_the_reference_composite(seed, channels, exact_halves):
+    """Onto RGBA and RGB images, over random backgrounds, with colours at exact half-way roundings too."""
+    from splat_reference import composite_reference  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    sp = splat_rgb(rng.uniform(0, 60, (200, 2)), rng.uniform(0, 1, (200, 3)), 64, 48, 2.5, 0.0)
+    if exact_halves:   # 255 * rgb + dst * (1 - alpha) landing on k + 0.5 (a rounding tie) and beyond 0..255
+        sp.alpha[:] = 0.5
+        sp.rgb[:] = rng.integers(-3, 260, sp.rgb.shape) / 255.0
+    img = rng.integers(0, 256, (48, 64, channels), dtype=np.uint8)
+    want = img.copy()
+    composite_reference(sp, want)
+    sp.composite_over(img)
+    assert np.array_equal(img, want)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["sorted", "shuffled"]), st.sampled_from(["in", "above", "both"]),
+       st.integers(1, 3000))
+def test_point_raster_is_the_reference_point_raster(seed, arrange, colours, n):
+    """One PointRaster on an Agg canvas: overlapping classes, colours in order or not, outside the palette's
+    range or not (taken modulo its size), ringed or not: the same canvas bytes as 6a05ca8's."""
+    import splat_reference as ref  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
+    from matplotlib.figure import Figure  # noqa: PLC0415
+
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(0.5, rng.choice([0.02, 0.1, 0.4]), (n, 2))
+    hi = len(mr.PALETTE)
+    color = rng.integers(*{"in": (0, min(3, hi)), "above": (0, 3 * hi), "both": (-2 * hi, 3 * hi)}[colours], n)
+    if arrange == "sorted":
+        color = np.sort(color)
+    radius, ring = (2.2, 0.0) if seed % 2 else (3.3, 1.6)
+    bufs = []
+    for fast in (True, False):
+        fig = Figure(figsize=(3.2, 2.4), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ras = mr.PointRaster(zorder=3, ring_rgb=(0.1, 0.2, 0.3))
+        ax.add_artist(ras)
+        if fast:
+            ras.set_points(xy, color, radius, ring)
+        else:
+            ref.point_raster_set_points(ras, xy, color, radius, ring)
+            ras.draw = lambda renderer, ras=ras: ref.point_raster_draw(ras, renderer)
+        canvas.draw()
+        bufs.append(np.asarray(canvas.buffer_rgba()).copy())
+    assert np.array_equal(*bufs)

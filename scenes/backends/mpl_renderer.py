@@ -120,15 +120,21 @@ class PointRaster(Artist):
             self.xy = None
             return
         self.xy = np.asarray(xy, dtype=float)
-        self.color = np.asarray(color, dtype=np.int64) % len(PALETTE)
-        self.order = self.color * len(self.xy) + np.arange(len(self.xy))   # colour by colour, as the marker lines
+        c = np.asarray(color, dtype=np.int64).reshape(-1)
+        self.color = c if len(c) and c.min() >= 0 and c.max() < len(PALETTE) else c % len(PALETTE)   # (the same)
+        # colour by colour, as the marker lines: the order ``color * n + index``, or none (the order as given, the
+        # same ranks) where the colours already come in that order
+        c = self.color
+        self.order = None if np.all(c[1:] >= c[:-1]) else c * len(self.xy) + np.arange(len(self.xy))
         self.radius, self.ring = radius, ring
 
     def draw(self, renderer) -> None:
         if self.xy is None or not self.get_visible():
             return
         W, H = int(renderer.width), int(renderer.height)
-        pix = np.array(self.get_transform().transform(self.xy), dtype=float)   # display pixels, y up (own copy)
+        pix = np.asarray(self.get_transform().transform(self.xy), dtype=float)   # display pixels, y up
+        if np.may_share_memory(pix, self.xy) or not pix.flags.writeable:       # (an own copy, changed below)
+            pix = np.array(pix, dtype=float)
         # Agg draws a marker centred on the pixel nearest to its position: pixel (round(x), H - round(y)),
         # i.e. (x + 0.5, (H - y) + 0.5) computed in place (the same operations as two new columns)
         pix[:, 0] += 0.5

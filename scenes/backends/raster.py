@@ -20,12 +20,15 @@ What is drawn (what the marker paths draw; ``tests/test_raster.py`` compares the
 ``RASTER_MIN``: below it the marker paths keep their exact look (and Agg's markers are as fast); the golden
 frames use small clouds and are drawn by the marker paths.
 
-Cost: O(points) to snap and merge repeats; a few passes over the points' bounding grid (in int16 where the
-ranks fit) to find, per pixel, the last stamp covering it fully (nothing below it shows: a maximum over the
-full-coverage footprint, taken row by row) and the stamps that show nowhere (in a dense cloud most: a minimum of
-that over the stamp's footprint); then only the stamps that show are expanded into (pixel, stamp pixel)
-contributions, one sort of those left (pixel, drawing order, stamp pixel packed in one int64) and a segmented
-composite; no per-point Python. The palette product goes through BLAS in blocks of rows
+Cost: O(points) to snap and merge repeats (the last point at each pixel by a maximum of drawing keys on a grid;
+in drawing order as they come when the keys increase, else one sort of U packed keys); a few passes over a grid of
+the rows and columns that some stamp reaches (in int16 where the ranks fit) to find, per pixel, the last stamp
+covering it fully (nothing below it shows: a maximum over the full-coverage footprint, taken row by row) and the
+stamps that show nowhere (in a dense cloud most: a minimum of that over the stamp's footprint); then only the
+stamps that show are expanded into (pixel, stamp pixel) contributions, one sort of those left ((pixel, drawing
+order) packed in a uint32 where it fits, else with the stamp pixel in an int64) and a segmented composite; no
+per-point Python. ``tests/test_raster.py`` checks every step against the splat before these shortcuts (kept in
+the tests), byte for byte. The palette product goes through BLAS in blocks of rows
 (:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
 """
 
@@ -41,6 +44,7 @@ from scenes.clips.base import row_matmul
 RASTER_MIN = 4000       # groups with at least this many points are rasterised here
 SUPERSAMPLE = 8         # coverage of a stamp pixel: fraction of SUPERSAMPLE^2 sub-samples inside the disc
 LOG_OPAQUE = -30.0      # log transmittance floor: a fully covering stamp (transmittance 0) counts as e^-30
+PACK_BITS = (32, 62)    # splat's sort keys: (pixel, rank) in a uint32, else (pixel, rank, stamp pixel) in an int64
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,14 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
         op(out, H[x1][pad - y * gw:pad - y * gw + n], out=out)
     return out
 
+def _reached(u: np.ndarray, length: int, K: int) -> np.ndarray:
+    """``u: (m,)`` lines (rows or columns) in ``0..length-1`` -> the sorted lines within ``K`` of one of them."""
+    hit = np.zeros(length + 2 * K + 1, np.int32)
+    hit[u + (K + 1)] = 1
+    c = np.cumsum(hit)                                   # c[l + K + 1] - c[l - K]: hits in [l - K, l + K]
+    return np.flatnonzero(c[2 * K + 1:2 * K + 1 + length] - c[:length] > 0)
+
+
 @dataclass
 class Splat:
     """Sparse result: flat pixel indices ``idx: (P,)`` into an ``height x width`` image (row 0 at the top),
@@ -185,7 +197,9 @@ class Splat:
             px = image.reshape(-1).view(np.uint32)
             got = px.take(self.idx).view(np.uint8).reshape(-1, 4)
             out = 255 * self.rgb + got[:, :3].astype(np.float32) * (1 - self.alpha)[:, None]
-            got[:, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+            np.rint(out, out=out)                                # (in place: the same values, no copies)
+            np.clip(out, 0, 255, out=out)
+            got[:, :3] = out
             px.put(self.idx, got.view(np.uint32).reshape(-1))
             return
         flat = image.reshape(-1, image.shape[2])
@@ -205,50 +219,87 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     Points whose stamp misses the image are dropped. Returns ``None`` when nothing is drawn.
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    if len(xy) == 0:
+        return None
     st = stamp(radius, ring)
     K, side = st.K, st.side
     fxy = np.floor(xy)
-    x, y = fxy[:, 0], fxy[:, 1]
-    ok = (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)   # False for NaN and infinities
-    if ok.all():     # (as usual) every point's stamp meets the image: no selection
+    # every stamp meets the image iff the bounding box of the pixels does (floor is monotone; a NaN makes the
+    # extrema NaN and the comparisons False: then point by point, as for points off the image). The extrema of
+    # the whole array first (fast where a column's are not), then of the columns in int32
+    ext = None
+    lo, hi = fxy.min(), fxy.max()
+    if lo > -K - 1 and hi < max(width, height) + K and max(width, height) + K < 2**31 - 1:
+        ixy = fxy.astype(np.int32)
+        ix, iy = ixy[:, 0], ixy[:, 1]
+        ext = int(ix.min()), int(ix.max()), int(iy.min()), int(iy.max())
+    if ext is not None and ext[1] < width + K and ext[3] < height + K:   # (as usual) no selection
         kept = None
-        ixy = fxy.astype(np.int64)
     else:
+        x, y = fxy[:, 0], fxy[:, 1]
+        ok = (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)   # False for NaN and infinities
         if not ok.any():
             return None
         kept = np.flatnonzero(ok)
         ixy = fxy[kept].astype(np.int64)
-    ix, iy = ixy[:, 0], ixy[:, 1]
+        ix, iy = ixy[:, 0], ixy[:, 1]
+        ext = int(ix.min()), int(ix.max()), int(iy.min()), int(iy.max())
     n = len(ix)
     if order is None:
         key = np.arange(n)
+        ordered = True
     else:
         key = np.asarray(order, dtype=np.int64)
         key = key if kept is None else key[kept]
+        ordered = None                                           # checked below (a pass over the keys)
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
-    gx0, gy0 = int(ix.min()) - K, int(iy.min()) - K
-    gw, gh = int(ix.max()) + K + 1 - gx0, int(iy.max()) + K + 1 - gy0
+    gx0, gy0 = ext[0] - K, ext[2] - K
+    gw, gh = ext[1] + K + 1 - gx0, ext[3] + K + 1 - gy0
     # the grids and indices in int32 where everything fits (half the memory traffic; the same integers)
-    small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and int(key.min()) > -2**31 and int(key.max()) < 2**31 - 1
+    k_lo, k_hi = (0, n - 1) if order is None else (int(key.min()), int(key.max()))
+    small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and k_lo > -2**31 and k_hi < 2**31 - 1
     it = np.int32 if small else np.int64
-    pos = iy - gy0
-    pos *= gw
-    pos += ix - gx0
-    pos = pos.astype(it)
-    key = key.astype(it)
-    # repeats at one pixel: the last one drawn covers the others (same stamp, same place)
+    if small:
+        pos = (iy - np.int32(gy0)).astype(np.int32, copy=False)
+        pos *= np.int32(gw)
+        pos += ix - np.int32(gx0)
+    else:
+        pos = iy.astype(np.int64) - gy0
+        pos *= gw
+        pos += ix.astype(np.int64) - gx0
+    key = key.astype(it, copy=False)
+    # repeats at one pixel: the last one drawn covers the others (same stamp, same place). ``last`` holds the
+    # largest key at each position; the point that holds it is the one kept there (keys are distinct)
     last = np.full(gw * gh, np.iinfo(it).min, it)
     np.maximum.at(last, pos, key)
-    upos = np.flatnonzero(last > np.iinfo(it).min).astype(it)
-    ukey = last[upos]
-    by_rank = np.argsort(ukey)
-    upos, ukey = upos[by_rank], ukey[by_rank]                   # distinct positions in drawing order
-    # the colour of the point drawn last at each distinct position
-    top = np.flatnonzero(key == last[pos])
-    winner = np.empty(gw * gh, it)                               # read only at the distinct positions
-    winner[pos[top]] = top if kept is None else kept[top]
+    top = np.flatnonzero(key == last.take(pos))                 # one point per distinct position, in array order
+    if ordered is None:
+        ordered = bool(np.all(key[1:] > key[:-1]))
+    if not ordered:   # into drawing order: one sort of (key, index) packed in an int64 (the keys are distinct)
+        b_t = max(int(len(top) - 1).bit_length(), 1)
+        packed = (key.take(top).astype(np.int64) - k_lo) << b_t
+        packed += np.arange(len(top))
+        packed.sort()
+        top = top.take(packed & ((1 << b_t) - 1))
+    upos = pos.take(top)                                         # distinct positions in drawing order
     palette = np.asarray(palette, dtype=float).reshape(-1, 3)
-    ucolor = np.asarray(color, dtype=np.int64).reshape(-1)[winner[upos]]   # palette index per distinct position
+    color = np.asarray(color, dtype=np.int64).reshape(-1)
+    ucolor = color[top if kept is None else kept.take(top)]     # palette index per distinct position
+    # the culling grids on the rows and columns that some stamp reaches only: every stamp's box stays whole
+    # and in place, and a stamp that covers a pixel fully is still found at the same offset from it (the
+    # first and last K rows and columns of each block of reached ones hold no centre): the same integers on a
+    # grid a few times smaller where the cloud falls apart in clusters (the order of pixels is kept)
+    uy, ux = np.divmod(upos, gw)
+    rows, cols = _reached(uy, gh, K), _reached(ux, gw, K)
+    if len(rows) < gh or len(cols) < gw:
+        rmap, cmap = np.zeros(gh, it), np.zeros(gw, it)
+        rmap[rows], cmap[cols] = np.arange(len(rows)), np.arange(len(cols))
+        gh, gw = len(rows), len(cols)
+        upos = rmap.take(uy)
+        upos *= gw
+        upos += cmap.take(ux)
+    else:
+        rows = cols = None
     U, SS = len(upos), side * side
     rank = np.arange(U, dtype=it)
     # every (stamp, stamp pixel) pair that covers something: (U, S) pixel indices
@@ -265,45 +316,68 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     # a stamp whose every pixel lies under a later stamp that covers it fully shows nothing (in a dense cloud
     # most do): the lowest base over its pixels, at its centre, is above its rank
     rt_rank = rank.astype(rt)
-    shows = np.flatnonzero(_footprint(np.minimum, base, st.alpha > 0, K, gw, np.iinfo(rt).max)[upos] <= rt_rank)
-    q = upos[shows][:, None] + off[None, :]                       # (V, S) pixel of each pair of those that show
-    visible = base[q] <= rt_rank[shows][:, None]                  # not under a later stamp that covers it fully
+    shows = np.flatnonzero(_footprint(np.minimum, base, st.alpha > 0, K, gw, np.iinfo(rt).max).take(upos)
+                           <= rt_rank)
+    vpos = upos.take(shows)                                       # (V,) centres of the stamps that show
+    q = vpos[:, None] + off[None, :]                              # (V, S) pixel of each pair of those that show
+    visible = base.take(q) <= shows.astype(rt)[:, None]           # not under a later stamp that covers it fully
     # painter's algorithm on what is left: sort by (pixel, drawing order, stamp pixel), composite each pixel's
-    # run. The three packed in one int64 (bit fields: the same order as the product of their ranges)
-    b_s, b_u = max(int(SS - 1).bit_length(), 1), max(int(U - 1).bit_length(), 1)
-    if int(gw * gh - 1).bit_length() + b_u + b_s <= 62:
-        # (q << (b_u + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
-        per_stamp = (upos[shows].astype(np.int64) << (b_u + b_s)) + (shows << b_s)   # (shows: the ranks)
-        per_pixel = (off.astype(np.int64) << (b_u + b_s)) + sidx       # (off < 0: a multiple of 2^(b_u + b_s))
-        key = np.sort((per_stamp[:, None] + per_pixel[None, :])[visible])
+    # run. A stamp covers a pixel at one stamp pixel only, so (pixel, rank among those that show) orders them
+    # all; packed in one integer (bit fields: the same order as the pair), the stamp pixel found again from
+    # the pixel's offset from the stamp's centre
+    V = len(shows)
+    b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
+    b_s = max(int(SS - 1).bit_length(), 1)
+    if b_q + b_v <= PACK_BITS[0]:
+        key = q.astype(np.uint32)
+        key <<= np.uint32(b_v)
+        key += np.arange(V, dtype=np.uint32)[:, None]
+        key = key.reshape(-1).take(np.flatnonzero(visible))     # (a take: ~4x faster than a boolean mask here)
+        key.sort()
+        vr = (key & np.uint32((1 << b_v) - 1)).astype(np.intp)   # rank among the stamps that show
+        cpos = (key >> np.uint32(b_v)).astype(np.int64)           # grid pixel
+        lut = np.zeros(2 * (K * gw + K) + 1, np.intp)             # flat offset from the centre -> stamp pixel
+        lut[off.astype(np.intp) + (K * gw + K)] = sidx
+        cs = lut.take(cpos - vpos.take(vr) + (K * gw + K))
+    elif b_q + b_v + b_s <= PACK_BITS[1]:
+        # (q << (b_v + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
+        per_stamp = (vpos.astype(np.int64) << (b_v + b_s)) + (np.arange(V, dtype=np.int64) << b_s)
+        per_pixel = (off.astype(np.int64) << (b_v + b_s)) + sidx       # (off < 0: a multiple of 2^(b_v + b_s))
+        key = (per_stamp[:, None] + per_pixel[None, :]).reshape(-1).take(np.flatnonzero(visible))
+        key.sort()
         cs = key & ((1 << b_s) - 1)                              # stamp pixel (flat index into the stamp)
-        crank = (key >> b_s) & ((1 << b_u) - 1)                  # drawing rank of the stamp
-        cpos = key >> (b_u + b_s)                                # grid pixel
+        vr = (key >> b_s) & ((1 << b_v) - 1)                     # rank among the stamps that show
+        cpos = key >> (b_v + b_s)                                # grid pixel
     else:   # (grids and clouds beyond any screen) the same order by a lexicographic sort
         kv, ks = np.nonzero(visible)
-        ku, cp = shows[kv], q[kv, ks].astype(np.int64)
-        o = np.lexsort((sidx[ks], ku, cp))
-        cs, crank, cpos = sidx[ks][o], ku[o].astype(np.int64), cp[o]
-    log_t = st.log_t[cs]                                         # log(1 - alpha), floored: summable
-    new_run = np.r_[True, cpos[1:] != cpos[:-1]]
+        cp = q[kv, ks].astype(np.int64)
+        o = np.lexsort((sidx[ks], kv, cp))
+        cs, vr, cpos = sidx[ks][o], kv[o], cp[o]
+    vcolor = ucolor.take(shows)                                  # palette index per stamp that shows
+    log_t = st.log_t.take(cs)                                    # log(1 - alpha), floored: summable
+    new_run = np.empty(len(cpos), bool)
+    new_run[0] = True
+    np.not_equal(cpos[1:], cpos[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
-    ends = np.r_[starts[1:], len(cpos)]
+    run = np.cumsum(new_run) - 1                                 # run of each contribution
     csum = np.cumsum(log_t)
     seg_total = np.add.reduceat(log_t, starts)
-    above = np.repeat(csum[ends - 1], ends - starts) - csum      # log transmittance of what lies above each
+    last_of_run = np.r_[starts[1:], len(cpos)] - 1
+    above = csum.take(last_of_run).take(run) - csum             # log transmittance of what lies above each
     w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    run = np.cumsum(new_run) - 1
-    P, wf = len(palette), w * st.fill[cs]
+    P, wf = len(palette), w * st.fill.take(cs)
     if P <= 16:   # few colours: weights summed per (run, palette colour), then one small matrix product
-        out_rgb = row_matmul(np.bincount(run * P + ucolor[crank], wf, minlength=len(starts) * P).reshape(-1, P),
+        out_rgb = row_matmul(np.bincount(run * P + vcolor.take(vr), wf, minlength=len(starts) * P).reshape(-1, P),
                              palette)
     else:
-        out_rgb = np.add.reduceat(wf[:, None] * palette[ucolor[crank]], starts, axis=0)
+        out_rgb = np.add.reduceat(wf[:, None] * palette[vcolor.take(vr)], starts, axis=0)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
-        out_rgb += np.bincount(run, w * st.ring[cs], minlength=len(starts))[:, None] * g[None, :]
+        out_rgb += np.bincount(run, w * st.ring.take(cs), minlength=len(starts))[:, None] * g[None, :]
     out_a = np.where(seg_total <= LOG_OPAQUE, 1.0, -np.expm1(seg_total))
-    hy, hx = np.divmod(cpos[starts], gw)
+    hy, hx = np.divmod(cpos.take(starts), gw)
+    if rows is not None:
+        hy, hx = rows.take(hy), cols.take(hx)
     px, py = hx + gx0, hy + gy0                                  # image pixel of each run
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     if not inside.any():
