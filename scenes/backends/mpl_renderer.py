@@ -145,10 +145,10 @@ _NO_POINTS = np.zeros(0, int)
 def _by_colour(color: np.ndarray) -> list[np.ndarray]:
     """``[np.flatnonzero(color % len(PALETTE) == c) for c in range(len(PALETTE))]`` for ``color: (n,)`` palette
     indices: integers in one stable sort (each colour's indices in increasing order, as ``flatnonzero`` gives
-    them); other values by the comprehension itself."""
+    them); other values, and a few points (where the sort costs more), by the comprehension itself."""
     color = np.asarray(color)
     P = len(PALETTE)
-    if color.dtype.kind not in "iu" or color.ndim != 1:
+    if color.dtype.kind not in "iu" or color.ndim != 1 or len(color) <= 32:
         cls = color % P
         return [np.flatnonzero(cls == c) for c in range(P)]
     cls = color % P
@@ -817,7 +817,7 @@ class MplFrameDrawer:
             # an opaque title-card cover: nothing below shows, and it sets every pixel to its colour (checked)
             k = [n for n, _ in order].index("cover")
             if cache is not None:
-                pixels[...] = self._cover_rgba
+                pixels.view(np.uint32).fill(self._cover_rgba.view(np.uint32)[0])   # (one word a pixel: fast)
                 k += 1
             order = order[k:]
         else:
