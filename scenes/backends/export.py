@@ -222,7 +222,8 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, width: int, height: 
 
     The encoder's exit status is checked before the clip is published: an encoder that fails (a full disk:
     "No space left on device" while writing the trailer) or dies mid-clip (the pipe breaks) is a one-line
-    :class:`GeomdlError`, and an earlier clip under ``out_path`` is kept.
+    :class:`GeomdlError`, and an earlier clip under ``out_path`` is kept. Frames go into the encoder's pipe by
+    :class:`FramePipe` (spliced, not copied; the same bytes); a frame may be overwritten once it has been sent.
     """
     channels = {"rgb24": 3, "rgba": 4}[pix_fmt_in]
     with atomic_path(out_path) as tmp, tempfile.TemporaryFile() as log:

@@ -13,10 +13,11 @@ drawn over before; a label seen for the first time reuses the layout of the same
 colour, plain text its FreeType glyph run, mathtext readouts are laid out without matplotlib's grammar
 (:mod:`scenes.backends.fast_mathtext`, the same result), plain text from glyph tables
 (:mod:`scenes.backends.fast_text`, the same metrics and glyph runs), a single line by the layout of an earlier
-line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`); marker-only lines and segment
-collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover is drawn;
-large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
-``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
+line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`); marker-only lines, solid
+polylines and segment collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque
+title-card cover is drawn (the canvas is filled with the colour its draw was checked to set); large point
+clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in
+worker processes (:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
