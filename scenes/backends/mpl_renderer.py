@@ -15,10 +15,11 @@ colour, plain text its FreeType glyph run, mathtext readouts are laid out withou
 (:mod:`scenes.backends.fast_text`, the same metrics and glyph runs), a single line by the layout of an earlier
 line of the same metrics, its glyphs blended in layers (:func:`blend_glyphs`) straight from the glyph cache
 (FreeType's bitmaps kept by the pen position's fraction of a pixel: reused a whole number of pixels away), without
-``Text.draw``'s per-call machinery (:meth:`TextCache._draw_direct`); marker-only lines and segment
-collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover is drawn;
-large point clouds are splatted with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with
-``jobs > 1`` draws frames in worker processes (:mod:`scenes.backends.parallel`).
+``Text.draw``'s per-call machinery (:meth:`TextCache._draw_direct`); marker-only lines, solid polylines and
+segment collections are drawn by the one Agg call their ``draw`` makes; nothing below an opaque title-card cover
+is drawn (the canvas is filled with the colour its draw was checked to set); large point clouds are splatted
+with numpy (:mod:`scenes.backends.raster`). :func:`render_mpl` with ``jobs > 1`` draws frames in worker
+processes (:mod:`scenes.backends.parallel`).
 """
 
 from __future__ import annotations
@@ -147,6 +148,24 @@ class PointRaster(Artist):
         sp.composite_over(np.asarray(renderer.buffer_rgba()))
 
 
+_NO_POINTS = np.zeros(0, int)
+
+
+def _by_colour(color: np.ndarray) -> list[np.ndarray]:
+    """``[np.flatnonzero(color % len(PALETTE) == c) for c in range(len(PALETTE))]`` for ``color: (n,)`` palette
+    indices: integers in one stable sort (each colour's indices in increasing order, as ``flatnonzero`` gives
+    them); other values, and a few points (where the sort costs more), by the comprehension itself."""
+    color = np.asarray(color)
+    P = len(PALETTE)
+    if color.dtype.kind not in "iu" or color.ndim != 1 or len(color) <= 32:
+        cls = color % P
+        return [np.flatnonzero(cls == c) for c in range(P)]
+    cls = color % P
+    order = np.argsort(cls, kind="stable")
+    ends = np.cumsum(np.bincount(cls, minlength=P)).tolist()
+    return [order[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 def _marker_only(art) -> bool:
     """Whether ``art`` is a Line2D that :func:`_draw_markers` draws as ``Line2D.draw`` does: markers only (no
     line), default draw style, every marker, no path effects, sketch, filter or rasterisation, at most 1000
@@ -212,6 +231,45 @@ def _draw_markers(art, renderer, affine, looks: dict) -> None:
         gc.set_joinstyle(join)
         gc.set_capstyle(cap)
         renderer.draw_markers(gc, marker_path, marker_trans, MplPath(xy), affine, fc)
+        gc.restore()
+    art.stale = False
+
+
+def _plain_line(art) -> bool:
+    """Whether ``art`` is a Line2D that :func:`_draw_line` draws as ``Line2D.draw`` does: a solid line without
+    markers, default draw style, no path effects, sketch, filter, rasterisation, url or gid, at most 1000 points
+    (no sub-slicing of sorted data)."""
+    return (type(art) is Line2D and art._linestyle == "-" and not art._marker and art.get_drawstyle() == "default"
+            and not art.get_path_effects() and art.get_sketch_params() is None and not art.get_rasterized()
+            and art.get_agg_filter() is None and art.get_url() is None and art.get_gid() is None
+            and np.size(art._xorig) <= 1000 and np.size(art._yorig) <= 1000)
+
+
+def _draw_line(art, renderer, affine) -> None:
+    """``Line2D.draw(renderer)`` of matplotlib 3.11 for a line :func:`_plain_line` accepts: the same path (the
+    line's own, recached as ``draw`` recaches it; the upright data transform has no non-affine part), ``affine``
+    (as in :func:`_draw_markers`), graphics context and ``draw_path`` call."""
+    if not art.get_visible():
+        return
+    if art._invalidy or art._invalidx:
+        art.recache()
+    art.ind_offset = 0
+    path = art._path
+    if len(path.vertices):
+        gc = renderer.new_gc()
+        art._set_gc_clip(gc)
+        gc.set_url(None)
+        gc.set_antialiased(art._antialiased)
+        gc.set_linewidth(art._linewidth)
+        gc.set_joinstyle(art._solidjoinstyle)
+        gc.set_capstyle(art._solidcapstyle)
+        gc.set_snap(art.get_snap())
+        gc.set_foreground(to_rgba(art._color, art._alpha), isRGBA=True)
+        if art._linewidth > 0:
+            gc.set_dashes(*art._dash_pattern)
+        else:
+            gc.set_dashes(0, None)
+        renderer.draw_path(gc, path, affine)
         gc.restore()
     art.stale = False
 
@@ -769,8 +827,10 @@ class MplFrameDrawer:
         self.ax.set_facecolor(frames.theme["bg"])
         self.unit_pt = height / DPI * 72 / self.fig_h      # points per figure unit
         self.artists: dict[str, object] = {}
+        self._colour_names: dict[str, list[str]] = {}   # point group -> its per-colour artists' names
         self._animated = False
         self._cover_opaque: bool | None = None
+        self._cover_rgba: np.ndarray | None = None
         self._draw_items(frames.static())
         # blitting: the static part is rendered once; each frame restores it and draws only dynamic artists
         self.fig.canvas.draw()
@@ -832,10 +892,12 @@ class MplFrameDrawer:
                 self._new(f"{pts.name}/raster", ras)
             ras.set_points(pts.xy if big else None, pts.color, diameter / 2 * DPI / 72, edge * DPI / 72)
             self._touch(f"{pts.name}/raster", ras)
-            cls = None if big else pts.color % len(PALETTE)
-            for c in range(len(PALETTE)):
-                name = f"{pts.name}/{c}"
-                sel = np.zeros(0, int) if big else np.flatnonzero(cls == c)
+            names = self._colour_names.get(pts.name)
+            if names is None:
+                names = self._colour_names[pts.name] = [f"{pts.name}/{c}" for c in range(len(PALETTE))]
+            sels = [_NO_POINTS] * len(PALETTE) if big else _by_colour(pts.color)
+            for c, name in enumerate(names):
+                sel = sels[c]
                 art = self.artists.get(name)
                 if art is None:
                     if len(sel) == 0:
@@ -896,7 +958,6 @@ class MplFrameDrawer:
         and in several processes (:mod:`scenes.backends.parallel`)."""
         self._draw_items(self.frames.frame(i))
         canvas = self.fig.canvas
-        canvas.restore_region(self.background)
         renderer = canvas.get_renderer()
         pixels = np.asarray(renderer.buffer_rgba())
         cache = self.text_cache
@@ -905,13 +966,23 @@ class MplFrameDrawer:
                         if n not in self.static_names and arts[n].get_visible()), key=lambda na: na[1].get_zorder())
         cover = arts.get("cover")
         if cover is not None and cover.get_visible() and cover.get_alpha() == 1 and self._cover_hides(renderer):
-            order = order[[n for n, _ in order].index("cover"):]   # an opaque title-card cover: nothing below shows
-        affine = self.ax.transData.get_affine().frozen()
+            # an opaque title-card cover: nothing below shows, and it sets every pixel to its colour (checked)
+            k = [n for n, _ in order].index("cover")
+            if cache is not None:
+                pixels.view(np.uint32).fill(self._cover_rgba.view(np.uint32)[0])   # (one word a pixel: fast)
+                k += 1
+            order = order[k:]
+        else:
+            canvas.restore_region(self.background)
+        data = self.ax.transData
+        affine = data.get_affine().frozen()
         for name, art in order:
             if cache is not None and name in self.label_keys:
                 cache.draw(art, self.label_keys[name], renderer, pixels, self.background_pixels)
-            elif cache is not None and art.get_transform() is self.ax.transData and _marker_only(art):
+            elif cache is not None and art.get_transform() is data and _marker_only(art):
                 _draw_markers(art, renderer, affine, self.marker_looks)
+            elif cache is not None and art.get_transform() is data and _plain_line(art):
+                _draw_line(art, renderer, affine)
             elif cache is not None and _plain_collection(art):
                 _draw_segments(art, renderer)
             else:
@@ -928,6 +999,7 @@ class MplFrameDrawer:
             pixels[...] = 255 - bg
             self.artists["cover"].draw(renderer)
             self._cover_opaque = bool((pixels == bg).all())
+            self._cover_rgba = bg   # what the cover's draw sets every pixel to, when it hides
             pixels[...] = saved
         return self._cover_opaque
 
