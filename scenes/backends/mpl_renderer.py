@@ -827,6 +827,7 @@ class MplFrameDrawer:
         self.ax.set_facecolor(frames.theme["bg"])
         self.unit_pt = height / DPI * 72 / self.fig_h      # points per figure unit
         self.artists: dict[str, object] = {}
+        self._looks: dict[str, tuple] = {}      # segments' (width, alpha), polylines' (width, colour) as last set
         self._colour_names: dict[str, list[str]] = {}   # point group -> its per-colour artists' names
         self._animated = False
         self._cover_opaque: bool | None = None
@@ -866,6 +867,11 @@ class MplFrameDrawer:
                 art = LineCollection([], linewidths=self._lw(seg.width), alpha=seg.alpha, zorder=1)
                 self.ax.add_collection(art)
                 self._new(seg.name, art)
+                self._looks[seg.name] = (seg.width, seg.alpha)
+            elif self._looks[seg.name] != (seg.width, seg.alpha):   # a look that changes: as this frame says
+                art.set_linewidth(self._lw(seg.width))
+                art.set_alpha(seg.alpha)
+                self._looks[seg.name] = (seg.width, seg.alpha)
             _set_segments(art, seg.xy)
             _set_colors(art, seg.colors)
             self._touch(seg.name, art)
@@ -875,6 +881,11 @@ class MplFrameDrawer:
                 (art,) = self.ax.plot([], [], color=pl.color, lw=self._lw(pl.width), zorder=2,
                                       solid_capstyle="round")
                 self._new(pl.name, art)
+                self._looks[pl.name] = (pl.width, pl.color)
+            elif self._looks[pl.name] != (pl.width, pl.color):
+                art.set_linewidth(self._lw(pl.width))
+                art.set_color(pl.color)
+                self._looks[pl.name] = (pl.width, pl.color)
             art.set_data(pl.xy[:, 0], pl.xy[:, 1])
             self._touch(pl.name, art)
         for pts in f.points:
