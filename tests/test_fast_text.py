@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from drawing import blends_both_ways, canvas  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag  # noqa: E402
@@ -95,16 +96,6 @@ def test_readouts_and_kerning_pairs(s):
         assert got is None or (got == metrics and got_run[1] == run)
 
 
-def _canvas(theme: dict, w: int = 320, h: int = 120):
-    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
-    fig.patch.set_facecolor(theme["bg"])
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    ax.set_xlim(0, w)
-    ax.set_ylim(0, h)
-    return fig, ax
-
-
 @settings(max_examples=120, deadline=None)
 @given(s=_latin, theme=st.sampled_from(sorted(THEMES)), size=st.floats(6.0, 30.0),
        x=st.floats(10.0, 200.0), y=st.floats(20.0, 100.0), ha=st.sampled_from(["left", "center", "right"]),
@@ -117,7 +108,7 @@ def test_drawn_labels_are_matplotlibs_pixels(s, theme, size, x, y, ha, va, colou
     try:
         pix = []
         for cached in (True, False):
-            fig, ax = _canvas(th)
+            fig, ax = canvas(th)
             figs.append(fig)
             art = ax.text(x, y, s, color=th[colour], ha=ha, va=va, fontsize=size, family="DejaVu Sans")
             art.set_animated(True)
@@ -150,29 +141,13 @@ _glyph = st.tuples(st.integers(-6, 60), st.integers(-6, 90), st.integers(0, 14),
 def test_blended_layers_are_the_per_glyph_blends(glyphs, colour, alpha, bg):
     """``blend_glyphs`` gives the pixels of one ``draw_text_image`` per glyph in order, for overlapping glyphs,
     glyphs off the canvas's edges, blank glyphs, any colour and alpha, on either theme's background."""
-    from matplotlib.colors import to_rgba  # noqa: PLC0415
-
-    from scenes.backends.mpl_renderer import blend_glyphs  # noqa: PLC0415
-
     placed = []
     for r0, c0, h, w, seed in glyphs:
         img = np.random.default_rng(seed).integers(0, 256, (h, w)).astype(np.uint8)
         img[img < 60] = 0                                     # glyphs have uncovered pixels
         placed.append((r0, c0, img))
-    out = []
-    for layered in (True, False):
-        r = RendererAgg(64, 80, 100)
-        np.asarray(r.buffer_rgba())[...] = np.rint(255 * np.array(to_rgba(THEMES[bg]["bg"]))).astype(np.uint8)
-        gc = r.new_gc()
-        gc.set_foreground(to_rgba(colour), isRGBA=True)
-        gc.set_alpha(alpha)
-        if layered:
-            blend_glyphs(r._renderer, placed, gc)
-        else:
-            for r0, c0, img in placed:
-                r._renderer.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
-        out.append(np.asarray(r.buffer_rgba()).copy())
-    assert np.array_equal(out[0], out[1])
+    got, want = blends_both_ways(placed, colour, alpha, bg, 64, 80)
+    assert np.array_equal(got, want)
 
 
 _readout = st.one_of(
@@ -192,7 +167,7 @@ def test_a_sequence_of_readouts_is_matplotlibs(texts, theme, ha, va, size):
     """Readouts drawn one after another by one cache (layouts reused by metrics, glyph runs, bitmaps) have the
     pixels of ``Text.draw`` and the layout of ``Text._get_layout``, frame after frame."""
     th = THEMES[theme]
-    figs = [_canvas(th), _canvas(th)]
+    figs = [canvas(th), canvas(th)]
     try:
         arts = [ax.text(31.3, 57.7, texts[0], color=th["fg"], ha=ha, va=va, fontsize=size, family="DejaVu Sans")
                 for _, ax in figs]
@@ -232,7 +207,7 @@ def _same_pixels_as_own_draw(theme: dict, add, direct) -> None:
     figs = []
     try:
         for use_direct in (True, False):
-            fig, ax = _canvas(theme)
+            fig, ax = canvas(theme)
             figs.append(fig)
             art = add(ax)
             art.set_animated(True)

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from drawing import canvas  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -20,16 +21,6 @@ from scenes.backends.mpl_renderer import (  # noqa: E402
     _plain_line,
 )
 from scenes.clips.base import PALETTE, THEMES, Frame, Label, Points, Polyline, Segments  # noqa: E402
-
-
-def _canvas(theme: dict, w: int = 320, h: int = 120):
-    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
-    fig.patch.set_facecolor(theme["bg"])
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    ax.set_xlim(0, w)
-    ax.set_ylim(0, h)
-    return fig, ax
 
 
 @settings(max_examples=80, deadline=None)
@@ -48,7 +39,7 @@ def test_polylines_are_line2d_draws(n, seed, lw, colour, alpha, cap, join, ls, n
     figs = []
     try:
         for direct in (True, False):
-            fig, ax = _canvas(THEMES[theme])
+            fig, ax = canvas(THEMES[theme])
             figs.append(fig)
             (art,) = ax.plot([], [], color=colour, lw=lw, alpha=alpha, solid_capstyle=cap, solid_joinstyle=join,
                              ls=ls)
@@ -92,7 +83,6 @@ def test_points_by_colour_are_flatnonzero(color, dtype):
 class RandomFrames:
     """A frame model of random primitives: frames ``0..n-1`` from one seed each (pure in ``i``); the first
     ``card`` frames carry a title card whose cover is opaque, then fades."""
-
     fig_w, fig_h = 16.0, 9.0
 
     def __init__(self, seed: int, n: int, card: int, theme: str, vary: bool = False):

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from drawing import blends_both_ways, canvas  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: E402
@@ -47,16 +48,6 @@ def test_a_whole_pixel_move_moves_freetypes_bitmap(c, font, size, dpi, px, py, s
     assert (left, top) == (left0 + (px >> 6), top0 + (py >> 6))
 
 
-def _canvas(theme: dict, w: int = 360, h: int = 140):
-    fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
-    fig.patch.set_facecolor(theme["bg"])
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_axis_off()
-    ax.set_xlim(0, w)
-    ax.set_ylim(0, h)
-    return fig, ax
-
-
 _text = st.one_of(st.integers(0, 9999).map(str), st.integers(1, 99).map(lambda n: f"$\\mathbf{{+{n}}}$"),
                   st.integers(0, 99999).map(lambda n: f"step {n} / 1487"),
                   st.text(alphabet="AVWTo-.,:;ijl1 ", min_size=1, max_size=12),
@@ -77,7 +68,7 @@ def test_moving_labels_are_matplotlibs_pixels(labels, theme, ha, va, size, colou
     fraction of a pixel, layouts and glyph runs reused, drawn by the direct miss path) has the pixels of
     ``Text.draw`` on a canvas of its own, each time."""
     th = THEMES[theme]
-    figs = [_canvas(th), _canvas(th)]
+    figs = [canvas(th, 360, 140), canvas(th, 360, 140)]
     try:
         arts = [ax.text(0, 0, "0", color=th[colour], ha=ha, va=va, fontsize=size, family="DejaVu Sans", zorder=5)
                 for _, ax in figs]
@@ -123,11 +114,6 @@ _run = st.lists(st.tuples(st.integers(-4, 9), st.integers(-3, 3), st.integers(1,
 def test_a_line_of_glyphs_blends_as_glyph_by_glyph(run, colour, alpha, bg):
     """``blend_glyphs`` on glyphs placed as a line of text places them (each a few columns after the previous
     one, overlapping it by up to 4 columns, or going back): the pixels of one ``draw_text_image`` per glyph."""
-    from matplotlib.backends.backend_agg import RendererAgg  # noqa: PLC0415
-    from matplotlib.colors import to_rgba  # noqa: PLC0415
-
-    from scenes.backends.mpl_renderer import blend_glyphs  # noqa: PLC0415
-
     placed, c, r = [], 4, 30
     for step, dr, w, h, seed in run:
         c, r = max(c + step, -3), r + dr
@@ -135,17 +121,5 @@ def test_a_line_of_glyphs_blends_as_glyph_by_glyph(run, colour, alpha, bg):
         img[img < 40] = 0
         placed.append((r - h, c, img))
         c += w - 4                       # the next glyph starts up to 4 columns before this one's right edge
-    out = []
-    for layered in (True, False):
-        rr = RendererAgg(200, 60, 100)
-        np.asarray(rr.buffer_rgba())[...] = np.rint(255 * np.array(to_rgba(THEMES[bg]["bg"]))).astype(np.uint8)
-        gc = rr.new_gc()
-        gc.set_foreground(to_rgba(colour), isRGBA=True)
-        gc.set_alpha(alpha)
-        if layered:
-            blend_glyphs(rr._renderer, placed, gc)
-        else:
-            for r0, c0, img in placed:
-                rr._renderer.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
-        out.append(np.asarray(rr.buffer_rgba()).copy())
-    assert np.array_equal(out[0], out[1])
+    got, want = blends_both_ways(placed, colour, alpha, bg, 200, 60)
+    assert np.array_equal(got, want)

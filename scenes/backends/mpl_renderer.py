@@ -606,18 +606,13 @@ def _plain_glyphs(renderer, s: str, prop, mtext, runs: OrderedDict | None, fast:
     return [(f, size, g, 0, 1, gx, gy) for f, g, gx, gy in run]
 
 
-def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
-                   fast: FastPlainText | None = None) -> None:
-    """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
-    its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
-    same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
-    art._renderer = renderer
-    if not art.get_visible() or art.get_text() == "":
-        return
+def _anchor_and_gc(art, renderer) -> tuple[float, float, float, object] | None:
+    """What ``Text.draw`` (matplotlib 3.11) computes before drawing a label's lines: ``(posx, posy, canvas
+    height, graphics context)``, the anchor in display pixels; ``None`` where the anchor is not finite."""
     posx, posy = art.get_transform().transform((float(art.convert_xunits(art._x)),
                                                 float(art.convert_yunits(art._y))))
     if not (np.isfinite(posx) and np.isfinite(posy)):
-        return
+        return None
     _, canvash = renderer.get_canvas_width_height()
     gc = renderer.new_gc()
     gc.set_foreground(to_rgba(art.get_color()), isRGBA=True)
@@ -626,6 +621,21 @@ def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
     gc.set_antialiased(art._antialiased)
     gc.set_snap(art.get_snap())
     art._set_gc_clip(gc)
+    return posx, posy, canvash, gc
+
+
+def _draw_laid_out(art, info: list, renderer, runs: OrderedDict | None = None,
+                   fast: FastPlainText | None = None) -> None:
+    """``Text.draw(renderer)`` of matplotlib 3.11 for an upright label without box, path effects or TeX, with
+    its position-independent layout ``info`` (``art._get_layout(renderer)[1]``) given: the same positions, the
+    same graphics context, the same ``draw_text`` calls (plain text's glyph runs cached in ``runs``)."""
+    art._renderer = renderer
+    if not art.get_visible() or art.get_text() == "":
+        return
+    placed = _anchor_and_gc(art, renderer)
+    if placed is None:
+        return
+    posx, posy, canvash, gc = placed
     angle = art.get_rotation()
     for line, _wad, (x, y) in info:
         x = x + posx
@@ -710,18 +720,10 @@ class TextCache:
         if ismath not in (True, False):
             return None
         art._renderer = renderer
-        posx, posy = art.get_transform().transform((float(art.convert_xunits(art._x)),
-                                                    float(art.convert_yunits(art._y))))
-        if not (np.isfinite(posx) and np.isfinite(posy)):
+        placed = _anchor_and_gc(art, renderer)
+        if placed is None:
             return None
-        _, canvash = renderer.get_canvas_width_height()
-        gc = renderer.new_gc()
-        gc.set_foreground(to_rgba(art.get_color()), isRGBA=True)
-        gc.set_alpha(art.get_alpha())
-        gc.set_url(art._url)
-        gc.set_antialiased(art._antialiased)
-        gc.set_snap(art.get_snap())
-        art._set_gc_clip(gc)
+        posx, posy, canvash, gc = placed
         if art.get_rotation() != 0 or not gc.get_antialiased():
             return None
         x = x + posx
