@@ -725,6 +725,7 @@ class TextCache:
             return None
         posx, posy, canvash, gc = placed
         if art.get_rotation() != 0 or not gc.get_antialiased():
+            gc.restore()
             return None
         x = x + posx
         y = canvash - (y + posy)
