@@ -91,14 +91,28 @@ def _set_colors(art: LineCollection, colors: list) -> None:
     """``art.set_colors(colors)`` for a list of colour strings: each distinct string converted once (``to_rgba``,
     kept), the rows stacked as ``to_rgba_array`` stacks them, then the same call on that ``(K, 4)`` array (which
     sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given."""
-    if not colors or not all(isinstance(c, str) for c in colors) or any(c.lower() == "none" for c in set(colors)):
+    try:
+        distinct = set(colors)
+    except TypeError:      # (an unhashable colour, e.g. a list: as given)
+        distinct = None
+    # every element a string iff every distinct one is (a hashable non-string is in the set too)
+    if (not colors or distinct is None or not all(isinstance(c, str) for c in distinct)
+            or any(c.lower() == "none" for c in distinct)):
         art.set_colors(colors)
         return
     if len(_RGBA) > 65536:   # (faded colours are many strings: keep the table bounded)
         _RGBA.clear()
-    for c in set(colors).difference(_RGBA):
+    for c in distinct.difference(_RGBA):
         _RGBA[c] = to_rgba(c)
-    art.set_colors(np.array([_RGBA[c] for c in colors]))
+    if len(distinct) == len(colors):
+        art.set_colors(np.array([_RGBA[c] for c in colors]))
+        return
+    # repeated strings (a comet's shades): the distinct rows once, gathered by index; the same rows as stacking
+    # every string's tuple
+    names = list(distinct)
+    at = {c: k for k, c in enumerate(names)}
+    table = np.array([_RGBA[c] for c in names])
+    art.set_colors(table.take(np.array([at[c] for c in colors], dtype=np.intp), axis=0))
 
 
 class PointRaster(Artist):

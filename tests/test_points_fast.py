@@ -1,0 +1,117 @@
+"""The ~100k-point frame's fast paths against what they replace: the comet colours' ``_set_colors`` against
+``LineCollection.set_colors``, the frame model's one-pass finiteness test against the row-by-row one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.collections import LineCollection
+
+from scenes.backends.mpl_renderer import _set_colors
+from scenes.clips.truncation_speed import _all_finite
+
+COLOURS = ["#1f77b4", "#D62728", "#00000080", "#ffffff", "tab:green", "red", "0.5", "none", "None"]
+
+
+_RGBA_BEFORE: dict[str, tuple] = {}
+
+
+def _set_colors_before(art: LineCollection, colors: list) -> None:
+    """``scenes.backends.mpl_renderer._set_colors`` as of 8a11d7d, verbatim (its own table)."""
+    from matplotlib.colors import to_rgba  # noqa: PLC0415
+
+    if not colors or not all(isinstance(c, str) for c in colors) or any(c.lower() == "none" for c in set(colors)):
+        art.set_colors(colors)
+        return
+    if len(_RGBA_BEFORE) > 65536:   # (faded colours are many strings: keep the table bounded)
+        _RGBA_BEFORE.clear()
+    for c in set(colors).difference(_RGBA_BEFORE):
+        _RGBA_BEFORE[c] = to_rgba(c)
+    art.set_colors(np.array([_RGBA_BEFORE[c] for c in colors]))
+
+
+def _collection(k: int) -> LineCollection:
+    return LineCollection([np.array([[0.0, i], [1.0, i]]) for i in range(k)], alpha=None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(COLOURS), min_size=0, max_size=60), st.sampled_from([None, 0.4]),
+       st.sampled_from(["list", "tuple", "mixed", "unhashable"]))
+def test_set_colors_is_set_colors(colours, alpha, kind):
+    """Repeated strings (a comet's shades gathered from a table), all distinct, "none", non-strings, lists and
+    tuples: the same edge colours (values, dtype, shape) and alpha as the function before; for lists of strings
+    (what the renderer passes) also as matplotlib's own ``set_colors``."""
+    if kind == "tuple":
+        colours = tuple(colours)
+    elif kind == "mixed" and colours:
+        colours = [*colours[:-1], (0.2, 0.4, 0.6, 1.0)]
+    elif kind == "unhashable" and colours:
+        colours = [*colours[:-1], [0.2, 0.4, 0.6, 1.0]]
+    k = max(len(colours), 1)
+    got, before, own = _collection(k), _collection(k), _collection(k)
+    for art in (got, before, own):
+        art.set_alpha(alpha)
+    _set_colors(got, colours)
+    _set_colors_before(before, colours)
+    own.set_colors(colours)
+    wants = [before] + ([own] if kind in ("list", "mixed") else [])
+    for want in wants:
+        a, b = got.get_edgecolor(), want.get_edgecolor()
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+        assert got.get_alpha() == want.get_alpha()
+
+
+def test_set_colors_of_a_comet_frame():
+    """A real frame's comet trails (hundreds of segments, a few shades each repeated many times)."""
+    from scenes.clips.marks import comet_segments  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    n = 120
+    colours = [["#1f77b4", "#D62728", "#2ca02c"][k] for k in rng.integers(0, 3, n)]
+    segs, cols = comet_segments(rng.uniform(0, 10, (n, 2)), rng.uniform(0, 10, (n, 2)), colours, "#ffffff",
+                                fade=rng.uniform(0, 1, n))
+    assert len(set(cols)) < len(cols)
+    got, want = _collection(len(cols)), _collection(len(cols))
+    _set_colors(got, cols)
+    want.set_colors(cols)
+    assert got.get_edgecolor().tobytes() == want.get_edgecolor().tobytes()
+
+
+def _rows_finite(xy: np.ndarray) -> tuple[bool, np.ndarray]:
+    """The frame model's test before: each row finite in both columns, and whether all are."""
+    fin = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
+    return bool(fin.all()), fin
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 300), st.integers(0, 2**31 - 1), st.sampled_from(["none", "nan", "inf", "-inf", "huge", "mix"]))
+def test_all_finite_is_the_row_test(n, seed, bad):
+    """Finite clouds, clouds with NaN or infinities anywhere, and finite values whose sum overflows (1e308):
+    the same verdict, and the same rows where not every value is finite."""
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(5.0, 3.0, (n, 2))
+    if n and bad != "none":
+        k = rng.integers(1, n + 1)
+        at = rng.choice(2 * n, k, replace=False)
+        vals = {"nan": [np.nan], "inf": [np.inf], "-inf": [-np.inf], "huge": [1e308, -1e308, 1.7e308],
+                "mix": [np.nan, np.inf, -np.inf, 1e308]}[bad]
+        xy.reshape(-1)[at] = rng.choice(vals, k)
+    finite, fin = _all_finite(xy)
+    want, want_fin = _rows_finite(xy)
+    assert finite == want
+    if fin is None:
+        assert finite
+    else:
+        assert np.array_equal(fin, want_fin)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("at", [0, 1, 2, 8643, 9999])
+def test_all_finite_sees_one_bad_value(value, at):
+    """One bad value anywhere (first and last rows, either column) among 5000 rows."""
+    xy = np.ones((5000, 2))
+    xy.reshape(-1)[at] = value
+    finite, fin = _all_finite(xy)
+    assert not finite and fin is not None and np.flatnonzero(~fin).tolist() == [at // 2]
