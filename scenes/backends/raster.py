@@ -192,6 +192,23 @@ class Splat:
 
     def composite_over(self, image: np.ndarray) -> None:
         """Draw onto ``image: (height, width, >=3) uint8`` in place (source-over; its alpha is left alone)."""
+        if (image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous
+                and self.rgb.dtype == np.float64 and self.alpha.dtype == np.float64 and self.rgb.shape[1:] == (3,)):
+            # float64 colours (as splat makes them): the path below channel by channel, each a 1-D pass instead of
+            # a broadcast over rows of 3, ``dst`` as float64 (the same value as its float32 below, promoted in
+            # the product), and the whole pixels cast back at once (the alpha byte rounded and clipped as it is)
+            px = image.reshape(-1).view(np.uint32)
+            got = px.take(self.idx).view(np.uint8).reshape(-1, 4).astype(np.float64)
+            keep = 1 - self.alpha
+            out = np.empty_like(got)
+            for ch in range(3):
+                np.multiply(self.rgb[:, ch], 255, out=out[:, ch])
+                out[:, ch] += got[:, ch] * keep
+            out[:, 3] = got[:, 3]                                # (0..255 integers: rint and clip keep them)
+            np.rint(out, out=out)
+            np.clip(out, 0, 255, out=out)
+            px.put(self.idx, out.astype(np.uint8).view(np.uint32).reshape(-1))
+            return
         if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
             # RGBA: whole pixels as uint32 gathered and put back (the pixels are distinct), alpha bytes as read
             px = image.reshape(-1).view(np.uint32)
