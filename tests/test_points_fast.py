@@ -115,3 +115,28 @@ def test_all_finite_sees_one_bad_value(value, at):
     xy.reshape(-1)[at] = value
     finite, fin = _all_finite(xy)
     assert not finite and fin is not None and np.flatnonzero(~fin).tolist() == [at // 2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=5), st.integers(0, 2**31 - 1))
+def test_path_views_are_the_paths(sizes, seed):
+    """Frame after frame (more segments, fewer, none): each view ``_draw_segments`` hands to Agg holds its path's
+    own vertices array, codes and simplification settings; after a plain ``set_segments`` none is used."""
+    from scenes.backends.mpl_renderer import _set_segments  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    art = LineCollection([])
+    for k in sizes:
+        _set_segments(art, rng.uniform(0, 10, (k, 2, 2)))
+        got = art.__dict__.get("_path_views")
+        paths = art.get_paths()
+        if k == 0:
+            assert got is None and paths == []
+            continue
+        assert got[0] is paths and len(got[1]) == len(paths)
+        for p, view in zip(paths, got[1], strict=True):
+            assert view.vertices is p.vertices and view.codes is p.codes is None
+            assert (view.should_simplify, view.simplify_threshold) == (p.should_simplify, p.simplify_threshold)
+    art.set_segments([np.zeros((2, 2)), np.ones((2, 2))])
+    got = art.__dict__.get("_path_views")
+    assert got is None or got[0] is not art.get_paths()

@@ -57,11 +57,20 @@ CAP_HEIGHT = 0.72
 PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
 
 
+class _PathView:
+    """What Agg's ``draw_path_collection`` reads of a path (its ``vertices``, ``codes``, ``should_simplify`` and
+    ``simplify_threshold``, by name) as plain attributes: a Path's are properties, four Python calls a path."""
+
+    __slots__ = ("vertices", "codes", "should_simplify", "simplify_threshold")
+
+
 def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     """``art.set_segments(list(xy))`` for ``xy: (K, 2, 2)``: the same paths (each segment's vertices, no codes,
     the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks, ~5 us a segment (a frame of
-    arrivals has hundreds of comet segments)."""
+    arrivals has hundreds of comet segments). Alongside, a :class:`_PathView` of each path (the same arrays and
+    settings) for :func:`_draw_segments`."""
     v = np.asarray(xy, dtype=float)
+    art.__dict__.pop("_path_views", None)
     if v.ndim != 3 or v.shape[1:] != (2, 2):
         art.set_segments(list(xy))
         return
@@ -74,13 +83,19 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     settings = (first.should_simplify, first.simplify_threshold, first._interpolation_steps)
     pool = art.__dict__.get("_segment_paths")
     if pool is None or pool[0] != settings:
-        pool = art.__dict__["_segment_paths"] = (settings, [])
-    paths = pool[1]
+        pool = art.__dict__["_segment_paths"] = (settings, [], [])
+    paths, views = pool[1], pool[2]
     while len(paths) < len(v) - 1:
         paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
-    for p, seg in zip(paths, v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
-        p._vertices = seg
+    while len(views) < len(v):
+        view = _PathView()
+        view.codes, view.should_simplify, view.simplify_threshold = None, first.should_simplify, first.simplify_threshold
+        views.append(view)
+    views[0].vertices = first.vertices
+    for p, view, seg in zip(paths, views[1:], v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
+        p._vertices = view.vertices = seg
     art._paths = [first, *paths[:len(v) - 1]]
+    art.__dict__["_path_views"] = (art._paths, views[:len(v)])
     art.stale = True
 
 
@@ -317,6 +332,9 @@ def _draw_segments(art, renderer) -> None:
         gc.set_joinstyle(art._joinstyle)
     if art._capstyle:
         gc.set_capstyle(art._capstyle)
+    views = art.__dict__.get("_path_views")
+    if views is not None and views[0] is paths and len(views[1]) == len(paths):   # as _set_segments left them
+        paths = views[1]
     renderer.draw_path_collection(gc, transform.frozen(), paths, art.get_transforms(), offsets, offset_trf,
                                   art.get_facecolor(), art.get_edgecolor(), art._linewidths, art._linestyles,
                                   art._antialiaseds, art._urls, "screen", hatchcolors=art.get_hatchcolor())
