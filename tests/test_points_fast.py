@@ -140,3 +140,30 @@ def test_path_views_are_the_paths(sizes, seed):
     art.set_segments([np.zeros((2, 2)), np.ones((2, 2))])
     got = art.__dict__.get("_path_views")
     assert got is None or got[0] is not art.get_paths()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3000), st.integers(0, 2**31 - 1), st.sampled_from([(2.23, 0.0), (3.35, 1.67)]),
+       st.sampled_from(["colour-major", "shuffled", "negative"]))
+def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
+    """``splat`` given its drawing order in int32 (as PointRaster makes it) draws what the same order in int64
+    does, byte for byte, and what the splat before its speed-up drew."""
+    from splat_reference import splat_reference  # noqa: PLC0415
+    from test_raster import same_splat  # noqa: PLC0415
+
+    from scenes.backends import raster  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    xy = rng.normal(40, rng.choice([2.0, 8.0, 30.0]), (n, 2))
+    color = rng.integers(0, 4, n)
+    if kind == "colour-major":
+        order = color * n + np.arange(n)
+    elif kind == "shuffled":
+        order = rng.permutation(n)
+    else:
+        order = rng.permutation(n) - n // 2
+    palette = rng.uniform(0, 1, (4, 3))
+    args = (xy, color, palette, 96, 72, *stamp_size)
+    got = raster.splat(*args, order=order.astype(np.int32))
+    assert same_splat(got, raster.splat(*args, order=order.astype(np.int64)))
+    assert same_splat(got, splat_reference(*args, order=order.astype(np.int64)))

@@ -154,8 +154,15 @@ class PointRaster(Artist):
         self.color = c if len(c) and c.min() >= 0 and c.max() < len(PALETTE) else c % len(PALETTE)   # (the same)
         # colour by colour, as the marker lines: the order ``color * n + index``, or none (the order as given, the
         # same ranks) where the colours already come in that order
-        c = self.color
-        self.order = None if np.all(c[1:] >= c[:-1]) else c * len(self.xy) + np.arange(len(self.xy))
+        c, n = self.color, len(self.xy)
+        if np.all(c[1:] >= c[:-1]):
+            self.order = None
+        elif len(PALETTE) * n < 2**31:     # (as usual) the same integers in int32: half the memory traffic
+            self.order = c.astype(np.int32)
+            self.order *= np.int32(n)
+            self.order += np.arange(n, dtype=np.int32)
+        else:
+            self.order = c * n + np.arange(n)
         self.radius, self.ring = radius, ring
 
     def draw(self, renderer) -> None:

@@ -266,7 +266,9 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         key = np.arange(n)
         ordered = True
     else:
-        key = np.asarray(order, dtype=np.int64)
+        key = np.asarray(order)
+        if key.dtype != np.int32:                                # (int32 keys kept: the same integers)
+            key = np.asarray(order, dtype=np.int64)
         key = key if kept is None else key[kept]
         ordered = None                                           # checked below (a pass over the keys)
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
