@@ -79,6 +79,14 @@ def test_set_colors_of_a_comet_frame():
     assert got.get_edgecolor().tobytes() == want.get_edgecolor().tobytes()
 
 
+def same_splat(a, b) -> bool:
+    """The same pixels, colours and alphas to the byte (and the same dtypes and order), or both ``None``."""
+    if a is None or b is None:
+        return a is b
+    return all(u.dtype == v.dtype and u.shape == v.shape and u.tobytes() == v.tobytes()
+               for u, v in ((a.idx, b.idx), (a.rgb, b.rgb), (a.alpha, b.alpha)))
+
+
 def _rows_finite(xy: np.ndarray) -> tuple[bool, np.ndarray]:
     """The frame model's test before: each row finite in both columns, and whether all are."""
     fin = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
@@ -149,7 +157,6 @@ def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
     """``splat`` given its drawing order in int32 (as PointRaster makes it) draws what the same order in int64
     does, byte for byte, and what the splat before its speed-up drew."""
     from splat_reference import splat_reference  # noqa: PLC0415
-    from test_raster import same_splat  # noqa: PLC0415
 
     from scenes.backends import raster  # noqa: PLC0415
 
@@ -167,3 +174,24 @@ def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
     got = raster.splat(*args, order=order.astype(np.int32))
     assert same_splat(got, raster.splat(*args, order=order.astype(np.int64)))
     assert same_splat(got, splat_reference(*args, order=order.astype(np.int64)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 2000), st.integers(0, 2**31 - 1), st.sampled_from([1, 3, 9, 16]),
+       st.sampled_from(["one colour a run", "mixed", "zero weights"]))
+def test_run_colours_is_the_table_product(n, seed, P, kind):
+    """The per-run colour sums without the (run, colour) table: byte for byte the table and its product."""
+    from scenes.backends import raster  # noqa: PLC0415
+    from scenes.clips.base import row_matmul  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    run = np.sort(rng.integers(0, max(1, n // 3), n))
+    run = np.unique(run, return_inverse=True)[1]                 # runs 0..R-1, each used
+    new_run = np.r_[True, run[1:] != run[:-1]]
+    starts = np.flatnonzero(new_run)
+    cc = rng.integers(0, P, len(starts))[run] if kind != "mixed" else rng.integers(0, P, n)
+    wf = rng.uniform(0, 1, n) * (rng.uniform(0, 1, n) < 0.5 if kind == "zero weights" else 1.0)
+    palette = rng.uniform(0, 1, (P, 3))
+    want = row_matmul(np.bincount(run * P + cc, wf, minlength=len(starts) * P).reshape(-1, P), palette)
+    got = raster._run_colours(wf, cc, run, new_run, starts, palette)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes()

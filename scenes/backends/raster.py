@@ -225,6 +225,27 @@ class Splat:
         flat[self.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
 
 
+def _run_colours(wf: np.ndarray, cc: np.ndarray, run: np.ndarray, new_run: np.ndarray, starts: np.ndarray,
+                 palette: np.ndarray) -> np.ndarray:
+    """``(R, 3)``: per run (pixel) the sum of its contributions' weights ``wf: (C,)`` times their colours
+    (``cc: (C,)`` indices into ``palette: (P, 3)``); ``run: (C,)`` each contribution's run (ascending),
+    ``new_run: (C,)`` where one starts, ``starts: (R,)`` those places.
+
+    With at most 16 colours the weights are summed per (run, colour) by ``bincount`` (in order, from 0), then
+    multiplied by the palette (:func:`row_matmul`). Where no run mixes colours (as usual: one class a place)
+    and the palette is finite, the same numbers without the ``(R, P)`` table: each run's weights summed by
+    ``bincount`` (the same terms in the same order) times its colour elementwise, which is that row of the
+    product exactly (its other terms are exact zeros, whatever the order or fusing of BLAS's sum)."""
+    R, P = len(starts), len(palette)
+    if P > 16:
+        return np.add.reduceat(wf[:, None] * palette[cc], starts, axis=0)
+    mixed = np.not_equal(cc[1:], cc[:-1])                        # a colour change inside a run
+    mixed &= ~new_run[1:]
+    if not mixed.any() and np.isfinite(palette).all():
+        return np.bincount(run, wf, minlength=R)[:, None] * palette.take(cc.take(starts), axis=0)
+    return row_matmul(np.bincount(run * P + cc, wf, minlength=R * P).reshape(-1, P), palette)
+
+
 def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
           ring: float = 0.0, ring_rgb: np.ndarray | None = None, order: np.ndarray | None = None) -> Splat | None:
     """Rasterise points in drawing order.
@@ -384,12 +405,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     last_of_run = np.r_[starts[1:], len(cpos)] - 1
     above = csum.take(last_of_run).take(run) - csum             # log transmittance of what lies above each
     w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    P, wf = len(palette), w * st.fill.take(cs)
-    if P <= 16:   # few colours: weights summed per (run, palette colour), then one small matrix product
-        out_rgb = row_matmul(np.bincount(run * P + vcolor.take(vr), wf, minlength=len(starts) * P).reshape(-1, P),
-                             palette)
-    else:
-        out_rgb = np.add.reduceat(wf[:, None] * palette[vcolor.take(vr)], starts, axis=0)
+    out_rgb = _run_colours(w * st.fill.take(cs), vcolor.take(vr), run, new_run, starts, palette)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
         out_rgb += np.bincount(run, w * st.ring.take(cs), minlength=len(starts))[:, None] * g[None, :]
