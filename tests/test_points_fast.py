@@ -128,18 +128,28 @@ def test_all_finite_sees_one_bad_value(value, at):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 40), min_size=1, max_size=5), st.integers(0, 2**31 - 1))
 def test_path_views_are_the_paths(sizes, seed):
-    """Frame after frame (more segments, fewer, none): each view ``_draw_segments`` hands to Agg holds its path's
-    own vertices array, codes and simplification settings; after a plain ``set_segments`` none is used."""
+    """Frame after frame (more segments than kept, fewer, none): the paths are matplotlib's own for the segments
+    (vertices, codes, settings), and each view ``_draw_segments`` hands to Agg holds its path's own vertices
+    array, codes and simplification settings; after a plain ``set_segments`` none is used."""
     from scenes.backends.mpl_renderer import _set_segments  # noqa: PLC0415
 
+    from matplotlib.path import Path  # noqa: PLC0415
+
     rng = np.random.default_rng(seed)
-    art = LineCollection([])
+    art, own = LineCollection([]), LineCollection([])
     for k in sizes:
-        _set_segments(art, rng.uniform(0, 10, (k, 2, 2)))
+        xy = rng.uniform(0, 10, (k, 2, 2))
+        _set_segments(art, xy)
+        own.set_segments(list(xy))
         got = art.__dict__.get("_path_views")
         paths = art.get_paths()
+        assert len(paths) == len(own.get_paths()) == k
+        for p, q in zip(paths, own.get_paths(), strict=True):   # matplotlib's own paths: the same everything
+            assert type(p) is Path and p.vertices.tobytes() == q.vertices.tobytes() and p.codes is q.codes is None
+            assert (p.should_simplify, p.simplify_threshold, p._interpolation_steps, p.readonly) == (
+                q.should_simplify, q.simplify_threshold, q._interpolation_steps, q.readonly)
         if k == 0:
-            assert got is None and paths == []
+            assert got is None
             continue
         assert got[0] is paths and len(got[1]) == len(paths)
         for p, view in zip(paths, got[1], strict=True):

@@ -66,9 +66,11 @@ class _PathView:
 
 def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     """``art.set_segments(list(xy))`` for ``xy: (K, 2, 2)``: the same paths (each segment's vertices, no codes,
-    the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks, ~5 us a segment (a frame of
-    arrivals has hundreds of comet segments). Alongside, a :class:`_PathView` of each path (the same arrays and
-    settings) for :func:`_draw_segments`."""
+    the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks or any work a segment (a frame of
+    arrivals has hundreds of comet segments): the collection keeps a buffer of segments and a Path of each row
+    (what ``_fast_from_codes_and_verts`` makes: its vertices a view of the row, no codes, writable, the
+    settings), the frame's vertices are copied into the buffer and the first ``K`` paths used. Alongside, a
+    :class:`_PathView` of each path (the same arrays and settings) for :func:`_draw_segments`."""
     v = np.asarray(xy, dtype=float)
     art.__dict__.pop("_path_views", None)
     if v.ndim != 3 or v.shape[1:] != (2, 2):
@@ -77,25 +79,25 @@ def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     if len(v) == 0:
         art.set_segments([])
         return
-    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
-    # the others: Paths kept from earlier frames with the same settings, given this frame's vertices (what
-    # _fast_from_codes_and_verts sets: vertices, no codes, writable, the settings; ~0.1 us instead of ~1.5 us)
+    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams)
     settings = (first.should_simplify, first.simplify_threshold, first._interpolation_steps)
     pool = art.__dict__.get("_segment_paths")
-    if pool is None or pool[0] != settings:
-        pool = art.__dict__["_segment_paths"] = (settings, [], [])
-    paths, views = pool[1], pool[2]
-    while len(paths) < len(v) - 1:
-        paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
-    while len(views) < len(v):
-        view = _PathView()
-        view.codes, view.should_simplify, view.simplify_threshold = None, first.should_simplify, first.simplify_threshold
-        views.append(view)
-    views[0].vertices = first.vertices
-    for p, view, seg in zip(paths, views[1:], v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
-        p._vertices = view.vertices = seg
-    art._paths = [first, *paths[:len(v) - 1]]
-    art.__dict__["_path_views"] = (art._paths, views[:len(v)])
+    k = len(v)
+    if pool is None or pool[0] != settings or len(pool[1]) < k:   # (new settings, or more segments than kept)
+        cap = max(k, 2 * len(pool[1])) if pool is not None and pool[0] == settings else k
+        buf = np.empty((cap, 2, 2))
+        paths = [MplPath._fast_from_codes_and_verts(buf[i], None, first) for i in range(cap)]
+        views = []
+        for p in paths:
+            view = _PathView()
+            view.vertices, view.codes = p._vertices, None
+            view.should_simplify, view.simplify_threshold = first.should_simplify, first.simplify_threshold
+            views.append(view)
+        pool = art.__dict__["_segment_paths"] = (settings, paths, views, buf)
+    _, paths, views, buf = pool
+    buf[:k] = v
+    art._paths = paths[:k]
+    art.__dict__["_path_views"] = (art._paths, views[:k])
     art.stale = True
 
 
