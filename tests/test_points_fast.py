@@ -162,10 +162,11 @@ def test_path_views_are_the_paths(sizes, seed):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 3000), st.integers(0, 2**31 - 1), st.sampled_from([(2.23, 0.0), (3.35, 1.67)]),
-       st.sampled_from(["colour-major", "shuffled", "negative"]))
+       st.sampled_from(["colour-major", "shuffled", "negative", "huge"]))
 def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
     """``splat`` given its drawing order in int32 (as PointRaster makes it) draws what the same order in int64
-    does, byte for byte, and what the splat before its speed-up drew."""
+    does, byte for byte, and what the splat before its speed-up drew; orders beyond int32 (the grids then in
+    int64) too."""
     from splat_reference import splat_reference  # noqa: PLC0415
 
     from scenes.backends import raster  # noqa: PLC0415
@@ -177,10 +178,15 @@ def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
         order = color * n + np.arange(n)
     elif kind == "shuffled":
         order = rng.permutation(n)
-    else:
+    elif kind == "negative":
         order = rng.permutation(n) - n // 2
+    else:
+        order = rng.permutation(n).astype(np.int64) * 2**33 + 7
     palette = rng.uniform(0, 1, (4, 3))
     args = (xy, color, palette, 96, 72, *stamp_size)
+    if kind == "huge":
+        assert same_splat(raster.splat(*args, order=order), splat_reference(*args, order=order))
+        return
     got = raster.splat(*args, order=order.astype(np.int32))
     assert same_splat(got, raster.splat(*args, order=order.astype(np.int64)))
     assert same_splat(got, splat_reference(*args, order=order.astype(np.int64)))

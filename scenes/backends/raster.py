@@ -369,10 +369,13 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
     b_s = max(int(SS - 1).bit_length(), 1)
     if b_q + b_v <= PACK_BITS[0]:
-        key = q.astype(np.uint32)
+        # built for the visible pairs only (a third of them in a dense cloud): pixel (q >= 0: every stamp lies
+        # inside the grid, so int32 bits are the uint32's) shifted, plus the stamp's row in q
+        at = np.flatnonzero(visible)                             # (a take: ~4x faster than a boolean mask here)
+        key = q.reshape(-1).take(at)
+        key = key.view(np.uint32) if key.dtype == np.int32 else key.astype(np.uint32)
         key <<= np.uint32(b_v)
-        key += np.arange(V, dtype=np.uint32)[:, None]
-        key = key.reshape(-1).take(np.flatnonzero(visible))     # (a take: ~4x faster than a boolean mask here)
+        key += (at // q.shape[1]).astype(np.uint32)
         key.sort()
         vr = (key & np.uint32((1 << b_v) - 1)).astype(np.intp)   # rank among the stamps that show
         cpos = (key >> np.uint32(b_v)).astype(np.int64)           # grid pixel
