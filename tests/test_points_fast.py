@@ -131,9 +131,9 @@ def test_path_views_are_the_paths(sizes, seed):
     """Frame after frame (more segments than kept, fewer, none): the paths are matplotlib's own for the segments
     (vertices, codes, settings), and each view ``_draw_segments`` hands to Agg holds its path's own vertices
     array, codes and simplification settings; after a plain ``set_segments`` none is used."""
-    from scenes.backends.mpl_renderer import _set_segments  # noqa: PLC0415
-
     from matplotlib.path import Path  # noqa: PLC0415
+
+    from scenes.backends.mpl_renderer import _set_segments  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     art, own = LineCollection([]), LineCollection([])
