@@ -57,30 +57,47 @@ CAP_HEIGHT = 0.72
 PALETTE_RGB = np.array([to_rgb(c) for c in PALETTE])
 
 
+class _PathView:
+    """What Agg's ``draw_path_collection`` reads of a path (its ``vertices``, ``codes``, ``should_simplify`` and
+    ``simplify_threshold``, by name) as plain attributes: a Path's are properties, four Python calls a path."""
+
+    __slots__ = ("vertices", "codes", "should_simplify", "simplify_threshold")
+
+
 def _set_segments(art: LineCollection, xy: np.ndarray) -> None:
     """``art.set_segments(list(xy))`` for ``xy: (K, 2, 2)``: the same paths (each segment's vertices, no codes,
-    the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks, ~5 us a segment (a frame of
-    arrivals has hundreds of comet segments)."""
+    the settings ``Path()`` gives a 2-vertex path) without ``Path()``'s checks or any work a segment (a frame of
+    arrivals has hundreds of comet segments): the collection keeps a buffer of segments and a Path of each row
+    (what ``_fast_from_codes_and_verts`` makes: its vertices a view of the row, no codes, writable, the
+    settings), the frame's vertices are copied into the buffer and the first ``K`` paths used. Alongside, a
+    :class:`_PathView` of each path (the same arrays and settings) for :func:`_draw_segments`."""
     v = np.asarray(xy, dtype=float)
+    art.__dict__.pop("_path_views", None)
     if v.ndim != 3 or v.shape[1:] != (2, 2):
         art.set_segments(list(xy))
         return
     if len(v) == 0:
         art.set_segments([])
         return
-    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams), copied to the others
-    # the others: Paths kept from earlier frames with the same settings, given this frame's vertices (what
-    # _fast_from_codes_and_verts sets: vertices, no codes, writable, the settings; ~0.1 us instead of ~1.5 us)
+    first = MplPath(v[0])   # the settings Path() gives a 2-vertex path now (rcParams)
     settings = (first.should_simplify, first.simplify_threshold, first._interpolation_steps)
     pool = art.__dict__.get("_segment_paths")
-    if pool is None or pool[0] != settings:
-        pool = art.__dict__["_segment_paths"] = (settings, [])
-    paths = pool[1]
-    while len(paths) < len(v) - 1:
-        paths.append(MplPath._fast_from_codes_and_verts(v[1], None, first))
-    for p, seg in zip(paths, v[1:], strict=False):   # (paths may be longer: the first len(v) - 1)
-        p._vertices = seg
-    art._paths = [first, *paths[:len(v) - 1]]
+    k = len(v)
+    if pool is None or pool[0] != settings or len(pool[1]) < k:   # (new settings, or more segments than kept)
+        cap = max(k, 2 * len(pool[1])) if pool is not None and pool[0] == settings else k
+        buf = np.empty((cap, 2, 2))
+        paths = [MplPath._fast_from_codes_and_verts(buf[i], None, first) for i in range(cap)]
+        views = []
+        for p in paths:
+            view = _PathView()
+            view.vertices, view.codes = p._vertices, None
+            view.should_simplify, view.simplify_threshold = first.should_simplify, first.simplify_threshold
+            views.append(view)
+        pool = art.__dict__["_segment_paths"] = (settings, paths, views, buf)
+    _, paths, views, buf = pool
+    buf[:k] = v
+    art._paths = paths[:k]
+    art.__dict__["_path_views"] = (art._paths, views[:k])
     art.stale = True
 
 
@@ -91,14 +108,28 @@ def _set_colors(art: LineCollection, colors: list) -> None:
     """``art.set_colors(colors)`` for a list of colour strings: each distinct string converted once (``to_rgba``,
     kept), the rows stacked as ``to_rgba_array`` stacks them, then the same call on that ``(K, 4)`` array (which
     sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given."""
-    if not colors or not all(isinstance(c, str) for c in colors) or any(c.lower() == "none" for c in set(colors)):
+    try:
+        distinct = set(colors)
+    except TypeError:      # (an unhashable colour, e.g. a list: as given)
+        distinct = None
+    # every element a string iff every distinct one is (a hashable non-string is in the set too)
+    if (not colors or distinct is None or not all(isinstance(c, str) for c in distinct)
+            or any(c.lower() == "none" for c in distinct)):
         art.set_colors(colors)
         return
     if len(_RGBA) > 65536:   # (faded colours are many strings: keep the table bounded)
         _RGBA.clear()
-    for c in set(colors).difference(_RGBA):
+    for c in distinct.difference(_RGBA):
         _RGBA[c] = to_rgba(c)
-    art.set_colors(np.array([_RGBA[c] for c in colors]))
+    if len(distinct) == len(colors):
+        art.set_colors(np.array([_RGBA[c] for c in colors]))
+        return
+    # repeated strings (a comet's shades): the distinct rows once, gathered by index; the same rows as stacking
+    # every string's tuple
+    names = list(distinct)
+    at = {c: k for k, c in enumerate(names)}
+    table = np.array([_RGBA[c] for c in names])
+    art.set_colors(table.take(np.array([at[c] for c in colors], dtype=np.intp), axis=0))
 
 
 class PointRaster(Artist):
@@ -125,8 +156,15 @@ class PointRaster(Artist):
         self.color = c if len(c) and c.min() >= 0 and c.max() < len(PALETTE) else c % len(PALETTE)   # (the same)
         # colour by colour, as the marker lines: the order ``color * n + index``, or none (the order as given, the
         # same ranks) where the colours already come in that order
-        c = self.color
-        self.order = None if np.all(c[1:] >= c[:-1]) else c * len(self.xy) + np.arange(len(self.xy))
+        c, n = self.color, len(self.xy)
+        if np.all(c[1:] >= c[:-1]):
+            self.order = None
+        elif len(PALETTE) * n < 2**31:     # (as usual) the same integers in int32: half the memory traffic
+            self.order = c.astype(np.int32)
+            self.order *= np.int32(n)
+            self.order += np.arange(n, dtype=np.int32)
+        else:
+            self.order = c * n + np.arange(n)
         self.radius, self.ring = radius, ring
 
     def draw(self, renderer) -> None:
@@ -303,6 +341,9 @@ def _draw_segments(art, renderer) -> None:
         gc.set_joinstyle(art._joinstyle)
     if art._capstyle:
         gc.set_capstyle(art._capstyle)
+    views = art.__dict__.get("_path_views")
+    if views is not None and views[0] is paths and len(views[1]) == len(paths):   # as _set_segments left them
+        paths = views[1]
     renderer.draw_path_collection(gc, transform.frozen(), paths, art.get_transforms(), offsets, offset_trf,
                                   art.get_facecolor(), art.get_edgecolor(), art._linewidths, art._linestyles,
                                   art._antialiaseds, art._urls, "screen", hatchcolors=art.get_hatchcolor())

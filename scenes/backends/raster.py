@@ -192,6 +192,23 @@ class Splat:
 
     def composite_over(self, image: np.ndarray) -> None:
         """Draw onto ``image: (height, width, >=3) uint8`` in place (source-over; its alpha is left alone)."""
+        if (image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous
+                and self.rgb.dtype == np.float64 and self.alpha.dtype == np.float64 and self.rgb.shape[1:] == (3,)):
+            # float64 colours (as splat makes them): the path below channel by channel, each a 1-D pass instead of
+            # a broadcast over rows of 3, ``dst`` as float64 (the same value as its float32 below, promoted in
+            # the product), and the whole pixels cast back at once (the alpha byte rounded and clipped as it is)
+            px = image.reshape(-1).view(np.uint32)
+            got = px.take(self.idx).view(np.uint8).reshape(-1, 4).astype(np.float64)
+            keep = 1 - self.alpha
+            out = np.empty_like(got)
+            for ch in range(3):
+                np.multiply(self.rgb[:, ch], 255, out=out[:, ch])
+                out[:, ch] += got[:, ch] * keep
+            out[:, 3] = got[:, 3]                                # (0..255 integers: rint and clip keep them)
+            np.rint(out, out=out)
+            np.clip(out, 0, 255, out=out)
+            px.put(self.idx, out.astype(np.uint8).view(np.uint32).reshape(-1))
+            return
         if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
             # RGBA: whole pixels as uint32 gathered and put back (the pixels are distinct), alpha bytes as read
             px = image.reshape(-1).view(np.uint32)
@@ -206,6 +223,27 @@ class Splat:
         dst = flat[self.idx, :3].astype(np.float32)
         out = 255 * self.rgb + dst * (1 - self.alpha)[:, None]
         flat[self.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
+
+
+def _run_colours(wf: np.ndarray, cc: np.ndarray, run: np.ndarray, new_run: np.ndarray, starts: np.ndarray,
+                 palette: np.ndarray) -> np.ndarray:
+    """``(R, 3)``: per run (pixel) the sum of its contributions' weights ``wf: (C,)`` times their colours
+    (``cc: (C,)`` indices into ``palette: (P, 3)``); ``run: (C,)`` each contribution's run (ascending),
+    ``new_run: (C,)`` where one starts, ``starts: (R,)`` those places.
+
+    With at most 16 colours the weights are summed per (run, colour) by ``bincount`` (in order, from 0), then
+    multiplied by the palette (:func:`row_matmul`). Where no run mixes colours (as usual: one class a place)
+    and the palette is finite, the same numbers without the ``(R, P)`` table: each run's weights summed by
+    ``bincount`` (the same terms in the same order) times its colour elementwise, which is that row of the
+    product exactly (its other terms are exact zeros, whatever the order or fusing of BLAS's sum)."""
+    R, P = len(starts), len(palette)
+    if P > 16:
+        return np.add.reduceat(wf[:, None] * palette[cc], starts, axis=0)
+    mixed = np.not_equal(cc[1:], cc[:-1])                        # a colour change inside a run
+    mixed &= ~new_run[1:]
+    if not mixed.any() and np.isfinite(palette).all():
+        return np.bincount(run, wf, minlength=R)[:, None] * palette.take(cc.take(starts), axis=0)
+    return row_matmul(np.bincount(run * P + cc, wf, minlength=R * P).reshape(-1, P), palette)
 
 
 def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
@@ -249,7 +287,9 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         key = np.arange(n)
         ordered = True
     else:
-        key = np.asarray(order, dtype=np.int64)
+        key = np.asarray(order)
+        if key.dtype != np.int32:                                # (int32 keys kept: the same integers)
+            key = np.asarray(order, dtype=np.int64)
         key = key if kept is None else key[kept]
         ordered = None                                           # checked below (a pass over the keys)
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
@@ -329,10 +369,13 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
     b_s = max(int(SS - 1).bit_length(), 1)
     if b_q + b_v <= PACK_BITS[0]:
-        key = q.astype(np.uint32)
+        # built for the visible pairs only (a third of them in a dense cloud): pixel (q >= 0: every stamp lies
+        # inside the grid, so int32 bits are the uint32's) shifted, plus the stamp's row in q
+        at = np.flatnonzero(visible)                             # (a take: ~4x faster than a boolean mask here)
+        key = q.reshape(-1).take(at)
+        key = key.view(np.uint32) if key.dtype == np.int32 else key.astype(np.uint32)
         key <<= np.uint32(b_v)
-        key += np.arange(V, dtype=np.uint32)[:, None]
-        key = key.reshape(-1).take(np.flatnonzero(visible))     # (a take: ~4x faster than a boolean mask here)
+        key += (at // q.shape[1]).astype(np.uint32)
         key.sort()
         vr = (key & np.uint32((1 << b_v) - 1)).astype(np.intp)   # rank among the stamps that show
         cpos = (key >> np.uint32(b_v)).astype(np.int64)           # grid pixel
@@ -365,12 +408,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     last_of_run = np.r_[starts[1:], len(cpos)] - 1
     above = csum.take(last_of_run).take(run) - csum             # log transmittance of what lies above each
     w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    P, wf = len(palette), w * st.fill.take(cs)
-    if P <= 16:   # few colours: weights summed per (run, palette colour), then one small matrix product
-        out_rgb = row_matmul(np.bincount(run * P + vcolor.take(vr), wf, minlength=len(starts) * P).reshape(-1, P),
-                             palette)
-    else:
-        out_rgb = np.add.reduceat(wf[:, None] * palette[vcolor.take(vr)], starts, axis=0)
+    out_rgb = _run_colours(w * st.fill.take(cs), vcolor.take(vr), run, new_run, starts, palette)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
         out_rgb += np.bincount(run, w * st.ring.take(cs), minlength=len(starts))[:, None] * g[None, :]

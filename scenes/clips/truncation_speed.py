@@ -127,6 +127,17 @@ def _smooth(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
+def _all_finite(xy: np.ndarray) -> tuple[bool, np.ndarray | None]:
+    """Whether every value of ``xy: (n, 2)`` is finite, and ``(n,)`` whether each row is (``None`` when all are).
+    A finite sum of the values says so in one pass (an infinity or NaN makes the sum non-finite); otherwise (or
+    an overflow) row by row."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(xy, axis=None)):
+            return True, None
+    fin = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])        # faster than .all(axis=1)
+    return bool(fin.all()), fin
+
+
 def _gather(parts: list) -> np.ndarray:
     """The rows of ``parts`` concatenated (``(n, 2)`` float64): each part an array, or ``(src, idx)`` for
     ``np.take(src, idx, axis=0)``, gathered straight into the result (no array of its own)."""
@@ -655,8 +666,7 @@ class TruncationFrames:
             xy_rep = self._screen(D, l, az, centred=True)
             xy_rep = self._pin_into(xy_rep if xy_rep.dtype == np.float64 else xy_rep.astype(float), view)
             repeats = len(first) != len(inv)
-            fin = np.isfinite(xy_rep[:, 0]) & np.isfinite(xy_rep[:, 1])   # faster than .all(axis=1)
-            finite = bool(fin.all())
+            finite, fin = _all_finite(xy_rep)
             if finite:
                 xy, ok = None, None   # every point finite: each point's position is its path's (gathered as needed)
             else:
