@@ -147,6 +147,44 @@ def _sprite(rgba: tuple, r: float, ring: tuple | None, phase: int):
     return surface
 
 
+def paint_surface(ctx, surface, x0: int, y0: int) -> None:
+    """Composite ``surface`` source-over into ``ctx`` with its corner at ``(x0, y0)`` (the current user space;
+    whole pixels under an identity matrix): exactly the fill of its box (``paint()`` of a source with
+    ``EXTEND_NONE``: Cairo bounds the operation by the source's extents), one call fewer."""
+    ctx.set_source_surface(surface, x0, y0)
+    ctx.paint()
+
+
+def paint_discs(ctx, dx: np.ndarray, dy: np.ndarray, kind: np.ndarray, order: np.ndarray, colors: list,
+                r: float, ring: tuple | None) -> None:
+    """Paint discs of radius ``r`` px (with ``ring``: see :func:`_sprite`) into ``ctx`` (its matrix the
+    identity): disc ``j`` centred at device pixel ``(dx[j], dy[j])`` (``(n,)`` floats; a point that is not
+    finite is skipped) in colour ``colors[kind[j]]`` (RGBA 0..1), in the order ``order`` (indices into the
+    points), each one source-over on what is drawn before it.
+
+    Each disc is its sprite (per colour and sub-pixel place, cached) painted with its corner at the disc's
+    pixel minus the sprite's half side. The sprites are looked up once per distinct (colour, place) of the
+    cloud, not once a point; a sprite is painted with ``paint()`` (the source's extents bound what Cairo
+    composites, so it is exactly the fill of the sprite's box).
+    """
+    order = np.asarray(order)
+    order = order[np.isfinite(dx[order]) & np.isfinite(dy[order])]
+    if len(order) == 0:
+        return
+    px, py = dx[order], dy[order]
+    ix, iy = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
+    phase = (np.floor((px - ix) * SUBPIXEL) * SUBPIXEL + np.floor((py - iy) * SUBPIXEL)).astype(np.int64)
+    s2 = SUBPIXEL * SUBPIXEL
+    keys, which = np.unique(np.asarray(kind, dtype=np.int64)[order] * s2 + phase, return_inverse=True)
+    sprites = np.empty(len(keys), dtype=object)
+    sprites[:] = [_sprite(colors[k // s2], r, ring, k % s2) for k in keys.tolist()]
+    K = _sprite_half(r, ring)
+    set_source, paint = ctx.set_source_surface, ctx.paint
+    for s, x0, y0 in zip(sprites[which.reshape(-1)].tolist(), (ix - K).tolist(), (iy - K).tolist()):
+        set_source(s, x0, y0)
+        paint()
+
+
 class DiscCamera(Camera):
     """Cairo camera that draws each point of a PMobject as an antialiased disc of diameter ``thickness`` px.
 
@@ -169,40 +207,23 @@ class DiscCamera(Camera):
         dx, dy = m.xx * P[:, 0] + m.xy * P[:, 1] + m.x0, m.yx * P[:, 0] + m.yy * P[:, 1] + m.y0
         rgbas = np.asarray(rgbas, dtype=float)
         ring = isinstance(pmobject, RingCloud)
-        if ring:          # point by point, each disc with its ring
-            order = np.arange(len(rgbas))
-            colors = [tuple(c) for c in rgbas.tolist()]
-            inverse = None
+        index = getattr(pmobject, "palette_index", None)
+        if not ring and index is not None and len(index) == len(rgbas):
+            # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
+            # same class ends on top where clouds overlap)
+            uniq, kind = np.unique(index, return_inverse=True)
+            uniq = PALETTE_RGBA[uniq]
         else:
-            index = getattr(pmobject, "palette_index", None)
-            if index is not None and len(index) == len(rgbas):
-                # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
-                # same class ends on top where clouds overlap)
-                uniq, inverse = np.unique(index, return_inverse=True)
-                uniq = PALETTE_RGBA[uniq]
-            else:
-                uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            order = np.argsort(inverse, kind="stable")
-            colors = [tuple(c) for c in np.asarray(uniq).tolist()]
+            uniq, kind = np.unique(rgbas, axis=0, return_inverse=True)
+        kind = kind.reshape(-1)
+        # a ring cloud point by point (each disc with its ring), any other colour by colour
+        order = np.arange(len(rgbas)) if ring else np.argsort(kind, kind="stable")
+        colors = [tuple(c) for c in np.asarray(uniq).tolist()]
         ring_spec = (tuple(pmobject.ring_rgba.tolist()), float(pmobject.ring_px)) if ring else None
-        ix, iy = np.floor(dx).astype(np.int64), np.floor(dy).astype(np.int64)
-        phase = (np.floor((dx - ix) * SUBPIXEL) * SUBPIXEL + np.floor((dy - iy) * SUBPIXEL)).astype(np.int64)
-        kind = np.arange(len(rgbas)) if ring else inverse
-        ok = np.isfinite(dx) & np.isfinite(dy)
-        order = order[ok[order]]
-        r = 0.5 * thickness
-        K = _sprite_half(r, ring_spec)
-        side = 2 * K + 1
-        rows = np.c_[ix - K, iy - K, kind, phase][order].tolist()
         ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
         ctx.save()
         ctx.identity_matrix()
-        set_source, rectangle, fill = ctx.set_source_surface, ctx.rectangle, ctx.fill
-        for x0, y0, k, ph in rows:
-            set_source(_sprite(colors[k], r, ring_spec, ph), x0, y0)
-            rectangle(x0, y0, side, side)
-            fill()
+        paint_discs(ctx, dx, dy, kind, order, colors, 0.5 * thickness, ring_spec)
         ctx.restore()
 
     def _display_raster(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
@@ -353,9 +374,7 @@ class FrameCamera(DiscCamera):
             ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
             ctx.save()
             ctx.identity_matrix()
-            ctx.set_source_surface(d.sprite, d.x0, d.y0)
-            ctx.rectangle(d.x0, d.y0, d.sprite.get_width(), d.sprite.get_height())
-            ctx.fill()
+            paint_surface(ctx, d.sprite, d.x0, d.y0)
             ctx.restore()
         return self
 
