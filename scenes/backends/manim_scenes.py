@@ -180,7 +180,7 @@ def paint_discs(ctx, dx: np.ndarray, dy: np.ndarray, kind: np.ndarray, order: np
     sprites[:] = [_sprite(colors[k // s2], r, ring, k % s2) for k in keys.tolist()]
     K = _sprite_half(r, ring)
     set_source, paint = ctx.set_source_surface, ctx.paint
-    for s, x0, y0 in zip(sprites[which.reshape(-1)].tolist(), (ix - K).tolist(), (iy - K).tolist()):
+    for s, x0, y0 in zip(sprites[which.reshape(-1)].tolist(), (ix - K).tolist(), (iy - K).tolist(), strict=True):
         set_source(s, x0, y0)
         paint()
 
@@ -325,27 +325,34 @@ class FrameCamera(DiscCamera):
         super().__init__(*args, **kwargs)
         self._kept: dict[int, _Drawn] = {}     # id(vmobject) -> what the last frame drew of it
         self._used: dict[int, _Drawn] = {}
+        self._rows: dict[int, tuple] = {}      # id(vmobject) -> (points, matrix, path rows) worked out ahead
+        self._inks: dict[int, bool] = {}       # id(vmobject) -> whether it leaves ink, worked out ahead
 
     def capture_mobjects(self, mobjects, **kwargs) -> None:
         super().capture_mobjects(mobjects, **kwargs)
         self._kept, self._used = self._used, {}   # keep what this frame drew, forget the rest
 
     @staticmethod
-    def _style(vmobject) -> tuple | None:
-        """Everything besides the path that decides a VMobject's pixels; ``None`` where it leaves no ink."""
+    def _inked(vmobject) -> bool:
+        """Whether ``vmobject`` leaves ink: a fill, stroke or background stroke (of width > 0) with a colour that
+        is not transparent."""
+        def ink(v, width: float = 1.0) -> bool:
+            return v is not None and width > 0 and bool((np.asarray(v)[:, 3] > 0).any())
+
+        return (ink(getattr(vmobject, "fill_rgbas", None))
+                or ink(getattr(vmobject, "stroke_rgbas", None), vmobject.get_stroke_width())
+                or ink(getattr(vmobject, "background_stroke_rgbas", None), vmobject.get_stroke_width(True)))
+
+    @staticmethod
+    def _style(vmobject) -> tuple:
+        """Everything besides the path that decides a VMobject's pixels."""
         def rgbas(name: str) -> bytes:
             v = getattr(vmobject, name, None)
             return b"" if v is None else np.ascontiguousarray(v, dtype=float).tobytes()
 
-        def ink(name: str, width: float = 1.0) -> bool:
-            v = getattr(vmobject, name, None)
-            return v is not None and width > 0 and bool(np.any(np.asarray(v)[:, 3] > 0))
-
-        w, bw = vmobject.get_stroke_width(), vmobject.get_stroke_width(True)
-        if not (ink("fill_rgbas") or ink("stroke_rgbas", w) or ink("background_stroke_rgbas", bw)):
-            return None
-        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"), w, bw,
-                vmobject.joint_type, vmobject.cap_style)
+        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"),
+                vmobject.get_stroke_width(), vmobject.get_stroke_width(True), vmobject.joint_type,
+                vmobject.cap_style)
 
     def _kept_path(self, ctx, vmobject) -> _Drawn | None:
         """What the last frame drew of ``vmobject``, where its points and the camera are unchanged."""
@@ -357,11 +364,12 @@ class FrameCamera(DiscCamera):
         return None
 
     def display_vectorized(self, vmobject, ctx):
-        style = self._style(vmobject)
-        if style is None:
+        key = id(vmobject)
+        if not (self._inks.pop(key) if key in self._inks else self._inked(vmobject)):
             return self
         if not getattr(vmobject, "keep_pixels", False) or vmobject.get_background_image() is not None:
             return super().display_vectorized(vmobject, ctx)    # builds (or replays) and keeps the path
+        style = self._style(vmobject)
         d = self._kept_path(ctx, vmobject)
         if d is None:
             d = self._new_drawn(ctx, vmobject)
@@ -435,42 +443,52 @@ class FrameCamera(DiscCamera):
         points = vmobject.points
         return _Drawn(points, points.copy(), matrix, path, extents=extents)
 
-    def _build_path(self, ctx, vmobject, ctx_matrix: tuple | None = None) -> None:
-        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws); with
-        ``ctx_matrix`` (``xx, yx, xy, yy, x0, y0``) the points are mapped by it here."""
+    def display_multiple_vectorized_mobjects(self, vmobjects, pixel_array) -> None:
+        """Manim's, after the path rows of every VMobject here whose path is to be built are worked out in one
+        pass (:func:`path_rows`; a VMobject's path is built from them, or from its own rows where they were
+        not worked out here)."""
+        if len(vmobjects) > 1:
+            ctx = self.get_cairo_context(pixel_array)
+            matrix = tuple(ctx.get_matrix())
+            todo, curves, tols = [], [], []
+            for vm in vmobjects:
+                inked = self._inks[id(vm)] = self._inked(vm)
+                points = vm.points
+                nppcc = vm.n_points_per_cubic_curve
+                n = len(points) // nppcc * nppcc
+                if not inked or nppcc != 4 or n == 0 or self._kept_path(ctx, vm) is not None:
+                    continue
+                c = self.transform_points_pre_display(vm, points[:n])
+                if len(c) != n:          # not finite: Manim's stand-in point (built on its own, as before)
+                    continue
+                todo.append((vm, points))
+                curves.append(c[:, :2].reshape(-1, 4, 2))
+                tols.append(vm.tolerance_for_point_equality)
+            if len(todo) > 1:
+                for (vm, points), rows in zip(todo, path_rows(curves, tols, matrix), strict=True):
+                    self._rows[id(vm)] = (points, matrix, rows)
+        try:
+            super().display_multiple_vectorized_mobjects(vmobjects, pixel_array)
+        finally:
+            self._rows.clear()
+            self._inks.clear()
+
+    def _build_path(self, ctx, vmobject, ctx_matrix: tuple) -> None:
+        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws), its points
+        mapped by ``ctx_matrix`` (``xx, yx, xy, yy, x0, y0``) here: one Cairo call per curve (see
+        :func:`path_rows`)."""
         ctx.new_path()
-        nppcc = vmobject.n_points_per_cubic_curve
-        points = vmobject.points
-        n = len(points) // nppcc * nppcc
-        if n == 0:
-            return
-        c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
-        a0, a1 = c4[:, 0], c4[:, -1]
-        tol = vmobject.tolerance_for_point_equality
-
-        def close(p, q):   # Manim's point equality in 2D (np.isclose, NaN never close)
-            return np.all(np.abs(p - q) <= tol + 1e-5 * np.abs(q), axis=-1)
-
-        new = np.ones(len(c4), bool)                       # a curve that starts a subpath
-        new[1:] = ~close(a0[1:], a1[:-1])
-        last = np.r_[new[1:], True]                        # a curve that ends one
-        starts = np.flatnonzero(new)
-        closed = np.zeros(len(c4), bool)                   # ... and closes it (ends where it began)
-        closed[last] = close(a0[starts], a1[last])
-        # a curve whose handles lie on its chord is that straight segment: drawn as a line (the same ink;
-        # Cairo strokes lines faster than curves)
-        d = a1 - a0
-        rel = c4[:, 1:-1] - a0[:, None]
-        cross = np.abs(rel[..., 0] * d[:, None, 1] - rel[..., 1] * d[:, None, 0])
-        along = (rel * d[:, None]).sum(axis=-1)
-        dd = (d * d).sum(axis=-1)[:, None]
-        straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
-        straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
-        flags = new * 1 + straight * 2 + closed * 4
-        if ctx_matrix is not None:
-            xx, yx, xy, yy, x0, y0 = ctx_matrix
-            c4 = np.stack([xx * c4[..., 0] + xy * c4[..., 1] + x0, yx * c4[..., 0] + yy * c4[..., 1] + y0], axis=-1)
-        rows = np.c_[c4.reshape(len(c4), -1), flags].tolist()
+        kept = self._rows.pop(id(vmobject), None)
+        if kept is not None and kept[0] is vmobject.points and kept[1] == ctx_matrix:
+            rows = kept[2]
+        else:
+            nppcc = vmobject.n_points_per_cubic_curve
+            points = vmobject.points
+            n = len(points) // nppcc * nppcc
+            if n == 0:
+                return
+            c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
+            rows = path_rows([c4], [vmobject.tolerance_for_point_equality], ctx_matrix)[0]
         move_to, line_to, curve_to, close_path = ctx.move_to, ctx.line_to, ctx.curve_to, ctx.close_path
         for x0, y0, h1x, h1y, h2x, h2y, x1, y1, f in rows:
             if f % 2:
@@ -481,6 +499,48 @@ class FrameCamera(DiscCamera):
                 curve_to(h1x, h1y, h2x, h2y, x1, y1)
             if f >= 4:
                 close_path()
+
+
+def path_rows(curves: list, tols: list, matrix: tuple) -> list:
+    """The Cairo path of each of several VMobjects, as rows ``[x0, y0, h1x, h1y, h2x, h2y, x1, y1, flags]``,
+    one a curve, worked out for all of them in one pass.
+
+    ``curves[k]``: VMobject ``k``'s cubic Bezier curves ``(m_k, c, 2)`` (``m_k >= 1``; anchor, handles, anchor;
+    Manim units, finite), ``tols[k]`` its ``tolerance_for_point_equality``; ``matrix`` (``xx, yx, xy, yy, x0,
+    y0``) maps them to the rows' device pixels. ``flags``: 1 the curve starts a subpath (Manim's subpaths: a new
+    one where a curve does not start at the previous curve's end, by Manim's point equality, ``np.isclose``),
+    2 it is straight (its handles lie on its chord: drawn as that line, the same ink; Cairo strokes lines faster
+    than curves), 4 it ends its subpath where the subpath began (closed). What each VMobject's rows are does not
+    depend on the others'."""
+    counts = [len(c) for c in curves]
+    c4 = np.concatenate(curves) if len(curves) > 1 else curves[0]
+    m = len(c4)
+    tol = np.repeat(np.asarray(tols, dtype=float), counts)[:, None]
+    a0, a1 = c4[:, 0], c4[:, -1]
+
+    def close(p, q, t):   # Manim's point equality in 2D (np.isclose, NaN never close)
+        return np.all(np.abs(p - q) <= t + 1e-5 * np.abs(q), axis=-1)
+
+    bounds = np.cumsum([0, *counts])
+    new = np.ones(m, bool)                             # a curve that starts a subpath
+    new[1:] = ~close(a0[1:], a1[:-1], tol[1:])
+    new[bounds[:-1]] = True                            # each VMobject's first curve
+    last = np.r_[new[1:], True]                        # a curve that ends one
+    starts = np.flatnonzero(new)
+    closed = np.zeros(m, bool)                         # ... and closes it (ends where it began)
+    closed[last] = close(a0[starts], a1[last], tol[last])
+    d = a1 - a0
+    rel = c4[:, 1:-1] - a0[:, None]
+    cross = np.abs(rel[..., 0] * d[:, None, 1] - rel[..., 1] * d[:, None, 0])
+    along = (rel * d[:, None]).sum(axis=-1)
+    dd = (d * d).sum(axis=-1)[:, None]
+    straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
+    straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
+    flags = new * 1 + straight * 2 + closed * 4
+    xx, yx, xy, yy, x0, y0 = matrix
+    dev = np.stack([xx * c4[..., 0] + xy * c4[..., 1] + x0, yx * c4[..., 0] + yy * c4[..., 1] + y0], axis=-1)
+    rows = np.concatenate((dev.reshape(m, -1), flags[:, None]), axis=1).tolist()
+    return [rows[b0:b1] for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
 
 
 LAYERS = ("segments", "lines", "points", "rings", "labels", "cover", "card")   # drawing order (as matplotlib's)
