@@ -16,8 +16,9 @@ units, origin bottom-left: 16 x 9, or the frame model's ``fig_w x fig_h``) mappe
   text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
   or place does;
 - :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
-  does per-subpath numpy work), replays the path of a VMobject that did not change, and paints a label from
-  pixels it drew once (a label whose text did not change is one paint);
+  does per-subpath numpy work; the curves of all the VMobjects it draws in one batch are sorted into subpaths,
+  lines and curves in one numpy pass, :func:`path_rows`), replays the path of a VMobject that did not change,
+  and paints a label from pixels it drew once (a label whose text did not change is one paint);
 - while the title card covers the frame fully, only the card is drawn.
 
 What a frame shows depends on that frame alone (each layer holds the frame's own primitives, in its order;
@@ -189,10 +190,11 @@ class DiscCamera(Camera):
     """Cairo camera that draws each point of a PMobject as an antialiased disc of diameter ``thickness`` px.
 
     (Stock Cairo Manim paints unblended pixel squares.) Each disc is a sprite (:func:`_sprite`: drawn once
-    by Cairo per colour, size and sub-pixel place, then painted as a small box: ~4x cheaper than filling an
-    arc), colour by colour (a :class:`RingCloud`: point by point, each disc with its ring). A cloud of at
-    least ``RASTER_MIN`` opaque points is splatted with numpy instead (:func:`scenes.backends.raster.splat`: the
-    same discs and order, each centred on the pixel that holds it), which costs less per point there.
+    by Cairo per colour, size and sub-pixel place, looked up once per distinct pair of those in a cloud, then
+    painted: ~4x cheaper than filling an arc; :func:`paint_discs`), colour by colour (a :class:`RingCloud`:
+    point by point, each disc with its ring). A cloud of at least ``RASTER_MIN`` opaque points is splatted with
+    numpy instead (:func:`scenes.backends.raster.splat`: the same discs and order, each centred on the pixel
+    that holds it), which costs less per point there.
     """
 
     def display_point_cloud(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
@@ -312,7 +314,9 @@ class FrameCamera(DiscCamera):
     (a new subpath where a curve does not start at the previous one's end; closed where it ends at its start)
     and Manim's fill and strokes, so anything a stock camera draws is drawn the same. For each VMobject drawn in
     the last frame the camera keeps the path and a copy of the points it was built from; drawn again with equal
-    points the kept path is replayed. A VMobject with ``keep_pixels = True`` (:class:`FrameMobjects` sets it on
+    points the kept path is replayed. The paths to build in one batch of VMobjects (Manim's
+    ``display_multiple_vectorized_mobjects``) are worked out together (:func:`path_rows`: what each one's path is
+    does not depend on the others). A VMobject with ``keep_pixels = True`` (:class:`FrameMobjects` sets it on
     labels) is always drawn into a small surface of its own and painted from it (source-over: the same pixels
     as drawing it there, within rounding), from its first frame on; the surface is kept while its points and
     style stay equal (a label whose text did not change is one paint). So a frame's pixels are a function of
@@ -513,33 +517,40 @@ def path_rows(curves: list, tols: list, matrix: tuple) -> list:
     than curves), 4 it ends its subpath where the subpath began (closed). What each VMobject's rows are does not
     depend on the others'."""
     counts = [len(c) for c in curves]
-    c4 = np.concatenate(curves) if len(curves) > 1 else curves[0]
+    c4 = np.concatenate(curves) if len(curves) > 1 else np.asarray(curves[0])
     m = len(c4)
-    tol = np.repeat(np.asarray(tols, dtype=float), counts)[:, None]
-    a0, a1 = c4[:, 0], c4[:, -1]
+    tol = np.repeat(np.asarray(tols, dtype=float), counts)
+    x, y = c4[..., 0], c4[..., 1]                      # (m, c) each
+    ax0, ay0, ax1, ay1 = x[:, 0], y[:, 0], x[:, -1], y[:, -1]
 
-    def close(p, q, t):   # Manim's point equality in 2D (np.isclose, NaN never close)
-        return np.all(np.abs(p - q) <= t + 1e-5 * np.abs(q), axis=-1)
+    # Manim's point equality in 2D (np.isclose; NaN never close), coordinate by coordinate. (Sums and
+    # reductions over the two coordinates are written out: the same sums, in the same order.)
+    def close(i, j, t):    # the start of curves i vs the end of curves j
+        return ((np.abs(ax0[i] - ax1[j]) <= t + 1e-5 * np.abs(ax1[j]))
+                & (np.abs(ay0[i] - ay1[j]) <= t + 1e-5 * np.abs(ay1[j])))
 
     bounds = np.cumsum([0, *counts])
     new = np.ones(m, bool)                             # a curve that starts a subpath
-    new[1:] = ~close(a0[1:], a1[:-1], tol[1:])
+    new[1:] = ~close(slice(1, None), slice(None, -1), tol[1:])
     new[bounds[:-1]] = True                            # each VMobject's first curve
     last = np.r_[new[1:], True]                        # a curve that ends one
     starts = np.flatnonzero(new)
     closed = np.zeros(m, bool)                         # ... and closes it (ends where it began)
-    closed[last] = close(a0[starts], a1[last], tol[last])
-    d = a1 - a0
-    rel = c4[:, 1:-1] - a0[:, None]
-    cross = np.abs(rel[..., 0] * d[:, None, 1] - rel[..., 1] * d[:, None, 0])
-    along = (rel * d[:, None]).sum(axis=-1)
-    dd = (d * d).sum(axis=-1)[:, None]
-    straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
-    straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
+    closed[last] = close(starts, last, tol[last])
+    dx, dy = ax1 - ax0, ay1 - ay0
+    rx, ry = x[:, 1:-1] - ax0[:, None], y[:, 1:-1] - ay0[:, None]     # the handles from the start (m, c - 2)
+    cross = np.abs(rx * dy[:, None] - ry * dx[:, None])
+    along = rx * dx[:, None] + ry * dy[:, None]
+    dd = (dx * dx + dy * dy)[:, None]
+    straight = ((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd)).all(axis=1)
+    straight &= (dd[:, 0] > 0) | ((rx == 0) & (ry == 0)).all(axis=1)    # a loop from a point back to it is curved
     flags = new * 1 + straight * 2 + closed * 4
     xx, yx, xy, yy, x0, y0 = matrix
-    dev = np.stack([xx * c4[..., 0] + xy * c4[..., 1] + x0, yx * c4[..., 0] + yy * c4[..., 1] + y0], axis=-1)
-    rows = np.concatenate((dev.reshape(m, -1), flags[:, None]), axis=1).tolist()
+    dev = np.empty((m, 2 * c4.shape[1] + 1))
+    dev[:, 0:-1:2] = xx * x + xy * y + x0
+    dev[:, 1:-1:2] = yx * x + yy * y + y0
+    dev[:, -1] = flags
+    rows = dev.tolist()
     return [rows[b0:b1] for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
 
 
