@@ -495,3 +495,16 @@ def draw_frame(cam, mobs) -> np.ndarray:
     cam.reset()
     cam.capture_mobjects(mobs)
     return cam.pixel_array.copy()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 400), hi=st.sampled_from([1, 7, 300, 5000]),
+       signed=st.booleans())
+def test_distinct_is_numpys_unique(seed, n, hi, signed):
+    rng = np.random.default_rng(seed)
+    index = rng.integers(-hi if signed else 0, hi, n).astype(rng.choice([np.int64, np.int32, np.uint8])
+                                                          if not signed else np.int64)
+    uniq, inverse = np.unique(index, return_inverse=True)
+    got_u, got_i = ms._distinct(index)
+    np.testing.assert_array_equal(got_u, uniq)
+    np.testing.assert_array_equal(got_i, inverse.reshape(-1))

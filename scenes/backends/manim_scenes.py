@@ -148,6 +148,16 @@ def _sprite(rgba: tuple, r: float, ring: tuple | None, phase: int):
     return surface
 
 
+def _distinct(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(index, return_inverse=True)`` of ``(n,)`` integers (by counting where they are small and
+    not negative)."""
+    if index.dtype.kind in "iu" and len(index) and 0 <= index.min() and index.max() < 4096:
+        present = np.bincount(index) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[index]
+    uniq, inverse = np.unique(index, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
 def paint_surface(ctx, surface, x0: int, y0: int) -> None:
     """Composite ``surface`` source-over into ``ctx`` with its corner at ``(x0, y0)`` (the current user space;
     whole pixels under an identity matrix): exactly the fill of its box (``paint()`` of a source with
@@ -210,10 +220,14 @@ class DiscCamera(Camera):
         rgbas = np.asarray(rgbas, dtype=float)
         ring = isinstance(pmobject, RingCloud)
         index = getattr(pmobject, "palette_index", None)
-        if not ring and index is not None and len(index) == len(rgbas):
+        if ring:        # each point's own colour: the distinct rows by their bytes (their order does not matter)
+            rows = np.ascontiguousarray(rgbas).view(np.dtype((np.void, rgbas.itemsize * rgbas.shape[1])))
+            first, kind = np.unique(rows.reshape(-1), return_index=True, return_inverse=True)[1:]
+            uniq = rgbas[first]
+        elif index is not None and len(index) == len(rgbas):
             # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
             # same class ends on top where clouds overlap)
-            uniq, kind = np.unique(index, return_inverse=True)
+            uniq, kind = _distinct(np.asarray(index).reshape(-1))
             uniq = PALETTE_RGBA[uniq]
         else:
             uniq, kind = np.unique(rgbas, axis=0, return_inverse=True)
