@@ -430,8 +430,8 @@ def test_path_rows_comparison_fails_on_broken_variants():
             want.append(copied(ctx))
         rows = ms.path_rows(curves, [vm.tolerance_for_point_equality for vm in mobs], matrix)
         assert [build_from_rows(cam, ctx, vm, matrix, r) for vm, r in zip(mobs, rows, strict=True)] == want
-        joint = ms.path_rows([np.concatenate(curves)], [1e-3], matrix)[0]
-        assert build_from_rows(cam, ctx, b, matrix, joint[1:]) != want[1]
+        (fa, ca), (fj, cj) = rows[0], ms.path_rows([np.concatenate(curves)], [1e-3], matrix)[0]
+        assert build_from_rows(cam, ctx, b, matrix, (fj[len(fa):], cj[len(ca):])) != want[1]
         one_tol = ms.path_rows(curves, [a.tolerance_for_point_equality] * 2, matrix)
         assert build_from_rows(cam, ctx, b, matrix, one_tol[1]) != want[1]
 

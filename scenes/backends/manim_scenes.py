@@ -508,28 +508,32 @@ class FrameCamera(DiscCamera):
             c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
             rows = path_rows([c4], [vmobject.tolerance_for_point_equality], ctx_matrix)[0]
         move_to, line_to, curve_to, close_path = ctx.move_to, ctx.line_to, ctx.curve_to, ctx.close_path
-        for x0, y0, h1x, h1y, h2x, h2y, x1, y1, f in rows:
-            if f % 2:
-                move_to(x0, y0)
-            if f % 4 >= 2:
-                line_to(x1, y1)
+        flags, coords = rows
+        nx = iter(coords).__next__
+        for f in flags:
+            if f & 1:
+                move_to(nx(), nx())
+            if f & 2:
+                line_to(nx(), nx())
             else:
-                curve_to(h1x, h1y, h2x, h2y, x1, y1)
-            if f >= 4:
+                curve_to(nx(), nx(), nx(), nx(), nx(), nx())
+            if f & 4:
                 close_path()
 
 
 def path_rows(curves: list, tols: list, matrix: tuple) -> list:
-    """The Cairo path of each of several VMobjects, as rows ``[x0, y0, h1x, h1y, h2x, h2y, x1, y1, flags]``,
-    one a curve, worked out for all of them in one pass.
+    """The Cairo path of each of several VMobjects, worked out for all of them in one pass: for each, ``(flags,
+    coords)``, a curve's flags (``int``) and, one curve after the other, the device coordinates its Cairo calls
+    take: ``x0, y0`` (where it starts a subpath: ``move_to``), then ``x1, y1`` (straight: ``line_to``) or
+    ``h1x, h1y, h2x, h2y, x1, y1`` (``curve_to``). (Only the floats the calls take are made: most of the cost.)
 
     ``curves[k]``: VMobject ``k``'s cubic Bezier curves ``(m_k, c, 2)`` (``m_k >= 1``; anchor, handles, anchor;
     Manim units, finite), ``tols[k]`` its ``tolerance_for_point_equality``; ``matrix`` (``xx, yx, xy, yy, x0,
-    y0``) maps them to the rows' device pixels. ``flags``: 1 the curve starts a subpath (Manim's subpaths: a new
+    y0``) maps them to device pixels. ``flags``: 1 the curve starts a subpath (Manim's subpaths: a new
     one where a curve does not start at the previous curve's end, by Manim's point equality, ``np.isclose``),
     2 it is straight (its handles lie on its chord: drawn as that line, the same ink; Cairo strokes lines faster
-    than curves), 4 it ends its subpath where the subpath began (closed). What each VMobject's rows are does not
-    depend on the others'."""
+    than curves), 4 it ends its subpath where the subpath began (closed: ``close_path``). What each VMobject's
+    path is does not depend on the others'."""
     counts = [len(c) for c in curves]
     c4 = np.concatenate(curves) if len(curves) > 1 else np.asarray(curves[0])
     m = len(c4)
@@ -560,12 +564,17 @@ def path_rows(curves: list, tols: list, matrix: tuple) -> list:
     straight &= (dd[:, 0] > 0) | ((rx == 0) & (ry == 0)).all(axis=1)    # a loop from a point back to it is curved
     flags = new * 1 + straight * 2 + closed * 4
     xx, yx, xy, yy, x0, y0 = matrix
-    dev = np.empty((m, 2 * c4.shape[1] + 1))
-    dev[:, 0:-1:2] = xx * x + xy * y + x0
-    dev[:, 1:-1:2] = yx * x + yy * y + y0
-    dev[:, -1] = flags
-    rows = dev.tolist()
-    return [rows[b0:b1] for b0, b1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+    dev = np.empty((m, 2 * c4.shape[1]))
+    dev[:, 0::2] = xx * x + xy * y + x0
+    dev[:, 1::2] = yx * x + yy * y + y0
+    need = np.ones((m, 2 * c4.shape[1]), bool)
+    need[:, 0:2] = new[:, None]
+    need[:, 2:-2] = ~straight[:, None]
+    flat = dev[need].tolist()
+    ends = np.r_[0, np.cumsum(need.sum(axis=1))][bounds].tolist()
+    fl = flags.tolist()
+    b = bounds.tolist()
+    return [(fl[b[k]:b[k + 1]], flat[ends[k]:ends[k + 1]]) for k in range(len(curves))]
 
 
 LAYERS = ("segments", "lines", "points", "rings", "labels", "cover", "card")   # drawing order (as matplotlib's)
