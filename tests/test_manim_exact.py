@@ -508,3 +508,57 @@ def test_distinct_is_numpys_unique(seed, n, hi, signed):
     got_u, got_i = ms._distinct(index)
     np.testing.assert_array_equal(got_u, uniq)
     np.testing.assert_array_equal(got_i, inverse.reshape(-1))
+
+
+# -- the frame's mobjects: segment groups ------------------------------------------------------------------
+
+def reference_segment_points(seg) -> dict:
+    """``FrameMobjects._segments_group`` as it was: colour -> the points of that colour's VMobject."""
+    colors = np.asarray(seg.colors)
+    xy = np.asarray(seg.xy, dtype=float).reshape(-1, 2, 2)
+    ok = np.isfinite(xy).all(axis=(1, 2))
+    colors, xy = colors[ok], xy[ok]
+    out = {}
+    for c in dict.fromkeys(colors.tolist()):
+        sel = xy[colors == c]
+        p0, p1 = ms.to_manim(sel[:, 0]), ms.to_manim(sel[:, 1])
+        d = p1 - p0
+        out[c] = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1).reshape(-1, 3)
+    return out
+
+
+class OneFrame:
+    fps, n_frames, theme = 15, 1, None
+
+    def static(self):
+        return ms.Frame()
+
+    def frame(self, i):
+        return ms.Frame()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 60), k=st.integers(1, 4))
+def test_segment_groups_hold_the_old_points(seed, n, k):
+    """Each colour's VMobject holds exactly the points the old per-colour code gave it (NaN segments left out,
+    colours in the order they first appear), with one colour or several."""
+    from scenes.clips.base import THEMES  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(-1, 17, (n, 2, 2))
+    xy[rng.uniform(size=(n, 2, 2)) < 0.05] = np.nan
+    seg = ms.Segments("s", xy, [ms.PALETTE[j] for j in rng.integers(0, k, n)], 0.02)
+    fr = OneFrame()
+    fr.theme = THEMES["light"]
+    with tempconfig(CFG):
+        mobs = ms.FrameMobjects(fr, ms.FrameCamera())
+        shown: list = []
+        mobs._segments_group(seg, shown)
+        shown2: list = []
+        mobs._segments_group(seg, shown2)              # again: the same mobjects, updated
+    want = reference_segment_points(seg)
+    assert [m.get_stroke_color().to_hex().upper() for m in shown] == [c.upper() for c in want]
+    assert shown2 == shown
+    for m, pts in zip(shown, want.values(), strict=True):
+        np.testing.assert_array_equal(m.points, pts)
+        assert m.points.dtype == pts.dtype and m.points.shape == pts.shape

@@ -634,16 +634,17 @@ class FrameMobjects:
         xy = np.asarray(seg.xy, dtype=float).reshape(-1, 2, 2)
         ok = np.isfinite(xy).all(axis=(1, 2))
         colors, xy = colors[ok], xy[ok]
-        for c in dict.fromkeys(colors.tolist()):     # the frame's colours, in the order they first appear
+        p0, p1 = to_manim(xy[:, 0]), to_manim(xy[:, 1])        # every segment as a straight cubic curve
+        d = p1 - p0
+        curves = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1)
+        present = list(dict.fromkeys(colors.tolist()))     # the frame's colours, in the order they first appear
+        for c in present:
             mob = group.get(c)
             if mob is None:
                 mob = VMobject(stroke_color=c, stroke_width=self._stroke(seg.width), stroke_opacity=seg.alpha,
                                fill_opacity=0.0, cap_style=CapStyleType.ROUND)
                 group[c] = mob
-            sel = xy[colors == c]
-            p0, p1 = to_manim(sel[:, 0]), to_manim(sel[:, 1])
-            d = p1 - p0
-            mob.points = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1).reshape(-1, 3)
+            mob.points = (curves if len(present) == 1 else curves[colors == c]).reshape(-1, 3)
             shown.append(mob)
 
     def _points_group(self, pts: Points, shown: list) -> None:
