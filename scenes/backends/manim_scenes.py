@@ -16,8 +16,9 @@ units, origin bottom-left: 16 x 9, or the frame model's ``fig_w x fig_h``) mappe
   text), so ``"$T_1(X)$"`` is typeset, in the matplotlib renderer's font; its points change only when its text
   or place does;
 - :class:`FrameCamera` turns a VMobject into a Cairo path with one call per Bezier curve (Manim's own path code
-  does per-subpath numpy work), replays the path of a VMobject that did not change, and paints a label from
-  pixels it drew once (a label whose text did not change is one paint);
+  does per-subpath numpy work; the curves of all the VMobjects it draws in one batch are sorted into subpaths,
+  lines and curves in one numpy pass, :func:`path_rows`), replays the path of a VMobject that did not change,
+  and paints a label from pixels it drew once (a label whose text did not change is one paint);
 - while the title card covers the frame fully, only the card is drawn.
 
 What a frame shows depends on that frame alone (each layer holds the frame's own primitives, in its order;
@@ -147,14 +148,63 @@ def _sprite(rgba: tuple, r: float, ring: tuple | None, phase: int):
     return surface
 
 
+def _distinct(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(index, return_inverse=True)`` of ``(n,)`` integers (by counting where they are small and
+    not negative)."""
+    if index.dtype.kind in "iu" and len(index) and 0 <= index.min() and index.max() < 4096:
+        present = np.bincount(index) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[index]
+    uniq, inverse = np.unique(index, return_inverse=True)
+    return uniq, inverse.reshape(-1)
+
+
+def paint_surface(ctx, surface, x0: int, y0: int) -> None:
+    """Composite ``surface`` source-over into ``ctx`` with its corner at ``(x0, y0)`` (the current user space;
+    whole pixels under an identity matrix): exactly the fill of its box (``paint()`` of a source with
+    ``EXTEND_NONE``: Cairo bounds the operation by the source's extents), one call fewer."""
+    ctx.set_source_surface(surface, x0, y0)
+    ctx.paint()
+
+
+def paint_discs(ctx, dx: np.ndarray, dy: np.ndarray, kind: np.ndarray, order: np.ndarray, colors: list,
+                r: float, ring: tuple | None) -> None:
+    """Paint discs of radius ``r`` px (with ``ring``: see :func:`_sprite`) into ``ctx`` (its matrix the
+    identity): disc ``j`` centred at device pixel ``(dx[j], dy[j])`` (``(n,)`` floats; a point that is not
+    finite is skipped) in colour ``colors[kind[j]]`` (RGBA 0..1), in the order ``order`` (indices into the
+    points), each one source-over on what is drawn before it.
+
+    Each disc is its sprite (per colour and sub-pixel place, cached) painted with its corner at the disc's
+    pixel minus the sprite's half side. The sprites are looked up once per distinct (colour, place) of the
+    cloud, not once a point; a sprite is painted with ``paint()`` (the source's extents bound what Cairo
+    composites, so it is exactly the fill of the sprite's box).
+    """
+    order = np.asarray(order)
+    order = order[np.isfinite(dx[order]) & np.isfinite(dy[order])]
+    if len(order) == 0:
+        return
+    px, py = dx[order], dy[order]
+    ix, iy = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
+    phase = (np.floor((px - ix) * SUBPIXEL) * SUBPIXEL + np.floor((py - iy) * SUBPIXEL)).astype(np.int64)
+    s2 = SUBPIXEL * SUBPIXEL
+    keys, which = np.unique(np.asarray(kind, dtype=np.int64)[order] * s2 + phase, return_inverse=True)
+    sprites = np.empty(len(keys), dtype=object)
+    sprites[:] = [_sprite(colors[k // s2], r, ring, k % s2) for k in keys.tolist()]
+    K = _sprite_half(r, ring)
+    set_source, paint = ctx.set_source_surface, ctx.paint
+    for s, x0, y0 in zip(sprites[which.reshape(-1)].tolist(), (ix - K).tolist(), (iy - K).tolist(), strict=True):
+        set_source(s, x0, y0)
+        paint()
+
+
 class DiscCamera(Camera):
     """Cairo camera that draws each point of a PMobject as an antialiased disc of diameter ``thickness`` px.
 
     (Stock Cairo Manim paints unblended pixel squares.) Each disc is a sprite (:func:`_sprite`: drawn once
-    by Cairo per colour, size and sub-pixel place, then painted as a small box: ~4x cheaper than filling an
-    arc), colour by colour (a :class:`RingCloud`: point by point, each disc with its ring). A cloud of at
-    least ``RASTER_MIN`` opaque points is splatted with numpy instead (:func:`scenes.backends.raster.splat`: the
-    same discs and order, each centred on the pixel that holds it), which costs less per point there.
+    by Cairo per colour, size and sub-pixel place, looked up once per distinct pair of those in a cloud, then
+    painted: ~4x cheaper than filling an arc; :func:`paint_discs`), colour by colour (a :class:`RingCloud`:
+    point by point, each disc with its ring). A cloud of at least ``RASTER_MIN`` opaque points is splatted with
+    numpy instead (:func:`scenes.backends.raster.splat`: the same discs and order, each centred on the pixel
+    that holds it), which costs less per point there.
     """
 
     def display_point_cloud(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
@@ -169,40 +219,27 @@ class DiscCamera(Camera):
         dx, dy = m.xx * P[:, 0] + m.xy * P[:, 1] + m.x0, m.yx * P[:, 0] + m.yy * P[:, 1] + m.y0
         rgbas = np.asarray(rgbas, dtype=float)
         ring = isinstance(pmobject, RingCloud)
-        if ring:          # point by point, each disc with its ring
-            order = np.arange(len(rgbas))
-            colors = [tuple(c) for c in rgbas.tolist()]
-            inverse = None
+        index = getattr(pmobject, "palette_index", None)
+        if ring:        # each point's own colour: the distinct rows by their bytes (their order does not matter)
+            rows = np.ascontiguousarray(rgbas).view(np.dtype((np.void, rgbas.itemsize * rgbas.shape[1])))
+            first, kind = np.unique(rows.reshape(-1), return_index=True, return_inverse=True)[1:]
+            uniq = rgbas[first]
+        elif index is not None and len(index) == len(rgbas):
+            # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
+            # same class ends on top where clouds overlap)
+            uniq, kind = _distinct(np.asarray(index).reshape(-1))
+            uniq = PALETTE_RGBA[uniq]
         else:
-            index = getattr(pmobject, "palette_index", None)
-            if index is not None and len(index) == len(rgbas):
-                # colour by colour in palette order, as the matplotlib renderer's marker lines (parity: the
-                # same class ends on top where clouds overlap)
-                uniq, inverse = np.unique(index, return_inverse=True)
-                uniq = PALETTE_RGBA[uniq]
-            else:
-                uniq, inverse = np.unique(rgbas, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            order = np.argsort(inverse, kind="stable")
-            colors = [tuple(c) for c in np.asarray(uniq).tolist()]
+            uniq, kind = np.unique(rgbas, axis=0, return_inverse=True)
+        kind = kind.reshape(-1)
+        # a ring cloud point by point (each disc with its ring), any other colour by colour
+        order = np.arange(len(rgbas)) if ring else np.argsort(kind, kind="stable")
+        colors = [tuple(c) for c in np.asarray(uniq).tolist()]
         ring_spec = (tuple(pmobject.ring_rgba.tolist()), float(pmobject.ring_px)) if ring else None
-        ix, iy = np.floor(dx).astype(np.int64), np.floor(dy).astype(np.int64)
-        phase = (np.floor((dx - ix) * SUBPIXEL) * SUBPIXEL + np.floor((dy - iy) * SUBPIXEL)).astype(np.int64)
-        kind = np.arange(len(rgbas)) if ring else inverse
-        ok = np.isfinite(dx) & np.isfinite(dy)
-        order = order[ok[order]]
-        r = 0.5 * thickness
-        K = _sprite_half(r, ring_spec)
-        side = 2 * K + 1
-        rows = np.c_[ix - K, iy - K, kind, phase][order].tolist()
         ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
         ctx.save()
         ctx.identity_matrix()
-        set_source, rectangle, fill = ctx.set_source_surface, ctx.rectangle, ctx.fill
-        for x0, y0, k, ph in rows:
-            set_source(_sprite(colors[k], r, ring_spec, ph), x0, y0)
-            rectangle(x0, y0, side, side)
-            fill()
+        paint_discs(ctx, dx, dy, kind, order, colors, 0.5 * thickness, ring_spec)
         ctx.restore()
 
     def _display_raster(self, pmobject, points, rgbas, thickness, pixel_array) -> None:
@@ -291,7 +328,9 @@ class FrameCamera(DiscCamera):
     (a new subpath where a curve does not start at the previous one's end; closed where it ends at its start)
     and Manim's fill and strokes, so anything a stock camera draws is drawn the same. For each VMobject drawn in
     the last frame the camera keeps the path and a copy of the points it was built from; drawn again with equal
-    points the kept path is replayed. A VMobject with ``keep_pixels = True`` (:class:`FrameMobjects` sets it on
+    points the kept path is replayed. The paths to build in one batch of VMobjects (Manim's
+    ``display_multiple_vectorized_mobjects``) are worked out together (:func:`path_rows`: what each one's path is
+    does not depend on the others). A VMobject with ``keep_pixels = True`` (:class:`FrameMobjects` sets it on
     labels) is always drawn into a small surface of its own and painted from it (source-over: the same pixels
     as drawing it there, within rounding), from its first frame on; the surface is kept while its points and
     style stay equal (a label whose text did not change is one paint). So a frame's pixels are a function of
@@ -304,27 +343,34 @@ class FrameCamera(DiscCamera):
         super().__init__(*args, **kwargs)
         self._kept: dict[int, _Drawn] = {}     # id(vmobject) -> what the last frame drew of it
         self._used: dict[int, _Drawn] = {}
+        self._rows: dict[int, tuple] = {}      # id(vmobject) -> (points, matrix, path rows) worked out ahead
+        self._inks: dict[int, bool] = {}       # id(vmobject) -> whether it leaves ink, worked out ahead
 
     def capture_mobjects(self, mobjects, **kwargs) -> None:
         super().capture_mobjects(mobjects, **kwargs)
         self._kept, self._used = self._used, {}   # keep what this frame drew, forget the rest
 
     @staticmethod
-    def _style(vmobject) -> tuple | None:
-        """Everything besides the path that decides a VMobject's pixels; ``None`` where it leaves no ink."""
+    def _inked(vmobject) -> bool:
+        """Whether ``vmobject`` leaves ink: a fill, stroke or background stroke (of width > 0) with a colour that
+        is not transparent."""
+        def ink(v, width: float = 1.0) -> bool:
+            return v is not None and width > 0 and bool((np.asarray(v)[:, 3] > 0).any())
+
+        return (ink(getattr(vmobject, "fill_rgbas", None))
+                or ink(getattr(vmobject, "stroke_rgbas", None), vmobject.get_stroke_width())
+                or ink(getattr(vmobject, "background_stroke_rgbas", None), vmobject.get_stroke_width(True)))
+
+    @staticmethod
+    def _style(vmobject) -> tuple:
+        """Everything besides the path that decides a VMobject's pixels."""
         def rgbas(name: str) -> bytes:
             v = getattr(vmobject, name, None)
             return b"" if v is None else np.ascontiguousarray(v, dtype=float).tobytes()
 
-        def ink(name: str, width: float = 1.0) -> bool:
-            v = getattr(vmobject, name, None)
-            return v is not None and width > 0 and bool(np.any(np.asarray(v)[:, 3] > 0))
-
-        w, bw = vmobject.get_stroke_width(), vmobject.get_stroke_width(True)
-        if not (ink("fill_rgbas") or ink("stroke_rgbas", w) or ink("background_stroke_rgbas", bw)):
-            return None
-        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"), w, bw,
-                vmobject.joint_type, vmobject.cap_style)
+        return (rgbas("fill_rgbas"), rgbas("stroke_rgbas"), rgbas("background_stroke_rgbas"),
+                vmobject.get_stroke_width(), vmobject.get_stroke_width(True), vmobject.joint_type,
+                vmobject.cap_style)
 
     def _kept_path(self, ctx, vmobject) -> _Drawn | None:
         """What the last frame drew of ``vmobject``, where its points and the camera are unchanged."""
@@ -336,11 +382,12 @@ class FrameCamera(DiscCamera):
         return None
 
     def display_vectorized(self, vmobject, ctx):
-        style = self._style(vmobject)
-        if style is None:
+        key = id(vmobject)
+        if not (self._inks.pop(key) if key in self._inks else self._inked(vmobject)):
             return self
         if not getattr(vmobject, "keep_pixels", False) or vmobject.get_background_image() is not None:
             return super().display_vectorized(vmobject, ctx)    # builds (or replays) and keeps the path
+        style = self._style(vmobject)
         d = self._kept_path(ctx, vmobject)
         if d is None:
             d = self._new_drawn(ctx, vmobject)
@@ -353,9 +400,7 @@ class FrameCamera(DiscCamera):
             ctx.new_path()          # Manim fills and strokes with *_preserve: the last mobject's path is still set
             ctx.save()
             ctx.identity_matrix()
-            ctx.set_source_surface(d.sprite, d.x0, d.y0)
-            ctx.rectangle(d.x0, d.y0, d.sprite.get_width(), d.sprite.get_height())
-            ctx.fill()
+            paint_surface(ctx, d.sprite, d.x0, d.y0)
             ctx.restore()
         return self
 
@@ -416,52 +461,120 @@ class FrameCamera(DiscCamera):
         points = vmobject.points
         return _Drawn(points, points.copy(), matrix, path, extents=extents)
 
-    def _build_path(self, ctx, vmobject, ctx_matrix: tuple | None = None) -> None:
-        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws); with
-        ``ctx_matrix`` (``xx, yx, xy, yy, x0, y0``) the points are mapped by it here."""
+    def display_multiple_vectorized_mobjects(self, vmobjects, pixel_array) -> None:
+        """Manim's, after the path rows of every VMobject here whose path is to be built are worked out in one
+        pass (:func:`path_rows`; a VMobject's path is built from them, or from its own rows where they were
+        not worked out here)."""
+        if len(vmobjects) > 1:
+            ctx = self.get_cairo_context(pixel_array)
+            matrix = tuple(ctx.get_matrix())
+            todo, curves, tols = [], [], []
+            for vm in vmobjects:
+                inked = self._inks[id(vm)] = self._inked(vm)
+                points = vm.points
+                nppcc = vm.n_points_per_cubic_curve
+                n = len(points) // nppcc * nppcc
+                if not inked or nppcc != 4 or n == 0 or self._kept_path(ctx, vm) is not None:
+                    continue
+                c = self.transform_points_pre_display(vm, points[:n])
+                if len(c) != n:          # not finite: Manim's stand-in point (built on its own, as before)
+                    continue
+                todo.append((vm, points))
+                curves.append(c[:, :2].reshape(-1, 4, 2))
+                tols.append(vm.tolerance_for_point_equality)
+            if len(todo) > 1:
+                for (vm, points), rows in zip(todo, path_rows(curves, tols, matrix), strict=True):
+                    self._rows[id(vm)] = (points, matrix, rows)
+        try:
+            super().display_multiple_vectorized_mobjects(vmobjects, pixel_array)
+        finally:
+            self._rows.clear()
+            self._inks.clear()
+
+    def _build_path(self, ctx, vmobject, ctx_matrix: tuple) -> None:
+        """The VMobject's curves as the Cairo path (what Manim's ``set_cairo_context_path`` draws), its points
+        mapped by ``ctx_matrix`` (``xx, yx, xy, yy, x0, y0``) here: one Cairo call per curve (see
+        :func:`path_rows`)."""
         ctx.new_path()
-        nppcc = vmobject.n_points_per_cubic_curve
-        points = vmobject.points
-        n = len(points) // nppcc * nppcc
-        if n == 0:
-            return
-        c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
-        a0, a1 = c4[:, 0], c4[:, -1]
-        tol = vmobject.tolerance_for_point_equality
-
-        def close(p, q):   # Manim's point equality in 2D (np.isclose, NaN never close)
-            return np.all(np.abs(p - q) <= tol + 1e-5 * np.abs(q), axis=-1)
-
-        new = np.ones(len(c4), bool)                       # a curve that starts a subpath
-        new[1:] = ~close(a0[1:], a1[:-1])
-        last = np.r_[new[1:], True]                        # a curve that ends one
-        starts = np.flatnonzero(new)
-        closed = np.zeros(len(c4), bool)                   # ... and closes it (ends where it began)
-        closed[last] = close(a0[starts], a1[last])
-        # a curve whose handles lie on its chord is that straight segment: drawn as a line (the same ink;
-        # Cairo strokes lines faster than curves)
-        d = a1 - a0
-        rel = c4[:, 1:-1] - a0[:, None]
-        cross = np.abs(rel[..., 0] * d[:, None, 1] - rel[..., 1] * d[:, None, 0])
-        along = (rel * d[:, None]).sum(axis=-1)
-        dd = (d * d).sum(axis=-1)[:, None]
-        straight = np.all((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd), axis=1)
-        straight &= (dd[:, 0] > 0) | np.all(rel == 0, axis=(1, 2))    # a loop from a point back to it is curved
-        flags = new * 1 + straight * 2 + closed * 4
-        if ctx_matrix is not None:
-            xx, yx, xy, yy, x0, y0 = ctx_matrix
-            c4 = np.stack([xx * c4[..., 0] + xy * c4[..., 1] + x0, yx * c4[..., 0] + yy * c4[..., 1] + y0], axis=-1)
-        rows = np.c_[c4.reshape(len(c4), -1), flags].tolist()
+        kept = self._rows.pop(id(vmobject), None)
+        if kept is not None and kept[0] is vmobject.points and kept[1] == ctx_matrix:
+            rows = kept[2]
+        else:
+            nppcc = vmobject.n_points_per_cubic_curve
+            points = vmobject.points
+            n = len(points) // nppcc * nppcc
+            if n == 0:
+                return
+            c4 = self.transform_points_pre_display(vmobject, points[:n])[:, :2].reshape(-1, nppcc, 2)
+            rows = path_rows([c4], [vmobject.tolerance_for_point_equality], ctx_matrix)[0]
         move_to, line_to, curve_to, close_path = ctx.move_to, ctx.line_to, ctx.curve_to, ctx.close_path
-        for x0, y0, h1x, h1y, h2x, h2y, x1, y1, f in rows:
-            if f % 2:
-                move_to(x0, y0)
-            if f % 4 >= 2:
-                line_to(x1, y1)
+        flags, coords = rows
+        nx = iter(coords).__next__
+        for f in flags:
+            if f & 1:
+                move_to(nx(), nx())
+            if f & 2:
+                line_to(nx(), nx())
             else:
-                curve_to(h1x, h1y, h2x, h2y, x1, y1)
-            if f >= 4:
+                curve_to(nx(), nx(), nx(), nx(), nx(), nx())
+            if f & 4:
                 close_path()
+
+
+def path_rows(curves: list, tols: list, matrix: tuple) -> list:
+    """The Cairo path of each of several VMobjects, worked out for all of them in one pass: for each, ``(flags,
+    coords)``, a curve's flags (``int``) and, one curve after the other, the device coordinates its Cairo calls
+    take: ``x0, y0`` (where it starts a subpath: ``move_to``), then ``x1, y1`` (straight: ``line_to``) or
+    ``h1x, h1y, h2x, h2y, x1, y1`` (``curve_to``). (Only the floats the calls take are made: most of the cost.)
+
+    ``curves[k]``: VMobject ``k``'s cubic Bezier curves ``(m_k, c, 2)`` (``m_k >= 1``; anchor, handles, anchor;
+    Manim units, finite), ``tols[k]`` its ``tolerance_for_point_equality``; ``matrix`` (``xx, yx, xy, yy, x0,
+    y0``) maps them to device pixels. ``flags``: 1 the curve starts a subpath (Manim's subpaths: a new
+    one where a curve does not start at the previous curve's end, by Manim's point equality, ``np.isclose``),
+    2 it is straight (its handles lie on its chord: drawn as that line, the same ink; Cairo strokes lines faster
+    than curves), 4 it ends its subpath where the subpath began (closed: ``close_path``). What each VMobject's
+    path is does not depend on the others'."""
+    counts = [len(c) for c in curves]
+    c4 = np.concatenate(curves) if len(curves) > 1 else np.asarray(curves[0])
+    m = len(c4)
+    tol = np.repeat(np.asarray(tols, dtype=float), counts)
+    x, y = c4[..., 0], c4[..., 1]                      # (m, c) each
+    ax0, ay0, ax1, ay1 = x[:, 0], y[:, 0], x[:, -1], y[:, -1]
+
+    # Manim's point equality in 2D (np.isclose; NaN never close), coordinate by coordinate. (Sums and
+    # reductions over the two coordinates are written out: the same sums, in the same order.)
+    def close(i, j, t):    # the start of curves i vs the end of curves j
+        return ((np.abs(ax0[i] - ax1[j]) <= t + 1e-5 * np.abs(ax1[j]))
+                & (np.abs(ay0[i] - ay1[j]) <= t + 1e-5 * np.abs(ay1[j])))
+
+    bounds = np.cumsum([0, *counts])
+    new = np.ones(m, bool)                             # a curve that starts a subpath
+    new[1:] = ~close(slice(1, None), slice(None, -1), tol[1:])
+    new[bounds[:-1]] = True                            # each VMobject's first curve
+    last = np.r_[new[1:], True]                        # a curve that ends one
+    starts = np.flatnonzero(new)
+    closed = np.zeros(m, bool)                         # ... and closes it (ends where it began)
+    closed[last] = close(starts, last, tol[last])
+    dx, dy = ax1 - ax0, ay1 - ay0
+    rx, ry = x[:, 1:-1] - ax0[:, None], y[:, 1:-1] - ay0[:, None]     # the handles from the start (m, c - 2)
+    cross = np.abs(rx * dy[:, None] - ry * dx[:, None])
+    along = rx * dx[:, None] + ry * dy[:, None]
+    dd = (dx * dx + dy * dy)[:, None]
+    straight = ((cross <= 1e-9 * dd) & (along >= 0) & (along <= dd)).all(axis=1)
+    straight &= (dd[:, 0] > 0) | ((rx == 0) & (ry == 0)).all(axis=1)    # a loop from a point back to it is curved
+    flags = new * 1 + straight * 2 + closed * 4
+    xx, yx, xy, yy, x0, y0 = matrix
+    dev = np.empty((m, 2 * c4.shape[1]))
+    dev[:, 0::2] = xx * x + xy * y + x0
+    dev[:, 1::2] = yx * x + yy * y + y0
+    need = np.ones((m, 2 * c4.shape[1]), bool)
+    need[:, 0:2] = new[:, None]
+    need[:, 2:-2] = ~straight[:, None]
+    flat = dev[need].tolist()
+    ends = np.r_[0, np.cumsum(need.sum(axis=1))][bounds].tolist()
+    fl = flags.tolist()
+    b = bounds.tolist()
+    return [(fl[b[k]:b[k + 1]], flat[ends[k]:ends[k + 1]]) for k in range(len(curves))]
 
 
 LAYERS = ("segments", "lines", "points", "rings", "labels", "cover", "card")   # drawing order (as matplotlib's)
@@ -521,16 +634,17 @@ class FrameMobjects:
         xy = np.asarray(seg.xy, dtype=float).reshape(-1, 2, 2)
         ok = np.isfinite(xy).all(axis=(1, 2))
         colors, xy = colors[ok], xy[ok]
-        for c in dict.fromkeys(colors.tolist()):     # the frame's colours, in the order they first appear
+        p0, p1 = to_manim(xy[:, 0]), to_manim(xy[:, 1])        # every segment as a straight cubic curve
+        d = p1 - p0
+        curves = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1)
+        present = list(dict.fromkeys(colors.tolist()))     # the frame's colours, in the order they first appear
+        for c in present:
             mob = group.get(c)
             if mob is None:
                 mob = VMobject(stroke_color=c, stroke_width=self._stroke(seg.width), stroke_opacity=seg.alpha,
                                fill_opacity=0.0, cap_style=CapStyleType.ROUND)
                 group[c] = mob
-            sel = xy[colors == c]
-            p0, p1 = to_manim(sel[:, 0]), to_manim(sel[:, 1])
-            d = p1 - p0
-            mob.points = np.stack([p0, p0 + d / 3, p0 + 2 * d / 3, p1], axis=1).reshape(-1, 3)
+            mob.points = (curves if len(present) == 1 else curves[colors == c]).reshape(-1, 3)
             shown.append(mob)
 
     def _points_group(self, pts: Points, shown: list) -> None:
