@@ -385,21 +385,25 @@ def test_path_rows_of_several_vmobjects_match_each_built_alone(seed, k):
     ctx = cairo.Context(surface)
     with tempconfig(CFG):
         cam = ms.FrameCamera()
-        want = []
-        for vm in mobs:
-            reference_build_path(cam, ctx, vm, matrix)
-            want.append(copied(ctx))
+        want = reference_paths(cam, ctx, mobs, matrix)
         rows = ms.path_rows([vm.points.reshape(-1, 4, 3)[..., :2] for vm in mobs],
                             [vm.tolerance_for_point_equality for vm in mobs], matrix)
         got, alone = [], []
         for vm, r in zip(mobs, rows, strict=True):
-            cam._rows[id(vm)] = (vm.points, matrix, r)      # as display_multiple_vectorized_mobjects leaves them
-            cam._build_path(ctx, vm, matrix)
-            got.append(copied(ctx))
+            got.append(build_from_rows(cam, ctx, vm, matrix, r))   # as display_multiple_vectorized_mobjects leaves them
             cam._build_path(ctx, vm, matrix)                # the rows are used once: now built on its own
             alone.append(copied(ctx))
     assert got == want
     assert alone == want
+
+
+def reference_paths(cam, ctx, mobs, matrix) -> list:
+    """Each VMobject's Cairo path as the old camera builds it, one by one."""
+    out = []
+    for vm in mobs:
+        reference_build_path(cam, ctx, vm, matrix)
+        out.append(copied(ctx))
+    return out
 
 
 def build_from_rows(cam, ctx, vm, matrix, rows) -> list:
@@ -424,10 +428,7 @@ def test_path_rows_comparison_fails_on_broken_variants():
     ctx = cairo.Context(cairo.ImageSurface(cairo.FORMAT_ARGB32, W, H))
     with tempconfig(CFG):
         cam = ms.FrameCamera()
-        want = []
-        for vm in mobs:
-            reference_build_path(cam, ctx, vm, matrix)
-            want.append(copied(ctx))
+        want = reference_paths(cam, ctx, mobs, matrix)
         rows = ms.path_rows(curves, [vm.tolerance_for_point_equality for vm in mobs], matrix)
         assert [build_from_rows(cam, ctx, vm, matrix, r) for vm, r in zip(mobs, rows, strict=True)] == want
         (fa, ca), (fj, cj) = rows[0], ms.path_rows([np.concatenate(curves)], [1e-3], matrix)[0]
