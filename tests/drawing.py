@@ -7,7 +7,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.colors import to_rgba
 
-from scenes.backends.mpl_renderer import blend_glyphs
+from scenes.backends.fast_mathtext import FastMathTextParser
+from scenes.backends.fast_text import FastPlainText
+from scenes.backends.mpl_renderer import GlyphCache, TextCache, blend_glyphs
 from scenes.clips.base import THEMES
 
 
@@ -20,6 +22,26 @@ def canvas(theme: dict, w: int = 320, h: int = 120):
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
     return fig, ax
+
+
+def twin_labels(theme: dict, x: float, y: float, text: str, w: int = 320, h: int = 120, **kw):
+    """Two ``w x h`` canvases in ``theme``, each with one animated label ``ax.text(x, y, text, family="DejaVu Sans",
+    **kw)``, drawn once (the label left out of the background). The first canvas's renderer gets the matplotlib
+    renderer's text fast paths (glyph cache, mathtext and plain-text parsers); the second keeps matplotlib's.
+    Returns ``(figs, arts, renderers, backgrounds, cache, glyphs)``: ``cache`` a fresh :class:`TextCache` with
+    that plain-text path, ``glyphs`` the first renderer's :class:`GlyphCache`."""
+    figs = [canvas(theme, w, h), canvas(theme, w, h)]
+    arts = [ax.text(x, y, text, family="DejaVu Sans", **kw) for _, ax in figs]
+    for (fig, _), art in zip(figs, arts, strict=True):
+        art.set_animated(True)
+        fig.canvas.draw()
+    rs = [fig.canvas.get_renderer() for fig, _ in figs]
+    backgrounds = [np.asarray(r.buffer_rgba()).copy() for r in rs]
+    cache = TextCache()
+    glyphs = GlyphCache.install(rs[0])
+    FastMathTextParser.install(rs[0])
+    cache.fast = FastPlainText.install(rs[0])
+    return figs, arts, rs, backgrounds, cache, glyphs
 
 
 def blends_both_ways(placed: list[tuple[int, int, np.ndarray]], colour: str, alpha: float | None, bg: str,

@@ -10,13 +10,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from drawing import blends_both_ways, canvas  # noqa: E402
+from drawing import blends_both_ways, canvas, twin_labels  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
-from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
 from scenes.backends.fast_text import FastPlainText  # noqa: E402
 from scenes.backends.mpl_renderer import GlyphCache, TextCache  # noqa: E402
 from scenes.clips.base import THEMES  # noqa: E402
@@ -167,19 +166,9 @@ def test_a_sequence_of_readouts_is_matplotlibs(texts, theme, ha, va, size):
     """Readouts drawn one after another by one cache (layouts reused by metrics, glyph runs, bitmaps) have the
     pixels of ``Text.draw`` and the layout of ``Text._get_layout``, frame after frame."""
     th = THEMES[theme]
-    figs = [canvas(th), canvas(th)]
+    figs, arts, rs, backgrounds, cache, _ = twin_labels(th, 31.3, 57.7, texts[0], color=th["fg"], ha=ha, va=va,
+                                                        fontsize=size)
     try:
-        arts = [ax.text(31.3, 57.7, texts[0], color=th["fg"], ha=ha, va=va, fontsize=size, family="DejaVu Sans")
-                for _, ax in figs]
-        for (fig, _), art in zip(figs, arts, strict=True):
-            art.set_animated(True)
-            fig.canvas.draw()
-        rs = [fig.canvas.get_renderer() for fig, _ in figs]
-        backgrounds = [np.asarray(r.buffer_rgba()).copy() for r in rs]
-        cache = TextCache()
-        GlyphCache.install(rs[0])
-        FastMathTextParser.install(rs[0])
-        cache.fast = FastPlainText.install(rs[0])
         for s in texts:
             for art in arts:
                 art.set_text(s)

@@ -8,16 +8,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from drawing import blends_both_ways, canvas  # noqa: E402
+from drawing import blends_both_ways, twin_labels  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib.backends.backend_agg import get_hinting_flag  # noqa: E402
 from matplotlib.font_manager import FontProperties, findfont, get_font  # noqa: E402
 from matplotlib.ft2font import RenderMode  # noqa: E402
 
-from scenes.backends.fast_mathtext import FastMathTextParser  # noqa: E402
-from scenes.backends.fast_text import FastPlainText  # noqa: E402
-from scenes.backends.mpl_renderer import GlyphCache, TextCache  # noqa: E402
 from scenes.clips.base import THEMES  # noqa: E402
 
 _FONTS = [FontProperties(family="DejaVu Sans"), FontProperties(family="DejaVu Sans", style="italic"),
@@ -68,19 +65,9 @@ def test_moving_labels_are_matplotlibs_pixels(labels, theme, ha, va, size, colou
     fraction of a pixel, layouts and glyph runs reused, drawn by the direct miss path) has the pixels of
     ``Text.draw`` on a canvas of its own, each time."""
     th = THEMES[theme]
-    figs = [canvas(th, 360, 140), canvas(th, 360, 140)]
+    figs, arts, rs, backgrounds, cache, glyphs = twin_labels(th, 0, 0, "0", 360, 140, color=th[colour], ha=ha,
+                                                             va=va, fontsize=size, zorder=5)
     try:
-        arts = [ax.text(0, 0, "0", color=th[colour], ha=ha, va=va, fontsize=size, family="DejaVu Sans", zorder=5)
-                for _, ax in figs]
-        for (fig, _), art in zip(figs, arts, strict=True):
-            art.set_animated(True)
-            fig.canvas.draw()
-        rs = [fig.canvas.get_renderer() for fig, _ in figs]
-        backgrounds = [np.asarray(r.buffer_rgba()).copy() for r in rs]
-        cache = TextCache()
-        glyphs = GlyphCache.install(rs[0])
-        FastMathTextParser.install(rs[0])
-        cache.fast = FastPlainText.install(rs[0])
         for s, (x, y, fx, fy) in [*labels, labels[0]]:   # the last one again: its recorded blends replayed
             x, y = x + fx, y + fy
             for art in arts:
