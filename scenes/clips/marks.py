@@ -174,8 +174,7 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
         by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
         by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
-        pts, wpts, wts = _near(groups, bx0, bx1, by0, by1)
-        px, py, wx, wy = pts[:, 0], pts[:, 1], wpts[:, 0], wpts[:, 1]
+        px, py, wx, wy, wts = _near(groups, bx0, bx1, by0, by1)
         in_x, in_y = {}, {}     # a box's column and row tests, shared by the boxes on the same side / row
         best, best_n = None, None
         weighted = len(wts) > 0
@@ -236,35 +235,46 @@ NEAR_STRIPE = 4096   # _near: groups of this many points are cut to a stripe fir
 
 
 def _near(groups, bx0: float, bx1: float, by0: float, by1: float
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``: ``(U, W, k)``, ``U: (K, 2)`` those
-    of the unweighted groups, ``W: (J, 2)`` those of the weighted ones and ``k: (J,)`` their weights."""
-    u, wp, wk, small = [], [], [], []
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``, as columns: ``(ux, uy, wx, wy, k)``,
+    ``ux, uy: (K,)`` those of the unweighted groups, ``wx, wy: (J,)`` those of the weighted ones and ``k: (J,)``
+    their weights (each column contiguous: the tests on them read no interleaved rows). A group's points may
+    come in either memory order (a column-major ``(n, 2)``, e.g. ``cols.T`` of ``cols: (2, n)``, is read
+    column by column)."""
+    ux, uy, wx, wy, wk, small = [], [], [], [], [], []
     for a, wt in groups:
         if len(a) >= NEAR_STRIPE:     # a stripe first: the y test on its points only
-            sel = np.flatnonzero((a[:, 0] > bx0) & (a[:, 0] < bx1))
+            ax = a[:, 0]
+            sel = np.flatnonzero((ax > bx0) & (ax < bx1))
             ay = np.take(a[:, 1], sel)
-            sel = sel[(ay > by0) & (ay < by1)]
+            inside = (ay > by0) & (ay < by1)
+            sel = sel[inside]
+            x, y = np.take(ax, sel), ay[inside]
         elif wt is None:
             small.append(a)
             continue
         else:
             ax, ay = a[:, 0], a[:, 1]
             sel = np.flatnonzero((ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1))
+            x, y = np.take(ax, sel), np.take(ay, sel)
         if wt is None:
-            u.append(np.take(a, sel, axis=0))
+            ux.append(x)
+            uy.append(y)
         else:
-            wp.append(np.take(a, sel, axis=0))
+            wx.append(x)
+            wy.append(y)
             wk.append(np.take(wt, sel))
     if small:                         # joined: one test of every point
         a = small[0] if len(small) == 1 else np.concatenate(small)
         ax, ay = a[:, 0], a[:, 1]
-        u.append(a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)])
+        inside = (ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)
+        ux.append(ax[inside])
+        uy.append(ay[inside])
 
-    def cat(x: list, empty: np.ndarray) -> np.ndarray:
-        return empty if not x else x[0] if len(x) == 1 else np.concatenate(x)
+    def cat(x: list, dtype=float) -> np.ndarray:
+        return np.zeros(0, dtype) if not x else x[0] if len(x) == 1 else np.concatenate(x)
 
-    return cat(u, np.zeros((0, 2))), cat(wp, np.zeros((0, 2))), cat(wk, np.zeros(0, np.int64))
+    return cat(ux), cat(uy), cat(wx), cat(wy), cat(wk, np.int64)
 
 
 def ray_samples(rays: list, n: int = 12) -> np.ndarray:

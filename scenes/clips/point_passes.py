@@ -183,12 +183,13 @@ def _repeated(k: np.ndarray) -> np.ndarray:
 def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(at, cid)``: the positions of ``k`` whose value is one of ``values`` (ascending, distinct), ascending,
     and the index of that value in ``values``."""
-    if len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
-        hit = [np.flatnonzero(k == v) for v in values]
-        at = np.concatenate(hit)
-        cid = np.repeat(np.arange(len(values)), [len(x) for x in hit])
-        order = np.argsort(at, kind="stable")
-        return at[order], cid[order]
+    if 0 < len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
+        hit = k == values[0]
+        eq = np.empty_like(hit)
+        for v in values[1:]:
+            hit |= np.equal(k, v, out=eq)
+        at = np.flatnonzero(hit)                 # (the values are distinct: each position matches one of them)
+        return at, np.searchsorted(values, np.take(k, at))
     cid = np.minimum(np.searchsorted(values, k), len(values) - 1)
     at = np.flatnonzero(values[cid] == k)
     return at, cid[at]

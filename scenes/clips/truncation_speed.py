@@ -750,7 +750,8 @@ class TruncationFrames:
             elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
                 # each path once, and those of several points again, weighted by their other points
                 multi, extra = self._shared_paths(s0, s1, l)
-                avoid = [xy_rep, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                # column-major (the badge's tests read x and y each from contiguous memory; the same values)
+                avoid = [np.ascontiguousarray(xy_rep.T).T, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
                 weights = [None, extra, None]
             elif finite:     # (few points: every point's position, as it is)
                 avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
