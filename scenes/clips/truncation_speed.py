@@ -629,12 +629,10 @@ class TruncationFrames:
         th = self.theme
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
-        col = self.collapsed[sn]                              # (L, N)
         ever = self._ever(sn)                                 # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
         t0, t1, w_then, s_then = self.bracket(u_then)
-        then = self.collapsed[s_then]
         u_now = self.snapshot_position(i)
         period = max(1, int(round(self.ripple_seconds * self.fps)))
         pulse = (i % period) / period
