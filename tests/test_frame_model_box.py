@@ -324,3 +324,25 @@ def test_broken_variants_are_told_apart(traces):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(point_passes, "_without", _without_off_by_one)
         assert differs(TruncationFrames(tr, **KW), old.RefTruncationFrames(tr, **KW))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**31 - 1), st.integers(1, 6), st.integers(1, 9), st.booleans(),
+       st.sampled_from([2, 8]))
+def test_comet_colours_by_index_are_the_reference(n, seed, pieces, n_colors, nan, levels):
+    """Colours given as a few names and an index per trail: the segments and colours of the names spelled out
+    (and the reference's), over both of its paths (few trails one at a time, many from a table) and NaN ages."""
+    rng = np.random.default_rng(seed)
+    start, end = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
+    names = ["#%06X" % v for v in rng.integers(0, 2**24, n_colors)]
+    names[-1] = names[0]                                        # (two names may be the same colour)
+    index = rng.integers(0, n_colors, n)
+    fade = rng.uniform(-0.5, 1.5, n)
+    if nan and n:
+        fade[rng.integers(0, n)] = np.nan
+    spelled = [names[i] for i in index]
+    with np.errstate(invalid="ignore"):
+        got = marks.comet_segments(start, end, names, "#FFFFFF", pieces, fade=fade, levels=levels, index=index)
+        want = marks.comet_segments(start, end, spelled, "#FFFFFF", pieces, fade=fade, levels=levels)
+        ref = old.comet_segments(start, end, spelled, "#FFFFFF", pieces, fade=fade, levels=levels)
+    assert same(list(got), list(want)) is None and same(list(got), list(ref)) is None

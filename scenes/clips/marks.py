@@ -60,22 +60,33 @@ def bounding_sphere(*clouds: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: str, pieces: int = 4,
-                   fade: np.ndarray | None = None, levels: int = 8) -> tuple[np.ndarray, list[str]]:
+                   fade: np.ndarray | None = None, levels: int = 8, index: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[str]]:
     """Trails as comets: each ``start[k] -> end[k]`` (``(n, 2)`` each) cut into ``pieces`` segments whose colour
     goes from faint at the tail (``start``) to ``colors[k]`` at the head (``end``), all faded towards ``bg`` by
     ``fade[k]`` in [0, 1] (0: none; e.g. the trail's age). Returns ``(n * pieces, 2, 2)`` segments and their
-    colours (quantised to ``levels`` shades, so that repeated frames reuse the same strings)."""
+    colours (quantised to ``levels`` shades, so that repeated frames reuse the same strings).
+
+    ``index``: ``(n,)`` integers, trail ``k``'s colour is ``colors[index[k]]`` (``colors`` then the few distinct
+    colours, e.g. one a class): the same segments and colours as passing ``[colors[i] for i in index]``, without
+    a Python step per trail."""
     start, end = np.asarray(start, dtype=float).reshape(-1, 2), np.asarray(end, dtype=float).reshape(-1, 2)
     n = len(start)
     if n == 0:
         return np.zeros((0, 2, 2)), []
     fade = np.zeros(n) if fade is None else np.clip(np.asarray(fade, dtype=float), 0.0, 1.0)
-    t = np.linspace(0.0, 1.0, pieces + 1)
+    t, strength = _comet_steps(pieces)      # the cut points, and each piece's strength: tail faint, head full
     pts = start[:, None, :] + t[None, :, None] * (end - start)[:, None, :]         # (n, pieces + 1, 2)
     segs = np.stack([pts[:, :-1], pts[:, 1:]], axis=2).reshape(-1, 2, 2)
-    strength = (np.arange(pieces) + 1.0) / pieces                                    # tail faint, head full
     away = 1.0 - strength[None, :] * (1.0 - fade[:, None])                          # (n, pieces): toward bg
     lv = np.rint(away * levels).astype(int)
+    if index is not None:
+        index = np.asarray(index, dtype=np.int64).reshape(n)
+        if n * pieces > len(colors) * (levels + 1) and 0 <= lv.min() and lv.max() <= levels:
+            # every colour's shades in a table, looked up at once: the strings the steps below give
+            table = np.array([_mix_level(c, bg, v, levels) for c in colors for v in range(levels + 1)], dtype=object)
+            return segs, table[index[:, None] * (levels + 1) + lv].ravel().tolist()
+        colors = [colors[i] for i in index.tolist()]
     if n * pieces <= 2 * len(set(colors)) * (levels + 1) or not (0 <= lv.min() and lv.max() <= levels):
         cols = [_mix_level(colors[k], bg, int(lv[k, m]), levels) for k in range(n) for m in range(pieces)]
         return segs, cols
@@ -85,6 +96,15 @@ def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: st
     table = [_mix_level(c, bg, v, levels) for c in ids for v in range(levels + 1)]
     flat = (cid[:, None] * (levels + 1) + lv).ravel().tolist()
     return segs, [table[k] for k in flat]
+
+
+@lru_cache(maxsize=8)
+def _comet_steps(pieces: int) -> tuple[np.ndarray, np.ndarray]:
+    """``linspace(0, 1, pieces + 1)`` and ``(arange(pieces) + 1) / pieces`` (read-only, shared)."""
+    t = np.linspace(0.0, 1.0, pieces + 1)
+    strength = (np.arange(pieces) + 1.0) / pieces
+    t.flags.writeable = strength.flags.writeable = False
+    return t, strength
 
 
 def circle_segments(c: np.ndarray, r: float, n: int = 32) -> np.ndarray:

@@ -716,9 +716,9 @@ class TruncationFrames:
                 # trail window (a comet fades as it ages, instead of vanishing at once)
                 arrived = s_then + np.argmax(self.collapsed[s_then:sn + 1, l - 1][:, kept], axis=0)
                 age = (u_now - arrived) / max(u_now - u_then, 1e-9)
-                inks = self._class_inks()
-                sg, sc = comet_segments(start[keep], xy_new[keep], [inks[k] for k in self.labels[kept].tolist()],
-                                        th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0))
+                names, known = self._ink_table()
+                sg, sc = comet_segments(start[keep], xy_new[keep], names, th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0),
+                                        index=np.searchsorted(known, self.labels[kept]))
                 trails.append(sg)
                 trail_c += sc
             p3 = P[l - 1]
@@ -870,6 +870,16 @@ class TruncationFrames:
         if got is None:
             got = self.__dict__["_inks"] = {int(k): text_ink(class_color(int(k)), self.theme)
                                             for k in np.unique(self.labels)}
+        return got
+
+    def _ink_table(self) -> tuple[list[str], np.ndarray]:
+        """:meth:`_class_inks` as a list and the labels it is for (ascending): label ``known[k]``'s ink is
+        ``names[k]``."""
+        got = self.__dict__.get("_ink_table_")
+        if got is None:
+            inks = self._class_inks()
+            known = np.array(sorted(inks), dtype=np.int64)
+            got = self.__dict__["_ink_table_"] = ([inks[int(k)] for k in known], known)
         return got
 
     def _shared_paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray]:
