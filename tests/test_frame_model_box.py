@@ -334,7 +334,7 @@ def test_comet_colours_by_index_are_the_reference(n, seed, pieces, n_colors, nan
     (and the reference's), over both of its paths (few trails one at a time, many from a table) and NaN ages."""
     rng = np.random.default_rng(seed)
     start, end = rng.normal(size=(n, 2)), rng.normal(size=(n, 2))
-    names = ["#%06X" % v for v in rng.integers(0, 2**24, n_colors)]
+    names = [f"#{v:06X}" for v in rng.integers(0, 2**24, n_colors).tolist()]
     names[-1] = names[0]                                        # (two names may be the same colour)
     index = rng.integers(0, n_colors, n)
     fade = rng.uniform(-0.5, 1.5, n)

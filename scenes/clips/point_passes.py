@@ -85,7 +85,7 @@ def _field_bits(fields: list[np.ndarray], bounds: tuple[float, ...] | None) -> t
             lo.append(float(fields[2].min()))
             hi.append(float(fields[2].max()))
         bits = _bits(lo, hi)
-        if sum(bits) <= 62:
+        if sum(bits) <= 62 and max(bits) <= 52:    # (each field's offset value exact in float64)
             return lo, bits
     lo = [float(v.min()) for v in fields]
     hi = [float(v.max()) for v in fields]
