@@ -60,22 +60,33 @@ def bounding_sphere(*clouds: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: str, pieces: int = 4,
-                   fade: np.ndarray | None = None, levels: int = 8) -> tuple[np.ndarray, list[str]]:
+                   fade: np.ndarray | None = None, levels: int = 8, index: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, list[str]]:
     """Trails as comets: each ``start[k] -> end[k]`` (``(n, 2)`` each) cut into ``pieces`` segments whose colour
     goes from faint at the tail (``start``) to ``colors[k]`` at the head (``end``), all faded towards ``bg`` by
     ``fade[k]`` in [0, 1] (0: none; e.g. the trail's age). Returns ``(n * pieces, 2, 2)`` segments and their
-    colours (quantised to ``levels`` shades, so that repeated frames reuse the same strings)."""
+    colours (quantised to ``levels`` shades, so that repeated frames reuse the same strings).
+
+    ``index``: ``(n,)`` integers, trail ``k``'s colour is ``colors[index[k]]`` (``colors`` then the few distinct
+    colours, e.g. one a class): the same segments and colours as passing ``[colors[i] for i in index]``, without
+    a Python step per trail."""
     start, end = np.asarray(start, dtype=float).reshape(-1, 2), np.asarray(end, dtype=float).reshape(-1, 2)
     n = len(start)
     if n == 0:
         return np.zeros((0, 2, 2)), []
     fade = np.zeros(n) if fade is None else np.clip(np.asarray(fade, dtype=float), 0.0, 1.0)
-    t = np.linspace(0.0, 1.0, pieces + 1)
+    t, strength = _comet_steps(pieces)      # the cut points, and each piece's strength: tail faint, head full
     pts = start[:, None, :] + t[None, :, None] * (end - start)[:, None, :]         # (n, pieces + 1, 2)
     segs = np.stack([pts[:, :-1], pts[:, 1:]], axis=2).reshape(-1, 2, 2)
-    strength = (np.arange(pieces) + 1.0) / pieces                                    # tail faint, head full
     away = 1.0 - strength[None, :] * (1.0 - fade[:, None])                          # (n, pieces): toward bg
     lv = np.rint(away * levels).astype(int)
+    if index is not None:
+        index = np.asarray(index, dtype=np.int64).reshape(n)
+        if n * pieces > len(colors) * (levels + 1) and 0 <= lv.min() and lv.max() <= levels:
+            # every colour's shades in a table, looked up at once: the strings the steps below give
+            table = np.array([_mix_level(c, bg, v, levels) for c in colors for v in range(levels + 1)], dtype=object)
+            return segs, table[index[:, None] * (levels + 1) + lv].ravel().tolist()
+        colors = [colors[i] for i in index.tolist()]
     if n * pieces <= 2 * len(set(colors)) * (levels + 1) or not (0 <= lv.min() and lv.max() <= levels):
         cols = [_mix_level(colors[k], bg, int(lv[k, m]), levels) for k in range(n) for m in range(pieces)]
         return segs, cols
@@ -85,6 +96,15 @@ def comet_segments(start: np.ndarray, end: np.ndarray, colors: list[str], bg: st
     table = [_mix_level(c, bg, v, levels) for c in ids for v in range(levels + 1)]
     flat = (cid[:, None] * (levels + 1) + lv).ravel().tolist()
     return segs, [table[k] for k in flat]
+
+
+@lru_cache(maxsize=8)
+def _comet_steps(pieces: int) -> tuple[np.ndarray, np.ndarray]:
+    """``linspace(0, 1, pieces + 1)`` and ``(arange(pieces) + 1) / pieces`` (read-only, shared)."""
+    t = np.linspace(0.0, 1.0, pieces + 1)
+    strength = (np.arange(pieces) + 1.0) / pieces
+    t.flags.writeable = strength.flags.writeable = False
+    return t, strength
 
 
 def circle_segments(c: np.ndarray, r: float, n: int = 32) -> np.ndarray:
@@ -174,8 +194,7 @@ def badge_anchor(p: np.ndarray, view: Rect, r: float, w: float = 0.55, h: float 
         bx1 = max(b[3] for b in boxes) + w + 0.04 + eps
         by0 = min(b[1] for b in boxes) - h / 2 - 0.04 - eps
         by1 = max(b[1] for b in boxes) + h / 2 + 0.04 + eps
-        pts, wpts, wts = _near(groups, bx0, bx1, by0, by1)
-        px, py, wx, wy = pts[:, 0], pts[:, 1], wpts[:, 0], wpts[:, 1]
+        px, py, wx, wy, wts = _near(groups, bx0, bx1, by0, by1)
         in_x, in_y = {}, {}     # a box's column and row tests, shared by the boxes on the same side / row
         best, best_n = None, None
         weighted = len(wts) > 0
@@ -236,35 +255,46 @@ NEAR_STRIPE = 4096   # _near: groups of this many points are cut to a stripe fir
 
 
 def _near(groups, bx0: float, bx1: float, by0: float, by1: float
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``: ``(U, W, k)``, ``U: (K, 2)`` those
-    of the unweighted groups, ``W: (J, 2)`` those of the weighted ones and ``k: (J,)`` their weights."""
-    u, wp, wk, small = [], [], [], []
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``, as columns: ``(ux, uy, wx, wy, k)``,
+    ``ux, uy: (K,)`` those of the unweighted groups, ``wx, wy: (J,)`` those of the weighted ones and ``k: (J,)``
+    their weights (each column contiguous: the tests on them read no interleaved rows). A group's points may
+    come in either memory order (a column-major ``(n, 2)``, e.g. ``cols.T`` of ``cols: (2, n)``, is read
+    column by column)."""
+    ux, uy, wx, wy, wk, small = [], [], [], [], [], []
     for a, wt in groups:
         if len(a) >= NEAR_STRIPE:     # a stripe first: the y test on its points only
-            sel = np.flatnonzero((a[:, 0] > bx0) & (a[:, 0] < bx1))
+            ax = a[:, 0]
+            sel = np.flatnonzero((ax > bx0) & (ax < bx1))
             ay = np.take(a[:, 1], sel)
-            sel = sel[(ay > by0) & (ay < by1)]
+            inside = (ay > by0) & (ay < by1)
+            sel = sel[inside]
+            x, y = np.take(ax, sel), ay[inside]
         elif wt is None:
             small.append(a)
             continue
         else:
             ax, ay = a[:, 0], a[:, 1]
             sel = np.flatnonzero((ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1))
+            x, y = np.take(ax, sel), np.take(ay, sel)
         if wt is None:
-            u.append(np.take(a, sel, axis=0))
+            ux.append(x)
+            uy.append(y)
         else:
-            wp.append(np.take(a, sel, axis=0))
+            wx.append(x)
+            wy.append(y)
             wk.append(np.take(wt, sel))
     if small:                         # joined: one test of every point
         a = small[0] if len(small) == 1 else np.concatenate(small)
         ax, ay = a[:, 0], a[:, 1]
-        u.append(a[(ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)])
+        inside = (ax > bx0) & (ax < bx1) & (ay > by0) & (ay < by1)
+        ux.append(ax[inside])
+        uy.append(ay[inside])
 
-    def cat(x: list, empty: np.ndarray) -> np.ndarray:
-        return empty if not x else x[0] if len(x) == 1 else np.concatenate(x)
+    def cat(x: list, dtype=float) -> np.ndarray:
+        return np.zeros(0, dtype) if not x else x[0] if len(x) == 1 else np.concatenate(x)
 
-    return cat(u, np.zeros((0, 2))), cat(wp, np.zeros((0, 2))), cat(wk, np.zeros(0, np.int64))
+    return cat(ux), cat(uy), cat(wx), cat(wy), cat(wk, np.int64)
 
 
 def ray_samples(rays: list, n: int = 12) -> np.ndarray:

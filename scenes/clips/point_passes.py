@@ -6,9 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _unique_points(xy: np.ndarray, color: np.ndarray, bounds: tuple[float, ...] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Drop exact repeats (same place, same colour): collapsed points all sit on their base point, and
-    drawing the same marker hundreds of times costs time and changes nothing. Drawing order is kept."""
+    drawing the same marker hundreds of times costs time and changes nothing. Drawing order is kept.
+
+    ``bounds``: ``(x0, x1, y0, y1, c0, c1)`` with every ``x`` in ``[x0, x1]``, ``y`` in ``[y0, y1]`` and colour in
+    ``[c0, c1]`` (finite; a frame model knows them without a pass over the points): the fields' offsets are taken
+    from them instead of each field's minimum and maximum. The points kept are the same either way (the keys
+    only have to be distinct for distinct fields; where the bounds' keys would be too wide, the exact ones)."""
     if len(xy) < 2:
         return xy, color
     # one int64 key per point from (x, y rounded to 1e-6, colour), each field offset to start at 0: sorting
@@ -21,9 +27,7 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     c = np.asarray(color)
     fc = c if c.dtype == np.int64 else c.astype(float)     # int64 colours: the same integers, no float copy
     fields = [fx, fy, fc]
-    lo = [float(v.min()) for v in fields]
-    span = [float(v.max()) - a + 1.0 for v, a in zip(fields, lo, strict=True)]
-    bits = [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
+    lo, bits = _field_bits(fields, bounds)
     if sum(bits) > 62:
         _, first = np.unique(np.c_[np.round(xy, 6), color], axis=0, return_index=True)
         keep = np.sort(first)
@@ -31,8 +35,10 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     if len(xy) >= HASH_MIN:
         # many points: first the points whose 32-bit hash of the three fields repeats (sorting 32-bit hashes
         # takes half the time of sorting the 64-bit keys); only their keys are built and compared below
-        fx += 0.0      # -0.0 -> 0.0: equal fields, equal bits
-        fy += 0.0
+        if lo[0] <= 0.0:
+            fx += 0.0      # -0.0 -> 0.0: equal fields, equal bits (no field at or below 0: no zero to fix)
+        if lo[1] <= 0.0:
+            fy += 0.0
         h = _field_hash(fx, fy, fc if fc.dtype == np.int64 else fc + 0.0)
         values = _repeated(h)
         if len(values) == 0:
@@ -59,9 +65,57 @@ def _unique_points(xy: np.ndarray, color: np.ndarray) -> tuple[np.ndarray, np.nd
     at, cid = _members(key, repeated)
     drop = np.ones(len(at), bool)
     drop[_first_of_runs(cid, len(repeated))] = False
-    keep = np.ones(len(xy), bool)
-    keep[at[drop] if sub is None else sub[at[drop]]] = False
-    return np.compress(keep, xy, axis=0), color[keep]
+    gone = at[drop] if sub is None else sub[at[drop]]
+    return _without(xy, gone), _without(c, gone)
+
+
+def _field_bits(fields: list[np.ndarray], bounds: tuple[float, ...] | None) -> tuple[list[float], list[int]]:
+    """:func:`_unique_points`' fields' offsets and widths: ``lo`` (each field's least value, or a lower bound of
+    it from ``bounds``) and the bits of each field's span above it (64: not finite)."""
+    if bounds is not None:
+        x0, x1, y0, y1, c0, c1 = (float(b) for b in bounds)
+        # the same rounding as the fields' (monotone: a bound's field bounds every point's field); colours
+        # other than int64 (whose keys truncate) from their own least and greatest value
+        lo = [float(np.rint(np.float64(x0) * 1e6)), float(np.rint(np.float64(y0) * 1e6))]
+        hi = [float(np.rint(np.float64(x1) * 1e6)), float(np.rint(np.float64(y1) * 1e6))]
+        if fields[2].dtype == np.int64 and np.isfinite(c0) and np.isfinite(c1):
+            lo.append(float(np.floor(c0)))
+            hi.append(float(np.ceil(c1)))
+        else:
+            lo.append(float(fields[2].min()))
+            hi.append(float(fields[2].max()))
+        bits = _bits(lo, hi)
+        if sum(bits) <= 62 and max(bits) <= 52:    # (each field's offset value exact in float64)
+            return lo, bits
+    lo = [float(v.min()) for v in fields]
+    hi = [float(v.max()) for v in fields]
+    return lo, _bits(lo, hi)
+
+
+def _bits(lo: list[float], hi: list[float]) -> list[int]:
+    span = [b - a + 1.0 for a, b in zip(lo, hi, strict=True)]
+    return [int(np.ceil(np.log2(max(s, 2.0)))) if np.isfinite(s) else 64 for s in span]
+
+
+WITHOUT_SLICES = 64   # _without: up to this many rows dropped, the kept runs copied as slices (else a mask)
+
+
+def _without(a: np.ndarray, gone: np.ndarray) -> np.ndarray:
+    """``a`` without the rows ``gone`` (ascending, distinct indices): ``np.delete(a, gone, axis=0)``, a fresh
+    array. Few rows: the runs between them copied as they are (no mask over every row)."""
+    if len(gone) > WITHOUT_SLICES:
+        keep = np.ones(len(a), bool)
+        keep[gone] = False
+        return np.compress(keep, a, axis=0)
+    out = np.empty((len(a) - len(gone),) + a.shape[1:], a.dtype)
+    at, start = 0, 0
+    for g in gone.tolist():
+        k = g - start
+        out[at:at + k] = a[start:g]
+        at += k
+        start = g + 1
+    out[at:] = a[start:]
+    return out
 
 
 HASH_MIN = 4096     # _unique_points: from this many points, candidates for repeats by a 32-bit hash first
@@ -129,12 +183,13 @@ def _repeated(k: np.ndarray) -> np.ndarray:
 def _members(k: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(at, cid)``: the positions of ``k`` whose value is one of ``values`` (ascending, distinct), ascending,
     and the index of that value in ``values``."""
-    if len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
-        hit = [np.flatnonzero(k == v) for v in values]
-        at = np.concatenate(hit)
-        cid = np.repeat(np.arange(len(values)), [len(x) for x in hit])
-        order = np.argsort(at, kind="stable")
-        return at[order], cid[order]
+    if 0 < len(values) <= 16:   # (as usual) a few: one comparison pass each beats a binary search per element
+        hit = k == values[0]
+        eq = np.empty_like(hit)
+        for v in values[1:]:
+            hit |= np.equal(k, v, out=eq)
+        at = np.flatnonzero(hit)                 # (the values are distinct: each position matches one of them)
+        return at, np.searchsorted(values, np.take(k, at))
     cid = np.minimum(np.searchsorted(values, k), len(values) - 1)
     at = np.flatnonzero(values[cid] == k)
     return at, cid[at]

@@ -380,12 +380,17 @@ class TruncationFrames:
         got = self.__dict__.get("_basis")
         if got is None or got[0] != azim:
             got = self.__dict__["_basis"] = (azim, camera_basis(azim, self.elev))
-        fit = self.__dict__.setdefault("_view_fit", {})
+        s, centre = self._view_fit(l)
+        return got[1].T, s, centre
+
+    def _view_fit(self, l: int) -> tuple[float, np.ndarray]:
+        """Panel ``l``'s view scale and centre ``(2,)`` (the same at every azimuth; kept per panel)."""
+        fit = self.__dict__.setdefault("_fits", {})
         sc = fit.get(l)
         if sc is None:
             v, (_, r) = self.views[l], self.cams[l]
             sc = fit[l] = (0.48 * min(v.w, v.h) / r, np.array([v.cx, v.cy]))
-        return got[1].T, sc[0], sc[1]
+        return sc
 
     @staticmethod
     def _pin(xy: np.ndarray, panel: Rect, inset: float = 0.06) -> np.ndarray:
@@ -624,17 +629,15 @@ class TruncationFrames:
         th = self.theme
         P = (1 - w) * self.P3[s0] + w * self.P3[s1]          # (L, 3)
         E = (1 - w) * self.E3[s0] + w * self.E3[s1]          # (L, M, 3)
-        col = self.collapsed[sn]                              # (L, N)
         ever = self._ever(sn)                                 # collapsed at some layer <= l
         # arrivals: collapsed now at a layer, not trail_seconds ago; their trail starts where they were then
         u_then = self.snapshot_position(i - int(round(self.trail_seconds * self.fps)))
         t0, t1, w_then, s_then = self.bracket(u_then)
-        then = self.collapsed[s_then]
         u_now = self.snapshot_position(i)
         period = max(1, int(round(self.ripple_seconds * self.fps)))
         pulse = (i % period) / period
 
-        pts_xy, pts_c, ring_xy, ring_c, segs, seg_c = [], [], [], [], [], []
+        pts_xy, pts_c, ring_xy, ring_c, segs, seg_c, boxes = [], [], [], [], [], [], []
         trails, trail_c, ripples, ripple_c = [], [], [], []
         for l in range(self.L + 1):
             view = self.views[l]
@@ -664,9 +667,16 @@ class TruncationFrames:
             else:
                 D = self._centred(s0, s1, w, l, A0, A1)
             xy_rep = self._screen(D, l, az, centred=True)
-            xy_rep = self._pin_into(xy_rep if xy_rep.dtype == np.float64 else xy_rep.astype(float), view)
+            xy_rep = xy_rep if xy_rep.dtype == np.float64 else xy_rep.astype(float)
+            # a box that holds every point's screen position, well inside the view (known per interval from
+            # how far the points are from the camera's centre): none is pinned, every one is finite
+            box = self._screen_box(s0, s1, l) if 0.0 <= w <= 1.0 else None
+            if box is None:
+                xy_rep = self._pin_into(xy_rep, view)
+                finite, fin = _all_finite(xy_rep)
+            else:
+                finite, fin = True, None
             repeats = len(first) != len(inv)
-            finite, fin = _all_finite(xy_rep)
             if finite:
                 xy, ok = None, None   # every point finite: each point's position is its path's (gathered as needed)
             else:
@@ -679,7 +689,9 @@ class TruncationFrames:
                     pl_g, pl_c, rg_g, rg_c = self._split(sn, l, flag, s0, s1)
                     pts_xy.append((xy_rep, pl_g))
                     ring_xy.append((xy_rep, rg_g))
+                    boxes.append(box)
                 else:
+                    boxes.append(None)
                     plain, ringed = ok & ~flag, ok & flag
                     pl_c, rg_c = self.labels[plain], self.labels[ringed]
                     pts_xy.append(_rows(xy, plain))
@@ -691,8 +703,8 @@ class TruncationFrames:
             j = self.layer_class_at(l - 1, sn)
             c = self.layer_color(l - 1, sn)
             c_faded = mix(c, th["bg"], 1 - a)
-            arriving = col[l - 1] & ~then[l - 1]
-            new = np.flatnonzero(arriving if finite else arriving & ok)
+            new = self._arrivals(sn, s_then, l)
+            new = new if finite else new[ok[new]]
             if len(new) and shown:
                 # where the new points were trail_seconds ago (self.positions(u_then), of these points only)
                 then3 = (1 - w_then) * self.T3[t0, l - 1, new] + w_then * self.T3[t1, l - 1, new]
@@ -704,9 +716,9 @@ class TruncationFrames:
                 # trail window (a comet fades as it ages, instead of vanishing at once)
                 arrived = s_then + np.argmax(self.collapsed[s_then:sn + 1, l - 1][:, kept], axis=0)
                 age = (u_now - arrived) / max(u_now - u_then, 1e-9)
-                inks = self._class_inks()
-                sg, sc = comet_segments(start[keep], xy_new[keep], [inks[k] for k in self.labels[kept].tolist()],
-                                        th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0))
+                names, known = self._ink_table()
+                sg, sc = comet_segments(start[keep], xy_new[keep], names, th["bg"], fade=0.75 * np.clip(age, 0.0, 1.0),
+                                        index=np.searchsorted(known, self.labels[kept]))
                 trails.append(sg)
                 trail_c += sc
             p3 = P[l - 1]
@@ -736,7 +748,8 @@ class TruncationFrames:
             elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
                 # each path once, and those of several points again, weighted by their other points
                 multi, extra = self._shared_paths(s0, s1, l)
-                avoid = [xy_rep, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                # column-major (the badge's tests read x and y each from contiguous memory; the same values)
+                avoid = [np.ascontiguousarray(xy_rep.T).T, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
                 weights = [None, extra, None]
             elif finite:     # (few points: every point's position, as it is)
                 avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
@@ -756,10 +769,78 @@ class TruncationFrames:
                                    0.035))
         f.segments.append(Segments("ripples", np.concatenate(ripples) if ripples else np.zeros((0, 2, 2)),
                                    ripple_c, 0.045))
+        # every point of the groups in their panels' boxes (when all are known): the bounds of the repeats' keys
+        bounds = None
+        if boxes and all(b is not None for b in boxes):
+            lab_lo, lab_hi = self._label_range()
+            bounds = (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes),
+                      max(b[3] for b in boxes), lab_lo, lab_hi)
         for name, xy_parts, c_parts, r in (("points", pts_xy, pts_c, self.point_r),
                                            ("collapsed", ring_xy, ring_c, self.point_r * 1.5)):
             colors = np.concatenate(c_parts) if c_parts else np.zeros(0, np.int64)
-            f.points.append(Points(name, *_unique_points(_gather(xy_parts), colors), r, ring=name == "collapsed"))
+            f.points.append(Points(name, *_unique_points(_gather(xy_parts), colors, bounds), r,
+                                   ring=name == "collapsed"))
+
+    def _label_range(self) -> tuple[int, int]:
+        """The least and greatest label (the colours of the panels' points)."""
+        got = self.__dict__.get("_label_range_")
+        if got is None:
+            got = self.__dict__["_label_range_"] = ((int(self.labels.min()), int(self.labels.max()))
+                                                    if len(self.labels) else (0, 0))
+        return got
+
+    def _arrivals(self, sn: int, s_then: int, l: int) -> np.ndarray:
+        """Panel ``l``'s points collapsed at snapshot ``sn`` and not at ``s_then`` (ascending; cached)."""
+        cache = self.__dict__.setdefault("_arrivals_cache", {})
+        key = (sn, s_then, l)
+        got = cache.get(key)
+        if got is None:
+            got = _remember(cache, key, np.flatnonzero(self.collapsed[sn, l - 1] & ~self.collapsed[s_then, l - 1]),
+                            4 * (self.L + 1))
+        return got
+
+    def _reach(self, s: int, l: int) -> float:
+        """The largest distance of panel ``l``'s points at snapshot ``s`` (panel 0: ``X``) from its camera's centre
+        (NaN or inf when some point is not finite; cached)."""
+        cache = self.__dict__.setdefault("_reach_cache", {})
+        key = 0 if l == 0 else (s, l)
+        got = cache.get(key)
+        if got is None:
+            P = self.X3 if l == 0 else self.T3[s, l - 1]
+            with np.errstate(over="ignore", invalid="ignore"):
+                d = P - self._tiled(self.cams[l][0], len(P))
+                d *= d
+                got = cache[key] = float(np.sqrt(np.max(d @ np.ones(3)))) if len(d) else 0.0
+        return got
+
+    def _screen_box(self, s0: int, s1: int, l: int) -> tuple[float, float, float, float] | None:
+        """``(x0, x1, y0, y1)``: a box that holds the screen position of every point of panel ``l`` between
+        snapshots ``s0`` and ``s1`` (at any weight in [0, 1] and azimuth) and that :meth:`_pin_into` leaves alone
+        (every point inside it is kept where it is), or ``None`` when there is none (points far out or not
+        finite).
+
+        A point's offset from the camera's centre is ``D = (1 - w) (A0 - c) + w (A1 - c)``, so ``|D| <= R``, the
+        larger reach (:meth:`_reach`) of the two snapshots; the camera's two screen axes are unit vectors, so
+        each screen coordinate is within ``s R`` of the view's centre (``s``: the view's scale). The bound is
+        widened far beyond the rounding of the computed positions (relative 1e-9, absolute 1e-9 of the
+        coordinates' size; the rounding is ~1e-15)."""
+        R = max(self._reach(s0, l), self._reach(s1, l))
+        if not np.isfinite(R):
+            return None
+        v = self.views[l]
+        s, centre = self._view_fit(l)
+        cx, cy = float(centre[0]), float(centre[1])
+        c = float(np.max(np.abs(self.cams[l][0])))
+        b = s * (R * (1.0 + 1e-9) + 1e-9 * (R + 3.0 * c)) + 1e-9 * (1.0 + abs(cx) + abs(cy))
+        # the box _pin_into leaves alone (its default inset): every coordinate within it stays as it is
+        inset = 0.06
+        half = (v.w / 2 - inset, v.h / 2 - inset)
+        lo = [pc - h + 1e-9 * (abs(pc) + abs(h)) for pc, h in zip((v.cx, v.cy), half, strict=True)]
+        hi = [pc + h - 1e-9 * (abs(pc) + abs(h)) for pc, h in zip((v.cx, v.cy), half, strict=True)]
+        box = (cx - b, cx + b, cy - b, cy + b)
+        if not (box[0] >= lo[0] and box[1] <= hi[0] and box[2] >= lo[1] and box[3] <= hi[1]):
+            return None
+        return box
 
     def _centred(self, s0: int, s1: int, w: float, l: int, A0: np.ndarray, A1: np.ndarray) -> np.ndarray:
         """``(1 - w) A0 + w A1 - c`` (``c``: panel ``l``'s camera centre), read-only; the last one per panel kept
@@ -789,6 +870,16 @@ class TruncationFrames:
         if got is None:
             got = self.__dict__["_inks"] = {int(k): text_ink(class_color(int(k)), self.theme)
                                             for k in np.unique(self.labels)}
+        return got
+
+    def _ink_table(self) -> tuple[list[str], np.ndarray]:
+        """:meth:`_class_inks` as a list and the labels it is for (ascending): label ``known[k]``'s ink is
+        ``names[k]``."""
+        got = self.__dict__.get("_ink_table_")
+        if got is None:
+            inks = self._class_inks()
+            known = np.array(sorted(inks), dtype=np.int64)
+            got = self.__dict__["_ink_table_"] = ([inks[int(k)] for k in known], known)
         return got
 
     def _shared_paths(self, s0: int, s1: int, l: int) -> tuple[np.ndarray, np.ndarray]:
