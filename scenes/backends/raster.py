@@ -225,18 +225,27 @@ class Splat:
         flat[self.idx, :3] = np.rint(out).clip(0, 255).astype(np.uint8)
 
 
-def _run_colours(wf: np.ndarray, cc: np.ndarray, run: np.ndarray, new_run: np.ndarray, starts: np.ndarray,
-                 palette: np.ndarray) -> np.ndarray:
-    """``(R, 3)``: per run (pixel) the sum of its contributions' weights ``wf: (C,)`` times their colours
-    (``cc: (C,)`` indices into ``palette: (P, 3)``); ``run: (C,)`` each contribution's run (ascending),
-    ``new_run: (C,)`` where one starts, ``starts: (R,)`` those places.
+def _run_colours(wf: np.ndarray, vcolor: np.ndarray, vr: np.ndarray, run: np.ndarray, new_run: np.ndarray,
+                 starts: np.ndarray, last_of_run: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """``(R, 3)``: per run (pixel) the sum of its contributions' weights ``wf: (C,)`` times their colours (the
+    colour ``vcolor: (V,)`` of the stamp ``vr: (C,)`` of each, indices into ``palette: (P, 3)``); ``run: (C,)``
+    each contribution's run (ascending), ``new_run: (C,)`` where one starts, ``starts: (R,)`` those places,
+    ``last_of_run: (R,)`` the last contribution of each.
 
     With at most 16 colours the weights are summed per (run, colour) by ``bincount`` (in order, from 0), then
     multiplied by the palette (:func:`row_matmul`). Where no run mixes colours (as usual: one class a place)
     and the palette is finite, the same numbers without the ``(R, P)`` table: each run's weights summed by
     ``bincount`` (the same terms in the same order) times its colour elementwise, which is that row of the
-    product exactly (its other terms are exact zeros, whatever the order or fusing of BLAS's sum)."""
+    product exactly (its other terms are exact zeros, whatever the order or fusing of BLAS's sum). A run's
+    contributions come in drawing order, so where the stamps' colours never decrease in drawing order (as the
+    renderers draw them: colour by colour) a run mixes colours iff its first and last contributions differ:
+    that is checked per run, without each contribution's colour."""
     R, P = len(starts), len(palette)
+    if P <= 16 and len(vcolor) > 1 and bool(np.all(vcolor[1:] >= vcolor[:-1])):
+        first = vcolor.take(vr.take(starts))
+        if np.array_equal(first, vcolor.take(vr.take(last_of_run))) and np.isfinite(palette).all():
+            return np.bincount(run, wf, minlength=R)[:, None] * palette.take(first, axis=0)
+    cc = vcolor.take(vr)
     if P > 16:
         return np.add.reduceat(wf[:, None] * palette[cc], starts, axis=0)
     mixed = np.not_equal(cc[1:], cc[:-1])                        # a colour change inside a run
@@ -244,6 +253,47 @@ def _run_colours(wf: np.ndarray, cc: np.ndarray, run: np.ndarray, new_run: np.nd
     if not mixed.any() and np.isfinite(palette).all():
         return np.bincount(run, wf, minlength=R)[:, None] * palette.take(cc.take(starts), axis=0)
     return row_matmul(np.bincount(run * P + cc, wf, minlength=R * P).reshape(-1, P), palette)
+
+
+SEQUENTIAL_RUN = 8     # _run_sums: runs of at most this many terms summed left to right by np.add.reduceat
+
+
+@lru_cache(maxsize=1)
+def _reduceat_is_sequential() -> bool:
+    """Whether ``np.add.reduceat`` sums a run of ``2..SEQUENTIAL_RUN`` float64 terms as its first term plus the
+    others summed left to right (numpy's pairwise summation is a plain loop below 8 terms), checked once on
+    random runs of every such length (:func:`_run_sums` relies on it; else it calls ``reduceat``)."""
+    rng = np.random.default_rng(0)
+    lens = np.tile(np.arange(1, SEQUENTIAL_RUN + 1), 64)
+    x = -rng.exponential(rng.uniform(0.01, 30, lens.sum()))
+    starts = np.r_[0, np.cumsum(lens)[:-1]]
+    run = np.repeat(np.arange(len(lens)), lens)
+    rest = x.copy()
+    rest[starts] = 0.0
+    want = np.add.reduceat(x, starts)
+    got = np.bincount(run, rest, minlength=len(lens)) + x.take(starts)
+    return want.tobytes() == got.tobytes()
+
+
+def _run_sums(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, run: np.ndarray) -> np.ndarray:
+    """``np.add.reduceat(x, starts)`` (float64) for runs ``starts[i]:ends[i]`` covering ``x`` in order (``run``:
+    each term's run), the same bits at a fraction of its per-run cost: ``reduceat`` adds to a run's first term
+    the sum of the others, which numpy sums left to right below 8 terms, as ``bincount`` sums (from 0, in
+    order; the first terms zeroed: ``0 + 0 = 0``, ``0 + a = a``); runs of more terms (few) by ``reduceat``
+    itself, the same segments on their own. ``x`` has no ``-0.0`` (a log transmittance: below 0, or +0)."""
+    if not _reduceat_is_sequential():
+        return np.add.reduceat(x, starts)
+    rest = x.copy()
+    rest[starts] = 0.0
+    out = np.bincount(run, rest, minlength=len(starts))
+    out += x.take(starts)
+    long = np.flatnonzero(ends - starts > SEQUENTIAL_RUN)
+    if len(long):
+        cut = np.empty(2 * len(long), np.intp)                   # [start, end) of each long run: the even
+        cut[0::2] = starts.take(long)                            # segments of reduceat (the last end left
+        cut[1::2] = ends.take(long)                              # out where it is the array's end)
+        out[long] = np.add.reduceat(x, cut[:-1] if cut[-1] == len(x) else cut)[0::2]
+    return out
 
 
 def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
@@ -295,6 +345,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     # a grid with a K-pixel margin around the points' bounding box: every stamp pixel lands inside it
     gx0, gy0 = ext[0] - K, ext[2] - K
     gw, gh = ext[1] + K + 1 - gx0, ext[3] + K + 1 - gy0
+    on_image = gx0 >= 0 and gy0 >= 0 and gx0 + gw <= width and gy0 + gh <= height   # every stamp pixel
     # the grids and indices in int32 where everything fits (half the memory traffic; the same integers)
     k_lo, k_hi = (0, n - 1) if order is None else (int(key.min()), int(key.max()))
     small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and k_lo > -2**31 and k_hi < 2**31 - 1
@@ -359,64 +410,83 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     shows = np.flatnonzero(_footprint(np.minimum, base, st.alpha > 0, K, gw, np.iinfo(rt).max).take(upos)
                            <= rt_rank)
     vpos = upos.take(shows)                                       # (V,) centres of the stamps that show
-    q = vpos[:, None] + off[None, :]                              # (V, S) pixel of each pair of those that show
-    visible = base.take(q) <= shows.astype(rt)[:, None]           # not under a later stamp that covers it fully
+    # (S, V): pixel of each pair of those that show, stamp pixel by stamp pixel (broadcasts along the long axis)
+    q = off[:, None] + vpos[None, :]
+    visible = base.take(q) <= shows.astype(rt)[None, :]           # not under a later stamp that covers it fully
     # painter's algorithm on what is left: sort by (pixel, drawing order, stamp pixel), composite each pixel's
     # run. A stamp covers a pixel at one stamp pixel only, so (pixel, rank among those that show) orders them
-    # all; packed in one integer (bit fields: the same order as the pair), the stamp pixel found again from
-    # the pixel's offset from the stamp's centre
+    # all; packed in one integer (bit fields: the same order as the pair; the pairs distinct, so the same
+    # sorted keys whatever order they are made in), the stamp pixel found again from the pixel's offset from
+    # the stamp's centre
     V = len(shows)
     b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
     b_s = max(int(SS - 1).bit_length(), 1)
     if b_q + b_v <= PACK_BITS[0]:
         # built for the visible pairs only (a third of them in a dense cloud): pixel (q >= 0: every stamp lies
-        # inside the grid, so int32 bits are the uint32's) shifted, plus the stamp's row in q
+        # inside the grid, so int32 bits are the uint32's) shifted, plus the stamp's column in q
         at = np.flatnonzero(visible)                             # (a take: ~4x faster than a boolean mask here)
         key = q.reshape(-1).take(at)
         key = key.view(np.uint32) if key.dtype == np.int32 else key.astype(np.uint32)
         key <<= np.uint32(b_v)
-        key += (at // q.shape[1]).astype(np.uint32)
+        key += (at % V).astype(np.uint32)
         key.sort()
-        vr = (key & np.uint32((1 << b_v) - 1)).astype(np.intp)   # rank among the stamps that show
-        cpos = (key >> np.uint32(b_v)).astype(np.int64)           # grid pixel
+        # rank among the stamps that show, grid pixel: below 2^31, so the uint32 bits are the int32's
+        vr = (key & np.uint32((1 << b_v) - 1)).view(np.int32)
+        cpos = (key >> np.uint32(b_v)).view(np.int32)
         lut = np.zeros(2 * (K * gw + K) + 1, np.intp)             # flat offset from the centre -> stamp pixel
         lut[off.astype(np.intp) + (K * gw + K)] = sidx
-        cs = lut.take(cpos - vpos.take(vr) + (K * gw + K))
+        d = vpos.take(vr).astype(np.int32, copy=False)            # (cpos - vpos[vr] + K gw + K: in int32)
+        np.subtract(cpos, d, out=d)
+        d += np.int32(K * gw + K)
+        cs = lut.take(d)
     elif b_q + b_v + b_s <= PACK_BITS[1]:
         # (q << (b_v + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
         per_stamp = (vpos.astype(np.int64) << (b_v + b_s)) + (np.arange(V, dtype=np.int64) << b_s)
         per_pixel = (off.astype(np.int64) << (b_v + b_s)) + sidx       # (off < 0: a multiple of 2^(b_v + b_s))
-        key = (per_stamp[:, None] + per_pixel[None, :]).reshape(-1).take(np.flatnonzero(visible))
+        key = (per_pixel[:, None] + per_stamp[None, :]).reshape(-1).take(np.flatnonzero(visible))
         key.sort()
         cs = key & ((1 << b_s) - 1)                              # stamp pixel (flat index into the stamp)
         vr = (key >> b_s) & ((1 << b_v) - 1)                     # rank among the stamps that show
         cpos = key >> (b_v + b_s)                                # grid pixel
     else:   # (grids and clouds beyond any screen) the same order by a lexicographic sort
-        kv, ks = np.nonzero(visible)
-        cp = q[kv, ks].astype(np.int64)
+        ks, kv = np.nonzero(visible)
+        cp = q[ks, kv].astype(np.int64)
         o = np.lexsort((sidx[ks], kv, cp))
         cs, vr, cpos = sidx[ks][o], kv[o], cp[o]
     vcolor = ucolor.take(shows)                                  # palette index per stamp that shows
     log_t = st.log_t.take(cs)                                    # log(1 - alpha), floored: summable
-    new_run = np.empty(len(cpos), bool)
+    C = len(cpos)
+    new_run = np.empty(C, bool)
     new_run[0] = True
     np.not_equal(cpos[1:], cpos[:-1], out=new_run[1:])
     starts = np.flatnonzero(new_run)
-    run = np.cumsum(new_run) - 1                                 # run of each contribution
+    run = np.cumsum(new_run, dtype=np.intp)                      # run of each contribution (the same integers
+    run -= 1                                                     # as cumsum - 1, in place)
+    ends = np.empty(len(starts), np.intp)                        # one past each run's last contribution
+    ends[:-1] = starts[1:]
+    ends[-1] = C
     csum = np.cumsum(log_t)
-    seg_total = np.add.reduceat(log_t, starts)
-    last_of_run = np.r_[starts[1:], len(cpos)] - 1
-    above = csum.take(last_of_run).take(run) - csum             # log transmittance of what lies above each
-    w = np.where(above <= LOG_OPAQUE, 0.0, np.exp(above))       # under a fully covering stamp: hidden
-    out_rgb = _run_colours(w * st.fill.take(cs), vcolor.take(vr), run, new_run, starts, palette)
+    seg_total = _run_sums(log_t, starts, ends, run)              # np.add.reduceat(log_t, starts)
+    last_of_run = ends - 1
+    above = csum.take(last_of_run).take(run)                     # log transmittance of what lies above each
+    above -= csum
+    w = np.exp(above)                                            # under a fully covering stamp: hidden
+    np.copyto(w, 0.0, where=above <= LOG_OPAQUE)
+    wf = st.fill.take(cs)
+    wf *= w                                                      # (w * fill: the same products)
+    out_rgb = _run_colours(wf, vcolor, vr, run, new_run, starts, last_of_run, palette)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
-        out_rgb += np.bincount(run, w * st.ring.take(cs), minlength=len(starts))[:, None] * g[None, :]
+        wr = st.ring.take(cs)
+        wr *= w
+        out_rgb += np.bincount(run, wr, minlength=len(starts))[:, None] * g[None, :]
     out_a = np.where(seg_total <= LOG_OPAQUE, 1.0, -np.expm1(seg_total))
-    hy, hx = np.divmod(cpos.take(starts), gw)
+    hy, hx = np.divmod(cpos.take(starts).astype(np.int64, copy=False), gw)
     if rows is not None:
         hy, hx = rows.take(hy), cols.take(hx)
     px, py = hx + gx0, hy + gy0                                  # image pixel of each run
+    if on_image:                                                 # (as usual) no selection
+        return Splat(width, height, py * width + px, out_rgb, out_a)
     inside = (px >= 0) & (px < width) & (py >= 0) & (py < height)
     if not inside.any():
         return None
