@@ -47,6 +47,9 @@ LOG_OPAQUE = -30.0      # log transmittance floor: a fully covering stamp (trans
 PACK_BITS = (32, 62)    # splat's sort keys: (pixel, rank) in a uint32, else (pixel, rank, stamp pixel) in an int64
 
 
+_INFO = {t: np.iinfo(t) for t in (np.int16, np.int32, np.int64)}   # (np.iinfo made once)
+
+
 @dataclass(frozen=True)
 class Stamp:
     """Coverage tables of one marker on a ``(2K+1) x (2K+1)`` pixel box centred on a pixel centre.
@@ -133,15 +136,15 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
     per row of the footprint: a disc of 37 pixels in 11 passes over the grid instead of 37. Max and min are
     exact: the same integers as offset by offset (``tests/test_raster.py``)."""
     runs = _mask_runs(np.asarray(mask, dtype=bool).tobytes(), K)
-    out = np.full_like(R, empty)
     if not all(x0 == -x1 for _, x0, x1 in runs):      # not symmetric in dx: one shifted operation per offset
+        out = np.full_like(R, empty)
         for y, x0, x1 in runs:
             for x in range(x0, x1 + 1):
                 _shift(op, out, R, y * gw + x)
         return out
     # R padded at both ends with op's identity (a term outside the array is left out): every window read
     # below lies inside the padded array
-    info = np.iinfo(R.dtype) if R.dtype.kind in "iu" else np.finfo(R.dtype)
+    info = _INFO.get(R.dtype.type) or (np.iinfo(R.dtype) if R.dtype.kind in "iu" else np.finfo(R.dtype))
     ident = info.min if op is np.maximum else info.max
     pad = K * gw + K
     H = {0: np.concatenate([np.full(pad, ident, R.dtype), R, np.full(pad, ident, R.dtype)])}
@@ -154,16 +157,21 @@ def _footprint(op, R: np.ndarray, mask: np.ndarray, K: int, gw: int, empty: int)
             op(h[1:-1], prev[1:-1], out=h[1:-1])
         H[a] = h
     n = len(R)
+    out = None
     for y, _, x1 in runs:      # out[p] = op(out[p], H_a[p + pad - y gw]) = op over the run's R[p - y gw - x]
-        op(out, H[x1][pad - y * gw:pad - y * gw + n], out=out)
-    return out
+        term = H[x1][pad - y * gw:pad - y * gw + n]
+        if out is None:        # (the first run's terms with empty: no filled array to start from)
+            out = op(term, R.dtype.type(empty))
+        else:
+            op(out, term, out=out)
+    return np.full_like(R, empty) if out is None else out
 
 def _reached(u: np.ndarray, length: int, K: int) -> np.ndarray:
     """``u: (m,)`` lines (rows or columns) in ``0..length-1`` -> the sorted lines within ``K`` of one of them."""
     hit = np.zeros(length + 2 * K + 1, np.int32)
     hit[u + (K + 1)] = 1
     c = np.cumsum(hit)                                   # c[l + K + 1] - c[l - K]: hits in [l - K, l + K]
-    return np.flatnonzero(c[2 * K + 1:2 * K + 1 + length] - c[:length] > 0)
+    return (c[2 * K + 1:2 * K + 1 + length] - c[:length] > 0).nonzero()[0]
 
 
 @dataclass
@@ -311,19 +319,21 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         return None
     st = stamp(radius, ring)
     K, side = st.K, st.side
-    fxy = np.floor(xy)
-    # every stamp meets the image iff the bounding box of the pixels does (floor is monotone; a NaN makes the
-    # extrema NaN and the comparisons False: then point by point, as for points off the image). The extrema of
-    # the whole array first (fast where a column's are not), then of the columns in int32
+    # every stamp meets the image iff the bounding box of the pixels does (floor is monotone: the floor of the
+    # extrema is the extrema of the floors; a NaN makes the extrema NaN and the comparisons False: then point
+    # by point, as for points off the image). The extrema of the whole array first (fast where a column's are
+    # not), then of the columns in int32
     ext = None
-    lo, hi = fxy.min(), fxy.max()
+    lo, hi = np.floor(xy.min()), np.floor(xy.max())
     if lo > -K - 1 and hi < max(width, height) + K and max(width, height) + K < 2**31 - 1:
-        ixy = fxy.astype(np.int32)
+        # (no coordinate below 0, as usual: the cast's truncation is the floor)
+        ixy = (xy if lo >= 0 else np.floor(xy)).astype(np.int32)
         ix, iy = ixy[:, 0], ixy[:, 1]
         ext = int(ix.min()), int(ix.max()), int(iy.min()), int(iy.max())
     if ext is not None and ext[1] < width + K and ext[3] < height + K:   # (as usual) no selection
         kept = None
     else:
+        fxy = np.floor(xy)
         x, y = fxy[:, 0], fxy[:, 1]
         ok = (x > -K - 1) & (x < width + K) & (y > -K - 1) & (y < height + K)   # False for NaN and infinities
         if not ok.any():
@@ -350,20 +360,17 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     k_lo, k_hi = (0, n - 1) if order is None else (int(key.min()), int(key.max()))
     small = gw * gh < 2**31 - 1 and len(xy) < 2**31 - 1 and k_lo > -2**31 and k_hi < 2**31 - 1
     it = np.int32 if small else np.int64
-    if small:
-        pos = (iy - np.int32(gy0)).astype(np.int32, copy=False)
-        pos *= np.int32(gw)
-        pos += ix - np.int32(gx0)
-    else:
-        pos = iy.astype(np.int64) - gy0
-        pos *= gw
-        pos += ix.astype(np.int64) - gx0
-    key = key.astype(it, copy=False)
+    # each point's grid pixel in intp, the index type of the scatter and gathers below (no conversions there)
+    pos = iy - np.intp(gy0)
+    pos *= gw
+    pos += ix
+    pos -= gx0
+    key = key.astype(it, copy=False).view(it)   # (the view: numpy's own int dtype, whose fast ufunc.at loop applies)
     # repeats at one pixel: the last one drawn covers the others (same stamp, same place). ``last`` holds the
     # largest key at each position; the point that holds it is the one kept there (keys are distinct)
-    last = np.full(gw * gh, np.iinfo(it).min, it)
+    last = np.full(gw * gh, _INFO[it].min, it)
     np.maximum.at(last, pos, key)
-    top = np.flatnonzero(key == last.take(pos))                 # one point per distinct position, in array order
+    top = (key == last.take(pos)).nonzero()[0]                  # one point per distinct position, in array order
     if ordered is None:
         ordered = bool(np.all(key[1:] > key[:-1]))
     if not ordered:   # into drawing order: one sort of (key, index) packed in an int64 (the keys are distinct)
@@ -372,7 +379,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         packed += np.arange(len(top))
         packed.sort()
         top = top.take(packed & ((1 << b_t) - 1))
-    upos = pos.take(top)                                         # distinct positions in drawing order
+    upos = pos.take(top).astype(it, copy=False)                  # distinct positions in drawing order
     palette = np.asarray(palette, dtype=float).reshape(-1, 3)
     color = np.asarray(color, dtype=np.int64).reshape(-1)
     ucolor = color[top if kept is None else kept.take(top)]     # palette index per distinct position
@@ -407,8 +414,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     # a stamp whose every pixel lies under a later stamp that covers it fully shows nothing (in a dense cloud
     # most do): the lowest base over its pixels, at its centre, is above its rank
     rt_rank = rank.astype(rt)
-    shows = np.flatnonzero(_footprint(np.minimum, base, st.alpha > 0, K, gw, np.iinfo(rt).max).take(upos)
-                           <= rt_rank)
+    shows = (_footprint(np.minimum, base, st.alpha > 0, K, gw, _INFO[rt].max).take(upos) <= rt_rank).nonzero()[0]
     vpos = upos.take(shows)                                       # (V,) centres of the stamps that show
     # (S, V): pixel of each pair of those that show, stamp pixel by stamp pixel (broadcasts along the long axis)
     q = off[:, None] + vpos[None, :]
@@ -422,13 +428,12 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     b_v, b_q = max(int(V - 1).bit_length(), 1), int(gw * gh - 1).bit_length()
     b_s = max(int(SS - 1).bit_length(), 1)
     if b_q + b_v <= PACK_BITS[0]:
-        # built for the visible pairs only (a third of them in a dense cloud): pixel (q >= 0: every stamp lies
-        # inside the grid, so int32 bits are the uint32's) shifted, plus the stamp's column in q
-        at = np.flatnonzero(visible)                             # (a take: ~4x faster than a boolean mask here)
-        key = q.reshape(-1).take(at)
-        key = key.view(np.uint32) if key.dtype == np.int32 else key.astype(np.uint32)
-        key <<= np.uint32(b_v)
-        key += (at % V).astype(np.uint32)
+        # pixel (q >= 0: every stamp lies inside the grid, so int32 bits are the uint32's) shifted, plus the
+        # stamp's column in q: made for every pair (two passes along the long axis), then the visible ones
+        # taken (a take: ~4x faster than a boolean mask here)
+        key = q.view(np.uint32) << np.uint32(b_v) if q.dtype == np.int32 else q.astype(np.uint32) << np.uint32(b_v)
+        key += np.arange(V, dtype=np.uint32)
+        key = key.reshape(-1).take(visible.reshape(-1).nonzero()[0])
         key.sort()
         # rank among the stamps that show, grid pixel: below 2^31, so the uint32 bits are the int32's
         vr = (key & np.uint32((1 << b_v) - 1)).view(np.int32)
@@ -459,13 +464,13 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     new_run = np.empty(C, bool)
     new_run[0] = True
     np.not_equal(cpos[1:], cpos[:-1], out=new_run[1:])
-    starts = np.flatnonzero(new_run)
-    run = np.cumsum(new_run, dtype=np.intp)                      # run of each contribution (the same integers
+    starts = new_run.nonzero()[0]
+    run = new_run.cumsum(dtype=np.intp)                          # run of each contribution (the same integers
     run -= 1                                                     # as cumsum - 1, in place)
     ends = np.empty(len(starts), np.intp)                        # one past each run's last contribution
     ends[:-1] = starts[1:]
     ends[-1] = C
-    csum = np.cumsum(log_t)
+    csum = log_t.cumsum()
     seg_total = _run_sums(log_t, starts, ends, run)              # np.add.reduceat(log_t, starts)
     last_of_run = ends - 1
     above = csum.take(last_of_run).take(run)                     # log transmittance of what lies above each
