@@ -1,5 +1,7 @@
 """The ~100k-point frame's fast paths against what they replace: the comet colours' ``_set_colors`` against
-``LineCollection.set_colors``, the frame model's one-pass finiteness test against the row-by-row one."""
+``LineCollection.set_colors`` (also when a list is set again), the frame model's one-pass finiteness test
+against the row-by-row one, the splat's run colours against the (run, colour) table product and its run sums
+against ``np.add.reduceat``."""
 
 from __future__ import annotations
 
@@ -247,7 +249,8 @@ def test_run_colours_sees_a_run_that_mixes_colours_in_between():
     from scenes.backends import raster  # noqa: PLC0415
 
     vcolor, vr = np.array([0, 1, 0]), np.array([0, 1, 2])
-    run, new_run, starts, last_of_run = np.zeros(3, np.intp), np.array([True, False, False]), np.array([0]), np.array([2])
+    run, new_run = np.zeros(3, np.intp), np.array([True, False, False])
+    starts, last_of_run = np.array([0]), np.array([2])
     palette = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     got = raster._run_colours(np.array([0.25, 0.5, 0.25]), vcolor, vr, run, new_run, starts, last_of_run, palette)
     assert got.tolist() == [[0.5, 0.5, 0.0]]

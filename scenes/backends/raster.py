@@ -25,10 +25,13 @@ in drawing order as they come when the keys increase, else one sort of U packed 
 the rows and columns that some stamp reaches (in int16 where the ranks fit) to find, per pixel, the last stamp
 covering it fully (nothing below it shows: a maximum over the full-coverage footprint, taken row by row) and the
 stamps that show nowhere (in a dense cloud most: a minimum of that over the stamp's footprint); then only the
-stamps that show are expanded into (pixel, stamp pixel) contributions, one sort of those left ((pixel, drawing
-order) packed in a uint32 where it fits, else with the stamp pixel in an int64) and a segmented composite; no
-per-point Python. ``tests/test_raster.py`` checks every step against the splat before these shortcuts (kept in
-the tests), byte for byte. The palette product goes through BLAS in blocks of rows
+stamps that show are expanded into (pixel, stamp pixel) contributions (stamp pixel by stamp pixel: the
+broadcasts run along the long axis), one sort of those left ((pixel, drawing order) packed in a uint32 where it
+fits, else with the stamp pixel in an int64) and a segmented composite (each pixel's run summed as
+``np.add.reduceat`` sums it, by ``bincount`` below 9 terms: :func:`_run_sums`; its colour without each
+contribution's where the stamps' colours come in drawing order); no per-point Python.
+``tests/test_raster.py`` checks every step against the splat before these shortcuts (kept in the tests), byte
+for byte. The palette product goes through BLAS in blocks of rows
 (:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
 """
 
