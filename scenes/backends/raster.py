@@ -218,7 +218,7 @@ class Splat:
             out[:, 3] = got[:, 3]                                # (0..255 integers: rint and clip keep them)
             np.rint(out, out=out)
             np.clip(out, 0, 255, out=out)
-            px.put(self.idx, out.astype(np.uint8).view(np.uint32).reshape(-1))
+            px[self.idx] = out.astype(np.uint8).view(np.uint32).reshape(-1)   # (distinct pixels: a put; ~3x faster)
             return
         if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 4 and image.flags.c_contiguous:
             # RGBA: whole pixels as uint32 gathered and put back (the pixels are distinct), alpha bytes as read
@@ -228,7 +228,7 @@ class Splat:
             np.rint(out, out=out)                                # (in place: the same values, no copies)
             np.clip(out, 0, 255, out=out)
             got[:, :3] = out
-            px.put(self.idx, got.view(np.uint32).reshape(-1))
+            px[self.idx] = got.view(np.uint32).reshape(-1)
             return
         flat = image.reshape(-1, image.shape[2])
         dst = flat[self.idx, :3].astype(np.float32)
