@@ -441,12 +441,17 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         # rank among the stamps that show, grid pixel: below 2^31, so the uint32 bits are the int32's
         vr = (key & np.uint32((1 << b_v) - 1)).view(np.int32)
         cpos = (key >> np.uint32(b_v)).view(np.int32)
-        lut = np.zeros(2 * (K * gw + K) + 1, np.intp)             # flat offset from the centre -> stamp pixel
-        lut[off.astype(np.intp) + (K * gw + K)] = sidx
-        d = vpos.take(vr).astype(np.int32, copy=False)            # (cpos - vpos[vr] + K gw + K: in int32)
-        np.subtract(cpos, d, out=d)
-        d += np.int32(K * gw + K)
-        cs = lut.take(d)
+        # the stamp's tables by flat offset from the centre (+ K gw + K), so that a contribution's entries are
+        # read by that offset at once (the same entries as by its stamp pixel)
+        at_off = off.astype(np.intp) + (K * gw + K)
+        tables = []
+        for tab in (st.log_t, st.fill, st.ring)[:3 if ring > 0 else 2]:
+            by_off = np.zeros(2 * (K * gw + K) + 1)
+            by_off[at_off] = tab.take(sidx)
+            tables.append(by_off)
+        cs = vpos.take(vr).astype(np.int32, copy=False)           # (cpos - vpos[vr] + K gw + K: in int32)
+        np.subtract(cpos, cs, out=cs)
+        cs += np.int32(K * gw + K)
     elif b_q + b_v + b_s <= PACK_BITS[1]:
         # (q << (b_v + b_s)) + (rank << b_s) + stamp pixel as one sum of a per-stamp and a per-stamp-pixel part
         per_stamp = (vpos.astype(np.int64) << (b_v + b_s)) + (np.arange(V, dtype=np.int64) << b_s)
@@ -454,6 +459,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         key = (per_pixel[:, None] + per_stamp[None, :]).reshape(-1).take(np.flatnonzero(visible))
         key.sort()
         cs = key & ((1 << b_s) - 1)                              # stamp pixel (flat index into the stamp)
+        tables = [st.log_t, st.fill, st.ring]
         vr = (key >> b_s) & ((1 << b_v) - 1)                     # rank among the stamps that show
         cpos = key >> (b_v + b_s)                                # grid pixel
     else:   # (grids and clouds beyond any screen) the same order by a lexicographic sort
@@ -461,8 +467,9 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
         cp = q[ks, kv].astype(np.int64)
         o = np.lexsort((sidx[ks], kv, cp))
         cs, vr, cpos = sidx[ks][o], kv[o], cp[o]
+        tables = [st.log_t, st.fill, st.ring]
     vcolor = ucolor.take(shows)                                  # palette index per stamp that shows
-    log_t = st.log_t.take(cs)                                    # log(1 - alpha), floored: summable
+    log_t = tables[0].take(cs)                                   # log(1 - alpha), floored: summable
     C = len(cpos)
     new_run = np.empty(C, bool)
     new_run[0] = True
@@ -480,12 +487,12 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     above -= csum
     w = np.exp(above)                                            # under a fully covering stamp: hidden
     np.copyto(w, 0.0, where=above <= LOG_OPAQUE)
-    wf = st.fill.take(cs)
+    wf = tables[1].take(cs)
     wf *= w                                                      # (w * fill: the same products)
     out_rgb = _run_colours(wf, vcolor, vr, run, new_run, starts, last_of_run, palette)
     if ring > 0:
         g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
-        wr = st.ring.take(cs)
+        wr = tables[2].take(cs)
         wr *= w
         out_rgb += np.bincount(run, wr, minlength=len(starts))[:, None] * g[None, :]
     out_a = np.where(seg_total <= LOG_OPAQUE, 1.0, -np.expm1(seg_total))
