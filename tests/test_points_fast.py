@@ -1,5 +1,7 @@
 """The ~100k-point frame's fast paths against what they replace: the comet colours' ``_set_colors`` against
-``LineCollection.set_colors``, the frame model's one-pass finiteness test against the row-by-row one."""
+``LineCollection.set_colors`` (also when a list is set again), the frame model's one-pass finiteness test
+against the row-by-row one, the splat's run colours against the (run, colour) table product and its run sums
+against ``np.add.reduceat``."""
 
 from __future__ import annotations
 
@@ -192,22 +194,173 @@ def test_int32_drawing_order_is_the_int64_one(n, seed, stamp_size, kind):
     assert same_splat(got, splat_reference(*args, order=order.astype(np.int64)))
 
 
+def _runs_of_stamps(rng, n: int, P: int, kind: str, monotone: bool):
+    """Contributions as ``splat`` makes them: ``vr: (C,)`` the stamp of each, ascending (drawing order) inside
+    each run, runs ``run: (C,)`` 0..R-1 ascending; ``vcolor: (V,)`` the stamps' colours, non-decreasing in
+    drawing order (as the renderers draw) or not; ``one colour a run``: every stamp of a run the same colour."""
+    V = max(1, n // 2)
+    vcolor = rng.integers(0, P, V)
+    if monotone:
+        vcolor = np.sort(vcolor)
+    R = max(1, n // 3)
+    run = np.sort(rng.integers(0, R, n))
+    if kind == "one colour a run":   # the stamps of a run drawn from one colour's
+        by = [np.flatnonzero(vcolor == c) for c in range(P)]
+        pick = rng.choice([c for c in range(P) if len(by[c])], R)
+        vr = np.array([rng.choice(by[pick[r]]) for r in run.tolist()], dtype=np.int64)
+    else:
+        vr = rng.integers(0, V, n)
+    pairs = np.unique(run * V + vr)                              # (run, stamp) ascending, each once
+    run, vr = np.divmod(pairs, V)
+    run = np.unique(run, return_inverse=True)[1]                 # runs 0..R-1, each used
+    new_run = np.r_[True, run[1:] != run[:-1]]
+    starts = np.flatnonzero(new_run)
+    last_of_run = np.r_[starts[1:], len(run)] - 1
+    return vcolor, vr, run, new_run, starts, last_of_run
+
+
 @settings(max_examples=80, deadline=None)
-@given(st.integers(1, 2000), st.integers(0, 2**31 - 1), st.sampled_from([1, 3, 9, 16]),
-       st.sampled_from(["one colour a run", "mixed", "zero weights"]))
-def test_run_colours_is_the_table_product(n, seed, P, kind):
-    """The per-run colour sums without the (run, colour) table: byte for byte the table and its product."""
+@given(st.integers(1, 2000), st.integers(0, 2**31 - 1), st.sampled_from([1, 3, 9, 16, 20]),
+       st.sampled_from(["one colour a run", "mixed", "zero weights"]), st.booleans())
+def test_run_colours_is_the_table_product(n, seed, P, kind, monotone):
+    """The per-run colour sums without the (run, colour) table, or without each contribution's colour where
+    the stamps' colours never decrease in drawing order: byte for byte the table and its product (above 16
+    colours: the sum of each run's weighted colours)."""
     from scenes.backends import raster  # noqa: PLC0415
     from scenes.clips.base import row_matmul  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
-    run = np.sort(rng.integers(0, max(1, n // 3), n))
-    run = np.unique(run, return_inverse=True)[1]                 # runs 0..R-1, each used
-    new_run = np.r_[True, run[1:] != run[:-1]]
-    starts = np.flatnonzero(new_run)
-    cc = rng.integers(0, P, len(starts))[run] if kind != "mixed" else rng.integers(0, P, n)
-    wf = rng.uniform(0, 1, n) * (rng.uniform(0, 1, n) < 0.5 if kind == "zero weights" else 1.0)
+    vcolor, vr, run, new_run, starts, last_of_run = _runs_of_stamps(rng, n, P, kind, monotone)
+    C = len(run)
+    cc = vcolor[vr]
+    wf = rng.uniform(0, 1, C) * (rng.uniform(0, 1, C) < 0.5 if kind == "zero weights" else 1.0)
     palette = rng.uniform(0, 1, (P, 3))
-    want = row_matmul(np.bincount(run * P + cc, wf, minlength=len(starts) * P).reshape(-1, P), palette)
-    got = raster._run_colours(wf, cc, run, new_run, starts, palette)
+    if P <= 16:
+        want = row_matmul(np.bincount(run * P + cc, wf, minlength=len(starts) * P).reshape(-1, P), palette)
+    else:
+        want = np.add.reduceat(wf[:, None] * palette[cc], starts, axis=0)
+    got = raster._run_colours(wf, vcolor, vr, run, new_run, starts, last_of_run, palette)
     assert got.dtype == want.dtype and got.shape == want.shape and got.tobytes() == want.tobytes()
+
+
+def test_run_colours_sees_a_run_that_mixes_colours_in_between():
+    """A run whose first and last contributions share a colour but not the one between (stamps' colours out
+    of drawing order): summed per colour, not as one colour (the shortcut holds only for colours in order)."""
+    from scenes.backends import raster  # noqa: PLC0415
+
+    vcolor, vr = np.array([0, 1, 0]), np.array([0, 1, 2])
+    run, new_run = np.zeros(3, np.intp), np.array([True, False, False])
+    starts, last_of_run = np.array([0]), np.array([2])
+    palette = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    got = raster._run_colours(np.array([0.25, 0.5, 0.25]), vcolor, vr, run, new_run, starts, last_of_run, palette)
+    assert got.tolist() == [[0.5, 0.5, 0.0]]
+
+
+def _run_sums_case(rng, n: int, spread: float):
+    lens = rng.geometric(rng.uniform(0.05, 0.95), max(1, n))       # runs of 1 term to dozens (beyond 8 too)
+    x = -rng.exponential(spread, lens.sum())
+    if rng.random() < 0.3:   # log transmittances as the stamps' tables make them (floored), +0 among them
+        x = np.log(np.maximum(1.0 - rng.choice([0.0, 0.25, 0.5, 1 / 3, 0.999, 1.0], len(x)), np.exp(-30.0)))
+    starts = np.r_[0, np.cumsum(lens)[:-1]]
+    ends = np.r_[starts[1:], len(x)]
+    run = np.repeat(np.arange(len(lens)), lens)
+    return x, starts, ends, run
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 3000), st.integers(0, 2**31 - 1), st.sampled_from([0.01, 1.0, 30.0, 1e6]))
+def test_run_sums_are_reduceat(n, seed, spread):
+    """``_run_sums`` (bincount for runs of up to 8 terms, reduceat for longer ones): ``np.add.reduceat``'s bits."""
+    from scenes.backends import raster  # noqa: PLC0415
+
+    x, starts, ends, run = _run_sums_case(np.random.default_rng(seed), n, spread)
+    assert raster._reduceat_is_sequential()
+    want = np.add.reduceat(x, starts)
+    got = raster._run_sums(x, starts, ends, run)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+def test_run_sums_of_nine_terms_need_reduceat(monkeypatch):
+    """Deliberately broken: bincount for runs of 9 terms too (numpy sums 8 terms and more pairwise) gives other
+    bits, which the test above would see; and a numpy whose reduceat is not a plain loop below 8 terms is
+    answered by reduceat itself."""
+    from scenes.backends import raster  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    x = -rng.exponential(3.0, 9 * 400)
+    starts = np.arange(0, len(x), 9)
+    ends, run = starts + 9, np.repeat(np.arange(400), 9)
+    want = np.add.reduceat(x, starts)
+    assert raster._run_sums(x, starts, ends, run).tobytes() == want.tobytes()
+    monkeypatch.setattr(raster, "SEQUENTIAL_RUN", 9)
+    assert raster._run_sums(x, starts, ends, run).tobytes() != want.tobytes()
+    monkeypatch.setattr(raster, "_reduceat_is_sequential", lambda: False)
+    assert raster._run_sums(x, starts, ends, run).tobytes() == want.tobytes()
+
+
+def _state(art: LineCollection, original: bool = True) -> tuple:
+    e = art.get_edgecolor()
+    return (e.dtype, e.shape, e.tobytes(), art.get_alpha(),
+            np.asarray(art._original_edgecolor).tobytes() if original else None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["same", "new", "shade", "alpha", "other", "copy"]),
+                          st.integers(0, 2**31 - 1)), min_size=1, max_size=8))
+def test_set_colors_again_is_set_colors(steps):
+    """Frame after frame: the same list again (as a new list or the same object), another list, one shade
+    changed, an alpha set in between, colours set by someone else in between: after every step the
+    collection's colours, alpha and the colours it keeps are those of ``_set_colors`` converting every time,
+    its colours and alpha those of matplotlib's ``set_colors``."""
+    rng = np.random.default_rng(len(steps))
+    shades = ["#F7F0E0", "#E6D1A1", "#DEC282", "#1f77b4", "#D62728"]
+    colours = [shades[k] for k in rng.integers(0, len(shades), 40)]
+    got, ref, own = _collection(40), _collection(40), _collection(40)
+
+    def set_all():
+        got.stale = ref.stale = False
+        _set_colors(got, colours)
+        ref.__dict__.pop("_colors_set", None)                   # (no list kept: converted every time)
+        _set_colors(ref, colours)
+        own.set_colors(colours)
+        assert got.stale and ref.stale
+        assert _state(got) == _state(ref)
+        assert _state(got, False) == _state(own, False)
+
+    set_all()
+    for kind, seed in steps:
+        r = np.random.default_rng(seed)
+        if kind == "new":
+            colours = [shades[k] for k in r.integers(0, len(shades), 40)]
+        elif kind == "shade":
+            colours = list(colours)
+            colours[int(r.integers(0, 40))] = shades[int(r.integers(0, len(shades)))]
+        elif kind == "copy":
+            colours = list(colours)
+        elif kind == "alpha":
+            a = float(r.choice([0.3, 1.0]))
+            for art in (got, ref, own):
+                art.set_alpha(a)
+        elif kind == "other":
+            c = r.uniform(0, 1, (40, 4))
+            for art in (got, ref, own):
+                art.set_color(c)
+        set_all()
+
+
+def test_set_colors_again_sees_colours_set_in_between(monkeypatch):
+    """Deliberately broken: leaving the colours alone on an equal list without checking that nothing set
+    others since leaves someone else's colours (the test above would see it)."""
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+
+    colours = ["#F7F0E0", "#E6D1A1"] * 10
+    art = _collection(20)
+    mr._set_colors(art, colours)
+    art.set_color(np.zeros((20, 4)))
+    mr._set_colors(art, list(colours))
+    assert art.get_edgecolor()[:, 0].tolist() == [mr._RGBA["#F7F0E0"][0], mr._RGBA["#E6D1A1"][0]] * 10
+    art.set_color(np.zeros((20, 4)))
+    kept = art.__dict__["_colors_set"]
+    monkeypatch.setattr(art, "_original_edgecolor", kept[1])   # (the check fooled: as if nothing set others)
+    mr._set_colors(art, list(colours))
+    assert not art.get_edgecolor().any()

@@ -107,7 +107,18 @@ _RGBA: dict[str, tuple] = {}
 def _set_colors(art: LineCollection, colors: list) -> None:
     """``art.set_colors(colors)`` for a list of colour strings: each distinct string converted once (``to_rgba``,
     kept), the rows stacked as ``to_rgba_array`` stacks them, then the same call on that ``(K, 4)`` array (which
-    sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given."""
+    sets the collection's alpha as it would). Anything else (or ``"none"``) goes to ``set_colors`` as given.
+
+    The same list as the one this set last (a frame's trails often have the shades of the frame before), with
+    the array this passed still the collection's own colours (nothing set others since; an alpha set since
+    recomputed its colours from that array, as ``set_colors`` would), leaves them as they are: what the call
+    would set again."""
+    kept = art.__dict__.get("_colors_set")
+    if (kept is not None and type(colors) is list and art._original_edgecolor is kept[1]
+            and len(kept[0]) == len(colors) and kept[0] == colors):
+        art.stale = True
+        return
+    art.__dict__.pop("_colors_set", None)
     try:
         distinct = set(colors)
     except TypeError:      # (an unhashable colour, e.g. a list: as given)
@@ -122,14 +133,17 @@ def _set_colors(art: LineCollection, colors: list) -> None:
     for c in distinct.difference(_RGBA):
         _RGBA[c] = to_rgba(c)
     if len(distinct) == len(colors):
-        art.set_colors(np.array([_RGBA[c] for c in colors]))
-        return
-    # repeated strings (a comet's shades): the distinct rows once, gathered by index; the same rows as stacking
-    # every string's tuple
-    names = list(distinct)
-    at = {c: k for k, c in enumerate(names)}
-    table = np.array([_RGBA[c] for c in names])
-    art.set_colors(table.take(np.array([at[c] for c in colors], dtype=np.intp), axis=0))
+        rgba = np.array([_RGBA[c] for c in colors])
+    else:
+        # repeated strings (a comet's shades): the distinct rows once, gathered by index; the same rows as
+        # stacking every string's tuple
+        names = list(distinct)
+        at = {c: k for k, c in enumerate(names)}
+        table = np.array([_RGBA[c] for c in names])
+        rgba = table.take(np.array([at[c] for c in colors], dtype=np.intp), axis=0)
+    art.set_colors(rgba)
+    if type(colors) is list and art._original_edgecolor is rgba:
+        art.__dict__["_colors_set"] = (list(colors), rgba)
 
 
 class PointRaster(Artist):
