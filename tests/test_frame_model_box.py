@@ -17,7 +17,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_frame_model_exact import assert_same_frames, odd_trace, same
+from test_frame_model_exact import assert_same_frames, cloud_with_repeats, odd_trace, same
 
 from geomdl.experiments import truncation_speed as ts
 from scenes.clips import marks, point_passes
@@ -227,14 +227,7 @@ def test_unique_points_with_bounds_is_the_1314caa_code(n, seed, spread, n_colors
                                                        bounds, ctype):
     """With the frame model's bounds (tight, loose or too wide for one key) or none; every path (hash pass or
     not, drops copied as slices or through a mask); signed zeros."""
-    rng = np.random.default_rng(seed)
-    xy = (rng.normal(size=(n, 2)) * spread).astype(dtype)
-    color = rng.integers(0, n_colors, n).astype(ctype)
-    if n > 1:
-        src = rng.integers(0, n, int(rep * n))
-        dst = rng.integers(0, n, len(src))
-        xy[dst], color[dst] = xy[src], color[src]
-        xy[rng.integers(0, n, 3)] = rng.choice([0.0, -0.0, -1e-7, 4e-7], (3, 2))
+    rng, xy, color = cloud_with_repeats(n, seed, spread, n_colors, rep, dtype, ctype)
     b = None
     if bounds != "none" and n:
         lo, hi = xy.astype(float).min(axis=0), xy.astype(float).max(axis=0)

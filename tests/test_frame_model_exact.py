@@ -247,13 +247,10 @@ def _weighted_badge_case(seed, n, n_taken, bad, groups):
         p, view, r, w=w, avoid=pts, taken=list(taken))
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.integers(0, 3000), st.integers(0, 2**31 - 1), st.sampled_from([1e-7, 1e-3, 1.0, 50.0]),
-       st.integers(1, 12), st.floats(0.0, 0.9), st.sampled_from([np.float64, np.float32]), st.booleans(),
-       st.sampled_from([(4096, 32), (2, 32), (2, 3), (2, 1)]), st.sampled_from(["int64", "int32", "float"]))
-def test_unique_points_is_the_reference(n, seed, spread, n_colors, rep, dtype, huge, hashing, ctype):
-    """Also with the 32-bit hash pass from two points on, and with a hash of 3 or 1 bits (nearly every point a
-    candidate: the exact keys decide); signed zeros, colours of other types."""
+
+def cloud_with_repeats(n: int, seed: int, spread: float, n_colors: int, rep: float, dtype, ctype):
+    """``(rng, xy (n, 2), color (n,))``: a normal cloud of ``spread`` with about ``rep * n`` points copied onto
+    others (exact repeats, colour included) and three set to zeros of either sign or tiny values."""
     rng = np.random.default_rng(seed)
     xy = (rng.normal(size=(n, 2)) * spread).astype(dtype)
     color = rng.integers(0, n_colors, n).astype(ctype)
@@ -262,6 +259,16 @@ def test_unique_points_is_the_reference(n, seed, spread, n_colors, rep, dtype, h
         dst = rng.integers(0, n, len(src))
         xy[dst], color[dst] = xy[src], color[src]
         xy[rng.integers(0, n, 3)] = rng.choice([0.0, -0.0, -1e-7, 4e-7], (3, 2))   # zeros of either sign
+    return rng, xy, color
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**31 - 1), st.sampled_from([1e-7, 1e-3, 1.0, 50.0]),
+       st.integers(1, 12), st.floats(0.0, 0.9), st.sampled_from([np.float64, np.float32]), st.booleans(),
+       st.sampled_from([(4096, 32), (2, 32), (2, 3), (2, 1)]), st.sampled_from(["int64", "int32", "float"]))
+def test_unique_points_is_the_reference(n, seed, spread, n_colors, rep, dtype, huge, hashing, ctype):
+    """Also with the 32-bit hash pass from two points on, and with a hash of 3 or 1 bits (nearly every point a
+    candidate: the exact keys decide); signed zeros, colours of other types."""
+    rng, xy, color = cloud_with_repeats(n, seed, spread, n_colors, rep, dtype, ctype)
     if huge and n > 2:
         xy[0] = [1e12, -1e12]                                   # the 2D path (fields too wide for one key)
     with pytest.MonkeyPatch.context() as mp:
