@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -182,18 +183,25 @@ def test_binned_ci_averages_per_seed_means():
 
 
 def test_small_contraction_study_end_to_end(tmp_path):
-    from scenes.figures.truncation_speed import plot_contraction
+    from scenes.figures.truncation_speed import _why_no_rate, plot_contraction
 
     cfg = study.ContractionConfig(q=3, seeds=2, n_per_class=40, min_rise=4, bin_width=10, random_steps=400,
                                   random_snapshots=41, random_lr=0.02,
                                   partial=ts.TruncationSpeedConfig(snapshots=41, steps=300))
     res = study.run_contraction_study(cfg)
     assert {r["setting"] for r in res["runs"]} == {"partial", "random"}
-    files = study.write_contraction_tables(res, tmp_path) + plot_contraction(res, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # (an empty panel's legend warns: a blank panel must say why instead)
+        files = study.write_contraction_tables(res, tmp_path) + plot_contraction(res, tmp_path)
     assert all(f.exists() and f.stat().st_size > 0 for f in files)
     assert {f.name for f in files} >= {"contraction_rates.csv", "contraction_rate.png", "contraction_rate.pdf"}
     partial = next(g for g in res["summary"] if g["setting"] == "partial" and g["group"] == "pooled")
     assert partial["seeds_measured"] == 2
+    # this tiny random setting measures no pair: its empty panels say so, with the threshold
+    assert not any(r["pairs"] for r in res["runs"] if r["setting"] == "random")
+    assert "min_rise = 4" in _why_no_rate(res, "random")
+    some = {**res, "runs": [{**r, "pairs": 1} for r in res["runs"]]}
+    assert f"min_points = {cfg.min_points}" in _why_no_rate(some, "random")
 
 
 def test_bad_contraction_configs():

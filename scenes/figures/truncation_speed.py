@@ -79,6 +79,17 @@ SETTING_TITLES = {"partial": "partial construction, GD (truncation-speed default
                   "random": "random initialisation, SGD on clustered data"}
 
 
+def _why_no_rate(result: dict, setting: str) -> str:
+    """What an empty rate panel of ``setting`` says: no pair's count rose enough in any run, or no interval of a
+    rising count kept enough points out to measure a spread on (``result["config"]``'s thresholds)."""
+    cfg = result.get("config")
+    if not any(r.get("pairs") for r in result["runs"] if r["setting"] == setting):
+        return (f"no contraction rate measured in this setting:\nin no run did a (layer, class) pair's collapsed"
+                f"\ncount rise by min_rise = {getattr(cfg, 'min_rise', '?')} points")
+    return (f"no contraction rate measured in this setting:\nno interval of a rising count kept min_points = "
+            f"{getattr(cfg, 'min_points', '?')}\npoints out of collapse to measure a spread on")
+
+
 def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
     """``contraction_rate``: per setting (columns), the contraction rate lambda against the collapsed count n
     over each pair's truncating phase (per-interval estimates faint, per-seed bin means averaged over seeds with
@@ -132,12 +143,19 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         ax.set_ylabel("contraction rate $\\lambda = -d \\log s / dt$")
         ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\n$\\lambda$ against $n$ while the count rises "
                      "(the claim: rising)", fontsize=7)
-        ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)   # hides no data
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)   # hides no data
+        if not rows and not ax.get_legend_handles_labels()[1]:    # said, not left as a blank panel
+            ax.text(0.5, 0.5, _why_no_rate(result, setting), transform=ax.transAxes, ha="center", va="center",
+                    fontsize=6.5, color="#555555")
         for sr in (x for x in result["series"] if x["setting"] == setting):
             ok = np.isfinite(sr["s"]) & (sr["s"] > 0)
             axs.plot(sr["t"][ok], sr["s"][ok], lw=0.7, alpha=0.6,
                      color=pair_color.get((sr["layer"], sr["class"]), "#999999"))
         axs.set_yscale("log")
+        if not axs.lines:
+            axs.text(0.5, 0.5, "no (layer, class) pair measured:\nno spread to show", transform=axs.transAxes,
+                     ha="center", va="center", fontsize=6.5, color="#555555")
         axs.set_xlabel("flow time $t$ = lr $\\times$ step")
         axs.set_ylabel("spread $s(t)$ of the not-collapsed\npoints about the base point (log)")
         axs.set_title(f"$s(t)$ per seed and (layer, class), colours as above\n(grey: pairs in fewer than "
