@@ -145,7 +145,7 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
                      "(the claim: rising)", fontsize=7)
         if ax.get_legend_handles_labels()[1]:
             ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)   # hides no data
-        if not rows and not ax.get_legend_handles_labels()[1]:    # said, not left as a blank panel
+        elif not rows:    # nothing drawn: said, not left as a blank panel
             ax.text(0.5, 0.5, _why_no_rate(result, setting), transform=ax.transAxes, ha="center", va="center",
                     fontsize=6.5, color="#555555")
         for sr in (x for x in result["series"] if x["setting"] == setting):
