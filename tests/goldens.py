@@ -2,12 +2,17 @@
 style): frames are downscaled 4x, stored in ``tests/golden/<scene>_<renderer>.npz`` (one ``f<i>`` array per frame
 index ``i``, ``(H/4, W/4, 3) uint8``) and compared with a tolerance.
 
-``GEOMDL_SET_GOLDEN=1`` rewrites the stored frames instead of comparing (the test then skips, saying so).
+The frames are drawn from a stored trace per scene (``tests/golden/<scene>_trace.npz``, :func:`golden_trace`):
+what is compared is the drawing, not a recording's CPU-dependent rounding.
+
+``GEOMDL_SET_GOLDEN=1`` rewrites the stored frames (and traces) instead of comparing (the test then skips,
+saying so).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +48,36 @@ def mpl_frames(frames, indices, width: int = 854, height: int = 480) -> dict[int
 
 def golden_path(scene: str, renderer: str) -> Path:
     return GOLDEN / f"{scene.replace('-', '_')}_{renderer}.npz"
+
+
+def golden_trace(scene: str, record: Callable[[], object]):
+    """The trace the control frames of ``scene`` are drawn from: ``tests/golden/<scene>_trace.npz``, loaded
+    without pickle. The goldens test drawing, so their input is fixed: a trace recorded by the test itself
+    depends on the CPU's and BLAS's rounding (a tiny local-minima run lands elsewhere on another CPU), and the
+    frames with it. ``GEOMDL_SET_GOLDEN=1`` records it anew with ``record()`` and stores it (the frames are
+    then drawn from the stored file). :func:`check_trace_layout` checks that a fresh recording still has the
+    stored trace's arrays."""
+    from geomdl.io import trace as trace_io  # noqa: PLC0415
+
+    path = GOLDEN / f"{scene.replace('-', '_')}_trace.npz"
+    if set_golden():
+        GOLDEN.mkdir(exist_ok=True)
+        record().save(path)
+    if not path.exists():
+        pytest.fail(f"no stored trace at {path}: run with GEOMDL_SET_GOLDEN=1 to create it")
+    return trace_io.load(path)
+
+
+def check_trace_layout(fresh, stored, what: str) -> None:
+    """A fresh recording has the stored trace's arrays (names, dtypes, dimensions) and metadata keys: the
+    stored input of the goldens is not stale. Values and lengths are not compared (they depend on the CPU's
+    rounding: a run may stop at another step)."""
+    def layout(t):
+        return {k: (v.dtype.str, v.ndim) for k, v in t.arrays.items()}
+
+    assert layout(fresh) == layout(stored), f"{what}: the stored trace's arrays differ from a fresh recording's; " \
+        "regenerate with GEOMDL_SET_GOLDEN=1"
+    assert sorted(fresh.meta) == sorted(stored.meta), f"{what}: the stored trace's metadata keys differ"
 
 
 def check_golden(path: Path, got: dict[int, np.ndarray]) -> None:

@@ -435,8 +435,9 @@ BAD = [
     # lr 0.05 kills the default network at step 2: exit 3, the trace kept for inspection, no clip
     ("dead-render", [*R, "--lr", "0.05", *CLIP, *MPL], 3, ["dead"], ["traces/*.npz"]),
     ("dead-train", [*T, "--lr", "0.05"], 3, ["dead"], ["traces/*.npz"]),
-    # the old fixed lr 0.01 at Q=5, seed 1 ends with two output clusters: degenerate, refused like a dead run
-    ("degenerate-render", [*R, *DEGENERATE, *CLIP, *MPL], 3, ["degenerate", "2 distinct output clusters"],
+    # the old fixed lr 0.01 at Q=5, seed 1 ends with fewer output clusters than classes: degenerate, refused like a
+    # dead run (how many is the CPU's rounding: 2 on one machine, 4 on another)
+    ("degenerate-render", [*R, *DEGENERATE, *CLIP, *MPL], 3, ["degenerate", "distinct output clusters for 5 classes"],
      ["traces/*.npz"]),
     ("degenerate-train", [*T, *DEGENERATE], 3, ["degenerate", "trace kept"], ["traces/*.npz"]),
     ("q9-auto-lr", [*T, "--q", "9"], 1, ["Q = 2..8", "--lr"], []),

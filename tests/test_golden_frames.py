@@ -1,6 +1,8 @@
 """Golden-frame tests, in the style of Manim's ``frames_comparison``.
 
-Here: a few frames of the truncation-speed clip (small trace recorded by the test, lowest quality) rendered with
+Here: a few frames of the truncation-speed clip (a small trace stored beside the control frames, so that the
+frames do not depend on the CPU's rounding in training; a fresh recording must hold its arrays; lowest
+quality) rendered with
 each renderer and compared with stored control frames (downscaled 4x, ``tests/golden/*.npz``) with a tolerance:
 the mean absolute difference must stay below ``TOL`` (0..255 scale) and under ``BAD_FRAC`` of pixels may differ
 by more than 48 levels (fonts and anti-aliasing may differ slightly between machines; a moved panel, a lost cone
@@ -17,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from goldens import check_golden, check_parity, downscale, golden_path, mpl_frames
+from goldens import check_golden, check_parity, check_trace_layout, downscale, golden_path, golden_trace, mpl_frames
 
 from geomdl.experiments import truncation_speed as ts
 from scenes.render import make_frames, manim_available
@@ -26,10 +28,24 @@ CONFIG = dict(q=3, n_per_class=30, lr=0.01, steps=60, snapshots=7)   # a fixed s
 FRAMES = (0, 50, 72)       # title card; the panels building up after the card; late training (of 99 frames at 15 fps)
 
 
-@pytest.fixture(scope="module")
-def frames():
+def record():
     trace, _ = ts.run(ts.TruncationSpeedConfig(**CONFIG))
-    return make_frames(trace, 15, 1.0, "light")
+    return trace
+
+
+@pytest.fixture(scope="module")
+def stored():
+    """The trace stored beside the control frames (``goldens.golden_trace``)."""
+    return golden_trace("truncation-speed", record)
+
+
+@pytest.fixture(scope="module")
+def frames(stored):
+    return make_frames(stored, 15, 1.0, "light")
+
+
+def test_the_stored_trace_is_what_the_experiment_records(stored):
+    check_trace_layout(record(), stored, "truncation-speed")
 
 
 @pytest.fixture(scope="module")

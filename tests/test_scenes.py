@@ -1,7 +1,9 @@
 """Every scene, both renderers: golden frames, non-blank and changing frames, renderer parity, full clips.
 
 Each scene of :data:`scenes.render.SCENES` records a tiny trace here (configs in ``CONFIGS``, built through the
-experiment modules: a few seconds in all) and is drawn at the lowest quality (854x480, 15 fps, 1 s of animation
+experiment modules: a few seconds in all; the run must not fail and must hold the arrays of the trace stored
+beside the control frames), and is drawn, from that stored trace (the frames must not depend on the CPU's
+rounding in training), at the lowest quality (854x480, 15 fps, 1 s of animation
 plus the title card and holds). Three frames per scene are checked (``pick_frames``): the middle of the title
 card's fade (card, fade and starting state in one frame), the middle of the animation, and the last frame.
 
@@ -27,7 +29,7 @@ import numpy as np
 import pytest
 import torch
 import videos
-from goldens import check_golden, check_parity, downscale, golden_path, mpl_frames
+from goldens import check_golden, check_parity, check_trace_layout, downscale, golden_path, golden_trace, mpl_frames
 
 from geomdl import experiments
 from scenes.backends import export
@@ -56,21 +58,30 @@ def test_every_scene_is_covered():
 
 @pytest.fixture(scope="module")
 def traces():
-    """``traces(scene)``: the scene's tiny recorded trace (recorded on first use, shared by equal configs)."""
-    torch.set_num_threads(1)
-    cache: dict[tuple, object] = {}
+    """``traces(scene)``: the scene's tiny trace, stored beside its control frames (:func:`goldens.golden_trace`;
+    ``GEOMDL_SET_GOLDEN=1`` records it anew with :func:`record`)."""
+    cache: dict[str, object] = {}
 
     def get(scene: str):
-        exp = SCENES[scene].experiment
-        key = (exp, repr(sorted(CONFIGS[scene].items())))
-        if key not in cache:
-            mod = experiments.get(exp)
-            trace, result = mod.run(mod.Config(**CONFIGS[scene]))
-            assert not result.failed, result.message
-            cache[key] = trace
-        return cache[key]
+        if scene not in cache:
+            cache[scene] = golden_trace(scene, lambda: record(scene))
+        return cache[scene]
 
     return get
+
+
+def record(scene: str):
+    """The scene's tiny trace, recorded now through its experiment module (the run must not fail)."""
+    torch.set_num_threads(1)
+    mod = experiments.get(SCENES[scene].experiment)
+    trace, result = mod.run(mod.Config(**CONFIGS[scene]))
+    assert not result.failed, result.message
+    return trace
+
+
+@pytest.mark.parametrize("scene", NEW)
+def test_every_scene_records_what_its_stored_trace_holds(traces, scene):
+    check_trace_layout(record(scene), traces(scene), scene)
 
 
 def frames_of(traces, scene: str):
