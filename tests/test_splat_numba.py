@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,32 @@ def test_mixed_and_non_finite_palettes(n, seed, stamp_size):
     for order in (None, rng.permutation(n)):
         args = (xy, color, palette, 40, 40, radius, ring, None, order)
         assert same_splat(by_numba(*args), raster._splat_numpy(*args))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(1, 4), st.booleans())
+def test_long_runs_of_faint_stamps(seed, K, ring):
+    """Stamps of faint coverage everywhere (no full cover: every contribution shows), dense clouds: runs of many
+    more than 8 terms whose sums (numpy's pairwise ``reduceat``) reach the alpha's bits (at real stamps such runs lie
+    under the floor or near alpha 1, where the last bits of their sums do not show)."""
+    rng = np.random.default_rng(seed)
+    side = 2 * K + 1
+    alpha = rng.uniform(0.002, 0.2, side * side)
+    fill = alpha * rng.uniform(0.3, 1.0, side * side) if ring else alpha
+    faint = raster.Stamp(K, fill, alpha - fill, alpha, np.log(1.0 - alpha))
+    radius = 10.0 + seed % 1000 / 1000                     # (a size of its own: no stamp cached under it)
+    n = int(rng.integers(50, 400))
+    xy = rng.normal(30, rng.uniform(1.0, 4.0), (n, 2))
+    args = (xy, rng.integers(0, 3, n), rng.uniform(0, 1, (3, 3)), 60, 60, radius, 1.0 if ring else 0.0, None,
+            rng.permutation(n))
+    real_stamp, real_offsets = raster.stamp, raster._stamp_offsets
+    raster.stamp = lambda r, g=0.0: faint
+    raster._stamp_offsets = lru_cache(maxsize=None)(real_offsets.__wrapped__)
+    try:
+        got, want = by_numba(*args), raster._splat_numpy(*args)
+    finally:
+        raster.stamp, raster._stamp_offsets = real_stamp, real_offsets
+    assert same_splat(got, want)
 
 
 def test_empty_and_off_image_clouds():

@@ -35,11 +35,11 @@ for byte. The palette product goes through BLAS in blocks of rows
 (:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
 
 With numba the same splat is made by compiled kernels instead (:mod:`scenes.backends.raster_numba`, imported on
-the first splat; ~2x faster on the ~100k-point frame): the same integers and float operations in the same order,
-numpy's ``exp``, ``expm1``, BLAS product and long ``reduceat`` runs between them; the numpy passes above
-(:func:`_splat_numpy`) are the path without numba and the reference the kernels are tested against byte for byte
-(``tests/test_splat_numba.py``), and make what the kernels leave out (colours outside the palette, one drawing key
-twice, grids beyond :data:`NUMBA_MAX_GRID`).
+the first splat; the two splats of the points benchmark's ~100k-point frame 3.3 -> 2.4 ms): the same integers and
+float operations in the same order, numpy's ``exp``, ``expm1``, BLAS product and long ``reduceat`` runs between
+them; the numpy passes above (:func:`_splat_numpy`) are the path without numba and the reference the kernels are
+tested against byte for byte (``tests/test_splat_numba.py``), and make what the kernels leave out (colours outside
+the palette, one drawing key twice, grids beyond :data:`NUMBA_MAX_GRID`).
 """
 
 from __future__ import annotations
@@ -368,18 +368,23 @@ def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_
         return None
     st = stamp(radius, ring)
     color = np.asarray(color, dtype=np.int64).reshape(-1)
+    work = kernels.WORK
     if order is None:
         key = color[:0]
     else:
         key = np.asarray(order)
-        key = np.asarray(order, dtype=np.int64) if key.dtype != np.int32 else key.astype(np.int64)
         if key.shape != (n,):
             return _LEFT_OUT
+        if key.dtype == np.int32:                                # (the same integers, in scratch: no page faults)
+            wide = work.buf("key", n, np.int64)[:n]
+            np.copyto(wide, key)
+            key = wide
+        else:
+            key = np.asarray(order, dtype=np.int64)
     if len(color) < n or n >= 2**31 - 1 or not all(isinstance(v, int | np.integer) for v in (width, height)):
         return _LEFT_OUT
     width0, height0 = width, height
     width, height, K = int(width), int(height), st.K
-    work = kernels.WORK
     m, x0, x1, y0, y1 = kernels.bounds(xy, width, height, K)
     if m == 0:
         return None
@@ -401,7 +406,7 @@ def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_
         kept, k, pos, d, top, ra, upos, ucolor = (
             work.buf(name, m, np.int64) for name in ("kept", "k", "pos", "d", "top", "ra", "upos", "ucolor"))
         status, U = kernels.stamps(xy, width, height, K, key, order is not None, color, len(palette), gx0, gy0, gw,
-                                   work.grid("win", gw * gh, np.iinfo(np.int64).min, np.int64), kept, k, pos, d, top,
+                                   work.grid("win", gw * gh, _INFO[np.int64].min, np.int64), kept, k, pos, d, top,
                                    ra, upos, ucolor)
         if status != kernels.OK:
             done = True

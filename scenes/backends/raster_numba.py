@@ -37,6 +37,7 @@ from numba import njit
 OK, EMPTY, FALLBACK = 0, 1, 2      # status: made; nothing on the grid; left to numpy's splat
 RADIX_BITS = 11                    # digits of the drawing-order radix sort (2048 buckets a pass)
 _INT64_MIN = np.iinfo(np.int64).min
+_u = np.uint64                     # an index known to be >= 0 as unsigned: no negative-index wraparound code
 
 
 class Work(threading.local):
@@ -151,17 +152,20 @@ def stamps(xy: np.ndarray, width: int, height: int, K: int, key: np.ndarray, has
                 ordered &= kj > k[m - 1]
                 lo, hi = min(lo, kj), max(hi, kj)
             p = (int(fy) - gy0) * gw + (int(fx) - gx0)
-            kept[m], k[m], pos[m] = i, kj, p
-            win[p] = max(win[p], kj)
+            q = _u(m)
+            kept[q], k[q], pos[q] = i, kj, p
+            q = _u(p)
+            win[q] = max(win[q], kj)
             m += 1
     U = 0
     for j in range(m):                                           # (every point holding its pixel's largest key)
-        if k[j] == win[pos[j]]:
-            top[U] = j
-            d[U] = k[j] - lo
+        kj = k[_u(j)]
+        if kj == win[_u(pos[_u(j)])]:
+            top[_u(U)] = j
+            d[_u(U)] = kj - lo
             U += 1
     for j in range(m):
-        win[pos[j]] = _INT64_MIN
+        win[_u(pos[_u(j)])] = _INT64_MIN
     span = hi - lo
     bits = _bit_length(span)
     if lo == _INT64_MIN or span < 0 or (not ordered and bits + max(_bit_length(U - 1), 1) > 63):
@@ -199,27 +203,28 @@ def cover(upos: np.ndarray, ucolor: np.ndarray, U: int, v0: int, full: np.ndarra
     ``C`` contributions. ``base`` left clean once all are listed."""
     if v0 == 0:
         for v in range(U):
-            c = upos[v]
+            c = upos[_u(v)]
             for o in full:
-                base[c + o] = v                                  # (ranks increasing: the maximum)
+                base[_u(c + o)] = v                              # (ranks increasing: the maximum)
     a = len(reach)
     cap = min(len(nxt), len(ts), len(tc))
     for v in range(v0, U):
         if C + a > cap:
             return v, R, C
-        c, col = upos[v], ucolor[v]
+        c, col = upos[_u(v)], ucolor[_u(v)]
         for i in range(a):
-            p = c + reach[i]
+            p = _u(c + reach[_u(i)])                             # (indices >= 0: unsigned, no wraparound)
             if base[p] <= v:
                 h = head[p]
                 R += h < 0
-                nxt[C], ts[C], tc[C] = h, sidx[i], col
+                q = _u(C)
+                nxt[q], ts[q], tc[q] = h, sidx[_u(i)], col
                 head[p] = C
                 C += 1
     for v in range(U):
-        c = upos[v]
+        c = upos[_u(v)]
         for o in full:
-            base[c + o] = -1
+            base[_u(c + o)] = -1
     return U, R, C
 
 
@@ -240,15 +245,16 @@ def emit(head: np.ndarray, nxt: np.ndarray, ts: np.ndarray, tc: np.ndarray, y0: 
     run_sum = 0.0
     for y in range(y0, y1 + 1):
         for p in range(y * gw + x0, y * gw + x1 + 1):
-            h = head[p]
+            h = head[_u(p)]
             if h < 0:
                 continue
-            head[p] = -1
-            runpix[r], starts[r] = p, acc
+            head[_u(p)] = -1
+            runpix[_u(r)], starts[_u(r)] = p, acc
             b = acc
             while h >= 0:                                        # (latest first)
-                cs[b], cc[b] = ts[h], tc[h]
-                h = nxt[h]
+                q = _u(h)
+                cs[_u(b)], cc[_u(b)] = ts[q], tc[q]
+                h = nxt[q]
                 b += 1
             i, j = acc, b - 1
             while i < j:
@@ -257,15 +263,17 @@ def emit(head: np.ndarray, nxt: np.ndarray, ts: np.ndarray, tc: np.ndarray, y0: 
                 i += 1
                 j -= 1
             for j in range(acc, b):
-                x = log_tab[cs[j]]
-                log_t[j] = x
+                q = _u(j)
+                x = log_tab[_u(cs[q])]
+                log_t[q] = x
                 run_sum = x if j == 0 else run_sum + x
-                above[j] = run_sum                               # (the running sum, until the run's end)
+                above[q] = run_sum                               # (the running sum, until the run's end)
             s = 0.0
             for j in range(acc, b):
-                above[j] = run_sum - above[j]
+                q = _u(j)
+                above[q] = run_sum - above[q]
                 if j > acc:
-                    s += log_t[j]
+                    s += log_t[q]
             seg[r] = s + log_t[acc]
             if b - acc > sequential:
                 long[L] = r
@@ -292,13 +300,14 @@ def weights(ew: np.ndarray, above: np.ndarray, floor: float, cs: np.ndarray, cc:
         c0 = cc[a]
         s, t = 0.0, 0.0
         for j in range(a, b):
-            w = 0.0 if above[j] <= floor else ew[j]
-            x = fill_tab[cs[j]] * w
-            wf[j] = x
+            q = _u(j)
+            w = 0.0 if above[q] <= floor else ew[q]
+            x = fill_tab[_u(cs[q])] * w
+            wf[q] = x
             s += x
             if has_ring:
-                t += ring_tab[cs[j]] * w
-            mixed |= cc[j] != c0
+                t += ring_tab[_u(cs[q])] * w
+            mixed |= cc[q] != c0
         sr[r] = t
         for ch in range(3):
             x = s * palette[c0, ch]
