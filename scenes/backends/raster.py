@@ -315,7 +315,8 @@ def _run_sums(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, run: np.ndarr
 
 
 USE_NUMBA = True          # splat's compiled kernels (scenes.backends.raster_numba) where numba imports
-NUMBA_MAX_GRID = 2**24    # ... on a grid (the points' box and a K-pixel margin) of at most this many pixels
+NUMBA_MAX_GRID = 2**23    # ... on a grid (the points' box and a K-pixel margin) of at most this many pixels (4K fits;
+                          # its scratch, kept per thread, is 16 bytes a grid pixel)
 _NUMBA: list = []         # the kernels' module once imported (None: numba is missing)
 
 
