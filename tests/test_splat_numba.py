@@ -206,6 +206,20 @@ def test_lists_grown_and_grids_left_clean(monkeypatch):
         assert (bufs["base"] == -1).all() and (bufs["head"] == -1).all()
 
 
+def test_lists_beyond_their_limit_are_left_to_numpy(monkeypatch):
+    """Contributions beyond the lists' limit (int32 indices): numpy's splat makes it, the grids are dropped (made
+    anew, clean) and the next splat is the kernels' again, numpy's bytes."""
+    monkeypatch.setattr(raster_numba, "WORK", raster_numba.Work())
+    monkeypatch.setattr(raster, "COVER_PER_STAMP", 0)
+    rng = np.random.default_rng(4)
+    args = (rng.normal(40, 5, (700, 2)), rng.integers(0, 3, 700), np.eye(3), 80, 80, 2.23, 0.0, None, None)
+    monkeypatch.setattr(raster, "LIST_MAX", 200)
+    assert raster._splat_numba(raster_numba, *args) is raster._LEFT_OUT
+    assert "head" not in raster_numba.WORK.bufs and same_splat(raster.splat(*args), raster._splat_numpy(*args))
+    monkeypatch.setattr(raster, "LIST_MAX", 2**31 - 1)
+    assert same_splat(by_numba(*args), raster._splat_numpy(*args))
+
+
 def test_without_numba_the_numpy_splat_runs(monkeypatch):
     """Where ``import numba`` fails the kernels are not used: numpy's splat draws."""
     import scenes.backends  # noqa: PLC0415

@@ -354,6 +354,7 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
 
 _LEFT_OUT = object()      # _splat_numba: not made here (numpy's splat makes it)
 COVER_PER_STAMP = 4       # _cover: contributions a stamp its lists are sized for at first (grown where more)
+LIST_MAX = 2**31 - 1      # ... up to this many (int32 indices), numpy's splat beyond
 
 
 def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_rgb, order):
@@ -413,7 +414,11 @@ def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_
             done = True
             return _LEFT_OUT
         base, head = work.grid("base", gw * gh, -1), work.grid("head", gw * gh, -1)
-        R, C = _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head)
+        made = _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head)
+        if made is None:
+            done = True
+            return _LEFT_OUT
+        R, C = made
         nxt, ts, tc = (work.bufs[name] for name in ("nxt", "ts", "tc"))
         if C == 0:   # (a stamp covering nothing: numpy's splat fails as it does)
             done = True
@@ -432,14 +437,18 @@ def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_
                          gx0, gy0, gw, width0, height0)
 
 
-def _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head) -> tuple[int, int]:
+def _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head) -> tuple[int, int] | None:
     """:func:`scenes.backends.raster_numba.cover` into the scratch lists ``nxt, ts, tc`` (``work``), made longer
     (doubled, what is listed kept) where they fill up: sized at first for :data:`COVER_PER_STAMP` contributions a
-    stamp (a dense cloud at 720p has 3 to 4) -> ``(R, C)``."""
+    stamp (a dense cloud at 720p has 3 to 4) -> ``(R, C)``, or ``None`` (the grids dropped) beyond
+    :data:`LIST_MAX` of them."""
     cap = COVER_PER_STAMP * U + len(reach)
     lists = [work.buf(name, cap, np.int32) for name in ("nxt", "ts", "tc")]
     v, R, C = kernels.cover(upos, ucolor, U, 0, full, reach, sidx, base, head, *lists, 0, 0)
     while v < U:
+        if 2 * len(lists[0]) > LIST_MAX:       # (list indices in int32: left to numpy's splat)
+            work.drop_grids()
+            return None
         for name, old in zip(("nxt", "ts", "tc"), lists, strict=True):
             work.bufs[name] = np.empty(2 * len(old), np.int32)
             work.bufs[name][:C] = old[:C]
