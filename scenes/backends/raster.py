@@ -33,6 +33,13 @@ contribution's where the stamps' colours come in drawing order); no per-point Py
 ``tests/test_raster.py`` checks every step against the splat before these shortcuts (kept in the tests), byte
 for byte. The palette product goes through BLAS in blocks of rows
 (:func:`scenes.clips.base.row_matmul`: one thread, as the rest of a renderer's frame).
+
+With numba the same splat is made by compiled kernels instead (:mod:`scenes.backends.raster_numba`, imported on
+the first splat; the two splats of the points benchmark's ~100k-point frame 3.3 -> 2.4 ms): the same integers and
+float operations in the same order, numpy's ``exp``, ``expm1``, BLAS product and long ``reduceat`` runs between
+them; the numpy passes above (:func:`_splat_numpy`) are the path without numba and the reference the kernels are
+tested against byte for byte (``tests/test_splat_numba.py``), and make what the kernels leave out (colours outside
+the palette, one drawing key twice, grids beyond :data:`NUMBA_MAX_GRID`).
 """
 
 from __future__ import annotations
@@ -307,6 +314,23 @@ def _run_sums(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, run: np.ndarr
     return out
 
 
+USE_NUMBA = True          # splat's compiled kernels (scenes.backends.raster_numba) where numba imports
+NUMBA_MAX_GRID = 2**23    # ... on a grid (the points' box and a K-pixel margin) of at most this many pixels (4K fits;
+                          # its scratch, kept per thread, is 16 bytes a grid pixel)
+_NUMBA: list = []         # the kernels' module once imported (None: numba is missing)
+
+
+def _numba_kernels():
+    """:mod:`scenes.backends.raster_numba`, imported on first use (``None`` where numba cannot be imported)."""
+    if not _NUMBA:
+        try:
+            from scenes.backends import raster_numba  # noqa: PLC0415
+        except ImportError:
+            raster_numba = None
+        _NUMBA.append(raster_numba)
+    return _NUMBA[0]
+
+
 def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
           ring: float = 0.0, ring_rgb: np.ndarray | None = None, order: np.ndarray | None = None) -> Splat | None:
     """Rasterise points in drawing order.
@@ -316,7 +340,178 @@ def splat(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, he
     (fill colours in 0..1); ``radius``, ``ring`` in pixels (see :func:`stamp`); ``ring_rgb: (3,)`` (default
     black); ``order: (n,)`` distinct integers, the drawing order (larger is drawn later; default: as given).
     Points whose stamp misses the image are dropped. Returns ``None`` when nothing is drawn.
+
+    With numba (:data:`USE_NUMBA`) by :func:`_splat_numba`, else (and for what it leaves out) by
+    :func:`_splat_numpy`: the same bytes.
     """
+    kernels = _numba_kernels() if USE_NUMBA else None
+    if kernels is not None:
+        got = _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_rgb, order)
+        if got is not _LEFT_OUT:
+            return got
+    return _splat_numpy(xy, color, palette, width, height, radius, ring, ring_rgb, order)
+
+
+_LEFT_OUT = object()      # _splat_numba: not made here (numpy's splat makes it)
+COVER_PER_STAMP = 4       # _cover: contributions a stamp its lists are sized for at first (grown where more)
+LIST_MAX = 2**31 - 1      # ... up to this many (int32 indices), numpy's splat beyond
+
+
+def _splat_numba(kernels, xy, color, palette, width, height, radius, ring, ring_rgb, order):
+    """:func:`splat` by the kernels of :mod:`scenes.backends.raster_numba` (``kernels``), the same arrays as
+    :func:`_splat_numpy` bit for bit, or ``_LEFT_OUT`` where numpy's splat is left to make it: an order or colours
+    not one per point, colours outside the palette (numpy's indexing decides), a grid beyond
+    :data:`NUMBA_MAX_GRID`, a drawing order whose packed sort key would not fit in an int64, a stamp that covers
+    nothing. ``exp``, ``expm1``, the palette product and the runs of more than :data:`SEQUENTIAL_RUN` terms stay
+    numpy's, between the kernels (:func:`_numba_floats`)."""
+    xy = np.ascontiguousarray(np.asarray(xy, dtype=float).reshape(-1, 2))
+    n = len(xy)
+    if n == 0:
+        return None
+    st = stamp(radius, ring)
+    color = np.asarray(color, dtype=np.int64).reshape(-1)
+    work = kernels.WORK
+    if order is None:
+        key = color[:0]
+    else:
+        key = np.asarray(order)
+        if key.shape != (n,):
+            return _LEFT_OUT
+        if key.dtype == np.int32:                                # (the same integers, in scratch: no page faults)
+            wide = work.buf("key", n, np.int64)[:n]
+            np.copyto(wide, key)
+            key = wide
+        else:
+            key = np.asarray(order, dtype=np.int64)
+    if len(color) < n or n >= 2**31 - 1 or not all(isinstance(v, int | np.integer) for v in (width, height)):
+        return _LEFT_OUT
+    width0, height0 = width, height
+    width, height, K = int(width), int(height), st.K
+    m, x0, x1, y0, y1 = kernels.bounds(xy, width, height, K)
+    if m == 0:
+        return None
+    gx0, gy0 = x0 - K, y0 - K
+    gw, gh = x1 + K + 1 - gx0, y1 + K + 1 - gy0
+    if gw * gh > NUMBA_MAX_GRID:
+        return _LEFT_OUT
+    palette = np.asarray(palette, dtype=float).reshape(-1, 3)
+    g = None
+    if ring > 0:
+        g = np.zeros(3) if ring_rgb is None else np.asarray(ring_rgb, dtype=float)
+        if g.shape != (3,):
+            return _LEFT_OUT
+    if len(palette) == 0:
+        return _LEFT_OUT
+    full, reach, sidx = _stamp_offsets(radius, ring, gw)
+    done = False
+    try:
+        kept, k, pos, d, top, ra, upos, ucolor = (
+            work.buf(name, m, np.int64) for name in ("kept", "k", "pos", "d", "top", "ra", "upos", "ucolor"))
+        status, U = kernels.stamps(xy, width, height, K, key, order is not None, color, len(palette), gx0, gy0, gw,
+                                   work.grid("win", gw * gh, _INFO[np.int64].min, np.int64), kept, k, pos, d, top,
+                                   ra, upos, ucolor)
+        if status != kernels.OK:
+            done = True
+            return _LEFT_OUT
+        base, head = work.grid("base", gw * gh, -1), work.grid("head", gw * gh, -1)
+        made = _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head)
+        if made is None:
+            done = True
+            return _LEFT_OUT
+        R, C = made
+        nxt, ts, tc = (work.bufs[name] for name in ("nxt", "ts", "tc"))
+        if C == 0:   # (a stamp covering nothing: numpy's splat fails as it does)
+            done = True
+            return _LEFT_OUT
+        runpix, starts = work.buf("runpix", R, np.int64), work.buf("starts", R + 1, np.int64)
+        cs, cc = work.buf("cs", C, np.int32), work.buf("cc", C, np.int32)
+        log_t, above = work.buf("log_t", C, np.float64), work.buf("above", C, np.float64)
+        seg, long = work.buf("seg", R, np.float64), work.buf("long", R, np.int64)
+        L = kernels.emit(head, nxt, ts, tc, 0, gh - 1, 0, gw - 1, gw, st.log_t, SEQUENTIAL_RUN, runpix, starts, cs,
+                         cc, log_t, above, seg, long)
+        done = True
+    finally:
+        if not done:    # (interrupted: the grids may not be clean)
+            work.drop_grids()
+    return _numba_floats(kernels, work, st, R, C, runpix, starts, cs, cc, log_t, above, seg, long[:L], palette, g,
+                         gx0, gy0, gw, width0, height0)
+
+
+def _cover(kernels, work, upos, ucolor, U, full, reach, sidx, base, head) -> tuple[int, int] | None:
+    """:func:`scenes.backends.raster_numba.cover` into the scratch lists ``nxt, ts, tc`` (``work``), made longer
+    (doubled, what is listed kept) where they fill up: sized at first for :data:`COVER_PER_STAMP` contributions a
+    stamp (a dense cloud at 720p has 3 to 4) -> ``(R, C)``, or ``None`` (the grids dropped) beyond
+    :data:`LIST_MAX` of them."""
+    cap = COVER_PER_STAMP * U + len(reach)
+    lists = [work.buf(name, cap, np.int32) for name in ("nxt", "ts", "tc")]
+    v, R, C = kernels.cover(upos, ucolor, U, 0, full, reach, sidx, base, head, *lists, 0, 0)
+    while v < U:
+        if 2 * len(lists[0]) > LIST_MAX:       # (list indices in int32: left to numpy's splat)
+            work.drop_grids()
+            return None
+        for name, old in zip(("nxt", "ts", "tc"), lists, strict=True):
+            work.bufs[name] = np.empty(2 * len(old), np.int32)
+            work.bufs[name][:C] = old[:C]
+        lists = [work.bufs[name] for name in ("nxt", "ts", "tc")]
+        v, R, C = kernels.cover(upos, ucolor, U, v, full, reach, sidx, base, head, *lists, R, C)
+    return R, C
+
+
+def _numba_floats(kernels, work, st, R, C, runpix, starts, cs, cc, log_t, above, seg, long, palette, g, gx0, gy0,
+                  gw, width, height):
+    """The float part of :func:`_splat_numba`: the ``C`` contributions of its ``R`` runs (``runpix, starts, cs,
+    cc``: their first ``R`` / ``C`` entries) with their log sums (``log_t, above``; ``seg: (R,)`` but for the runs
+    ``long``, summed here) composited as :func:`_splat_numpy` composites them (``g: (3,)`` the ring colour, or
+    ``None``: no ring) -> the ``Splat`` (``width, height`` as given)."""
+    log_t, seg = log_t[:C], seg[:R]
+    if not _reduceat_is_sequential():
+        seg[:] = np.add.reduceat(log_t, starts[:R])
+    elif len(long):
+        cut = np.empty(2 * len(long), np.intp)                   # as _run_sums: the long runs' own segments
+        cut[0::2] = starts.take(long)
+        cut[1::2] = starts.take(long + 1)
+        seg[long] = np.add.reduceat(log_t, cut[:-1] if cut[-1] == C else cut)[0::2]
+    ew = work.buf("ew", C, np.float64)
+    np.exp(above[:C], out=ew[:C])
+    wf, sr = work.buf("wf", C, np.float64), work.buf("sr", R, np.float64)
+    has_ring = g is not None
+    out_rgb = np.empty((R, 3))
+    mixed = kernels.weights(ew, above, LOG_OPAQUE, cs, cc, starts, R, st.fill, st.ring, has_ring,
+                            np.ascontiguousarray(palette), g if has_ring else palette[0], wf, sr, out_rgb)
+    P = len(palette)
+    if P > 16 or mixed or not np.isfinite(palette).all():   # (else each run's one colour times its weight)
+        if P > 16:
+            out_rgb = np.add.reduceat(wf[:C, None] * palette[cc[:C]], starts[:R], axis=0)
+        else:
+            out_rgb = row_matmul(kernels.colour_table(wf, cc, starts, R, P), palette)
+        if has_ring:
+            out_rgb += sr[:R, None] * g[None, :]
+    em1 = work.buf("em1", R, np.float64)
+    np.expm1(seg, out=em1[:R])
+    idx, out_a, inside, n_in = kernels.finish(seg, em1, LOG_OPAQUE, runpix, R, gx0, gy0, gw, int(width),
+                                             int(height))
+    if n_in == 0:
+        return None
+    if n_in == R:
+        return Splat(width, height, idx, out_rgb, out_a)
+    return Splat(width, height, idx[inside], np.compress(inside, out_rgb, axis=0), out_a[inside])
+
+
+@lru_cache(maxsize=64)
+def _stamp_offsets(radius: float, ring: float, gw: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The stamp's pixels as flat offsets from its centre on a grid ``gw`` wide (int64): its full-cover pixels
+    ``(f,)``, its pixels of nonzero alpha ``(a,)``, and those pixels' flat indices into the stamp ``(a,)``."""
+    st = stamp(radius, ring)
+    full, sidx = np.flatnonzero(st.alpha >= 1.0), np.flatnonzero(st.alpha > 0)
+    fdy, fdx = np.divmod(full, st.side)
+    ady, adx = np.divmod(sidx, st.side)
+    return (fdy - st.K) * gw + (fdx - st.K), (ady - st.K) * gw + (adx - st.K), sidx.astype(np.int64)
+
+
+def _splat_numpy(xy: np.ndarray, color: np.ndarray, palette: np.ndarray, width: int, height: int, radius: float,
+                 ring: float = 0.0, ring_rgb: np.ndarray | None = None,
+                 order: np.ndarray | None = None) -> Splat | None:
+    """:func:`splat` in numpy passes (the path without numba, and the reference of its kernels)."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     if len(xy) == 0:
         return None
