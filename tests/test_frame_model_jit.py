@@ -35,7 +35,7 @@ from test_frame_model_exact import (  # noqa: F401 (fixtures, and the whole-fram
 )
 
 import scenes.clips
-from scenes.clips import point_passes
+from scenes.clips import marks, point_passes
 from scenes.clips.point_passes import _gather, _unique_points, jit_kernels, unique_gathered
 from scenes.clips.truncation_speed import TruncationFrames
 
@@ -48,6 +48,7 @@ def numba_from_two_rows(monkeypatch):
     """Every pass of at least 2 rows runs its numba kernel (the tests' clips are small)."""
     monkeypatch.setattr(point_passes, "JIT_MIN", 2)
     monkeypatch.setattr("scenes.clips.truncation_speed.JIT_MIN", 2)
+    monkeypatch.setattr(marks, "NEAR_STRIPE", 2)
 
 
 def odd_values(rng, n: int, k: int) -> np.ndarray:
@@ -75,6 +76,16 @@ def test_kernels_are_the_numpy_operations(n, seed, w):
         want = xy * s
         want += centre
         assert same(jit.scale_shift(xy.copy(), s, float(centre[0]), float(centre[1])), want) is None
+    box = sorted(rng.normal(size=2) * 10.0 ** rng.integers(-3, 3)) + sorted(rng.normal(size=2))
+    pts = odd_values(rng, n, 2)
+    pts[: n // 2] = rng.uniform(-3.0, 3.0, (n // 2, 2))
+    pts = np.round(pts, int(rng.integers(0, 3)))                           # (points on the box's edges too)
+    box = [float(np.round(b, 1)) for b in box]
+    pts = pts if seed % 2 else np.ascontiguousarray(pts.T).T               # either memory order
+    x, y = pts[:, 0], pts[:, 1]
+    with np.errstate(invalid="ignore"):
+        want = np.flatnonzero((x > box[0]) & (x < box[1]) & (y > box[2]) & (y < box[3]))
+    assert same(jit.inside_box(x, y, *box), want) is None
 
 
 def test_no_product_and_sum_is_fused():

@@ -38,6 +38,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from geomdl.math.contraction import contraction_rates
+from scenes.clips import marks
 from scenes.clips.base import (
     FIG_W,
     GREY,
@@ -744,8 +745,11 @@ class TruncationFrames:
             elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
                 # each path once, and those of several points again, weighted by their other points
                 multi, extra = self._shared_paths(s0, s1, l)
-                # column-major (the badge's tests read x and y each from contiguous memory; the same values)
-                avoid = [np.ascontiguousarray(xy_rep.T).T, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                # column-major (the badge's tests read x and y each from contiguous memory; the same values),
+                # unless numba tests them (one pass over the rows as they are)
+                cols = xy_rep if len(xy_rep) >= max(JIT_MIN, marks.NEAR_STRIPE) and jit_kernels() is not None else \
+                    np.ascontiguousarray(xy_rep.T).T
+                avoid = [cols, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
                 weights = [None, extra, None]
             elif finite:     # (few points: every point's position, as it is)
                 avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
