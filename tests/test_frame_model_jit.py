@@ -170,8 +170,8 @@ class _RepeatsKept:
     """Candidates never compared: every row kept."""
 
     @staticmethod
-    def drop_repeats(keys, cand, out_xy, out_c):
-        return len(keys)
+    def drop_repeats(hashes, cands, hash_bits, out_xy, out_c, *key):
+        return len(hashes)
 
     def __getattr__(self, name):
         return getattr(jit, name)
@@ -181,9 +181,10 @@ class _LastKept:
     """The last row of each repeated key kept instead of the first."""
 
     @staticmethod
-    def drop_repeats(keys, cand, out_xy, out_c):
-        n = len(keys)
-        _, last = np.unique(keys[::-1], return_index=True)
+    def drop_repeats(hashes, cands, hash_bits, out_xy, out_c, *key):
+        n = len(hashes)
+        rows = np.c_[np.rint(out_xy[:n] * 1e6) + 0.0, out_c[:n]]
+        _, last = np.unique(rows[::-1], axis=0, return_index=True)
         keep = np.sort(n - 1 - last)
         m = len(keep)
         out_xy[:m], out_c[:m] = out_xy[keep], out_c[keep]

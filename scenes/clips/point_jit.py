@@ -36,63 +36,62 @@ def scale_shift(xy, s, cx, cy):
     return xy
 
 
-@njit(cache=True)
-def gather_keys(src, idx, col, lo0, lo1, lo2, b1, b2, seen, shift, out_xy, out_c, keys, cand, m):
-    """Appends the rows ``src[idx]`` (``src: (G, 2)`` float64, ``idx: (k,)``) and their colours ``col: (k,)``
-    int64 to ``out_xy: (n, 2)``, ``out_c: (n,)`` from row ``m`` on, with each row's key in ``keys: (n,)`` and in
-    ``cand: (n,)`` whether an earlier row's key has the same hash (the bit set ``seen``, ``2^(64 - shift)``
-    bits, says which hashes came before; a repeated key always does, other keys seldom). Returns ``(rows now
-    in out_xy, candidates among them)``.
+@njit(cache=True, inline="always")
+def _key(x, y, c, lo0, lo1, lo2, b1, b2):
+    """:func:`~scenes.clips.point_passes._unique_points`' key of a row ``(x, y)`` of colour ``c``:
+    ``((rint(x 1e6) - lo0) << b1 | (rint(y 1e6) - lo1)) << b2 | (c - lo2)``, each field converted to int64 as
+    numpy's ``astype`` does (truncated; the fields are integers)."""
+    kx = np.int64(np.rint(x * 1e6) - lo0)
+    ky = np.int64(np.rint(y * 1e6) - lo1)
+    return (((kx << b1) | ky) << b2) | (c - lo2)
 
-    The key is :func:`~scenes.clips.point_passes._unique_points`'
-    ``((rint(x 1e6) - lo0) << b1 | (rint(y 1e6) - lo1)) << b2 | (colour - lo2)``, each field converted to int64
-    as numpy's ``astype`` does (truncated; the fields are integers). No branch on the data: each row costs
-    the same, repeats or not."""
-    n_cand = 0
+
+@njit(cache=True)
+def gather_keys(src, idx, col, lo0, lo1, lo2, b1, b2, seen, shift, out_xy, out_c, hashes, cands, m, n_cand):
+    """Appends the rows ``src[idx]`` (``src: (G, 2)`` float64, ``idx: (k,)``) and their colours ``col: (k,)``
+    int64 to ``out_xy: (n, 2)``, ``out_c: (n,)`` from row ``m`` on, each row's key's hash (``64 - shift`` bits)
+    to ``hashes: (n,)`` uint32, and to ``cands: (n,)`` from ``n_cand`` on the rows whose hash an earlier row's
+    key has (the bit set ``seen``, ``2^(64 - shift)`` bits, says which came before): every repeat of a key, and
+    seldom another. Returns ``(rows now in out_xy, candidates now in cands)``. No branch on the data."""
     for j in range(idx.shape[0]):
         r = idx[j]
         x = src[r, 0]
         y = src[r, 1]
-        kx = np.int64(np.rint(x * 1e6) - lo0)
-        ky = np.int64(np.rint(y * 1e6) - lo1)
-        key = (((kx << b1) | ky) << b2) | (col[j] - lo2)
-        h = (np.uint64(key) * _MIX) >> shift
+        h = (np.uint64(_key(x, y, col[j], lo0, lo1, lo2, b1, b2)) * _MIX) >> shift
         word, bit = h >> np.uint64(6), np.uint64(1) << (h & np.uint64(63))
         c = (seen[word] & bit) != 0
         seen[word] |= bit
         out_xy[m, 0] = x
         out_xy[m, 1] = y
         out_c[m] = col[j]
-        keys[m] = key
-        cand[m] = c
+        hashes[m] = h
+        cands[n_cand] = m
         n_cand += c
         m += 1
     return m, n_cand
 
 
 @njit(cache=True)
-def drop_repeats(keys, cand, out_xy, out_c):
-    """Drops, in place, each row of ``out_xy: (n, 2)``, ``out_c: (n,)`` whose key (``keys: (n,)``) an earlier row
-    has, from :func:`gather_keys`' candidates ``cand: (n,)``: the rows up to the last candidate whose key's
-    hash has the top 15 bits of a candidate's (a small bit set: a superset of the rows whose hash is a
-    candidate's) are compared by key, exactly (a table of their keys); the others are no repeat (an earlier
-    row with the same key would have the same hash). Returns the rows kept (the first ones of ``out_xy``, in
-    order)."""
-    n, last = keys.shape[0], -1
+def drop_repeats(hashes, cands, hash_bits, out_xy, out_c, lo0, lo1, lo2, b1, b2):
+    """Drops, in place, each row of ``out_xy: (n, 2)``, ``out_c: (n,)`` whose key an earlier row has, from
+    :func:`gather_keys`' hashes ``hashes: (n,)`` (``hash_bits`` bits) and candidates ``cands: (c,)``
+    (ascending): the rows up to the last candidate whose hash has the top bits of a candidate's (a bit set of
+    :data:`HOT_BITS`: a superset of the rows whose hash is a candidate's) are compared by key, exactly (a
+    table of their keys); the others are no repeat (an earlier row with the same key has the same hash).
+    Returns the rows kept (the first ones of ``out_xy``, in order)."""
+    n = hashes.shape[0]
+    last = cands[-1]
     hot = np.zeros(HOT_BITS // 64, np.uint64)
-    top = np.uint64(64 - HOT_LOG)
-    for j in range(n):
-        if cand[j]:
-            h = (np.uint64(keys[j]) * _MIX) >> top
-            hot[h >> np.uint64(6)] |= np.uint64(1) << (h & np.uint64(63))
-            last = j
+    top = np.uint64(max(hash_bits - HOT_LOG, 0))
+    for j in cands:
+        h = np.uint64(hashes[j]) >> top
+        hot[h >> np.uint64(6)] |= np.uint64(1) << (h & np.uint64(63))
     at = np.empty(last + 1, np.int64)            # the rows with a hot hash, in order
     k = 0
     for j in range(last + 1):
-        h = (np.uint64(keys[j]) * _MIX) >> top
-        if hot[h >> np.uint64(6)] & (np.uint64(1) << (h & np.uint64(63))):
-            at[k] = j
-            k += 1
+        h = np.uint64(hashes[j]) >> top
+        at[k] = j
+        k += (hot[h >> np.uint64(6)] >> (h & np.uint64(63))) & np.uint64(1)
     size, t_shift = 16, np.uint64(60)
     while size < 2 * k:
         size *= 2
@@ -103,7 +102,7 @@ def drop_repeats(keys, cand, out_xy, out_c):
     gone = np.empty(k, np.int64)                 # the rows dropped, ascending
     n_gone = 0
     for i in range(k):
-        key = keys[at[i]]
+        key = _key(out_xy[at[i], 0], out_xy[at[i], 1], out_c[at[i]], lo0, lo1, lo2, b1, b2)
         s = (np.uint64(key) * _MIX) >> t_shift
         while used[s] and table[s] != key:
             s = (s + np.uint64(1)) & mask

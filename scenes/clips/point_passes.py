@@ -55,7 +55,7 @@ def unique_gathered(parts: list, colors: list[np.ndarray], bounds: tuple[float, 
     rows: :func:`_unique_points` keeps the first row of each key (its keys are distinct for distinct fields
     within the bounds, so the hashes' candidates hold every repeat)."""
     n = sum(len(q[1]) if isinstance(q, tuple) else len(q) for q in parts)
-    fast = (n >= JIT_MIN and bounds is not None and all(
+    fast = (JIT_MIN <= n < 2**27 and bounds is not None and all(
         isinstance(q, tuple) and q[0].dtype == np.float64 and q[0].ndim == 2 and q[0].shape[1] == 2
         and q[1].dtype == np.int64 for q in parts) and all(c.dtype == np.int64 for c in colors))
     jit, got = jit_kernels() if fast else None, None
@@ -70,15 +70,16 @@ def unique_gathered(parts: list, colors: list[np.ndarray], bounds: tuple[float, 
     # candidates (a set of 32 bits a row stays in a core's L2 cache; its random reads and writes are most of the pass)
     seen = np.zeros(size // 64, np.uint64)
     shift = np.uint64(65 - size.bit_length())
-    out_xy, out_c, keys, cand = np.empty((n, 2)), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, bool)
+    out_xy, out_c = np.empty((n, 2)), np.empty(n, np.int64)
+    hashes, cands = np.empty(n, np.uint32), np.empty(n, np.int64)        # (each hash < 2^32: n < 2^27 rows)
     m, n_cand = 0, 0
     for (src, idx), col in zip(parts, colors, strict=True):
         src, idx, col = (np.ascontiguousarray(a) for a in (src, idx, col))      # (one compiled layout)
-        m, got = jit.gather_keys(src, idx, col, lo[0], lo[1], int(lo[2]), bits[1], bits[2], seen, shift,
-                                 out_xy, out_c, keys, cand, m)
-        n_cand += got
+        m, n_cand = jit.gather_keys(src, idx, col, lo[0], lo[1], int(lo[2]), bits[1], bits[2], seen, shift,
+                                    out_xy, out_c, hashes, cands, m, n_cand)
     if n_cand:
-        m = jit.drop_repeats(keys, cand, out_xy, out_c)
+        m = jit.drop_repeats(hashes, cands[:n_cand], size.bit_length() - 1, out_xy, out_c, lo[0], lo[1], int(lo[2]),
+                             bits[1], bits[2])
     return out_xy[:m], out_c[:m]
 
 
