@@ -344,7 +344,9 @@ class TruncationFrames:
 
     def _screen(self, P3: np.ndarray, l: int, azim: float, centred: bool = False) -> np.ndarray:
         """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view (``centred``: ``P3`` is
-        already ``P3 - c``, ``c`` the panel camera's centre)."""
+        already ``P3 - c``, ``c`` the panel camera's centre). The product is numpy's (BLAS); from :data:`JIT_MIN`
+        rows its scale and shift is one numba pass (:func:`scenes.clips.point_jit.scale_shift`, the same
+        operations)."""
         BT, s, centre = self._projection(l, azim)
         xy = (P3 if centred else P3 - self.cams[l][0]) @ BT   # ((P3 - c) @ B.T) * s + centre, in place
         jit = (jit_kernels() if xy.ndim == 2 and len(xy) >= JIT_MIN and xy.flags.c_contiguous
@@ -842,7 +844,8 @@ class TruncationFrames:
 
     def _centred(self, s0: int, s1: int, w: float, l: int, A0: np.ndarray, A1: np.ndarray) -> np.ndarray:
         """``(1 - w) A0 + w A1 - c`` (``c``: panel ``l``'s camera centre), read-only; the last one per panel kept
-        (a still frame, in the holds, asks for the same one again)."""
+        (a still frame, in the holds, asks for the same one again). From :data:`JIT_MIN` rows one numba pass
+        (:func:`scenes.clips.point_jit.lerp_centred`: the same products, sum and difference)."""
         cache = self.__dict__.setdefault("_centred_cache", {})
         got = cache.get(l)
         if got is not None and got[0] == (s0, s1, w) and got[1] is A0:
