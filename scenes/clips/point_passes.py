@@ -6,6 +6,8 @@ operations in the same order, so the same bits), imported on first use; without 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 JIT_MIN = 4096     # from this many rows a pass runs its numba kernel (fewer: numpy; numba is not even imported)
@@ -25,6 +27,18 @@ def jit_kernels():
         else:
             _JIT = point_jit
     return _JIT or None
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, n: int, dtype) -> np.ndarray:
+    """``(n,)`` of ``dtype``, uninitialised: this thread's working array ``name`` (grown as needed, kept: fresh
+    arrays of 100k rows cost their pages' first touch on every frame)."""
+    kept = _SCRATCH.__dict__.get(name)
+    if kept is None or len(kept) < n:
+        kept = _SCRATCH.__dict__[name] = np.empty(max(n, 2 * len(kept) if kept is not None else n), dtype)
+    return kept[:n]
 
 
 def _gather(parts: list) -> np.ndarray:
@@ -68,10 +82,11 @@ def unique_gathered(parts: list, colors: list[np.ndarray], bounds: tuple[float, 
     lo, bits = got
     size = 1 << max(SEEN_MIN_LOG, int(SEEN_PER_ROW * n - 1).bit_length())   # the hash set's bits: ~1/32 false
     # candidates (a set of 32 bits a row stays in a core's L2 cache; its random reads and writes are most of the pass)
-    seen = np.zeros(size // 64, np.uint64)
+    seen = _scratch("seen", size // 64, np.uint64)
+    seen.fill(0)
     shift = np.uint64(65 - size.bit_length())
     out_xy, out_c = np.empty((n, 2)), np.empty(n, np.int64)
-    hashes, cands = np.empty(n, np.uint32), np.empty(n, np.int64)        # (each hash < 2^32: n < 2^27 rows)
+    hashes, cands = _scratch("hashes", n, np.uint32), _scratch("cands", n, np.int64)   # (each hash < 2^32)
     m, n_cand = 0, 0
     for (src, idx), col in zip(parts, colors, strict=True):
         src, idx, col = (np.ascontiguousarray(a) for a in (src, idx, col))      # (one compiled layout)
