@@ -85,7 +85,7 @@ def test_kernels_are_the_numpy_operations(n, seed, w):
     x, y = pts[:, 0], pts[:, 1]
     with np.errstate(invalid="ignore"):
         want = np.flatnonzero((x > box[0]) & (x < box[1]) & (y > box[2]) & (y < box[3]))
-    assert same(jit.inside_box(x, y, *box), want) is None
+    assert same(list(jit.inside_box(x, y, *box)), [want, x[want], y[want]]) is None
 
 
 def test_no_product_and_sum_is_fused():

@@ -267,8 +267,7 @@ def _near(groups, bx0: float, bx1: float, by0: float, by1: float
     for a, wt in groups:
         jit = point_passes.jit_kernels() if len(a) >= max(NEAR_STRIPE, point_passes.JIT_MIN) else None
         if jit is not None:           # numba: both tests in one pass (either memory order)
-            sel = jit.inside_box(a[:, 0], a[:, 1], bx0, bx1, by0, by1)
-            x, y = np.take(a[:, 0], sel), np.take(a[:, 1], sel)
+            sel, x, y = jit.inside_box(a[:, 0], a[:, 1], bx0, bx1, by0, by1)
         elif len(a) >= NEAR_STRIPE:   # a stripe first: the y test on its points only
             ax = a[:, 0]
             sel = np.flatnonzero((ax > bx0) & (ax < bx1))

@@ -128,13 +128,17 @@ def drop_repeats(hashes, cands, hash_bits, out_xy, out_c, lo0, lo1, lo2, b1, b2)
 
 @njit(cache=True)
 def inside_box(x, y, x0, x1, y0, y1):
-    """The indices of the points ``(x[i], y[i])`` (``x, y: (n,)``, any strides) with ``x0 < x < x1`` and
-    ``y0 < y < y1`` (ascending; NaN is in no box): numpy's ``np.flatnonzero((x > x0) & (x < x1) & (y > y0) &
-    (y < y1))``, in one pass without a branch on the data."""
-    sel = np.empty(x.shape[0], np.int64)
+    """``(sel, xs, ys)``: the indices of the points ``(x[i], y[i])`` (``x, y: (n,)``, any strides) with
+    ``x0 < x < x1`` and ``y0 < y < y1`` (ascending; NaN is in no box), numpy's ``np.flatnonzero((x > x0) &
+    (x < x1) & (y > y0) & (y < y1))``, and their coordinates (``x[sel]``, ``y[sel]``), in one pass without a
+    branch on the data."""
+    n = x.shape[0]
+    sel, xs, ys = np.empty(n, np.int64), np.empty(n), np.empty(n)
     k = 0
-    for i in range(x.shape[0]):
+    for i in range(n):
         xi, yi = x[i], y[i]
         sel[k] = i
+        xs[k] = xi
+        ys[k] = yi
         k += (xi > x0) & (xi < x1) & (yi > y0) & (yi < y1)
-    return sel[:k]
+    return sel[:k], xs[:k], ys[:k]
