@@ -98,6 +98,21 @@ def test_no_product_and_sum_is_fused():
     assert got.tolist() == [[0.0] * 3]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@given(st.integers(0, 3000), st.integers(1, 400), st.integers(1, 9), st.integers(-3, 3), st.integers(0, 2**31 - 1))
+def test_first_keys_is_first_of_each(n, n_paths, span, lo, seed):
+    """The first row of each (path, class, flag) key: the rows ``first_of_each`` keeps (on either of its paths)."""
+    rng = np.random.default_rng(seed)
+    inv, lab = rng.integers(0, n_paths, n), rng.integers(lo, lo + span, n)
+    flag = rng.random(n) < 0.4
+    key = (inv * span + (lab - lo)) << 1 | flag
+    for small in (2048, 0):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(point_passes, "FIRST_SMALL", small)
+            want = point_passes.first_of_each(np.arange(n), key)
+        assert same(jit.first_keys(inv, lab, lo, span, flag.astype(np.int64), 2 * span * n_paths), want) is None
+
+
 # -- unique_gathered against the numpy passes ---------------------------------------------------------------
 @settings(max_examples=80, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(st.integers(0, 3000), st.integers(0, 2**31 - 1), st.sampled_from([1e-7, 1e-3, 1.0, 50.0]),

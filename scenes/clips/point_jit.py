@@ -142,3 +142,20 @@ def inside_box(x, y, x0, x1, y0, y1):
         ys[k] = yi
         k += (xi > x0) & (xi < x1) & (yi > y0) & (yi < y1)
     return sel[:k], xs[:k], ys[:k]
+
+
+@njit(cache=True)
+def first_keys(inv, lab, lo, span, flag, n_keys):
+    """The rows ``j`` (ascending) whose key ``(inv[j] span + lab[j] - lo) 2 + flag[j]`` (``inv, lab, flag: (n,)``
+    int64, every key below ``n_keys``) no earlier row has: :func:`~scenes.clips.point_passes.first_of_each` of
+    ``np.arange(n)`` and those keys, by a table of the keys seen (integers only)."""
+    seen = np.zeros(n_keys, np.bool_)
+    keep = np.empty(inv.shape[0], np.int64)
+    k = 0
+    for j in range(inv.shape[0]):
+        key = (inv[j] * span + (lab[j] - lo)) * 2 + flag[j]
+        if not seen[key]:
+            seen[key] = True
+            keep[k] = j
+            k += 1
+    return keep[:k]

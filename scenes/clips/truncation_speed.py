@@ -960,10 +960,15 @@ class TruncationFrames:
                 # the first point of each (path, class, flag), in order, split by flag: the same as the first
                 # of each (path, class) among the plain points and among the ringed ones
                 lo = int(lab.min()) if len(lab) else 0
-                key = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
-                key <<= 1
-                key |= flag
-                keep = first_of_each(np.arange(len(key)), key)
+                span = int(lab.max()) - lo + 1 if len(lab) else 1
+                jit = jit_kernels() if len(inv) >= JIT_MIN and 2 * span * len(first) <= 2**26 else None
+                if jit is not None:     # numba: each key's first point by a table of the keys seen
+                    keep = jit.first_keys(inv, lab, lo, span, flag.astype(np.int64), 2 * span * len(first))
+                else:
+                    key = inv * span + (lab - lo)
+                    key <<= 1
+                    key |= flag
+                    keep = first_of_each(np.arange(len(key)), key)
                 ring_k = flag[keep]
                 plain, ringed = keep[~ring_k], keep[ring_k]
             got = _remember(cache, key_, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
