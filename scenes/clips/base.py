@@ -73,14 +73,18 @@ from .marks import (  # noqa: F401
 from .point_passes import (  # noqa: F401
     _MIX,
     BLAS_ROWS,
+    JIT_MIN,
     _first_of_runs,
+    _gather,
     _members,
     _repeated,
     _unique_points,
     exact_groups,
     first_of_each,
+    jit_kernels,
     row_hash,
     row_matmul,
+    unique_gathered,
 )
 from .text import (  # noqa: F401
     ADVANCE,

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import point_passes
 from .colour import _mix_level
 from .layout import Rect
 
@@ -260,10 +261,14 @@ def _near(groups, bx0: float, bx1: float, by0: float, by1: float
     ``ux, uy: (K,)`` those of the unweighted groups, ``wx, wy: (J,)`` those of the weighted ones and ``k: (J,)``
     their weights (each column contiguous: the tests on them read no interleaved rows). A group's points may
     come in either memory order (a column-major ``(n, 2)``, e.g. ``cols.T`` of ``cols: (2, n)``, is read
-    column by column)."""
+    column by column). Groups of :data:`~scenes.clips.point_passes.JIT_MIN` points and more (and at least
+    :data:`NEAR_STRIPE`): one numba pass over both columns (the same points), where numba can be imported."""
     ux, uy, wx, wy, wk, small = [], [], [], [], [], []
     for a, wt in groups:
-        if len(a) >= NEAR_STRIPE:     # a stripe first: the y test on its points only
+        jit = point_passes.jit_kernels() if len(a) >= max(NEAR_STRIPE, point_passes.JIT_MIN) else None
+        if jit is not None:           # numba: both tests in one pass (either memory order)
+            sel, x, y = jit.inside_box(a[:, 0], a[:, 1], bx0, bx1, by0, by1)
+        elif len(a) >= NEAR_STRIPE:   # a stripe first: the y test on its points only
             ax = a[:, 0]
             sel = np.flatnonzero((ax > bx0) & (ax < bx1))
             ay = np.take(a[:, 1], sel)

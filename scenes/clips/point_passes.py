@@ -1,9 +1,101 @@
 """Passes over a frame's point arrays, exact and linear in the points: dropping repeats, products in
-row blocks, row hashes and the groups of rows with the same bits (projected once)."""
+row blocks, row hashes and the groups of rows with the same bits (projected once).
+
+From :data:`JIT_MIN` rows some passes run as numba kernels (:mod:`scenes.clips.point_jit`: the same IEEE
+operations in the same order, so the same bits), imported on first use; without numba, the numpy code."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+
+JIT_MIN = 4096     # from this many rows a pass runs its numba kernel (fewer: numpy; numba is not even imported)
+SEEN_PER_ROW = 32  # unique_gathered: bits of its hash set a row (tests lower it: many candidates, compared exactly)
+SEEN_MIN_LOG = 12
+_JIT: object = None    # scenes.clips.point_jit once imported; False: numba cannot be imported (numpy from then on)
+
+
+def jit_kernels():
+    """:mod:`scenes.clips.point_jit` (importing numba on the first call), or ``None`` without numba."""
+    global _JIT
+    if _JIT is None:
+        try:
+            from scenes.clips import point_jit  # noqa: PLC0415 (lazy: ~0.3 s of numba's import)
+        except ImportError:
+            _JIT = False
+        else:
+            _JIT = point_jit
+    return _JIT or None
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, n: int, dtype) -> np.ndarray:
+    """``(n,)`` of ``dtype``, uninitialised: this thread's working array ``name`` (grown as needed, kept: fresh
+    arrays of 100k rows cost their pages' first touch on every frame)."""
+    kept = _SCRATCH.__dict__.get(name)
+    if kept is None or len(kept) < n:
+        kept = _SCRATCH.__dict__[name] = np.empty(max(n, 2 * len(kept) if kept is not None else n), dtype)
+    return kept[:n]
+
+
+def _gather(parts: list) -> np.ndarray:
+    """The rows of ``parts`` concatenated (``(n, 2)`` float64): each part an array, or ``(src, idx)`` for
+    ``np.take(src, idx, axis=0)``, gathered straight into the result (no array of its own)."""
+    n = sum(len(q[1]) if isinstance(q, tuple) else len(q) for q in parts)
+    out = np.empty((n, 2))
+    at = 0
+    for q in parts:
+        k = len(q[1]) if isinstance(q, tuple) else len(q)
+        if isinstance(q, tuple):
+            np.take(q[0], q[1], axis=0, out=out[at:at + k])
+        else:
+            out[at:at + k] = q
+        at += k
+    return out
+
+
+def unique_gathered(parts: list, colors: list[np.ndarray], bounds: tuple[float, ...] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``_unique_points(_gather(parts), np.concatenate(colors), bounds)`` (``colors``: each part's ``(k,)``).
+
+    From :data:`JIT_MIN` rows, with ``bounds`` that hold every point (as :func:`_unique_points` asks) and bound
+    keys of at most 62 bits, every part ``(src, idx)`` of float64 rows and int64 colours: numba passes
+    (:mod:`scenes.clips.point_jit`): one gathers each row with its key and marks those whose key's hash came
+    before (a bit set), then only if some are marked, the rows whose hash may be theirs are compared by key
+    and the repeats dropped (instead of a gather, a sort of hashes and a copy without the repeats). The same
+    rows: :func:`_unique_points` keeps the first row of each key (its keys are distinct for distinct fields
+    within the bounds, so the hashes' candidates hold every repeat)."""
+    n = sum(len(q[1]) if isinstance(q, tuple) else len(q) for q in parts)
+    fast = (JIT_MIN <= n < 2**27 and bounds is not None and all(
+        isinstance(q, tuple) and q[0].dtype == np.float64 and q[0].ndim == 2 and q[0].shape[1] == 2
+        and q[1].dtype == np.int64 for q in parts) and all(c.dtype == np.int64 for c in colors))
+    jit, got = jit_kernels() if fast else None, None
+    if jit is not None:
+        c0, c1 = float(bounds[4]), float(bounds[5])
+        if np.isfinite(c0) and np.isfinite(c1):
+            got = _bounded_bits(bounds, (float(np.floor(c0)), float(np.ceil(c1))))
+    if got is None:
+        return _unique_points(_gather(parts), np.concatenate(colors) if colors else np.zeros(0, np.int64), bounds)
+    lo, bits = got
+    size = 1 << max(SEEN_MIN_LOG, int(SEEN_PER_ROW * n - 1).bit_length())   # the hash set's bits: ~1/32 false
+    # candidates (a set of 32 bits a row stays in a core's L2 cache; its random reads and writes are most of the pass)
+    seen = _scratch("seen", size // 64, np.uint64)
+    seen.fill(0)
+    shift = np.uint64(65 - size.bit_length())
+    out_xy, out_c = np.empty((n, 2)), np.empty(n, np.int64)
+    hashes, cands = _scratch("hashes", n, np.uint32), _scratch("cands", n, np.int64)   # (each hash < 2^32)
+    m, n_cand = 0, 0
+    for (src, idx), col in zip(parts, colors, strict=True):
+        src, idx, col = (np.ascontiguousarray(a) for a in (src, idx, col))      # (one compiled layout)
+        m, n_cand = jit.gather_keys(src, idx, col, lo[0], lo[1], int(lo[2]), bits[1], bits[2], seen, shift,
+                                    out_xy, out_c, hashes, cands, m, n_cand)
+    if n_cand:
+        m = jit.drop_repeats(hashes, cands[:n_cand], size.bit_length() - 1, out_xy, out_c, lo[0], lo[1], int(lo[2]),
+                             bits[1], bits[2])
+    return out_xy[:m], out_c[:m]
 
 
 def _unique_points(xy: np.ndarray, color: np.ndarray, bounds: tuple[float, ...] | None = None
@@ -73,23 +165,27 @@ def _field_bits(fields: list[np.ndarray], bounds: tuple[float, ...] | None) -> t
     """:func:`_unique_points`' fields' offsets and widths: ``lo`` (each field's least value, or a lower bound of
     it from ``bounds``) and the bits of each field's span above it (64: not finite)."""
     if bounds is not None:
-        x0, x1, y0, y1, c0, c1 = (float(b) for b in bounds)
-        # the same rounding as the fields' (monotone: a bound's field bounds every point's field); colours
-        # other than int64 (whose keys truncate) from their own least and greatest value
-        lo = [float(np.rint(np.float64(x0) * 1e6)), float(np.rint(np.float64(y0) * 1e6))]
-        hi = [float(np.rint(np.float64(x1) * 1e6)), float(np.rint(np.float64(y1) * 1e6))]
-        if fields[2].dtype == np.int64 and np.isfinite(c0) and np.isfinite(c1):
-            lo.append(float(np.floor(c0)))
-            hi.append(float(np.ceil(c1)))
-        else:
-            lo.append(float(fields[2].min()))
-            hi.append(float(fields[2].max()))
-        bits = _bits(lo, hi)
-        if sum(bits) <= 62 and max(bits) <= 52:    # (each field's offset value exact in float64)
-            return lo, bits
+        c0, c1 = float(bounds[4]), float(bounds[5])
+        # colours other than int64 (whose keys truncate) from their own least and greatest value
+        colours = ((float(np.floor(c0)), float(np.ceil(c1))) if fields[2].dtype == np.int64 and np.isfinite(c0)
+                   and np.isfinite(c1) else (float(fields[2].min()), float(fields[2].max())))
+        got = _bounded_bits(bounds, colours)
+        if got is not None:
+            return got
     lo = [float(v.min()) for v in fields]
     hi = [float(v.max()) for v in fields]
     return lo, _bits(lo, hi)
+
+
+def _bounded_bits(bounds: tuple[float, ...], colours: tuple[float, float]) -> tuple[list[float], list[int]] | None:
+    """:func:`_field_bits` from ``bounds`` and the colour field's ``(lo, hi)``: ``(lo, bits)``, or ``None`` where
+    the keys would be too wide (more than 62 bits, or a field's offset values not all exact in float64)."""
+    x0, x1, y0, y1 = (float(b) for b in bounds[:4])
+    # the same rounding as the fields' (monotone: a bound's field bounds every point's field)
+    lo = [float(np.rint(np.float64(x0) * 1e6)), float(np.rint(np.float64(y0) * 1e6)), colours[0]]
+    hi = [float(np.rint(np.float64(x1) * 1e6)), float(np.rint(np.float64(y1) * 1e6)), colours[1]]
+    bits = _bits(lo, hi)
+    return (lo, bits) if sum(bits) <= 62 and max(bits) <= 52 else None
 
 
 def _bits(lo: list[float], hi: list[float]) -> list[int]:

@@ -38,9 +38,11 @@ import numpy as np
 
 from geomdl.errors import GeomdlError
 from geomdl.math.contraction import contraction_rates
+from scenes.clips import marks
 from scenes.clips.base import (
     FIG_W,
     GREY,
+    JIT_MIN,
     TEXT_MIN,
     THEMES,
     Frame,
@@ -52,7 +54,6 @@ from scenes.clips.base import (
     TitleCard,
     _chevron,
     _clip_to,
-    _unique_points,
     badge_anchor,
     badge_radius,
     bounding_sphere,
@@ -69,6 +70,7 @@ from scenes.clips.base import (
     fit_title,
     fitted_layout,
     is_wide,
+    jit_kernels,
     mix,
     nice_ceil,
     nice_ticks,
@@ -78,6 +80,7 @@ from scenes.clips.base import (
     text_ink,
     text_width,
     tick_text,
+    unique_gathered,
     view_rect,
 )
 
@@ -138,20 +141,9 @@ def _all_finite(xy: np.ndarray) -> tuple[bool, np.ndarray | None]:
     return bool(fin.all()), fin
 
 
-def _gather(parts: list) -> np.ndarray:
-    """The rows of ``parts`` concatenated (``(n, 2)`` float64): each part an array, or ``(src, idx)`` for
-    ``np.take(src, idx, axis=0)``, gathered straight into the result (no array of its own)."""
-    n = sum(len(q[1]) if isinstance(q, tuple) else len(q) for q in parts)
-    out = np.empty((n, 2))
-    at = 0
-    for q in parts:
-        k = len(q[1]) if isinstance(q, tuple) else len(q)
-        if isinstance(q, tuple):
-            np.take(q[0], q[1], axis=0, out=out[at:at + k])
-        else:
-            out[at:at + k] = q
-        at += k
-    return out
+def _all_float64(*arrays: np.ndarray) -> bool:
+    """Whether every one of ``arrays`` is float64 and C-contiguous (what the numba kernels are compiled for)."""
+    return all(a.dtype == np.float64 and a.flags.c_contiguous for a in arrays)
 
 
 def _append(head: np.ndarray, last: float) -> np.ndarray:
@@ -352,9 +344,16 @@ class TruncationFrames:
 
     def _screen(self, P3: np.ndarray, l: int, azim: float, centred: bool = False) -> np.ndarray:
         """Screen positions (figure units) of ``P3: (..., 3)`` in panel ``l``'s view (``centred``: ``P3`` is
-        already ``P3 - c``, ``c`` the panel camera's centre)."""
+        already ``P3 - c``, ``c`` the panel camera's centre). The product is numpy's (BLAS); from :data:`JIT_MIN`
+        rows its scale and shift is one numba pass (:func:`scenes.clips.point_jit.scale_shift`, the same
+        operations)."""
         BT, s, centre = self._projection(l, azim)
         xy = (P3 if centred else P3 - self.cams[l][0]) @ BT   # ((P3 - c) @ B.T) * s + centre, in place
+        jit = (jit_kernels() if xy.ndim == 2 and len(xy) >= JIT_MIN and xy.flags.c_contiguous
+               and _all_float64(xy, centre) else None)
+        if jit is not None:         # one pass: the same product and sum, row by row
+            jit.scale_shift(xy, s, float(centre[0]), float(centre[1]))
+            return xy
         xy *= s
         if xy.ndim == 2 and len(xy) > 64 and xy.flags.c_contiguous:
             xy += self._tiled(centre, len(xy))      # the same sums, without a broadcast over rows of 2
@@ -748,8 +747,11 @@ class TruncationFrames:
             elif finite and repeats and len(inv) >= WEIGHTED_AVOID:
                 # each path once, and those of several points again, weighted by their other points
                 multi, extra = self._shared_paths(s0, s1, l)
-                # column-major (the badge's tests read x and y each from contiguous memory; the same values)
-                avoid = [np.ascontiguousarray(xy_rep.T).T, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
+                # column-major (the badge's tests read x and y each from contiguous memory; the same values),
+                # unless numba tests them (one pass over the rows as they are)
+                cols = xy_rep if len(xy_rep) >= max(JIT_MIN, marks.NEAR_STRIPE) and jit_kernels() is not None else \
+                    np.ascontiguousarray(xy_rep.T).T
+                avoid = [cols, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
                 weights = [None, extra, None]
             elif finite:     # (few points: every point's position, as it is)
                 avoid = np.concatenate([np.take(xy_rep, inv, axis=0) if repeats else xy_rep,
@@ -777,9 +779,7 @@ class TruncationFrames:
                       max(b[3] for b in boxes), lab_lo, lab_hi)
         for name, xy_parts, c_parts, r in (("points", pts_xy, pts_c, self.point_r),
                                            ("collapsed", ring_xy, ring_c, self.point_r * 1.5)):
-            colors = np.concatenate(c_parts) if c_parts else np.zeros(0, np.int64)
-            f.points.append(Points(name, *_unique_points(_gather(xy_parts), colors, bounds), r,
-                                   ring=name == "collapsed"))
+            f.points.append(Points(name, *unique_gathered(xy_parts, c_parts, bounds), r, ring=name == "collapsed"))
 
     def _label_range(self) -> tuple[int, int]:
         """The least and greatest label (the colours of the panels' points)."""
@@ -844,15 +844,20 @@ class TruncationFrames:
 
     def _centred(self, s0: int, s1: int, w: float, l: int, A0: np.ndarray, A1: np.ndarray) -> np.ndarray:
         """``(1 - w) A0 + w A1 - c`` (``c``: panel ``l``'s camera centre), read-only; the last one per panel kept
-        (a still frame, in the holds, asks for the same one again)."""
+        (a still frame, in the holds, asks for the same one again). From :data:`JIT_MIN` rows one numba pass
+        (:func:`scenes.clips.point_jit.lerp_centred`: the same products, sum and difference)."""
         cache = self.__dict__.setdefault("_centred_cache", {})
         got = cache.get(l)
         if got is not None and got[0] == (s0, s1, w) and got[1] is A0:
             return got[2]
-        # in place: the same operations as the expression, fewer fresh arrays
-        D = np.multiply(A0, 1 - w)
-        D += np.multiply(A1, w)
-        D -= self._tiled(self.cams[l][0], len(D))    # (the same differences as broadcasting c, much faster)
+        c = self.cams[l][0]
+        jit = jit_kernels() if len(A0) >= JIT_MIN and _all_float64(A0, A1, c) else None
+        if jit is not None:     # one pass: the same products, sum and difference, row by row
+            D = jit.lerp_centred(A0, A1, 1 - w, w, c, np.empty(A0.shape))
+        else:   # in place: the same operations as the expression, fewer fresh arrays
+            D = np.multiply(A0, 1 - w)
+            D += np.multiply(A1, w)
+            D -= self._tiled(c, len(D))    # (the same differences as broadcasting c, much faster)
         D.flags.writeable = False
         cache[l] = ((s0, s1, w), A0, D)
         return D
@@ -955,10 +960,15 @@ class TruncationFrames:
                 # the first point of each (path, class, flag), in order, split by flag: the same as the first
                 # of each (path, class) among the plain points and among the ringed ones
                 lo = int(lab.min()) if len(lab) else 0
-                key = inv * (int(lab.max()) - lo + 1 if len(lab) else 1) + (lab - lo)
-                key <<= 1
-                key |= flag
-                keep = first_of_each(np.arange(len(key)), key)
+                span = int(lab.max()) - lo + 1 if len(lab) else 1
+                jit = jit_kernels() if len(inv) >= JIT_MIN and 2 * span * len(first) <= 2**26 else None
+                if jit is not None:     # numba: each key's first point by a table of the keys seen
+                    keep = jit.first_keys(inv, lab, lo, span, flag.astype(np.int64), 2 * span * len(first))
+                else:
+                    key = inv * span + (lab - lo)
+                    key <<= 1
+                    key |= flag
+                    keep = first_of_each(np.arange(len(key)), key)
                 ring_k = flag[keep]
                 plain, ringed = keep[~ring_k], keep[ring_k]
             got = _remember(cache, key_, (inv[plain], lab[plain], inv[ringed], lab[ringed]), 4 * (self.L + 1))
