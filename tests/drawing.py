@@ -62,3 +62,36 @@ def blends_both_ways(placed: list[tuple[int, int, np.ndarray]], colour: str, alp
                 r._renderer.draw_text_image(img, c0, r0 + img.shape[0], 0, gc)
         out.append(np.asarray(r.buffer_rgba()).copy())
     return out[0], out[1]
+
+
+def point_frames(n_per_class: int, n_frames: int):
+    """The points benchmark's truncation-speed clip (Q = 3, 60 GD steps, 4 snapshots; ``n_per_class`` points a
+    class): its first ``n_frames`` frames at 30 fps, without title card or holds."""
+    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
+    from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
+
+    trace, _ = ts.run(ts.TruncationSpeedConfig(n_per_class=n_per_class, steps=60, snapshots=4))
+    return TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
+
+
+def recorded_splats(frames, monkeypatch, raster_min: int = 0) -> list[tuple]:
+    """The ``splat`` calls (arguments, arrays copied) of the matplotlib renderer drawing every frame of
+    ``frames`` at 720p, the point groups of ``raster_min`` points or more rasterised."""
+    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
+    from scenes.backends import raster  # noqa: PLC0415
+
+    calls = []
+
+    def spy(*args):
+        calls.append(tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
+        return raster.splat(*args)
+
+    monkeypatch.setattr(mr, "splat", spy)
+    monkeypatch.setattr(mr, "RASTER_MIN", raster_min)
+    d = mr.MplFrameDrawer(frames, 1280, 720)
+    try:
+        for i in range(frames.n_frames):
+            d.draw(i)
+    finally:
+        d.close()
+    return calls

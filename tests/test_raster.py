@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from drawing import point_frames, recorded_splats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -346,11 +347,7 @@ def test_reached_lines_are_those_within_K(u, length, K):
 
 
 def _point_frames(n_per_class: int, n_frames: int):
-    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
-    from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
-
-    trace, _ = ts.run(ts.TruncationSpeedConfig(n_per_class=n_per_class, steps=60, snapshots=4))
-    return TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
+    return point_frames(n_per_class, n_frames)
 
 
 @pytest.mark.parametrize("arrange", ["as given", "shuffled", "sorted"])
@@ -393,24 +390,7 @@ def test_point_raster_draws_the_reference_pixels(monkeypatch, arrange):
 def _recorded_splats(n_per_class: int, n_frames: int, monkeypatch) -> list[tuple]:
     """The ``splat`` calls (arguments) of the matplotlib renderer drawing the first ``n_frames`` truncation-speed
     frames of a trace (the points benchmark's clip) at 720p, every group rasterised."""
-    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
-
-    frames = _point_frames(n_per_class, n_frames)
-    calls = []
-
-    def spy(*args):
-        calls.append(tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
-        return raster.splat(*args)
-
-    monkeypatch.setattr(mr, "splat", spy)
-    monkeypatch.setattr(mr, "RASTER_MIN", 0)
-    d = mr.MplFrameDrawer(frames, 1280, 720)
-    try:
-        for i in range(frames.n_frames):
-            d.draw(i)
-    finally:
-        d.close()
-    return calls
+    return recorded_splats(point_frames(n_per_class, n_frames), monkeypatch, 0)
 
 
 def _check_recorded(calls: list[tuple]) -> None:

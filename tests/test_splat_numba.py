@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from drawing import point_frames, recorded_splats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,27 +251,7 @@ def _recorded_calls(n_per_class: int, n_frames: int, monkeypatch, raster_min: in
     """The ``splat`` calls (arguments) of the matplotlib renderer drawing the first ``n_frames`` truncation-speed
     frames of a trace (the points benchmark's clip) at 720p, the groups of ``raster_min`` points or more
     rasterised."""
-    from geomdl.experiments import truncation_speed as ts  # noqa: PLC0415
-    from scenes.backends import mpl_renderer as mr  # noqa: PLC0415
-    from scenes.clips.truncation_speed import TruncationFrames  # noqa: PLC0415
-
-    trace, _ = ts.run(ts.TruncationSpeedConfig(n_per_class=n_per_class, steps=60, snapshots=4))
-    frames = TruncationFrames(trace, fps=30, duration=n_frames / 30, hold_start=0, hold_end=0, card_seconds=0)
-    calls = []
-
-    def spy(*args):
-        calls.append(tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
-        return raster.splat(*args)
-
-    monkeypatch.setattr(mr, "splat", spy)
-    monkeypatch.setattr(mr, "RASTER_MIN", raster_min)
-    d = mr.MplFrameDrawer(frames, 1280, 720)
-    try:
-        for i in range(frames.n_frames):
-            d.draw(i)
-    finally:
-        d.close()
-    return calls
+    return recorded_splats(point_frames(n_per_class, n_frames), monkeypatch, raster_min)
 
 
 def _check_calls(calls: list[tuple]) -> None:
