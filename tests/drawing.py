@@ -1,4 +1,5 @@
-"""Canvases and glyph blends shared by the drawing tests (matplotlib's Agg)."""
+"""Canvases and glyph blends shared by the drawing tests (matplotlib's Agg), the points benchmark's clip and its
+recorded splats, and a refused import (the compiled paths' fallbacks)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,16 @@ def recorded_splats(frames, monkeypatch, raster_min: int = 0) -> list[tuple]:
     finally:
         d.close()
     return calls
+
+
+class RefusedImport:
+    """A ``sys.meta_path`` finder raising ``error`` for module ``name`` (numba's ``RuntimeError`` for a cached
+    kernel with no writable cache folder, say)."""
+
+    def __init__(self, name: str, error: Exception):
+        self.name, self.error = name, error
+
+    def find_spec(self, name, path=None, target=None):
+        if name == self.name:
+            raise self.error
+        return None

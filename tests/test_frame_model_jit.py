@@ -16,6 +16,7 @@ import sys
 import frame_model_ref as old
 import numpy as np
 import pytest
+from drawing import RefusedImport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_frame_model_exact import (  # noqa: F401 (fixtures, and the whole-frame tests run again below)
@@ -230,11 +231,16 @@ def test_broken_variants_are_told_apart(traces):  # noqa: F811
 
 
 # -- without numba, and not imported for small clips ---------------------------------------------------------
-def test_without_numba_the_numpy_path_runs(traces, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("refusal", ["no numba", "no cache folder"])
+def test_without_numba_the_numpy_path_runs(traces, monkeypatch, refusal):  # noqa: F811
     tr = traces(3, n=1500, snapshots=4, steps=60)
     kw = dict(fps=30, duration=0.4, hold_start=0, hold_end=0, card_seconds=0)
     with_numba = TruncationFrames(tr, **kw)
-    monkeypatch.setitem(sys.modules, "numba", None)               # `import numba` raises ImportError
+    if refusal == "no numba":
+        monkeypatch.setitem(sys.modules, "numba", None)           # `import numba` raises ImportError
+    else:                                                         # numba's refusal of a cached kernel
+        monkeypatch.setattr(sys, "meta_path", [RefusedImport("scenes.clips.point_jit", RuntimeError(
+            "cannot cache function 'lerp_centred': no locator available")), *sys.meta_path])
     monkeypatch.delitem(sys.modules, "scenes.clips.point_jit")
     monkeypatch.delattr(scenes.clips, "point_jit")
     monkeypatch.setattr(point_passes, "_JIT", None)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from drawing import point_frames, recorded_splats
+from drawing import RefusedImport, point_frames, recorded_splats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -221,14 +221,20 @@ def test_lists_beyond_their_limit_are_left_to_numpy(monkeypatch):
     assert same_splat(by_numba(*args), raster._splat_numpy(*args))
 
 
-def test_without_numba_the_numpy_splat_runs(monkeypatch):
-    """Where ``import numba`` fails the kernels are not used: numpy's splat draws."""
+@pytest.mark.parametrize("refusal", ["no numba", "no cache folder"])
+def test_without_numba_the_numpy_splat_runs(monkeypatch, refusal):
+    """Where ``import numba`` fails, or numba refuses the cached kernels, the kernels are not used: numpy's
+    splat draws."""
     import scenes.backends  # noqa: PLC0415
 
     monkeypatch.setattr(raster, "_NUMBA", [])
     monkeypatch.delitem(sys.modules, "scenes.backends.raster_numba")
     monkeypatch.delattr(scenes.backends, "raster_numba")
-    monkeypatch.setitem(sys.modules, "numba", None)              # (import numba raises ImportError)
+    if refusal == "no numba":
+        monkeypatch.setitem(sys.modules, "numba", None)          # (import numba raises ImportError)
+    else:
+        monkeypatch.setattr(sys, "meta_path", [RefusedImport("scenes.backends.raster_numba", RuntimeError(
+            "cannot cache function 'stamps': no locator available for file 'raster_numba.py'")), *sys.meta_path])
     assert raster._numba_kernels() is None
     rng = np.random.default_rng(0)
     args = (rng.normal(30, 5, (500, 2)), rng.integers(0, 3, 500), np.eye(3), 64, 64, 2.2)

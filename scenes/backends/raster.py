@@ -321,11 +321,13 @@ _NUMBA: list = []         # the kernels' module once imported (None: numba is mi
 
 
 def _numba_kernels():
-    """:mod:`scenes.backends.raster_numba`, imported on first use (``None`` where numba cannot be imported)."""
+    """:mod:`scenes.backends.raster_numba`, imported on first use (``None`` where numba cannot be imported, or
+    refuses its kernels: numba raises ``RuntimeError`` for ``cache=True`` where it finds no writable cache
+    folder, neither beside the module nor the user's)."""
     if not _NUMBA:
         try:
             from scenes.backends import raster_numba  # noqa: PLC0415
-        except ImportError:
+        except (ImportError, RuntimeError, OSError):
             raster_numba = None
         _NUMBA.append(raster_numba)
     return _NUMBA[0]

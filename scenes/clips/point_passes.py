@@ -17,12 +17,13 @@ _JIT: object = None    # scenes.clips.point_jit once imported; False: numba cann
 
 
 def jit_kernels():
-    """:mod:`scenes.clips.point_jit` (importing numba on the first call), or ``None`` without numba."""
+    """:mod:`scenes.clips.point_jit` (importing numba on the first call), or ``None`` without numba (or where it
+    refuses the kernels: ``RuntimeError`` for ``cache=True`` with no writable cache folder)."""
     global _JIT
     if _JIT is None:
         try:
             from scenes.clips import point_jit  # noqa: PLC0415 (lazy: ~0.3 s of numba's import)
-        except ImportError:
+        except (ImportError, RuntimeError, OSError):
             _JIT = False
         else:
             _JIT = point_jit
