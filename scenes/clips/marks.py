@@ -255,6 +255,13 @@ def _avoid_groups(avoid, weights) -> list[tuple[np.ndarray, np.ndarray | None]]:
 NEAR_STRIPE = 4096   # _near: groups of this many points are cut to a stripe first, smaller ones joined and tested
 
 
+def near_kernels(n: int):
+    """The numba kernels :func:`_near` tests a group of ``n`` points with (one pass over its rows as they are),
+    or ``None``: below :data:`~scenes.clips.point_passes.JIT_MIN` and :data:`NEAR_STRIPE` points, or without
+    numba (then its numpy passes, which read each column contiguously)."""
+    return point_passes.jit_kernels() if n >= max(NEAR_STRIPE, point_passes.JIT_MIN) else None
+
+
 def _near(groups, bx0: float, bx1: float, by0: float, by1: float
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The points of ``groups`` strictly inside ``(bx0, bx1) x (by0, by1)``, as columns: ``(ux, uy, wx, wy, k)``,
@@ -265,7 +272,7 @@ def _near(groups, bx0: float, bx1: float, by0: float, by1: float
     :data:`NEAR_STRIPE`): one numba pass over both columns (the same points), where numba can be imported."""
     ux, uy, wx, wy, wk, small = [], [], [], [], [], []
     for a, wt in groups:
-        jit = point_passes.jit_kernels() if len(a) >= max(NEAR_STRIPE, point_passes.JIT_MIN) else None
+        jit = near_kernels(len(a))
         if jit is not None:           # numba: both tests in one pass (either memory order)
             sel, x, y = jit.inside_box(a[:, 0], a[:, 1], bx0, bx1, by0, by1)
         elif len(a) >= NEAR_STRIPE:   # a stripe first: the y test on its points only

@@ -749,8 +749,7 @@ class TruncationFrames:
                 multi, extra = self._shared_paths(s0, s1, l)
                 # column-major (the badge's tests read x and y each from contiguous memory; the same values),
                 # unless numba tests them (one pass over the rows as they are)
-                cols = xy_rep if len(xy_rep) >= max(JIT_MIN, marks.NEAR_STRIPE) and jit_kernels() is not None else \
-                    np.ascontiguousarray(xy_rep.T).T
+                cols = xy_rep if marks.near_kernels(len(xy_rep)) is not None else np.ascontiguousarray(xy_rep.T).T
                 avoid = [cols, np.take(xy_rep, multi, axis=0), ray_samples(segs[seg0:])]
                 weights = [None, extra, None]
             elif finite:     # (few points: every point's position, as it is)
