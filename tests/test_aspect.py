@@ -48,6 +48,22 @@ def label_box(lab: Label) -> tuple[float, float, float, float]:
     return float(x0), float(y0), float(x1), float(y1)
 
 
+HINTED = 0.03   # matplotlib's Agg text hints glyphs to whole pixels: drawn ~1-2.5 % wider than the outlines
+
+
+def drawn_box(lab: Label) -> tuple[float, float, float, float]:
+    """:func:`label_box` widened by what matplotlib's hinting may add to it (:data:`HINTED` of its width, away
+    from its anchor): a label whose outlines end just inside the figure can lose its last glyph in the
+    matplotlib renderer (at 1080p a local-minima gradient line lost its closing parenthesis)."""
+    x0, y0, x1, y1 = label_box(lab)
+    grow = HINTED * (x1 - x0)
+    if lab.ha == "left":
+        return x0, y0, x1 + grow, y1
+    if lab.ha == "right":
+        return x0 - grow, y0, x1, y1
+    return x0 - grow / 2, y0, x1 + grow / 2, y1
+
+
 def test_text_width_estimates_the_drawn_width():
     """The frame models fit text by :func:`text_width`: it must not underestimate what is drawn (by > 3 %)."""
     for text in ["Truncation during training  ·  $Q = 3$, $M = 3$", "layer 1: 116 / 200 of class 1",
@@ -92,7 +108,7 @@ def layout_problems(model, frames: list[int]) -> list[str]:
         card = f.cover >= 1.0
         labels = shown(f.card) if card else shown(static.labels + f.labels)
         for lab in labels:
-            x0, y0, x1, y1 = label_box(lab)
+            x0, y0, x1, y1 = drawn_box(lab)
             if x0 < -0.02 or y0 < -0.02 or x1 > W + 0.02 or y1 > H + 0.02:
                 out.append(f"frame {i}: {lab.name} {lab.text!r} outside the {W:g} x {H:g} figure "
                            f"({x0:.2f}, {y0:.2f}, {x1:.2f}, {y1:.2f})")
@@ -223,3 +239,60 @@ def test_scene_fits_the_canvas_with_long_runs(scene, aspect, trace_of):
     model = make_frames(type(tr)(tr.meta, arrays), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
     bad = layout_problems(model, picks(model))
     assert not bad, f"{scene} at {aspect}:\n" + "\n".join(bad[:20])
+
+
+def longest_local_minima_readout(tr):
+    """``tr`` (a local-minima trace) at its longest readout, whatever the run did on this machine (a tiny run
+    lands rank-deficient on some CPUs and not on others): every snapshot's picture approximate (a large
+    representation residual: the note for a rank-deficient cumulative ``W^(l)`` shows in every frame) and its
+    gradient norms with two-digit exponents (L-BFGS in float64 ends near 1e-14)."""
+    a = {k: v for k, v in tr.arrays.items()}
+    for name, v in (("residual", 1.0), ("grad_norm", 5.3e-10), ("grad_norm_hidden", 4.8e-11)):
+        a[name] = np.full_like(np.asarray(a[name], dtype=float), v)
+    return type(tr)(tr.meta, a)
+
+
+def long_run(tr):
+    """``tr`` with the step counts of a long run (five-digit step numbers in readouts and tick labels)."""
+    return type(tr)(tr.meta, {**tr.arrays, "steps": np.asarray(tr.arrays["steps"]) * 203})
+
+
+@pytest.mark.parametrize("aspect", list(ASPECTS), ids=list(ASPECTS))
+def test_local_minima_longest_readout_fits(aspect, trace_of):
+    """The local-minima readout at its longest fits the canvas. Before: the approximate-picture note ran off the
+    right edge at 16:9 and into the chart's tick labels at 1:1, and at 16:9 the gradient line ran off the edge."""
+    model = make_frames(longest_local_minima_readout(trace_of("local-minima")), 6, 1.0, "light",
+                        scene="local-minima", aspect=ASPECTS[aspect])
+    frames = picks(model)
+    assert any(lab.name == "approx" and lab.alpha > 0 for i in frames for lab in model.frame(i).labels)
+    bad = layout_problems(model, frames)
+    assert not bad, f"local-minima at {aspect}:\n" + "\n".join(bad[:20])
+
+
+@pytest.mark.parametrize("aspect", ["16:9", "9:16"])
+@pytest.mark.parametrize("scene", sorted(SCENES))
+def test_nothing_drawn_on_the_border(scene, aspect, trace_of):
+    """What the matplotlib renderer draws (hinted text is ~1-2.5 % wider than its outlines) keeps off the frame's
+    outermost two pixels, with the scene's own run, a long run's step counts and, for local-minima, its longest
+    readout: a label reaching the border is cut there (before: at 16:9 a local-minima gradient line lost its
+    closing parenthesis at 1080p; a perturbation chart's five-digit last tick and its verdict line touched the
+    right edge)."""
+    tr = trace_of(SCENES[scene].experiment)
+    variants = {"own run": tr}
+    if "steps" in tr.arrays:
+        variants["long run"] = long_run(tr)
+    if scene == "local-minima":
+        variants["longest readout"] = longest_local_minima_readout(tr)
+    W, H = figure_size(ASPECTS[aspect])
+    height = 480
+    width = int(round(height * W / H / 2)) * 2
+    bad = []
+    for what, t in variants.items():
+        model = make_frames(t, 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+        for i, img in mpl_frames(model, picks(model), width, height).items():
+            ring = np.concatenate([img[:, :2].reshape(-1, 3), img[:, -2:].reshape(-1, 3),
+                                   img[:2].reshape(-1, 3), img[-2:].reshape(-1, 3)]).astype(int)
+            n = int((np.abs(ring - img[0, 0].astype(int)).max(axis=1) > 30).sum())
+            if n:
+                bad.append(f"{what}, frame {i}: {n} border pixels drawn on")
+    assert not bad, f"{scene} at {aspect}: " + "; ".join(bad)

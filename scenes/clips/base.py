@@ -99,6 +99,7 @@ from .text import (  # noqa: F401
     fmt_loss,
     nice_ceil,
     nice_ticks,
+    sci_exponent,
     tex_pow10,
     tex_sci,
     text_width,

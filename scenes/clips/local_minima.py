@@ -32,6 +32,7 @@ from scenes.clips.base import (
     class_color,
     class_name,
     is_wide,
+    sci_exponent,
     smoothstep,
     tex_pow10,
     tex_sci,
@@ -124,7 +125,10 @@ class LocalMinimaFrames(TruncationFrames):
                 and text_width("0" * Q, TEXT_MIN) + NAME_GAP > CHART_W / P)
 
     def _chart_rect(self, s: float) -> Rect:
-        return Rect(11.5, 1.2, CHART_W, 2.4 * s) if self._staggered() else Rect(11.5, 0.95, CHART_W, 2.4 * s)
+        """The chart, its top where the readout leaves it and its foot high enough for the names and the two
+        key lines under it (the second's descenders ended on the 16:9 frame's last pixel row)."""
+        y = 1.3 if self._staggered() else 1.05
+        return Rect(11.5, y, CHART_W, 2.4 * s - 0.1)
 
     def side_blocks(self, s: float) -> tuple[Rect, Rect]:
         pl = self._chart_rect(s)
@@ -240,7 +244,11 @@ class LocalMinimaFrames(TruncationFrames):
         f.labels.append(Label("loss", x0, y - 1.0, f"loss {tex_sci(loss)}", 0.26, th["fg"]))
         txt = (f"$\\|\\nabla L\\|$ = {tex_sci(self.grad[sn], 1)}  (hidden "
                f"{tex_sci(self.grad_hidden[sn], 1)})")
-        if not self.lay.is_16x9 and text_width(txt, TEXT_MIN) > self.lay.room_x - x0:   # no room for the hidden
+        # no room for the hidden layers' norm (which the whole one bounds): on other canvases by the estimate;
+        # the 16:9 column holds the line with one-digit exponents only (L-BFGS ends near 1e-14: two digits ran
+        # off the right edge, measured on the drawn pixels)
+        if (self.lay.is_16x9 and max(abs(sci_exponent(v, 1)) for v in (self.grad[sn], self.grad_hidden[sn])) >= 10
+                or not self.lay.is_16x9 and text_width(txt, TEXT_MIN) > self.lay.room_x - x0):
             txt = f"$\\|\\nabla L\\|$ = {tex_sci(self.grad[sn], 1)}"
         f.labels.append(Label("grad", x0, y - 1.42, txt, TEXT_MIN, th["muted"]))
         verdict = ""
@@ -262,8 +270,10 @@ class LocalMinimaFrames(TruncationFrames):
             f.labels.append(Label(f"layer{l}", x0, y - 2.3 - 0.36 * l, txt, size,
                                   text_ink(class_color(cls), th) if pat[l] else th["muted"]))
         approx = self.residual[sn] > APPROX_RESIDUAL
-        f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, "rank-deficient layer: approximate picture",
-                              TEXT_MIN, th["muted"], alpha=1.0 if approx else 0.0))
+        txt, size = self.fit_line(["rank-deficient layer: approx. picture", "approx. picture (rank-deficient)",
+                                   "approximate picture"], TEXT_MIN, x0)
+        f.labels.append(Label("approx", x0, y - 2.45 - 0.36 * self.L, txt, size, th["muted"],
+                              alpha=1.0 if approx else 0.0))
         # lollipop chart of every pattern's loss
         pl = self.plot
         stems, stem_c, dots, dot_c, rings, ring_c = [], [], [], [], [], []

@@ -58,6 +58,9 @@ class PerturbationFrames(TruncationFrames):
                "threshold": "threshold"}.get(meta.get("stop_reason"), meta.get("stop_reason"))
         self.verdict = ("re-converged" if final < ZERO_TOL else "did not re-converge",
                         f"loss {tex_sci(final, 1)} at step {int(self.steps[-1])} ({why})")
+        # shorter spellings of the detail line, for a long run's step count (five digits ran off the 16:9 edge)
+        self.verdict_short = [f"loss {tex_sci(final, 1)}, step {int(self.steps[-1])} ({why})",
+                              f"loss {tex_sci(final, 1)}, step {int(self.steps[-1])}"]
         # distance of each layer's base point from the construction's, per snapshot (S, L); in input space
         self.ref_dist = np.linalg.norm(np.asarray(a["base_points"], dtype=float)
                                        - np.asarray(a["reference_base_points"], dtype=float)[None], axis=-1)
@@ -127,13 +130,18 @@ class PerturbationFrames(TruncationFrames):
         f.labels.append(Label("plot_title", pl.x, pl.y + pl.h + 0.27, ptitle, size, th["fg"]))
         f.labels.append(Label("plot_y1", pl.x - 0.1, pl.y + pl.h, f"{self.plot_ymax}", TEXT_MIN, th["muted"], "right"))
         f.labels.append(Label("plot_y0", pl.x - 0.1, pl.y, "0", TEXT_MIN, th["muted"], "right"))
+        # the last step's tick centred on the axis's end, or ending there if it would leave the room; decade
+        # ticks between 0 and it that stay clear of it (the charts share their x extent)
+        last, lw = tick_text(self.step_max), text_width(tick_text(self.step_max), TEXT_MIN)
+        ha = "center" if pl.x + pl.w + lw / 2 <= self.fig_w - 0.12 else "right"
+        clear = pl.x + pl.w - (lw if ha == "right" else lw / 2) - 0.15
         for name, r in (("loss_x", lp), ("plot_x", pl)):
             f.labels.append(Label(f"{name}0", r.x, r.y - 0.2, "0", TEXT_MIN, th["muted"], "center"))
-            f.labels.append(Label(f"{name}1", r.x + r.w, r.y - 0.2, tick_text(self.step_max), TEXT_MIN, th["muted"],
-                                  "center"))
+            f.labels.append(Label(f"{name}1", r.x + r.w, r.y - 0.2, last, TEXT_MIN, th["muted"], ha))
         if self.logx:  # decade ticks between 0 and the last step
             for k in range(1, int(np.log10(max(self.step_max, 1))) + 1):
-                if np.log1p(10**k) < 0.85 * np.log1p(self.step_max):
+                if (np.log1p(10**k) < 0.85 * np.log1p(self.step_max)
+                        and float(self._x(np.array([10**k]), pl)[0]) + text_width(tex_pow10(k), TEXT_MIN) / 2 <= clear):
                     for name, r in (("loss_x", lp), ("plot_x", pl)):
                         f.labels.append(Label(f"{name}_tick{k}", float(self._x(np.array([10**k]), r)[0]), r.y - 0.2,
                                               tex_pow10(k), TEXT_MIN, th["muted"], "center"))
@@ -186,8 +194,10 @@ class PerturbationFrames(TruncationFrames):
         yv = yr - 0.5
         f.labels.append(Label("verdict", x, yv, self.verdict[0], self.fit(self.verdict[0], 0.26, x), th["fg"],
                               alpha=1.0 if done else 0.0))
-        f.labels.append(Label("verdict_detail", x, yv - 0.38, self.verdict[1], self.fit(self.verdict[1], TEXT_MIN, x),
-                              th["muted"],
+        room = self.lay.room_x - x   # the detail line at every canvas: its full spelling while the estimate fits
+        txt = next((t for t in [self.verdict[1], *self.verdict_short] if text_width(t, TEXT_MIN) <= room),
+                   self.verdict_short[-1])
+        f.labels.append(Label("verdict_detail", x, yv - 0.38, txt, self.fit(txt, TEXT_MIN, x), th["muted"],
                               alpha=1.0 if done else 0.0))
 
 

@@ -136,16 +136,27 @@ def fit_text_size(text: str, size: float, room: float) -> float:
     return size if w <= room else max(TEXT_MIN, size * room / w)
 
 
+def _sci(v: float, digits: int) -> tuple[float, int]:
+    """``(m, e)``: ``v = m 10^e`` with ``|m|`` in [1, 10) once rounded to ``digits`` decimals (finite, non-zero)."""
+    e = int(np.floor(np.log10(abs(v))))
+    m = v / 10.0**e
+    if round(abs(m), digits) >= 10:
+        m, e = m / 10, e + 1
+    return m, e
+
+
+def sci_exponent(v: float, digits: int = 2) -> int:
+    """The power of ten :func:`tex_sci` writes ``v`` with (0 for 0, inf and nan)."""
+    return _sci(v, digits)[1] if np.isfinite(v) and v != 0 else 0
+
+
 def tex_sci(v: float, digits: int = 2) -> str:
     """``v`` in typeset scientific notation, e.g. ``$8.73 \\times 10^{-4}$`` (mathtext; plain text for inf/nan)."""
     if not np.isfinite(v):
         return str(v)
     if v == 0:
         return "$0$"
-    e = int(np.floor(np.log10(abs(v))))
-    m = v / 10.0**e
-    if round(abs(m), digits) >= 10:
-        m, e = m / 10, e + 1
+    m, e = _sci(v, digits)
     return f"${m:.{digits}f} \\times 10^{{{e}}}$"
 
 
