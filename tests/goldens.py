@@ -5,8 +5,9 @@ index ``i``, ``(H/4, W/4, 3) uint8``) and compared with a tolerance.
 The frames are drawn from a stored trace per scene (``tests/golden/<scene>_trace.npz``, :func:`golden_trace`):
 what is compared is the drawing, not a recording's CPU-dependent rounding.
 
-``GEOMDL_SET_GOLDEN=1`` rewrites the stored frames (and traces) instead of comparing (the test then skips,
-saying so).
+``GEOMDL_SET_GOLDEN=frames`` rewrites the stored frames, drawn from the stored traces, instead of comparing (the
+test then skips, saying so): what a change to the drawing needs. ``GEOMDL_SET_GOLDEN=1`` records the traces anew
+too (on this machine's CPU) and draws the frames from them: what a change to a recording needs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ PARITY_TOL = 12.0    # mean absolute difference between the two renderers' frame
 
 
 def set_golden() -> bool:
+    """Whether the control frames are rewritten (``GEOMDL_SET_GOLDEN`` is ``1`` or ``frames``)."""
+    return os.environ.get("GEOMDL_SET_GOLDEN") in ("1", "frames")
+
+
+def set_golden_traces() -> bool:
+    """Whether the stored traces are recorded anew too (``GEOMDL_SET_GOLDEN=1``)."""
     return os.environ.get("GEOMDL_SET_GOLDEN") == "1"
 
 
@@ -55,12 +62,12 @@ def golden_trace(scene: str, record: Callable[[], object]):
     without pickle. The goldens test drawing, so their input is fixed: a trace recorded by the test itself
     depends on the CPU's and BLAS's rounding (a tiny local-minima run lands elsewhere on another CPU), and the
     frames with it. ``GEOMDL_SET_GOLDEN=1`` records it anew with ``record()`` and stores it (the frames are
-    then drawn from the stored file). :func:`check_trace_layout` checks that a fresh recording still has the
-    stored trace's arrays."""
+    then drawn from the stored file); ``GEOMDL_SET_GOLDEN=frames`` keeps it. :func:`check_trace_layout` checks
+    that a fresh recording still has the stored trace's arrays."""
     from geomdl.io import trace as trace_io  # noqa: PLC0415
 
     path = GOLDEN / f"{scene.replace('-', '_')}_trace.npz"
-    if set_golden():
+    if set_golden_traces():
         GOLDEN.mkdir(exist_ok=True)
         record().save(path)
     if not path.exists():
@@ -87,12 +94,12 @@ def check_golden(path: Path, got: dict[int, np.ndarray]) -> None:
         np.savez_compressed(path, **{f"f{i}": img for i, img in got.items()})
         pytest.skip(f"control frames written to {path}")
     if not path.exists():
-        pytest.fail(f"no control frames at {path}: run with GEOMDL_SET_GOLDEN=1 to create them")
+        pytest.fail(f"no control frames at {path}: run with GEOMDL_SET_GOLDEN=frames to create them")
     with np.load(path, allow_pickle=False) as ref:
         want_keys = sorted(ref.files)
         assert want_keys == sorted(f"f{i}" for i in got), (
             f"{path.name} holds frames {want_keys}, the test renders {sorted(got)}: the clip's timeline changed; "
-            f"regenerate with GEOMDL_SET_GOLDEN=1 after checking the new frames")
+            f"regenerate with GEOMDL_SET_GOLDEN=frames after checking the new frames")
         for i, img in got.items():
             want = ref[f"f{i}"]
             assert img.shape == want.shape, (i, img.shape, want.shape)

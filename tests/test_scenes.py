@@ -20,7 +20,9 @@ in ``test_exports.py``: not repeated here.
 
 Regenerate the control frames after an intended visual change, then look at them, with::
 
-    GEOMDL_SET_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden_frames.py tests/test_scenes.py -m ""
+    GEOMDL_SET_GOLDEN=frames .venv/bin/python -m pytest tests/test_golden_frames.py tests/test_scenes.py -m ""
+
+(``GEOMDL_SET_GOLDEN=1`` records the stored traces anew too, on this machine: after a change to a recording.)
 """
 
 from __future__ import annotations
