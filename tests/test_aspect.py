@@ -6,6 +6,7 @@ the file is that size and the picture fills it (no letterbox bars)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -296,3 +297,28 @@ def test_nothing_drawn_on_the_border(scene, aspect, trace_of):
             if n:
                 bad.append(f"{what}, frame {i}: {n} border pixels drawn on")
     assert not bad, f"{scene} at {aspect}: " + "; ".join(bad)
+
+
+@functools.cache
+def local_minima_run(q: int):
+    """A tiny local-minima run at ``Q = q`` (``2^q - 1`` toggle patterns and the global minimum, L-BFGS from each)."""
+    from geomdl.experiments import local_minima  # noqa: PLC0415
+
+    tr, _ = local_minima.run(local_minima.Config(q=q, n_per_class=20, polish_iters=2))
+    return tr
+
+
+@pytest.mark.parametrize("q", [pytest.param(2, marks=pytest.mark.slow), 4, pytest.param(5, marks=pytest.mark.slow),
+                               pytest.param(6, marks=pytest.mark.slow)])
+def test_local_minima_fits_the_canvas_for_every_q(q):
+    """local-minima at every Q it takes (2..6), own readout and longest readout, on every canvas. Before: from
+    Q = 4 the pattern line ran off the 16:9 edge, the approximate-picture note (Q = 4) and the layer lines
+    (Q = 6) ran into the chart's title beside them, and on square canvases the last pattern's name left the
+    figure."""
+    tr = local_minima_run(q)
+    bad = []
+    for what, t in (("own run", tr), ("longest readout", longest_local_minima_readout(tr))):
+        for aspect in ASPECTS:
+            model = make_frames(t, 6, 1.0, "light", scene="local-minima", aspect=ASPECTS[aspect])
+            bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
+    assert not bad, f"Q = {q}:\n" + "\n".join(bad[:20])

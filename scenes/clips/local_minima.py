@@ -31,6 +31,7 @@ from scenes.clips.base import (
     Segments,
     class_color,
     class_name,
+    fit_text_size,
     is_wide,
     sci_exponent,
     smoothstep,
@@ -124,11 +125,19 @@ class LocalMinimaFrames(TruncationFrames):
         return (P <= 8 and (self.fig_w, self.fig_h) == (FIG_W, FIG_H)
                 and text_width("0" * Q, TEXT_MIN) + NAME_GAP > CHART_W / P)
 
+    def _readout_low(self) -> float:
+        """The foot of the readout (16:9 units): under its last line, the approximate-picture note."""
+        return 7.75 - 2.45 - 0.36 * self.L - 0.15
+
     def _chart_rect(self, s: float) -> Rect:
-        """The chart, its top where the readout leaves it and its foot high enough for the names and the two
-        key lines under it (the second's descenders ended on the 16:9 frame's last pixel row)."""
+        """The chart, its foot high enough for the names and the two key lines under it (the second's
+        descenders ended on the 16:9 frame's last pixel row); beside the readout (wide canvases) its title stays
+        under the readout's foot, so with many layers (Q = 4..6) the chart is shorter."""
         y = 1.3 if self._staggered() else 1.05
-        return Rect(11.5, y, CHART_W, 2.4 * s - 0.1)
+        h = 2.4 * s - 0.1
+        if is_wide(self.fig_w, self.fig_h):
+            h = min(h, self._readout_low() - 0.46 - y)    # the title's 0.42, and a gap
+        return Rect(11.5, y, CHART_W, h)
 
     def side_blocks(self, s: float) -> tuple[Rect, Rect]:
         pl = self._chart_rect(s)
@@ -136,7 +145,7 @@ class LocalMinimaFrames(TruncationFrames):
         bottom = pl.y - (0.92 if polished else 0.64) - (0.25 if self._staggered() else 0.0)
         wide = is_wide(self.fig_w, self.fig_h)
         chart = Rect(pl.x - 1.0, bottom, pl.w + 1.1, pl.y + pl.h + (0.42 if wide else 0.56) - bottom)
-        low = 7.75 - 2.45 - 0.36 * self.L - 0.15
+        low = self._readout_low()
         width = FIG_W - 0.12 - 10.75 if wide else 4.8
         return Rect(10.75, low, width, 7.95 - low), chart
 
@@ -235,8 +244,8 @@ class LocalMinimaFrames(TruncationFrames):
         bits = " ".join(map(str, pat))
         glob = bool(pat.all())
         x0, y = self.readout_xy
-        txt = f"pattern {cur + 1} of {self.P}:  {bits}"
-        f.labels.append(Label("pattern", x0, y, txt, self.fit(txt, 0.3, x0), th["fg"]))
+        txt = f"pattern {cur + 1} of {self.P}:  {bits}"   # fitted on every canvas: Q >= 4 ran off the 16:9 edge
+        f.labels.append(Label("pattern", x0, y, txt, fit_text_size(txt, 0.3, self.lay.room_x - x0), th["fg"]))
         stage = "global minimum" if glob and self.stage[sn] == 0 else (
             "toggle point" if self.stage[sn] == 0 else "after L-BFGS from it")
         f.labels.append(Label("stage", x0, y - 0.5, stage, 0.24, th["fg"]))
@@ -294,8 +303,10 @@ class LocalMinimaFrames(TruncationFrames):
                 f.labels.append(Label(f"chart_x{p}", self._chart_x(p), self._name_y(p), name, TEXT_MIN,
                                       text_ink(PALETTE[HIGHLIGHT], th, 4.5) if p == cur else th["muted"], "center"))
         else:                 # only the current one is named
-            f.labels.append(Label("chart_x", self._chart_x(cur), pl.y - 0.22, "".join(map(str, pat)), TEXT_MIN,
-                                  text_ink(PALETTE[HIGHLIGHT], th, 4.5), "center"))
+            name = "".join(map(str, pat))   # under its stem, kept inside the canvas (the last pattern's at the edge)
+            x = min(self._chart_x(cur), self.fig_w - 0.12 - text_width(name, TEXT_MIN) / 2)
+            f.labels.append(Label("chart_x", x, pl.y - 0.22, name, TEXT_MIN, text_ink(PALETTE[HIGHLIGHT], th, 4.5),
+                                  "center"))
         f.segments.append(Segments("chart_stems", np.array(stems), stem_c, 0.03))
         f.points.append(Points("chart_dots", np.array(dots), np.array(dot_c, dtype=int), 0.07))
         if rings:
