@@ -322,3 +322,29 @@ def test_local_minima_fits_the_canvas_for_every_q(q):
             model = make_frames(t, 6, 1.0, "light", scene="local-minima", aspect=ASPECTS[aspect])
             bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
     assert not bad, f"Q = {q}:\n" + "\n".join(bad[:20])
+
+
+@functools.cache
+def run_at_q(experiment: str, q: int):
+    """The tiny run of :data:`TINY` for ``experiment`` at ``Q = q``."""
+    from geomdl import experiments  # noqa: PLC0415
+
+    mod = experiments.get(experiment)
+    return mod.run(mod.Config(**{**TINY[experiment], "q": q}))[0]
+
+
+@pytest.mark.parametrize("q", [pytest.param(2, marks=pytest.mark.slow), 5, pytest.param(8, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("scene", sorted(s for s in SCENES if s != "local-minima"))   # (its own test: Q <= 6)
+def test_scene_fits_the_canvas_at_every_q(scene, q):
+    """Every scene at Q = 2, 5, 8 (not only the Q = 3 of the other tests), its own run and a long run's step
+    counts, on every canvas. Before: perturbation's distances line (one value a layer) ran off the 16:9 edge from
+    Q = 5 and its readout into the charts beside it at Q = 8; flows' rank line (three-digit ranks at Q = 8) into
+    the chart's tick labels on square canvases; layers' point count line off a 3:2 canvas at Q = 2."""
+    tr = run_at_q(SCENES[scene].experiment, q)
+    variants = {"own run": tr, **({"long run": long_run(tr)} if "steps" in tr.arrays else {})}
+    bad = []
+    for what, t in variants.items():
+        for aspect in ASPECTS:
+            model = make_frames(t, 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+            bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
+    assert not bad, f"{scene} at Q = {q}:\n" + "\n".join(bad[:20])

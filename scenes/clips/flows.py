@@ -23,6 +23,7 @@ import numpy as np
 
 from scenes.clips.base import (
     FIG_W,
+    TEXT_MIN,
     THEMES,
     Frame,
     Label,
@@ -40,6 +41,7 @@ from scenes.clips.base import (
     fitted_layout,
     fmt_loss,
     is_wide,
+    text_width,
 )
 
 # the two flows' own colours, apart from the class colours (Okabe-Ito, scenes.clips.base.PALETTE) that the
@@ -335,8 +337,11 @@ class FlowsFrames:
         qn = self.tr.meta["QN"]
         # the rank of D along both flows ("a | b" did not say which is which); of QN when it differs
         if vals[0][2] == vals[1][2]:
-            rank = f"rank $D$ = {vals[0][2]} of $QN$ = {qn} (both)"
+            ranks = [f"rank $D$ = {vals[0][2]} of $QN$ = {qn} (both)", f"rank $D$ = {vals[0][2]} of {qn} (both)"]
         else:
-            rank = f"rank $D$: {vals[0][2]} standard, {vals[1][2]} adapted"
-        self._line(f, "rank_text", x0, y - 2.3, rank, fit_text_size(rank, 0.19, self.fig_w - 0.12 - x0), th["fg"])
+            ranks = [f"rank $D$: {vals[0][2]} standard, {vals[1][2]} adapted",
+                     f"rank $D$: {vals[0][2]} std., {vals[1][2]} adapted"]
+        room = self.lay.room_x - x0      # to the chart beside it, or the edge (large Q: three-digit ranks)
+        rank = next((r for r in ranks if text_width(r, TEXT_MIN) <= room), ranks[-1])
+        self._line(f, "rank_text", x0, y - 2.3, rank, fit_text_size(rank, 0.19, room), th["fg"])
         return self.card.apply(f, i) if self.card else f

@@ -372,7 +372,8 @@ def collapse_text(counts: np.ndarray, sizes: np.ndarray, most: int = 2) -> str:
         return "none"
     parts = [f"{int(counts[j])} / {int(sizes[j])} of class {j + 1}" for j in order[:most]]
     if len(order) > most:
-        parts.append(f"+ {len(order) - most} more classes")
+        k = len(order) - most
+        parts.append(f"+ {k} more class{'es' if k > 1 else ''}")
     return ", ".join(parts)
 
 

@@ -342,7 +342,7 @@ class LayersFrames(LayerClip):
             info3 = ""
         y, x = self.info_y, self.info_x
         room = self.fig_w - 0.12 - x
-        info, s1 = self.fit_line([info, info.split(" of layer")[0]], 0.21, room)
+        info, s1 = self.fit_line([info, info.split(" of layer")[0].split(", coloured")[0]], 0.21, room)
         info2, s2 = self.fit_line([info2, info2.split(", ")[0] + (" ..." if ", " in info2 else "")], 0.21, room)
         info3, s3 = self.fit_line([info3, info3.split(",")[0]], 0.19, room)
         f.labels.append(Label("info", x, y, info, s1, th["fg"]))

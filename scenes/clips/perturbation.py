@@ -66,8 +66,19 @@ class PerturbationFrames(TruncationFrames):
                                        - np.asarray(a["reference_base_points"], dtype=float)[None], axis=-1)
 
     # -- layout (16:9 units; scenes.clips.base.layout moves the blocks onto other canvases) -----------------
+    def _pitch(self) -> float:
+        """The readout's layer rows apart (:meth:`step_loss_counts`: closer with many layers)."""
+        return min(0.36, 2.2 / max(self.L - 1, 1))
+
+    def _readout_low(self) -> float:
+        """The foot of the readout (16:9 units): the layer rows, the distances line, the verdict's two lines."""
+        return 8.05 - 1.0 - self._pitch() * (self.L - 1) - 0.36 - 0.5 - 0.38 - 0.15
+
     def _charts(self, s: float) -> tuple[Rect, Rect]:
-        """The loss chart and the count chart, their heights ``s`` times the 16:9 ones."""
+        """The loss chart and the count chart, their heights ``s`` times the 16:9 ones; beside the readout (wide
+        canvases) no higher than its foot (with many layers, Q >= 5, shorter charts)."""
+        if is_wide(self.fig_w, self.fig_h):
+            s = min(s, (self._readout_low() - 0.05 - 2.05) / 2.6)   # the block's top: 2.05 + 2.6 s
         pl = Rect(11.3, 0.85, 4.3, 1.35 * s)
         return Rect(11.3, pl.y + pl.h + 0.8, 4.3, 1.25 * s), pl
 
@@ -75,7 +86,7 @@ class PerturbationFrames(TruncationFrames):
         lp, pl = self._charts(s)
         bottom = pl.y - 0.47 - 0.14
         chart = Rect(pl.x - 0.6, bottom, pl.w + 0.9, lp.y + lp.h + 0.4 - bottom)
-        low = 8.05 - 1.0 - 0.36 * self.L - 0.5 - 0.38 - 0.15
+        low = self._readout_low()
         wide = is_wide(self.fig_w, self.fig_h)
         width = FIG_W - 0.12 - 11.0 if wide else 4.4
         top = 8.25 if wide else 8.6          # narrow canvases: the key to the grey crosses on the readout's top line
@@ -188,8 +199,12 @@ class PerturbationFrames(TruncationFrames):
         self.step_loss_counts(f, step, loss, sn, x, y, first=1.0, row=0.36, size=0.2, u=s0 + w)
         done = sn == self.S - 1 and s0 == self.S - 1
         d = (1 - w) * self.ref_dist[s0] + w * self.ref_dist[s1]
-        yr = y - 1.0 - 0.36 * self.L
+        yr = y - 1.0 - self._pitch() * (self.L - 1) - 0.36
+        # each layer's distance, or (many layers: it would leave the room, on any canvas) the largest
         txt = "$|p_\\ell - p_\\ell^{\\mathrm{constr}}|$: " + "  ".join(f"{v:.2f}" for v in d)
+        if text_width(txt, TEXT_MIN) > self.lay.room_x - x:
+            far = int(np.argmax(d))
+            txt = f"largest $|p_\\ell - p_\\ell^{{\\mathrm{{constr}}}}|$: {d[far]:.2f} (layer {far + 1})"
         f.labels.append(Label("ref_dist", x, yr, txt, self.fit(txt, TEXT_MIN, x), th["muted"]))
         yv = yr - 0.5
         f.labels.append(Label("verdict", x, yv, self.verdict[0], self.fit(self.verdict[0], 0.26, x), th["fg"],

@@ -552,6 +552,14 @@ class TrainingFrames(LayerClip):
             logv = np.log10(np.where(vals > 0, vals, np.nan))
             f.lines.append(Polyline(key, curve(logv, self.plot_nc, self.nc_lo, self.nc_hi), color, 0.03))
 
+    def _short_collapse(self, l: int, counts: np.ndarray, j: int) -> list[str]:
+        """Shorter spellings of layer ``l``'s collapse line: the largest class ``j`` and how many other classes
+        collapse too (many classes: the full line left the readout's room)."""
+        more = int(np.count_nonzero(counts)) - 1
+        tail = f" (+{more})" if more else ""
+        return [f"layer {l + 1}: {int(counts[j])}/{int(self.class_sizes[j])} of class {j + 1}{tail}",
+                f"layer {l + 1}: class {j + 1}{tail}"]
+
     def _readouts(self, f: Frame, s0: int, s1: int, w: float, sn: int) -> None:
         th, v = self.theme, self.v
         x0 = self.x0
@@ -569,8 +577,8 @@ class TrainingFrames(LayerClip):
                     else "no points collapsed")      # ("none" alone did not say of what)
             txt, size = self.fit_line([f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/"),
                                        f"layer {l + 1}: none collapsed"] if not counts.any() else
-                                      [f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/")],
-                                      0.19, x0)
+                                      [f"layer {l + 1}: {what}", f"layer {l + 1}: {what}".replace(" / ", "/"),
+                                       *self._short_collapse(l, counts, j)], 0.19, x0)
             if none:
                 txt, size = self.fit_line(["no points collapsed in any layer", "no points collapsed"], 0.19, x0) \
                     if r == 0 else ("", size)
