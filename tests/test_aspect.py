@@ -236,8 +236,7 @@ def test_scene_fits_the_canvas_with_long_runs(scene, aspect, trace_of):
     tr = trace_of(spec.experiment)
     if "steps" not in tr.arrays:
         pytest.skip(f"{scene}: no step axis")
-    arrays = {**tr.arrays, "steps": np.asarray(tr.arrays["steps"]) * 203}
-    model = make_frames(type(tr)(tr.meta, arrays), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+    model = make_frames(long_run(tr), 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
     bad = layout_problems(model, picks(model))
     assert not bad, f"{scene} at {aspect}:\n" + "\n".join(bad[:20])
 
@@ -247,7 +246,7 @@ def longest_local_minima_readout(tr):
     lands rank-deficient on some CPUs and not on others): every snapshot's picture approximate (a large
     representation residual: the note for a rank-deficient cumulative ``W^(l)`` shows in every frame) and its
     gradient norms with two-digit exponents (L-BFGS in float64 ends near 1e-14)."""
-    a = {k: v for k, v in tr.arrays.items()}
+    a = dict(tr.arrays)
     for name, v in (("residual", 1.0), ("grad_norm", 5.3e-10), ("grad_norm_hidden", 4.8e-11)):
         a[name] = np.full_like(np.asarray(a[name], dtype=float), v)
     return type(tr)(tr.meta, a)
@@ -300,12 +299,22 @@ def test_nothing_drawn_on_the_border(scene, aspect, trace_of):
 
 
 @functools.cache
-def local_minima_run(q: int):
-    """A tiny local-minima run at ``Q = q`` (``2^q - 1`` toggle patterns and the global minimum, L-BFGS from each)."""
-    from geomdl.experiments import local_minima  # noqa: PLC0415
+def run_at_q(experiment: str, q: int, **overrides):
+    """The tiny run of :data:`TINY` for ``experiment`` at ``Q = q`` (``overrides``: other config values)."""
+    from geomdl import experiments  # noqa: PLC0415
 
-    tr, _ = local_minima.run(local_minima.Config(q=q, n_per_class=20, polish_iters=2))
-    return tr
+    mod = experiments.get(experiment)
+    return mod.run(mod.Config(**{**TINY[experiment], "q": q, **overrides}))[0]
+
+
+def problems_on_every_canvas(scene: str, variants: dict) -> list[str]:
+    """:func:`layout_problems` of ``scene`` for each trace of ``variants`` (name -> trace) on every canvas."""
+    bad = []
+    for what, t in variants.items():
+        for aspect in ASPECTS:
+            model = make_frames(t, 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
+            bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
+    return bad
 
 
 @pytest.mark.parametrize("q", [pytest.param(2, marks=pytest.mark.slow), 4, pytest.param(5, marks=pytest.mark.slow),
@@ -315,22 +324,9 @@ def test_local_minima_fits_the_canvas_for_every_q(q):
     Q = 4 the pattern line ran off the 16:9 edge, the approximate-picture note (Q = 4) and the layer lines
     (Q = 6) ran into the chart's title beside them, and on square canvases the last pattern's name left the
     figure."""
-    tr = local_minima_run(q)
-    bad = []
-    for what, t in (("own run", tr), ("longest readout", longest_local_minima_readout(tr))):
-        for aspect in ASPECTS:
-            model = make_frames(t, 6, 1.0, "light", scene="local-minima", aspect=ASPECTS[aspect])
-            bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
+    tr = run_at_q("local-minima", q, n_per_class=20, polish_iters=2)   # (2^q - 1 L-BFGS runs: kept short)
+    bad = problems_on_every_canvas("local-minima", {"own run": tr, "longest readout": longest_local_minima_readout(tr)})
     assert not bad, f"Q = {q}:\n" + "\n".join(bad[:20])
-
-
-@functools.cache
-def run_at_q(experiment: str, q: int):
-    """The tiny run of :data:`TINY` for ``experiment`` at ``Q = q``."""
-    from geomdl import experiments  # noqa: PLC0415
-
-    mod = experiments.get(experiment)
-    return mod.run(mod.Config(**{**TINY[experiment], "q": q}))[0]
 
 
 @pytest.mark.parametrize("q", [pytest.param(2, marks=pytest.mark.slow), 5, pytest.param(8, marks=pytest.mark.slow)])
@@ -342,9 +338,5 @@ def test_scene_fits_the_canvas_at_every_q(scene, q):
     the chart's tick labels on square canvases; layers' point count line off a 3:2 canvas at Q = 2."""
     tr = run_at_q(SCENES[scene].experiment, q)
     variants = {"own run": tr, **({"long run": long_run(tr)} if "steps" in tr.arrays else {})}
-    bad = []
-    for what, t in variants.items():
-        for aspect in ASPECTS:
-            model = make_frames(t, 6, 1.0, "light", scene=scene, aspect=ASPECTS[aspect])
-            bad += [f"{what}, {aspect}: {p}" for p in layout_problems(model, picks(model))]
+    bad = problems_on_every_canvas(scene, variants)
     assert not bad, f"{scene} at Q = {q}:\n" + "\n".join(bad[:20])

@@ -94,6 +94,7 @@ from .text import (  # noqa: F401
     _kind,
     _words,
     class_name,
+    fit_first,
     fit_text_size,
     fit_title,
     fmt_loss,

@@ -54,6 +54,7 @@ from scenes.clips.base import (
     class_name,
     comet_segments,
     figure_size,
+    fit_first,
     fit_text_size,
     fit_title,
     is_wide,
@@ -279,8 +280,7 @@ class ConesFrames:
         if self.is_16x9:
             return texts[0], size
         room = self.room[name] - self.at[name][0]
-        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
-        return txt, fit_text_size(txt, size, room)
+        return fit_first(texts, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:

@@ -23,7 +23,6 @@ import numpy as np
 
 from scenes.clips.base import (
     FIG_W,
-    TEXT_MIN,
     THEMES,
     Frame,
     Label,
@@ -36,12 +35,12 @@ from scenes.clips.base import (
     class_color,
     clip_timeline,
     figure_size,
+    fit_first,
     fit_text_size,
     fit_title,
     fitted_layout,
     fmt_loss,
     is_wide,
-    text_width,
 )
 
 # the two flows' own colours, apart from the class colours (Okabe-Ito, scenes.clips.base.PALETTE) that the
@@ -342,6 +341,6 @@ class FlowsFrames:
             ranks = [f"rank $D$: {vals[0][2]} standard, {vals[1][2]} adapted",
                      f"rank $D$: {vals[0][2]} std., {vals[1][2]} adapted"]
         room = self.lay.room_x - x0      # to the chart beside it, or the edge (large Q: three-digit ranks)
-        rank = next((r for r in ranks if text_width(r, TEXT_MIN) <= room), ranks[-1])
-        self._line(f, "rank_text", x0, y - 2.3, rank, fit_text_size(rank, 0.19, room), th["fg"])
+        rank, size = fit_first(ranks, 0.19, room)
+        self._line(f, "rank_text", x0, y - 2.3, rank, size, th["fg"])
         return self.card.apply(f, i) if self.card else f

@@ -18,7 +18,6 @@ import numpy as np
 from scenes.clips.base import (
     FIG_H,
     FIG_W,
-    TEXT_MIN,
     Frame,
     Label,
     Points,
@@ -30,13 +29,12 @@ from scenes.clips.base import (
     class_color,
     clip_timeline,
     figure_size,
-    fit_text_size,
+    fit_first,
     fit_title,
     fmt_loss,
     is_wide,
     smoothstep,
     text_ink,
-    text_width,
 )
 from scenes.clips.layer_trace import (
     LayerClip,
@@ -159,8 +157,7 @@ class LayersFrames(LayerClip):
         :data:`TEXT_MIN`, and its height; 16:9: the first, as it is."""
         if self.is_16x9:
             return texts[0], size
-        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
-        return txt, fit_text_size(txt, size, room)
+        return fit_first(texts, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:

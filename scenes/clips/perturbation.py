@@ -24,6 +24,7 @@ from scenes.clips.base import (
     Rect,
     Segments,
     class_color,
+    fit_first,
     fit_text_size,
     is_wide,
     tex_pow10,
@@ -209,11 +210,9 @@ class PerturbationFrames(TruncationFrames):
         yv = yr - 0.5
         f.labels.append(Label("verdict", x, yv, self.verdict[0], self.fit(self.verdict[0], 0.26, x), th["fg"],
                               alpha=1.0 if done else 0.0))
-        room = self.lay.room_x - x   # the detail line at every canvas: its full spelling while the estimate fits
-        txt = next((t for t in [self.verdict[1], *self.verdict_short] if text_width(t, TEXT_MIN) <= room),
-                   self.verdict_short[-1])
-        f.labels.append(Label("verdict_detail", x, yv - 0.38, txt, self.fit(txt, TEXT_MIN, x), th["muted"],
-                              alpha=1.0 if done else 0.0))
+        # the detail line on every canvas: its full spelling while the estimate fits
+        txt, size = fit_first([self.verdict[1], *self.verdict_short], TEXT_MIN, self.lay.room_x - x)
+        f.labels.append(Label("verdict_detail", x, yv - 0.38, txt, size, th["muted"], alpha=1.0 if done else 0.0))
 
 
 __all__ = ["PerturbationFrames"]

@@ -136,6 +136,13 @@ def fit_text_size(text: str, size: float, room: float) -> float:
     return size if w <= room else max(TEXT_MIN, size * room / w)
 
 
+def fit_first(texts: list[str], size: float, room: float) -> tuple[str, float]:
+    """The first of ``texts`` (a line, then shorter spellings of it) that fits ``room`` units at least at
+    :data:`TEXT_MIN` (the last if none does), and its text height (:func:`fit_text_size`, at most ``size``)."""
+    txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
+    return txt, fit_text_size(txt, size, room)
+
+
 def _sci(v: float, digits: int) -> tuple[float, int]:
     """``(m, e)``: ``v = m 10^e`` with ``|m|`` in [1, 10) once rounded to ``digits`` decimals (finite, non-zero)."""
     e = int(np.floor(np.log10(abs(v))))

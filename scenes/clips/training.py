@@ -35,6 +35,7 @@ from scenes.clips.base import (
     class_color,
     clip_timeline,
     figure_size,
+    fit_first,
     fit_text_size,
     fit_title,
     fmt_loss,
@@ -333,15 +334,13 @@ class TrainingFrames(LayerClip):
 
     def title_fit(self, texts: list[str], room: float, size: float = 0.19) -> tuple[str, float]:
         """A chart title: the first of ``texts`` that fits ``room`` at least at :data:`TEXT_MIN`, and its height."""
-        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
-        return txt, fit_text_size(txt, size, room)
+        return fit_first(texts, size, room)
 
     def fit_line(self, texts: list[str], size: float, x: float) -> tuple[str, float]:
         """The first of ``texts`` that fits the readout's room at ``x`` at least at :data:`TEXT_MIN`, and its
         height."""
         room = self.lay.room_x - x
-        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
-        return txt, fit_text_size(txt, size, room)
+        return fit_first(texts, size, room)
 
     @staticmethod
     def card_lines(trace) -> list[str]:

@@ -66,6 +66,7 @@ from scenes.clips.base import (
     exact_groups,
     figure_size,
     first_of_each,
+    fit_first,
     fit_text_size,
     fit_title,
     fitted_layout,
@@ -293,8 +294,7 @@ class TruncationFrames:
         if self.lay.is_16x9:
             return texts[0], size
         room = self.lay.room_x - x
-        txt = next((t for t in texts if text_width(t, TEXT_MIN) <= room), texts[-1])
-        return txt, fit_text_size(txt, size, room)
+        return fit_first(texts, size, room)
 
     def place_side(self, lay, s: float) -> None:
         """The chart and readout places on the canvas of layout ``lay``."""
