@@ -619,6 +619,23 @@ def test_ctrl_c_during_training(tmp_path):
     assert files_under(tmp_path) == set()
 
 
+def test_ctrl_c_during_a_study_on_local_workers(tmp_path):
+    """Ctrl-C while a study runs on 2 forked workers: exit 130, one line (no worker's traceback), nothing
+    written, no worker left running."""
+    out = tmp_path / "media"
+    live = Live("experiment", "truncation-speed", "--seeds", "4", "--steps", "600", "--scheduler", "local:2",
+                "--out", out, cwd=tmp_path)
+    try:
+        live.wait_for(r"runs.*?\b[0-9]+/12\b")                  # the study's runs are under way
+        time.sleep(1.0)
+        proc = live.ctrl_c()
+    finally:
+        live.kill()
+    assert_interrupted(proc, out, set())
+    left = subprocess.run(["pgrep", "-g", str(live.proc.pid)], capture_output=True, text=True).stdout.split()
+    assert not left, f"workers still running: {left}"
+
+
 @pytest.mark.parametrize("renderer", ["matplotlib", "manim"])
 def test_ctrl_c_during_rendering(tmp_path, cached_trace, renderer):
     """Ctrl-C while frames are drawn on 2 processes and encoded: exit 130, one line, nothing half-written."""

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from geomdl.errors import GeomdlError, UsageError
+from geomdl.errors import GeomdlError, RunFailedError, UsageError
 from geomdl.experiments import landscape_study, parallel
 from geomdl.experiments import nc_feasibility_sweep as nf
 from geomdl.experiments import truncation_speed as ts
@@ -49,6 +49,35 @@ def test_map_runs_keeps_order_and_reports_progress(cluster):
         parallel.map_runs(_fail, [(2,)], cluster)
 
 
+def _kill_self(x: int) -> int:
+    if x == 1:
+        os.kill(os.getpid(), 9)
+    return x
+
+
+def _torch_threads(x: int) -> tuple[int, int]:
+    import torch  # noqa: PLC0415
+
+    return os.getpid(), torch.get_num_threads()
+
+
+def test_local_workers_are_forked_processes_in_order():
+    """``local:N`` runs on processes forked from this one (no Dask, no re-import): in ``args`` order, in other
+    processes, one torch thread each, a run's own error as it is, a worker that dies a RunFailedError."""
+    seen = []
+    assert parallel.map_runs(_square, [(i,) for i in range(9)], "local:2", lambda k, n: seen.append(k)) == [
+        i * i for i in range(9)]
+    assert seen == list(range(10))
+    ran = parallel.map_runs(_torch_threads, [(i,) for i in range(4)], "local:2")
+    assert os.getpid() not in {pid for pid, _ in ran} and {t for _, t in ran} == {1}
+    assert len({pid for pid, _ in ran}) <= 2                      # at most N workers
+    with pytest.raises(GeomdlError, match="run 2 failed"):
+        parallel.map_runs(_fail, [(2,), (3,)], "local:2")
+    with pytest.raises(RunFailedError, match="local worker process died"):
+        parallel.map_runs(_kill_self, [(0,), (1,), (2,)], "local:2")
+    assert parallel.map_runs(_square, [(5,)], "local:3") == [25]  # more workers than runs
+
+
 def test_bad_scheduler_is_refused_before_any_run():
     for bad in ("local:0", "local:x", "nohost"):
         with pytest.raises(UsageError):
@@ -69,11 +98,10 @@ def test_truncation_speed_study_same_results_on_dask(cluster):
 
 
 def test_contraction_study_same_results_on_local_workers():
-    pytest.importorskip("distributed")
     kw = dict(q=3, seeds=2, n_per_class=40, min_rise=4, bin_width=10, random_steps=300, random_snapshots=31,
               partial=ts.TruncationSpeedConfig(snapshots=31, steps=200))
     here = study.run_contraction_study(study.ContractionConfig(**kw))
-    there = study.run_contraction_study(study.ContractionConfig(**kw, scheduler="local:2"))   # starts 2 workers
+    there = study.run_contraction_study(study.ContractionConfig(**kw, scheduler="local:2"))   # 2 forked workers
     for key in ("rows", "series", "runs", "summary"):
         np.testing.assert_equal(there[key], here[key])
     assert here["rows"]

@@ -1,14 +1,22 @@
 """Where the independent runs of a study go: here one after another, on ``N`` local worker processes
 (``local:N``) or on a running Dask cluster (an address; Dask is the optional ``cluster`` extra). The one
 ``--scheduler`` option of ``geomdl experiment perturb``, ``local-minima``, ``truncation-speed``,
-``contraction-rate`` and ``nc-feasibility``; importing this module imports neither Dask nor torch."""
+``contraction-rate`` and ``nc-feasibility``; importing this module imports neither Dask nor torch.
+
+:func:`map_runs` gives ``local:N`` to a pool of processes forked from this one (where the platform forks):
+they start with what this process has imported, so a worker costs milliseconds, not the few seconds of a
+Dask worker that imports torch and the study again (on 2 cores a local Dask cluster made a 25 s
+truncation-speed study slower, 0.75x: ``benchmarks/bench_studies.py``). The perturbation sweep
+(:mod:`geomdl.experiments.sweep`, its chunks and ``--resume``) keeps a local Dask cluster."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 
@@ -130,7 +138,7 @@ def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
     module-level function and ``args`` picklable; every run uses one torch thread, so the results are the
     same bit for bit either way. ``progress(done, total)``. A run's own error is raised as it is; a lost
     cluster is a :class:`RunFailedError` (nothing is written: the study runs again from the start)."""
-    check_scheduler(scheduler)
+    n_local = check_scheduler(scheduler)
     total = len(args)
     if progress is not None:
         progress(0, total)
@@ -141,6 +149,8 @@ def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
             if progress is not None:
                 progress(len(out), total)
         return out
+    if n_local is not None and "fork" in multiprocessing.get_all_start_methods():
+        return _map_forked(fn, args, n_local, progress, what)
     client, cluster = _connect(scheduler, connect_timeout)
     try:
         from distributed import as_completed  # noqa: PLC0415
@@ -165,3 +175,46 @@ def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
         return results
     finally:
         _close(client, cluster)
+
+
+def _quiet_worker() -> None:
+    """A forked worker's signals: Ctrl-C is the parent's to handle (it stops the workers), and SIGTERM, SIGHUP
+    end a worker at once (not the parent's handlers, which would print a traceback from each)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _map_forked(fn: Callable, args: list[tuple], n: int, progress: Callable[[int, int], None] | None,
+                what: str) -> list:
+    """:func:`map_runs` on a pool of ``min(n, len(args))`` processes forked from this one, one run per task
+    (each with one torch and one BLAS thread, as the torch DataLoader's forked workers: no thread pool of
+    this process is entered in a child). In ``args`` order; a run's own error is raised as it is; a worker
+    that dies (killed, out of memory) is a :class:`RunFailedError`."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+    total = len(args)
+    results: list = [None] * total
+    done = 0
+    pool = ProcessPoolExecutor(max_workers=min(n, total), mp_context=multiprocessing.get_context("fork"),
+                               initializer=_quiet_worker)
+    try:
+        futures = {pool.submit(_call_one_thread, fn, tuple(a)): i for i, a in enumerate(args)}
+        try:
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()       # a run's own error is raised here, as it is
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        except BrokenProcessPool:
+            raise RunFailedError(f"a local worker process died after {done} of {total} {what} (killed, or out "
+                                 "of memory?); run the command again") from None
+        return results
+    except BaseException:               # an error, Ctrl-C, SIGTERM: no run goes on without this process
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
