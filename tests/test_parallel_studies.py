@@ -88,10 +88,17 @@ def test_bad_scheduler_is_refused_before_any_run():
             study.ContractionConfig(scheduler=bad).validate()
 
 
-def test_truncation_speed_study_same_results_on_dask(cluster):
+def where(name: str, request) -> str:
+    """A ``--scheduler`` value: the test cluster's address (``"dask"``) or 2 forked local workers."""
+    return request.getfixturevalue("cluster") if name == "dask" else "local:2"
+
+
+@pytest.mark.parametrize("name", ["dask", "local"])
+def test_truncation_speed_study_same_results_elsewhere(name, request):
     base = ts.TruncationSpeedConfig(steps=80, snapshots=17, n_per_class=40)
     here = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2))
-    there = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2, scheduler=cluster))
+    there = study.run_study(study.StudyConfig(base=base, start_fractions=(0.2, 0.5), seeds=2,
+                                              scheduler=where(name, request)))
     np.testing.assert_equal(there["curves"], here["curves"])
     np.testing.assert_equal([vars(f) for f in there["fits"]], [vars(f) for f in here["fits"]])
     np.testing.assert_equal(there["summary"], here["summary"])
@@ -128,20 +135,25 @@ def test_local_minima_table_same_rows_on_dask(cluster):
 
 
 @pytest.mark.slow
-def test_mnist_runs_and_sls_checks_same_results_on_dask(cluster):
+@pytest.mark.parametrize("name", ["dask", "local"])
+def test_mnist_runs_and_sls_checks_same_results_elsewhere(name, request):
     from geomdl.experiments import mnist_thresholds as mx
 
     base = mx.MnistConfig(n_per_digit=30, thresholds=(0.2,), max_steps=40, widths=(12, 6))
     kw = dict(base=base, digit_sets=((0, 1), (0, 2)), losses=("mse", "ce"), sls_digits=(0, 1))
     here = mx.run_experiment(mx.MnistExperimentConfig(**kw))
-    there = mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler=cluster)
+    there = mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler=where(name, request))
     assert there.sls_rows == here.sls_rows and len(here.sls_rows) == 2
     assert [r.cfg for r in there.runs] == [r.cfg for r in here.runs] and len(here.runs) == 4
     for a, b in zip(there.runs, here.runs, strict=True):
         assert [s.step for s in a.snapshots] == [s.step for s in b.snapshots]
         assert a.reached == b.reached and a.result.final_loss == b.result.final_loss
         for s, t in zip(a.snapshots, b.snapshots, strict=True):
-            np.testing.assert_array_equal(s.truncated_proj, t.truncated_proj)
-            np.testing.assert_equal(s.metrics, t.metrics)
+            # to float tolerance, not bits: the serial run here uses this process's BLAS threads, the workers
+            # one thread each (on an AVX-512 Xeon the two differ by up to ~1e-7 relative after 40 steps)
+            np.testing.assert_allclose(s.truncated_proj, t.truncated_proj, rtol=1e-5, atol=1e-8)
+            assert s.metrics.keys() == t.metrics.keys()
+            for key in s.metrics:
+                np.testing.assert_allclose(s.metrics[key], t.metrics[key], rtol=1e-5, atol=1e-8, err_msg=key)
     with pytest.raises(UsageError):
         mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler="local:0")
