@@ -3,7 +3,7 @@
 ``--scheduler`` option of ``geomdl experiment perturb``, ``local-minima``, ``truncation-speed``,
 ``contraction-rate`` and ``nc-feasibility``; importing this module imports neither Dask nor torch.
 
-:func:`map_runs` gives ``local:N`` to a pool of processes forked from this one (where the platform forks):
+:func:`map_runs` gives ``local:N`` to a pool of processes forked from this one (on Linux; elsewhere Dask):
 they start with what this process has imported, so a worker costs milliseconds, not the few seconds of a
 Dask worker that imports torch and the study again (on 2 cores a local Dask cluster made a 25 s
 truncation-speed study slower, 0.75x: ``benchmarks/bench_studies.py``). The perturbation sweep
@@ -149,7 +149,7 @@ def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
             if progress is not None:
                 progress(len(out), total)
         return out
-    if n_local is not None and "fork" in multiprocessing.get_all_start_methods():
+    if n_local is not None and sys.platform.startswith("linux"):    # (fork is not safe on macOS)
         return _map_forked(fn, args, n_local, progress, what)
     client, cluster = _connect(scheduler, connect_timeout)
     try:
