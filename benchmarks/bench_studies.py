@@ -1,7 +1,7 @@
 """The multi-run studies run serially and with ``--scheduler local:N``: wall time and the same results.
 
 Each study is run by the CLI in a fresh process (``geomdl experiment <study> ... --out DIR``), as a user runs it,
-once serially and once with ``--scheduler local:N`` (N worker processes started by the command: Dask's start-up
+once serially and once with ``--scheduler local:N`` (N worker processes started by the command: their start-up
 is part of the figure), alternating in ``--rounds`` rounds so both see the same machine load. Printed per study:
 the median wall time of each, the speed-up (median of the rounds' serial / parallel ratios), the CPU time of the
 command with its workers, and whether every CSV the two wrote is the same bytes (the studies' results do not
