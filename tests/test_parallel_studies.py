@@ -149,11 +149,40 @@ def test_mnist_runs_and_sls_checks_same_results_elsewhere(name, request):
         assert [s.step for s in a.snapshots] == [s.step for s in b.snapshots]
         assert a.reached == b.reached and a.result.final_loss == b.result.final_loss
         for s, t in zip(a.snapshots, b.snapshots, strict=True):
-            # to float tolerance, not bits: the serial run here uses this process's BLAS threads, the workers
-            # one thread each (on an AVX-512 Xeon the two differ by up to ~1e-7 relative after 40 steps)
-            np.testing.assert_allclose(s.truncated_proj, t.truncated_proj, rtol=1e-5, atol=1e-8)
+            # bit for bit: run_experiment runs here under the workers' one-thread policy (with this process's
+            # two BLAS threads the digits differed by ~1e-7 relative on an AVX-512 Xeon)
+            np.testing.assert_array_equal(s.truncated_proj, t.truncated_proj)
             assert s.metrics.keys() == t.metrics.keys()
             for key in s.metrics:
-                np.testing.assert_allclose(s.metrics[key], t.metrics[key], rtol=1e-5, atol=1e-8, err_msg=key)
+                np.testing.assert_array_equal(s.metrics[key], t.metrics[key], err_msg=key)
     with pytest.raises(UsageError):
         mx.run_experiment(mx.MnistExperimentConfig(**kw), scheduler="local:0")
+
+
+def test_mnist_runs_here_under_the_workers_thread_policy(monkeypatch):
+    """run_experiment's serial path uses one torch and one BLAS thread, as every worker does (the slow test above
+    compares the bits), and gives this process its threads back afterwards."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from geomdl.experiments import mnist_thresholds as mx
+
+    seen = []
+
+    def threads():
+        blas = frozenset(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+        seen.append((torch.get_num_threads(), blas))
+
+    monkeypatch.setattr(mx.mnist, "load_digits", lambda *a, **k: "data")
+    monkeypatch.setattr(mx, "run", lambda rc, data=None, progress=None: threads() or rc)
+    monkeypatch.setattr(mx, "sls_check", lambda ds, base, claimed: threads() or {"digits": ds})
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        base = mx.MnistConfig(n_per_digit=30, thresholds=(0.2,), max_steps=40, widths=(12, 6))
+        result = mx.run_experiment(mx.MnistExperimentConfig(base=base, digit_sets=((0, 1),)))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen) == len(result.runs) + len(result.sls_rows) >= 2
+    assert set(seen) == {(1, frozenset({1}))}

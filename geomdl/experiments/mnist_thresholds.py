@@ -513,7 +513,8 @@ def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, flo
                    stage: Callable[[str], None] | None = None, scheduler: str | None = None) -> MnistExperimentResult:
     """Every run (``progress(run_name, step, loss)``) and the SLS checks (``stage(text)`` announces each).
     ``scheduler``: ``None`` runs them here one after another; ``local:N`` or a Dask address runs them as
-    independent jobs there (:func:`geomdl.experiments.parallel.map_runs`), with the same results."""
+    independent jobs there (:func:`geomdl.experiments.parallel.map_runs`). Both ways run under the one-thread
+    policy (:func:`geomdl.experiments.one_thread`), so on one CPU the results are the same bit for bit."""
     import time  # noqa: PLC0415
 
     from geomdl.experiments.parallel import check_scheduler  # noqa: PLC0415
@@ -533,6 +534,17 @@ def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, flo
                        (lambda k, n: progress("runs and SLS checks", k, float("nan"))), what="runs")
         return MnistExperimentResult(runs=out[:len(cfg.runs())], sls_rows=out[len(cfg.runs()):],
                                      seconds=time.perf_counter() - t0)
+    from geomdl.experiments import one_thread  # noqa: PLC0415
+
+    with one_thread():       # the workers' thread policy, so that here gives their bits
+        runs, sls_rows = _run_here(cfg, sets, progress, stage)
+    return MnistExperimentResult(runs=runs, sls_rows=sls_rows, seconds=time.perf_counter() - t0)
+
+
+def _run_here(cfg: MnistExperimentConfig, sets: list[tuple[int, ...]],
+              progress: Callable[[str, int, float], None] | None,
+              stage: Callable[[str], None] | None) -> tuple[list[MnistRun], list[dict]]:
+    """:func:`run_experiment`'s runs and SLS checks, one after another in this process."""
     runs = []
     cache: dict[tuple[int, ...], mnist.DigitData] = {}
     for rc in cfg.runs():
@@ -550,7 +562,7 @@ def run_experiment(cfg: MnistExperimentConfig, progress: Callable[[str, int, flo
         if stage is not None:
             stage(f"SLS order of digits {' '.join(map(str, ds))}")
         sls_rows.append(sls_check(ds, cfg.base, cfg.sls_digits))
-    return MnistExperimentResult(runs=runs, sls_rows=sls_rows, seconds=time.perf_counter() - t0)
+    return runs, sls_rows
 
 
 def _call(fn, args):
