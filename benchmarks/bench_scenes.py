@@ -66,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_foundation import encode_blank, median_time  # noqa: E402
+from revisions import baseline_tree  # noqa: E402
 
 from geomdl import experiments  # noqa: E402
 from geomdl.experiments import truncation_speed  # noqa: E402
@@ -308,19 +309,6 @@ else:   # points: the CPU time of MplFrameDrawer.draw of every frame, per trace
         got.append(times)
     print(json.dumps(got))
 """
-
-
-def baseline_tree(rev: str, tmp: Path) -> Path:
-    """The tree of git revision ``rev``, extracted under ``tmp``."""
-    import subprocess  # noqa: PLC0415
-
-    out = tmp / "baseline"
-    if out.exists():
-        return out
-    out.mkdir()
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out
 
 
 def run_baseline(tree: Path, what: str, qk: str, out: str, paths: list[Path]) -> list[float]:

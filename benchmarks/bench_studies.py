@@ -1,4 +1,4 @@
-"""The multi-run studies run serially and with ``--scheduler local:N``: wall time and the same results.
+"""The multi-run studies and the perturbation sweep, serially and with ``--scheduler local:N``: wall time, same results.
 
 Each study is run by the CLI in a fresh process (``geomdl experiment <study> ... --out DIR``), as a user runs it,
 once serially and once with ``--scheduler local:N`` (N worker processes started by the command: their start-up
@@ -8,8 +8,10 @@ command with its workers, and whether every CSV the two wrote is the same bytes 
 depend on where their runs ran; ``tests/test_parallel_studies.py`` checks the same in the suite).
 ``--baseline REV`` also runs ``local:N`` with git revision ``REV``'s code in every round (before/after).
 
-    .venv/bin/python benchmarks/bench_studies.py [--studies truncation-speed,contraction-rate,nc-feasibility]
+    .venv/bin/python benchmarks/bench_studies.py [--studies truncation-speed,contraction-rate,nc-feasibility,perturb]
         [--workers 2] [--rounds 3] [--baseline REV]
+
+(``perturb``: the perturbation sweep, ``experiment perturb``, its chunks written as they arrive.)
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from revisions import baseline_tree  # noqa: E402
+
 # each study at its defaults but where a default run takes many minutes on 2 cores (the figure is a ratio)
 STUDIES: dict[str, list[str]] = {
     "truncation-speed": ["--seeds", "4", "--steps", "600"],
     "contraction-rate": ["--seeds", "4"],
     "nc-feasibility": ["--trials", "6"],
+    "perturb": ["--mode", "train", "--steps", "300", "--trials", "200", "--chunk", "25", "--lambdas", "0.1,1"],
 }
 
 
@@ -50,15 +56,6 @@ def run(study: str, extra: list[str], out: Path, scheduler: str | None, tree: Pa
     if p.returncode:
         sys.exit(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr[-2000:]}")
     return wall, cpu
-
-
-def baseline_tree(rev: str, tmp: Path) -> Path:
-    """The tree of git revision ``rev``, extracted under ``tmp``."""
-    out = tmp / "baseline"
-    out.mkdir()
-    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out
 
 
 def csvs(out: Path) -> dict[str, bytes]:

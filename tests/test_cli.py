@@ -636,6 +636,32 @@ def test_ctrl_c_during_a_study_on_local_workers(tmp_path):
     assert not left, f"workers still running: {left}"
 
 
+def test_ctrl_c_during_a_sweep_on_local_workers_keeps_its_chunks(tmp_path):
+    """Ctrl-C while the perturbation sweep's chunks run on 2 forked workers: exit 130, one line, no worker left;
+    the chunks that had arrived are kept whole and --resume finishes the sweep from them."""
+    out = tmp_path / "media"
+    argv = ["experiment", "perturb", "--mode", "train", "--steps", "300", "--trials", "40", "--chunk", "2",
+            "--lambdas", "0.1,1", "--scheduler", "local:2", "--out", out]
+    live = Live(*argv, cwd=tmp_path)
+    try:
+        live.wait_for(r"trials.*?\b([1-9][0-9]*)/80\b")                # chunks have arrived
+        proc = live.ctrl_c()
+    finally:
+        live.kill()
+    assert proc.returncode == 130 and "Traceback" not in proc.stderr, describe(proc)
+    errs = error_lines(proc.stderr)
+    assert len(errs) == 1 and errs[0].startswith("error: interrupted"), describe(proc)
+    left = subprocess.run(["pgrep", "-g", str(live.proc.pid)], capture_output=True, text=True).stdout.split()
+    assert not left, f"workers still running: {left}"
+    folder = out / "experiments" / "perturb" / "clustered_zero-loss_train"
+    kept = sorted((folder / "chunks").glob("*.csv"))
+    assert 1 <= len(kept) < 40 and not temp_files(out) and not (folder / "results.csv").exists()
+    assert all(len(p.read_text().splitlines()) == 3 for p in kept)        # a header and its 2 trials each
+    done = geomdl(*argv, "--resume", cwd=tmp_path)
+    assert done.returncode == 0, describe(done)
+    assert f"{40 - len(kept)} chunks computed, {len(kept)} reused" in done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("renderer", ["matplotlib", "manim"])
 def test_ctrl_c_during_rendering(tmp_path, cached_trace, renderer):
     """Ctrl-C while frames are drawn on 2 processes and encoded: exit 130, one line, nothing half-written."""

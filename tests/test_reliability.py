@@ -536,13 +536,49 @@ def test_scheduler_that_is_not_dask_is_one_line(tmp_path):
     assert time.perf_counter() - t0 < 40
 
 
-def test_local_scheduler_equals_the_local_run(tmp_path):
+def _no_dask(*a, **k):
+    raise AssertionError("local:N should not start a Dask cluster on Linux")
+
+
+def test_local_scheduler_equals_the_local_run(tmp_path, monkeypatch):
+    """local:2 runs the chunks on forked workers (not Dask, on Linux) with the same rows and files."""
     cfg = sweep.SweepConfig(geometry="clustered", lambdas=(0.1, 1.0), trials=4, chunk=2, mode="eval")
     a = sweep.run_sweep(cfg, tmp_path / "here")
-    b = sweep.run_sweep(cfg, tmp_path / "dask", scheduler="local:2")
+    if sys.platform.startswith("linux"):
+        monkeypatch.setattr(sweep, "_connect", _no_dask)
+    b = sweep.run_sweep(cfg, tmp_path / "local", scheduler="local:2")
     assert b["computed"] == 4 and a["rows"] == b["rows"]
+    for name in ("results.csv", "summary.csv"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
     with pytest.raises(GeomdlError, match="local:N needs a number of workers"):
         sweep.check_scheduler("local:zero")
+
+
+_RUN_CHUNK = sweep.run_chunk
+
+
+def _chunk_or_die(cfg_json: str, lam_index: int, start: int, end: int) -> dict:
+    """sweep.run_chunk, except that the worker given lambda 1's second chunk is killed (as by the OOM killer)."""
+    if (lam_index, start) == (1, 2):
+        time.sleep(0.5)                 # the other chunks finish first
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _RUN_CHUNK(cfg_json, lam_index, start, end)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="local:N forks on Linux only")
+def test_local_worker_killed_mid_sweep_keeps_chunks_and_resumes(tmp_path, monkeypatch):
+    cfg = sweep.SweepConfig(geometry="clustered", lambdas=(0.1, 1.0), trials=4, chunk=2, mode="eval")
+    ref = sweep.run_sweep(cfg, tmp_path / "ref")
+    folder = tmp_path / "s"
+    monkeypatch.setattr(sweep, "run_chunk", _chunk_or_die)
+    with pytest.raises(sweep.RunFailedError, match=r"died after [0-9] of 4 chunks.*--resume"):
+        sweep.run_sweep(cfg, folder, scheduler="local:2")
+    kept = sorted(p.name for p in (folder / "chunks").iterdir())
+    assert "l1_t2.csv" not in kept and len(kept) >= 1 and not (folder / "results.csv").exists()
+    assert not [p for p in folder.rglob("*") if ".tmp" in p.name]
+    monkeypatch.undo()
+    res = sweep.run_sweep(cfg, folder, resume=True, scheduler="local:2")
+    assert res["reused"] == len(kept) and res["computed"] == 4 - len(kept) and res["rows"] == ref["rows"]
 
 
 def _free_port() -> int:

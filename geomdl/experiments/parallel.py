@@ -3,11 +3,11 @@
 ``--scheduler`` option of ``geomdl experiment perturb``, ``local-minima``, ``truncation-speed``,
 ``contraction-rate`` and ``nc-feasibility``; importing this module imports neither Dask nor torch.
 
-:func:`map_runs` gives ``local:N`` to a pool of processes forked from this one (on Linux; elsewhere Dask):
-they start with what this process has imported, so a worker costs milliseconds, not the few seconds of a
-Dask worker that imports torch and the study again (on 2 cores a local Dask cluster made a 25 s
-truncation-speed study slower, 0.75x: ``benchmarks/bench_studies.py``). The perturbation sweep
-(:mod:`geomdl.experiments.sweep`, its chunks and ``--resume``) keeps a local Dask cluster."""
+:func:`map_runs` and the perturbation sweep (:mod:`geomdl.experiments.sweep`) give ``local:N`` to a pool of
+processes forked from this one (:func:`forked_results`; on Linux, elsewhere a local Dask cluster): they start
+with what this process has imported, so a worker costs milliseconds, not the few seconds of a Dask worker that
+imports torch and the study again (on 2 cores a local Dask cluster made a 25 s truncation-speed study slower,
+0.75x: ``benchmarks/bench_studies.py``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from geomdl.errors import GeomdlError, RunFailedError, UsageError
 
@@ -187,31 +188,42 @@ def _quiet_worker() -> None:
 
 def _map_forked(fn: Callable, args: list[tuple], n: int, progress: Callable[[int, int], None] | None,
                 what: str) -> list:
-    """:func:`map_runs` on a pool of ``min(n, len(args))`` processes forked from this one, one run per task
-    (each with one torch and one BLAS thread, as the torch DataLoader's forked workers: no thread pool of
-    this process is entered in a child). In ``args`` order; a run's own error is raised as it is; a worker
-    that dies (killed, out of memory) is a :class:`RunFailedError`."""
+    """:func:`map_runs` on ``local:N`` (:func:`forked_results`), in ``args`` order."""
+    total = len(args)
+    results: list = [None] * total
+    with contextlib.closing(forked_results(fn, args, n, what)) as finished:
+        for done, (i, r) in enumerate(finished, 1):
+            results[i] = r
+            if progress is not None:
+                progress(done, total)
+    return results
+
+
+def forked_results(fn: Callable, args: list[tuple], n: int, what: str = "runs",
+                   hint: str = "run the command again") -> Iterator[tuple[int, Any]]:
+    """``(i, fn(*args[i]))`` as each run finishes, on a pool of ``min(n, len(args))`` processes forked from this
+    one (Linux only), one run per task, each with one torch and one BLAS thread (as the torch DataLoader's forked
+    workers: no thread pool of this process is entered in a child). A run's own error is raised as it is; a
+    worker that dies (killed, out of memory) is a :class:`RunFailedError` ending in ``hint``. Use it under
+    :func:`contextlib.closing`: closing it early (an error or Ctrl-C in the caller's loop) stops the workers."""
     from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     total = len(args)
-    results: list = [None] * total
     done = 0
-    pool = ProcessPoolExecutor(max_workers=min(n, total), mp_context=multiprocessing.get_context("fork"),
+    pool = ProcessPoolExecutor(max_workers=max(1, min(n, total)), mp_context=multiprocessing.get_context("fork"),
                                initializer=_quiet_worker)
     try:
         futures = {pool.submit(_call_one_thread, fn, tuple(a)): i for i, a in enumerate(args)}
         try:
             for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()       # a run's own error is raised here, as it is
+                result = fut.result()                      # a run's own error is raised here, as it is
                 done += 1
-                if progress is not None:
-                    progress(done, total)
+                yield futures[fut], result
         except BrokenProcessPool:
             raise RunFailedError(f"a local worker process died after {done} of {total} {what} (killed, or out "
-                                 "of memory?); run the command again") from None
-        return results
-    except BaseException:               # an error, Ctrl-C, SIGTERM: no run goes on without this process
+                                 f"of memory?); {hint}") from None
+    except BaseException:       # an error, Ctrl-C, SIGTERM, the caller closing early: no run goes on without it
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):
                 proc.terminate()

@@ -101,7 +101,8 @@ def _make(module: str, values: dict[str, Any], names: tuple[str, ...], sets: lis
 STUDY_SCHEDULER = Option(
     "--scheduler", help="Run the study's independent runs on a Dask scheduler at this address (e.g. "
                         "tcp://10.0.0.5:8786) or on N local worker processes (local:N; local = every core); the "
-                        "same results as here. Needs the cluster extra. (default: here, one run after another)")
+                        "same results as here. An address needs the cluster extra. (default: here, one run after "
+                        "another)")
 
 
 # ---------------------------------------------------------------- truncation-speed
@@ -262,8 +263,8 @@ SWEEP_LR = Option("--lr", float, 0.01, "SGD learning rate (train mode).")
 SWEEP_SEED = Option("--seed", int, 0, "Data and trial seed.", min=SEED.min, max=SEED.max)
 SCHEDULER = Option("--scheduler", help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) to run the "
                                        "(lambda, chunk) grid (local-minima: and the toggle patterns) on, or local:N "
-                                       "to start N local worker processes for it; workers need geomdl installed. "
-                                       "(default: run here)")
+                                       "to run it on N local worker processes; a cluster's workers need geomdl "
+                                       "installed. (default: run here)")
 RESUME = Option("--resume", bool, False, "Continue an interrupted sweep in the same output folder (same options): "
                                          "finished chunks are kept.")
 MODE_HELP = "train (perturb, then SGD with the training stop rules) or eval (perturb, then evaluate the loss)."

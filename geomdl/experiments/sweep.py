@@ -1,5 +1,5 @@
-"""Perturbation sweeps: the ``(lambda, chunk of trials)`` grid, run locally or on a Dask cluster, written
-incrementally and atomically, resumable.
+"""Perturbation sweeps: the ``(lambda, chunk of trials)`` grid, run here, on local worker processes (``local:N``)
+or on a Dask cluster, written incrementally and atomically, resumable.
 
 Layout of a sweep folder ``DIR``:
 - ``DIR/sweep.json``: the config (written first; a resumed sweep must have the same one);
@@ -11,15 +11,17 @@ Layout of a sweep folder ``DIR``:
 
 Each trial's result depends only on the config, ``lambda`` and its trial index (see :mod:`geomdl.math.landscape`),
 and every task runs single-threaded in float64, so the results are identical whether the grid runs in this
-process or on any Dask cluster (``scheduler="tcp://host:port"``), and whatever the chunk order.
+process, on local workers or on any Dask cluster (``scheduler="tcp://host:port"``), and whatever the chunk order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +36,7 @@ from geomdl.experiments.parallel import (  # noqa: F401 (check_scheduler, map_ru
     _connect,
     _lost,
     check_scheduler,
+    forked_results,
     map_runs,
 )
 from geomdl.fields import config, shared
@@ -264,7 +267,14 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
         if progress is not None:
             progress(n_done, total)
 
-    if pending and scheduler:
+    n_local = check_scheduler(scheduler)
+    if pending and n_local is not None and sys.platform.startswith("linux"):     # forked workers (parallel.py)
+        hint = f"the finished chunks are kept in {folder / 'chunks'}: run the same command with --resume to finish"
+        with contextlib.closing(forked_results(run_chunk, [(cfg_json, *t) for t in pending], n_local, "chunks",
+                                               hint)) as finished:
+            for _, r in finished:
+                accept(r)
+    elif pending and scheduler:
         client, cluster = _connect(scheduler, connect_timeout)
         try:
             from distributed import as_completed  # noqa: PLC0415
