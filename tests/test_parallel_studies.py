@@ -127,9 +127,10 @@ def test_nc_feasibility_grid_same_results_on_dask(cluster, tmp_path):
     assert "scheduler" not in here["config"]
 
 
-def test_local_minima_table_same_rows_on_dask(cluster):
+@pytest.mark.parametrize("name", ["local", pytest.param("dask", marks=pytest.mark.slow)])   # (Dask: 40 s here)
+def test_local_minima_table_same_rows_elsewhere(name, request):
     here = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True)
-    there = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True, scheduler=cluster)
+    there = landscape_study.local_minima_rows(3, n_per_class=30, do_polish=True, scheduler=where(name, request))
     np.testing.assert_equal(there, here)
     assert [r["pattern"] for r in here] == ["".join(map(str, p)) for p in landscape.toggle_patterns(3)]
 
