@@ -35,7 +35,7 @@ STUDIES: dict[str, list[str]] = {
     "truncation-speed": ["--seeds", "4", "--steps", "600"],
     "contraction-rate": ["--seeds", "4"],
     "nc-feasibility": ["--trials", "6"],
-    "perturb": ["--mode", "train", "--steps", "300", "--trials", "120", "--chunk", "20", "--lambdas", "0.1,1"],
+    "perturb": ["--mode", "train", "--steps", "300", "--trials", "400", "--chunk", "50", "--lambdas", "0.1,1"],
 }
 
 
