@@ -221,7 +221,7 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
     ``progress(done_trials, total_trials)``.
     """
     cfg.validate()
-    check_scheduler(scheduler)
+    n_local = check_scheduler(scheduler)
     folder = ensure_writable_dir(Path(folder))
     meta_path = folder / "sweep.json"
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
@@ -267,7 +267,6 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
         if progress is not None:
             progress(n_done, total)
 
-    n_local = check_scheduler(scheduler)
     if pending and n_local is not None and sys.platform.startswith("linux"):     # forked workers (parallel.py)
         hint = f"the finished chunks are kept in {folder / 'chunks'}: run the same command with --resume to finish"
         with contextlib.closing(forked_results(run_chunk, [(cfg_json, *t) for t in pending], n_local, "chunks",
