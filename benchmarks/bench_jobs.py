@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from geomdl.machine import usable_cores  # noqa: E402
 from scenes.backends import export  # noqa: E402
 
 
@@ -141,7 +142,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     med = statistics.median
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+    print(f"\nmachine: {platform.machine()}, {usable_cores()} usable cores, Python {platform.python_version()}; "
           f"load average now {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| quality | frames | renderer | --jobs | wall s | CPU s (self + children) | cores used | load (1 min) "
           "| wall speed-up vs --jobs 1 | CPU vs --jobs 1 | D s | E s | 2D/(D+E) bound | measured bound |")
@@ -162,7 +163,7 @@ def main() -> None:
                 loads = [m["load"] for m in ms]
                 # the measured --jobs 1 wall over the least wall --jobs j can take with its measured CPU
                 t1 = med(b["wall"] for b in base)
-                mbound = t1 / max(cpu / min(j, os.cpu_count() or 1), D / j)
+                mbound = t1 / max(cpu / min(j, usable_cores()), D / j)
                 print(f"| {export.quality(qk).tag} | {n} | {rn} | {j} | {wall:.2f} | {cpu:.2f} "
                       f"({med(m['self'] for m in ms):.2f} + {med(m['children'] for m in ms):.2f}) | "
                       f"{cpu / wall:.2f} | {min(loads):.1f}-{max(loads):.1f} | "
@@ -172,8 +173,8 @@ def main() -> None:
             lo1 = max(D, (D + E) / 2)
             for j in args.jobs_list[1:]:
                 c = med(m["self"] + m["children"] for m in res[(qk, rn, j)])
-                lo = max(c / min(j, os.cpu_count() or 1), D / j)
-                print(f"<!-- {qk} {rn} --jobs {j}: on {os.cpu_count()} free cores --jobs 1 takes >= max(D, (D+E)/2) "
+                lo = max(c / min(j, usable_cores()), D / j)
+                print(f"<!-- {qk} {rn} --jobs {j}: on {usable_cores()} free cores --jobs 1 takes >= max(D, (D+E)/2) "
                       f"= {lo1:.2f} s (measured {med(m['wall'] for m in base):.2f} s), --jobs {j} >= its CPU / cores "
                       f"= {lo:.2f} s (measured {med(m['wall'] for m in res[(qk, rn, j)]):.2f} s): speed-up at most "
                       f"~{lo1 / lo:.2f}x with the measured CPU of --jobs {j} ({c / (D + E):.2f}x that of --jobs 1) -->")

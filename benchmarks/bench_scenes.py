@@ -340,10 +340,10 @@ def timed(fn) -> tuple[float, float]:
 def bench_headline(args, tmp: Path) -> list[list[str]]:
     from peer_funcanimation import render_peer  # noqa: PLC0415
 
+    from geomdl.machine import usable_cores  # noqa: PLC0415
     from scenes.backends.mpl_renderer import render_mpl  # noqa: PLC0415
-    from scenes.backends.parallel import available_cores  # noqa: PLC0415
 
-    cores = available_cores()
+    cores = usable_cores()
     tr, _ = truncation_speed.run(truncation_speed.TruncationSpeedConfig(q=3))
     tree = baseline_tree(args.baseline, tmp) if args.baseline else None
     trace_path = tr.save(tmp / "headline.npz") if tree else None

@@ -1,7 +1,8 @@
 """Size limits checked before allocating: a request too large for this machine is a one-line error that says
 how much it needs and why, never an allocation traceback or a machine swapping itself to a halt.
 
-The limit is the memory available now (``MemAvailable`` on Linux, else the physical memory), or the environment
+The limit is the memory available now (``MemAvailable`` on Linux, else the physical memory; less where the
+process's cgroup memory limit leaves less: :mod:`geomdl.machine`), or the environment
 variable ``GEOMDL_MEMORY_LIMIT`` (bytes, or with a suffix K, M, G, T: ``GEOMDL_MEMORY_LIMIT=8G``).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 
 from geomdl.errors import GeomdlError
+from geomdl.machine import available_memory
 
 FLOAT_BYTES = 8
 
@@ -32,26 +34,12 @@ def _parse_size(text: str) -> int:
         raise GeomdlError(f"GEOMDL_MEMORY_LIMIT must be a size such as 8G or 500M (got {text!r})") from None
 
 
-def available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def memory_limit() -> tuple[int | None, str]:
     """``(bytes, where it comes from)``; ``None``: unknown (no check)."""
     env = os.environ.get("GEOMDL_MEMORY_LIMIT")
     if env:
         return _parse_size(env), "limit GEOMDL_MEMORY_LIMIT"
-    return available_memory(), "memory available on this machine"
+    return available_memory()
 
 
 def check_memory(nbytes: int, what: str, hint: str) -> None:

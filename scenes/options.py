@@ -42,6 +42,6 @@ RUN_OPTIONS: tuple[Option, ...] = (
     Option("--view", str, "input", "layers/training: input (the truncation picture T_l(X) in input space) or layer "
                                    "(each layer's activations x^(l) in its own PCA: exact at any width; needs a "
                                    "trace from geomdl record)."),
-    Option("--jobs", int, None, "Processes drawing frames in parallel, for either renderer (default: every core; "
-                                "the clip is the same for any N)."),
+    Option("--jobs", int, None, "Processes drawing frames in parallel, for either renderer (default: every core "
+                                "this process may use, a cgroup CPU quota included; the clip is the same for any N)."),
 )

@@ -6,10 +6,19 @@ import pytest
 from hypothesis import settings
 
 from geomdl.experiments import truncation_speed as ts
+from geomdl.machine import usable_cores
 
 # Derandomised: the same examples on every machine and run, so the suite gives one verdict everywhere.
 settings.register_profile("geomdl", derandomize=True, print_blob=True)
 settings.load_profile("geomdl")
+
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (the README's test command): one worker per core this process may use, its cgroup CPU quota
+    included (pytest-xdist counts the affinity only: in a container given 2 CPUs of a 64-core host, 64 workers)."""
+    return usable_cores()
+
 
 SMALL = dict(q=3, n_per_class=12, steps=30, snapshots=4)
 

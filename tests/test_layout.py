@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # geomdl's layers, bottom first: a module imports only from its own layer or the ones below it; on top, the
 # optional adapter to a training framework (PyTorch Lightning), which only the user's code imports
 LAYERS = ["geomdl.data", "geomdl.nn", "geomdl.math", "geomdl.io", "geomdl.experiments", "geomdl.lightning"]
-BASE = {"geomdl", "geomdl.errors", "geomdl.checks", "geomdl.fields", "geomdl.limits"}    # importable from anywhere
+# importable from anywhere
+BASE = {"geomdl", "geomdl.errors", "geomdl.checks", "geomdl.fields", "geomdl.limits", "geomdl.machine"}
 
 
 def module_files() -> dict[str, Path]:
@@ -133,11 +134,12 @@ def test_core_module_names_are_unique():
 
 
 def test_every_module_imports_alone_in_a_fresh_interpreter():
-    code = ("import os, subprocess, sys\n"
+    code = ("import subprocess, sys\n"
             "from concurrent.futures import ThreadPoolExecutor\n"
+            "from geomdl.machine import usable_cores\n"
             "def fails(m):\n"
             "    return subprocess.run([sys.executable, '-c', f'import {m}'], capture_output=True).returncode\n"
-            "with ThreadPoolExecutor(os.cpu_count() or 1) as pool:    # one fresh interpreter per module, per core\n"
+            "with ThreadPoolExecutor(usable_cores()) as pool:    # one fresh interpreter per module, per core\n"
             "    bad = [m for m, rc in zip(sys.argv[1:], pool.map(fails, sys.argv[1:])) if rc]\n"
             "print(' '.join(bad))")
     mods = [m for m in MODULES if m != "cli" and not m.startswith("scenes.backends.manim")]

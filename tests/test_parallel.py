@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from geomdl.errors import GeomdlError, RunFailedError
 from geomdl.experiments import truncation_speed as ts
+from geomdl.machine import usable_cores
 from scenes.backends import parallel
 from scenes.backends.mpl_renderer import MplFrameDrawer, render_mpl
 from scenes.render import make_frames
@@ -77,7 +78,7 @@ def test_every_frame_drawn_once_in_order(jobs, n):
 
 
 def test_check_jobs():
-    assert parallel.check_jobs(None) == parallel.available_cores() >= 1
+    assert parallel.check_jobs(None) == usable_cores() >= 1
     assert parallel.check_jobs(3) == 3
     for bad in (0, -2, 1.5, "2", True):
         with pytest.raises(GeomdlError, match="jobs must be a positive whole number"):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import re
 import signal
 import sys
@@ -22,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from geomdl.errors import GeomdlError, RunFailedError, UsageError
+from geomdl.machine import usable_cores
 
 SCHEDULER_FORMS = "tcp://HOST:PORT (a running Dask scheduler) or local:N (start N local worker processes)"
 MAX_LOCAL_WORKERS = 256
@@ -34,7 +34,7 @@ def check_scheduler(address: str | None) -> int | None:
     if address is None:
         return None
     if address == "local" or address.startswith("local:"):
-        text = address.partition(":")[2] or str(os.cpu_count() or 1)
+        text = address.partition(":")[2] or str(usable_cores())
         if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
             raise UsageError(f"--scheduler {address!r}: local:N needs a number of workers N in "
                              f"1..{MAX_LOCAL_WORKERS}")
@@ -42,6 +42,12 @@ def check_scheduler(address: str | None) -> int | None:
     if not _ADDRESS.match(address):
         raise UsageError(f"--scheduler {address!r} is not a scheduler address; give {SCHEDULER_FORMS}")
     return None
+
+
+def forks_here(n_local: int | None) -> bool:
+    """Whether ``local:N`` (``n_local``, from :func:`check_scheduler`) runs on processes forked from this one:
+    on Linux; elsewhere (fork is not safe on macOS, absent on Windows) on a local Dask cluster."""
+    return n_local is not None and sys.platform.startswith("linux")
 
 
 def _client(address, timeout: float, what: str):
@@ -150,7 +156,7 @@ def map_runs(fn: Callable, args: list[tuple], scheduler: str | None = None,
             if progress is not None:
                 progress(len(out), total)
         return out
-    if n_local is not None and sys.platform.startswith("linux"):    # (fork is not safe on macOS)
+    if forks_here(n_local):
         return _map_forked(fn, args, n_local, progress, what)
     client, cluster = _connect(scheduler, connect_timeout)
     try:

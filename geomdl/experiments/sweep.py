@@ -21,7 +21,6 @@ import csv
 import functools
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +36,7 @@ from geomdl.experiments.parallel import (  # noqa: F401 (check_scheduler, map_ru
     _lost,
     check_scheduler,
     forked_results,
+    forks_here,
     map_runs,
 )
 from geomdl.fields import config, shared
@@ -267,7 +267,7 @@ def run_sweep(cfg: SweepConfig, folder: Path, resume: bool = False, scheduler: s
         if progress is not None:
             progress(n_done, total)
 
-    if pending and n_local is not None and sys.platform.startswith("linux"):     # forked workers (parallel.py)
+    if pending and forks_here(n_local):     # forked workers (parallel.py)
         hint = f"the finished chunks are kept in {folder / 'chunks'}: run the same command with --resume to finish"
         with contextlib.closing(forked_results(run_chunk, [(cfg_json, *t) for t in pending], n_local, "chunks",
                                                hint)) as finished:

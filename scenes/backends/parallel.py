@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from geomdl.errors import GeomdlError, RunFailedError
+from geomdl.machine import usable_cores
 
 BLOCK = 4        # consecutive frames a worker draws before the next worker's block
 SLOTS = BLOCK + 2  # shared-memory frame slots per worker (frames drawn ahead of the encoder): at least a block,
@@ -37,18 +38,11 @@ SLOTS = BLOCK + 2  # shared-memory frame slots per worker (frames drawn ahead of
 POLL_S = 0.2     # how often a waiting parent checks that its workers are alive
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS reports it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:   # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def check_jobs(jobs: int | None) -> int:
-    """``None`` -> every core (:func:`available_cores`); else a positive integer, or a one-line error."""
+    """``None`` -> every core this process may use (its affinity and cgroup CPU quota:
+    :func:`geomdl.machine.usable_cores`); else a positive integer, or a one-line error."""
     if jobs is None:
-        return available_cores()
+        return usable_cores()
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise GeomdlError(f"jobs must be a positive whole number of processes (got {jobs!r})")
     return jobs
