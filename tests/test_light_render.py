@@ -17,13 +17,15 @@ from scenes.render import SCENES
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "scipy")
+# local-minima at Q = 2 (4 patterns): its clip holds every state 2.5 s, so Q = 3 draws twice the frames here
+LIGHT = {"local-minima": {**TINY["local-minima"], "q": 2}}
 RENDER = ["--renderer", "matplotlib", "--quality", "l", "--duration", "1", "--jobs", "1"]
 
 
 def render_args(scene: str) -> list[str]:
     """``geomdl render SCENE`` with its experiment's tiny config, as ``--set KEY=VALUE`` (tuples comma-joined)."""
     sets = []
-    for key, value in TINY[SCENES[scene].experiment].items():
+    for key, value in LIGHT.get(SCENES[scene].experiment, TINY[SCENES[scene].experiment]).items():
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
         sets += ["--set", f"{key}={text}"]
     return ["render", scene, *sets, *RENDER]
