@@ -25,7 +25,8 @@ RENDER_OPTIONS: tuple[Option, ...] = (
     Option("--renderer", str, "auto", "auto (Manim when installed, else matplotlib), manim or matplotlib."),
     Option("--theme", str, "light", "light or dark (for slides)."),
     Option("--duration", float, 8.0, "Seconds of animation (training, the tour, the layers), plus the title card "
-                                     "and short holds."),
+                                     "and short holds; a minimum where each readable state holds >= 2.5 s "
+                                     "(local-minima at Q = 3: ~55 s, cones with 3 layers: ~21 s)."),
     Option("--count-scale", str, "log", "truncation-speed: y axis of the chart of points on each base point, log "
                                         "(log10(1 + n): an exponential collapse is a straight line) or linear."),
 )

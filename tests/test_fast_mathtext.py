@@ -34,6 +34,7 @@ READOUTS = [
     "layer 2: 116 / 200 of class 1   $\\lambda$ 0.52", "$\\delta_P = 1.2$, $x^2 + y_1^2$", "$-x$", "$a = -b$",
     "$(a + b) \\cdot c$", "$1.5, 2.5$", "$\\lambda_{\\Delta}^{2}$", "$a_{b_{c}}$", "plain text, no math",
     "102 $\\mathbf{+14}$", "7 $\\mathbf{+1}$", "$\\mathrm{d}x$", "$x_{\\mathbf{ab}}^{2}$", "$\\mathbf{}$",
+    "$Q = 3$ clustered classes in $\\mathbb{R}^{3}$, 600 points", "$\\mathbb{RN}_{\\mathbb{}}$",
 ]
 
 
@@ -48,7 +49,7 @@ def test_readouts_match_matplotlib(text, size):
 
 @pytest.mark.parametrize("text", [
     "$\\mathit{lr}$", "$\\frac{1}{2}$", "$\\mathbf x$", "$x'$", "$\\sqrt{2}$", "a \\$ b", "$unclosed", "$\\hat{x}$",
-    "$\\sin x$", "$a\\,b$", "$\\mathbb{R}^{3}$", "$\\left(x\\right)$", "$$", "$x}$", "$é$",
+    "$\\sin x$", "$a\\,b$", "$\\left(x\\right)$", "$$", "$x}$", "$é$",
 ])
 def test_outside_the_subset_is_left_to_matplotlib(text):
     prop = FontProperties(family="DejaVu Sans", size=12)
@@ -61,8 +62,9 @@ _atom = st.one_of(_single, _named.map(lambda n: n + " "))
 
 
 def _tokens(depth: int):
-    base = _atom if depth == 0 else st.one_of(_atom, st.tuples(st.sampled_from(["{", "\\mathbf{", "\\mathrm{"]),
-                                                               _tokens(depth - 1)).map(lambda t: t[0] + t[1] + "}"))
+    opens = st.sampled_from(["{", "\\mathbf{", "\\mathrm{", "\\mathbb{"])
+    base = _atom if depth == 0 else st.one_of(_atom, st.tuples(opens, _tokens(depth - 1)).map(
+        lambda t: t[0] + t[1] + "}"))
     script = st.tuples(base, st.sampled_from(["", "^", "_", "^_", "_^"]), st.lists(base, min_size=2, max_size=2))
     token = script.map(lambda t: t[0] + "".join(op + arg for op, arg in zip(t[1], t[2], strict=False)))
     return st.lists(st.one_of(token, st.just(" ")), min_size=1, max_size=6).map("".join)

@@ -11,7 +11,7 @@ glyph for glyph and float for float (``tests/test_fast_mathtext.py`` compares th
 subset). Anything outside the subset returns ``None`` and goes through matplotlib unchanged.
 
 The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]]``, the named symbols of
-:data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{`` or ``\\mathrm{``),
+:data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{``, ``\\mathrm{`` or ``\\mathbb{``),
 sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
 ``$``: any text without ``\\``. No other commands (``\\mathbb``, ``\\frac``, spaces like ``\\,``), primes or
 escaped dollars.
@@ -34,8 +34,8 @@ NAMED = frozenset(r"""\alpha \beta \gamma \delta \epsilon \varepsilon \zeta \eta
 \Pi \Sigma \Upsilon \Phi \Psi \Omega \times \cdot \pm \mp \leq \geq \neq \approx \propto \infty \partial \nabla
 \ell \to \in""".split())
 SINGLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;=+-*/<>()[]")
-# font commands opening a group (``\mathbf{...}``: the count badges' bold "+k")
-FONTS = ("bf", "rm")
+# font commands opening a group (``\mathbf{...}``: the count badges' bold "+k"; ``\mathbb{R}``: the captions' R^M)
+FONTS = ("bf", "rm", "bb")
 
 
 class _Unsupported(Exception):
