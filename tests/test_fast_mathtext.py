@@ -35,6 +35,8 @@ READOUTS = [
     "$(a + b) \\cdot c$", "$1.5, 2.5$", "$\\lambda_{\\Delta}^{2}$", "$a_{b_{c}}$", "plain text, no math",
     "102 $\\mathbf{+14}$", "7 $\\mathbf{+1}$", "$\\mathrm{d}x$", "$x_{\\mathbf{ab}}^{2}$", "$\\mathbf{}$",
     "$Q = 3$ clustered classes in $\\mathbb{R}^{3}$, 600 points", "$\\mathbb{RN}_{\\mathbb{}}$",
+    "$|D^\\top g|/|g|$ = 0.324  trapped", "$\\|\\nabla L\\|$ = $1.7 \\times 10^{-9}$  (hidden $1.5 \\times 10^{-9}$)",
+    "$|p_\\ell - p_\\ell^{\\mathrm{constr}}|$: 0.31  0.33", "$X = T_0(X) \\to \\cdots \\to T_L(X)$", "$|-x| + |a|-b$",
 ]
 
 

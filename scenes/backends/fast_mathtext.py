@@ -10,7 +10,7 @@ would give them, then ships the box as ``MathTextParser.parse`` does: the result
 glyph for glyph and float for float (``tests/test_fast_mathtext.py`` compares them over random strings of the
 subset). Anything outside the subset returns ``None`` and goes through matplotlib unchanged.
 
-The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]]``, the named symbols of
+The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]|]``, the named symbols of
 :data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{``, ``\\mathrm{`` or ``\\mathbb{``),
 sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
 ``$``: any text without ``\\``. No other commands (``\\mathbb``, ``\\frac``, spaces like ``\\,``), primes or
@@ -32,8 +32,8 @@ from matplotlib.mathtext import MathTextParser
 NAMED = frozenset(r"""\alpha \beta \gamma \delta \epsilon \varepsilon \zeta \eta \theta \vartheta \iota \kappa
 \lambda \mu \nu \xi \pi \rho \sigma \tau \upsilon \phi \varphi \chi \psi \omega \Gamma \Delta \Theta \Lambda \Xi
 \Pi \Sigma \Upsilon \Phi \Psi \Omega \times \cdot \pm \mp \leq \geq \neq \approx \propto \infty \partial \nabla
-\ell \to \in""".split())
-SINGLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;=+-*/<>()[]")
+\ell \to \in \top \cdots \|""".split())
+SINGLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;=+-*/<>()[]|")
 # font commands opening a group (``\mathbf{...}``: the count badges' bold "+k"; ``\mathbb{R}``: the captions' R^M)
 FONTS = ("bf", "rm", "bb")
 
@@ -82,7 +82,9 @@ class _Math:
             return None
         if m[i] == "\\":
             j = i + 1
-            while j < len(m) and m[j].isalpha():
+            if m[j:j + 1] == "|":       # \| (a double bar): the one named symbol that is not letters
+                j += 1
+            while j < len(m) and m[j].isalpha() and m[i + 1] != "|":
                 j += 1
             name = m[i:j]
             if name not in NAMED:
