@@ -14,6 +14,7 @@ settings.load_profile("geomdl")
 
 
 
+@pytest.hookimpl(optionalhook=True)      # a hook of pytest-xdist: without it installed, nothing to do
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (the README's test command): one worker per core this process may use, its cgroup CPU quota
     included (pytest-xdist counts the affinity only: in a container given 2 CPUs of a 64-core host, 64 workers)."""
