@@ -117,6 +117,11 @@ def test_defaults_follow_the_quota(monkeypatch):
     assert check_scheduler("local") == 2
     assert pytest_xdist_auto_num_workers(None) == 2
     assert check_scheduler("local:5") == 5 and parallel.check_jobs(5) == 5
+    monkeypatch.setattr(machine, "cpu_quota", lambda root=None: None)
+    monkeypatch.setattr(machine, "affinity_cores", lambda: 1024)       # a big machine: bare "local" is capped
+    from geomdl.experiments.parallel import MAX_LOCAL_WORKERS  # noqa: PLC0415
+
+    assert check_scheduler("local") == MAX_LOCAL_WORKERS
 
 
 def test_memory_check_counts_the_cgroup_limit(monkeypatch):

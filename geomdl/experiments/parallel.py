@@ -34,7 +34,7 @@ def check_scheduler(address: str | None) -> int | None:
     if address is None:
         return None
     if address == "local" or address.startswith("local:"):
-        text = address.partition(":")[2] or str(usable_cores())
+        text = address.partition(":")[2] or str(min(usable_cores(), MAX_LOCAL_WORKERS))
         if not text.isdigit() or not 1 <= int(text) <= MAX_LOCAL_WORKERS:
             raise UsageError(f"--scheduler {address!r}: local:N needs a number of workers N in "
                              f"1..{MAX_LOCAL_WORKERS}")
