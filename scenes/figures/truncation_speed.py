@@ -97,10 +97,18 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
     s(t) on a log axis (an
     exponential contraction is a straight line; its slope is -lambda)."""
     settings = list(dict.fromkeys(g["setting"] for g in result["summary"]))
-    # one column per setting, each as wide as the column preset allows; a page fits two side by side
-    fig = plt.figure(figsize=(style.SIZES["column"] * len(settings) if style.current() == "page" or len(settings) == 1
-                              else style.width(), 2 * style.SIZES["column"] * 0.85 + 0.3), layout="constrained")
-    axes = fig.subplots(2, len(settings), squeeze=False)
+    # one column of two panels per setting, each as wide as the column preset: a page puts the settings side by
+    # side, a column stacks them (two side by side in 3.4 in leave the panels no room: constrained layout gives up)
+    stacked = style.current() == "column" and len(settings) > 1
+    if stacked:
+        fig = plt.figure(figsize=(style.width(), len(settings) * (2 * 1.8 + 0.55)), layout="constrained")
+        grid = fig.subplots(2 * len(settings), 1, squeeze=False)
+        axes = np.array([[grid[2 * c, 0] for c in range(len(settings))],
+                         [grid[2 * c + 1, 0] for c in range(len(settings))]])
+    else:
+        fig = plt.figure(figsize=(style.SIZES["column"] * len(settings), 2 * style.SIZES["column"] * 0.85 + 0.3),
+                         layout="constrained")
+        axes = fig.subplots(2, len(settings), squeeze=False)
     for c, setting in enumerate(settings):
         ax, axs = axes[0, c], axes[1, c]
         rows = [r for r in result["rows"] if r["setting"] == setting and np.isfinite(r["rate"]) and r["rising"]]
@@ -144,7 +152,8 @@ def plot_contraction(result: dict, out_dir: Path) -> list[Path]:
         ax.set_title(f"{SETTING_TITLES.get(setting, setting)}\n$\\lambda$ against $n$ while the count rises "
                      "(the claim: rising)", fontsize=7)
         if ax.get_legend_handles_labels()[1]:
-            ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)   # hides no data
+            ax.legend(fontsize=5.5, loc="upper center", bbox_to_anchor=(0.5, -0.34 if stacked else -0.22),
+                      frameon=False)   # below the x label: hides no data
         elif not rows:    # nothing drawn: said, not left as a blank panel
             ax.text(0.5, 0.5, _why_no_rate(result, setting), transform=ax.transAxes, ha="center", va="center",
                     fontsize=6.5, color="#555555")
