@@ -13,7 +13,6 @@ settings.register_profile("geomdl", derandomize=True, print_blob=True)
 settings.load_profile("geomdl")
 
 
-
 @pytest.hookimpl(optionalhook=True)      # a hook of pytest-xdist: without it installed, nothing to do
 def pytest_xdist_auto_num_workers(config):
     """``-n auto`` (the README's test command): one worker per core this process may use, its cgroup CPU quota

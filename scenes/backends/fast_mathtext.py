@@ -13,8 +13,8 @@ subset). Anything outside the subset returns ``None`` and goes through matplotli
 The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]|]``, the named symbols of
 :data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{``, ``\\mathrm{`` or ``\\mathbb{``),
 sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
-``$``: any text without ``\\``. No other commands (``\\mathbb``, ``\\frac``, spaces like ``\\,``), primes or
-escaped dollars.
+``$``: any text without ``\\``. No other commands (``\\frac``, accents like ``\\dot``, spaces like ``\\,``),
+primes or escaped dollars.
 """
 
 from __future__ import annotations
@@ -81,11 +81,12 @@ class _Math:
         if i >= len(m):
             return None
         if m[i] == "\\":
-            j = i + 1
-            if m[j:j + 1] == "|":       # \| (a double bar): the one named symbol that is not letters
-                j += 1
-            while j < len(m) and m[j].isalpha() and m[i + 1] != "|":
-                j += 1
+            if m[i + 1:i + 2] == "|":   # \| (a double bar): the one named symbol that is not letters
+                j = i + 2
+            else:
+                j = i + 1
+                while j < len(m) and m[j].isalpha():
+                    j += 1
             name = m[i:j]
             if name not in NAMED:
                 raise _Unsupported(name)
