@@ -190,37 +190,6 @@ def test_truncation_speed_study_figure(study_result, size, tmp_path):
     check(plot_study(study_result, tmp_path), size)
 
 
-@pytest.mark.slow
-def test_contraction_figure(tmp_path):
-    from geomdl.experiments import truncation_speed as ts
-    from geomdl.experiments import truncation_speed_fits as study
-    from scenes.figures.truncation_speed import plot_contraction
-
-    cfg = study.ContractionConfig(q=3, seeds=2, n_per_class=40, min_rise=4, bin_width=10, random_steps=400,
-                                  random_snapshots=41, random_lr=0.02,
-                                  partial=ts.TruncationSpeedConfig(snapshots=41, steps=300))
-    for name in ("column", "page"):
-        with style.size(name):
-            check(plot_contraction(study.run_contraction_study(cfg), tmp_path), name)
-
-
-def test_contraction_figure_of_a_light_study_fits_both_sizes(tmp_path):
-    # the slow test's figure from a study of ~3 s: both settings, so a column stacks them (side by side in 3.4 in
-    # the axes collapsed and the PDF was 4.35 in wide, unnoticed while only the slow test drew it)
-    from geomdl.experiments import truncation_speed as ts
-    from geomdl.experiments import truncation_speed_fits as study
-    from scenes.figures.truncation_speed import plot_contraction
-
-    cfg = study.ContractionConfig(q=3, seeds=2, n_per_class=20, min_rise=2, bin_width=10, random_steps=100,
-                                  random_snapshots=11, random_lr=0.02,
-                                  partial=ts.TruncationSpeedConfig(snapshots=21, steps=120))
-    result = study.run_contraction_study(cfg)
-    assert {g["setting"] for g in result["summary"]} == {"partial", "random"}
-    for name in ("column", "page"):
-        with style.size(name):
-            check(plot_contraction(result, tmp_path / name), name)
-
-
 def test_storyboard_pdf(small_run, tmp_path):
     from scenes.clips.truncation_speed import TruncationFrames
     from scenes.figures.storyboard import write_storyboard

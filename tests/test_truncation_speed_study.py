@@ -183,6 +183,9 @@ def test_binned_ci_averages_per_seed_means():
 
 
 def test_small_contraction_study_end_to_end(tmp_path):
+    from test_figures import check
+
+    from scenes.figures import style
     from scenes.figures.truncation_speed import _why_no_rate, plot_contraction
 
     cfg = study.ContractionConfig(q=3, seeds=2, n_per_class=40, min_rise=4, bin_width=10, random_steps=400,
@@ -193,6 +196,9 @@ def test_small_contraction_study_end_to_end(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")      # (an empty panel's legend warns: a blank panel must say why instead)
         files = study.write_contraction_tables(res, tmp_path) + plot_contraction(res, tmp_path)
+        for name in ("column", "page"):     # within the preset's width (a column stacks the two settings)
+            with style.size(name):
+                check(plot_contraction(res, tmp_path / name), name)
     assert all(f.exists() and f.stat().st_size > 0 for f in files)
     assert {f.name for f in files} >= {"contraction_rates.csv", "contraction_rate.png", "contraction_rate.pdf"}
     partial = next(g for g in res["summary"] if g["setting"] == "partial" and g["group"] == "pooled")
