@@ -65,7 +65,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_foundation import encode_blank, median_time  # noqa: E402
+from bench_foundation import encode_blank, encode_blank_rgb, median_time  # noqa: E402
 from revisions import baseline_tree  # noqa: E402
 
 from geomdl import experiments  # noqa: E402
@@ -355,6 +355,8 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
         runs = {
             "encode floor": lambda n=n, q=q: encode_blank(n, q, tmp / "blank.mp4"),
             "matplotlib --jobs 1": lambda f=frames, qk=qk: render_mpl(f, tmp / "j1.mp4", qk, jobs=1),
+            "encode floor, rgb24 into ffmpeg's scaler (until stop 31)":
+                lambda n=n, q=q: encode_blank_rgb(n, q, tmp / "blank_rgb.mp4"),
         }
         if tree is not None:
             runs[f"matplotlib --jobs 1, baseline {args.baseline}"] = lambda qk=qk: run_baseline(
@@ -383,6 +385,9 @@ def bench_headline(args, tmp: Path) -> list[list[str]]:
                 extra = f"{med([a / b for a, b in zip(j1, jn, strict=True)]):.2f}x faster than --jobs 1"
             if name.startswith("peer"):
                 extra = f"{med([a / b for a, b in zip(wall, jn, strict=True)]):.2f}x the time of --jobs {cores}"
+            if name == "matplotlib --jobs 1":
+                old = [c for _, c in got["encode floor, rgb24 into ffmpeg's scaler (until stop 31)"]]
+                extra = f"CPU {med([a / b for (_, a), b in zip(v, old, strict=True)]):.2f}x the rgb24 floor"
             if "baseline" in name:
                 cur = [c for _, c in got["matplotlib --jobs 1"]]
                 extra = f"CPU {med([a / b for (_, a), b in zip(v, cur, strict=True)]):.2f}x the current --jobs 1"

@@ -26,6 +26,7 @@ import numpy as np
 
 from geomdl.errors import GeomdlError, UsageError
 from geomdl.io.atomic import atomic_path
+from scenes.backends.yuv import Yuv420Converter
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def encoder_command(path: Path, width: int, height: int, fps: int, pix_fmt_in: str = "rgb24") -> list[str]:
-    """The ffmpeg command line that :func:`write_mp4` pipes raw frames into (H.264, yuv420p, CRF 20)."""
-    scale = ["-vf", f"scale={width + width % 2}:{height + height % 2}"] if width % 2 or height % 2 else []
+def encoder_command(path: Path, width: int, height: int, fps: int) -> list[str]:
+    """The ffmpeg command line that :func:`write_mp4` pipes yuv420p frames into (H.264, CRF 20); ``width``
+    and ``height`` even."""
     return [ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{width}x{height}",
-            "-pix_fmt", pix_fmt_in, "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
-            "-vcodec", "libx264", "-pix_fmt", "yuv420p", *scale, "-v", "error",
+            "-pix_fmt", "yuv420p", "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
+            "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-v", "error",
             "-crf", "20", "-preset", "veryfast", "-movflags", "+faststart", str(path)]
 
 
@@ -175,10 +176,11 @@ def grow_pipe(fd: int, want: int = PIPE_BYTES) -> int | None:
     """Ask for a pipe capacity of ``want`` bytes (at most ``/proc/sys/fs/pipe-max-size``); returns the capacity
     the pipe has after, ``None`` where ``fd`` is not a pipe or the system has no such call (not Linux).
 
-    A 720p RGBA frame is ~3.7 MB: through the default 64 KiB pipe the writer and the encoder take turns ~56
-    times a frame, each turn a sleep and a wake-up on both sides; at 1 MiB ~4. The bytes are the same; measured
-    on the headline at 720p (2 cores), the render's and the encoder's CPU together fell by ~0.45 s of ~7.5 s
-    (``docs/benchmarks.md``). A refusal (a user over the kernel's pipe-memory quota) keeps the pipe as it is."""
+    A 720p yuv420p frame is ~1.4 MB (an RGBA one, what was piped until stop 32, ~3.7 MB): through the default
+    64 KiB pipe the writer and the encoder take turns ~21 times a frame (~56 for RGBA), each turn a sleep and
+    a wake-up on both sides; at 1 MiB ~2. The bytes are the same; measured with RGBA on the headline at 720p
+    (2 cores), the render's and the encoder's CPU together fell by ~0.45 s of ~7.5 s (``docs/benchmarks.md``).
+    A refusal (a user over the kernel's pipe-memory quota) keeps the pipe as it is."""
     try:
         cap = fcntl.fcntl(fd, F_GETPIPE_SZ)
     except OSError:
@@ -243,27 +245,34 @@ def write_mp4(frames: Iterable[np.ndarray], out_path: Path, width: int, height: 
               pix_fmt_in: str = "rgb24") -> Path:
     """Encode frames (``(H, W, 3)`` rgb24 or ``(H, W, 4)`` rgba, uint8) to H.264 yuv420p MP4 (atomic).
 
-    The encoder's exit status is checked before the clip is published: an encoder that fails (a full disk:
-    "No space left on device" while writing the trailer) or dies mid-clip (the pipe breaks) is a one-line
-    :class:`GeomdlError`, and an earlier clip under ``out_path`` is kept. Frames go into the encoder's pipe by
-    :class:`FramePipe` (spliced, not copied; the same bytes); a frame may be overwritten once it has been sent.
+    The frames are converted to yuv420p here, each frame's 16x16 tiles that changed since the frame before
+    (:mod:`scenes.backends.yuv`: ffmpeg's own conversion cost more than the rest of its work on a clip's
+    frames bar the encoding); a frame of odd width or height gets its last column or row repeated (yuv420p
+    is even-sized). The encoder's exit status is checked before the clip is published: an encoder that fails
+    (a full disk: "No space left on device" while writing the trailer) or dies mid-clip (the pipe breaks) is a
+    one-line :class:`GeomdlError`, and an earlier clip under ``out_path`` is kept. The planes go into the
+    encoder's pipe by :class:`FramePipe` (spliced, not copied; the same bytes); a frame may be overwritten as
+    soon as the next one is asked for.
     """
     channels = {"rgb24": 3, "rgba": 4}[pix_fmt_in]
+    pad = ((0, height % 2), (0, width % 2), (0, 0))
+    even = Yuv420Converter(height + height % 2, width + width % 2, channels)
     with atomic_path(out_path) as tmp, tempfile.TemporaryFile() as log:
         # own session: a terminal's Ctrl-C reaches only geomdl, which stops the encoder itself
-        proc = subprocess.Popen(encoder_command(tmp, width, height, fps, pix_fmt_in), stdin=subprocess.PIPE,
+        proc = subprocess.Popen(encoder_command(tmp, even.w, even.h, fps), stdin=subprocess.PIPE,
                                 stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         broken = False
         grow_pipe(proc.stdin.fileno())
         pipe = FramePipe(proc.stdin.fileno())
         try:
             for fr in frames:
-                fr = np.ascontiguousarray(fr)
+                fr = np.asarray(fr)
                 if fr.shape != (height, width, channels) or fr.dtype != np.uint8:
                     raise GeomdlError(f"frame of shape {fr.shape} ({fr.dtype}) for a {width}x{height} {pix_fmt_in} "
                                       "clip")
+                planes = even.convert(np.pad(fr, pad, mode="edge") if width % 2 or height % 2 else fr)
                 try:
-                    pipe.send(fr)
+                    pipe.send(planes)
                 except BrokenPipeError:   # the encoder died (e.g. a full disk): its message says why
                     broken = True
                     break

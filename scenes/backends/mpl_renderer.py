@@ -1,8 +1,8 @@
 """Matplotlib fallback renderer: one reused figure whose artists are updated per frame (no re-plotting).
 
 Draws exactly the primitives of :mod:`scenes.clips.base` in one full-figure Axes spanning the frame model's
-figure units (``fig_w x fig_h``, 16 x 9 by default), renders with Agg and pipes raw RGB frames to ffmpeg
-(libx264, yuv420p).
+figure units (``fig_w x fig_h``, 16 x 9 by default), renders with Agg and hands the RGBA frames to the encoder
+(:func:`scenes.backends.export.write_mp4`: yuv420p planes, converted where a frame changed, into libx264).
 
 Only what changes is drawn: the static layers (``FrameModel.static()``: panel frames, axes, fixed text) are
 rendered once into a background buffer that each frame restores (blitting); a label is rasterised by
