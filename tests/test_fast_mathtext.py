@@ -37,6 +37,9 @@ READOUTS = [
     "$Q = 3$ clustered classes in $\\mathbb{R}^{3}$, 600 points", "$\\mathbb{RN}_{\\mathbb{}}$",
     "$|D^\\top g|/|g|$ = 0.324  trapped", "$\\|\\nabla L\\|$ = $1.7 \\times 10^{-9}$  (hidden $1.5 \\times 10^{-9}$)",
     "$|p_\\ell - p_\\ell^{\\mathrm{constr}}|$: 0.31  0.33", "$X = T_0(X) \\to \\cdots \\to T_L(X)$", "$|-x| + |a|-b$",
+    "standard: $\\dot\\theta = -D^\\top \\nabla_x C$      adapted: $\\dot\\theta = -D^+ \\nabla_x C$",
+    "every parameter tensor $\\theta \\to \\theta + \\lambda\\, G / \\|G\\|$,  ", "$\\hat{x}_1^2 \\; \\vec v$",
+    "$\\dot{\\mathbf{x}} = \\ddot x\\!\\:y\\>z\\/w$", "$\\bar\\tilde a$",
 ]
 
 
@@ -50,8 +53,8 @@ def test_readouts_match_matplotlib(text, size):
 
 
 @pytest.mark.parametrize("text", [
-    "$\\mathit{lr}$", "$\\frac{1}{2}$", "$\\mathbf x$", "$x'$", "$\\sqrt{2}$", "a \\$ b", "$unclosed", "$\\hat{x}$",
-    "$\\sin x$", "$a\\,b$", "$\\left(x\\right)$", "$$", "$x}$", "$é$",
+    "$\\mathit{lr}$", "$\\frac{1}{2}$", "$\\mathbf x$", "$x'$", "$\\sqrt{2}$", "a \\$ b", "$unclosed", "$\\widehat{x}$",
+    "$\\sin x$", "$a\\quad b$", "$\\left(x\\right)$", "$\\dotx$", "$\\dot$", "$x^\\,$", "$$", "$x}$", "$é$",
 ])
 def test_outside_the_subset_is_left_to_matplotlib(text):
     prop = FontProperties(family="DejaVu Sans", size=12)
@@ -67,9 +70,11 @@ def _tokens(depth: int):
     opens = st.sampled_from(["{", "\\mathbf{", "\\mathrm{", "\\mathbb{"])
     base = _atom if depth == 0 else st.one_of(_atom, st.tuples(opens, _tokens(depth - 1)).map(
         lambda t: t[0] + t[1] + "}"))
+    accented = st.tuples(st.sampled_from(sorted(fm.ACCENTS)), base).map(lambda t: f"\\{t[0]} {t[1]}")
+    base = st.one_of(base, accented)
     script = st.tuples(base, st.sampled_from(["", "^", "_", "^_", "_^"]), st.lists(base, min_size=2, max_size=2))
     token = script.map(lambda t: t[0] + "".join(op + arg for op, arg in zip(t[1], t[2], strict=False)))
-    return st.lists(st.one_of(token, st.just(" ")), min_size=1, max_size=6).map("".join)
+    return st.lists(st.one_of(token, st.just(" "), st.sampled_from(fm.SPACES)), min_size=1, max_size=6).map("".join)
 
 
 _text = st.text(alphabet="abcXYZ019 :,./=()-", max_size=8)

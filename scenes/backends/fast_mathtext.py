@@ -12,9 +12,9 @@ subset). Anything outside the subset returns ``None`` and goes through matplotli
 
 The subset, inside ``$...$``: single characters ``[A-Za-z0-9.,:;=+-*/<>()[]|]``, the named symbols of
 :data:`NAMED`, groups ``{...}`` (also opened by ``\\mathbf{``, ``\\mathrm{`` or ``\\mathbb{``),
-sub- and superscripts ``_`` / ``^`` of a symbol or group, and spaces; outside
-``$``: any text without ``\\``. No other commands (``\\frac``, accents like ``\\dot``, spaces like ``\\,``),
-primes or escaped dollars.
+sub- and superscripts ``_`` / ``^`` of a symbol or group, the accents of :data:`ACCENTS` over a placeable
+(``\\dot\\theta``), the spaces of :data:`SPACES` (``\\,``) and plain spaces; outside ``$``: any text
+without ``\\``. No other commands (``\\frac``, ``\\widehat``, ``\\quad``), primes or escaped dollars.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ NAMED = frozenset(r"""\alpha \beta \gamma \delta \epsilon \varepsilon \zeta \eta
 \Pi \Sigma \Upsilon \Phi \Psi \Omega \times \cdot \pm \mp \leq \geq \neq \approx \propto \infty \partial \nabla
 \ell \to \in \top \cdots \|""".split())
 SINGLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,:;=+-*/<>()[]|")
+# accents read here (``\dot\theta``: the flows' caption): the narrow ones of the grammar named by letters
+ACCENTS = frozenset("dot ddot hat bar tilde vec".split())
+# spaces read here (``\lambda\, G``: the perturbation caption): the grammar's spaces of one punctuation mark
+SPACES = (r"\,", r"\/", r"\>", r"\:", r"\;", r"\!")
 # font commands opening a group (``\mathbf{...}``: the count badges' bold "+k"; ``\mathbb{R}``: the captions' R^M)
 FONTS = ("bf", "rm", "bb")
 
@@ -101,6 +105,13 @@ class _Math:
         """``[node]`` of a symbol or a group at the current place (after spaces), or ``None``. A group may open
         with a font command of :data:`FONTS` (``\\mathbf{+14}``), as the grammar's ``start_group`` reads it."""
         self.skip()
+        accent = self.accent_name()
+        if accent is not None:   # the grammar's ``accent``: the name, then a placeable (its ``sym``)
+            self.i += 1 + len(accent)
+            sym = self.placeable()
+            if sym is None or len(sym) != 1:
+                raise _Unsupported("accent without one placeable")
+            return [self.p.accent({"accent": accent, "sym": sym[0]})]
         font = next((f for f in FONTS if self.m.startswith(f"\\math{f}{{", self.i)), None)
         if font is not None or (self.i < len(self.m) and self.m[self.i] == "{"):
             self.i += 1 if font is None else len(f"\\math{font}{{")
@@ -112,6 +123,17 @@ class _Math:
             self.p.end_group()
             return self.p.group({"group": toks} if toks else {})
         return self.symbol()
+
+    def accent_name(self) -> str | None:
+        """The accent of :data:`ACCENTS` named at the current place (``\\dot`` not followed by a letter), or
+        ``None``."""
+        m, i = self.m, self.i
+        if not m.startswith("\\", i):
+            return None
+        j = i + 1
+        while j < len(m) and m[j].isalpha():
+            j += 1
+        return m[i + 1:j] if m[i + 1:j] in ACCENTS else None
 
     def token(self) -> list:
         """One ``subsuper`` token: a placeable with its scripts (what the action returns, as a list)."""
@@ -152,6 +174,11 @@ class _Math:
                 return out
             if self.m[self.i] == "}":
                 raise _Unsupported("}")
+            space = next((sp for sp in SPACES if self.m.startswith(sp, self.i)), None)
+            if space is not None:    # the grammar's ``space``: a token of its own (tried before ``subsuper``)
+                self.i += len(space)
+                out += self.p.space({"space": space})
+                continue
             out += self.token()
 
 
@@ -176,7 +203,7 @@ def _box(parser, s: str, fontset, fontsize: float, dpi: float):
                     return None
                 toks += parser.math(_List(inner))
         return parser.main(_List(toks))[0]
-    except (_Unsupported, ValueError, KeyError, _mathtext.ParseFatalException):
+    except Exception:   # outside the subset, or an action that fails (matplotlib then says why, as it would)
         return None
     finally:
         parser._state_stack = []
