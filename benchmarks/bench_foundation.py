@@ -52,14 +52,15 @@ def encode_blank(n_frames: int, q: export.Quality, path: Path) -> Path:
     return export.write_mp4((blank for _ in range(n_frames)), path, q.width, q.height, q.fps)
 
 
-def encode_blank_rgb(n_frames: int, q: export.Quality, path: Path) -> Path:
+def encode_blank_rgb(n_frames: int, q: export.Quality, path: Path, img: np.ndarray | None = None) -> Path:
     """The encode floor as measured until stop 31: ``n_frames`` blank rgb24 frames piped into ffmpeg, which
     converts them to yuv420p itself (its scaler) before libx264; the renderers now convert in Python
-    (:mod:`scenes.backends.yuv`), and :func:`encode_blank` goes the same way."""
+    (:mod:`scenes.backends.yuv`), and :func:`encode_blank` goes the same way. ``img``: ``(H, W, 3) uint8``, a
+    still to repeat instead of black (``bench_manim.py``'s floor)."""
     cmd = export.encoder_command(path, q.width, q.height, q.fps)
     k = cmd.index("yuv420p")          # the input's pixel format (the first -pix_fmt)
     cmd[k] = "rgb24"
-    blank = bytes(q.width * q.height * 3)
+    blank = bytes(q.width * q.height * 3) if img is None else np.ascontiguousarray(img, np.uint8).tobytes()
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
         for _ in range(n_frames):
             proc.stdin.write(blank)

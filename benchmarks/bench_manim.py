@@ -9,7 +9,9 @@ process, so that the ratio is taken between neighbouring measurements (the machi
 
 - encode floor: the clip's frame count of one still image (the clip's last frame drawn once by the matplotlib
   renderer) piped through ``scenes.backends.export.write_mp4``: geomdl's encoder settings (libx264, yuv420p,
-  CRF 20, veryfast);
+  CRF 20, veryfast; the frames converted to yuv420p in Python where they change: here, the first);
+- the floor as measured until stop 31: the same still piped as rgb24 into ffmpeg, whose scaler converts every
+  frame (``bench_foundation.encode_blank_rgb``); the last column gives Manim's CPU against it;
 - Manim: ``render_manim(frames, path, quality)`` with the headline frame model (title card, 8 s, holds).
 
 Both wall time and CPU time (this process's threads plus its finished children, i.e. ffmpeg) are measured;
@@ -37,6 +39,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench_foundation import encode_blank_rgb  # noqa: E402
 
 from scenes.backends import export  # noqa: E402
 from scenes.render import make_frames  # noqa: E402
@@ -180,7 +184,8 @@ def main() -> None:
             q = export.quality(qk)
             frames = make_frames(tr, q.fps, 8.0, "light")
             setup[qk] = (q, frames, still(frames, q))
-        res: dict[str, dict[str, list]] = {qk: {"floor": [], "manim": [], "before": []} for qk in args.qualities}
+        res: dict[str, dict[str, list]] = {qk: {"floor": [], "manim": [], "before": [], "rgb": []}
+                                           for qk in args.qualities}
         if args.before and not args.trace:
             sys.exit("--before needs --trace (the saved headline trace both versions read)")
         for r in range(args.rounds):
@@ -188,6 +193,8 @@ def main() -> None:
                 res[qk]["floor"].append(timed(lambda img=img, fr=frames, q=q: encode_floor(img, fr.n_frames, q,
                                                                                              tmp / "floor.mp4")))
                 res[qk]["manim"].append(timed(lambda fr=frames, qk=qk: render_manim(fr, tmp / "manim.mp4", qk)))
+                res[qk]["rgb"].append(timed(lambda img=img, fr=frames, q=q: encode_blank_rgb(
+                    fr.n_frames, q, tmp / "floor_rgb.mp4", img)))
                 if args.before:
                     res[qk]["before"].append(before_render(Path(args.before), Path(args.trace), q,
                                                            tmp / "before.mp4"))
@@ -203,7 +210,8 @@ def main() -> None:
             cpu = statistics.median(m[1] / f[1] for f, m in zip(fl, ma, strict=True))
             row = [q.tag, str(frames.n_frames), f"{statistics.median(f[0] for f in fl):.2f}",
                    f"{statistics.median(m[0] for m in ma):.2f}",
-                   f"{1e3 * statistics.median(m[0] for m in ma) / frames.n_frames:.1f}", f"{wall:.2f}x", f"{cpu:.2f}x"]
+                   f"{1e3 * statistics.median(m[0] for m in ma) / frames.n_frames:.1f}", f"{wall:.2f}x", f"{cpu:.2f}x",
+                   f"{statistics.median(m[1] / f[1] for f, m in zip(res[qk]['rgb'], ma, strict=True)):.2f}x"]
             if args.before:
                 be = res[qk]["before"]
                 row += [f"{statistics.median(b[0] / f[0] for f, b in zip(fl, be, strict=True)):.2f}x",
@@ -214,7 +222,8 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{args.rounds} interleaved rounds, ratios = median of per-round ratios\n")
-    head = ["quality", "frames", "encode floor s", "Manim s", "Manim ms/frame", "Manim / floor (wall)", "(CPU)"]
+    head = ["quality", "frames", "encode floor s", "Manim s", "Manim ms/frame", "Manim / floor (wall)", "(CPU)",
+            "Manim / rgb24 floor (CPU; the floor until stop 31)"]
     head += ["before / floor (wall)", "(CPU)"] if args.before else []
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for r in rows:

@@ -26,7 +26,6 @@ TILE = 16   # tile side in pixels (even: a tile holds whole 2x2 chroma blocks)
 CHUNK_PIXELS = 1 << 16   # pixels converted at once (their uint32 temporaries: 256 KiB each)
 CHUNK_TILES = CHUNK_PIXELS // (TILE * TILE)
 _UINT = {8: np.uint64, 4: np.uint32, 2: np.uint16, 1: np.uint8}
-_SHIFT = np.uint32(15)   # fixed-point bits of the coefficients
 
 
 def _coefficients(row: tuple[float, float, float], scale: float, total: int) -> tuple[int, int, int]:
@@ -53,15 +52,9 @@ def convert(px: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``U, V: (..., h/2, w/2)`` uint8 (the conversion of the module docstring; alpha is ignored, as ffmpeg
     ignores it for yuv420p)."""
     r, g, b = (px[..., k].astype(np.uint32) for k in range(3))
-    y = r * _Y[0]
-    t = g * _Y[1]
-    y += t
-    np.multiply(b, _Y[2], out=t)
-    y += t
-    y += _Y_ADD
-    y >>= _SHIFT
     r4, g4, b4 = _sum4(r), _sum4(g), _sum4(b)
-    return y.astype(np.uint8), _chroma(r4, g4, b4, _U), _chroma(r4, g4, b4, _V)
+    return (_weighted(r, g, b, _Y, _Y_ADD, 15), _weighted(r4, g4, b4, _U, _C_ADD, 17),
+            _weighted(r4, g4, b4, _V, _C_ADD, 17))
 
 
 def _sum4(a: np.ndarray) -> np.ndarray:
@@ -70,15 +63,17 @@ def _sum4(a: np.ndarray) -> np.ndarray:
     return (s[..., 0::2] + s[..., 1::2]).view(np.int32)
 
 
-def _chroma(r4: np.ndarray, g4: np.ndarray, b4: np.ndarray, coef: tuple) -> np.ndarray:
-    c = r4 * coef[0]
-    t = g4 * coef[1]
-    c += t
-    np.multiply(b4, coef[2], out=t)
-    c += t
-    c += _C_ADD
-    c >>= 17
-    return c.astype(np.uint8)
+def _weighted(r: np.ndarray, g: np.ndarray, b: np.ndarray, coef: tuple, add, shift: int) -> np.ndarray:
+    """``(coef . (r, g, b) + add) >> shift`` as uint8, in the arrays' integer type (in place after the first
+    product: two temporaries)."""
+    out = r * coef[0]
+    t = g * coef[1]
+    out += t
+    np.multiply(b, coef[2], out=t)
+    out += t
+    out += add
+    out >>= shift
+    return out.astype(np.uint8)
 
 
 class Yuv420Converter:
