@@ -202,3 +202,11 @@ def test_write_mp4_pads_odd_sizes(tmp_path):
     assert (w, h, n) == (46, 32, 3)
     g = read_frames(mp4)[0]
     assert np.abs(g[2:-2, -2:].astype(int) - (0, 200, 0)).max() <= 16
+
+
+def test_the_stream_says_what_its_planes_are(tmp_path):
+    """BT.601 matrix, limited range, in the H.264 stream: players that meet an untagged HD stream assume BT.709."""
+    img = np.zeros((720, 1280, 4), np.uint8)
+    mp4 = export.write_mp4(iter([img] * 2), tmp_path / "a.mp4", 1280, 720, 30, pix_fmt_in="rgba")
+    info = subprocess.run([export.ffmpeg_exe(), "-hide_banner", "-i", str(mp4)], capture_output=True, text=True).stderr
+    assert "yuv420p(tv, smpte170m" in info, info

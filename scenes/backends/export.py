@@ -148,12 +148,17 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+# what the planes are (scenes.backends.yuv: BT.601 matrix, limited range), written into the stream: a player
+# that meets an untagged HD stream assumes BT.709's matrix (QuickTime, browsers) and shifts its hues
+COLOUR_TAGS = ("-colorspace", "smpte170m", "-color_range", "tv")
+
+
 def encoder_command(path: Path, width: int, height: int, fps: int) -> list[str]:
     """The ffmpeg command line that :func:`write_mp4` pipes yuv420p frames into (H.264, CRF 20); ``width``
     and ``height`` even."""
     return [ffmpeg_exe(), "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{width}x{height}",
             "-pix_fmt", "yuv420p", "-r", str(Fraction(fps).limit_denominator()), "-i", "-", "-an",
-            "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-v", "error",
+            "-vcodec", "libx264", "-pix_fmt", "yuv420p", *COLOUR_TAGS, "-v", "error",
             "-crf", "20", "-preset", "veryfast", "-movflags", "+faststart", str(path)]
 
 
@@ -398,7 +403,7 @@ def finish_master(src: Path, dest: Path, key: str, canvas: tuple[int, int] | Non
     else:
         w, h = canvas
         codec = ["-vf", f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=0x{bg.lstrip('#')}", "-c:v", "libx264",
-                 "-pix_fmt", "yuv420p", "-crf", "20", "-preset", "veryfast"]
+                 "-pix_fmt", "yuv420p", *COLOUR_TAGS, "-crf", "20", "-preset", "veryfast"]
     with atomic_path(dest, alone=True) as tmp:   # dest may be a file staged in an atomic group: replace it now
         _run_ffmpeg(["-i", str(src), *codec, *meta, "-f", "mp4", str(tmp)], f"write {dest.name}")
     return dest
