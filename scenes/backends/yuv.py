@@ -139,8 +139,8 @@ class Yuv420Converter:
     def _changed(self, fr: np.ndarray) -> np.ndarray:
         """``(ty, tx)`` bool: the grid's tiles in which ``fr`` differs from the last frame.
 
-        Compared 8 bytes at a time where a row is whole words (RGBA; RGB at widths of 8k); a tile row's
-        results (8 booleans for RGBA, 6 for RGB) are then OR-ed as one word or a few."""
+        Compared 8 bytes at a time where a row is whole words (RGBA; RGB where the width is a multiple of 8);
+        a tile row's results (8 booleans for RGBA, 6 for RGB) are then OR-ed as one word or a few."""
         gh, T = self.gh, TILE
         row = self.w * self.c                                  # bytes a row
         unit = 8 if row % 8 == 0 else 1
