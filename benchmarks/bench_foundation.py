@@ -53,17 +53,19 @@ def encode_blank(n_frames: int, q: export.Quality, path: Path) -> Path:
 
 
 def encode_blank_rgb(n_frames: int, q: export.Quality, path: Path, img: np.ndarray | None = None) -> Path:
-    """The encode floor as measured until stop 31: ``n_frames`` blank rgb24 frames piped into ffmpeg, which
-    converts them to yuv420p itself (its scaler) before libx264; the renderers now convert in Python
-    (:mod:`scenes.backends.yuv`), and :func:`encode_blank` goes the same way. ``img``: ``(H, W, 3) uint8``, a
-    still to repeat instead of black (``bench_manim.py``'s floor)."""
+    """The encode floor as measured until stop 31: ``n_frames`` blank rgb24 frames piped (as ``write_mp4`` did:
+    a grown pipe, spliced pages) into ffmpeg, which converts them to yuv420p itself (its scaler) before
+    libx264; the renderers now convert in Python (:mod:`scenes.backends.yuv`), and :func:`encode_blank` goes
+    the same way. ``img``: ``(H, W, 3) uint8``, a still to repeat instead of black (``bench_manim.py``'s floor)."""
     cmd = export.encoder_command(path, q.width, q.height, q.fps)
     k = cmd.index("yuv420p")          # the input's pixel format (the first -pix_fmt)
     cmd[k] = "rgb24"
-    blank = bytes(q.width * q.height * 3) if img is None else np.ascontiguousarray(img, np.uint8).tobytes()
+    frame = np.zeros((q.height, q.width, 3), np.uint8) if img is None else np.ascontiguousarray(img, np.uint8)
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        export.grow_pipe(proc.stdin.fileno())          # the same pipe and sending as write_mp4 had then
+        pipe = export.FramePipe(proc.stdin.fileno())
         for _ in range(n_frames):
-            proc.stdin.write(blank)
+            pipe.send(frame)
         proc.stdin.close()
         if proc.wait() != 0:
             raise RuntimeError(f"ffmpeg exit status {proc.returncode}")
